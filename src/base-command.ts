@@ -1,0 +1,86 @@
+import {Command, Flags, type Interfaces} from '@oclif/core'
+import {errorLocation, exitNameOf, PlasmaError, setExitCode} from './errors.js'
+import {errorEnvelope, successEnvelope} from './output/envelope.js'
+import type {Reporter} from './services/reporter.js'
+
+export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/**
+ * Every command extends this: global connection flags defined once, the JSON envelope for results
+ * and errors, and the mapping of errors to the one exit-code table.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    config: Flags.string({description: 'config file (default: $XDG_CONFIG_HOME/plasmactl/config.yaml)', env: 'PLASMACTL_CONFIG', helpGroup: 'GLOBAL'}),
+    context: Flags.string({description: 'context to use (default: current-context)', env: 'PLASMACTL_CONTEXT', helpGroup: 'GLOBAL'}),
+    debug: Flags.boolean({description: 'show stack traces and debug logs on stderr', helpGroup: 'GLOBAL'}),
+  }
+
+  protected flags!: FlagsOf<T>
+  protected args!: ArgsOf<T>
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as FlagsOf<T>
+    this.args = args as ArgsOf<T>
+  }
+
+  /** Progress and warnings go to stderr so stdout carries only the result. */
+  protected reporter(): Reporter {
+    const debug = Boolean(this.flags?.debug)
+    return {
+      info: (msg) => this.logToStderr(msg),
+      warn: (msg) => this.logToStderr(`warning: ${msg}`),
+      debug: (msg) => {
+        if (debug) this.logToStderr(`debug: ${msg}`)
+      },
+    }
+  }
+
+  /** Wraps results in the stable envelope; the exit code was set by the command (partial failure). */
+  protected override toSuccessJson(result: unknown): unknown {
+    const exitCode = Number(process.exitCode ?? 0)
+    const status = (result as {status?: unknown})?.status
+    return successEnvelope(result, exitCode, typeof status === 'string' ? status : exitCode === 0 ? 'ok' : 'error')
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
+    // oclif's own exit (this.exit / help) passes through untouched.
+    if (err.code === 'EEXIT' && err.oclif?.exit !== undefined) throw err
+    const name = exitNameOf(err)
+    process.exitCode = undefined
+    setExitCode(name)
+    if (this.jsonEnabled()) {
+      this.logJson(errorEnvelope(err))
+      return
+    }
+    const loc = err instanceof PlasmaError ? errorLocation(err.details) : undefined
+    const message = err.message?.split('\n')[0] || String(err)
+    this.logToStderr(`plasmactl: error: ${loc && !message.includes(loc) ? `${loc}: ` : ''}${message}`)
+    if (err instanceof PlasmaError) {
+      const problems = err.details.problems as {file: string; line: number; column: number; path: string; message: string}[] | undefined
+      if (problems && problems.length > 1) {
+        for (const p of problems.slice(1)) this.logToStderr(`  ${p.file}:${p.line}:${p.column}: ${p.path ? `${p.path}: ` : ''}${p.message}`)
+      }
+      if (err.details.hint) this.logToStderr(`hint: ${err.details.hint}`)
+    } else if (name === 'USAGE') {
+      this.logToStderr(`hint: see \`plasmactl ${this.id?.replaceAll(':', ' ') ?? ''} --help\``)
+    }
+    if (this.flags?.debug || process.argv.includes('--debug')) {
+      if (err.stack) this.logToStderr(err.stack)
+    } else if (name === 'INTERNAL') {
+      this.logToStderr('hint: this is a bug; run again with --debug for the stack trace and report it')
+    }
+    return undefined
+  }
+}

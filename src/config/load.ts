@@ -1,0 +1,244 @@
+import {randomBytes} from 'node:crypto'
+import {mkdir, open, readFile, rename, rm} from 'node:fs/promises'
+import {dirname} from 'node:path'
+import {Document, isMap, isPair, isScalar, LineCounter, parseDocument, type Node as YamlNode} from 'yaml'
+import type {z} from 'zod'
+import {PlasmaError, UsageError} from '../errors.js'
+import {defaultConfigPath} from './paths.js'
+import {type Config, configSchema, type Context} from './schema.js'
+
+export interface LoadedConfig {
+  path: string
+  config: Config
+  /** The parsed document, kept so that writes preserve the operator's comments and layout. */
+  doc: Document
+  exists: boolean
+}
+
+export interface ValidationProblem {
+  file: string
+  line: number
+  column: number
+  path: string
+  message: string
+}
+
+/** Thrown for an invalid file: lists every problem, the first one in the message. */
+export class ConfigValidationError extends UsageError {
+  readonly problems: ValidationProblem[]
+  constructor(problems: ValidationProblem[]) {
+    const first = problems[0]
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''
+    super(`${first.path ? `${first.path}: ` : ''}${first.message}${more}`, {
+      file: first.file,
+      line: first.line,
+      column: first.column,
+      problems,
+      hint: 'run `plasmactl config validate` to list every problem',
+    })
+    this.problems = problems
+  }
+}
+
+function formatPath(path: PropertyKey[]): string {
+  let out = ''
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${String(p)}`
+  return out
+}
+
+/** The YAML node closest to a schema path; for an unknown key, the key itself. */
+function locate(doc: Document, path: PropertyKey[], unknownKey?: string): number | undefined {
+  let node: unknown = doc.contents
+  let offset = (doc.contents as YamlNode | null)?.range?.[0]
+  for (const seg of path) {
+    if (!node || typeof node !== 'object' || !('items' in node)) break
+    const items = (node as {items: unknown[]}).items
+    let next: unknown
+    if (typeof seg === 'number') next = items[seg]
+    else {
+      const pair = items.find((it) => isPair(it) && isScalar(it.key) && it.key.value === seg)
+      if (isPair(pair)) {
+        offset = (pair.key as YamlNode).range?.[0] ?? offset
+        next = pair.value
+      }
+    }
+    if (next === undefined) break
+    node = next
+    const r = (next as YamlNode)?.range
+    if (r) offset = r[0]
+  }
+  if (unknownKey && isMap(node)) {
+    const pair = node.items.find((it) => isScalar(it.key) && it.key.value === unknownKey)
+    const r = (pair?.key as YamlNode | undefined)?.range
+    if (r) offset = r[0]
+  }
+  return offset
+}
+
+export function validateConfigText(text: string, file: string): {config: Config; doc: Document} {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
+  const pos = (offset: number | undefined) => (offset === undefined ? {line: 1, col: 1} : lineCounter.linePos(offset))
+  if (doc.errors.length > 0) {
+    throw new ConfigValidationError(
+      doc.errors.map((e) => {
+        const {line, col} = pos(e.pos[0])
+        return {file, line, column: col, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}`}
+      }),
+    )
+  }
+  const raw = doc.toJS() ?? {}
+  const result = configSchema.safeParse(raw)
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => toProblem(issue, doc, file, pos))
+    throw new ConfigValidationError(problems.sort((a, b) => a.line - b.line || a.column - b.column))
+  }
+  const config = result.data
+  const problems = semanticProblems(config).map(({path, message}) => {
+    const {line, col} = pos(locate(doc, path))
+    return {file, line, column: col, path: formatPath(path), message}
+  })
+  if (problems.length > 0) throw new ConfigValidationError(problems)
+  return {config, doc}
+}
+
+function toProblem(issue: z.core.$ZodIssue, doc: Document, file: string, pos: (o: number | undefined) => {line: number; col: number}): ValidationProblem {
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]
+    const {line, col} = pos(locate(doc, issue.path, key))
+    const known = knownKeysHint(issue.path)
+    return {file, line, column: col, path: formatPath([...issue.path, key]), message: `unknown key "${key}"${known}`}
+  }
+  const {line, col} = pos(locate(doc, issue.path))
+  const missing = issue.code === 'invalid_type' && (issue as {input?: unknown}).input === undefined
+  const key = issue.path.at(-1)
+  const message = missing && typeof key === 'string' ? `missing required key "${key}"` : issue.message
+  return {file, line, column: col, path: formatPath(issue.path), message}
+}
+
+function knownKeysHint(path: PropertyKey[]): string {
+  // Walk the zod schema along the path to suggest the allowed keys for a typo.
+  let schema: z.ZodType = configSchema as unknown as z.ZodType
+  for (const seg of path) {
+    const def = (schema as unknown as {def: {type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; innerType?: z.ZodType; valueType?: z.ZodType}}).def
+    let next: z.ZodType | undefined
+    if (def.type === 'optional' || def.type === 'default') next = def.innerType
+    if (next) schema = next
+    const d2 = (schema as unknown as {def: typeof def}).def
+    if (d2.type === 'object' && typeof seg === 'string') next = d2.shape?.[seg]
+    else if (d2.type === 'array') next = d2.element
+    else if (d2.type === 'record') next = d2.valueType
+    if (!next) return ''
+    schema = next
+  }
+  for (let i = 0; i < 3; i++) {
+    const def = (schema as unknown as {def: {type: string; innerType?: z.ZodType; shape?: Record<string, unknown>}}).def
+    if (def.type === 'object' && def.shape) return `; expected one of: ${Object.keys(def.shape).join(', ')}`
+    if (def.innerType) schema = def.innerType
+  }
+  return ''
+}
+
+function semanticProblems(config: Config): {path: PropertyKey[]; message: string}[] {
+  const problems: {path: PropertyKey[]; message: string}[] = []
+  const seen = new Set<string>()
+  config.contexts.forEach((ctx, i) => {
+    if (seen.has(ctx.name)) problems.push({path: ['contexts', i, 'name'], message: `duplicate context name "${ctx.name}"`})
+    seen.add(ctx.name)
+    const nodes = new Set<string>()
+    ctx.nodes.forEach((n, j) => {
+      if (nodes.has(n.name)) problems.push({path: ['contexts', i, 'nodes', j, 'name'], message: `duplicate node name "${n.name}"`})
+      nodes.add(n.name)
+    })
+  })
+  const cur = config['current-context']
+  if (cur && !seen.has(cur)) problems.push({path: ['current-context'], message: `current-context "${cur}" names no context (have: ${[...seen].join(', ') || 'none'})`})
+  return problems
+}
+
+export async function loadConfig(path = defaultConfigPath(), {allowMissing = false} = {}): Promise<LoadedConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && allowMissing) {
+      const doc = new Document({apiVersion: 'plasmactl/v1', contexts: []})
+      return {path, config: {apiVersion: 'plasmactl/v1', contexts: []}, doc, exists: false}
+    }
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new UsageError(`config file ${path} does not exist`, {
+        file: path,
+        hint: 'create one with `plasmactl config init`, start a local lab with `plasmactl lab up`, or pass --config',
+      })
+    }
+    throw new UsageError(`cannot read config file ${path}: ${(error as Error).message}`, {file: path})
+  }
+  const {config, doc} = validateConfigText(text, path)
+  return {path, config, doc, exists: true}
+}
+
+/** Picks the context: --context / PLASMACTL_CONTEXT, else current-context. */
+export function selectContext(loaded: LoadedConfig, name?: string): Context {
+  const want = name || process.env.PLASMACTL_CONTEXT || loaded.config['current-context']
+  if (!want) {
+    throw new UsageError(`no context selected in ${loaded.path}`, {
+      file: loaded.path,
+      hint: 'pass --context NAME or run `plasmactl config use-context NAME`',
+    })
+  }
+  const ctx = loaded.config.contexts.find((c) => c.name === want)
+  if (!ctx) {
+    throw new UsageError(`context "${want}" not found in ${loaded.path} (have: ${loaded.config.contexts.map((c) => c.name).join(', ') || 'none'})`, {
+      file: loaded.path,
+    })
+  }
+  return ctx
+}
+
+/** Writes a file atomically: temp name in the same directory, fsync, rename, fsync the directory. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  await mkdir(dirname(path), {recursive: true})
+  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`
+  try {
+    const fh = await open(tmp, 'w', mode)
+    try {
+      await fh.writeFile(data)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, path)
+    const dir = await open(dirname(path), 'r')
+    try {
+      await dir.sync()
+    } finally {
+      await dir.close()
+    }
+  } catch (error) {
+    await rm(tmp, {force: true})
+    throw error instanceof PlasmaError ? error : new UsageError(`cannot write ${path}: ${(error as Error).message}`, {file: path})
+  }
+}
+
+/** Validates the edited document before saving, so a write never leaves an invalid config behind. */
+export async function saveConfig(loaded: LoadedConfig): Promise<void> {
+  const text = loaded.doc.toString()
+  validateConfigText(text, loaded.path)
+  await writeFileAtomic(loaded.path, text)
+}
+
+/** Replaces or appends a context by name, and optionally makes it current. */
+export function upsertContext(loaded: LoadedConfig, ctx: Context, makeCurrent: boolean): void {
+  const doc = loaded.doc
+  const contexts = (doc.get('contexts') as {items?: unknown[]} | undefined)?.items ?? []
+  const idx = loaded.config.contexts.findIndex((c) => c.name === ctx.name)
+  const node = doc.createNode(ctx)
+  if (idx >= 0) doc.setIn(['contexts', idx], node)
+  else if (contexts.length > 0 || doc.has('contexts')) doc.addIn(['contexts'], node)
+  else doc.set('contexts', doc.createNode([ctx]))
+  if (makeCurrent) doc.set('current-context', ctx.name)
+  if (!doc.has('apiVersion')) doc.set('apiVersion', 'plasmactl/v1')
+  const contextsNew = loaded.config.contexts.filter((c) => c.name !== ctx.name)
+  loaded.config = {...loaded.config, contexts: idx >= 0 ? loaded.config.contexts.map((c, i) => (i === idx ? ctx : c)) : [...contextsNew, ctx]}
+  if (makeCurrent) loaded.config['current-context'] = ctx.name
+}

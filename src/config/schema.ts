@@ -1,0 +1,88 @@
+import {z} from 'zod'
+
+/**
+ * The config file schema (kubeconfig-like). The JSON Schema in schemas/config.schema.json is generated
+ * from this at build time so editors can autocomplete it. Objects are strict: a typo is an error with
+ * file:line, never silently ignored.
+ */
+const duration = z.union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$/, 'a duration like 500ms, 5s, 2m'), z.number().nonnegative()])
+
+export const ROLES = ['chainfire', 'flaredb', 'plasmavmc-host', 'prismnet', 'iam', 'gateway'] as const
+
+export const sshSettings = z
+  .strictObject({
+    user: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65_535).optional(),
+    'identity-file': z.string().optional(),
+    'known-hosts': z.string().optional(),
+    'jump-host': z.string().optional().describe('user@host:port of a bastion to go through (ProxyJump)'),
+    sudo: z.boolean().optional().describe('run service commands with sudo -n'),
+    'connect-timeout': duration.optional(),
+  })
+  .describe('SSH settings; node-level values override context defaults')
+
+export const serviceCommands = z
+  .strictObject({
+    unit: z.string().optional(),
+    start: z.string().optional(),
+    stop: z.string().optional(),
+    restart: z.string().optional(),
+    'is-active': z.string().optional(),
+  })
+  .describe('commands run on the node; {unit} and {node} are replaced (default: systemctl <verb> <unit>)')
+
+export const tlsSettings = z.strictObject({
+  ca: z.string().optional().describe('CA bundle (PEM) that signed the server certificates'),
+  cert: z.string().optional().describe('client certificate (PEM) for mutual TLS'),
+  key: z.string().optional().describe('client private key (PEM) for mutual TLS'),
+  'server-name': z.string().optional().describe('name to verify in the server certificate'),
+})
+
+export const nodeSchema = z.strictObject({
+  name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'letters, digits, ".", "_" and "-"'),
+  address: z.string().min(1),
+  roles: z.array(z.enum(ROLES)).default([]),
+  ssh: sshSettings.optional(),
+  services: z.record(z.string(), serviceCommands).optional(),
+  chainfire: z
+    .strictObject({
+      'client-url': z.string().url().optional(),
+      'peer-url': z.string().url().optional(),
+      'data-dir': z.string().optional(),
+    })
+    .optional(),
+  removed: z.boolean().optional().describe('set by node removal; removed nodes are kept for the record'),
+})
+
+export const contextSchema = z.strictObject({
+  name: z.string().min(1),
+  environment: z.enum(['production', 'staging', 'lab']),
+  description: z.string().optional(),
+  nodes: z.array(nodeSchema).default([]),
+  ssh: sshSettings.optional(),
+  chainfire: z
+    .strictObject({
+      endpoints: z.array(z.string().url()).optional().describe('client URLs; default: client-url of every chainfire node'),
+      tls: tlsSettings.optional(),
+      'dial-timeout': duration.optional(),
+      'command-timeout': duration.optional(),
+      'data-dir': z.string().optional(),
+      'restore-command': z.string().optional(),
+    })
+    .optional(),
+  services: z.record(z.string(), serviceCommands).optional(),
+  'data-dirs': z.record(z.string(), z.string()).optional(),
+  lab: z.strictObject({dir: z.string()}).optional().describe('set by plasmactl lab up'),
+})
+
+export const configSchema = z.strictObject({
+  apiVersion: z.literal('plasmactl/v1'),
+  'current-context': z.string().optional(),
+  contexts: z.array(contextSchema).default([]),
+})
+
+export type Config = z.infer<typeof configSchema>
+export type Context = z.infer<typeof contextSchema>
+export type NodeSpec = z.infer<typeof nodeSchema>
+export type SshSettings = z.infer<typeof sshSettings>
+export type Role = (typeof ROLES)[number]
