@@ -105,3 +105,8 @@ export function setExitCode(name: ExitName): void {
   // Keep the most severe code if several parts of a run set one.
   if (process.exitCode === undefined || Number(process.exitCode) < code) process.exitCode = code
 }
+
+/** Health verdicts map to exit codes: ok 0, warn 4, crit 5. */
+export function exitNameForStatus(status: 'ok' | 'warn' | 'crit'): ExitName {
+  return status === 'ok' ? 'OK' : status === 'warn' ? 'HEALTH_WARN' : 'HEALTH_CRIT'
+}

@@ -90,7 +90,7 @@ export function validateConfigText(text: string, file: string): {config: Config;
   const raw = doc.toJS() ?? {}
   const result = configSchema.safeParse(raw)
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => toProblem(issue, doc, file, pos))
+    const problems = result.error.issues.flatMap((issue) => toProblems(issue, raw, doc, file, pos))
     throw new ConfigValidationError(problems.sort((a, b) => a.line - b.line || a.column - b.column))
   }
   const config = result.data
@@ -102,18 +102,38 @@ export function validateConfigText(text: string, file: string): {config: Config;
   return {config, doc}
 }
 
-function toProblem(issue: z.core.$ZodIssue, doc: Document, file: string, pos: (o: number | undefined) => {line: number; col: number}): ValidationProblem {
+/** True when the key at the end of PATH is absent from an object in the raw data (not merely wrong). */
+function isMissingKey(raw: unknown, path: PropertyKey[]): boolean {
+  if (path.length === 0) return false
+  let parent: unknown = raw
+  for (const seg of path.slice(0, -1)) {
+    if (parent === null || typeof parent !== 'object') return false
+    parent = (parent as Record<PropertyKey, unknown>)[seg]
+  }
+  if (parent === null || typeof parent !== 'object' || Array.isArray(parent)) return false
+  return !Object.prototype.hasOwnProperty.call(parent, path.at(-1) as PropertyKey)
+}
+
+function toProblems(
+  issue: z.core.$ZodIssue,
+  raw: unknown,
+  doc: Document,
+  file: string,
+  pos: (o: number | undefined) => {line: number; col: number},
+): ValidationProblem[] {
   if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0]
-    const {line, col} = pos(locate(doc, issue.path, key))
+    // One problem per unknown key, each pointing at the key itself.
     const known = knownKeysHint(issue.path)
-    return {file, line, column: col, path: formatPath([...issue.path, key]), message: `unknown key "${key}"${known}`}
+    return issue.keys.map((key) => {
+      const {line, col} = pos(locate(doc, issue.path, key))
+      return {file, line, column: col, path: formatPath([...issue.path, key]), message: `unknown key "${key}"${known}`}
+    })
   }
   const {line, col} = pos(locate(doc, issue.path))
-  const missing = issue.code === 'invalid_type' && (issue as {input?: unknown}).input === undefined
+  // zod 4 does not report the input by default, so look at the raw data to tell "missing" from "wrong".
   const key = issue.path.at(-1)
-  const message = missing && typeof key === 'string' ? `missing required key "${key}"` : issue.message
-  return {file, line, column: col, path: formatPath(issue.path), message}
+  const message = typeof key === 'string' && isMissingKey(raw, issue.path) ? `missing required key "${key}"` : issue.message
+  return [{file, line, column: col, path: formatPath(issue.path), message}]
 }
 
 function knownKeysHint(path: PropertyKey[]): string {
@@ -222,7 +242,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
 
 /** Validates the edited document before saving, so a write never leaves an invalid config behind. */
 export async function saveConfig(loaded: LoadedConfig): Promise<void> {
-  const text = loaded.doc.toString()
+  // No padding inside flow collections: keeps `roles: [chainfire]` as the operator wrote it.
+  const text = loaded.doc.toString({flowCollectionPadding: false})
   validateConfigText(text, loaded.path)
   await writeFileAtomic(loaded.path, text)
 }

@@ -1,0 +1,257 @@
+import {readFileSync} from 'node:fs'
+import * as grpc from '@grpc/grpc-js'
+import {OperationError, UsageError} from '../../errors.js'
+import {
+  alarmCodec,
+  type Codec,
+  deleteRangeCodec,
+  idLong,
+  memberAddCodec,
+  memberListCodec,
+  memberPromoteCodec,
+  memberRemoveCodec,
+  moveLeaderCodec,
+  putCodec,
+  rangeCodec,
+  type RangeRequest,
+  statusCodec,
+} from './codec.js'
+
+export interface ChainfireTls {
+  ca?: string
+  cert?: string
+  key?: string
+  serverName?: string
+}
+
+export interface EndpointSpec {
+  name: string
+  url: string
+}
+
+export interface ChainfireClientOptions {
+  endpoints: EndpointSpec[]
+  tls?: ChainfireTls
+  /** Deadline of each call, per attempt. */
+  commandTimeoutMs?: number
+  /** Rounds over all endpoints for retryable calls. */
+  retries?: number
+  /** First backoff between rounds; doubles each round, with jitter. */
+  backoffMs?: number
+  /** Bearer token attached to every call (IAM). */
+  token?: string
+}
+
+const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED])
+
+/** Raised for a gRPC failure, keeping the endpoint and gRPC code for callers to decide on. */
+export class ChainfireCallError extends OperationError {
+  readonly grpcCode: number
+  constructor(endpoint: EndpointSpec, method: string, err: grpc.ServiceError | Error) {
+    const code = (err as grpc.ServiceError).code ?? grpc.status.UNKNOWN
+    const detail = (err as grpc.ServiceError).details || err.message
+    super(`${endpoint.name} (${endpoint.url}): ${method} failed: ${grpc.status[code] ?? code}: ${detail}`, {
+      endpoint: endpoint.url,
+      member: endpoint.name,
+      grpcCode: grpc.status[code] ?? String(code),
+    })
+    this.grpcCode = code
+  }
+
+  get retryable(): boolean {
+    return RETRYABLE.has(this.grpcCode)
+  }
+}
+
+function target(url: string): string {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw new UsageError(`invalid ChainFire endpoint URL "${url}"`)
+  }
+  const port = u.port || (u.protocol === 'https:' ? '443' : '2379')
+  return `${u.hostname}:${port}`
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * The one module that speaks ChainFire's wire API (etcd v3 gRPC). One channel per endpoint, so each
+ * member can be asked for its own status; cluster-wide calls fail over between endpoints and retry
+ * transient errors with exponential backoff and jitter.
+ */
+export class ChainfireClient {
+  private readonly clients = new Map<string, grpc.Client>()
+  private readonly creds: grpc.ChannelCredentials
+  private readonly opts: Required<Omit<ChainfireClientOptions, 'tls' | 'token'>> & Pick<ChainfireClientOptions, 'tls' | 'token'>
+  private preferred = 0
+
+  constructor(options: ChainfireClientOptions) {
+    if (options.endpoints.length === 0) throw new UsageError('no ChainFire endpoints given')
+    this.opts = {commandTimeoutMs: 5000, retries: 3, backoffMs: 100, ...options}
+    this.creds = this.credentials(options)
+  }
+
+  get endpoints(): EndpointSpec[] {
+    return this.opts.endpoints
+  }
+
+  private credentials(options: ChainfireClientOptions): grpc.ChannelCredentials {
+    const secure = options.endpoints.some((e) => e.url.startsWith('https:'))
+    let creds = grpc.credentials.createInsecure()
+    if (secure || options.tls?.ca || options.tls?.cert) {
+      const read = (p?: string) => {
+        if (!p) return null
+        try {
+          return readFileSync(p)
+        } catch (error) {
+          throw new UsageError(`cannot read TLS file ${p}: ${(error as Error).message}`, {file: p})
+        }
+      }
+      creds = grpc.credentials.createSsl(read(options.tls?.ca), read(options.tls?.key), read(options.tls?.cert))
+    }
+    if (options.token) {
+      const token = options.token
+      const callCreds = grpc.credentials.createFromMetadataGenerator((_p, cb) => {
+        const md = new grpc.Metadata()
+        md.set('authorization', `Bearer ${token}`)
+        cb(null, md)
+      })
+      creds = grpc.credentials.combineChannelCredentials(creds, callCreds)
+    }
+    return creds
+  }
+
+  private client(endpoint: EndpointSpec): grpc.Client {
+    let c = this.clients.get(endpoint.url)
+    if (!c) {
+      const channelOptions: grpc.ChannelOptions = {
+        'grpc.max_receive_message_length': -1,
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1000,
+        'grpc.keepalive_time_ms': 30_000,
+      }
+      if (this.opts.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = this.opts.tls.serverName
+      c = new grpc.Client(target(endpoint.url), this.creds, channelOptions)
+      this.clients.set(endpoint.url, c)
+    }
+    return c
+  }
+
+  endpoint(name: string): EndpointSpec {
+    const e = this.opts.endpoints.find((x) => x.name === name || x.url === name)
+    if (!e) throw new UsageError(`unknown ChainFire endpoint "${name}" (have: ${this.opts.endpoints.map((x) => x.name).join(', ')})`)
+    return e
+  }
+
+  /** One call on one endpoint, no retry: what per-member probes need. */
+  unaryOn<Req, Res>(endpoint: EndpointSpec, method: string, c: Codec<Req, Res>, req: Req, timeoutMs = this.opts.commandTimeoutMs): Promise<Res> {
+    const client = this.client(endpoint)
+    return new Promise<Res>((resolve, reject) => {
+      client.makeUnaryRequest(method, c.serialize, c.deserialize, req, new grpc.Metadata(), {deadline: Date.now() + timeoutMs}, (err, res) => {
+        if (err) reject(new ChainfireCallError(endpoint, method.split('/').pop() ?? method, err))
+        else resolve(res as Res)
+      })
+    })
+  }
+
+  /** A cluster-wide call: tries endpoints in turn, retrying transient failures with backoff. */
+  async unary<Req, Res>(method: string, c: Codec<Req, Res>, req: Req, {retry = true} = {}): Promise<Res> {
+    const n = this.opts.endpoints.length
+    const rounds = retry ? this.opts.retries : 1
+    let last: ChainfireCallError | undefined
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < n; i++) {
+        const idx = (this.preferred + i) % n
+        try {
+          const res = await this.unaryOn(this.opts.endpoints[idx], method, c, req)
+          this.preferred = idx
+          return res
+        } catch (error) {
+          if (!(error instanceof ChainfireCallError) || !error.retryable) throw error
+          last = error
+        }
+      }
+      if (round < rounds - 1) {
+        const base = this.opts.backoffMs * 2 ** round
+        await sleep(base / 2 + Math.random() * base)
+      }
+    }
+    throw new OperationError(`no ChainFire endpoint answered (${n} tried${rounds > 1 ? `, ${rounds} rounds` : ''}): ${last?.message ?? 'unknown error'}`, {
+      endpoint: this.opts.endpoints.map((e) => e.url).join(','),
+      hint: 'check that the members run and that the endpoints in the context are right (plasmactl health)',
+    })
+  }
+
+  status(endpoint: EndpointSpec, timeoutMs?: number) {
+    return this.unaryOn(endpoint, '/etcdserverpb.Maintenance/Status', statusCodec, {}, timeoutMs)
+  }
+
+  /** A linearizable read: succeeds only when the member can reach a quorum (as etcdctl endpoint health). */
+  linearizableRead(endpoint: EndpointSpec, timeoutMs?: number) {
+    return this.unaryOn(endpoint, '/etcdserverpb.KV/Range', rangeCodec, {key: Buffer.from('health'), count_only: true}, timeoutMs)
+  }
+
+  memberList(endpoint?: EndpointSpec) {
+    return endpoint
+      ? this.unaryOn(endpoint, '/etcdserverpb.Cluster/MemberList', memberListCodec, {linearizable: true})
+      : this.unary('/etcdserverpb.Cluster/MemberList', memberListCodec, {linearizable: true})
+  }
+
+  alarms(endpoint?: EndpointSpec) {
+    const req = {action: 0}
+    return endpoint ? this.unaryOn(endpoint, '/etcdserverpb.Maintenance/Alarm', alarmCodec, req) : this.unary('/etcdserverpb.Maintenance/Alarm', alarmCodec, req)
+  }
+
+  /** Must be sent to the current leader. */
+  moveLeader(leader: EndpointSpec, targetIdHex: string) {
+    return this.unaryOn(leader, '/etcdserverpb.Maintenance/MoveLeader', moveLeaderCodec, {targetID: idLong(targetIdHex)}, Math.max(this.opts.commandTimeoutMs, 10_000))
+  }
+
+  memberAdd(peerURLs: string[], isLearner: boolean) {
+    return this.unary('/etcdserverpb.Cluster/MemberAdd', memberAddCodec, {peerURLs, isLearner}, {retry: false})
+  }
+
+  memberRemove(idHex: string) {
+    return this.unary('/etcdserverpb.Cluster/MemberRemove', memberRemoveCodec, {ID: idLong(idHex)}, {retry: false})
+  }
+
+  memberPromote(idHex: string) {
+    return this.unary('/etcdserverpb.Cluster/MemberPromote', memberPromoteCodec, {ID: idLong(idHex)}, {retry: false})
+  }
+
+  get(key: string, opts: Omit<RangeRequest, 'key'> = {}) {
+    return this.unary('/etcdserverpb.KV/Range', rangeCodec, {key: Buffer.from(key), ...opts})
+  }
+
+  /** All keys under a prefix. */
+  getPrefix(prefix: string, opts: Omit<RangeRequest, 'key' | 'range_end'> = {}) {
+    return this.unary('/etcdserverpb.KV/Range', rangeCodec, {key: Buffer.from(prefix), range_end: prefixEnd(Buffer.from(prefix)), ...opts})
+  }
+
+  put(key: string, value: string | Buffer) {
+    return this.unary('/etcdserverpb.KV/Put', putCodec, {key: Buffer.from(key), value: Buffer.from(value)}, {retry: false})
+  }
+
+  deletePrefix(prefix: string) {
+    return this.unary('/etcdserverpb.KV/DeleteRange', deleteRangeCodec, {key: Buffer.from(prefix), range_end: prefixEnd(Buffer.from(prefix))}, {retry: false})
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close()
+    this.clients.clear()
+  }
+}
+
+/** The etcd range end that covers every key starting with prefix. */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix)
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] < 0xff) {
+      end[i]++
+      return end.subarray(0, i + 1)
+    }
+  }
+  return Buffer.from([0])
+}

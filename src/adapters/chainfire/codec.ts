@@ -1,0 +1,195 @@
+import Long from 'long'
+import {etcdserverpb} from './gen/etcd.js'
+
+/**
+ * Typed views of the etcd v3 messages plasmactl uses. The generated static codecs decode 64-bit
+ * integers as Long; ids become hex strings (as etcdctl prints them: exact, never rounded through a
+ * double) and counters become numbers.
+ */
+export interface Codec<Req, Res> {
+  serialize(req: Req): Buffer
+  deserialize(buf: Buffer): Res
+}
+
+type Msg = {encode(m: unknown): {finish(): Uint8Array}; decode(b: Uint8Array): Record<string, unknown>}
+
+export function codec<Req, Res>(reqType: Msg, resType: Msg, map: (raw: Record<string, unknown>) => Res): Codec<Req, Res> {
+  return {
+    serialize: (req) => Buffer.from(reqType.encode(req).finish()),
+    deserialize: (buf) => map(resType.decode(buf)),
+  }
+}
+
+export function idHex(v: unknown): string {
+  if (v === undefined || v === null) return '0'
+  if (Long.isLong(v)) return Long.fromValue(v).toUnsigned().toString(16)
+  return BigInt(v as number | string).toString(16)
+}
+
+export function num(v: unknown): number {
+  if (v === undefined || v === null) return 0
+  if (Long.isLong(v)) return Number(Long.fromValue(v).toString())
+  return Number(v)
+}
+
+export function idLong(hex: string): Long {
+  return Long.fromString(hex, true, 16)
+}
+
+export interface ResponseHeader {
+  clusterId: string
+  memberId: string
+  revision: number
+  raftTerm: number
+}
+
+function header(raw: unknown): ResponseHeader {
+  const h = (raw ?? {}) as Record<string, unknown>
+  return {clusterId: idHex(h.cluster_id), memberId: idHex(h.member_id), revision: num(h.revision), raftTerm: num(h.raft_term)}
+}
+
+export interface StatusResponse {
+  header: ResponseHeader
+  version: string
+  dbSize: number
+  dbSizeInUse: number
+  leader: string
+  raftIndex: number
+  raftTerm: number
+  raftAppliedIndex: number
+  errors: string[]
+  isLearner: boolean
+}
+
+export const statusCodec = codec<Record<string, never>, StatusResponse>(etcdserverpb.StatusRequest, etcdserverpb.StatusResponse, (r) => ({
+  header: header(r.header),
+  version: String(r.version ?? ''),
+  dbSize: num(r.dbSize),
+  dbSizeInUse: num(r.dbSizeInUse),
+  leader: idHex(r.leader),
+  raftIndex: num(r.raftIndex),
+  raftTerm: num(r.raftTerm),
+  raftAppliedIndex: num(r.raftAppliedIndex),
+  errors: (r.errors as string[] | undefined) ?? [],
+  isLearner: Boolean(r.isLearner),
+}))
+
+export interface Member {
+  id: string
+  name: string
+  peerURLs: string[]
+  clientURLs: string[]
+  isLearner: boolean
+}
+
+function member(raw: Record<string, unknown>): Member {
+  return {
+    id: idHex(raw.ID),
+    name: String(raw.name ?? ''),
+    peerURLs: (raw.peerURLs as string[] | undefined) ?? [],
+    clientURLs: (raw.clientURLs as string[] | undefined) ?? [],
+    isLearner: Boolean(raw.isLearner),
+  }
+}
+
+export interface MemberListResponse {
+  header: ResponseHeader
+  members: Member[]
+}
+
+export const memberListCodec = codec<{linearizable?: boolean}, MemberListResponse>(etcdserverpb.MemberListRequest, etcdserverpb.MemberListResponse, (r) => ({
+  header: header(r.header),
+  members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
+}))
+
+export interface MemberAddResponse {
+  header: ResponseHeader
+  member: Member
+  members: Member[]
+}
+
+export const memberAddCodec = codec<{peerURLs: string[]; isLearner?: boolean}, MemberAddResponse>(etcdserverpb.MemberAddRequest, etcdserverpb.MemberAddResponse, (r) => ({
+  header: header(r.header),
+  member: member((r.member ?? {}) as Record<string, unknown>),
+  members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
+}))
+
+export const memberRemoveCodec = codec<{ID: Long}, MemberListResponse>(etcdserverpb.MemberRemoveRequest, etcdserverpb.MemberRemoveResponse, (r) => ({
+  header: header(r.header),
+  members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
+}))
+
+export const memberPromoteCodec = codec<{ID: Long}, MemberListResponse>(etcdserverpb.MemberPromoteRequest, etcdserverpb.MemberPromoteResponse, (r) => ({
+  header: header(r.header),
+  members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
+}))
+
+export const ALARM_TYPES = ['NONE', 'NOSPACE', 'CORRUPT'] as const
+export type AlarmType = (typeof ALARM_TYPES)[number]
+
+export interface AlarmResponse {
+  header: ResponseHeader
+  alarms: {memberId: string; alarm: AlarmType}[]
+}
+
+export const alarmCodec = codec<{action: number; memberID?: Long; alarm?: number}, AlarmResponse>(etcdserverpb.AlarmRequest, etcdserverpb.AlarmResponse, (r) => ({
+  header: header(r.header),
+  alarms: ((r.alarms as Record<string, unknown>[] | undefined) ?? []).map((a) => ({
+    memberId: idHex(a.memberID),
+    alarm: ALARM_TYPES[num(a.alarm)] ?? 'NONE',
+  })),
+}))
+
+export const moveLeaderCodec = codec<{targetID: Long}, {header: ResponseHeader}>(etcdserverpb.MoveLeaderRequest, etcdserverpb.MoveLeaderResponse, (r) => ({
+  header: header(r.header),
+}))
+
+export interface KeyValue {
+  key: Buffer
+  value: Buffer
+  createRevision: number
+  modRevision: number
+  version: number
+  lease: number
+}
+
+export interface RangeRequest {
+  key: Uint8Array
+  range_end?: Uint8Array
+  limit?: number
+  serializable?: boolean
+  keys_only?: boolean
+  count_only?: boolean
+  revision?: number
+}
+
+export interface RangeResponse {
+  header: ResponseHeader
+  kvs: KeyValue[]
+  more: boolean
+  count: number
+}
+
+export const rangeCodec = codec<RangeRequest, RangeResponse>(etcdserverpb.RangeRequest, etcdserverpb.RangeResponse, (r) => ({
+  header: header(r.header),
+  kvs: ((r.kvs as Record<string, unknown>[] | undefined) ?? []).map((kv) => ({
+    key: Buffer.from((kv.key as Uint8Array) ?? []),
+    value: Buffer.from((kv.value as Uint8Array) ?? []),
+    createRevision: num(kv.create_revision),
+    modRevision: num(kv.mod_revision),
+    version: num(kv.version),
+    lease: num(kv.lease),
+  })),
+  more: Boolean(r.more),
+  count: num(r.count),
+}))
+
+export const putCodec = codec<{key: Uint8Array; value: Uint8Array; lease?: Long}, {header: ResponseHeader}>(etcdserverpb.PutRequest, etcdserverpb.PutResponse, (r) => ({
+  header: header(r.header),
+}))
+
+export const deleteRangeCodec = codec<{key: Uint8Array; range_end?: Uint8Array}, {header: ResponseHeader; deleted: number}>(
+  etcdserverpb.DeleteRangeRequest,
+  etcdserverpb.DeleteRangeResponse,
+  (r) => ({header: header(r.header), deleted: num(r.deleted)}),
+)

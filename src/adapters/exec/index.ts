@@ -1,0 +1,1 @@
+export {run, runChecked, which, type RunOptions, type RunResult} from './run.js'

@@ -1,0 +1,27 @@
+export {SshConnections} from './connections.js'
+export {
+  appendKnownHost,
+  checkHostKey,
+  entryMatchesName,
+  fingerprintSha256,
+  formatKnownHostsLine,
+  hashKnownHostName,
+  keyTypeOf,
+  knownHostName,
+  knownKeyTypes,
+  loadKnownHosts,
+  parseKnownHosts,
+  type HostKeyVerdict,
+  type KnownHostEntry,
+  type KnownHostsProblem,
+  type ParsedKnownHosts,
+} from './known-hosts.js'
+export {
+  HostKeyRefusedError,
+  SshClient,
+  type HostKeyInfo,
+  type HostKeyPolicy,
+  type SshConnectOptions,
+  type SshExecOptions,
+  type SshExecResult,
+} from './ssh-client.js'

@@ -1,0 +1,141 @@
+import type {LoadedConfig} from '../../config/load.js'
+import type {Context} from '../../config/schema.js'
+import type {Reporter} from '../reporter.js'
+import {PROBES} from './probes/index.js'
+import type {ComponentHealth, HealthReport, Probe} from './types.js'
+import {STATUS_RANK, worst} from './types.js'
+
+export type {ComponentHealth, Finding, HealthReport, Status} from './types.js'
+
+export interface HealthOptions {
+  loaded: LoadedConfig
+  ctx: Context
+  reporter: Reporter
+  timeoutMs: number
+  /** Only these components (default: all the context configures). */
+  components?: string[]
+}
+
+/** A health checker that keeps its clients open between runs (cheap refreshes for --watch). */
+export class HealthChecker {
+  private readonly cache = new Map<string, unknown>()
+  private probes?: Probe[]
+
+  constructor(private readonly opts: HealthOptions) {}
+
+  private async loadProbes(): Promise<Probe[]> {
+    if (!this.probes) {
+      const wanted = PROBES.filter((p) => !this.opts.components || this.opts.components.includes(p.component))
+      this.probes = await Promise.all(wanted.map((p) => p.load()))
+    }
+    return this.probes
+  }
+
+  async check(): Promise<HealthReport> {
+    const started = performance.now()
+    const probes = await this.loadProbes()
+    const pc = {loaded: this.opts.loaded, ctx: this.opts.ctx, reporter: this.opts.reporter, timeoutMs: this.opts.timeoutMs, cache: this.cache}
+    // Components are probed in parallel too; one failing probe never hides the others.
+    const components = await Promise.all(
+      probes.map(async (p): Promise<ComponentHealth> => {
+        if (!p.applies(this.opts.ctx)) return {component: p.component, status: 'skipped', summary: 'not configured in this context', findings: [], durationMs: 0}
+        const t0 = performance.now()
+        try {
+          return await p.run(pc)
+        } catch (error) {
+          return {
+            component: p.component,
+            status: 'crit',
+            summary: 'probe failed',
+            findings: [{status: 'crit', message: `${p.component} probe failed: ${(error as Error).message}`}],
+            durationMs: Math.round(performance.now() - t0),
+          }
+        }
+      }),
+    )
+    const problems = components
+      .flatMap((c) => c.findings.map((f) => ({...f, message: `${c.component}: ${f.message}`})))
+      .filter((f) => f.status !== 'ok')
+      .sort((a, b) => STATUS_RANK[b.status] - STATUS_RANK[a.status])
+    return {
+      context: this.opts.ctx.name,
+      environment: this.opts.ctx.environment,
+      status: worst(components.map((c) => c.status)),
+      checkedAt: new Date().toISOString(),
+      durationMs: Math.round(performance.now() - started),
+      components,
+      problems,
+    }
+  }
+
+  close(): void {
+    for (const v of this.cache.values()) (v as {close?: () => void}).close?.()
+    this.cache.clear()
+  }
+}
+
+export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
+  const checker = new HealthChecker(opts)
+  try {
+    return await checker.check()
+  } finally {
+    checker.close()
+  }
+}
+
+/** What changed between two refreshes, in words an on-call engineer wants called out. */
+export function healthChanges(prev: HealthReport, next: HealthReport): string[] {
+  const out: string[] = []
+  if (prev.status !== next.status) out.push(`status ${prev.status} → ${next.status}`)
+  const p = prev.components.find((c) => c.component === 'chainfire')?.details as ChainfireDetails | undefined
+  const n = next.components.find((c) => c.component === 'chainfire')?.details as ChainfireDetails | undefined
+  if (p && n) {
+    if (p.leader !== n.leader) out.push(`chainfire leader changed: ${p.leader ?? 'none'} → ${n.leader ?? 'none'}`)
+    if (p.quorum && !n.quorum) out.push('chainfire QUORUM LOST')
+    if (!p.quorum && n.quorum) out.push('chainfire quorum restored')
+    const before = new Map(p.members.map((m) => [m.name, m]))
+    for (const m of n.members) {
+      const b = before.get(m.name)
+      if (!b) out.push(`chainfire member ${m.name} appeared`)
+      else if (b.reachable && !m.reachable) out.push(`chainfire member ${m.name} went DOWN`)
+      else if (!b.reachable && m.reachable) out.push(`chainfire member ${m.name} came back`)
+      else if (b.healthy && !m.healthy && m.reachable) out.push(`chainfire member ${m.name} became unhealthy`)
+    }
+    const after = new Set(n.members.map((m) => m.name))
+    for (const name of before.keys()) if (!after.has(name)) out.push(`chainfire member ${name} left the cluster`)
+  }
+  return out
+}
+
+interface ChainfireDetails {
+  leader: string | null
+  quorum: boolean
+  members: {name: string; reachable: boolean; healthy: boolean}[]
+}
+
+export interface HealthUpdate {
+  report: HealthReport
+  changes: string[]
+}
+
+/** Re-checks every interval until the signal aborts; clients stay open between refreshes. */
+export async function* watchHealth(opts: HealthOptions, intervalMs: number, signal: AbortSignal): AsyncGenerator<HealthUpdate> {
+  const checker = new HealthChecker(opts)
+  let prev: HealthReport | undefined
+  try {
+    while (!signal.aborted) {
+      const report = await checker.check()
+      yield {report, changes: prev ? healthChanges(prev, report) : []}
+      prev = report
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, intervalMs)
+        signal.addEventListener('abort', () => {
+          clearTimeout(t)
+          resolve()
+        }, {once: true})
+      })
+    }
+  } finally {
+    checker.close()
+  }
+}

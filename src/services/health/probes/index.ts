@@ -1,0 +1,9 @@
+import type {Probe} from '../types.js'
+
+/**
+ * Every component's probe, loaded on demand. A new component adds one line here; `plasmactl health`
+ * picks it up without changes.
+ */
+export const PROBES: {component: string; load: () => Promise<Probe>}[] = [
+  {component: 'chainfire', load: async () => (await import('./chainfire.js')).chainfireProbe as Probe},
+]

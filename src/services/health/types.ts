@@ -1,0 +1,62 @@
+import type {LoadedConfig} from '../../config/load.js'
+import type {Context} from '../../config/schema.js'
+import type {Reporter} from '../reporter.js'
+
+export type Status = 'ok' | 'warn' | 'crit'
+export type ComponentStatus = Status | 'skipped'
+
+export const STATUS_RANK: Record<ComponentStatus, number> = {skipped: -1, ok: 0, warn: 1, crit: 2}
+
+export function worst(statuses: ComponentStatus[]): Status {
+  let w: Status = 'ok'
+  for (const s of statuses) if (s !== 'skipped' && STATUS_RANK[s] > STATUS_RANK[w]) w = s
+  return w
+}
+
+/** One finding of a probe: what is wrong (or fine), where, and how bad. */
+export interface Finding {
+  status: Status
+  target?: string
+  message: string
+}
+
+export interface ComponentHealth<D = unknown> {
+  component: string
+  status: ComponentStatus
+  summary: string
+  findings: Finding[]
+  details?: D
+  durationMs: number
+}
+
+export interface ProbeContext {
+  loaded: LoadedConfig
+  ctx: Context
+  reporter: Reporter
+  /** Per-call timeout for remote checks. */
+  timeoutMs?: number
+  /** Long-lived resources (clients) that a probe may keep between refreshes in --watch mode. */
+  cache: Map<string, unknown>
+}
+
+/**
+ * A health probe for one component. Later components (FlareDB, PlasmaVMC, IAM, PrismNet, backups)
+ * add a probe to the registry in ./probes/index.ts; the command never changes.
+ */
+export interface Probe<D = unknown> {
+  component: string
+  /** Whether the context configures this component; unconfigured components are skipped, not failed. */
+  applies(ctx: Context): boolean
+  run(pc: ProbeContext): Promise<ComponentHealth<D>>
+}
+
+export interface HealthReport {
+  context: string
+  environment: string
+  status: Status
+  checkedAt: string
+  durationMs: number
+  components: ComponentHealth[]
+  /** Plain-language list of what is wrong, most severe first. */
+  problems: Finding[]
+}
