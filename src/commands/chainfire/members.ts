@@ -1,10 +1,22 @@
+import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
+import {resolveContext} from '../../config/context.js'
+import {parseDuration} from '../../config/duration.js'
+import {renderChainfireMembers} from '../../output/health.js'
+import {listMembers} from '../../services/chainfire/index.js'
+import type {ChainfireHealth} from '../../services/health/probes/chainfire.js'
 
 export default class ChainfireMembers extends BaseCommand<typeof ChainfireMembers> {
   static override summary = 'List ChainFire members with health, leader and learner flags'
-  static override examples = ['<%= config.bin %> <%= command.id %>']
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json | jq -r \'.data.members[] | select(.leader) | .name\'']
+  static override flags = {
+    timeout: Flags.string({description: 'per-member timeout', default: '3s'}),
+  }
 
-  public async run(): Promise<unknown> {
-    return {todo: true}
+  public async run(): Promise<ChainfireHealth> {
+    const {loaded, ctx} = await resolveContext(this.flags)
+    const result = await listMembers({loaded, ctx, reporter: this.reporter(), timeoutMs: parseDuration(this.flags.timeout, '--timeout')})
+    if (!this.jsonEnabled()) this.log(renderChainfireMembers(result))
+    return result
   }
 }
