@@ -5,7 +5,7 @@ import {z} from 'zod'
  * from this at build time so editors can autocomplete it. Objects are strict: a typo is an error with
  * file:line, never silently ignored.
  */
-const duration = z.union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$/, 'a duration like 500ms, 5s, 2m'), z.number().nonnegative()])
+const duration = z.union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$/, 'expected a duration like 500ms, 5s, 2m30s, 1h'), z.number().nonnegative()])
 
 export const ROLES = ['chainfire', 'flaredb', 'plasmavmc-host', 'prismnet', 'iam', 'gateway'] as const
 
@@ -54,6 +54,37 @@ export const nodeSchema = z.strictObject({
   removed: z.boolean().optional().describe('set by node removal; removed nodes are kept for the record'),
 })
 
+export const snapshotTarget = z.union([
+  z.string().describe('file:///dir, s3://bucket/prefix or sftp://node-or-host/path'),
+  z.strictObject({
+    url: z.string(),
+    endpoint: z.string().url().optional().describe('S3-compatible endpoint (default: AWS)'),
+    region: z.string().optional(),
+    'path-style': z.boolean().optional(),
+    profile: z.string().optional().describe('shared credentials profile'),
+    'access-key-id': z.string().optional(),
+    'secret-access-key': z.string().optional(),
+  }),
+])
+
+export const snapshotSettings = z
+  .strictObject({
+    targets: z.array(snapshotTarget).optional().describe('where snapshots go; the first is the primary (default: file:// in the state dir)'),
+    retention: z
+      .strictObject({
+        'keep-last': z.number().int().min(1).optional(),
+        hourly: z.number().int().min(0).optional(),
+        daily: z.number().int().min(0).optional(),
+        weekly: z.number().int().min(0).optional(),
+        monthly: z.number().int().min(0).optional(),
+      })
+      .optional(),
+    'prune-after-save': z.boolean().optional(),
+    rpo: duration.optional().describe('recovery-point objective: health warns when the newest verified snapshot is older'),
+    'lock-ttl': duration.optional(),
+  })
+  .describe('ChainFire snapshots and backups')
+
 export const contextSchema = z.strictObject({
   name: z.string().min(1),
   environment: z.enum(['production', 'staging', 'lab']),
@@ -73,6 +104,7 @@ export const contextSchema = z.strictObject({
   services: z.record(z.string(), serviceCommands).optional(),
   'data-dirs': z.record(z.string(), z.string()).optional(),
   lab: z.strictObject({dir: z.string()}).optional().describe('set by plasmactl lab up'),
+  snapshots: snapshotSettings.optional(),
 })
 
 export const configSchema = z.strictObject({

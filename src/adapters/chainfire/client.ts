@@ -11,7 +11,14 @@ import {
   memberPromoteCodec,
   memberRemoveCodec,
   moveLeaderCodec,
+  leaseGrantCodec,
+  leaseKeepAliveCodec,
+  leaseRevokeCodec,
   putCodec,
+  snapshotCodec,
+  type SnapshotChunk,
+  txnDeleteIfLeaseCodec,
+  txnPutIfAbsentCodec,
   rangeCodec,
   type RangeRequest,
   statusCodec,
@@ -236,6 +243,84 @@ export class ChainfireClient {
 
   deletePrefix(prefix: string) {
     return this.unary('/etcdserverpb.KV/DeleteRange', deleteRangeCodec, {key: Buffer.from(prefix), range_end: prefixEnd(Buffer.from(prefix))}, {retry: false})
+  }
+
+  leaseGrant(ttlSeconds: number) {
+    return this.unary('/etcdserverpb.Lease/LeaseGrant', leaseGrantCodec, {TTL: ttlSeconds}, {retry: false})
+  }
+
+  leaseRevoke(idHex: string) {
+    return this.unary('/etcdserverpb.Lease/LeaseRevoke', leaseRevokeCodec, {ID: idLong(idHex)})
+  }
+
+  /**
+   * Keeps a lease alive until stop() is called: one bidirectional stream, a refresh every third of
+   * the TTL. onLost is called if the lease cannot be refreshed (the holder must then stop).
+   */
+  keepAlive(idHex: string, ttlSeconds: number, onLost: (reason: string) => void): {stop: () => void} {
+    const method = '/etcdserverpb.Lease/LeaseKeepAlive'
+    let stopped = false
+    let call: grpc.ClientDuplexStream<{ID: ReturnType<typeof idLong>}, {id: string; ttl: number}> | undefined
+    let lastOk = Date.now()
+    const open = () => {
+      const endpoint = this.opts.endpoints[this.preferred]
+      const c = this.client(endpoint).makeBidiStreamRequest(method, leaseKeepAliveCodec.serialize, leaseKeepAliveCodec.deserialize)
+      call = c
+      c.on('data', (res) => {
+        if (res.ttl <= 0) {
+          if (!stopped) onLost('lease expired')
+          stopped = true
+        } else lastOk = Date.now()
+      })
+      c.on('error', () => {
+        if (call === c) call = undefined
+      })
+    }
+    const timer = setInterval(() => {
+      if (stopped) return
+      if (Date.now() - lastOk > ttlSeconds * 1000) {
+        stopped = true
+        clearInterval(timer)
+        onLost('lease could not be refreshed within its TTL')
+        return
+      }
+      if (!call) {
+        this.preferred = (this.preferred + 1) % this.opts.endpoints.length
+        open()
+      }
+      call?.write({ID: idLong(idHex)})
+    }, Math.max(500, (ttlSeconds * 1000) / 3))
+    timer.unref()
+    open()
+    call?.write({ID: idLong(idHex)})
+    return {
+      stop: () => {
+        stopped = true
+        clearInterval(timer)
+        call?.end()
+        call?.cancel()
+      },
+    }
+  }
+
+  /** Puts key=value (bound to a lease) only if the key does not exist; else returns the current holder. */
+  putIfAbsent(key: string, value: string, leaseHex?: string) {
+    return this.unary('/etcdserverpb.KV/Txn', txnPutIfAbsentCodec, {key: Buffer.from(key), value: Buffer.from(value), lease: leaseHex ? idLong(leaseHex) : undefined}, {retry: false})
+  }
+
+  deleteIfLease(key: string, leaseHex: string) {
+    return this.unary('/etcdserverpb.KV/Txn', txnDeleteIfLeaseCodec, {key: Buffer.from(key), lease: idLong(leaseHex)}, {retry: false})
+  }
+
+  /** The snapshot stream of one member: a Readable of chunks that respects backpressure. */
+  snapshot(endpoint: EndpointSpec): grpc.ClientReadableStream<SnapshotChunk> {
+    return this.client(endpoint).makeServerStreamRequest('/etcdserverpb.Maintenance/Snapshot', snapshotCodec.serialize, snapshotCodec.deserialize, {})
+  }
+
+  /** Live key count and current revision of one member, read locally (needs no quorum). */
+  async keyCount(endpoint: EndpointSpec): Promise<{count: number; revision: number}> {
+    const res = await this.unaryOn(endpoint, '/etcdserverpb.KV/Range', rangeCodec, {key: Buffer.from([0]), range_end: Buffer.from([0]), count_only: true, serializable: true})
+    return {count: res.count, revision: res.header.revision}
   }
 
   close(): void {

@@ -193,3 +193,133 @@ export const deleteRangeCodec = codec<{key: Uint8Array; range_end?: Uint8Array},
   etcdserverpb.DeleteRangeResponse,
   (r) => ({header: header(r.header), deleted: num(r.deleted)}),
 )
+
+export interface LeaseGrantResponse {
+  header: ResponseHeader
+  id: string
+  ttl: number
+  error: string
+}
+
+export const leaseGrantCodec = codec<{TTL: number; ID?: number}, LeaseGrantResponse>(etcdserverpb.LeaseGrantRequest, etcdserverpb.LeaseGrantResponse, (r) => ({
+  header: header(r.header),
+  id: idHex(r.ID),
+  ttl: num(r.TTL),
+  error: String(r.error ?? ''),
+}))
+
+export const leaseRevokeCodec = codec<{ID: Long}, {header: ResponseHeader}>(etcdserverpb.LeaseRevokeRequest, etcdserverpb.LeaseRevokeResponse, (r) => ({
+  header: header(r.header),
+}))
+
+export const leaseKeepAliveCodec = codec<{ID: Long}, {id: string; ttl: number}>(etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse, (r) => ({
+  id: idHex(r.ID),
+  ttl: num(r.TTL),
+}))
+
+/** Compare create_revision(key) == 0: the key does not exist. */
+export interface TxnPutIfAbsent {
+  key: Buffer
+  value: Buffer
+  lease?: Long
+}
+
+export interface TxnResponse {
+  header: ResponseHeader
+  succeeded: boolean
+  /** The kvs of the first range response (the failure branch reads the current holder). */
+  kvs: KeyValue[]
+}
+
+export const txnPutIfAbsentCodec: Codec<TxnPutIfAbsent, TxnResponse> = {
+  serialize: (req) =>
+    Buffer.from(
+      etcdserverpb.TxnRequest.encode({
+        compare: [{result: 0, target: 1, key: req.key, create_revision: 0}],
+        success: [{request_put: {key: req.key, value: req.value, lease: req.lease}}],
+        failure: [{request_range: {key: req.key}}],
+      }).finish(),
+    ),
+  deserialize: (buf) => {
+    const r = etcdserverpb.TxnResponse.decode(buf) as Record<string, unknown>
+    const first = ((r.responses as Record<string, unknown>[] | undefined) ?? [])[0]?.response_range as Record<string, unknown> | undefined
+    return {
+      header: header(r.header),
+      succeeded: Boolean(r.succeeded),
+      kvs: ((first?.kvs as Record<string, unknown>[] | undefined) ?? []).map((kv) => ({
+        key: Buffer.from((kv.key as Uint8Array) ?? []),
+        value: Buffer.from((kv.value as Uint8Array) ?? []),
+        createRevision: num(kv.create_revision),
+        modRevision: num(kv.mod_revision),
+        version: num(kv.version),
+        lease: num(kv.lease),
+      })),
+    }
+  },
+}
+
+/** Delete key only if it still carries our lease (so we never delete someone else's lock). */
+export const txnDeleteIfLeaseCodec: Codec<{key: Buffer; lease: Long}, {succeeded: boolean}> = {
+  serialize: (req) =>
+    Buffer.from(
+      etcdserverpb.TxnRequest.encode({
+        compare: [{result: 0, target: 4, key: req.key, lease: req.lease}],
+        success: [{request_delete_range: {key: req.key}}],
+        failure: [],
+      }).finish(),
+    ),
+  deserialize: (buf) => ({succeeded: Boolean((etcdserverpb.TxnResponse.decode(buf) as Record<string, unknown>).succeeded)}),
+}
+
+export interface SnapshotChunk {
+  revision: number
+  remaining: number
+  blob: Buffer
+}
+
+/**
+ * Snapshot chunks are decoded by hand: only the three fields, and the blob stays a view of the
+ * received buffer (no copy, no object tree), which keeps a large snapshot's memory flat.
+ */
+export const snapshotCodec: Codec<Record<string, never>, SnapshotChunk> = {
+  serialize: () => Buffer.alloc(0),
+  deserialize: (buf) => {
+    let pos = 0
+    let revision = 0
+    let remaining = 0
+    let blob: Buffer = Buffer.alloc(0)
+    const varint = (): number => {
+      let result = 0
+      let shift = 1
+      for (;;) {
+        const b = buf[pos++]
+        result += (b & 0x7f) * shift
+        if (b < 0x80) return result
+        shift *= 128
+      }
+    }
+    while (pos < buf.length) {
+      const tag = varint()
+      const field = Math.floor(tag / 8)
+      const wire = tag & 7
+      if (wire === 2) {
+        const len = varint()
+        const body = buf.subarray(pos, pos + len)
+        pos += len
+        if (field === 3) blob = body
+        else if (field === 1) revision = readHeaderRevision(body)
+      } else if (wire === 0) {
+        const v = varint()
+        if (field === 2) remaining = v
+      } else if (wire === 1) pos += 8
+      else if (wire === 5) pos += 4
+      else throw new Error(`unexpected wire type ${wire} in SnapshotResponse`)
+    }
+    return {revision, remaining, blob}
+  },
+}
+
+function readHeaderRevision(buf: Buffer): number {
+  const h = etcdserverpb.ResponseHeader.decode(buf) as Record<string, unknown>
+  return num(h.revision)
+}

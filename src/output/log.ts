@@ -1,0 +1,23 @@
+import {appendFileSync} from 'node:fs'
+import type {Reporter} from '../services/reporter.js'
+
+export type LogFormat = 'text' | 'json'
+
+/**
+ * A reporter for unattended runs: JSON lines ({"ts","level","msg",...}) to stderr or appended to a
+ * log file, so cron and systemd journals get one parseable event per line.
+ */
+export function createLogReporter(opts: {format: LogFormat; file?: string; debug?: boolean; command: string}): Reporter {
+  const write = (level: string, msg: string) => {
+    const line = opts.format === 'json' ? JSON.stringify({ts: new Date().toISOString(), level, command: opts.command, pid: process.pid, msg}) : `${level === 'info' ? '' : `${level}: `}${msg}`
+    if (opts.file) appendFileSync(opts.file, line + '\n')
+    else process.stderr.write(line + '\n')
+  }
+  return {
+    info: (m) => write('info', m),
+    warn: (m) => write('warn', m),
+    debug: (m) => {
+      if (opts.debug) write('debug', m)
+    },
+  }
+}

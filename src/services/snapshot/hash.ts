@@ -1,0 +1,64 @@
+import {createHash, type Hash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+
+/** etcd appends a SHA-256 of the database bytes to every snapshot it streams. */
+export const TRAILER_BYTES = 32
+/** bbolt's page size: a complete database file is a whole number of pages. */
+export const DB_PAGE_BYTES = 4096
+
+export interface SnapshotDigest {
+  size: number
+  /** SHA-256 of the whole file (database + trailer): what manifests and targets compare. */
+  sha256: string
+  /** SHA-256 of the database bytes, recomputed. */
+  dbSha256: string
+  /** The trailer the file carries (hex), or null when the file is shorter than a trailer. */
+  trailer: string | null
+  trailerOk: boolean
+  pageAligned: boolean
+}
+
+/**
+ * Hashes a snapshot as it streams past, holding back the last 32 bytes so the trailer can be
+ * checked at the end without a second pass or buffering the file.
+ */
+export class SnapshotHasher {
+  private readonly whole: Hash = createHash('sha256')
+  private readonly db: Hash = createHash('sha256')
+  private tail: Buffer = Buffer.alloc(0)
+  private size = 0
+
+  update(chunk: Buffer): void {
+    this.whole.update(chunk)
+    this.size += chunk.length
+    const joined = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk
+    const keep = Math.min(TRAILER_BYTES, joined.length)
+    if (joined.length > keep) this.db.update(joined.subarray(0, joined.length - keep))
+    this.tail = Buffer.from(joined.subarray(joined.length - keep))
+  }
+
+  get bytes(): number {
+    return this.size
+  }
+
+  digest(): SnapshotDigest {
+    const dbSha256 = this.db.digest('hex')
+    const complete = this.tail.length === TRAILER_BYTES
+    const trailer = complete ? this.tail.toString('hex') : null
+    return {
+      size: this.size,
+      sha256: this.whole.digest('hex'),
+      dbSha256,
+      trailer,
+      trailerOk: complete && trailer === dbSha256 && this.size > TRAILER_BYTES,
+      pageAligned: (this.size - TRAILER_BYTES) % DB_PAGE_BYTES === 0,
+    }
+  }
+}
+
+/** Streams a file from disk through the hasher (constant memory). */
+export async function digestFile(path: string): Promise<SnapshotDigest> {
+  const h = new SnapshotHasher()
+  for await (const chunk of createReadStream(path, {highWaterMark: 1 << 20})) h.update(chunk as Buffer)
+  return h.digest()
+}

@@ -1,0 +1,216 @@
+import {randomBytes} from 'node:crypto'
+import {createWriteStream} from 'node:fs'
+import {mkdir, open, rm} from 'node:fs/promises'
+import {join, resolve} from 'node:path'
+import {pipeline} from 'node:stream/promises'
+import {chainfireClientFor, type ChainfireClient} from '../../adapters/chainfire/index.js'
+import {parseDuration} from '../../config/duration.js'
+import type {LoadedConfig} from '../../config/load.js'
+import {stateDir} from '../../config/paths.js'
+import type {Context} from '../../config/schema.js'
+import {OperationError, UsageError} from '../../errors.js'
+import {checkChainfire, type MemberHealth} from '../health/probes/chainfire.js'
+import {acquireLock, type HeldLock} from '../lock.js'
+import type {Reporter} from '../reporter.js'
+import {type SnapshotDigest, SnapshotHasher} from './hash.js'
+import {DB_SUFFIX, type Manifest, MANIFEST_FORMAT, MANIFEST_SUFFIX, PARTIAL_MARKER, snapshotName} from './manifest.js'
+import {FileTarget} from './targets/file.js'
+import {openTarget, selectTargets, type SnapshotTarget} from './targets/index.js'
+
+export interface SaveProgress {
+  bytes: number
+  total: number
+  rateBytesPerSec: number
+  etaMs: number | null
+}
+
+export interface SaveOptions {
+  loaded: LoadedConfig
+  ctx: Context
+  reporter: Reporter
+  version: string
+  targets?: string[]
+  /** Member name to stream from (default: a caught-up follower, falling back to others). */
+  endpoint?: string
+  timeoutMs: number
+  lock?: boolean
+  onProgress?: (p: SaveProgress) => void
+}
+
+export interface TargetOutcome {
+  target: string
+  ok: boolean
+  error?: string
+}
+
+export interface SaveResult {
+  name: string
+  manifest: Manifest
+  targets: TargetOutcome[]
+  lock: string[]
+  /** Members tried before one streamed a good snapshot. */
+  attempts: {member: string; error?: string}[]
+}
+
+/** Source order: healthy caught-up followers (spare the leader), then the leader, then any reachable member. */
+export function sourceOrder(members: MemberHealth[], wanted?: string): MemberHealth[] {
+  const reachable = members.filter((m) => m.reachable && m.endpoint)
+  if (wanted) {
+    const m = members.find((x) => x.name === wanted || x.id === wanted || x.endpoint === wanted)
+    if (!m) throw new UsageError(`no member "${wanted}" (members: ${members.map((x) => x.name).join(', ')})`)
+    return [m, ...reachable.filter((x) => x !== m)]
+  }
+  const rank = (m: MemberHealth) => (m.healthy && !m.leader && !m.learner ? 0 : m.healthy && m.leader ? 1 : m.healthy ? 2 : 3)
+  return reachable.sort((a, b) => rank(a) - rank(b) || (a.lag ?? 0) - (b.lag ?? 0) || a.name.localeCompare(b.name))
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r+')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+interface Streamed {
+  digest: SnapshotDigest
+  /** The member's revision and live key count just before the stream opened. */
+  revision: number
+  keyCount: number | null
+  /** Revision seen right after the first chunk: equal to revision unless writes raced the snapshot. */
+  revisionAfter: number
+}
+
+/** Streams one member's snapshot to path with backpressure, hashing as it goes. */
+export async function streamSnapshot(client: ChainfireClient, m: MemberHealth, path: string, onProgress?: (p: SaveProgress) => void): Promise<Streamed> {
+  const hasher = new SnapshotHasher()
+  const started = performance.now()
+  let total = 0
+  let lastReport = 0
+  const endpoint = {name: m.name, url: m.endpoint!}
+  // etcd 3.4 leaves the snapshot stream's header empty: bracket the snapshot with local reads.
+  const before = await client.keyCount(endpoint)
+  let after: Promise<{revision: number}> | undefined
+  const call = client.snapshot(endpoint)
+  await pipeline(
+    call,
+    async function* (source: AsyncIterable<{revision: number; remaining: number; blob: Buffer}>) {
+      for await (const chunk of source) {
+        if (total === 0) {
+          total = chunk.remaining + chunk.blob.length
+          after = client.keyCount(endpoint).catch(() => ({revision: -1}))
+        }
+        hasher.update(chunk.blob)
+        const now = performance.now()
+        if (onProgress && (now - lastReport > 200 || chunk.remaining === 0)) {
+          lastReport = now
+          const rate = hasher.bytes / Math.max(0.001, (now - started) / 1000)
+          onProgress({bytes: hasher.bytes, total, rateBytesPerSec: rate, etaMs: rate > 0 ? ((total - hasher.bytes) / rate) * 1000 : null})
+        }
+        yield chunk.blob
+      }
+    },
+    createWriteStream(path, {flags: 'wx', mode: 0o600, highWaterMark: 1 << 20}),
+  )
+  await fsyncFile(path)
+  const revisionAfter = (await after)?.revision ?? -1
+  return {digest: hasher.digest(), revision: before.revision, keyCount: revisionAfter === before.revision ? before.count : null, revisionAfter}
+}
+
+export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
+  const specs = selectTargets(opts.ctx, opts.targets)
+  const client = chainfireClientFor(opts.loaded, opts.ctx)
+  const targets: SnapshotTarget[] = []
+  let lock: HeldLock | undefined
+  let staged: string | undefined
+  try {
+    for (const s of specs) targets.push(await openTarget(s, opts.loaded, opts.ctx))
+    const {details} = await checkChainfire(client, opts.ctx, opts.timeoutMs)
+    const order = sourceOrder(details.members, opts.endpoint)
+    if (order.length === 0) throw new OperationError('no ChainFire member is reachable: nothing to snapshot', {hint: 'run `plasmactl health`'})
+    if (!details.quorum) opts.reporter.warn('the cluster has no quorum; snapshotting a reachable member anyway (its data may be behind)')
+
+    if (opts.lock !== false) {
+      const ttl = Math.ceil(parseDuration(opts.ctx.snapshots?.['lock-ttl'] ?? '15s', 'snapshots.lock-ttl') / 1000)
+      lock = await acquireLock({
+        client: details.quorum ? client : undefined,
+        key: `/plasmactl/locks/snapshot/${opts.ctx.name}`,
+        localPath: join(stateDir(), 'locks', `snapshot-${opts.ctx.name}.lock`),
+        purpose: 'snapshot save',
+        ttlSeconds: ttl,
+        reporter: opts.reporter,
+      })
+    }
+
+    // Stage next to the first file target so the final step is a rename on the same filesystem.
+    const fileTarget = targets.find((t): t is FileTarget => t instanceof FileTarget)
+    const stageDir = fileTarget?.dir ?? join(stateDir(), 'staging')
+    await mkdir(stageDir, {recursive: true})
+    if (fileTarget) await fileTarget.cleanPartials(lock?.scopes.includes('chainfire') ? 0 : 600_000)
+
+    const attempts: {member: string; error?: string}[] = []
+    let result: (Streamed & {member: MemberHealth; durationMs: number}) | undefined
+    for (const m of order) {
+      staged = join(stageDir, `snapshot${PARTIAL_MARKER}${randomBytes(6).toString('hex')}`)
+      const t0 = performance.now()
+      try {
+        opts.reporter.debug(`streaming snapshot from ${m.name} (${m.endpoint})`)
+        const s = await streamSnapshot(client, m, staged, opts.onProgress)
+        if (!s.digest.trailerOk) throw new OperationError(`snapshot from ${m.name} failed its integrity check (trailer sha256 mismatch, ${s.digest.size} bytes)`)
+        result = {...s, member: m, durationMs: Math.round(performance.now() - t0)}
+        attempts.push({member: m.name})
+        break
+      } catch (error) {
+        attempts.push({member: m.name, error: (error as Error).message})
+        opts.reporter.warn(`snapshot from ${m.name} failed: ${(error as Error).message}; trying the next member`)
+        await rm(staged, {force: true})
+        staged = undefined
+      }
+    }
+    if (!result || !staged) throw new OperationError(`every member failed to stream a snapshot: ${attempts.map((a) => `${a.member}: ${a.error}`).join('; ')}`)
+    if (lock?.lost) throw new OperationError(`lost the snapshot lock during the save (${lock.lost}); not publishing`)
+
+    const keyCount = result.keyCount
+    if (result.revisionAfter !== result.revision) opts.reporter.debug(`writes raced the snapshot: revision between ${result.revision} and ${result.revisionAfter}`)
+    const createdAt = new Date()
+    const name = snapshotName(opts.ctx.name, createdAt, result.revision)
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      name,
+      context: opts.ctx.name,
+      clusterId: details.clusterId ?? 'unknown',
+      sourceMember: result.member.name,
+      sourceEndpoint: result.member.endpoint!,
+      revision: result.revision,
+      raftTerm: result.member.raftTerm ?? 0,
+      raftIndex: result.member.raftIndex ?? 0,
+      keyCount,
+      size: result.digest.size,
+      sha256: result.digest.sha256,
+      dbSha256: result.digest.dbSha256,
+      createdAt: createdAt.toISOString(),
+      durationMs: result.durationMs,
+      plasmactlVersion: opts.version,
+    }
+    // The data object goes first and the manifest last: a snapshot is listed only once both exist.
+    const ordered = [...targets].sort((a, b) => Number(a === fileTarget && resolve(fileTarget.dir) === resolve(stageDir)) - Number(b === fileTarget && resolve(fileTarget.dir) === resolve(stageDir)))
+    const outcomes: TargetOutcome[] = []
+    for (const t of ordered) {
+      try {
+        await t.upload(staged, name + DB_SUFFIX, {size: manifest.size, sha256: manifest.sha256})
+        await t.writeText(name + MANIFEST_SUFFIX, JSON.stringify(manifest, null, 2) + '\n')
+        outcomes.push({target: t.url, ok: true})
+      } catch (error) {
+        outcomes.push({target: t.url, ok: false, error: (error as Error).message})
+        opts.reporter.warn(`target ${t.url}: ${(error as Error).message}`)
+      }
+    }
+    return {name, manifest, targets: outcomes, lock: lock?.scopes ?? [], attempts}
+  } finally {
+    if (staged) await rm(staged, {force: true})
+    await lock?.release().catch(() => undefined)
+    for (const t of targets) await t.close().catch(() => undefined)
+    client.close()
+  }
+}
