@@ -65,7 +65,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       return
     }
     const loc = err instanceof PlasmaError ? errorLocation(err.details) : undefined
-    const message = err.message?.split('\n')[0] || String(err)
+    // Our errors are one line; oclif's parser errors carry the missing argument on later lines.
+    const message = (err instanceof PlasmaError ? err.message?.split('\n')[0] : err.message?.trimEnd()) || String(err)
     this.logToStderr(`plasmactl: error: ${loc && !message.includes(loc) ? `${loc}: ` : ''}${message}`)
     if (err instanceof PlasmaError) {
       const problems = err.details.problems as {file: string; line: number; column: number; path: string; message: string}[] | undefined

@@ -24,10 +24,15 @@ export function parseDuration(value: string | number, what = 'duration'): number
   return total
 }
 
+/** Short human form: 850ms, 1.5s, 12s, 2m30s, 1h5m, 2d3h. Rounds first so no unit ever shows 60. */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`
-  if (ms < 86_400_000) return `${Math.floor(ms / 3_600_000)}h${Math.round((ms % 3_600_000) / 60_000)}m`
-  return `${Math.floor(ms / 86_400_000)}d${Math.round((ms % 86_400_000) / 3_600_000)}h`
+  if (ms < 999.5) return `${Math.round(ms)}ms`
+  if (ms < 9950) return `${(ms / 1000).toFixed(1)}s`
+  const s = Math.round(ms / 1000)
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`
+  const m = Math.round(ms / 60_000)
+  if (m < 1440) return `${Math.floor(m / 60)}h${m % 60}m`
+  const h = Math.round(ms / 3_600_000)
+  return `${Math.floor(h / 24)}d${h % 24}h`
 }

@@ -1,4 +1,3 @@
-import {input, select} from '@inquirer/prompts'
 import {PlasmaError} from '../errors.js'
 import {ENVIRONMENTS, type Environment, type InitAnswers, type InitNode, parseNodeFlag} from '../services/config/init.js'
 
@@ -6,9 +5,6 @@ import {ENVIRONMENTS, type Environment, type InitAnswers, type InitNode, parseNo
 export function isInteractive(): boolean {
   return Boolean(process.stdin.isTTY && process.stderr.isTTY)
 }
-
-// Prompts draw on stderr: stdout carries only the command's result.
-const ctx = {output: process.stderr}
 
 function validNode(value: string): true | string {
   try {
@@ -24,6 +20,10 @@ function validNode(value: string): true | string {
  * no flag was given at all (the full wizard). Each prompt names the flag that answers it.
  */
 export async function promptInitAnswers(given: Partial<InitAnswers>): Promise<Partial<InitAnswers>> {
+  // Loaded only when someone is there to answer: cron runs never pay for it.
+  const {input, select} = await import('@inquirer/prompts')
+  // Prompts draw on stderr: stdout carries only the command's result.
+  const ctx = {output: process.stderr}
   const wizard = Object.values(given).every((v) => v === undefined)
   const out: Partial<InitAnswers> = {}
   if (!given.contextName) {

@@ -27,10 +27,13 @@ export interface InitAnswers {
 /** Fills in missing answers (on a terminal); absent when nobody can be asked. */
 export type InitPrompter = (given: Partial<InitAnswers>) => Promise<Partial<InitAnswers>>
 
+/** The answers as flags give them: nodes still as `name=address[:role,…]` text. */
+export type InitFlags = Partial<Omit<InitAnswers, 'nodes'>> & {nodes?: string[]}
+
 export interface InitOptions {
   path: string
   force: boolean
-  answers: Partial<InitAnswers>
+  flags: InitFlags
   prompter?: InitPrompter
 }
 
@@ -113,7 +116,12 @@ export async function initConfig(opts: InitOptions): Promise<InitResult> {
       hint: 'pass --force to overwrite it, --config PATH to write elsewhere, or edit it with `plasmactl config use-context`',
     })
   }
-  let answers = opts.answers
+  // Bad flags fail before anyone is asked anything.
+  const {nodes: nodeFlags, ...rest} = opts.flags
+  let answers: Partial<InitAnswers> = {...rest, ...(nodeFlags && nodeFlags.length > 0 ? {nodes: nodeFlags.map((n) => parseNodeFlag(n))} : {})}
+  for (const e of answers.endpoints ?? []) {
+    if (!URL.canParse(e)) throw new UsageError(`invalid --endpoint "${e}": expected a URL like http://10.0.0.11:2379`)
+  }
   if (opts.prompter && missingInitFlags(answers).length > 0) answers = {...answers, ...(await opts.prompter(answers))}
   const missing = missingInitFlags(answers)
   if (missing.length > 0) {
@@ -125,9 +133,8 @@ export async function initConfig(opts: InitOptions): Promise<InitResult> {
   if (!(ENVIRONMENTS as readonly string[]).includes(full.environment)) {
     throw new UsageError(`invalid environment "${full.environment}" (expected ${ENVIRONMENTS.join(', ')})`)
   }
-  for (const e of full.endpoints ?? []) {
-    if (!URL.canParse(e)) throw new UsageError(`invalid --endpoint "${e}": expected a URL like http://10.0.0.11:2379`)
-  }
+  const dup = full.nodes.find((n, i) => full.nodes.findIndex((m) => m.name === n.name) !== i)
+  if (dup) throw new UsageError(`node "${dup.name}" is given twice (--node names must be unique)`)
   const text = renderConfig(await readFile(TEMPLATE_PATH, 'utf8'), full)
   // The written file must pass the same validation every command applies when loading it.
   const {config} = validateConfigText(text, opts.path)

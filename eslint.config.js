@@ -1,0 +1,60 @@
+// ESLint 9 flat config: @eslint/js + typescript-eslint recommended, plus the architecture's hard rules.
+import js from '@eslint/js'
+import {defineConfig, globalIgnores} from 'eslint/config'
+import tseslint from 'typescript-eslint'
+
+// Node globals for the plain .js files (TypeScript checks its own); listed here to avoid a dependency.
+const nodeGlobals = Object.fromEntries(
+  [
+    'AbortController', 'AbortSignal', 'Buffer', 'URL', 'URLSearchParams', 'TextDecoder', 'TextEncoder', 'clearImmediate',
+    'clearInterval', 'clearTimeout', 'console', 'fetch', 'global', 'globalThis', 'performance', 'process', 'queueMicrotask',
+    'setImmediate', 'setInterval', 'setTimeout', 'structuredClone',
+  ].map((name) => [name, 'readonly']),
+)
+
+// Only adapters talk to the outside world; commands stay thin (DESIGN.md §3).
+const WIRE_MODULES = ['ssh2', 'execa', '@grpc/grpc-js', 'etcd3']
+const wireImportMessage = 'commands call services; only src/adapters/** may import ssh2, execa or gRPC clients'
+
+export default defineConfig([
+  globalIgnores(['dist/', 'node_modules/', 'src/adapters/chainfire/gen/', 'coverage/', '.lab/', 'bench/results/']),
+  {
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.{ts,js,mjs}', 'scripts/**/*.{js,mjs}', 'bin/**/*.js', '*.js'],
+    extends: [js.configs.recommended, tseslint.configs.recommended],
+    languageOptions: {ecmaVersion: 2023, sourceType: 'module', globals: nodeGlobals},
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none'}],
+      // Exit codes come from the one table in src/errors.ts (setExitCode); exiting early loses output.
+      'no-restricted-properties': [
+        'error',
+        {object: 'process', property: 'exit', message: 'set the exit code with setExitCode() from src/errors.ts (the one exit-code table)'},
+      ],
+    },
+  },
+  {
+    files: ['src/errors.ts'],
+    rules: {'no-restricted-properties': 'off'},
+  },
+  {
+    files: ['src/commands/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: WIRE_MODULES.map((name) => ({name, message: wireImportMessage})),
+          patterns: [
+            {group: WIRE_MODULES.map((name) => `${name}/*`), message: wireImportMessage},
+            {group: ['@inquirer/*', 'inquirer'], message: 'prompts live in src/prompts/, each answerable by a flag'},
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: `ImportExpression[source.value=/^(${WIRE_MODULES.map((m) => m.replaceAll('/', '\\/')).join('|')})(\\/|$)/]`,
+          message: wireImportMessage,
+        },
+      ],
+    },
+  },
+])

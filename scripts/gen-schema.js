@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Writes schemas/config.schema.json from the zod schema (run by scripts/build.sh after tsc), so editors
+// can validate and autocomplete config files via `# yaml-language-server: $schema=...`.
+// `--check` fails (exit 1) when the committed file is stale instead of writing it.
+import {readFile, writeFile} from 'node:fs/promises'
+import {fileURLToPath} from 'node:url'
+import {z} from 'zod'
+
+const root = new URL('../', import.meta.url)
+const {configSchema} = await import(new URL('dist/config/schema.js', root).href)
+const out = fileURLToPath(new URL('schemas/config.schema.json', root))
+
+// io: 'input' describes the file as written: keys with defaults (roles, nodes, contexts) are optional.
+// draft-7: the newest draft yaml-language-server (VS Code, Neovim) fully supports.
+const schema = z.toJSONSchema(configSchema, {io: 'input', target: 'draft-7'})
+const text = `${JSON.stringify(
+  {
+    ...schema,
+    title: 'plasmactl config',
+    description: 'Contexts (clusters), their nodes, SSH and ChainFire settings. Generated from src/config/schema.ts: do not edit.',
+  },
+  null,
+  2,
+)}\n`
+
+if (process.argv.includes('--check')) {
+  const current = await readFile(out, 'utf8').catch(() => '')
+  if (current !== text) {
+    console.error(`${out} is stale: run \`npm run build\` and commit it`)
+    process.exitCode = 1
+  }
+} else {
+  await writeFile(out, text)
+}

@@ -1,0 +1,57 @@
+import {readFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {writeFileAtomic} from '../../config/load.js'
+import type {Context} from '../../config/schema.js'
+import {UsageError} from '../../errors.js'
+
+const TEMPLATE_DIR = fileURLToPath(new URL('../../../templates/snapshot/', import.meta.url))
+
+export interface ScheduleOptions {
+  ctx: Context
+  configPath: string
+  bin: string
+  user: string
+  onCalendar: string
+  cron: string
+  metricsFile: string
+  logFile: string
+}
+
+export interface RenderedFile {
+  path: string
+  content: string
+}
+
+/** Fills {{name}} placeholders; an unknown placeholder is a template bug, never left in the output. */
+export function fill(template: string, vars: Record<string, string>, name: string): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (_, k: string) => {
+    if (!(k in vars)) throw new UsageError(`template ${name} uses unknown placeholder {{${k}}}`)
+    return vars[k]
+  })
+}
+
+function check(value: string, what: string): string {
+  if (/[\n\r]/.test(value)) throw new UsageError(`${what} must be one line`)
+  return value
+}
+
+export async function renderSchedule(o: ScheduleOptions, dir: string): Promise<RenderedFile[]> {
+  if (o.cron.trim().split(/\s+/).length !== 5) throw new UsageError(`--cron "${o.cron}" must have 5 fields (minute hour day month weekday)`)
+  const unitName = `plasmactl-snapshot-${o.ctx.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`
+  const vars = {
+    context: check(o.ctx.name, 'context'), config: check(o.configPath, 'config'), bin: check(o.bin, 'bin'), user: check(o.user, '--user'),
+    metricsFile: check(o.metricsFile, '--metrics-file'), logFile: check(o.logFile, '--log-file'), onCalendar: check(o.onCalendar, '--on-calendar'),
+    cronSchedule: o.cron.trim(), unitName, timeoutSec: '3600', randomDelaySec: '120',
+  }
+  const files: [string, string][] = [
+    ['plasmactl-snapshot.service', `${unitName}.service`],
+    ['plasmactl-snapshot.timer', `${unitName}.timer`],
+    ['crontab', `${unitName}.cron`],
+  ]
+  return Promise.all(files.map(async ([tpl, out]) => ({path: join(dir, out), content: fill(await readFile(join(TEMPLATE_DIR, tpl), 'utf8'), vars, tpl)})))
+}
+
+export async function installSchedule(files: RenderedFile[]): Promise<void> {
+  for (const f of files) await writeFileAtomic(f.path, f.content, 0o644)
+}
