@@ -7,6 +7,9 @@ import {ChainfireCallError} from '../adapters/chainfire/index.js'
 import {RefusedError} from '../errors.js'
 import type {Reporter} from './reporter.js'
 
+/** Every lock key plasmactl takes lives under this prefix (snapshots, runbooks, node removal). */
+export const LOCK_PREFIX = '/plasmactl/locks/'
+
 export interface LockHolder {
   holder: string
   host: string

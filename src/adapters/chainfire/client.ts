@@ -317,10 +317,18 @@ export class ChainfireClient {
     return this.client(endpoint).makeServerStreamRequest('/etcdserverpb.Maintenance/Snapshot', snapshotCodec.serialize, snapshotCodec.deserialize, {})
   }
 
-  /** Live key count and current revision of one member, read locally (needs no quorum). */
-  async keyCount(endpoint: EndpointSpec): Promise<{count: number; revision: number}> {
-    const res = await this.unaryOn(endpoint, '/etcdserverpb.KV/Range', rangeCodec, {key: Buffer.from([0]), range_end: Buffer.from([0]), count_only: true, serializable: true})
-    return {count: res.count, revision: res.header.revision}
+  /**
+   * Live key count and revision: read locally on one member (needs no quorum) or, without an
+   * endpoint, linearizably from the cluster. Keys under excludePrefix are not counted.
+   */
+  async keyCount(endpoint?: EndpointSpec, excludePrefix?: string): Promise<{count: number; revision: number}> {
+    const count = (req: RangeRequest) =>
+      endpoint ? this.unaryOn(endpoint, '/etcdserverpb.KV/Range', rangeCodec, {...req, serializable: true}) : this.unary('/etcdserverpb.KV/Range', rangeCodec, req)
+    const all = await count({key: Buffer.from([0]), range_end: Buffer.from([0]), count_only: true})
+    if (!excludePrefix) return {count: all.count, revision: all.header.revision}
+    const prefix = Buffer.from(excludePrefix)
+    const excluded = await count({key: prefix, range_end: prefixEnd(prefix), count_only: true, revision: all.header.revision})
+    return {count: all.count - excluded.count, revision: all.header.revision}
   }
 
   close(): void {

@@ -10,7 +10,7 @@ import {stateDir} from '../../config/paths.js'
 import type {Context} from '../../config/schema.js'
 import {OperationError, UsageError} from '../../errors.js'
 import {checkChainfire, type MemberHealth} from '../health/probes/chainfire.js'
-import {acquireLock, type HeldLock} from '../lock.js'
+import {acquireLock, type HeldLock, LOCK_PREFIX} from '../lock.js'
 import type {Reporter} from '../reporter.js'
 import {type SnapshotDigest, SnapshotHasher} from './hash.js'
 import {DB_SUFFIX, type Manifest, MANIFEST_FORMAT, MANIFEST_SUFFIX, PARTIAL_MARKER, snapshotName} from './manifest.js'
@@ -90,7 +90,7 @@ export async function streamSnapshot(client: ChainfireClient, m: MemberHealth, p
   let lastReport = 0
   const endpoint = {name: m.name, url: m.endpoint!}
   // etcd 3.4 leaves the snapshot stream's header empty: bracket the snapshot with local reads.
-  const before = await client.keyCount(endpoint)
+  const before = await client.keyCount(endpoint, LOCK_PREFIX)
   let after: Promise<{revision: number}> | undefined
   const call = client.snapshot(endpoint)
   await pipeline(
@@ -99,7 +99,7 @@ export async function streamSnapshot(client: ChainfireClient, m: MemberHealth, p
       for await (const chunk of source) {
         if (total === 0) {
           total = chunk.remaining + chunk.blob.length
-          after = client.keyCount(endpoint).catch(() => ({revision: -1}))
+          after = client.keyCount(endpoint, LOCK_PREFIX).catch(() => ({revision: -1}))
         }
         hasher.update(chunk.blob)
         const now = performance.now()
@@ -135,7 +135,7 @@ export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
       const ttl = Math.ceil(parseDuration(opts.ctx.snapshots?.['lock-ttl'] ?? '15s', 'snapshots.lock-ttl') / 1000)
       lock = await acquireLock({
         client: details.quorum ? client : undefined,
-        key: `/plasmactl/locks/snapshot/${opts.ctx.name}`,
+        key: `${LOCK_PREFIX}snapshot/${opts.ctx.name}`,
         localPath: join(stateDir(), 'locks', `snapshot-${opts.ctx.name}.lock`),
         purpose: 'snapshot save',
         ttlSeconds: ttl,

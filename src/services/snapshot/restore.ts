@@ -1,0 +1,189 @@
+import {join} from 'node:path'
+import {chainfireClientFor, type ChainfireClient} from '../../adapters/chainfire/index.js'
+import {nodePeerUrl, nodesWithRole} from '../../config/context.js'
+import {stateDir} from '../../config/paths.js'
+import type {Context, NodeSpec} from '../../config/schema.js'
+import {OperationError, RefusedError, UsageError} from '../../errors.js'
+import {checkChainfire} from '../health/probes/chainfire.js'
+import {Journal} from '../journal.js'
+import {acquireLocalLock, LOCK_PREFIX} from '../lock.js'
+import {Remote, shellQuote} from '../remote.js'
+import type {Reporter} from '../reporter.js'
+import {type CatalogOptions, locate, verifyDigest, withLocalCopy, withTargets} from './catalog.js'
+import {digestFile} from './hash.js'
+import type {Manifest} from './manifest.js'
+
+
+export interface RestoreStep {
+  step: 'upload' | 'stop' | 'move-aside' | 'restore' | 'start' | 'wait-healthy' | 'verify'
+  node?: string
+  describe: string
+}
+
+export interface RestorePlan {
+  snapshot: string
+  manifest: Manifest | null
+  members: {name: string; address: string; dataDir: string; peerUrl: string}[]
+  initialCluster: string
+  token: string
+  steps: RestoreStep[]
+}
+
+export interface RestoreResult {
+  runId: string | null
+  dryRun: boolean
+  plan: RestorePlan
+  skipped: string[]
+  verified?: {revision: number; keyCount: number; expectedRevision: number | null; expectedKeyCount: number | null}
+}
+
+export interface RestoreOptions extends CatalogOptions {
+  reporter: Reporter
+  idOrFile: string
+  dryRun: boolean
+  /** Asked after the preflight, with the plan; false aborts. */
+  confirm: (plan: RestorePlan) => Promise<boolean>
+  resume?: string
+  waitMs?: number
+}
+
+export function dataDirOf(ctx: Context, node: NodeSpec): string {
+  return node.chainfire?.['data-dir'] ?? ctx.chainfire?.['data-dir'] ?? '/var/lib/chainfire'
+}
+
+/** The restore command for one member, from the context's template or the etcdutl/etcdctl default; values are shell-quoted. */
+export function restoreCommand(ctx: Context, vars: Record<'snapshot' | 'name' | 'initial-cluster' | 'token' | 'peer-url' | 'data-dir', string>): string {
+  const tpl = ctx.chainfire?.['restore-command']
+  if (tpl) {
+    return tpl.replace(/\{([a-z-]+)\}/g, (m, k: string) => (k in vars ? shellQuote(vars[k as keyof typeof vars]) : m))
+  }
+  const args = ['snapshot', 'restore', vars.snapshot, '--name', vars.name, '--initial-cluster', vars['initial-cluster'], '--initial-cluster-token', vars.token, '--initial-advertise-peer-urls', vars['peer-url'], '--data-dir', vars['data-dir']].map(shellQuote).join(' ')
+  return `if command -v etcdutl >/dev/null 2>&1; then etcdutl ${args}; else ETCDCTL_API=3 etcdctl ${args}; fi`
+}
+
+/** Live keys the operator owns: plasmactl's own lease-bound lock keys are left out (they expire). */
+export function userKeyCount(client: ChainfireClient): Promise<{count: number; revision: number}> {
+  return client.keyCount(undefined, LOCK_PREFIX)
+}
+
+function buildPlan(ctx: Context, id: string, manifest: Manifest | null, token: string): RestorePlan {
+  const nodes = nodesWithRole(ctx, 'chainfire')
+  if (nodes.length === 0) throw new UsageError(`context "${ctx.name}" has no nodes with the chainfire role to restore onto`)
+  const members = nodes.map((n) => ({name: n.name, address: n.address, dataDir: dataDirOf(ctx, n), peerUrl: nodePeerUrl(ctx, n)}))
+  const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(',')
+  const steps: RestoreStep[] = [
+    ...members.map((m) => ({step: 'upload' as const, node: m.name, describe: `copy ${id} to ${m.name}:${m.dataDir}.restore.db (SFTP, verified)`})),
+    ...members.map((m) => ({step: 'stop' as const, node: m.name, describe: `stop chainfire on ${m.name}`})),
+    ...members.map((m) => ({step: 'move-aside' as const, node: m.name, describe: `move ${m.name}:${m.dataDir} aside (kept, never deleted)`})),
+    ...members.map((m) => ({step: 'restore' as const, node: m.name, describe: `restore the snapshot into ${m.name}:${m.dataDir} as member ${m.name}`})),
+    ...members.map((m) => ({step: 'start' as const, node: m.name, describe: `start chainfire on ${m.name}`})),
+    {step: 'wait-healthy', describe: 'wait for a leader and every member healthy'},
+    {step: 'verify', describe: `check revision${manifest?.keyCount === null ? '' : ' and key count'} against the manifest`},
+  ]
+  return {snapshot: id, manifest, members, initialCluster, token, steps}
+}
+
+/**
+ * Restores the whole ChainFire cluster from one snapshot. Preflight (snapshot verifies, every node
+ * answers over SSH, a restore tool exists), then a journaled, resumable sequence of steps.
+ */
+export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResult> {
+  const remote = new Remote(opts.loaded, opts.ctx)
+  const releaseLock = opts.dryRun ? undefined : await acquireLocalLock(join(stateDir(), 'locks', `restore-${opts.ctx.name}.lock`), {holder: process.env.USER ?? 'unknown', host: (await import('node:os')).hostname(), pid: process.pid, runId: opts.resume ?? 'restore', purpose: 'snapshot restore', startedAt: new Date().toISOString()})
+  try {
+    return await withTargets(opts, async (targets) => {
+      const loc = await locate(targets, opts.idOrFile)
+      return withLocalCopy(loc, async (path, manifest) => {
+        const digest = await digestFile(path)
+        const bad = verifyDigest(digest, manifest).filter((c) => !c.ok)
+        if (bad.length > 0) throw new OperationError(`snapshot ${loc.id} does not verify: ${bad.map((c) => `${c.check}: ${c.detail}`).join('; ')}`)
+        let journal: Journal | undefined
+        const dir = join(stateDir(), 'restores')
+        if (opts.resume) {
+          journal = await Journal.open(dir, opts.resume)
+          if (journal.begin?.data?.sha256 !== digest.sha256) throw new RefusedError(`run ${opts.resume} restored a different snapshot; start a new restore instead`)
+        }
+        const token = (journal?.begin?.data?.token as string | undefined) ?? `plasmactl-restore-${Date.now().toString(36)}`
+        const plan = buildPlan(opts.ctx, loc.id, manifest, token)
+        const nodes = new Map(nodesWithRole(opts.ctx, 'chainfire').map((n) => [n.name, n]))
+        // Preflight: every node answers over SSH and has a restore tool.
+        const pre = await Promise.allSettled(plan.members.map((m) => remote.execChecked(nodes.get(m.name)!, opts.ctx.chainfire?.['restore-command'] ? 'true' : 'command -v etcdutl || command -v etcdctl', {timeoutMs: 15_000})))
+        const failed = pre.map((p, i) => (p.status === 'rejected' ? `${plan.members[i].name}: ${(p.reason as Error).message}` : null)).filter(Boolean)
+        if (failed.length > 0) throw new RefusedError(`preflight failed, nothing was changed: ${failed.join('; ')}`)
+        if (opts.dryRun) return {runId: null, dryRun: true, plan, skipped: []}
+        if (!(await opts.confirm(plan))) throw new RefusedError('restore not confirmed; nothing was changed')
+        journal ??= await Journal.create(dir, Journal.newId('restore'), {snapshot: loc.id, sha256: digest.sha256, token, context: opts.ctx.name})
+        const done = journal.completed()
+        const skipped: string[] = []
+        const runStep = async (s: RestoreStep, fn: () => Promise<void>) => {
+          const key = s.node ? `${s.step}@${s.node}` : s.step
+          if (done.has(key)) {
+            skipped.push(key)
+            return
+          }
+          opts.reporter.info(`${s.describe}`)
+          await journal!.append({type: 'step-start', step: s.step, target: s.node})
+          try {
+            await fn()
+            await journal!.append({type: 'step-end', step: s.step, target: s.node, ok: true})
+          } catch (error) {
+            await journal!.append({type: 'step-end', step: s.step, target: s.node, ok: false, error: (error as Error).message})
+            throw error
+          }
+        }
+        const runId = journal.id
+        const forEach = (step: RestoreStep['step'], fn: (n: NodeSpec, m: RestorePlan['members'][number]) => Promise<void>) =>
+          Promise.all(plan.steps.filter((s) => s.step === step).map((s) => runStep(s, () => fn(nodes.get(s.node!)!, plan.members.find((m) => m.name === s.node)!))))
+        await forEach('upload', async (n, m) => {
+          const tmp = `${m.dataDir}.restore.db.partial`
+          await remote.execChecked(n, `mkdir -p ${shellQuote(join(m.dataDir, '..'))}`)
+          await remote.upload(n, path, tmp)
+          const sum = await remote.execChecked(n, `sha256sum ${shellQuote(tmp)}`)
+          if (!sum.stdout.startsWith(digest.sha256)) throw new OperationError(`${n.name}: uploaded snapshot hash differs (${sum.stdout.slice(0, 16)}…)`)
+          await remote.execChecked(n, `mv -f ${shellQuote(tmp)} ${shellQuote(`${m.dataDir}.restore.db`)}`)
+        })
+        await forEach('stop', async (n) => {
+          await remote.service(n, 'chainfire', 'stop', {timeoutMs: 60_000})
+        })
+        await forEach('move-aside', async (n, m) => {
+          const aside = `${m.dataDir}.before-restore-${runId}`
+          await remote.execChecked(n, `if [ -e ${shellQuote(m.dataDir)} ]; then mv ${shellQuote(m.dataDir)} ${shellQuote(aside)}; fi`)
+        })
+        await forEach('restore', async (n, m) => {
+          await remote.execChecked(n, `rm -rf ${shellQuote(m.dataDir)}.restoring && ${restoreCommand(opts.ctx, {snapshot: `${m.dataDir}.restore.db`, name: m.name, 'initial-cluster': plan.initialCluster, token, 'peer-url': m.peerUrl, 'data-dir': `${m.dataDir}.restoring`})} && mv ${shellQuote(m.dataDir)}.restoring ${shellQuote(m.dataDir)}`, {timeoutMs: 600_000})
+        })
+        await forEach('start', async (n) => {
+          await remote.service(n, 'chainfire', 'start', {timeoutMs: 60_000})
+        })
+        const client = chainfireClientFor(opts.loaded, opts.ctx)
+        try {
+          await runStep(plan.steps.at(-2)!, async () => {
+            const deadline = Date.now() + (opts.waitMs ?? 60_000)
+            for (;;) {
+              const {details} = await checkChainfire(client, opts.ctx, 2000)
+              if (details.quorum && details.members.every((m) => m.healthy)) return
+              if (Date.now() > deadline) throw new OperationError(`the restored cluster is not healthy after ${(opts.waitMs ?? 60_000) / 1000}s: ${details.votersHealthy}/${details.voters} voters healthy`)
+              await new Promise((r) => setTimeout(r, 250))
+            }
+          })
+          let verified: RestoreResult['verified']
+          await runStep(plan.steps.at(-1)!, async () => {
+            const now = await userKeyCount(client)
+            verified = {revision: now.revision, keyCount: now.count, expectedRevision: manifest?.revision ?? null, expectedKeyCount: manifest?.keyCount ?? null}
+            if (manifest && now.revision < manifest.revision) throw new OperationError(`restored revision ${now.revision} is behind the snapshot's ${manifest.revision}`)
+            if (manifest?.keyCount !== null && manifest?.keyCount !== undefined && now.count !== manifest.keyCount) {
+              throw new OperationError(`restored cluster has ${now.count} keys, the snapshot manifest says ${manifest.keyCount}`)
+            }
+          })
+          await journal.append({type: 'end', ok: true})
+          return {runId, dryRun: false, plan, skipped, verified}
+        } finally {
+          client.close()
+        }
+      })
+    })
+  } finally {
+    await releaseLock?.()
+    await remote.close()
+  }
+}
