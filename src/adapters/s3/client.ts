@@ -38,6 +38,15 @@ export interface S3ConnectOptions {
   queueSize?: number
   /** Connect timeout in ms (default 10 s). */
   connectTimeoutMs?: number
+  /** Upload progress (for a reporter on stderr); part is the multipart part number, absent for a single PUT. */
+  onUploadProgress?: (p: UploadProgress) => void
+}
+
+export interface UploadProgress {
+  key: string
+  loaded: number
+  total?: number
+  part?: number
 }
 
 export interface S3ObjectInfo {
@@ -185,6 +194,8 @@ export class S3Store {
       // Abort the multipart upload on failure so no orphaned parts keep costing storage.
       leavePartsOnError: false,
     })
+    const report = this.opts.onUploadProgress
+    if (report) upload.on('httpUploadProgress', (p) => report({key, loaded: p.loaded ?? 0, total: p.total, part: p.part}))
     await this.call('upload', key, () => upload.done())
     try {
       await this.verifyObject(key, expect)

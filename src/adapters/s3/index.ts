@@ -9,6 +9,7 @@ export {
   type S3ConnectOptions,
   type S3Expectation,
   type S3ObjectInfo,
+  type UploadProgress,
 } from './client.js'
 export {
   createS3Signer,

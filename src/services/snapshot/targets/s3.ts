@@ -1,4 +1,4 @@
-import {openS3Store, type S3Store} from '../../../adapters/s3/index.js'
+import {openS3Store, type S3Store, type UploadProgress} from '../../../adapters/s3/index.js'
 import {UsageError} from '../../../errors.js'
 import type {SnapshotTarget, StoredObject, UploadExpectation} from './types.js'
 
@@ -12,6 +12,7 @@ export interface S3TargetOptions {
   /** Multipart part size in bytes (>= 5 MiB); mainly for tests and tuning. */
   partSize?: number
   queueSize?: number
+  onUploadProgress?: (p: UploadProgress) => void
 }
 
 export interface S3Location {
