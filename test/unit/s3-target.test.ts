@@ -87,3 +87,12 @@ test('importing the S3 adapter and target loads no AWS SDK module; opening a sto
   const eager = go("const m = await import('./src/adapters/s3/index.ts'); const s = await m.openS3Store({bucket: 'b', endpoint: 'http://127.0.0.1:9'}); await s.close()")
   assert.match(eager, /SDK @aws-sdk\/client-s3/, 'the hook sees the SDK once a store is opened')
 })
+
+test('openS3Target maps the config spec (kebab-case) to S3Target options', async () => {
+  const {openS3Target} = await import('../../src/services/snapshot/targets/s3.js')
+  const t = await openS3Target({url: 's3://bucket/p', endpoint: 'http://127.0.0.1:9', 'path-style': false, region: 'r'})
+  assert.equal(t.kind, 's3')
+  assert.equal(t.bucket, 'bucket')
+  assert.equal(t.prefix, 'p/')
+  await t.close()
+})

@@ -132,3 +132,26 @@ export class S3Target implements SnapshotTarget {
     return this.store
   }
 }
+
+/** The target entry of a context's `snapshots.targets` (kebab-case keys, as in the config file). */
+export interface S3TargetSpec {
+  url: string
+  endpoint?: string
+  region?: string
+  'path-style'?: boolean
+  profile?: string
+  'access-key-id'?: string
+  'secret-access-key'?: string
+}
+
+/** Entry point for the target registry (targets/index.ts loads this module only for s3:// URLs). */
+export async function openS3Target(spec: S3TargetSpec, _loaded?: unknown, _ctx?: unknown): Promise<S3Target> {
+  return new S3Target(spec.url, {
+    endpoint: spec.endpoint,
+    region: spec.region,
+    forcePathStyle: spec['path-style'],
+    profile: spec.profile,
+    accessKeyId: spec['access-key-id'],
+    secretAccessKey: spec['secret-access-key'],
+  })
+}
