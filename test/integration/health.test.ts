@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict'
+import {after, before, describe, it} from 'node:test'
+import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
+import {eventually, type Lab, startLab} from '../helpers/lab.js'
+
+describe('health against a real 3-node lab', () => {
+  let lab: Lab
+  let client: ChainfireClient
+  const leaderName = async () => {
+    const r = await lab.cli(['chainfire', 'members', '--json'])
+    return r.json?.data?.members?.find((m: {leader: boolean}) => m.leader)?.name as string | undefined
+  }
+
+  before(async () => {
+    lab = await startLab({nodes: 3})
+    client = new ChainfireClient({endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl}))})
+  })
+
+  after(async () => {
+    client?.close()
+    await lab?.stop()
+  })
+
+  it('all ok: exit 0, and --json carries every per-member and cluster field', async () => {
+    const r = await lab.cli(['health', '--json'])
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout)
+    assert.equal(r.json.ok, true)
+    assert.equal(r.json.status, 'ok')
+    const cf = r.json.data.components.find((c: {component: string}) => c.component === 'chainfire')
+    assert.equal(cf.status, 'ok')
+    const d = cf.details
+    assert.equal(d.quorum, true)
+    assert.equal(d.voters, 3)
+    assert.equal(d.failureTolerance, 1)
+    assert.equal(d.clusterIdAgrees, true)
+    assert.match(d.clusterId, /^[0-9a-f]+$/)
+    assert.ok(lab.nodes.some((n) => n.name === d.leader), `leader ${d.leader}`)
+    assert.deepEqual(d.members.map((m: {name: string}) => m.name).sort(), lab.nodes.map((n) => n.name).sort())
+    for (const m of d.members) {
+      for (const k of ['id', 'endpoint', 'reachable', 'healthy', 'leader', 'learner', 'raftTerm', 'raftIndex', 'appliedIndex', 'lag', 'dbSize', 'version', 'alarms', 'clusterId']) {
+        assert.ok(k in m, `member field ${k}`)
+      }
+      assert.equal(m.reachable, true)
+      assert.equal(m.healthy, true)
+      assert.equal(typeof m.raftIndex, 'number')
+      assert.match(m.version, /^3\./)
+    }
+    assert.equal(d.members.filter((m: {leader: boolean}) => m.leader).length, 1)
+  })
+
+  it('renders a table and Prometheus text', async () => {
+    const table = await lab.cli(['health'])
+    assert.equal(table.exitCode, 0)
+    assert.match(table.stdout, /^OK {2}context lab/m)
+    assert.match(table.stdout, /failure tolerance 1/)
+    const prom = await lab.cli(['health', '--format', 'prometheus'])
+    assert.equal(prom.exitCode, 0)
+    assert.match(prom.stdout, /^plasmactl_health_status\{context="lab"\} 0$/m)
+    assert.match(prom.stdout, /^plasmactl_chainfire_failure_tolerance\{context="lab"\} 1$/m)
+    for (const n of lab.nodes) assert.match(prom.stdout, new RegExp(`^plasmactl_chainfire_member_up\\{context="lab",member="${n.name}"\\} 1$`, 'm'))
+  })
+
+  it('move-leader moves leadership, checked through the API', async () => {
+    const before = await leaderName()
+    assert.ok(before)
+    const target = lab.nodes.find((n) => n.name !== before)!.name
+    const r = await lab.cli(['chainfire', 'move-leader', '--to', target, '--json'])
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout)
+    assert.equal(r.json.data.changed, true)
+    const s = await client.status({name: target, url: lab.nodes.find((n) => n.name === target)!.clientUrl})
+    assert.equal(s.leader, s.header.memberId, `${target} reports itself as leader`)
+    // Without --to: the most caught-up follower takes over.
+    const r2 = await lab.cli(['chainfire', 'move-leader', '--json'])
+    assert.equal(r2.exitCode, 0, r2.stderr)
+    assert.notEqual(r2.json.data.to, target)
+    assert.equal(await leaderName(), r2.json.data.to)
+  })
+
+  it('move-leader to an unknown member is bad usage (exit 2)', async () => {
+    const r = await lab.cli(['chainfire', 'move-leader', '--to', 'nope'])
+    assert.equal(r.exitCode, 2)
+    assert.match(r.stderr, /no member "nope"/)
+  })
+
+  it('one member down: exit 4, that member shown down, failure tolerance 0', async () => {
+    const victim = lab.nodes[0].name
+    await lab.killMember(victim)
+    const r = await lab.cli(['health', '--json'])
+    assert.equal(r.exitCode, 4, r.stdout)
+    assert.equal(r.json.status, 'warn')
+    const d = r.json.data.components[0].details
+    assert.equal(d.quorum, true)
+    assert.equal(d.failureTolerance, 0)
+    const m = d.members.find((x: {name: string}) => x.name === victim)
+    assert.equal(m.reachable, false)
+    assert.equal(m.healthy, false)
+    const human = await lab.cli(['health'])
+    assert.equal(human.exitCode, 4)
+    assert.match(human.stdout, new RegExp(`member ${victim} is down`))
+    assert.match(human.stdout, /failure tolerance 0/)
+  })
+
+  it('two members down: exit 5 and quorum loss stated plainly', async () => {
+    const second = lab.nodes[1].name
+    await lab.killMember(second)
+    const r = await lab.cli(['health'])
+    assert.equal(r.exitCode, 5, r.stdout)
+    assert.match(r.stdout, /^CRIT/m)
+    assert.match(r.stdout, /QUORUM LOST: 0 of 3 voters healthy, 2 needed/)
+    const j = await lab.cli(['health', '--json'])
+    assert.equal(j.exitCode, 5)
+    assert.equal(j.json.data.components[0].details.quorum, false)
+    // move-leader refuses without quorum (exit 6), changing nothing.
+    const mv = await lab.cli(['chainfire', 'move-leader'])
+    assert.equal(mv.exitCode, 6, mv.stderr)
+  })
+
+  it('both restarted: ok again', async () => {
+    for (const n of lab.nodes.slice(0, 2)) await lab.startMember(n.name)
+    const r = await eventually(async () => {
+      const x = await lab.cli(['health', '--json'])
+      return x.exitCode === 0 ? x : undefined
+    }, 60_000, 'health ok after restart')
+    assert.equal(r.json.data.components[0].details.failureTolerance, 1)
+  })
+
+  it('a context pointing at nothing reachable is crit (exit 5), not a crash', async () => {
+    for (const n of lab.nodes) await lab.killMember(n.name)
+    const down = await lab.cli(['health', '--json', '--timeout', '1s'])
+    assert.equal(down.exitCode, 5)
+    assert.match(JSON.stringify(down.json.data.problems), /no ChainFire member is reachable/)
+    for (const n of lab.nodes) await lab.startMember(n.name)
+    await eventually(async () => (await lab.cli(['health', '--json'])).exitCode === 0, 60_000, 'health ok')
+  })
+})
