@@ -1,5 +1,7 @@
+import {randomBytes} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
-import {Client, type ClientChannel, type ConnectConfig} from 'ssh2'
+// ssh2 is CommonJS: Node's ESM loader does not see all of its named exports, so use the default export.
+import ssh2, {type ClientChannel, type ConnectConfig, type SFTPWrapper} from 'ssh2'
 import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {appendKnownHost, checkHostKey, fingerprintSha256, keyTypeOf, knownHostName, knownKeyTypes, loadKnownHosts} from './known-hosts.js'
 
@@ -20,10 +22,12 @@ export interface SshConnectOptions {
   connectTimeoutMs?: number
   /** SSH-level keepalive interval (default 15 s; 0 disables). */
   keepaliveIntervalMs?: number
+  /** Commands run at once on this connection; more wait their turn (default 10, OpenSSH's MaxSessions). */
+  maxChannels?: number
 }
 
 export interface SshExecOptions {
-  /** Kill the command (signal KILL, close the channel) and throw after this long. */
+  /** Kill the command (signal KILL, close the channel) and throw after this long (counted from its start, not its wait for a channel). */
   timeoutMs?: number
   /** Written to the command's stdin, which is then closed. */
   stdin?: string | Buffer
@@ -66,16 +70,21 @@ export class SshClient {
   readonly port: number
   readonly username: string
   readonly hostKey: HostKeyInfo
-  private readonly conn: Client
+  private readonly conn: InstanceType<typeof ssh2.Client>
   private isClosed = false
   private lastError: Error | undefined
+  private sftpSession: Promise<SFTPWrapper> | undefined
+  private readonly maxChannels: number
+  private openChannels = 0
+  private readonly waiting: (() => void)[] = []
 
-  private constructor(conn: Client, opts: SshConnectOptions, hostKey: HostKeyInfo) {
+  private constructor(conn: InstanceType<typeof ssh2.Client>, opts: SshConnectOptions, hostKey: HostKeyInfo) {
     this.conn = conn
     this.host = opts.host
     this.port = opts.port ?? 22
     this.username = opts.username
     this.hostKey = hostKey
+    this.maxChannels = Math.max(1, opts.maxChannels ?? 10)
     conn.on('error', (err) => {
       this.lastError = err
     })
@@ -119,7 +128,7 @@ export class SshClient {
       return false
     }
 
-    const conn = new Client()
+    const conn = new ssh2.Client()
     const config: ConnectConfig = {
       host: opts.host,
       port,
@@ -159,6 +168,8 @@ export class SshClient {
       conn.on('close', onClose)
       try {
         conn.connect(config)
+        // Small request/response packets: without this, delayed ACKs add ~40 ms per command.
+        conn.setNoDelay(true)
       } catch (error) {
         // ssh2 throws synchronously for a key it cannot parse.
         cleanup()
@@ -171,61 +182,126 @@ export class SshClient {
 
   /** Runs COMMAND through the login shell. A non-zero exit is a result; only transport failures and timeouts throw. */
   async exec(command: string, opts: SshExecOptions = {}): Promise<SshExecResult> {
+    // The server refuses channels beyond its MaxSessions: queue instead of failing.
+    // An open SFTP session holds a channel too.
+    while (this.openChannels + (this.sftpSession && this.maxChannels > 1 ? 1 : 0) >= this.maxChannels) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    this.openChannels++
+    try {
+      return await this.execOnChannel(command, opts)
+    } finally {
+      this.openChannels--
+      this.waiting.shift()?.()
+    }
+  }
+
+  private execOnChannel(command: string, opts: SshExecOptions): Promise<SshExecResult> {
     const details = {host: this.host, port: this.port, user: this.username, command}
-    if (this.isClosed) throw new OperationError(`ssh ${this.target}: connection is closed`, details)
-    const channel = await new Promise<ClientChannel>((resolve, reject) => {
-      this.conn.exec(command, (err, ch) => {
-        if (err) reject(new OperationError(`ssh ${this.target}: cannot start command: ${err.message}`, details, {cause: err}))
-        else resolve(ch)
-      })
-    })
+    if (this.isClosed) return Promise.reject(new OperationError(`ssh ${this.target}: connection is closed`, details))
     return new Promise<SshExecResult>((resolve, reject) => {
-      const out: Buffer[] = []
-      const errOut: Buffer[] = []
-      let exitCode: number | null = null
-      let signal: string | null = null
-      let exited = false
-      let timedOut = false
+      let settled = false
+      let channel: ClientChannel | undefined
+      const finish = (fn: () => void) => {
+        if (settled) return
+        settled = true
+        if (timer) clearTimeout(timer)
+        fn()
+      }
       const timer =
         opts.timeoutMs === undefined
           ? undefined
           : setTimeout(() => {
-              timedOut = true
-              try {
-                channel.signal('KILL')
-              } catch {
-                // Older servers refuse signals; closing the channel still ends the session.
-              }
+              finish(() => reject(new OperationError(`ssh ${this.target}: command timed out after ${opts.timeoutMs} ms: ${command}`, details)))
+              if (!channel) return
+              killRemote(channel)
               channel.close()
             }, opts.timeoutMs)
-      channel.on('data', (d: Buffer) => out.push(d))
-      channel.stderr.on('data', (d: Buffer) => errOut.push(d))
-      channel.on('exit', (code: number | null, sig?: string) => {
-        exited = true
-        exitCode = code ?? null
-        signal = code === null && sig ? sig : null
-      })
-      channel.on('close', () => {
-        if (timer) clearTimeout(timer)
-        if (timedOut) {
-          reject(new OperationError(`ssh ${this.target}: command timed out after ${opts.timeoutMs} ms: ${command}`, details))
+      let attempt = 0
+      const start = () => this.conn.exec(command, onChannel)
+      const onChannel = (err: Error | undefined, ch: ClientChannel) => {
+        if (err) {
+          // sshd frees a session slot a moment after the client sees the channel close; a channel
+          // opened right then is refused (resource shortage). Try again shortly.
+          if (/Channel open failure/.test(err.message) && attempt < 40 && !settled && !this.isClosed) {
+            attempt++
+            setTimeout(start, Math.min(5 * attempt, 50))
+            return
+          }
+          finish(() => reject(new OperationError(`ssh ${this.target}: cannot start command: ${err.message}`, details, {cause: err})))
           return
         }
-        if (!exited) {
-          const why = this.lastError ? `: ${this.lastError.message}` : ''
-          reject(new OperationError(`ssh ${this.target}: connection lost before the command finished${why}`, details))
+        channel = ch
+        if (settled) {
+          ch.close()
           return
         }
-        resolve({stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8'), exitCode, signal})
-      })
-      if (opts.stdin !== undefined) channel.end(opts.stdin)
-      else channel.end()
+        // Listeners go on synchronously: a fast command's output, exit status and close can arrive
+        // in the same packet batch as the exec confirmation.
+        const out: Buffer[] = []
+        const errOut: Buffer[] = []
+        ch.on('data', (d: Buffer) => out.push(d))
+        ch.stderr.on('data', (d: Buffer) => errOut.push(d))
+        ch.on('close', (code?: number | null, sig?: string) => {
+          finish(() => {
+            if (code === undefined && sig === undefined) {
+              const why = this.lastError ? `: ${this.lastError.message}` : ''
+              reject(new OperationError(`ssh ${this.target}: connection lost before the command finished${why}`, details))
+              return
+            }
+            resolve({
+              stdout: Buffer.concat(out).toString('utf8'),
+              stderr: Buffer.concat(errOut).toString('utf8'),
+              exitCode: code ?? null,
+              signal: code === null && sig ? sig : null,
+            })
+          })
+        })
+        if (opts.stdin !== undefined) ch.end(opts.stdin)
+        else ch.end()
+      }
+      start()
     })
   }
 
   /** Runs a program with arguments, each shell-quoted for the remote shell. */
   execArgv(argv: readonly string[], opts: SshExecOptions = {}): Promise<SshExecResult> {
     return this.exec(argv.map(shellQuote).join(' '), opts)
+  }
+
+  /**
+   * Copies a local file to the host over SFTP: written to a temp name beside the target, then
+   * renamed over it, so readers never see a partial file. (Minimal; richer SFTP comes later.)
+   */
+  async upload(localPath: string, remotePath: string, opts: {mode?: number} = {}): Promise<void> {
+    const details = {host: this.host, port: this.port, user: this.username, file: remotePath}
+    const sftp = await this.sftp()
+    const tmp = `${remotePath}.tmp-${randomBytes(4).toString('hex')}`
+    const call = (what: string, fn: (cb: (err?: Error | null) => void) => void) =>
+      new Promise<void>((resolve, reject) =>
+        fn((err) => (err ? reject(new OperationError(`ssh ${this.target}: ${what}: ${err.message}`, details, {cause: err})) : resolve())),
+      )
+    try {
+      await call(`upload ${localPath} to ${tmp}`, (cb) => sftp.fastPut(localPath, tmp, opts.mode === undefined ? {} : {mode: opts.mode}, cb))
+      await call(`rename ${tmp} to ${remotePath}`, (cb) => sftp.ext_openssh_rename(tmp, remotePath, cb))
+    } catch (error) {
+      await new Promise<void>((resolve) => sftp.unlink(tmp, () => resolve()))
+      throw error
+    }
+  }
+
+  /** One SFTP session per connection, opened on first use. */
+  private sftp(): Promise<SFTPWrapper> {
+    this.sftpSession ??= new Promise<SFTPWrapper>((resolve, reject) => {
+      this.conn.sftp((err, sftp) => {
+        if (err) {
+          this.sftpSession = undefined
+          reject(new OperationError(`ssh ${this.target}: cannot open SFTP: ${err.message}`, {host: this.host, port: this.port, user: this.username}, {cause: err}))
+          return
+        }
+        sftp.on('close', () => (this.sftpSession = undefined))
+        resolve(sftp)
+      })
+    })
+    return this.sftpSession
   }
 
   async close(): Promise<void> {
@@ -242,6 +318,20 @@ export class SshClient {
       this.conn.end()
     })
     this.isClosed = true
+  }
+}
+
+/**
+ * Sends the "signal" channel request (OpenSSH >= 7.9 delivers it to the command's process group).
+ * ssh2's Channel.signal() sends nothing once stdin was closed, which exec() always does, so this goes
+ * to the protocol directly.
+ */
+function killRemote(channel: ClientChannel): void {
+  const ch = channel as unknown as {type?: string; outgoing?: {id: number; state: string}; _client?: {_protocol?: {signal(id: number, sig: string): void}}}
+  try {
+    if (ch.type === 'session' && (ch.outgoing?.state === 'open' || ch.outgoing?.state === 'eof')) ch._client?._protocol?.signal(ch.outgoing.id, 'KILL')
+  } catch {
+    // A server that refuses signals still ends the session when the channel closes.
   }
 }
 

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the benchmarks on a fresh 3-node lab in a temp directory, then removes it.
+# Usage: bash bench/run.sh [health|snapshot|all]   (SIZE_MB=512 RUNS=5 for the snapshot benchmark)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+[ -d dist ] || npm run -s build
+base=$(mktemp -d /tmp/plasmactl-bench-XXXXXX)
+chmod 755 "$base"
+export PLASMACTL_CONFIG=$base/config.yaml PLASMACTL_STATE_DIR=$base/state
+trap './bin/run.js lab down --dir "$base/lab" --purge >/dev/null 2>&1 || true; rm -rf "$base"' EXIT
+./bin/run.js lab up --dir "$base/lab" --address-prefix "127.99.$((RANDOM % 200))" --nodes 3 >/dev/null
+if [ "$what" = health ] || [ "$what" = all ]; then node bench/health.mjs; fi
+if [ "$what" = snapshot ] || [ "$what" = all ]; then node bench/snapshot.mjs; fi

@@ -1,0 +1,91 @@
+import {resolve} from 'node:path'
+import {loadConfig, type LoadedConfig, saveConfig, upsertContext} from '../../config/load.js'
+import {defaultConfigPath} from '../../config/paths.js'
+import type {Context} from '../../config/schema.js'
+import {UsageError} from '../../errors.js'
+import {labPaths, serviceTemplate} from './layout.js'
+import {readLabState, type LabState} from './state.js'
+
+export function resolveConfigPath(flag?: string): string {
+  return flag ? resolve(flag) : defaultConfigPath()
+}
+
+/** The context `lab up` writes: every plasmactl command works against the lab through it. */
+export function buildLabContext(state: LabState): Context {
+  const paths = labPaths(state.dir)
+  return {
+    name: state.contextName,
+    environment: 'lab',
+    description: `local lab in ${state.dir} (plasmactl lab up)`,
+    ssh: {user: state.user, port: state.nodes[0]?.sshPort ?? 2222, 'identity-file': paths.identity, 'known-hosts': paths.knownHosts, 'connect-timeout': '5s'},
+    nodes: state.nodes.map((n) => ({
+      name: n.name,
+      address: n.address,
+      roles: ['chainfire'],
+      chainfire: {'client-url': n.clientUrl, 'peer-url': n.peerUrl, 'data-dir': n.dataDir},
+    })),
+    ...(state.tls ? {chainfire: {tls: {ca: paths.ca, cert: paths.clientCert, key: paths.clientKey}}} : {}),
+    services: {
+      chainfire: {
+        start: serviceTemplate(state.dir, 'start'),
+        stop: serviceTemplate(state.dir, 'stop'),
+        restart: serviceTemplate(state.dir, 'restart'),
+        'is-active': serviceTemplate(state.dir, 'is-active'),
+      },
+    },
+    lab: {dir: state.dir},
+  }
+}
+
+/** The lab dir a context of that name points at, if there is such a lab context. */
+export async function labDirOfContext(configPath: string, name: string): Promise<string | undefined> {
+  const loaded = await loadConfig(configPath, {allowMissing: true})
+  const dir = loaded.config.contexts.find((c) => c.name === name)?.lab?.dir
+  return dir ? resolve(dir) : undefined
+}
+
+/**
+ * Refuses to overwrite a context that is not a lab, or that belongs to another lab that still
+ * exists. Called before anything starts, and again when writing.
+ */
+export async function assertLabContextWritable(configPath: string, state: LabState): Promise<LoadedConfig> {
+  const loaded = await loadConfig(configPath, {allowMissing: true})
+  const existing = loaded.config.contexts.find((c) => c.name === state.contextName)
+  if (existing && existing.environment !== 'lab') {
+    throw new UsageError(`context "${state.contextName}" in ${configPath} is a ${existing.environment} context, not a lab; refusing to overwrite it`, {
+      file: configPath,
+      hint: 'pass --context-name to name the lab context differently',
+    })
+  }
+  const otherDir = existing?.lab?.dir
+  if (otherDir && resolve(otherDir) !== state.dir && (await readLabState(otherDir).catch(() => undefined))) {
+    throw new UsageError(`context "${state.contextName}" belongs to the lab in ${otherDir}, which still exists`, {
+      file: configPath,
+      hint: `pass --context-name, or remove that lab first: plasmactl lab down --purge --dir ${otherDir}`,
+    })
+  }
+  return loaded
+}
+
+/** Writes the lab context and makes it current. */
+export async function writeLabContext(configPath: string, state: LabState): Promise<void> {
+  const loaded = await assertLabContextWritable(configPath, state)
+  upsertContext(loaded, buildLabContext(state), true)
+  await saveConfig(loaded)
+}
+
+/** Removes every context that points at the lab in DIR; returns their names. */
+export async function removeLabContexts(configPath: string, dir: string): Promise<string[]> {
+  const loaded = await loadConfig(configPath, {allowMissing: true})
+  if (!loaded.exists) return []
+  const names = loaded.config.contexts.filter((c) => c.lab?.dir && resolve(c.lab.dir) === resolve(dir)).map((c) => c.name)
+  if (names.length === 0) return []
+  // Delete from the end so earlier indexes stay valid; edit the document to keep comments.
+  const indexes = loaded.config.contexts.flatMap((c, i) => (names.includes(c.name) ? [i] : [])).reverse()
+  for (const i of indexes) loaded.doc.deleteIn(['contexts', i])
+  const current = loaded.config['current-context']
+  if (current && names.includes(current)) loaded.doc.delete('current-context')
+  loaded.config = {...loaded.config, contexts: loaded.config.contexts.filter((c) => !names.includes(c.name))}
+  await saveConfig(loaded)
+  return names
+}

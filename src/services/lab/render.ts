@@ -1,0 +1,36 @@
+import type {LabDownResult} from './down.js'
+import type {LabStatusResult} from './status.js'
+import type {LabUpResult} from './up.js'
+
+/**
+ * Human tables for the lab commands (pure: they return text). They belong in src/output/ once the
+ * shared table renderer exists there.
+ */
+export function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()
+  return [line(head), ...rows.map(line)].join('\n')
+}
+
+const pid = (p: {pid?: number; alive: boolean}) => (p.alive ? `${p.pid} up` : p.pid ? `${p.pid} DEAD` : 'down')
+
+export function renderLabUp(r: LabUpResult): string {
+  const rows = r.nodes.map((n) => [n.name, `${n.address}:${n.sshPort}`, `${n.sshd.pid}${n.sshd.started ? ' (started)' : ''}`, `${n.member.pid}${n.member.started ? ' (started)' : ''}`, n.clientUrl, n.healthy ? 'healthy' : 'UNHEALTHY'])
+  return [
+    table(['NODE', 'SSH', 'SSHD', 'CHAINFIRE', 'CLIENT URL', 'HEALTH'], rows),
+    '',
+    `lab ${r.dir} is up in ${(r.elapsedMs / 1000).toFixed(1)} s (nodes log in as ${r.user}${r.tls ? '; client TLS on' : ''}); context "${r.context}" is current in ${r.configPath}`,
+  ].join('\n')
+}
+
+export function renderLabStatus(r: LabStatusResult): string {
+  const rows = r.nodes.map((n) => [n.name, `${n.address}:${n.sshPort}`, pid(n.sshd), pid(n.member), n.health.ok ? 'healthy' : `UNHEALTHY (${n.health.error})`])
+  return [table(['NODE', 'SSH', 'SSHD', 'CHAINFIRE', 'HEALTH'], rows), '', `lab ${r.dir}: ${r.status} (context "${r.context}", user ${r.user}${r.tls ? ', TLS' : ''})`].join('\n')
+}
+
+export function renderLabDown(r: LabDownResult): string {
+  if (!r.found) return `no lab in ${r.dir}; nothing to stop${r.removedContexts.length > 0 ? ` (removed context ${r.removedContexts.join(', ')})` : ''}`
+  const rows = r.nodes.map((n) => [n.name, n.sshd, n.member])
+  const tail = r.purged ? `removed ${r.dir}${r.removedContexts.length > 0 ? ` and context ${r.removedContexts.join(', ')}` : ''}` : `stopped; data kept in ${r.dir} (lab up starts it again)`
+  return [table(['NODE', 'SSHD', 'CHAINFIRE'], rows), '', tail].join('\n')
+}

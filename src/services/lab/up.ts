@@ -1,0 +1,226 @@
+import {randomBytes} from 'node:crypto'
+import {chmod, mkdir, stat} from 'node:fs/promises'
+import {dirname, resolve} from 'node:path'
+import {SshConnections} from '../../adapters/ssh/index.js'
+import {OperationError, UsageError} from '../../errors.js'
+import type {Reporter} from '../reporter.js'
+import {loadTls, probeHealth, type TlsMaterial} from './health.js'
+import {ensureClientKey, ensureEd25519Key, ensureLabCa, ensureServerCert, writeKnownHosts} from './keys.js'
+import {assertLabContextWritable, labDirOfContext, resolveConfigPath, writeLabContext} from './lab-context.js'
+import {DEFAULT_ADDRESS_PREFIX, DEFAULT_CONTEXT_NAME, defaultLabDir, isRoot, LAB_CLIENT_PORT, LAB_PEER_PORT, LAB_SSH_PORT, labPaths, nodePaths} from './layout.js'
+import {memberPid, startMemberOverSsh} from './member.js'
+import {writeNodeFiles} from './node-files.js'
+import {ensureLabUser, findLabBinaries, type LabUser} from './prereqs.js'
+import {startSshd} from './sshd.js'
+import {readLabState, writeLabState, type LabNodeState, type LabState} from './state.js'
+
+export interface LabUpOptions {
+  dir?: string
+  nodes?: number
+  addressPrefix?: string
+  tls?: boolean
+  contextName?: string
+  configPath?: string
+  /** How long to wait for a leader (default 60 s). */
+  waitMs?: number
+}
+
+export interface LabUpNode {
+  name: string
+  address: string
+  sshPort: number
+  clientUrl: string
+  sshd: {pid: number; started: boolean}
+  member: {pid: number; started: boolean}
+  healthy: boolean
+}
+
+export interface LabUpResult {
+  dir: string
+  context: string
+  configPath: string
+  user: string
+  tls: boolean
+  addressPrefix: string
+  nodes: LabUpNode[]
+  started: {sshd: number; members: number}
+  elapsedMs: number
+}
+
+const PREFIX_RE = /^127\.(\d{1,3})\.(\d{1,3})$/
+
+function conflict(what: string, have: unknown, want: unknown, dir: string): UsageError {
+  return new UsageError(`the lab in ${dir} was created with ${what} ${String(have)}, not ${String(want)}`, {
+    hint: `keep ${what} as it is, or recreate the lab: plasmactl lab down --purge --dir ${dir}`,
+  })
+}
+
+function validateOptions(opts: LabUpOptions): void {
+  if (opts.nodes !== undefined && opts.nodes !== 3 && opts.nodes !== 5) throw new UsageError(`--nodes must be 3 or 5, not ${opts.nodes}`)
+  const prefix = opts.addressPrefix
+  const m = prefix === undefined ? undefined : PREFIX_RE.exec(prefix)
+  if (prefix !== undefined && (!m || Number(m[1]) > 255 || Number(m[2]) > 255)) {
+    throw new UsageError(`--address-prefix "${prefix}" must be three octets of a loopback address, like ${DEFAULT_ADDRESS_PREFIX}`)
+  }
+}
+
+/** Decides the lab's shape: flags for a new lab; for an existing one, flags must agree with it. */
+function planState(dir: string, existing: LabState | undefined, opts: LabUpOptions, user: LabUser): LabState {
+  if (existing) {
+    if (opts.nodes !== undefined && opts.nodes !== existing.nodes.length) throw conflict('--nodes', existing.nodes.length, opts.nodes, dir)
+    if (opts.addressPrefix !== undefined && opts.addressPrefix !== existing.addressPrefix) throw conflict('--address-prefix', existing.addressPrefix, opts.addressPrefix, dir)
+    if (opts.tls !== undefined && opts.tls !== existing.tls) throw conflict('--tls', existing.tls, opts.tls, dir)
+    if (existing.user !== user.name) throw new UsageError(`the lab in ${dir} belongs to user ${existing.user}, not ${user.name}`)
+    return {...existing, contextName: opts.contextName ?? existing.contextName}
+  }
+  const count = opts.nodes ?? 3
+  const prefix = opts.addressPrefix ?? DEFAULT_ADDRESS_PREFIX
+  const tls = opts.tls ?? false
+  const scheme = tls ? 'https' : 'http'
+  const nodes: LabNodeState[] = Array.from({length: count}, (_, i) => {
+    const name = `n${i + 1}`
+    const address = `${prefix}.${i + 1}`
+    return {
+      name,
+      address,
+      sshPort: LAB_SSH_PORT,
+      clientUrl: `${scheme}://${address}:${LAB_CLIENT_PORT}`,
+      peerUrl: `http://${address}:${LAB_PEER_PORT}`,
+      dataDir: nodePaths(dir, name).dataDir,
+    }
+  })
+  return {
+    version: 1,
+    dir,
+    addressPrefix: prefix,
+    tls,
+    user: user.name,
+    contextName: opts.contextName ?? DEFAULT_CONTEXT_NAME,
+    configPath: resolveConfigPath(opts.configPath),
+    clusterToken: `plasmactl-lab-${randomBytes(6).toString('hex')}`,
+    createdAt: new Date().toISOString(),
+    nodes,
+  }
+}
+
+/** As root, the lab user must be able to reach the lab dir: every ancestor needs the x bit for it. */
+async function checkTraversable(dir: string, user: LabUser): Promise<void> {
+  if (!isRoot() || user.uid === 0) return
+  for (let p = dir; ; p = dirname(p)) {
+    const st = await stat(p)
+    const ok = st.uid === user.uid || (st.gid === user.gid ? st.mode & 0o010 : st.mode & 0o001)
+    if (!ok) {
+      throw new UsageError(`the lab user ${user.name} cannot enter ${p} (mode ${(st.mode & 0o777).toString(8)}), so its nodes cannot reach ${dir}`, {
+        file: p,
+        hint: `pick a --dir outside it (default ${defaultLabDir()}), or chmod o+x ${p}`,
+      })
+    }
+    if (p === dirname(p)) return
+  }
+}
+
+async function waitForLeader(state: LabState, tls: TlsMaterial | undefined, waitMs: number, reporter: Reporter): Promise<Map<string, boolean>> {
+  const deadline = Date.now() + waitMs
+  let last: {name: string; ok: boolean; error?: string}[] = []
+  for (;;) {
+    last = await Promise.all(state.nodes.map(async (n) => ({name: n.name, ...(await probeHealth(n.clientUrl, tls, 1000))})))
+    if (last.every((h) => h.ok)) return new Map(last.map((h) => [h.name, true]))
+    if (Date.now() >= deadline) break
+    await new Promise((r) => setTimeout(r, 150))
+  }
+  const bad = last.filter((h) => !h.ok)
+  reporter.debug(`unhealthy: ${JSON.stringify(bad)}`)
+  throw new OperationError(`the lab's ChainFire cluster has no leader after ${Math.round(waitMs / 1000)} s (${bad.map((b) => `${b.name}: ${b.error}`).join('; ')})`, {
+    endpoint: state.nodes.find((n) => n.name === bad[0]?.name)?.clientUrl,
+    hint: `see ${labPaths(state.dir).nodesDir}/<node>/chainfire.log, or run plasmactl lab status`,
+  })
+}
+
+/** Brings the lab up: creates what is missing, starts what is down, waits for a leader, writes the context. */
+export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<LabUpResult> {
+  const t0 = Date.now()
+  validateOptions(opts)
+  const configPath = resolveConfigPath(opts.configPath)
+  // Without --dir, `lab up` again finds the lab through its context.
+  const dir = resolve(opts.dir ?? (await labDirOfContext(configPath, opts.contextName ?? DEFAULT_CONTEXT_NAME)) ?? defaultLabDir())
+  const existing = await readLabState(dir)
+  const tlsWanted = opts.tls ?? existing?.tls ?? false
+  const bins = await findLabBinaries({tls: tlsWanted})
+  const user = await ensureLabUser(reporter)
+  const state = planState(dir, existing, opts, user)
+  if (opts.configPath) state.configPath = configPath
+  await assertLabContextWritable(state.configPath, state)
+  const paths = labPaths(dir)
+
+  await mkdir(dir, {recursive: true, mode: 0o755})
+  await chmod(dir, 0o755)
+  await checkTraversable(dir, user)
+  await mkdir(paths.nodesDir, {recursive: true, mode: 0o755})
+  reporter.info(`lab: ${existing ? 'checking' : 'creating'} ${state.nodes.length} nodes in ${dir} (${state.addressPrefix}.1-${state.nodes.length}, user ${user.name})`)
+
+  await ensureClientKey(bins.sshKeygen, paths)
+  if (state.tls) await ensureLabCa(bins.openssl!, paths)
+  const hostKeys = await Promise.all(
+    state.nodes.map(async (n) => {
+      const np = nodePaths(dir, n.name)
+      if (state.tls) await ensureServerCert(bins.openssl!, paths, np, n.name, n.address)
+      await writeNodeFiles(state, n, paths, user, bins.etcd)
+      return {name: n.name, address: n.address, port: n.sshPort, publicKey: await ensureEd25519Key(bins.sshKeygen, np.hostKey, n.name)}
+    }),
+  )
+  await writeKnownHosts(paths, hostKeys)
+  // Written before anything starts, so `lab down` can clean up after a failed `lab up`.
+  await writeLabState(state)
+
+  const sshds = await Promise.all(state.nodes.map((n) => startSshd(dir, n, bins.sshd)))
+  const startedSshd = sshds.filter((s) => s.started).length
+  if (startedSshd > 0) reporter.info(`lab: started ${startedSshd} sshd${startedSshd > 1 ? 's' : ''}`)
+
+  const ssh = new SshConnections()
+  let members: {pid: number; started: boolean}[]
+  try {
+    members = await Promise.all(
+      state.nodes.map(async (n) => {
+        const pid = await memberPid(dir, n.name)
+        if (pid) return {pid, started: false}
+        reporter.debug(`lab: starting member ${n.name} over ssh ${user.name}@${n.address}:${n.sshPort}`)
+        return {pid: await startMemberOverSsh(ssh, state, n), started: true}
+      }),
+    )
+  } finally {
+    await ssh.closeAll()
+  }
+  const startedMembers = members.filter((m) => m.started).length
+  if (startedMembers > 0) reporter.info(`lab: started ${startedMembers} ChainFire member${startedMembers > 1 ? 's' : ''} through their sshd; waiting for a leader`)
+
+  const tls = state.tls ? await loadTls({ca: paths.ca, cert: paths.clientCert, key: paths.clientKey}) : undefined
+  const healthy = await waitForLeader(state, tls, opts.waitMs ?? 60_000, reporter)
+
+  await writeLabContext(state.configPath, state)
+  state.lastUp = {
+    at: new Date().toISOString(),
+    pids: Object.fromEntries(state.nodes.map((n, i) => [n.name, {sshd: sshds[i].pid, member: members[i].pid}])),
+  }
+  await writeLabState(state)
+  reporter.info(`lab: up; context "${state.contextName}" written to ${state.configPath} and made current`)
+
+  return {
+    dir,
+    context: state.contextName,
+    configPath: state.configPath,
+    user: user.name,
+    tls: state.tls,
+    addressPrefix: state.addressPrefix,
+    nodes: state.nodes.map((n, i) => ({
+      name: n.name,
+      address: n.address,
+      sshPort: n.sshPort,
+      clientUrl: n.clientUrl,
+      sshd: sshds[i],
+      member: members[i],
+      healthy: healthy.get(n.name) ?? false,
+    })),
+    started: {sshd: startedSshd, members: startedMembers},
+    elapsedMs: Date.now() - t0,
+  }
+}
