@@ -25,3 +25,4 @@ export {
   type SshExecOptions,
   type SshExecResult,
 } from './ssh-client.js'
+export {SftpFiles, type RemoteEntry} from './sftp.js'

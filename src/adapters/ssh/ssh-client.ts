@@ -289,7 +289,7 @@ export class SshClient {
   }
 
   /** One SFTP session per connection, opened on first use. */
-  private sftp(): Promise<SFTPWrapper> {
+  sftp(): Promise<SFTPWrapper> {
     this.sftpSession ??= new Promise<SFTPWrapper>((resolve, reject) => {
       this.conn.sftp((err, sftp) => {
         if (err) {

@@ -206,7 +206,9 @@ export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
         opts.reporter.warn(`target ${t.url}: ${(error as Error).message}`)
       }
     }
-    return {name, manifest, targets: outcomes, lock: lock?.scopes ?? [], attempts}
+    // Report in the configured order, whatever order the uploads ran in.
+    const inOrder = targets.map((t) => outcomes.find((o) => o.target === t.url)!)
+    return {name, manifest, targets: inOrder, lock: lock?.scopes ?? [], attempts}
   } finally {
     if (staged) await rm(staged, {force: true})
     await lock?.release().catch(() => undefined)
