@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
-import {ConfigValidationError} from '../../config/load.js'
+import {ConfigValidationError} from '../../config/validate.js'
 import {setExitCode} from '../../errors.js'
 import {configFileFrom} from '../../services/config/path.js'
 import {formatProblem, validateConfigFile, type ValidateResult} from '../../services/config/validate.js'

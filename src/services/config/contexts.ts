@@ -52,7 +52,7 @@ export interface UseContextResult {
 
 /** Sets current-context in place, so the operator's comments and layout survive the write. */
 export async function useContext(opts: {path: string; name: string}): Promise<UseContextResult> {
-  const loaded = await loadConfig(opts.path)
+  const loaded = await loadConfig(opts.path, {document: true})
   const names = loaded.config.contexts.map((c) => c.name)
   if (!names.includes(opts.name)) {
     throw new UsageError(`no context "${opts.name}" in ${loaded.path} (have: ${names.join(', ') || 'none'})`, {

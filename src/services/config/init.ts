@@ -2,7 +2,8 @@ import {access, readFile} from 'node:fs/promises'
 import {fileURLToPath} from 'node:url'
 import {type Document, isMap, isScalar, isSeq, parseDocument} from 'yaml'
 import {UsageError} from '../../errors.js'
-import {validateConfigText, writeFileAtomic} from '../../config/load.js'
+import {writeFileAtomic} from '../../config/load.js'
+import {validateConfigText} from '../../config/validate.js'
 import {ROLES, type Role} from '../../config/schema.js'
 
 export const ENVIRONMENTS = ['production', 'staging', 'lab'] as const

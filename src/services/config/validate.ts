@@ -15,7 +15,7 @@ export function formatProblem(p: ValidationProblem): string {
 
 /** Validates a config file; throws ConfigValidationError (exit 2) listing every problem. */
 export async function validateConfigFile(opts: {path: string}): Promise<ValidateResult> {
-  const {config, path} = await loadConfig(opts.path)
+  const {config, path} = await loadConfig(opts.path, {document: true})
   return {
     path,
     valid: true,

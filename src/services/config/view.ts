@@ -23,7 +23,7 @@ export interface ViewResult {
 }
 
 export async function viewConfig(opts: ViewOptions): Promise<ViewResult> {
-  const loaded = await loadConfig(opts.path)
+  const loaded = await loadConfig(opts.path, {document: true})
   const doc = loaded.doc.clone()
   let config = loaded.config
   if (opts.minify) {

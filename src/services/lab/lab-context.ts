@@ -49,7 +49,7 @@ export async function labDirOfContext(configPath: string, name: string): Promise
  * exists. Called before anything starts, and again when writing.
  */
 export async function assertLabContextWritable(configPath: string, state: LabState): Promise<LoadedConfig> {
-  const loaded = await loadConfig(configPath, {allowMissing: true})
+  const loaded = await loadConfig(configPath, {allowMissing: true, document: true})
   const existing = loaded.config.contexts.find((c) => c.name === state.contextName)
   if (existing && existing.environment !== 'lab') {
     throw new UsageError(`context "${state.contextName}" in ${configPath} is a ${existing.environment} context, not a lab; refusing to overwrite it`, {
@@ -76,7 +76,7 @@ export async function writeLabContext(configPath: string, state: LabState): Prom
 
 /** Removes every context that points at the lab in DIR; returns their names. */
 export async function removeLabContexts(configPath: string, dir: string): Promise<string[]> {
-  const loaded = await loadConfig(configPath, {allowMissing: true})
+  const loaded = await loadConfig(configPath, {allowMissing: true, document: true})
   if (!loaded.exists) return []
   const names = loaded.config.contexts.filter((c) => c.lab?.dir && resolve(c.lab.dir) === resolve(dir)).map((c) => c.name)
   if (names.length === 0) return []
