@@ -38,13 +38,17 @@ export default class Health extends BaseCommand<typeof Health> {
     const abort = new AbortController()
     process.once('SIGINT', () => abort.abort())
     let last: HealthReport | undefined
+    const events: string[] = []
     for await (const {report, changes} of watchHealth(opts, parseDuration(this.flags.interval, '--interval'), abort.signal)) {
       last = report
       if (this.jsonEnabled()) this.log(JSON.stringify({...report, changes}))
       else {
+        // Changes stay on screen under the table (the last 10), so a blip is not lost on the next refresh.
+        events.push(...changes.map((c) => `${report.checkedAt} ${c}`))
+        events.splice(0, Math.max(0, events.length - 10))
         if (process.stdout.isTTY) process.stdout.write('\u001B[2J\u001B[H')
-        for (const c of changes) this.logToStderr(`${new Date().toISOString()} ${c}`)
-        this.log(render(report))
+        else for (const c of changes) this.logToStderr(`${report.checkedAt} ${c}`)
+        this.log(render(report) + (process.stdout.isTTY && events.length > 0 ? `\n\nEvents:\n  ${events.join('\n  ')}` : ''))
       }
     }
     setExitCode('INTERRUPTED')

@@ -49,6 +49,9 @@ export interface ChainfireClientOptions {
   token?: string
 }
 
+/** Per-stream HTTP/2 receive window: the most a stream can have in flight (memory bound). */
+export const FLOW_CONTROL_WINDOW = 8 * 1024 * 1024
+
 const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED])
 
 /** Raised for a gRPC failure, keeping the endpoint and gRPC code for callers to decide on. */
@@ -138,6 +141,10 @@ export class ChainfireClient {
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
         'grpc.keepalive_time_ms': 30_000,
+        // HTTP/2's default 64 KiB window allows two 32 KiB snapshot chunks in flight, so a snapshot
+        // stream waits a round trip every 64 KiB. A bigger window (as Go's gRPC grows to) keeps the
+        // stream moving, and still bounds what can pile up in memory.
+        'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
       }
       if (this.opts.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = this.opts.tls.serverName
       c = new grpc.Client(target(endpoint.url), this.creds, channelOptions)

@@ -153,6 +153,17 @@ export interface KeyValue {
   lease: number
 }
 
+export function keyValue(kv: Record<string, unknown>): KeyValue {
+  return {
+    key: Buffer.from((kv.key as Uint8Array) ?? []),
+    value: Buffer.from((kv.value as Uint8Array) ?? []),
+    createRevision: num(kv.create_revision),
+    modRevision: num(kv.mod_revision),
+    version: num(kv.version),
+    lease: num(kv.lease),
+  }
+}
+
 export interface RangeRequest {
   key: Uint8Array
   range_end?: Uint8Array
@@ -172,14 +183,7 @@ export interface RangeResponse {
 
 export const rangeCodec = codec<RangeRequest, RangeResponse>(etcdserverpb.RangeRequest, etcdserverpb.RangeResponse, (r) => ({
   header: header(r.header),
-  kvs: ((r.kvs as Record<string, unknown>[] | undefined) ?? []).map((kv) => ({
-    key: Buffer.from((kv.key as Uint8Array) ?? []),
-    value: Buffer.from((kv.value as Uint8Array) ?? []),
-    createRevision: num(kv.create_revision),
-    modRevision: num(kv.mod_revision),
-    version: num(kv.version),
-    lease: num(kv.lease),
-  })),
+  kvs: ((r.kvs as Record<string, unknown>[] | undefined) ?? []).map(keyValue),
   more: Boolean(r.more),
   count: num(r.count),
 }))
@@ -246,14 +250,7 @@ export const txnPutIfAbsentCodec: Codec<TxnPutIfAbsent, TxnResponse> = {
     return {
       header: header(r.header),
       succeeded: Boolean(r.succeeded),
-      kvs: ((first?.kvs as Record<string, unknown>[] | undefined) ?? []).map((kv) => ({
-        key: Buffer.from((kv.key as Uint8Array) ?? []),
-        value: Buffer.from((kv.value as Uint8Array) ?? []),
-        createRevision: num(kv.create_revision),
-        modRevision: num(kv.mod_revision),
-        version: num(kv.version),
-        lease: num(kv.lease),
-      })),
+      kvs: ((first?.kvs as Record<string, unknown>[] | undefined) ?? []).map(keyValue),
     }
   },
 }

@@ -4,7 +4,7 @@ import {runChecked} from '../../adapters/exec/index.js'
 import {writeFileAtomic} from '../../config/load.js'
 import type {LabPaths, NodePaths} from './layout.js'
 
-async function exists(p: string): Promise<boolean> {
+export async function exists(p: string): Promise<boolean> {
   try {
     await access(p)
     return true

@@ -1,6 +1,7 @@
-import {access, chmod, chown, mkdir, readFile} from 'node:fs/promises'
+import {chmod, chown, mkdir, readFile} from 'node:fs/promises'
 import {writeFileAtomic} from '../../config/load.js'
 import {UsageError} from '../../errors.js'
+import {exists} from './keys.js'
 import {LAB_SSH_PORT, type LabPaths, nodePaths, templatePath} from './layout.js'
 import type {LabUser} from './prereqs.js'
 import type {LabNodeState, LabState} from './state.js'
@@ -48,14 +49,6 @@ export function chainfireEnv(state: LabState, node: LabNodeState, paths: LabPath
   return header + vars.map(([k, v]) => `${k}=${shq(v)}`).join('\n') + '\n'
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await access(p)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /**
  * Creates a node's directory: sshd files owned by the operator (sshd runs as root and reads them),

@@ -10,15 +10,8 @@ import type {SnapshotTarget} from './types.js'
 export type {SnapshotTarget, StoredObject} from './types.js'
 export {FileTarget} from './file.js'
 
-export interface TargetSpec {
-  url: string
-  endpoint?: string
-  region?: string
-  'path-style'?: boolean
-  profile?: string
-  'access-key-id'?: string
-  'secret-access-key'?: string
-}
+/** One entry of a context's `snapshots.targets`, normalized to an object (kebab-case keys as in the file). */
+export type TargetSpec = Exclude<NonNullable<NonNullable<Context['snapshots']>['targets']>[number], string>
 
 export function defaultTargetUrl(ctx: Context): string {
   return `file://${join(stateDir(), 'snapshots', ctx.name)}`

@@ -1,5 +1,6 @@
 import {openS3Store, type S3Store, type UploadProgress} from '../../../adapters/s3/index.js'
 import {UsageError} from '../../../errors.js'
+import type {TargetSpec} from './index.js'
 import type {SnapshotTarget, StoredObject, UploadExpectation} from './types.js'
 
 export interface S3TargetOptions {
@@ -134,15 +135,7 @@ export class S3Target implements SnapshotTarget {
 }
 
 /** The target entry of a context's `snapshots.targets` (kebab-case keys, as in the config file). */
-export interface S3TargetSpec {
-  url: string
-  endpoint?: string
-  region?: string
-  'path-style'?: boolean
-  profile?: string
-  'access-key-id'?: string
-  'secret-access-key'?: string
-}
+export type S3TargetSpec = TargetSpec
 
 /** Entry point for the target registry (targets/index.ts loads this module only for s3:// URLs). */
 export async function openS3Target(spec: S3TargetSpec, _loaded?: unknown, _ctx?: unknown): Promise<S3Target> {
