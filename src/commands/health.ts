@@ -41,7 +41,8 @@ export default class Health extends BaseCommand<typeof Health> {
     const events: string[] = []
     for await (const {report, changes} of watchHealth(opts, parseDuration(this.flags.interval, '--interval'), abort.signal)) {
       last = report
-      if (this.jsonEnabled()) this.log(JSON.stringify({...report, changes}))
+      // One JSON object per line (oclif's log() is silent in --json mode).
+      if (this.jsonEnabled()) process.stdout.write(JSON.stringify({...report, changes}) + '\n')
       else {
         // Changes stay on screen under the table (the last 10), so a blip is not lost on the next refresh.
         events.push(...changes.map((c) => `${report.checkedAt} ${c}`))

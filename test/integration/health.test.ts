@@ -82,6 +82,41 @@ describe('health against a real 3-node lab', () => {
     assert.match(r.stderr, /no member "nope"/)
   })
 
+  it('--watch --json streams one report per refresh, calls out a member going down and coming back, and ends with 130 on SIGINT', async () => {
+    const {spawn} = await import('node:child_process')
+    const {join} = await import('node:path')
+    const {REPO_ROOT} = await import('../helpers/lab.js')
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'health', '--watch', '--json', '--interval', '300ms'], {env: {...process.env, PLASMACTL_CONFIG: lab.configPath}})
+    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+    const changes: string[] = []
+    let lines = 0
+    let buf = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      buf += d
+      let i
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i)
+        buf = buf.slice(i + 1)
+        if (!line.trim()) continue
+        lines++
+        changes.push(...(JSON.parse(line).changes as string[]))
+      }
+    })
+    try {
+      await eventually(async () => lines >= 1, 30_000, 'first report')
+      const victim = lab.nodes[2].name
+      await lab.killMember(victim)
+      await eventually(async () => changes.some((c) => c.includes(`member ${victim} went DOWN`)), 30_000, 'down event')
+      await lab.startMember(victim)
+      await eventually(async () => changes.some((c) => c.includes(`member ${victim} came back`)), 30_000, 'back event')
+    } finally {
+      child.kill('SIGINT')
+    }
+    assert.equal(await exit, 130)
+    assert.ok(changes.some((c) => /status ok → warn/.test(c)), changes.join('; '))
+    await eventually(async () => (await lab.cli(['health', '--json'])).exitCode === 0, 60_000, 'healthy again')
+  })
+
   it('one member down: exit 4, that member shown down, failure tolerance 0', async () => {
     const victim = lab.nodes[0].name
     await lab.killMember(victim)
@@ -131,5 +166,37 @@ describe('health against a real 3-node lab', () => {
     assert.match(JSON.stringify(down.json.data.problems), /no ChainFire member is reachable/)
     for (const n of lab.nodes) await lab.startMember(n.name)
     await eventually(async () => (await lab.cli(['health', '--json'])).exitCode === 0, 60_000, 'health ok')
+  })
+})
+
+describe('health against a TLS lab (mutual TLS to every member)', () => {
+  let lab: Lab
+
+  before(async () => {
+    lab = await startLab({nodes: 3, tls: true})
+  })
+
+  after(async () => {
+    await lab?.stop()
+  })
+
+  it('is ok over https with the client certificate from the context', async () => {
+    const r = await lab.cli(['health', '--json'])
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout)
+    const d = r.json.data.components[0].details
+    assert.ok(d.members.every((m: {endpoint: string; healthy: boolean}) => m.endpoint.startsWith('https://') && m.healthy))
+  })
+
+  it('without the client certificate every member is unreachable (crit), with a reason', async () => {
+    const {readFile, writeFile} = await import('node:fs/promises')
+    const {parseDocument} = await import('yaml')
+    const doc = parseDocument(await readFile(lab.configPath, 'utf8'))
+    const idx = (doc.toJS().contexts as {name: string}[]).findIndex((c) => c.name === 'lab')
+    doc.deleteIn(['contexts', idx, 'chainfire', 'tls', 'cert'])
+    doc.deleteIn(['contexts', idx, 'chainfire', 'tls', 'key'])
+    await writeFile(lab.configPath, doc.toString())
+    const r = await lab.cli(['health', '--json', '--timeout', '2s'])
+    assert.equal(r.exitCode, 5, r.stdout)
+    assert.match(JSON.stringify(r.json.data.problems), /no ChainFire member is reachable/)
   })
 })

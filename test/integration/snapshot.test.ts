@@ -230,4 +230,33 @@ describe('snapshots against a real 3-node lab', () => {
       fresh.close()
     }
   })
+
+  it('an interrupted restore resumes after its last completed step and finishes', async () => {
+    const save = await cli(['snapshot', 'save', '--json'])
+    assert.equal(save.exitCode, 0, save.stderr)
+    const id = save.json.data.name
+    const journals = join(env.PLASMACTL_STATE_DIR, 'restores')
+    const before = new Set(await readdir(journals).catch(() => [] as string[]))
+    const {child, exit} = spawnCli(lab, ['snapshot', 'restore', id, '--yes'], env)
+    // Kill it as soon as every member's data directory has been moved aside (the cluster is down).
+    const journal = await eventually(async () => {
+      const fresh = (await readdir(journals).catch(() => [] as string[])).filter((f) => !before.has(f))
+      if (fresh.length !== 1) return undefined
+      const text = await readFile(join(journals, fresh[0]), 'utf8')
+      const moved = text.split('\n').filter((l) => l.includes('"step":"move-aside"') && l.includes('"ok":true')).length
+      return moved === lab.nodes.length ? fresh[0] : undefined
+    }, 60_000, 'restore reached move-aside')
+    child.kill('SIGKILL')
+    await exit
+    const runId = journal.replace(/\.jsonl$/, '')
+    const resumed = await cli(['snapshot', 'restore', id, '--yes', '--resume', runId, '--json'])
+    assert.equal(resumed.exitCode, 0, resumed.stderr + resumed.stdout)
+    const skipped = resumed.json.data.skipped as string[]
+    for (const n of lab.nodes) for (const step of ['upload', 'stop', 'move-aside']) assert.ok(skipped.includes(`${step}@${n.name}`), `${step}@${n.name} skipped`)
+    // No step ran to completion twice.
+    const events = (await readFile(join(journals, journal), 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
+    const ends = events.filter((e) => e.type === 'step-end' && e.ok).map((e) => `${e.step}@${e.target ?? ''}`)
+    assert.equal(new Set(ends).size, ends.length, ends.join(', '))
+    assert.equal(resumed.json.data.verified.keyCount, 178)
+  })
 })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {ConfigValidationError, validateConfigText, type ValidationProblem} from '../../src/config/load.js'
+import {ConfigValidationError, validateConfigText, type ValidationProblem} from '../../src/config/validate.js'
 import {EXIT} from '../../src/errors.js'
 
 const FILE = '/etc/plasmactl/config.yaml'
