@@ -4,6 +4,7 @@ import {fileURLToPath} from 'node:url'
 import {writeFileAtomic} from '../../config/load.js'
 import type {Context} from '../../config/schema.js'
 import {UsageError} from '../../errors.js'
+import {shellQuote} from '../remote.js'
 
 const TEMPLATE_DIR = fileURLToPath(new URL('../../../templates/snapshot/', import.meta.url))
 
@@ -31,6 +32,10 @@ export function fill(template: string, vars: Record<string, string>, name: strin
   })
 }
 
+function systemdQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`
+}
+
 function check(value: string, what: string): string {
   if (/[\n\r]/.test(value)) throw new UsageError(`${what} must be one line`)
   return value
@@ -39,10 +44,14 @@ function check(value: string, what: string): string {
 export async function renderSchedule(o: ScheduleOptions, dir: string): Promise<RenderedFile[]> {
   if (o.cron.trim().split(/\s+/).length !== 5) throw new UsageError(`--cron "${o.cron}" must have 5 fields (minute hour day month weekday)`)
   const unitName = `plasmactl-snapshot-${o.ctx.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`
+  // Values that become command arguments are quoted for where they land: systemd's ExecStart
+  // splitting, or the shell cron runs.
+  const args = {context: o.ctx.name, config: o.configPath, bin: o.bin, metricsFile: o.metricsFile, logFile: o.logFile}
+  for (const [k, v] of Object.entries(args)) check(v, k)
+  const q = (f: (s: string) => string, suffix: string) => Object.fromEntries(Object.entries(args).map(([k, v]) => [k + suffix, f(v)]))
   const vars = {
-    context: check(o.ctx.name, 'context'), config: check(o.configPath, 'config'), bin: check(o.bin, 'bin'), user: check(o.user, '--user'),
-    metricsFile: check(o.metricsFile, '--metrics-file'), logFile: check(o.logFile, '--log-file'), onCalendar: check(o.onCalendar, '--on-calendar'),
-    cronSchedule: o.cron.trim(), unitName, timeoutSec: '3600', randomDelaySec: '120',
+    ...q(systemdQuote, 'Unit'), ...q(shellQuote, 'Shell'), context: o.ctx.name, user: check(o.user, '--user'),
+    onCalendar: check(o.onCalendar, '--on-calendar'), cronSchedule: o.cron.trim(), unitName, timeoutSec: '3600', randomDelaySec: '120',
   }
   const files: [string, string][] = [
     ['plasmactl-snapshot.service', `${unitName}.service`],
