@@ -79,4 +79,18 @@ describe('snapshot targets: file, S3 (real S3-compatible server) and SFTP (a lab
     const outcomes = save.json.data.targets as {target: string; ok: boolean}[]
     assert.deepEqual(outcomes.map((t) => t.ok), [true, false, true])
   })
+
+  it('falls back to another member when the one asked for cannot stream', async () => {
+    await lab.killMember('n1')
+    try {
+      const save = await cli(['snapshot', 'save', '--endpoint', 'n1', '--target', '0', '--json'])
+      assert.equal(save.exitCode, 0, save.stderr)
+      const attempts = save.json.data.attempts as {member: string; error?: string}[]
+      assert.equal(attempts[0].member, 'n1')
+      assert.ok(attempts[0].error)
+      assert.notEqual(save.json.data.manifest.sourceMember, 'n1')
+    } finally {
+      await lab.startMember('n1')
+    }
+  })
 })
