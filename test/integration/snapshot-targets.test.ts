@@ -41,6 +41,7 @@ describe('snapshot targets: file, S3 (real S3-compatible server) and SFTP (a lab
     assert.equal(save.json.data.targets.length, 3)
     for (const t of save.json.data.targets) assert.equal(t.ok, true, `${t.target}: ${t.error}`)
     const list = await cli(['snapshot', 'list', '--json'])
+    assert.equal(list.exitCode, 0, `list: ${list.stderr}\n${list.stdout}`)
     const byTarget = new Map<string, {id: string; complete: boolean}[]>()
     for (const s of list.json.data.snapshots) byTarget.set(s.target, [...(byTarget.get(s.target) ?? []), s])
     assert.equal(byTarget.size, 3, JSON.stringify([...byTarget.keys()]))
