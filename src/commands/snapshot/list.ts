@@ -3,7 +3,8 @@ import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
 import {formatDuration} from '../../config/duration.js'
 import {dash, formatBytes, paintStatus, renderTable} from '../../output/table.js'
-import {type CatalogEntry, listSnapshots} from '../../services/snapshot/index.js'
+import {type Listing, listSnapshots} from '../../services/snapshot/index.js'
+import {setExitCode} from '../../errors.js'
 
 export default class SnapshotList extends BaseCommand<typeof SnapshotList> {
   static override summary = 'List snapshots on the targets, newest first'
@@ -12,9 +13,11 @@ export default class SnapshotList extends BaseCommand<typeof SnapshotList> {
     target: Flags.string({description: 'target URL or index (repeatable; default: all configured)', multiple: true}),
   }
 
-  public async run(): Promise<{snapshots: CatalogEntry[]}> {
+  public async run(): Promise<Listing> {
     const {loaded, ctx} = await resolveContext(this.flags)
-    const snapshots = await listSnapshots({loaded, ctx, targets: this.flags.target})
+    const listing = await listSnapshots({loaded, ctx, targets: this.flags.target})
+    const {snapshots} = listing
+    if (listing.errors.length > 0) setExitCode('OPERATION_FAILED')
     if (!this.jsonEnabled()) {
       const now = Date.now()
       this.log(
@@ -23,7 +26,8 @@ export default class SnapshotList extends BaseCommand<typeof SnapshotList> {
           snapshots.map((s) => [s.id, formatDuration(now - Date.parse(s.createdAt)), formatBytes(s.size), dash(s.revision), dash(s.manifest?.keyCount), dash(s.manifest?.sourceMember), s.complete ? paintStatus('ok', 'complete') : paintStatus('warn', s.state), s.target]),
         ),
       )
+      for (const e of listing.errors) this.logToStderr(`error: cannot list ${e.target}: ${e.error}`)
     }
-    return {snapshots}
+    return listing
   }
 }

@@ -67,8 +67,30 @@ export async function withTargets<T>(opts: CatalogOptions, fn: (targets: Snapsho
   }
 }
 
-export async function listSnapshots(opts: CatalogOptions): Promise<CatalogEntry[]> {
-  return withTargets(opts, async (targets) => (await Promise.all(targets.map((t) => catalog(t)))).flat())
+export interface Listing {
+  snapshots: CatalogEntry[]
+  /** Targets that could not be listed: the others are still reported (partial failure). */
+  errors: {target: string; error: string}[]
+}
+
+export async function listSnapshots(opts: CatalogOptions): Promise<Listing> {
+  const specs = selectTargets(opts.ctx, opts.targets)
+  const results = await Promise.all(
+    specs.map(async (spec) => {
+      let target: SnapshotTarget | undefined
+      try {
+        target = await openTarget(spec, opts.loaded, opts.ctx)
+        return {entries: await catalog(target)}
+      } catch (error) {
+        if (error instanceof UsageError) throw error
+        return {error: {target: spec.url, error: (error as Error).message}}
+      } finally {
+        await target?.close().catch(() => undefined)
+      }
+    }),
+  )
+  const snapshots = results.flatMap((r) => r.entries ?? []).sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
+  return {snapshots, errors: results.flatMap((r) => (r.error ? [r.error] : []))}
 }
 
 export interface VerifyCheck {

@@ -2,7 +2,7 @@ import {writeSaveMetrics} from './metrics.js'
 import {pruneSnapshots, type PruneResult, retentionFor} from './prune.js'
 import {saveSnapshot, type SaveOptions, type SaveResult} from './save.js'
 
-export {listSnapshots, verifySnapshot, type CatalogEntry, type VerifyResult} from './catalog.js'
+export {listSnapshots, verifySnapshot, type CatalogEntry, type Listing, type VerifyResult} from './catalog.js'
 export {pruneSnapshots, retentionFor, type PruneResult, type Retention} from './prune.js'
 export type {SaveProgress, SaveResult} from './save.js'
 
