@@ -1,3 +1,5 @@
+import {formatDuration} from '../config/duration.js'
+import type {FlaredbHealth} from '../services/flaredb/index.js'
 import type {Finding} from '../services/health/types.js'
 import type {OvsdbClusterHealth, PrismnetHealth} from '../services/prismnet/index.js'
 import {dash, paint, paintStatus, renderTable} from './table.js'
@@ -28,4 +30,26 @@ function renderOvsdbCluster(c: OvsdbClusterHealth): string {
 export function renderPrismnet(r: {status: string; details: PrismnetHealth; findings: Finding[]}): string {
   const parts = [r.details.nb, r.details.sb].filter((c): c is OvsdbClusterHealth => c !== null).map(renderOvsdbCluster)
   return [`${paintStatus(r.status)}  PrismNet (OVN databases)`, '', parts.join('\n\n'), ...renderFindings(r.findings)].join('\n')
+}
+
+export function renderFlaredb(r: {status: string; details: FlaredbHealth; findings: Finding[]}): string {
+  const d = r.details
+  const stores = renderTable(
+    ['STORE', 'NODE', 'ADDRESS', 'STATE', 'HEALTH', 'HEARTBEAT', 'LIVE'],
+    d.stores.map((s) => [
+      s.id,
+      dash(s.node),
+      s.address,
+      s.state === 'up' ? s.state : paintStatus('warn', s.state),
+      s.health === 'SERVING' ? paintStatus('ok', s.health) : s.health === 'NOT_PROBED' ? '-' : paintStatus('crit', s.health),
+      s.heartbeatAgeMs === null ? '-' : s.stale ? paintStatus('warn', `${formatDuration(s.heartbeatAgeMs)} ago STALE`) : `${formatDuration(s.heartbeatAgeMs)} ago`,
+      s.live ? paintStatus('ok', 'yes') : paintStatus('crit', 'no'),
+    ]),
+  )
+  const regions = renderTable(
+    ['REGION', 'REPLICAS', 'LIVE', 'STATUS'],
+    d.regions.map((x) => [x.id, x.replicas.join(','), `${x.liveReplicas.length}/${x.replicas.length}`, paintStatus(x.status)]),
+  )
+  const invalid = d.invalid.length > 0 ? ['', renderTable(['INVALID RECORD', 'PROBLEM'], d.invalid.map((i) => [i.key, i.error]))] : []
+  return [`${paintStatus(r.status)}  FlareDB: heartbeat every ${formatDuration(d.heartbeatIntervalMs)}, stale after ${formatDuration(d.staleAfterMs)}`, '', stores, '', regions, ...invalid, ...renderFindings(r.findings)].join('\n')
 }

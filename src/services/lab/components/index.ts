@@ -8,7 +8,7 @@ export type {LabComponent, LabComponentContext, LabComponentProcess} from './typ
 /** Optional lab components (`lab up --with a,b`), loaded on demand. A new component adds one line. */
 export const LAB_COMPONENTS: Record<string, () => Promise<LabComponent>> = {
   ovn: async () => (await import('./ovn.js')).ovnComponent,
-  // flaredb: async () => (await import('./flaredb.js')).flaredbComponent,
+  flaredb: async () => (await import('./flaredb.js')).flaredbComponent,
   // iam: async () => (await import('./iam.js')).iamComponent,
 }
 
