@@ -1,4 +1,5 @@
 import {formatDuration} from '../config/duration.js'
+import type {TokenInfo} from '../services/auth/index.js'
 import type {FlaredbHealth} from '../services/flaredb/index.js'
 import type {Finding} from '../services/health/types.js'
 import type {OvsdbClusterHealth, PrismnetHealth} from '../services/prismnet/index.js'
@@ -52,4 +53,18 @@ export function renderFlaredb(r: {status: string; details: FlaredbHealth; findin
   )
   const invalid = d.invalid.length > 0 ? ['', renderTable(['INVALID RECORD', 'PROBLEM'], d.invalid.map((i) => [i.key, i.error]))] : []
   return [`${paintStatus(r.status)}  FlareDB: heartbeat every ${formatDuration(d.heartbeatIntervalMs)}, stale after ${formatDuration(d.staleAfterMs)}`, '', stores, '', regions, ...invalid, ...renderFindings(r.findings)].join('\n')
+}
+
+export function renderAuthStatus(r: {status: string; token: TokenInfo; findings: Finding[]}): string {
+  const t = r.token
+  const rows: [string, string][] = [
+    ['source', t.source],
+    ['format', t.jwt ? `JWT (${dash(t.algorithm)}, kid ${dash(t.keyId)}), decoded without verification` : 'opaque (not a JWT)'],
+    ['subject', dash(t.subject)],
+    ['issuer', dash(t.issuer)],
+    ['audience', Array.isArray(t.audience) ? t.audience.join(', ') : dash(t.audience)],
+    ['issued', dash(t.issuedAt)],
+    ['expires', t.expiresAt ? `${t.expiresAt} (${t.expired ? paintStatus('crit', 'EXPIRED') : `in ${formatDuration(t.expiresInMs ?? 0)}`})` : '-'],
+  ]
+  return [`${paintStatus(r.status)}  IAM credentials`, '', ...rows.map(([k, v]) => `${k.padEnd(9)} ${v}`), ...renderFindings(r.findings)].join('\n')
 }

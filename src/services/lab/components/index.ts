@@ -9,7 +9,7 @@ export type {LabComponent, LabComponentContext, LabComponentProcess} from './typ
 export const LAB_COMPONENTS: Record<string, () => Promise<LabComponent>> = {
   ovn: async () => (await import('./ovn.js')).ovnComponent,
   flaredb: async () => (await import('./flaredb.js')).flaredbComponent,
-  // iam: async () => (await import('./iam.js')).iamComponent,
+  iam: async () => (await import('./iam.js')).iamComponent,
 }
 
 /** Parses --with values ("ovn,flaredb" or repeated flags); unknown names are a usage error. */
