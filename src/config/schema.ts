@@ -105,6 +105,33 @@ export const contextSchema = z.strictObject({
   'data-dirs': z.record(z.string(), z.string()).optional(),
   lab: z.strictObject({dir: z.string()}).optional().describe('set by plasmactl lab up'),
   snapshots: snapshotSettings.optional(),
+  prismnet: z
+    .strictObject({
+      nb: z.array(z.string().regex(/^(tcp|ssl):/, 'expected tcp:HOST:PORT or ssl:HOST:PORT')).optional().describe('OVN Northbound DB remotes, one per cluster member'),
+      sb: z.array(z.string().regex(/^(tcp|ssl):/, 'expected tcp:HOST:PORT or ssl:HOST:PORT')).optional().describe('OVN Southbound DB remotes, one per cluster member'),
+      tls: tlsSettings.optional().describe('for ssl: remotes'),
+    })
+    .optional()
+    .describe('PrismNet (OVN) databases, reached over OVSDB JSON-RPC'),
+  iam: z
+    .strictObject({
+      url: z.string().url().describe('IAM base URL; health is GET URL/health'),
+      'jwks-url': z.string().url().optional().describe('default: URL/.well-known/jwks.json'),
+      'health-path': z.string().optional().describe('default: /health'),
+      token: z.string().optional().describe('bearer token for plasmactl itself (prefer token-command or $PLASMACTL_TOKEN)'),
+      'token-command': z.string().optional().describe('command that prints a bearer token (or {"token": ...} JSON) on stdout'),
+      tls: tlsSettings.optional(),
+    })
+    .optional()
+    .describe('IAM: health, JWKS and the credentials plasmactl presents'),
+  flaredb: z
+    .strictObject({
+      stores: z.array(z.string()).optional().describe('store gRPC endpoints HOST:PORT; default: the addresses in /flaredb/stores/ in ChainFire'),
+      'heartbeat-interval': duration.optional().describe('PD heartbeat interval (default 10s); a heartbeat older than 3x is stale'),
+      tls: tlsSettings.optional(),
+    })
+    .optional()
+    .describe('FlareDB: store health and placement metadata (read from ChainFire under /flaredb/)'),
 })
 
 export const configSchema = z.strictObject({

@@ -7,11 +7,16 @@ export {ChainfireCallError, ChainfireClient, type EndpointSpec} from './client.j
 export type {AlarmType, Member, StatusResponse} from './codec.js'
 
 /** Builds the ChainFire client for a context: endpoints, TLS files (relative to the config file), timeouts. */
-export function chainfireClientFor(loaded: LoadedConfig, ctx: Context, overrides: {commandTimeoutMs?: number} = {}): ChainfireClient {
+export function chainfireClientFor(loaded: LoadedConfig, ctx: Context, overrides: {commandTimeoutMs?: number; token?: string} = {}): ChainfireClient {
   const tls = ctx.chainfire?.tls
   const timeouts = chainfireTimeouts(ctx)
+  const endpoints = chainfireEndpoints(ctx).map(({name, url}) => ({name, url}))
+  // The CLI's bearer token (IAM): only over TLS, since grpc-js refuses call credentials on plaintext channels.
+  const secure = Boolean(tls) || endpoints.some((e) => e.url.startsWith('https:'))
+  const token = secure ? (overrides.token ?? (process.env.PLASMACTL_TOKEN || ctx.iam?.token)) : undefined
   return new ChainfireClient({
-    endpoints: chainfireEndpoints(ctx).map(({name, url}) => ({name, url})),
+    endpoints,
+    token,
     tls: tls
       ? {
           ca: tls.ca ? configPath(loaded, tls.ca) : undefined,

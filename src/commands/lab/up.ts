@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {parseDuration} from '../../config/duration.js'
+import {parseWith} from '../../services/lab/components/index.js'
 import {labUp, renderLabUp, type LabUpResult} from '../../services/lab/index.js'
 
 export default class LabUp extends BaseCommand<typeof LabUp> {
@@ -11,6 +12,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --nodes 5 --tls',
+    '<%= config.bin %> <%= command.id %> --with ovn,flaredb,iam',
     '<%= config.bin %> <%= command.id %> --dir /tmp/lab2 --address-prefix 127.0.20 --context-name lab2',
   ]
 
@@ -21,6 +23,8 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     tls: Flags.boolean({description: 'serve ChainFire clients over TLS with client certificates', allowNo: true}),
     'context-name': Flags.string({description: 'name of the context to write (default lab)'}),
     wait: Flags.string({description: 'how long to wait for a leader', default: '60s'}),
+    with: Flags.string({description: 'optional components to add: ovn, flaredb, iam (comma-separated or repeated; kept by later runs)', multiple: true}),
+    'flaredb-heartbeat': Flags.string({description: 'heartbeat interval of the lab\'s FlareDB stores (set when flaredb is first added)', default: '10s'}),
   }
 
   public async run(): Promise<LabUpResult> {
@@ -34,6 +38,8 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
         contextName: f['context-name'],
         configPath: f.config,
         waitMs: parseDuration(f.wait, '--wait'),
+        with: parseWith(f.with),
+        flaredbHeartbeatMs: parseDuration(f['flaredb-heartbeat'], '--flaredb-heartbeat'),
       },
       this.reporter(),
     )

@@ -2,6 +2,7 @@ import {access, rm} from 'node:fs/promises'
 import {UsageError} from '../../errors.js'
 import type {Reporter} from '../reporter.js'
 import {removeLabContexts, resolveConfigPath} from './lab-context.js'
+import {loadLabComponents, type LabComponentProcess} from './components/index.js'
 import {labPaths} from './layout.js'
 import {stopMemberLocally} from './member.js'
 import {resolveLabDir} from './resolve-dir.js'
@@ -23,6 +24,8 @@ export interface LabDownResult {
   nodes: {name: string; member: 'not-running' | 'stopped'; sshd: 'not-running' | 'stopped' | 'killed'}[]
   purged: boolean
   removedContexts: string[]
+  /** Processes of the optional components that were stopped. */
+  components: LabComponentProcess[]
 }
 
 /** Stops the processes the lab started (by their pid files), members first; --purge removes everything. */
@@ -34,7 +37,10 @@ export async function labDown(opts: LabDownOptions, reporter: Reporter): Promise
     throw new UsageError(`${dir} is not a plasmactl lab (no lab.json); refusing to touch it`, {file: dir})
   }
   const nodes: LabDownResult['nodes'] = []
+  const components: LabComponentProcess[] = []
   if (state) {
+    // Components first (FlareDB stores write into ChainFire), in reverse order of start.
+    for (const c of (await loadLabComponents(state.components ?? [])).reverse()) components.push(...(await c.down(state)))
     // One at a time: members stopped together each wait seconds for a leadership transfer to a
     // peer that is going away too; one by one, each stop takes a fraction of a second.
     const members: Awaited<ReturnType<typeof stopMemberLocally>>[] = []
@@ -52,5 +58,5 @@ export async function labDown(opts: LabDownOptions, reporter: Reporter): Promise
     if (state) await rm(labPaths(dir).dir, {recursive: true, force: true})
     reporter.info(`lab: removed ${dir}${removedContexts.length > 0 ? ` and context ${removedContexts.join(', ')}` : ''}`)
   }
-  return {dir, found: Boolean(state), nodes, purged: Boolean(opts.purge && state), removedContexts}
+  return {dir, found: Boolean(state), nodes, purged: Boolean(opts.purge && state), removedContexts, components}
 }

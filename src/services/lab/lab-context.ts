@@ -1,7 +1,7 @@
 import {resolve} from 'node:path'
 import {loadConfig, type LoadedConfig, saveConfig, upsertContext} from '../../config/load.js'
 import {defaultConfigPath} from '../../config/paths.js'
-import type {Context} from '../../config/schema.js'
+import type {Context, Role} from '../../config/schema.js'
 import {UsageError} from '../../errors.js'
 import {labPaths, serviceTemplate} from './layout.js'
 import {readLabState, type LabState} from './state.js'
@@ -11,8 +11,9 @@ export function resolveConfigPath(flag?: string): string {
 }
 
 /** The context `lab up` writes: every plasmactl command works against the lab through it. */
-export function buildLabContext(state: LabState): Context {
+export function buildLabContext(state: LabState, extra: {sections?: Partial<Context>; roles?: Record<string, Role[]>} = {}): Context {
   const paths = labPaths(state.dir)
+  const {services: extraServices, ...extraSections} = extra.sections ?? {}
   return {
     name: state.contextName,
     environment: 'lab',
@@ -21,7 +22,7 @@ export function buildLabContext(state: LabState): Context {
     nodes: state.nodes.map((n) => ({
       name: n.name,
       address: n.address,
-      roles: ['chainfire'],
+      roles: ['chainfire', ...(extra.roles?.[n.name] ?? [])],
       chainfire: {'client-url': n.clientUrl, 'peer-url': n.peerUrl, 'data-dir': n.dataDir},
     })),
     ...(state.tls ? {chainfire: {tls: {ca: paths.ca, cert: paths.clientCert, key: paths.clientKey}}} : {}),
@@ -32,7 +33,9 @@ export function buildLabContext(state: LabState): Context {
         restart: serviceTemplate(state.dir, 'restart'),
         'is-active': serviceTemplate(state.dir, 'is-active'),
       },
+      ...extraServices,
     },
+    ...extraSections,
     lab: {dir: state.dir},
   }
 }
@@ -68,9 +71,9 @@ export async function assertLabContextWritable(configPath: string, state: LabSta
 }
 
 /** Writes the lab context and makes it current. */
-export async function writeLabContext(configPath: string, state: LabState): Promise<void> {
+export async function writeLabContext(configPath: string, state: LabState, extra?: Parameters<typeof buildLabContext>[1]): Promise<void> {
   const loaded = await assertLabContextWritable(configPath, state)
-  upsertContext(loaded, buildLabContext(state), true)
+  upsertContext(loaded, buildLabContext(state, extra), true)
   await saveConfig(loaded)
 }
 

@@ -18,6 +18,9 @@ export function renderLabUp(r: LabUpResult): string {
   const rows = r.nodes.map((n) => [n.name, `${n.address}:${n.sshPort}`, `${n.sshd.pid}${n.sshd.started ? ' (started)' : ''}`, `${n.member.pid}${n.member.started ? ' (started)' : ''}`, n.clientUrl, n.healthy ? 'healthy' : 'UNHEALTHY'])
   return [
     table(['NODE', 'SSH', 'SSHD', 'CHAINFIRE', 'CLIENT URL', 'HEALTH'], rows),
+    ...(r.components.length > 0
+      ? ['', table(['COMPONENT', 'NODE', 'SERVICE', 'PID', 'ENDPOINT'], r.components.map((c) => [c.component, c.node, c.service, `${c.pid ?? '-'}${c.outcome === 'started' ? ' (started)' : ''}`, c.endpoint ?? '-']))]
+      : []),
     '',
     `lab ${r.dir} is up in ${(r.elapsedMs / 1000).toFixed(1)} s (nodes log in as ${r.user}${r.tls ? '; client TLS on' : ''}); context "${r.context}" is current in ${r.configPath}`,
   ].join('\n')

@@ -25,6 +25,10 @@ export interface LabState {
   createdAt: string
   nodes: LabNodeState[]
   lastUp?: {at: string; pids: Record<string, {sshd?: number; member?: number}>}
+  /** Optional components added with `lab up --with` (kept: a later `lab up` starts them too). */
+  components?: string[]
+  /** Settings of those components, fixed when first added. */
+  componentOptions?: {flaredbHeartbeatMs?: number}
 }
 
 export async function readLabState(dir: string): Promise<LabState | undefined> {

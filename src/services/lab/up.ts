@@ -6,6 +6,8 @@ import {OperationError, UsageError} from '../../errors.js'
 import type {Reporter} from '../reporter.js'
 import {loadTls, probeHealth, type TlsMaterial} from './health.js'
 import {ensureClientKey, ensureEd25519Key, ensureLabCa, ensureServerCert, writeKnownHosts} from './keys.js'
+import {which} from '../../adapters/exec/index.js'
+import {componentContext, loadLabComponents, type LabComponentProcess} from './components/index.js'
 import {assertLabContextWritable, labDirOfContext, resolveConfigPath, writeLabContext} from './lab-context.js'
 import {DEFAULT_ADDRESS_PREFIX, DEFAULT_CONTEXT_NAME, defaultLabDir, isRoot, LAB_CLIENT_PORT, LAB_PEER_PORT, LAB_SSH_PORT, labPaths, nodePaths} from './layout.js'
 import {memberPid, startMemberOverSsh} from './member.js'
@@ -23,6 +25,10 @@ export interface LabUpOptions {
   configPath?: string
   /** How long to wait for a leader (default 60 s). */
   waitMs?: number
+  /** Optional components to add (ovn, flaredb, iam); added ones stay part of the lab. */
+  with?: string[]
+  /** FlareDB stores' heartbeat interval (default 10 s), fixed when flaredb is first added. */
+  flaredbHeartbeatMs?: number
 }
 
 export interface LabUpNode {
@@ -44,6 +50,8 @@ export interface LabUpResult {
   addressPrefix: string
   nodes: LabUpNode[]
   started: {sshd: number; members: number}
+  /** Processes of the optional components (lab up --with). */
+  components: LabComponentProcess[]
   elapsedMs: number
 }
 
@@ -149,6 +157,10 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
   const user = await ensureLabUser(reporter)
   const state = planState(dir, existing, opts, user)
   if (opts.configPath) state.configPath = configPath
+  state.components = [...new Set([...(state.components ?? []), ...(opts.with ?? [])])]
+  if (state.components.includes('flaredb')) state.componentOptions = {flaredbHeartbeatMs: opts.flaredbHeartbeatMs ?? 10_000, ...state.componentOptions}
+  const components = await loadLabComponents(state.components)
+  const componentBins = await findComponentPrograms(components.flatMap((c) => Object.entries(c.programs)))
   await assertLabContextWritable(state.configPath, state)
   const paths = labPaths(dir)
 
@@ -196,7 +208,20 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
   const tls = state.tls ? await loadTls({ca: paths.ca, cert: paths.clientCert, key: paths.clientKey}) : undefined
   const healthy = await waitForLeader(state, tls, opts.waitMs ?? 60_000, reporter)
 
-  await writeLabContext(state.configPath, state)
+  const componentProcs: LabComponentProcess[] = []
+  for (const c of components) {
+    componentProcs.push(
+      ...(await c.up({
+        state,
+        user,
+        reporter,
+        bins: componentBins,
+        chainfire: {urls: state.nodes.map((n) => n.clientUrl), tls: state.tls ? {ca: paths.ca, cert: paths.clientCert, key: paths.clientKey} : undefined},
+      })),
+    )
+  }
+
+  await writeLabContext(state.configPath, state, await componentContext(state))
   state.lastUp = {
     at: new Date().toISOString(),
     pids: Object.fromEntries(state.nodes.map((n, i) => [n.name, {sshd: sshds[i].pid, member: members[i].pid}])),
@@ -221,6 +246,24 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
       healthy: healthy.get(n.name) ?? false,
     })),
     started: {sshd: startedSshd, members: startedMembers},
+    components: componentProcs,
     elapsedMs: Date.now() - t0,
   }
+}
+
+/** Finds the components' programs; one error lists every missing one with its Debian package. */
+async function findComponentPrograms(programs: [string, string][]): Promise<Record<string, string>> {
+  const found: Record<string, string> = {}
+  const missing: [string, string][] = []
+  for (const [name, pkg] of programs) {
+    const p = name === 'node' ? process.execPath : await which(name)
+    if (p) found[name] = p
+    else missing.push([name, pkg])
+  }
+  if (missing.length > 0) {
+    throw new UsageError(`the lab components need ${missing.map(([n, p]) => `${n} (Debian package ${p})`).join(', ')}, not found on PATH`, {
+      hint: `install with: apt-get install -y --no-install-recommends ${[...new Set(missing.map(([, p]) => p))].join(' ')}`,
+    })
+  }
+  return found
 }

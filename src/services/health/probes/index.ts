@@ -7,4 +7,7 @@ import type {Probe} from '../types.js'
 export const PROBES: {component: string; load: () => Promise<Probe>}[] = [
   {component: 'chainfire', load: async () => (await import('./chainfire.js')).chainfireProbe as Probe},
   {component: 'backups', load: async () => (await import('./backups.js')).backupsProbe as Probe},
+  {component: 'flaredb', load: async () => (await import('./flaredb.js')).flaredbProbe as Probe},
+  {component: 'iam', load: async () => (await import('./iam.js')).iamProbe as Probe},
+  {component: 'prismnet', load: async () => (await import('./prismnet.js')).prismnetProbe as Probe},
 ]

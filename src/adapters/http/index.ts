@@ -1,0 +1,1 @@
+export {HttpError, httpGet, httpGetJson, type HttpGetOptions, type HttpResponse, type HttpTls} from './client.js'
