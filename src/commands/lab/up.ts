@@ -11,6 +11,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --nodes 5 --tls',
+    '<%= config.bin %> <%= command.id %> --with vm --vms-per-host 10',
     '<%= config.bin %> <%= command.id %> --dir /tmp/lab2 --address-prefix 127.0.20 --context-name lab2',
   ]
 
@@ -21,6 +22,8 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     tls: Flags.boolean({description: 'serve ChainFire clients over TLS with client certificates', allowNo: true}),
     'context-name': Flags.string({description: 'name of the context to write (default lab)'}),
     wait: Flags.string({description: 'how long to wait for a leader', default: '60s'}),
+    with: Flags.string({description: 'also run this component (repeatable): vm = real QEMU processes per node with records in ChainFire', multiple: true, options: ['vm']}),
+    'vms-per-host': Flags.integer({description: 'QEMU VMs per node with --with vm (default 2)', min: 0, max: 50}),
   }
 
   public async run(): Promise<LabUpResult> {
@@ -34,6 +37,8 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
         contextName: f['context-name'],
         configPath: f.config,
         waitMs: parseDuration(f.wait, '--wait'),
+        with: f.with,
+        vmsPerHost: f['vms-per-host'],
       },
       this.reporter(),
     )

@@ -2,6 +2,7 @@ import {access, rm} from 'node:fs/promises'
 import {UsageError} from '../../errors.js'
 import type {Reporter} from '../reporter.js'
 import {removeLabContexts, resolveConfigPath} from './lab-context.js'
+import {stopLabVms} from './components/vm.js'
 import {labPaths} from './layout.js'
 import {stopMemberLocally} from './member.js'
 import {resolveLabDir} from './resolve-dir.js'
@@ -35,6 +36,8 @@ export async function labDown(opts: LabDownOptions, reporter: Reporter): Promise
   }
   const nodes: LabDownResult['nodes'] = []
   if (state) {
+    const vms = await stopLabVms(dir)
+    if (vms > 0) reporter.info(`lab: stopped ${vms} QEMU VM${vms === 1 ? '' : 's'}`)
     // One at a time: members stopped together each wait seconds for a leadership transfer to a
     // peer that is going away too; one by one, each stop takes a fraction of a second.
     const members: Awaited<ReturnType<typeof stopMemberLocally>>[] = []

@@ -3,6 +3,7 @@ import {loadConfig, type LoadedConfig, saveConfig, upsertContext} from '../../co
 import {defaultConfigPath} from '../../config/paths.js'
 import type {Context} from '../../config/schema.js'
 import {UsageError} from '../../errors.js'
+import {applyComponentContext} from './components/index.js'
 import {labPaths, serviceTemplate} from './layout.js'
 import {readLabState, type LabState} from './state.js'
 
@@ -12,6 +13,10 @@ export function resolveConfigPath(flag?: string): string {
 
 /** The context `lab up` writes: every plasmactl command works against the lab through it. */
 export function buildLabContext(state: LabState): Context {
+  return applyComponentContext(state, buildBaseLabContext(state))
+}
+
+function buildBaseLabContext(state: LabState): Context {
   const paths = labPaths(state.dir)
   return {
     name: state.contextName,

@@ -24,6 +24,9 @@ export interface LabState {
   clusterToken: string
   createdAt: string
   nodes: LabNodeState[]
+  /** Optional components added with `lab up --with` (kept: a later `lab up` starts them again). */
+  components?: string[]
+  vmsPerHost?: number
   lastUp?: {at: string; pids: Record<string, {sshd?: number; member?: number}>}
 }
 

@@ -5,6 +5,8 @@ import {SshConnections} from '../../adapters/ssh/index.js'
 import {OperationError, UsageError} from '../../errors.js'
 import type {Reporter} from '../reporter.js'
 import {loadTls, probeHealth, type TlsMaterial} from './health.js'
+import {LAB_COMPONENTS} from './components/index.js'
+import {DEFAULT_VMS_PER_HOST, labVmUp, type LabVmSummary} from './components/vm.js'
 import {ensureClientKey, ensureEd25519Key, ensureLabCa, ensureServerCert, writeKnownHosts} from './keys.js'
 import {assertLabContextWritable, labDirOfContext, resolveConfigPath, writeLabContext} from './lab-context.js'
 import {DEFAULT_ADDRESS_PREFIX, DEFAULT_CONTEXT_NAME, defaultLabDir, isRoot, LAB_CLIENT_PORT, LAB_PEER_PORT, LAB_SSH_PORT, labPaths, nodePaths} from './layout.js'
@@ -23,6 +25,10 @@ export interface LabUpOptions {
   configPath?: string
   /** How long to wait for a leader (default 60 s). */
   waitMs?: number
+  /** Optional components (`--with`); added to those the lab already has. */
+  with?: string[]
+  /** QEMU VMs per node with `--with vm` (default 2; an existing lab keeps its number). */
+  vmsPerHost?: number
 }
 
 export interface LabUpNode {
@@ -44,6 +50,8 @@ export interface LabUpResult {
   addressPrefix: string
   nodes: LabUpNode[]
   started: {sshd: number; members: number}
+  components: string[]
+  vms?: LabVmSummary
   elapsedMs: number
 }
 
@@ -148,6 +156,11 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
   const bins = await findLabBinaries({tls: tlsWanted})
   const user = await ensureLabUser(reporter)
   const state = planState(dir, existing, opts, user)
+  for (const c of opts.with ?? []) {
+    if (!(LAB_COMPONENTS as readonly string[]).includes(c)) throw new UsageError(`unknown lab component "${c}" (have: ${LAB_COMPONENTS.join(', ')})`)
+  }
+  state.components = [...new Set([...(state.components ?? []), ...(opts.with ?? [])])]
+  if (opts.vmsPerHost !== undefined) state.vmsPerHost = opts.vmsPerHost
   if (opts.configPath) state.configPath = configPath
   await assertLabContextWritable(state.configPath, state)
   const paths = labPaths(dir)
@@ -195,6 +208,7 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
 
   const tls = state.tls ? await loadTls({ca: paths.ca, cert: paths.clientCert, key: paths.clientKey}) : undefined
   const healthy = await waitForLeader(state, tls, opts.waitMs ?? 60_000, reporter)
+  const vms = state.components.includes('vm') ? await labVmUp(state, state.vmsPerHost ?? DEFAULT_VMS_PER_HOST, reporter) : undefined
 
   await writeLabContext(state.configPath, state)
   state.lastUp = {
@@ -221,6 +235,8 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
       healthy: healthy.get(n.name) ?? false,
     })),
     started: {sshd: startedSshd, members: startedMembers},
+    components: state.components,
+    ...(vms ? {vms} : {}),
     elapsedMs: Date.now() - t0,
   }
 }

@@ -7,4 +7,5 @@ import type {Probe} from '../types.js'
 export const PROBES: {component: string; load: () => Promise<Probe>}[] = [
   {component: 'chainfire', load: async () => (await import('./chainfire.js')).chainfireProbe as Probe},
   {component: 'backups', load: async () => (await import('./backups.js')).backupsProbe as Probe},
+  {component: 'plasmavmc', load: async () => (await import('./plasmavmc.js')).plasmavmcProbe as Probe},
 ]
