@@ -35,8 +35,9 @@ export interface VmHostReport {
   serviceActive: boolean | null
   error?: string
   vms: number
-  qemuProcesses: number
   scanMs: number
+  /** QEMU processes of this host: those serving a record plus orphans (others outside run-dir are not counted). */
+  qemuProcesses: number
   /** Scan plus every QMP query of the host (queries run in parallel). */
   durationMs: number
 }
@@ -152,7 +153,7 @@ async function checkHost(
       serviceActive: scan.serviceActive,
       ...(scan.error ? {error: scan.error} : {}),
       vms: records.length,
-      qemuProcesses: scan.processes.length,
+      qemuProcesses: claimed.size + orphans.length,
       scanMs: scan.durationMs,
       durationMs: Math.round(performance.now() - t0),
     },
