@@ -217,4 +217,25 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
     assert.equal(vm(r.data, 'vm-n1-01').host, 'n2')
     assert.equal(vm(r.data, 'vm-n1-01').observed, 'running')
   })
+  it('vm evacuate: a failed host (service inactive) has its relocatable VMs moved, pinned ones reported', async () => {
+    const agent = join(lab.dir, 'nodes', 'n3', 'bin', 'plasmavmc')
+    assert.equal((await lab.sshExec('n3', `${agent} plasmavmc stop`)).exitCode, 0)
+    try {
+      const r = await check()
+      assert.equal(r.exitCode, 5)
+      assert.ok(r.data.findings.some((f: {message: string}) => /PlasmaVMC service on n3 is not active/.test(f.message)))
+      const dry = await lab.cli(['vm', 'evacuate', 'n3', '--dry-run', '--json'])
+      const outcome = (d: {vms: {id: string; outcome: string}[]}) => Object.fromEntries(d.vms.map((v) => [v.id, v.outcome]))
+      assert.deepEqual(outcome(dry.json.data), {'vm-n3-01': 'would-move', 'vm-n3-02': 'pinned'})
+      const run = await lab.cli(['vm', 'evacuate', 'n3', '--yes', '--json'])
+      assert.equal(run.exitCode, 4, run.stdout + run.stderr)
+      assert.deepEqual(outcome(run.json.data), {'vm-n3-01': 'moved', 'vm-n3-02': 'pinned'})
+      const after = await check()
+      assert.notEqual(vm(after.data, 'vm-n3-01').host, 'n3')
+      assert.equal(vm(after.data, 'vm-n3-01').observed, 'running')
+    } finally {
+      await lab.sshExec('n3', `${agent} plasmavmc start`)
+    }
+    assert.equal((await check()).exitCode, 0)
+  })
 })
