@@ -38,6 +38,13 @@ export const tlsSettings = z.strictObject({
   'server-name': z.string().optional().describe('name to verify in the server certificate'),
 })
 
+export const plasmavmcSettings = z
+  .strictObject({
+    'run-dir': z.string().optional().describe('directory of the VMs\' QMP sockets on a host ({node} is replaced); QEMU processes with a socket under it and no record are orphans'),
+    'qmp-timeout': duration.optional().describe('deadline of each QMP step (greeting, capabilities, query-status); default 2s'),
+  })
+  .describe('PlasmaVMC: VM records in ChainFire under /plasmavmc/vms/, QEMU on hosts with the role plasmavmc-host')
+
 export const nodeSchema = z.strictObject({
   name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'letters, digits, ".", "_" and "-"'),
   address: z.string().min(1),
@@ -52,6 +59,7 @@ export const nodeSchema = z.strictObject({
     })
     .optional(),
   removed: z.boolean().optional().describe('set by node removal; removed nodes are kept for the record'),
+  plasmavmc: plasmavmcSettings.optional(),
 })
 
 export const snapshotTarget = z.union([
@@ -132,6 +140,7 @@ export const contextSchema = z.strictObject({
     })
     .optional()
     .describe('FlareDB: store health and placement metadata (read from ChainFire under /flaredb/)'),
+  plasmavmc: plasmavmcSettings.optional(),
 })
 
 export const configSchema = z.strictObject({

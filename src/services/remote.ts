@@ -55,6 +55,12 @@ export class Remote {
     await client.upload(localPath, remotePath)
   }
 
+  /** A stream to a unix socket on the node, through the node's pooled SSH connection (stream-local forward). */
+  async forward(node: NodeSpec, socketPath: string, opts?: {timeoutMs?: number}) {
+    const client = await this.pool.get(sshOptionsFor(this.loaded, this.ctx, node))
+    return client.forwardOutStreamLocal(socketPath, opts)
+  }
+
   close(): Promise<void> {
     return this.pool.closeAll()
   }

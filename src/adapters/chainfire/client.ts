@@ -4,6 +4,7 @@ import {OperationError, UsageError} from '../../errors.js'
 import {
   alarmCodec,
   type Codec,
+  compactionCodec,
   deleteRangeCodec,
   idLong,
   memberAddCodec,
@@ -22,7 +23,33 @@ import {
   rangeCodec,
   type RangeRequest,
   statusCodec,
+  watchCodec,
+  type WatchEvent,
+  type WatchRequestMsg,
+  type WatchResponseMsg,
 } from './codec.js'
+
+/** What a resumable watch yields, in order. */
+export type WatchItem =
+  | {type: 'connected'; endpoint: string; url: string; fromRevision: number}
+  /** Events of one or more revisions, each event delivered once, in revision order. */
+  | {type: 'events'; events: WatchEvent[]; revision: number}
+  /** Revisions fromRevision..compactRevision-1 were compacted away: their events are lost to this watch. */
+  | {type: 'gap'; fromRevision: number; compactRevision: number}
+  | {type: 'disconnected'; endpoint: string; error: string; retryInMs: number}
+  /** The server confirmed every event up to this revision was sent (nothing new under the prefix). */
+  | {type: 'progress'; revision: number}
+
+export interface WatchOptions {
+  key: Buffer
+  rangeEnd?: Buffer
+  /** First revision to deliver (inclusive); default: from now. */
+  startRevision?: number
+  signal: AbortSignal
+  /** First reconnect delay; doubles per failed attempt up to maxBackoffMs, with jitter. */
+  backoffMs?: number
+  maxBackoffMs?: number
+}
 
 export interface ChainfireTls {
   ca?: string
@@ -336,6 +363,99 @@ export class ChainfireClient {
     const prefix = Buffer.from(excludePrefix)
     const excluded = await count({key: prefix, range_end: prefixEnd(prefix), count_only: true, revision: all.header.revision})
     return {count: all.count - excluded.count, revision: all.header.revision}
+  }
+
+  compact(revision: number) {
+    return this.unary('/etcdserverpb.KV/Compact', compactionCodec, {revision, physical: true}, {retry: false})
+  }
+
+  /**
+   * A watch that survives member failures: one Watch bidi stream at a time; when it breaks it
+   * reconnects to the next endpoint with exponential backoff and resumes from the revision after
+   * the last one it delivered, dropping anything already delivered (no duplicates, no gaps). A
+   * compacted start revision is yielded as an explicit gap and the watch continues from the oldest
+   * revision still kept. Ends when the signal aborts.
+   */
+  async *watch(opts: WatchOptions): AsyncGenerator<WatchItem> {
+    const n = this.opts.endpoints.length
+    let idx = this.preferred
+    /** The next revision to deliver; undefined until the first stream tells us "now". */
+    let next = opts.startRevision && opts.startRevision > 0 ? opts.startRevision : undefined
+    let failures = 0
+    const base = opts.backoffMs ?? 100
+    const cap = opts.maxBackoffMs ?? 5000
+    while (!opts.signal.aborted) {
+      const endpoint = this.opts.endpoints[idx]
+      // hasleader: a member cut off from the leader cancels the watch instead of going silent.
+      const md = new grpc.Metadata()
+      md.set('hasleader', 'true')
+      const call: grpc.ClientDuplexStream<WatchRequestMsg, WatchResponseMsg> = this.client(endpoint).makeBidiStreamRequest(
+        '/etcdserverpb.Watch/Watch',
+        watchCodec.serialize,
+        watchCodec.deserialize,
+        md,
+      )
+      const onAbort = () => call.cancel()
+      opts.signal.addEventListener('abort', onAbort, {once: true})
+      const from = next
+      let error = 'stream ended'
+      let reopenNow = false
+      try {
+        call.write({create_request: {key: opts.key, range_end: opts.rangeEnd, start_revision: from ?? 0, progress_notify: true}})
+        for await (const msg of call as AsyncIterable<WatchResponseMsg>) {
+          if (msg.compactRevision > 0) {
+            const wanted = next ?? msg.compactRevision
+            yield {type: 'gap', fromRevision: wanted, compactRevision: msg.compactRevision}
+            next = msg.compactRevision
+            reopenNow = true
+            break
+          }
+          if (msg.canceled) {
+            error = `watch canceled by the server${msg.cancelReason ? `: ${msg.cancelReason}` : ''}`
+            break
+          }
+          if (msg.created) {
+            failures = 0
+            this.preferred = idx
+            next ??= msg.header.revision + 1
+            yield {type: 'connected', endpoint: endpoint.name, url: endpoint.url, fromRevision: next}
+            continue
+          }
+          // Only events not delivered before this stream started (the resume point) pass.
+          const fresh = from === undefined ? msg.events : msg.events.filter((e) => e.kv.modRevision >= from)
+          if (fresh.length > 0) {
+            const revision = fresh.at(-1)!.kv.modRevision
+            next = revision + 1
+            yield {type: 'events', events: fresh, revision}
+          } else if (msg.events.length === 0 && next !== undefined && msg.header.revision >= next) {
+            next = msg.header.revision + 1
+            yield {type: 'progress', revision: msg.header.revision}
+          }
+        }
+      } catch (err) {
+        const e = err as grpc.ServiceError
+        error = `${grpc.status[e.code] ?? e.code ?? ''}: ${e.details || e.message}`
+      } finally {
+        opts.signal.removeEventListener('abort', onAbort)
+        call.cancel()
+      }
+      if (opts.signal.aborted) return
+      if (reopenNow) continue
+      const delay = Math.min(cap, base * 2 ** failures)
+      const retryInMs = Math.round(delay / 2 + Math.random() * (delay / 2))
+      failures++
+      yield {type: 'disconnected', endpoint: endpoint.name, error, retryInMs}
+      idx = (idx + 1) % n
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, retryInMs)
+        function done() {
+          clearTimeout(t)
+          opts.signal.removeEventListener('abort', done)
+          resolve()
+        }
+        opts.signal.addEventListener('abort', done, {once: true})
+      })
+    }
   }
 
   close(): void {

@@ -320,3 +320,51 @@ function readHeaderRevision(buf: Buffer): number {
   const h = etcdserverpb.ResponseHeader.decode(buf) as Record<string, unknown>
   return num(h.revision)
 }
+
+export const compactionCodec = codec<{revision: number; physical?: boolean}, {header: ResponseHeader}>(etcdserverpb.CompactionRequest, etcdserverpb.CompactionResponse, (r) => ({
+  header: header(r.header),
+}))
+
+export interface WatchCreate {
+  key: Uint8Array
+  range_end?: Uint8Array
+  /** 0 = from now. */
+  start_revision?: number
+  progress_notify?: boolean
+  prev_kv?: boolean
+}
+
+export type WatchRequestMsg = {create_request: WatchCreate} | {cancel_request: {watch_id: number}} | {progress_request: Record<string, never>}
+
+export interface WatchEvent {
+  type: 'put' | 'delete'
+  kv: KeyValue
+  prevKv?: KeyValue
+}
+
+export interface WatchResponseMsg {
+  header: ResponseHeader
+  watchId: number
+  created: boolean
+  canceled: boolean
+  /** Set (> 0) when the requested start revision was compacted: the oldest revision still available. */
+  compactRevision: number
+  cancelReason: string
+  fragment: boolean
+  events: WatchEvent[]
+}
+
+export const watchCodec: Codec<WatchRequestMsg, WatchResponseMsg> = codec(etcdserverpb.WatchRequest, etcdserverpb.WatchResponse, (r) => ({
+  header: header(r.header),
+  watchId: num(r.watch_id),
+  created: Boolean(r.created),
+  canceled: Boolean(r.canceled),
+  compactRevision: num(r.compact_revision),
+  cancelReason: String(r.cancel_reason ?? ''),
+  fragment: Boolean(r.fragment),
+  events: ((r.events as Record<string, unknown>[] | undefined) ?? []).map((e) => ({
+    type: num(e.type) === 1 ? ('delete' as const) : ('put' as const),
+    kv: keyValue((e.kv ?? {}) as Record<string, unknown>),
+    ...(e.prev_kv ? {prevKv: keyValue(e.prev_kv as Record<string, unknown>)} : {}),
+  })),
+}))

@@ -262,6 +262,40 @@ export class SshClient {
     })
   }
 
+  /**
+   * Opens a stream to a unix socket on the host (OpenSSH "direct-streamlocal@openssh.com", what
+   * `ssh -L local:/remote.sock` uses). The channel is a duplex stream; close it with end()/destroy().
+   * Forward channels are not sessions, so they do not count against MaxSessions.
+   */
+  forwardOutStreamLocal(socketPath: string, opts: {timeoutMs?: number} = {}): Promise<ClientChannel> {
+    const details = {host: this.host, port: this.port, user: this.username, file: socketPath}
+    if (this.isClosed) return Promise.reject(new OperationError(`ssh ${this.target}: connection is closed`, details))
+    return new Promise<ClientChannel>((resolve, reject) => {
+      let settled = false
+      const timer =
+        opts.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              settled = true
+              reject(new OperationError(`ssh ${this.target}: no answer to a forward to ${socketPath} within ${opts.timeoutMs} ms`, details))
+            }, opts.timeoutMs)
+      this.conn.openssh_forwardOutStreamLocal(socketPath, (err, channel) => {
+        if (timer) clearTimeout(timer)
+        if (settled) {
+          channel?.close()
+          return
+        }
+        settled = true
+        if (err) {
+          // The server says why: typically "open failed" when nothing listens on the socket.
+          reject(new OperationError(`ssh ${this.target}: cannot forward to ${socketPath}: ${err.message}`, details, {cause: err}))
+          return
+        }
+        resolve(channel)
+      })
+    })
+  }
+
   /** Runs a program with arguments, each shell-quoted for the remote shell. */
   execArgv(argv: readonly string[], opts: SshExecOptions = {}): Promise<SshExecResult> {
     return this.exec(argv.map(shellQuote).join(' '), opts)

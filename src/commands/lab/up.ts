@@ -13,6 +13,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --nodes 5 --tls',
     '<%= config.bin %> <%= command.id %> --with ovn,flaredb,iam',
+    '<%= config.bin %> <%= command.id %> --with vm --vms-per-host 10',
     '<%= config.bin %> <%= command.id %> --dir /tmp/lab2 --address-prefix 127.0.20 --context-name lab2',
   ]
 
@@ -23,7 +24,8 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     tls: Flags.boolean({description: 'serve ChainFire clients over TLS with client certificates', allowNo: true}),
     'context-name': Flags.string({description: 'name of the context to write (default lab)'}),
     wait: Flags.string({description: 'how long to wait for a leader', default: '60s'}),
-    with: Flags.string({description: 'optional components to add: ovn, flaredb, iam (comma-separated or repeated; kept by later runs)', multiple: true}),
+    with: Flags.string({description: 'optional components to add: ovn, flaredb, iam, vm (comma-separated or repeated; kept by later runs)', multiple: true}),
+    'vms-per-host': Flags.integer({description: 'QEMU VMs per node with --with vm (default 2)', min: 0, max: 50}),
     'flaredb-heartbeat': Flags.string({description: 'heartbeat interval of the lab\'s FlareDB stores (set when flaredb is first added)', default: '10s'}),
   }
 
@@ -40,6 +42,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
         waitMs: parseDuration(f.wait, '--wait'),
         with: parseWith(f.with),
         flaredbHeartbeatMs: parseDuration(f['flaredb-heartbeat'], '--flaredb-heartbeat'),
+        vmsPerHost: f['vms-per-host'],
       },
       this.reporter(),
     )

@@ -24,6 +24,8 @@ export interface LabState {
   clusterToken: string
   createdAt: string
   nodes: LabNodeState[]
+  /** QEMU VMs per node of the vm component (fixed when first added). */
+  vmsPerHost?: number
   lastUp?: {at: string; pids: Record<string, {sshd?: number; member?: number}>}
   /** Optional components added with `lab up --with` (kept: a later `lab up` starts them too). */
   components?: string[]

@@ -29,6 +29,8 @@ export interface LabUpOptions {
   with?: string[]
   /** FlareDB stores' heartbeat interval (default 10 s), fixed when flaredb is first added. */
   flaredbHeartbeatMs?: number
+  /** QEMU VMs per node with `--with vm` (default 2; an existing lab keeps its number). */
+  vmsPerHost?: number
 }
 
 export interface LabUpNode {
@@ -156,6 +158,7 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
   const bins = await findLabBinaries({tls: tlsWanted})
   const user = await ensureLabUser(reporter)
   const state = planState(dir, existing, opts, user)
+  if (opts.vmsPerHost !== undefined) state.vmsPerHost = opts.vmsPerHost
   if (opts.configPath) state.configPath = configPath
   state.components = [...new Set([...(state.components ?? []), ...(opts.with ?? [])])]
   if (state.components.includes('flaredb')) state.componentOptions = {flaredbHeartbeatMs: opts.flaredbHeartbeatMs ?? 10_000, ...state.componentOptions}

@@ -10,4 +10,5 @@ export const PROBES: {component: string; load: () => Promise<Probe>}[] = [
   {component: 'flaredb', load: async () => (await import('./flaredb.js')).flaredbProbe as Probe},
   {component: 'iam', load: async () => (await import('./iam.js')).iamProbe as Probe},
   {component: 'prismnet', load: async () => (await import('./prismnet.js')).prismnetProbe as Probe},
+  {component: 'plasmavmc', load: async () => (await import('./plasmavmc.js')).plasmavmcProbe as Probe},
 ]

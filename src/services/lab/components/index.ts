@@ -10,6 +10,7 @@ export const LAB_COMPONENTS: Record<string, () => Promise<LabComponent>> = {
   ovn: async () => (await import('./ovn.js')).ovnComponent,
   flaredb: async () => (await import('./flaredb.js')).flaredbComponent,
   iam: async () => (await import('./iam.js')).iamComponent,
+  vm: async () => (await import('./vm.js')).vmComponent,
 }
 
 /** Parses --with values ("ovn,flaredb" or repeated flags); unknown names are a usage error. */
