@@ -88,6 +88,16 @@ describe('node remove against a real 3-node lab', () => {
     assert.deepEqual(before.members, ['n1', 'n2', 'n3'])
   })
 
+  it('with --force member-down the server itself refuses (strict reconfiguration check): exit 6, membership unchanged', async () => {
+    const before = await memberNames(client)
+    const r = await cli(['node', 'remove', 'n2', '--yes', '--force', 'member-down', '--json'])
+    assert.equal(r.exitCode, 6, r.stderr + r.stdout)
+    assert.match(r.json.error.message, /ChainFire refused to remove member n2: .*unhealthy cluster/)
+    assert.deepEqual(await memberNames(client), before)
+    assert.ok(await lab.memberPid('n2'), 'n2 still runs')
+    assert.equal((await contextNode(lab, 'n2'))?.removed, undefined)
+  })
+
   it('removes a member that is already dead (the failed-member case); its data stays on disk', async () => {
     const r = await cli(['node', 'remove', 'n3', '--yes', '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)

@@ -9,7 +9,7 @@ import type {HeldLock} from '../lock.js'
 import {Remote, shellQuote} from '../remote.js'
 import type {Reporter} from '../reporter.js'
 import {dataDirOf} from '../snapshot/restore.js'
-import {addNodeToConfig, clientFor, contextWith, memberOfNode, nodeRunsDir, readClusterLock, setNodeRemoved, type StepDef, StepRunner, takeClusterLock, waitForCluster} from './common.js'
+import {addNodeToConfig, clientFor, contextWith, leaderEndpoint, memberOfNode, nodeRunsDir, readClusterLock, setNodeRemoved, type StepDef, StepRunner, takeClusterLock, waitForCluster} from './common.js'
 import {type CheckFinding, refusals, runPreflight} from './preflight.js'
 import {mapMembershipError, type RemoveOutcome, viewOf} from './remove.js'
 
@@ -174,7 +174,7 @@ export async function executeAdd(x: AddExec): Promise<RemoveOutcome> {
       const have = memberOfNode(ctx, node, members)
       if (have) return {memberId: have.id, initialCluster: initialCluster(members, have.id, node.name)}
       try {
-        const r = await client.memberAdd([plan.peerUrl], true)
+        const r = await client.memberAdd([plan.peerUrl], true, await leaderEndpoint(client, others, probeMs))
         return {memberId: r.member.id, initialCluster: initialCluster(r.members, r.member.id, node.name)}
       } catch (error) {
         throw mapMembershipError(error, `add member ${node.name}`)
@@ -234,7 +234,7 @@ export async function executeAdd(x: AddExec): Promise<RemoveOutcome> {
         if (!m) throw new OperationError(`member ${node.name} (${added.memberId}) is gone from the cluster`)
         if (!m.isLearner) return {promoted: added.memberId}
         try {
-          await client.memberPromote(added.memberId)
+          await client.memberPromote(added.memberId, await leaderEndpoint(client, others, probeMs))
           return {promoted: added.memberId}
         } catch (error) {
           const e = mapMembershipError(error, `promote ${node.name}`)

@@ -89,6 +89,13 @@ export async function waitForCluster(client: ChainfireClient, ctx: Context, prob
   }
 }
 
+/** The current leader's endpoint (membership changes go there), or undefined without a leader. */
+export async function leaderEndpoint(client: ChainfireClient, ctx: Context, probeMs: number): Promise<{name: string; url: string} | undefined> {
+  const {details} = await checkChainfire(client, ctx, probeMs)
+  const l = details.members.find((m) => m.leader && m.endpoint)
+  return l ? {name: l.name, url: l.endpoint!} : undefined
+}
+
 export function clientFor(loaded: LoadedConfig, ctx: Context): ChainfireClient {
   return chainfireClientFor(loaded, ctx)
 }

@@ -10,7 +10,7 @@ import type {HeldLock} from '../lock.js'
 import {Remote, shellQuote} from '../remote.js'
 import type {Reporter} from '../reporter.js'
 import {dataDirOf} from '../snapshot/restore.js'
-import {clientFor, contextWithout, memberOfNode, nodeRunsDir, readClusterLock, setNodeRemoved, type StepDef, StepRunner, takeClusterLock, waitForCluster} from './common.js'
+import {clientFor, contextWithout, leaderEndpoint, memberOfNode, nodeRunsDir, readClusterLock, setNodeRemoved, type StepDef, StepRunner, takeClusterLock, waitForCluster} from './common.js'
 import {type CheckFinding, refusals, removalImpact, type RemovalImpact, runPreflight} from './preflight.js'
 
 export type RemoveStepName = 'transfer-leadership' | 'member-remove' | 'stop-service' | 'disable-service' | 'move-data' | 'wipe-data' | 'verify' | 'mark-removed'
@@ -157,7 +157,7 @@ function refusalError(found: CheckFinding[], node: string): RefusedError {
 
 /** Maps the server's own refusal of a membership change to exit 6. */
 export function mapMembershipError(error: unknown, what: string): Error {
-  if (error instanceof ChainfireCallError && /FAILED_PRECONDITION|not enough started members|unhealthy|too many learner|not in sync|learner/i.test(error.message)) {
+  if (error instanceof ChainfireCallError && /FAILED_PRECONDITION|not enough started members|unhealthy cluster|unhealthy|too many learner|not in sync|learner/i.test(error.message)) {
     return new RefusedError(`ChainFire refused to ${what}: ${error.message.replace(/^.*failed: /, '')}`, {endpoint: error.details.endpoint})
   }
   return error as Error
@@ -207,7 +207,7 @@ export async function executeRemoval(x: RemoveExec): Promise<RemoveOutcome> {
         // Leadership may have come back to the node since the transfer step: move it again.
         await transferIfLeader()
         try {
-          await restClient.memberRemove(plan.member!.id)
+          await restClient.memberRemove(plan.member!.id, await leaderEndpoint(restClient, rest, probeMs))
         } catch (error) {
           throw mapMembershipError(error, `remove member ${node.name}`)
         }
