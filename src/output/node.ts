@@ -21,7 +21,9 @@ export function renderAddPlan(p: AddPlan): string {
 export function renderRemoveResult(r: NodeRemoveResult): string {
   if (r.dryRun) return `dry run: nothing changed\n${renderRemovePlan(r.plan)}`
   const v = r.verified
-  return `removed ${r.plan.node} (run ${r.runId})${v ? `: leader ${v.leader}, ${v.votersHealthy}/${v.voters} voters healthy, failure tolerance ${v.failureTolerance}` : ''}${r.skipped.length ? `; resumed, skipped ${r.skipped.length} completed steps` : ''}\ndata kept in ${r.plan.wipeData ? '(deleted: --wipe-data)' : `${r.plan.node}:${r.plan.asideDir}`}`
+  const data = !r.data ? '' : r.data.state === 'deleted' ? `data deleted (--wipe-data): ${r.plan.node}:${r.data.path}` : r.data.state === 'left-in-place' ? `data left in place: ${r.plan.node}:${r.data.path}` : `data kept in ${r.plan.node}:${r.data.path}`
+  const todo = (r.pending ?? []).map((p) => `TODO: ${p}`)
+  return [`removed ${r.plan.node} (run ${r.runId})${v ? `: leader ${v.leader}, ${v.votersHealthy}/${v.voters} voters healthy, failure tolerance ${v.failureTolerance}` : ''}${r.skipped.length ? `; resumed, skipped ${r.skipped.length} completed steps` : ''}`, data, ...todo].filter(Boolean).join('\n')
 }
 
 export function renderAddResult(r: NodeAddResult): string {

@@ -181,6 +181,35 @@ describe('node remove against a real 3-node lab', () => {
       c.close()
     }
   })
+
+  it('node add joins a new lab node as a learner and promotes it: a healthy voter that serves the old keys', async () => {
+    const last = (await contextNode(lab, 'n1'))?.removed ? 'n2' : 'n1'
+    const add = await cli(['lab', 'add-node', 'n4', '--json'])
+    assert.equal(add.exitCode, 0, add.stderr + add.stdout)
+    const n4 = add.json.data.node
+    lab.nodes.push({name: 'n4', address: n4.address, clientUrl: n4.clientUrl, sshPort: n4.sshPort})
+    const dry = await cli(['node', 'add', 'n4', '--dry-run', '--json'])
+    assert.equal(dry.exitCode, 0, dry.stderr + dry.stdout)
+    assert.deepEqual(dry.json.data.plan.steps.map((s: {step: string}) => s.step), ['member-add', 'clear-data', 'write-join-settings', 'start-service', 'wait-caught-up', 'promote', 'verify', 'mark-active'])
+    assert.equal(await lab.memberPid('n4'), undefined, 'dry run started nothing')
+    const r = await cli(['node', 'add', 'n4', '--yes', '--json'])
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout)
+    assert.deepEqual(r.json.data.verified, {leader: last, voters: 2, votersHealthy: 2, failureTolerance: 0})
+    const c = clientOf(lab, ['n4'])
+    try {
+      const m = (await c.memberList()).members.find((x) => x.name === 'n4')
+      assert.equal(m?.isLearner, false)
+      assert.equal((await c.getPrefix('/data/')).kvs.length, 20)
+    } finally {
+      c.close()
+    }
+    const env = await lab.sshExec('n4', `cat ${join(lab.dir, 'nodes', 'n4', 'chainfire.env')}`)
+    assert.match(env.stdout, /ETCD_INITIAL_CLUSTER_STATE='existing'/)
+    const initial = /ETCD_INITIAL_CLUSTER='([^']*)'/.exec(env.stdout)?.[1] ?? ''
+    assert.deepEqual(initial.split(',').map((e) => e.split('=')[0]).sort(), [last, 'n4'])
+    const again = await cli(['node', 'add', 'n4', '--yes', '--json'])
+    assert.equal(again.exitCode, 2, 'already a voter')
+  })
 })
 
 async function readdirSafe(p: string): Promise<string[]> {

@@ -52,6 +52,10 @@ export interface NodeRemoveResult {
   completed: string[]
   warnings: string[]
   verified?: RemoveOutcome
+  /** Where the node's data is now: moved aside (kept), deleted, or left in place (node unreachable). */
+  data?: {state: 'moved-aside' | 'deleted' | 'left-in-place'; path: string}
+  /** Work left for the operator (a node that was unreachable over SSH). */
+  pending?: string[]
 }
 
 export interface NodeRemoveOptions {
@@ -274,6 +278,23 @@ export async function executeRemoval(x: RemoveExec): Promise<RemoveOutcome> {
   }
 }
 
+/** What the run left behind, from the journal: where the data is, and what an unreachable node still needs. */
+export function removalLeftovers(runner: StepRunner<string>, plan: RemovePlan): Pick<NodeRemoveResult, 'data' | 'pending'> {
+  const n = plan.node
+  const unreachable = (step: string) => Boolean(runner.dataOf(`${step}@${n}`)?.unreachable)
+  const pending = [
+    ...(unreachable('stop-service') ? [`stop chainfire on ${n}`] : []),
+    ...(unreachable('disable-service') ? [`disable chainfire on ${n}`] : []),
+    ...(unreachable('move-data') ? [`move ${plan.dataDir} aside on ${n}`] : []),
+  ].map((p) => `${p} when it is reachable again (it was unreachable over SSH)`)
+  const data = unreachable('move-data')
+    ? {state: 'left-in-place' as const, path: plan.dataDir}
+    : plan.wipeData
+      ? {state: 'deleted' as const, path: plan.asideDir}
+      : {state: 'moved-aside' as const, path: plan.asideDir}
+  return {data, pending}
+}
+
 function isConnectionError(error: unknown): boolean {
   return /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|handshake|cannot connect|connect/i.test((error as Error)?.message ?? '') && !/exit \d+/.test((error as Error)?.message ?? '')
 }
@@ -350,7 +371,7 @@ export async function removeNode(opts: NodeRemoveOptions): Promise<NodeRemoveRes
     const runner = new StepRunner<string>(journal, opts.reporter)
     const verified = await executeRemoval({loaded: opts.loaded, ctx: opts.ctx, node, plan, runner, remote, reporter: opts.reporter, timeoutMs: opts.timeoutMs, graceMs: opts.graceMs, probeMs, lock})
     await journal.append({type: 'end', ok: true})
-    return {runId, dryRun: false, plan, skipped: runner.skipped, completed: runner.completed, warnings: plan.checks.filter((c) => c.level === 'warn').map((c) => c.message), verified}
+    return {runId, dryRun: false, plan, skipped: runner.skipped, completed: runner.completed, warnings: plan.checks.filter((c) => c.level === 'warn').map((c) => c.message), verified, ...removalLeftovers(runner, plan)}
   } finally {
     await lock?.release().catch(() => undefined)
     client.close()

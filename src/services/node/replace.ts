@@ -9,7 +9,7 @@ import type {Reporter} from '../reporter.js'
 import {type AddPlan, addPreflight, executeAdd, nodeSpecForAdd, planAdd} from './add.js'
 import {clientFor, contextWith, contextWithout, nodeRunsDir, readClusterLock, StepRunner, takeClusterLock} from './common.js'
 import {refusals, removalImpact, runPreflight} from './preflight.js'
-import {executeRemoval, planRemoval, type RemoveOutcome, type RemovePlan, viewOf} from './remove.js'
+import {executeRemoval, planRemoval, removalLeftovers, type RemoveOutcome, type RemovePlan, viewOf} from './remove.js'
 
 export interface ReplacePlan {
   summary: string
@@ -95,7 +95,7 @@ export async function replaceNode(opts: NodeReplaceOptions): Promise<NodeReplace
     await executeRemoval({...common, ctx: current, node: old, plan: plan.remove, graceMs: opts.graceMs})
     const verified = await executeAdd({...common, ctx: contextWithout(opts.ctx, old), node: fresh, plan: plan.add})
     await journal.append({type: 'end', ok: true})
-    return {runId, dryRun: false, plan, skipped: runner.skipped, completed: runner.completed, warnings: [], verified}
+    return {runId, dryRun: false, plan, skipped: runner.skipped, completed: runner.completed, warnings: removalLeftovers(runner, plan.remove).pending ?? [], verified}
   } finally {
     await lock?.release().catch(() => undefined)
     client.close()
