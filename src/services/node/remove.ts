@@ -151,9 +151,9 @@ export function planRemoval(ctx: Context, node: NodeSpec, view: ClusterView, che
   }
 }
 
-function refusalError(found: CheckFinding[], node: string): RefusedError {
+function refusalError(found: CheckFinding[], node: string, resumed = false): RefusedError {
   const msg = found.map((f) => f.message).join('; ')
-  return new RefusedError(`refusing to remove ${node}, nothing was changed: ${msg}`, {
+  return new RefusedError(`refusing to ${resumed ? 'continue removing' : 'remove'} ${node}, ${resumed ? 'membership unchanged' : 'nothing was changed'}: ${msg}`, {
     checks: found,
     hint: `${found.map((f) => `--force ${f.id}`).join(' ')} overrides ${found.length === 1 ? 'this check' : 'these checks'} (only if you know why it is safe)`,
   })
@@ -346,8 +346,17 @@ export async function removeNode(opts: NodeRemoveOptions): Promise<NodeRemoveRes
     if (journal) {
       plan = journal.begin!.data!.plan as RemovePlan
       if (journal.ended) return {runId: journal.id, dryRun: false, plan, skipped: plan.steps.map((s) => `${s.step}${s.node ? `@${s.node}` : ''}`), completed: [], warnings: [], verified: new StepRunner(journal, opts.reporter).dataOf('verify') as unknown as RemoveOutcome}
-      // The lock is checked again below (when taken); a membership that changed is the run's own work.
       opts.reporter.info(`resuming ${journal.id}: ${plan.summary}`)
+      // Before the member is removed, the cluster may have changed since the plan (another member
+      // down): check quorum again. The lock is checked when taken (this run's own stale lease is waited out).
+      if (plan.member && !journal.completed().has(`member-remove@${node.name}`)) {
+        const view = await viewOf(client, opts.ctx, node, probeMs)
+        if (view.member) {
+          const checks = await runPreflight({operation: 'remove', ctx: opts.ctx, node, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact: removalImpact(view.cluster, view.member, view.memberHealth), lock: null}, [...opts.force, ...plan.checks.filter((c) => c.overridden).map((c) => c.id)])
+          const refused = refusals(checks)
+          if (refused.length > 0) throw refusalError(refused, node.name, true)
+        }
+      }
     } else {
       const view = await viewOf(client, opts.ctx, node, probeMs)
       const lockHolder = await readClusterLock(client).catch(() => null)
