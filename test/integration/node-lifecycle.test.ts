@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {access, readdir} from 'node:fs/promises'
+import {access, readdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {ChainfireClient} from '../../src/adapters/chainfire/index.js'
@@ -135,5 +135,37 @@ describe('node remove / resume / add / replace against a real 5-node lab', () =>
       now.close()
       onlyNew.close()
     }
+  })
+
+  it('removes a dead member whose host does not answer over SSH: membership fixed, the rest reported as pending', async () => {
+    const probe = clientOf(lab, [...active])
+    const {leader} = await leaderOf(probe)
+    probe.close()
+    const dead = [...active].sort().find((n) => n !== leader)!
+    await lab.killMember(dead)
+    const sshdPid = Number((await readFile(join(lab.dir, 'nodes', dead, 'sshd', 'sshd.pid'), 'utf8')).trim())
+    process.kill(sshdPid, 'SIGKILL')
+    await eventually(async () => {
+      try {
+        process.kill(sshdPid, 0)
+        return false
+      } catch {
+        return true
+      }
+    }, 10_000, 'sshd gone')
+    const r = await cli(['node', 'remove', dead, '--yes', '--json'])
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout)
+    active.delete(dead)
+    assert.deepEqual(r.json.data.data, {state: 'left-in-place', path: join(lab.dir, 'nodes', dead, 'data')})
+    assert.equal(r.json.data.pending.length, 3)
+    assert.match(r.json.data.pending[0], new RegExp(`stop chainfire on ${dead} when it is reachable again`))
+    const rest = clientOf(lab, [...active])
+    try {
+      assert.deepEqual(await memberNames(rest), [...active].sort())
+    } finally {
+      rest.close()
+    }
+    assert.equal((await contextNode(lab, dead))?.removed, true)
+    assert.ok((await nodeDirEntries(lab, dead)).includes('data'), 'data untouched')
   })
 })
