@@ -265,7 +265,8 @@ export async function executeAdd(x: AddExec): Promise<RemoveOutcome> {
     await runner.run(step('mark-active'), async () => {
       const cur = x.loaded.config.contexts.find((c) => c.name === x.ctx.name)?.nodes.find((n) => n.name === node.name)
       if (!cur) await addNodeToConfig(x.loaded, x.ctx.name, node)
-      else if (cur.removed) await setNodeRemoved(x.loaded, x.ctx.name, node.name, false)
+      // Clears `removed` and puts the node back into an explicit endpoint list.
+      await setNodeRemoved(x.loaded, x.ctx.name, node.name, false)
     })
     reporter.debug(`added ${node.name}`)
     return outcome!

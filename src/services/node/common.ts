@@ -108,6 +108,18 @@ export async function setNodeRemoved(loaded: LoadedConfig, ctxName: string, node
   if (removed) loaded.doc.setIn(['contexts', ci, 'nodes', ni, 'removed'], true)
   else loaded.doc.deleteIn(['contexts', ci, 'nodes', ni, 'removed'])
   const node = loaded.config.contexts[ci].nodes[ni]
+  // An explicit endpoint list must not keep sending calls to a removed member.
+  const endpoints = loaded.config.contexts[ci].chainfire?.endpoints
+  const url = nodeClientUrl(loaded.config.contexts[ci], node)
+  const at = removed ? (endpoints?.indexOf(url) ?? -1) : -1
+  if (at >= 0) {
+    loaded.doc.deleteIn(['contexts', ci, 'chainfire', 'endpoints', at])
+    endpoints!.splice(at, 1)
+  } else if (!removed && endpoints && !endpoints.includes(url)) {
+    // A node added back joins an explicit endpoint list again.
+    loaded.doc.addIn(['contexts', ci, 'chainfire', 'endpoints'], url)
+    endpoints.push(url)
+  }
   if (removed) node.removed = true
   else delete node.removed
   await saveConfig(loaded)
