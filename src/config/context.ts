@@ -92,13 +92,15 @@ export function nodeSsh(ctx: Context, node: NodeSpec): Required<Pick<SshSettings
   return {...merged, port: merged.port ?? 22, user: merged.user ?? process.env.USER ?? 'root'}
 }
 
-export type ServiceVerb = 'start' | 'stop' | 'restart' | 'is-active'
+export type ServiceVerb = 'start' | 'stop' | 'restart' | 'is-active' | 'kill' | 'enable' | 'disable'
+
+const DEFAULT_SERVICE_COMMAND: Partial<Record<ServiceVerb, string>> = {kill: 'systemctl kill --signal=SIGKILL {unit}'}
 
 /** The command that performs VERB on COMPONENT on NODE (default: systemctl VERB UNIT). */
 export function serviceCommand(ctx: Context, node: NodeSpec, component: string, verb: ServiceVerb): string {
   const spec = {...ctx.services?.[component], ...node.services?.[component]}
   const unit = spec.unit ?? component
-  const template = spec[verb] ?? `systemctl ${verb} {unit}`
+  const template = spec[verb] ?? DEFAULT_SERVICE_COMMAND[verb] ?? `systemctl ${verb} {unit}`
   const cmd = template.replaceAll('{unit}', unit).replaceAll('{node}', node.name)
   const sudo = nodeSsh(ctx, node).sudo
   return sudo ? `sudo -n ${cmd}` : cmd

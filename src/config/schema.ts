@@ -28,6 +28,9 @@ export const serviceCommands = z
     stop: z.string().optional(),
     restart: z.string().optional(),
     'is-active': z.string().optional(),
+    kill: z.string().optional().describe('force-stop after the stop grace period (default: systemctl kill --signal=SIGKILL <unit>)'),
+    enable: z.string().optional(),
+    disable: z.string().optional().describe('keep the service from starting again (node removal)'),
   })
   .describe('commands run on the node; {unit} and {node} are replaced (default: systemctl <verb> <unit>)')
 
@@ -56,6 +59,7 @@ export const nodeSchema = z.strictObject({
       'client-url': z.string().url().optional(),
       'peer-url': z.string().url().optional(),
       'data-dir': z.string().optional(),
+      'env-file': z.string().optional().describe('the member\'s ETCD_* environment file that node add writes join settings into'),
     })
     .optional(),
   removed: z.boolean().optional().describe('set by node removal; removed nodes are kept for the record'),
@@ -107,6 +111,9 @@ export const contextSchema = z.strictObject({
       'command-timeout': duration.optional(),
       'data-dir': z.string().optional(),
       'restore-command': z.string().optional(),
+      'env-file': z.string().optional().describe('ETCD_* environment file of each member (default /etc/chainfire/chainfire.env); node add writes join settings into it'),
+      'join-command': z.string().optional().describe('instead of editing env-file: command run on the joining node; {name} {initial-cluster} {initial-cluster-state} {peer-url} {client-url} {data-dir} are replaced (shell-quoted)'),
+      'lock-ttl': duration.optional().describe('TTL of the cluster lock lease taken by node operations (default 15s)'),
     })
     .optional(),
   services: z.record(z.string(), serviceCommands).optional(),

@@ -250,16 +250,24 @@ export class ChainfireClient {
     return this.unaryOn(leader, '/etcdserverpb.Maintenance/MoveLeader', moveLeaderCodec, {targetID: idLong(targetIdHex)}, Math.max(this.opts.commandTimeoutMs, 10_000))
   }
 
-  memberAdd(peerURLs: string[], isLearner: boolean) {
-    return this.unary('/etcdserverpb.Cluster/MemberAdd', memberAddCodec, {peerURLs, isLearner}, {retry: false})
+  /**
+   * Membership changes. With an endpoint (the leader), the call goes there only: the server's own
+   * refusal (e.g. UNAVAILABLE "unhealthy cluster" from its strict reconfiguration check) then reaches
+   * the caller instead of being taken for an unreachable endpoint and failed over.
+   */
+  memberAdd(peerURLs: string[], isLearner: boolean, endpoint?: EndpointSpec) {
+    const req = {peerURLs, isLearner}
+    return endpoint ? this.unaryOn(endpoint, '/etcdserverpb.Cluster/MemberAdd', memberAddCodec, req) : this.unary('/etcdserverpb.Cluster/MemberAdd', memberAddCodec, req, {retry: false})
   }
 
-  memberRemove(idHex: string) {
-    return this.unary('/etcdserverpb.Cluster/MemberRemove', memberRemoveCodec, {ID: idLong(idHex)}, {retry: false})
+  memberRemove(idHex: string, endpoint?: EndpointSpec) {
+    const req = {ID: idLong(idHex)}
+    return endpoint ? this.unaryOn(endpoint, '/etcdserverpb.Cluster/MemberRemove', memberRemoveCodec, req) : this.unary('/etcdserverpb.Cluster/MemberRemove', memberRemoveCodec, req, {retry: false})
   }
 
-  memberPromote(idHex: string) {
-    return this.unary('/etcdserverpb.Cluster/MemberPromote', memberPromoteCodec, {ID: idLong(idHex)}, {retry: false})
+  memberPromote(idHex: string, endpoint?: EndpointSpec) {
+    const req = {ID: idLong(idHex)}
+    return endpoint ? this.unaryOn(endpoint, '/etcdserverpb.Cluster/MemberPromote', memberPromoteCodec, req) : this.unary('/etcdserverpb.Cluster/MemberPromote', memberPromoteCodec, req, {retry: false})
   }
 
   get(key: string, opts: Omit<RangeRequest, 'key'> = {}) {

@@ -3,7 +3,7 @@ import {loadConfig, type LoadedConfig, saveConfig, upsertContext} from '../../co
 import {defaultConfigPath} from '../../config/paths.js'
 import type {Context, Role} from '../../config/schema.js'
 import {UsageError} from '../../errors.js'
-import {labPaths, serviceTemplate} from './layout.js'
+import {labPaths, nodePaths, serviceTemplate} from './layout.js'
 import {readLabState, type LabState} from './state.js'
 
 export function resolveConfigPath(flag?: string): string {
@@ -23,7 +23,7 @@ export function buildLabContext(state: LabState, extra: {sections?: Partial<Cont
       name: n.name,
       address: n.address,
       roles: ['chainfire', ...(extra.roles?.[n.name] ?? [])],
-      chainfire: {'client-url': n.clientUrl, 'peer-url': n.peerUrl, 'data-dir': n.dataDir},
+      chainfire: {'client-url': n.clientUrl, 'peer-url': n.peerUrl, 'data-dir': n.dataDir, 'env-file': nodePaths(state.dir, n.name).env},
     })),
     ...(state.tls ? {chainfire: {tls: {ca: paths.ca, cert: paths.clientCert, key: paths.clientKey}}} : {}),
     services: {
@@ -32,6 +32,9 @@ export function buildLabContext(state: LabState, extra: {sections?: Partial<Cont
         stop: serviceTemplate(state.dir, 'stop'),
         restart: serviceTemplate(state.dir, 'restart'),
         'is-active': serviceTemplate(state.dir, 'is-active'),
+        kill: serviceTemplate(state.dir, 'kill'),
+        enable: serviceTemplate(state.dir, 'enable'),
+        disable: serviceTemplate(state.dir, 'disable'),
       },
       ...extraServices,
     },
@@ -73,7 +76,11 @@ export async function assertLabContextWritable(configPath: string, state: LabSta
 /** Writes the lab context and makes it current. */
 export async function writeLabContext(configPath: string, state: LabState, extra?: Parameters<typeof buildLabContext>[1]): Promise<void> {
   const loaded = await assertLabContextWritable(configPath, state)
-  upsertContext(loaded, buildLabContext(state, extra), true)
+  const ctx = buildLabContext(state, extra)
+  // Node removal marks nodes removed in the context; rewriting the context keeps that record.
+  const before = loaded.config.contexts.find((c) => c.name === state.contextName)
+  for (const n of ctx.nodes) if (before?.nodes.find((b) => b.name === n.name)?.removed) n.removed = true
+  upsertContext(loaded, ctx, true)
   await saveConfig(loaded)
 }
 

@@ -1,3 +1,5 @@
+import {access} from 'node:fs/promises'
+import {join} from 'node:path'
 import {isRunning, readPidFile, run, which} from '../../adapters/exec/index.js'
 import type {SshConnections, SshConnectOptions} from '../../adapters/ssh/index.js'
 import {OperationError} from '../../errors.js'
@@ -8,6 +10,11 @@ import type {LabNodeState, LabState} from './state.js'
 export async function memberPid(dir: string, node: string): Promise<number | undefined> {
   const pid = await readPidFile(nodePaths(dir, node).memberPid)
   return (await isRunning(pid, 'etcd')) ? pid : undefined
+}
+
+/** True when the node's service was disabled (node removal, or a node added but not yet joined). */
+export async function memberDisabled(dir: string, node: string): Promise<boolean> {
+  return access(join(nodePaths(dir, node).nodeDir, 'chainfire.disabled')).then(() => true, () => false)
 }
 
 /** How the operator reaches a lab node over SSH (the same settings the lab context carries). */

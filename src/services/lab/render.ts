@@ -15,7 +15,8 @@ export function table(head: string[], rows: string[][]): string {
 const pid = (p: {pid?: number; alive: boolean}) => (p.alive ? `${p.pid} up` : p.pid ? `${p.pid} DEAD` : 'down')
 
 export function renderLabUp(r: LabUpResult): string {
-  const rows = r.nodes.map((n) => [n.name, `${n.address}:${n.sshPort}`, `${n.sshd.pid}${n.sshd.started ? ' (started)' : ''}`, `${n.member.pid}${n.member.started ? ' (started)' : ''}`, n.clientUrl, n.healthy ? 'healthy' : 'UNHEALTHY'])
+  // pid 0: the member is disabled (removed from the cluster, or added to the lab but not joined yet).
+  const rows = r.nodes.map((n) => [n.name, `${n.address}:${n.sshPort}`, `${n.sshd.pid}${n.sshd.started ? ' (started)' : ''}`, n.member.pid === 0 ? 'disabled' : `${n.member.pid}${n.member.started ? ' (started)' : ''}`, n.clientUrl, n.member.pid === 0 ? '-' : n.healthy ? 'healthy' : 'UNHEALTHY'])
   return [
     table(['NODE', 'SSH', 'SSHD', 'CHAINFIRE', 'CLIENT URL', 'HEALTH'], rows),
     ...(r.components.length > 0

@@ -10,7 +10,7 @@ import {which} from '../../adapters/exec/index.js'
 import {componentContext, loadLabComponents, type LabComponentProcess} from './components/index.js'
 import {assertLabContextWritable, labDirOfContext, resolveConfigPath, writeLabContext} from './lab-context.js'
 import {DEFAULT_ADDRESS_PREFIX, DEFAULT_CONTEXT_NAME, defaultLabDir, isRoot, LAB_CLIENT_PORT, LAB_PEER_PORT, LAB_SSH_PORT, labPaths, nodePaths} from './layout.js'
-import {memberPid, startMemberOverSsh} from './member.js'
+import {memberDisabled, memberPid, startMemberOverSsh} from './member.js'
 import {writeNodeFiles} from './node-files.js'
 import {ensureLabUser, findLabBinaries, type LabUser} from './prereqs.js'
 import {startSshd} from './sshd.js'
@@ -198,6 +198,8 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
       state.nodes.map(async (n) => {
         const pid = await memberPid(dir, n.name)
         if (pid) return {pid, started: false}
+        // A disabled member (removed from the cluster, or added but not yet joined) stays down.
+        if (await memberDisabled(dir, n.name)) return {pid: 0, started: false}
         reporter.debug(`lab: starting member ${n.name} over ssh ${user.name}@${n.address}:${n.sshPort}`)
         return {pid: await startMemberOverSsh(ssh, state, n), started: true}
       }),
@@ -209,7 +211,8 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
   if (startedMembers > 0) reporter.info(`lab: started ${startedMembers} ChainFire member${startedMembers > 1 ? 's' : ''} through their sshd; waiting for a leader`)
 
   const tls = state.tls ? await loadTls({ca: paths.ca, cert: paths.clientCert, key: paths.clientKey}) : undefined
-  const healthy = await waitForLeader(state, tls, opts.waitMs ?? 60_000, reporter)
+  const enabled = state.nodes.filter((_n, i) => members[i].pid !== 0)
+  const healthy = await waitForLeader({...state, nodes: enabled}, tls, opts.waitMs ?? 60_000, reporter)
 
   const componentProcs: LabComponentProcess[] = []
   for (const c of components) {

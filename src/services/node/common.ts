@@ -1,0 +1,190 @@
+import {hostname} from 'node:os'
+import {join} from 'node:path'
+import {chainfireClientFor, type ChainfireClient, type Member} from '../../adapters/chainfire/index.js'
+import {nodeClientUrl, nodePeerUrl} from '../../config/context.js'
+import {parseDuration} from '../../config/duration.js'
+import {type LoadedConfig, saveConfig} from '../../config/load.js'
+import {stateDir} from '../../config/paths.js'
+import type {Context, NodeSpec} from '../../config/schema.js'
+import {OperationError, UsageError} from '../../errors.js'
+import {checkChainfire, type ChainfireHealth} from '../health/probes/chainfire.js'
+import {Journal, type JournalEvent} from '../journal.js'
+import {acquireLock, type HeldLock, LOCK_PREFIX, type LockHolder} from '../lock.js'
+import type {Reporter} from '../reporter.js'
+
+/**
+ * The cluster-wide lock of every mutating operation. The runbook engine takes this same key for its
+ * mutating runs, so a node removal and a runbook never change the cluster at the same time.
+ */
+export const CLUSTER_LOCK_KEY = `${LOCK_PREFIX}cluster`
+
+export function nodeRunsDir(): string {
+  return join(stateDir(), 'node-runs')
+}
+
+export function lockTtlSeconds(ctx: Context): number {
+  return Math.max(2, Math.round(parseDuration(ctx.chainfire?.['lock-ttl'] ?? '15s', 'chainfire.lock-ttl') / 1000))
+}
+
+/** The member that is this node: by name, else by peer URL. */
+export function memberOfNode(ctx: Context, node: NodeSpec, members: Member[]): Member | undefined {
+  const peer = nodePeerUrl(ctx, node).replace(/\/+$/, '')
+  return members.find((m) => m.name === node.name) ?? members.find((m) => m.peerURLs.some((u) => u.replace(/\/+$/, '') === peer))
+}
+
+/** The context as it is without NODE: its endpoint is left out of ChainFire calls. */
+export function contextWithout(ctx: Context, node: NodeSpec): Context {
+  const url = nodeClientUrl(ctx, node)
+  return {
+    ...ctx,
+    nodes: ctx.nodes.map((n) => (n.name === node.name ? {...n, removed: true} : n)),
+    chainfire: ctx.chainfire ? {...ctx.chainfire, endpoints: ctx.chainfire.endpoints?.filter((u) => u !== url)} : undefined,
+  }
+}
+
+/** The context with NODE counted in (a node being added is active). */
+export function contextWith(ctx: Context, node: NodeSpec): Context {
+  const has = ctx.nodes.some((n) => n.name === node.name)
+  return {...ctx, nodes: has ? ctx.nodes.map((n) => (n.name === node.name ? {...node, removed: undefined} : n)) : [...ctx.nodes, node]}
+}
+
+export async function readClusterLock(client: ChainfireClient): Promise<Partial<LockHolder> | null> {
+  const res = await client.get(CLUSTER_LOCK_KEY)
+  const kv = res.kvs[0]
+  if (!kv) return null
+  try {
+    return JSON.parse(kv.value.toString('utf8')) as Partial<LockHolder>
+  } catch {
+    return {holder: `unparseable value under ${CLUSTER_LOCK_KEY}`}
+  }
+}
+
+/**
+ * Takes the cluster lock for run RUN_ID. A resumed run whose previous process died still owns the
+ * key until the lease expires: wait for that (at most one TTL) instead of refusing.
+ */
+export async function takeClusterLock(client: ChainfireClient, ctx: Context, runId: string, purpose: string, reporter: Reporter): Promise<HeldLock> {
+  const ttl = lockTtlSeconds(ctx)
+  const deadline = Date.now() + (ttl + 5) * 1000
+  for (;;) {
+    const held = await readClusterLock(client)
+    if (held?.runId === runId && held.host === hostname() && Date.now() < deadline) {
+      reporter.info(`the lock still carries this run's previous lease; waiting for it to expire (≤ ${ttl}s)`)
+      await new Promise((r) => setTimeout(r, 500))
+      continue
+    }
+    return acquireLock({client, key: CLUSTER_LOCK_KEY, localPath: join(stateDir(), 'locks', `cluster-${ctx.name}.lock`), purpose, ttlSeconds: ttl, reporter, runId})
+  }
+}
+
+/** Polls the cluster until COND holds; throws with the last state after waitMs. */
+export async function waitForCluster(client: ChainfireClient, ctx: Context, probeMs: number, waitMs: number, what: string, cond: (h: ChainfireHealth) => string | null): Promise<ChainfireHealth> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    const {details} = await checkChainfire(client, ctx, probeMs)
+    const why = cond(details)
+    if (why === null) return details
+    if (Date.now() > deadline) throw new OperationError(`${what} not reached within ${Math.round(waitMs / 1000)}s: ${why}`, {hint: 'run `plasmactl health`; then resume the run'})
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+/** The current leader's endpoint (membership changes go there), or undefined without a leader. */
+export async function leaderEndpoint(client: ChainfireClient, ctx: Context, probeMs: number): Promise<{name: string; url: string} | undefined> {
+  const {details} = await checkChainfire(client, ctx, probeMs)
+  const l = details.members.find((m) => m.leader && m.endpoint)
+  return l ? {name: l.name, url: l.endpoint!} : undefined
+}
+
+export function clientFor(loaded: LoadedConfig, ctx: Context): ChainfireClient {
+  return chainfireClientFor(loaded, ctx)
+}
+
+/** Sets (or clears) `removed: true` on a node in the config file, editing the document to keep comments. */
+export async function setNodeRemoved(loaded: LoadedConfig, ctxName: string, nodeName: string, removed: boolean): Promise<void> {
+  const ci = loaded.config.contexts.findIndex((c) => c.name === ctxName)
+  const ni = loaded.config.contexts[ci]?.nodes.findIndex((n) => n.name === nodeName) ?? -1
+  if (ci < 0 || ni < 0) throw new UsageError(`node ${nodeName} is not in context ${ctxName} of ${loaded.path}`)
+  if (removed) loaded.doc.setIn(['contexts', ci, 'nodes', ni, 'removed'], true)
+  else loaded.doc.deleteIn(['contexts', ci, 'nodes', ni, 'removed'])
+  const node = loaded.config.contexts[ci].nodes[ni]
+  // An explicit endpoint list must not keep sending calls to a removed member.
+  const endpoints = loaded.config.contexts[ci].chainfire?.endpoints
+  const url = nodeClientUrl(loaded.config.contexts[ci], node)
+  const at = removed ? (endpoints?.indexOf(url) ?? -1) : -1
+  if (at >= 0) {
+    loaded.doc.deleteIn(['contexts', ci, 'chainfire', 'endpoints', at])
+    endpoints!.splice(at, 1)
+  } else if (!removed && endpoints && !endpoints.includes(url)) {
+    // A node added back joins an explicit endpoint list again.
+    loaded.doc.addIn(['contexts', ci, 'chainfire', 'endpoints'], url)
+    endpoints.push(url)
+  }
+  if (removed) node.removed = true
+  else delete node.removed
+  await saveConfig(loaded)
+}
+
+/** Appends a node to a context in the config file (keeps comments). */
+export async function addNodeToConfig(loaded: LoadedConfig, ctxName: string, node: NodeSpec): Promise<void> {
+  const ci = loaded.config.contexts.findIndex((c) => c.name === ctxName)
+  if (ci < 0) throw new UsageError(`no context ${ctxName} in ${loaded.path}`)
+  if (loaded.doc.hasIn(['contexts', ci, 'nodes'])) loaded.doc.addIn(['contexts', ci, 'nodes'], loaded.doc.createNode(node))
+  else loaded.doc.setIn(['contexts', ci, 'nodes'], loaded.doc.createNode([node]))
+  loaded.config.contexts[ci].nodes.push(node)
+  await saveConfig(loaded)
+}
+
+export interface StepDef<S extends string> {
+  step: S
+  node?: string
+  describe: string
+}
+
+/**
+ * Runs journaled steps: a step that completed in an earlier attempt of the run is skipped. Shaped
+ * like a runbook's step list so these operations can become built-in runbooks on the engine.
+ */
+export class StepRunner<S extends string> {
+  readonly skipped: string[] = []
+  readonly completed: string[] = []
+  private readonly done: Set<string>
+
+  constructor(
+    readonly journal: Journal,
+    private readonly reporter: Reporter,
+  ) {
+    this.done = journal.completed()
+  }
+
+  key(s: StepDef<S>): string {
+    return s.node ? `${s.step}@${s.node}` : s.step
+  }
+
+  async run(s: StepDef<S>, fn: () => Promise<Record<string, unknown> | void>): Promise<void> {
+    const key = this.key(s)
+    if (this.done.has(key)) {
+      this.skipped.push(key)
+      this.reporter.info(`skip (done earlier in this run): ${s.describe}`)
+      return
+    }
+    this.reporter.info(s.describe)
+    await this.journal.append({type: 'step-start', step: s.step, target: s.node})
+    try {
+      const data = await fn()
+      await this.journal.append({type: 'step-end', step: s.step, target: s.node, ok: true, ...(data ? {data} : {})})
+      this.completed.push(key)
+    } catch (error) {
+      await this.journal.append({type: 'step-end', step: s.step, target: s.node, ok: false, error: (error as Error).message})
+      throw error
+    }
+    // Test hook: stop in the middle of a run so the tests can kill it and resume (never set in use).
+    if (process.env.PLASMACTL_TEST_PAUSE_AFTER === key) await new Promise((r) => setTimeout(r, 600_000))
+  }
+
+  /** Data recorded by a completed step (from this attempt or an earlier one). */
+  dataOf(key: string): Record<string, unknown> | undefined {
+    const e = [...this.journal.all].reverse().find((x: JournalEvent) => x.type === 'step-end' && x.ok && (x.target ? `${x.step}@${x.target}` : x.step) === key)
+    return e?.data
+  }
+}
