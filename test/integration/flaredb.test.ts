@@ -94,6 +94,10 @@ describe('FlareDB: real store processes (gRPC health + heartbeats) and placement
     assert.deepEqual(refused.stores, ['1'])
     assert.equal(refused.blocking.length, 4)
     assert.match(refused.reasons[0], /region \d would have 2 live replicas/)
+    // The same check is registered in `node remove`'s preflight: refused with exit 6, nothing changed.
+    const cli = await lab.cli(['node', 'remove', 'n1', '--dry-run'])
+    assert.equal(cli.exitCode, 6, cli.stderr + cli.stdout)
+    assert.match(cli.stderr + cli.stdout, /FlareDB region \d would have 2 live replicas/)
 
     // A fourth real store; region 1 gets four replicas, region 2 lives on stores 2, 3, 4 only.
     const address = `${lab.addressPrefix}.4:20160`

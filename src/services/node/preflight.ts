@@ -1,3 +1,4 @@
+import type {LoadedConfig} from '../../config/load.js'
 import type {Member} from '../../adapters/chainfire/index.js'
 import type {Context, NodeSpec, Role} from '../../config/schema.js'
 import {failureTolerance, majority} from '../health/quorum.js'
@@ -50,6 +51,8 @@ export interface PreflightInput {
   impact: RemovalImpact
   /** Holder of the cluster lock, when someone holds it. */
   lock: Partial<LockHolder> | null
+  /** The config the context came from (relative TLS paths); checks that read ChainFire use it. */
+  loaded?: LoadedConfig
 }
 
 export interface NodeCheck {
@@ -156,11 +159,41 @@ const notMemberInfo: NodeCheck = {
   run: ({member, node}) => (member ? [] : [{id: 'not-member', level: 'info', message: `${node.name} is not a ChainFire member; only its service, data and context entry are handled`}]),
 }
 
+const flaredbReplicasCheck: NodeCheck = {
+  id: 'flaredb-replicas',
+  roles: ['flaredb'],
+  operations: ['remove'],
+  describe: 'no FlareDB region would fall under 3 live replicas',
+  async run({ctx, node, loaded}) {
+    const {flaredbRemovalCheck} = await import('../flaredb/index.js')
+    const r = await flaredbRemovalCheck(ctx, node.name, {loaded})
+    return r.reasons.map((message) => ({id: 'flaredb-replicas', level: 'refuse' as const, message}))
+  },
+}
+
+const vmsRunningCheck: NodeCheck = {
+  id: 'vms-running',
+  roles: ['plasmavmc-host'],
+  operations: ['remove'],
+  describe: 'the PlasmaVMC host runs no VM that is meant to be running',
+  async run({ctx, node, loaded}) {
+    const [{chainfireClientFor}, {loadVmRecords}] = await Promise.all([import('../../adapters/chainfire/index.js'), import('../vm/records.js')])
+    const client = chainfireClientFor(loaded ?? ({path: `${process.cwd()}/config.yaml`} as LoadedConfig), ctx)
+    try {
+      const {records} = await loadVmRecords(client)
+      const here = records.filter((r) => r.record.host === node.name && r.record.desiredState === 'running').map((r) => r.record.id)
+      return here.length === 0 ? [] : [{id: 'vms-running', level: 'refuse', message: `PlasmaVMC host ${node.name} still runs ${here.length} VM(s) (${here.join(', ')}): evacuate it first (plasmactl vm evacuate ${node.name})`}]
+    } finally {
+      client.close()
+    }
+  },
+}
+
 /** The registered checks, in the order they run. Append checks for other roles here. */
-export const NODE_CHECKS: readonly NodeCheck[] = [lockCheck, leaderCheck, lastMemberCheck, quorumCheck, toleranceWarnings, notMemberInfo]
+export const NODE_CHECKS: readonly NodeCheck[] = [lockCheck, leaderCheck, lastMemberCheck, quorumCheck, toleranceWarnings, notMemberInfo, flaredbReplicasCheck, vmsRunningCheck]
 
 /** Ids that `--force` accepts (each overrides only its own refusal). */
-export const OVERRIDABLE_CHECKS = ['lock', 'no-leader', 'last-member', 'member-down', 'quorum'] as const
+export const OVERRIDABLE_CHECKS = ['lock', 'no-leader', 'last-member', 'member-down', 'quorum', 'flaredb-replicas', 'vms-running'] as const
 
 /** Runs the checks that apply to the node's roles; refusals named in `force` are kept but marked overridden. */
 export async function runPreflight(input: PreflightInput, force: readonly string[] = [], checks: readonly NodeCheck[] = NODE_CHECKS): Promise<CheckFinding[]> {

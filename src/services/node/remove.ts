@@ -352,7 +352,7 @@ export async function removeNode(opts: NodeRemoveOptions): Promise<NodeRemoveRes
       if (plan.member && !journal.completed().has(`member-remove@${node.name}`)) {
         const view = await viewOf(client, opts.ctx, node, probeMs)
         if (view.member) {
-          const checks = await runPreflight({operation: 'remove', ctx: opts.ctx, node, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact: removalImpact(view.cluster, view.member, view.memberHealth), lock: null}, [...opts.force, ...plan.checks.filter((c) => c.overridden).map((c) => c.id)])
+          const checks = await runPreflight({operation: 'remove', ctx: opts.ctx, node, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact: removalImpact(view.cluster, view.member, view.memberHealth), lock: null, loaded: opts.loaded}, [...opts.force, ...plan.checks.filter((c) => c.overridden).map((c) => c.id)])
           const refused = refusals(checks)
           if (refused.length > 0) throw refusalError(refused, node.name, true)
         }
@@ -360,7 +360,7 @@ export async function removeNode(opts: NodeRemoveOptions): Promise<NodeRemoveRes
     } else {
       const view = await viewOf(client, opts.ctx, node, probeMs)
       const lockHolder = await readClusterLock(client).catch(() => null)
-      const checks = await runPreflight({operation: 'remove', ctx: opts.ctx, node, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact: removalImpact(view.cluster, view.member, view.memberHealth), lock: lockHolder}, opts.force)
+      const checks = await runPreflight({operation: 'remove', ctx: opts.ctx, node, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact: removalImpact(view.cluster, view.member, view.memberHealth), lock: lockHolder, loaded: opts.loaded}, opts.force)
       plan = planRemoval(opts.ctx, node, view, checks, opts.wipeData)
       const refused = refusals(checks)
       if (refused.length > 0) throw refusalError(refused, node.name)

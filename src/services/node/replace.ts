@@ -70,7 +70,7 @@ export async function replaceNode(opts: NodeReplaceOptions): Promise<NodeReplace
     } else {
       const view = await viewOf(client, current, old, probeMs)
       const lockHolder = await readClusterLock(client).catch(() => null)
-      const checks = await runPreflight({operation: 'remove', ctx: current, node: old, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact: removalImpact(view.cluster, view.member, view.memberHealth), lock: lockHolder}, opts.force)
+      const checks = await runPreflight({operation: 'remove', ctx: current, node: old, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact: removalImpact(view.cluster, view.member, view.memberHealth), lock: lockHolder, loaded: opts.loaded}, opts.force)
       const remove = planRemoval(current, old, view, checks, false)
       const addCheck = await addPreflight(client, contextWith(current, fresh), fresh, probeMs, opts.force, true)
       const add = planAdd(contextWith(current, fresh), fresh, newInContext, addCheck.view.member, remove.impact.votersAfter, addCheck.checks.filter((c) => c.id !== 'lock' && c.id !== 'even-voters'))
