@@ -5,6 +5,7 @@ import {
   alarmCodec,
   type Codec,
   deleteRangeCodec,
+  defragmentCodec,
   idLong,
   memberAddCodec,
   memberListCodec,
@@ -214,6 +215,11 @@ export class ChainfireClient {
   /** Must be sent to the current leader. */
   moveLeader(leader: EndpointSpec, targetIdHex: string) {
     return this.unaryOn(leader, '/etcdserverpb.Maintenance/MoveLeader', moveLeaderCodec, {targetID: idLong(targetIdHex)}, Math.max(this.opts.commandTimeoutMs, 10_000))
+  }
+
+  /** Defragments one member (it stalls while defragmenting: do followers first, the leader last). */
+  defragment(endpoint: EndpointSpec, timeoutMs = 120_000) {
+    return this.unaryOn(endpoint, '/etcdserverpb.Maintenance/Defragment', defragmentCodec, {}, timeoutMs)
   }
 
   memberAdd(peerURLs: string[], isLearner: boolean) {
