@@ -425,7 +425,8 @@ export class RunbookEngine {
           if (imp) this.info(`${key}: ${imp.text}`)
         }
         if (step.kind === 'runbook') {
-          for (const n of g) await this.runInclude(step, scope, n)
+          // One batch runs its includes side by side; batches follow each other.
+          await Promise.all(g.map((n) => this.runInclude(step, scope, n)))
           continue
         }
         const results = await mapLimit(g, o.forks ?? 10, (n) => this.runOnTarget(step, scope, key, n))
