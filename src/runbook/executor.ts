@@ -246,7 +246,7 @@ export class RunbookEngine {
     if (o.dryRun) {
       for (const p of failedPre) this.plan.push({step: '(precondition)', kind: 'check', targets: [], describe: [p], check: {ok: false, detail: 'precondition does not hold now'}, readOnly: true})
       await this.runSteps(rb.runbook.steps, scope)
-      return {runId: null, runbook: name, context: o.ctx.name, dryRun: true, status: 'planned', journal: null, fingerprint: fp, plan: this.plan, steps: this.outcomes, resumed: false, lock: []}
+      return {runId: null, runbook: rb.runbook.metadata.name, context: o.ctx.name, dryRun: true, status: 'planned', journal: null, fingerprint: fp, plan: this.plan, steps: this.outcomes, resumed: false, lock: []}
     }
 
     this.runId = resumed?.id ?? Journal.newId('run')
@@ -254,7 +254,8 @@ export class RunbookEngine {
       const key = `${LOCK_PREFIX}runbook/${o.ctx.name}`
       const localPath = join(stateDir(), 'locks', `runbook-${o.ctx.name}.lock`)
       if (o.forceUnlock) await this.forceUnlock(key, localPath)
-      this.lock = await acquireLock({client: h0?.quorum ? this.client : undefined, key, localPath, purpose: `runbook ${name}`, ttlSeconds: o.lockTtlSeconds, reporter: o.reporter, runId: this.runId})
+      if (resumed && h0?.quorum) await this.takeOverOwnLock(key)
+      this.lock = await acquireLock({client: h0?.quorum ? this.client : undefined, key, localPath, purpose: `runbook ${rb.runbook.metadata.name}`, ttlSeconds: o.lockTtlSeconds, reporter: o.reporter, runId: this.runId})
     }
     const dir = join(stateDir(), 'runbooks')
     if (resumed) {
@@ -264,11 +265,11 @@ export class RunbookEngine {
     } else {
       const redactedParams = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.secret ? null : v.value]))
       this.journal = await Journal.create(dir, this.runId, this.redactor.deep({
-        runbook: name, file: rb.file, digest, context: o.ctx.name, params: redactedParams, fingerprint: fp,
+        runbook: name, name: rb.runbook.metadata.name, file: rb.file, digest, context: o.ctx.name, params: redactedParams, fingerprint: fp,
         by: `${process.env.USER ?? 'unknown'}@${hostname()}`, lock: this.lock?.scopes ?? [], copy: rb.text,
       }))
     }
-    this.info(`run ${this.runId}: runbook ${name} on context ${o.ctx.name}${resumed ? ` (resumed; ${this.done.size} completed steps are skipped)` : ''}`)
+    this.info(`run ${this.runId}: runbook ${rb.runbook.metadata.name} on context ${o.ctx.name}${resumed ? ` (resumed; ${this.done.size} completed steps are skipped)` : ''}`)
     let status: RunResult['status'] = 'succeeded'
     let error: unknown
     try {
@@ -278,7 +279,7 @@ export class RunbookEngine {
       status = e instanceof Aborted ? 'aborted' : 'failed'
     }
     await this.append({type: 'end', ok: status === 'succeeded', data: {status}})
-    const result: RunResult = {runId: this.runId, runbook: name, context: o.ctx.name, dryRun: false, status, journal: this.journal.path, fingerprint: fp, plan: [], steps: this.outcomes, resumed: Boolean(resumed), lock: this.lock?.scopes ?? []}
+    const result: RunResult = {runId: this.runId, runbook: rb.runbook.metadata.name, context: o.ctx.name, dryRun: false, status, journal: this.journal.path, fingerprint: fp, plan: [], steps: this.outcomes, resumed: Boolean(resumed), lock: this.lock?.scopes ?? []}
     if (error) {
       const e = error as PlasmaError
       const msg = this.redactor.text(e.message)
@@ -287,6 +288,28 @@ export class RunbookEngine {
       throw wrapped
     }
     return result
+  }
+
+  /** On resume, the lock left by this same run's dead runner (same host, pid gone) is taken over instead of waiting for its lease. */
+  private async takeOverOwnLock(key: string) {
+    const cur = await this.client.get(key).catch(() => undefined)
+    const raw = cur?.kvs[0]?.value.toString('utf8')
+    if (!raw) return
+    let h: {runId?: string; host?: string; pid?: number} = {}
+    try {
+      h = JSON.parse(raw)
+    } catch {
+      return
+    }
+    if (h.runId !== this.runId || h.host !== hostname() || typeof h.pid !== 'number') return
+    try {
+      process.kill(h.pid, 0)
+      return
+    } catch {
+      // the runner that held it is gone
+    }
+    await this.client.deletePrefix(key)
+    this.o.reporter.info(`took over the lock of run ${this.runId} (its runner, pid ${h.pid}, is gone)`)
   }
 
   private async forceUnlock(key: string, localPath: string) {

@@ -75,7 +75,7 @@ export async function readRunLog(runId: string): Promise<RunLog> {
       return {ts: e.ts, step: e.step!, target: e.target ?? null, status: String(d.status ?? (e.ok ? 'ok' : 'failed')), exitCode: e.exitCode ?? null, failure: e.failure ?? null, error: e.error ?? null, durationMs: (d.durationMs as number) ?? null, outputDigest: (d.outputDigest as string) ?? null, output: (d.output as string) ?? null, detail: (d.detail as string) ?? null}
     })
   return {
-    runId, runbook: String(b.runbook), context: String(b.context), by: String(b.by ?? ''), startedAt: j.begin?.ts ?? '', endedAt: end?.ts ?? null,
+    runId, runbook: String(b.name ?? b.runbook), context: String(b.context), by: String(b.by ?? ''), startedAt: j.begin?.ts ?? '', endedAt: end?.ts ?? null,
     status: end ? String((end.data as {status?: string})?.status ?? (end.ok ? 'succeeded' : 'failed')) : 'interrupted', params: (b.params as Record<string, unknown>) ?? {}, fingerprint: b.fingerprint, events, journal: j.path,
   }
 }
