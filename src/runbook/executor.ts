@@ -76,6 +76,8 @@ export interface StepOutcome {
   detail?: string
   attempts?: number
   durationMs?: number
+  /** A safety check refused (changed host key, sudo password, leader removal): exit 6. */
+  refused?: boolean
 }
 
 export interface PlanEntry {
@@ -198,7 +200,7 @@ export class RunbookEngine {
     const o = this.o
     let resumed: Journal | undefined
     let name = o.name
-    let given = {...o.params}
+    const given = {...o.params}
     if (o.resume) {
       resumed = await Journal.open(join(stateDir(), 'runbooks'), o.resume)
       const b = resumed.begin?.data as {runbook: string; params: Record<string, string | number | boolean | null>; context: string; digest: string} | undefined
@@ -454,6 +456,7 @@ export class RunbookEngine {
         }
         const results = await mapLimit(g, o.forks ?? 10, (n) => this.runOnTarget(step, scope, key, n))
         const failed = results.filter((r) => r.status === 'failed')
+        if (failed.some((f) => f.refused)) throw new RefusedError(`step ${key} refused on ${failed.map((f) => `${f.target ?? 'cluster'}: ${f.error}`).join('; ')}`)
         if (failed.length > 0) throw new StepFailed(`step ${key} failed on ${failed.map((f) => `${f.target ?? 'cluster'} (${f.failure} failure: ${f.error})`).join('; ')}`, {failure: failed[0].failure})
       }
     } catch (error) {
@@ -507,6 +510,7 @@ export class RunbookEngine {
     let attempts = 0
     let connFailures = 0
     let commandFailures = 0
+    let refused = false
     let last: {ok: boolean; exitCode?: number | null; detail: string; output: string; failure?: 'connection' | 'command'}
     for (;;) {
       attempts++
@@ -521,7 +525,10 @@ export class RunbookEngine {
       } catch (error) {
         const connection = error instanceof SshConnectionError
         last = {ok: false, detail: (error as Error).message, output: '', failure: connection ? 'connection' : 'command'}
-        if (error instanceof RefusedError && !connection) break
+        if (error instanceof RefusedError && !connection) {
+          refused = true
+          break
+        }
         if (connection) {
           connFailures++
           // Connection failures are retried (a fresh connection each time) regardless of retries:.
@@ -540,7 +547,7 @@ export class RunbookEngine {
     const outcome: StepOutcome = {
       step: key, kind: step.kind, target: node?.name, status: last!.ok ? 'ok' : 'failed', exitCode: last!.exitCode,
       failure: last!.failure, error: last!.ok ? undefined : this.redactor.text(last!.detail), detail: last!.ok ? this.redactor.text(last!.detail) : undefined,
-      attempts, durationMs: Math.round(performance.now() - started),
+      attempts, durationMs: Math.round(performance.now() - started), refused: refused || undefined,
     }
     this.outcomes.push(outcome)
     await this.append({
