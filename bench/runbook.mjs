@@ -15,7 +15,7 @@ const rb = join(dir, 'ten-steps.yaml')
 writeFileSync(rb, `apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: bench/ten-steps\n  mutating: false\nsteps:\n${Array.from({length: STEPS}, (_, i) => `  - id: s${i + 1}\n    kind: run\n    on: all\n    command: echo step ${i + 1} on {{ node.name }}\n`).join('')}`)
 
 const ctx = JSON.parse(execFileSync(cli[0], [...cli.slice(1), 'config', 'view', '--json']).toString()).data
-const lab = (ctx.contexts ?? [ctx.context ?? ctx]).find((c) => c.name === 'lab') ?? ctx.contexts?.[0]
+const lab = ctx.config.contexts.find((c) => c.name === (process.env.PLASMACTL_CONTEXT ?? ctx.config['current-context']))
 const ssh = lab.ssh
 const hosts = lab.nodes.map((n) => `${n.name} ansible_host=${n.address} ansible_port=${ssh.port} ansible_user=${ssh.user} ansible_ssh_private_key_file=${ssh['identity-file']}`)
 writeFileSync(join(dir, 'inventory.ini'), `[lab]\n${hosts.join('\n')}\n`)

@@ -454,7 +454,9 @@ export class RunbookEngine {
           await Promise.all(g.map((n) => this.runInclude(step, scope, n)))
           continue
         }
-        const results = await mapLimit(g, o.forks ?? 10, (n) => this.runOnTarget(step, scope, key, n))
+        // One fingerprint per batch, shared by its targets (cluster state does not differ per host).
+        const fp = this.view.health().then(fingerprintOf).catch(() => null)
+        const results = await mapLimit(g, o.forks ?? 10, (n) => this.runOnTarget(step, scope, key, n, fp))
         const failed = results.filter((r) => r.status === 'failed')
         if (failed.some((f) => f.refused)) throw new RefusedError(`step ${key} refused on ${failed.map((f) => `${f.target ?? 'cluster'}: ${f.error}`).join('; ')}`)
         if (failed.length > 0) throw new StepFailed(`step ${key} failed on ${failed.map((f) => `${f.target ?? 'cluster'} (${f.failure} failure: ${f.error})`).join('; ')}`, {failure: failed[0].failure})
@@ -495,15 +497,14 @@ export class RunbookEngine {
     await this.runSteps(sub.runbook.steps, subScope)
   }
 
-  private async runOnTarget(step: Step, scope: Scope, key: string, node: NodeSpec | undefined): Promise<StepOutcome> {
+  private async runOnTarget(step: Step, scope: Scope, key: string, node: NodeSpec | undefined, fingerprint: Promise<ClusterFingerprint | null>): Promise<StepOutcome> {
     const tkey = node ? `${key}@${node.name}` : key
     if (this.done.has(tkey)) {
       const r: StepOutcome = {step: key, kind: step.kind, target: node?.name, status: 'completed-before'}
       this.outcomes.push(r)
       return r
     }
-    const fp = await this.view.health().then(fingerprintOf).catch(() => null)
-    await this.append({type: 'step-start', step: key, target: node?.name, data: {kind: step.kind, fingerprint: fp}})
+    await this.append({type: 'step-start', step: key, target: node?.name, data: {kind: step.kind, fingerprint: await fingerprint}})
     const started = performance.now()
     const maxRetries = step.retries ?? 0
     const delayMs = step.delay === undefined ? 1000 : parseDuration(step.delay, 'delay')
