@@ -504,7 +504,8 @@ export class RunbookEngine {
       this.outcomes.push(r)
       return r
     }
-    await this.append({type: 'step-start', step: key, target: node?.name, data: {kind: step.kind, fingerprint: await fingerprint}})
+    // The fingerprint is taken while the step starts and recorded with its end: off the critical path.
+    await this.append({type: 'step-start', step: key, target: node?.name, data: {kind: step.kind}})
     const started = performance.now()
     const maxRetries = step.retries ?? 0
     const delayMs = step.delay === undefined ? 1000 : parseDuration(step.delay, 'delay')
@@ -553,7 +554,7 @@ export class RunbookEngine {
     this.outcomes.push(outcome)
     await this.append({
       type: 'step-end', step: key, target: node?.name, ok: last!.ok, exitCode: last!.exitCode ?? null, failure: last!.failure, error: outcome.error,
-      data: {status: outcome.status, attempts, durationMs: outcome.durationMs, outputDigest: `sha256:${createHash('sha256').update(out).digest('hex')}`, output: out.length > 4096 ? `${out.slice(0, 4096)}…` : out, detail: outcome.detail},
+      data: {fingerprint: await fingerprint, status: outcome.status, attempts, durationMs: outcome.durationMs, outputDigest: `sha256:${createHash('sha256').update(out).digest('hex')}`, output: out.length > 4096 ? `${out.slice(0, 4096)}…` : out, detail: outcome.detail},
     })
     const label = node?.name ?? 'cluster'
     this.info(`${last!.ok ? 'ok' : 'FAILED'}  ${key}${node ? ` @ ${node.name}` : ''}${last!.ok ? (outcome.detail ? `: ${outcome.detail}` : '') : `: ${outcome.error}`} (${outcome.durationMs} ms)`)
