@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks on a fresh 3-node lab in a temp directory, then removes it.
-# Usage: bash bench/run.sh [health|snapshot|all]   (SIZE_MB=512 RUNS=5 for the snapshot benchmark)
+# Usage: bash bench/run.sh [health|snapshot|runbook|all]   (SIZE_MB=512 RUNS=5 for the snapshot benchmark)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -12,3 +12,4 @@ trap './bin/run.js lab down --dir "$base/lab" --purge >/dev/null 2>&1 || true; r
 ./bin/run.js lab up --dir "$base/lab" --address-prefix "127.99.$((RANDOM % 200))" --nodes 3 >/dev/null
 if [ "$what" = health ] || [ "$what" = all ]; then node bench/health.mjs; fi
 if [ "$what" = snapshot ] || [ "$what" = all ]; then node bench/snapshot.mjs; fi
+if [ "$what" = runbook ] || [ "$what" = all ]; then node bench/runbook.mjs; fi

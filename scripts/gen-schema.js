@@ -32,3 +32,16 @@ if (process.argv.includes('--check')) {
 } else {
   await writeFile(out, text)
 }
+
+// The runbook format (src/runbook/schema.ts) → schemas/runbook.schema.json, same rules.
+{
+  const {runbookSchema} = await import(new URL('dist/runbook/schema.js', root).href)
+  const rbOut = fileURLToPath(new URL('schemas/runbook.schema.json', root))
+  const rbText = `${JSON.stringify({...z.toJSONSchema(runbookSchema, {io: 'input', target: 'draft-7'}), title: 'plasmactl runbook', description: 'A recovery runbook (docs/runbooks.md). Generated from src/runbook/schema.ts: do not edit.'}, null, 2)}\n`
+  if (process.argv.includes('--check')) {
+    if ((await readFile(rbOut, 'utf8').catch(() => '')) !== rbText) {
+      console.error(`${rbOut} is stale: run \`npm run build\` and commit it`)
+      process.exitCode = 1
+    }
+  } else await writeFile(rbOut, rbText)
+}

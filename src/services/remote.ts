@@ -29,10 +29,16 @@ export class Remote {
   constructor(
     private readonly loaded: LoadedConfig,
     private readonly ctx: Context,
+    /** Per-run SSH overrides (e.g. hostKeyPolicy 'accept-new' from --accept-new-host-keys). */
+    private readonly overrides: Partial<SshConnectOptions> = {},
   ) {}
 
+  private optionsFor(node: NodeSpec): SshConnectOptions {
+    return {...sshOptionsFor(this.loaded, this.ctx, node), ...this.overrides}
+  }
+
   exec(node: NodeSpec, command: string, opts?: SshExecOptions): Promise<SshExecResult> {
-    return this.pool.exec(sshOptionsFor(this.loaded, this.ctx, node), command, opts)
+    return this.pool.exec(this.optionsFor(node), command, opts)
   }
 
   /** Like exec, but a non-zero exit throws OperationError naming node, command and stderr. */
@@ -51,7 +57,7 @@ export class Remote {
   }
 
   async upload(node: NodeSpec, localPath: string, remotePath: string): Promise<void> {
-    const client = await this.pool.get(sshOptionsFor(this.loaded, this.ctx, node))
+    const client = await this.pool.get(this.optionsFor(node))
     await client.upload(localPath, remotePath)
   }
 

@@ -6,6 +6,7 @@ import {
   type Codec,
   compactionCodec,
   deleteRangeCodec,
+  defragmentCodec,
   idLong,
   memberAddCodec,
   memberListCodec,
@@ -248,6 +249,11 @@ export class ChainfireClient {
   /** Must be sent to the current leader. */
   moveLeader(leader: EndpointSpec, targetIdHex: string) {
     return this.unaryOn(leader, '/etcdserverpb.Maintenance/MoveLeader', moveLeaderCodec, {targetID: idLong(targetIdHex)}, Math.max(this.opts.commandTimeoutMs, 10_000))
+  }
+
+  /** Defragments one member (it stalls while defragmenting: do followers first, the leader last). */
+  defragment(endpoint: EndpointSpec, timeoutMs = 120_000) {
+    return this.unaryOn(endpoint, '/etcdserverpb.Maintenance/Defragment', defragmentCodec, {}, timeoutMs)
   }
 
   /**

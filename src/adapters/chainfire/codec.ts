@@ -140,6 +140,11 @@ export const alarmCodec = codec<{action: number; memberID?: Long; alarm?: number
   })),
 }))
 
+/** Maintenance.Defragment: compacts one member's backend file (blocks that member while it runs). */
+export const defragmentCodec = codec<Record<string, never>, {header: ResponseHeader}>(etcdserverpb.DefragmentRequest, etcdserverpb.DefragmentResponse, (r) => ({
+  header: header(r.header),
+}))
+
 export const moveLeaderCodec = codec<{targetID: Long}, {header: ResponseHeader}>(etcdserverpb.MoveLeaderRequest, etcdserverpb.MoveLeaderResponse, (r) => ({
   header: header(r.header),
 }))

@@ -19,6 +19,7 @@ export {
 export {
   HostKeyRefusedError,
   SshClient,
+  SshConnectionError,
   type HostKeyInfo,
   type HostKeyPolicy,
   type SshConnectOptions,

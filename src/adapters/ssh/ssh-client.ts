@@ -49,6 +49,14 @@ export interface HostKeyInfo {
 /** A host key that is unknown (under the strict policy), changed or revoked. */
 export class HostKeyRefusedError extends RefusedError {}
 
+/**
+ * The transport failed (connect, handshake, connection lost mid-command, channel refused): retryable,
+ * and told apart from a command that ran and failed.
+ */
+export class SshConnectionError extends OperationError {
+  readonly failure = 'connection' as const
+}
+
 const HOST_KEY_ALGORITHMS: Record<string, string[]> = {
   'ssh-ed25519': ['ssh-ed25519'],
   'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
@@ -156,7 +164,7 @@ export class SshClient {
       }
       const onClose = () => {
         cleanup()
-        reject(refusal ?? new OperationError(`ssh ${where}: connection closed during the handshake`, details))
+        reject(refusal ?? new SshConnectionError(`ssh ${where}: connection closed during the handshake`, details))
       }
       const cleanup = () => {
         conn.off('error', onError)
@@ -196,7 +204,7 @@ export class SshClient {
 
   private execOnChannel(command: string, opts: SshExecOptions): Promise<SshExecResult> {
     const details = {host: this.host, port: this.port, user: this.username, command}
-    if (this.isClosed) return Promise.reject(new OperationError(`ssh ${this.target}: connection is closed`, details))
+    if (this.isClosed) return Promise.reject(new SshConnectionError(`ssh ${this.target}: connection is closed`, details))
     return new Promise<SshExecResult>((resolve, reject) => {
       let settled = false
       let channel: ClientChannel | undefined
@@ -226,7 +234,7 @@ export class SshClient {
             setTimeout(start, Math.min(5 * attempt, 50))
             return
           }
-          finish(() => reject(new OperationError(`ssh ${this.target}: cannot start command: ${err.message}`, details, {cause: err})))
+          finish(() => reject(new SshConnectionError(`ssh ${this.target}: cannot start command: ${err.message}`, details, {cause: err})))
           return
         }
         channel = ch
@@ -244,7 +252,7 @@ export class SshClient {
           finish(() => {
             if (code === undefined && sig === undefined) {
               const why = this.lastError ? `: ${this.lastError.message}` : ''
-              reject(new OperationError(`ssh ${this.target}: connection lost before the command finished${why}`, details))
+              reject(new SshConnectionError(`ssh ${this.target}: connection lost before the command finished${why}`, details))
               return
             }
             resolve({
@@ -415,9 +423,10 @@ function hostKeyRefusal(
 }
 
 function connectError(err: Error & {level?: string; code?: string}, where: string, timeoutMs: number, details: Record<string, unknown>): OperationError {
+  if (err.level === 'client-authentication') return new OperationError(`ssh ${where}: authentication failed (key not accepted for this user)`, {...details, cause: err.level}, {cause: err})
   let why = err.message
   if (err.level === 'client-timeout' || /Timed out while waiting for handshake/.test(err.message)) why = `no SSH handshake within ${timeoutMs} ms`
   else if (err.level === 'client-authentication') why = 'authentication failed (key not accepted for this user)'
   else if (err.code === 'ECONNREFUSED') why = 'connection refused (is sshd running on that address and port?)'
-  return new OperationError(`ssh ${where}: ${why}`, {...details, cause: err.code ?? err.level}, {cause: err})
+  return new SshConnectionError(`ssh ${where}: ${why}`, {...details, cause: err.code ?? err.level}, {cause: err})
 }

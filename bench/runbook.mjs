@@ -1,0 +1,57 @@
+// Runbook engine vs ansible-playbook: the same 10 steps (a shell command on 3 lab nodes each),
+// median of RUNS cold runs. Needs a running lab (bench/run.sh runbook starts one) and ansible-playbook
+// (Debian package ansible: installed here if missing and running as root).
+import {execFileSync, spawnSync} from 'node:child_process'
+import {mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {fmt, median, timeOnce} from './lib.mjs'
+
+const RUNS = Number(process.env.RUNS ?? 5)
+const STEPS = 10
+const dir = mkdtempSync('/tmp/plasmactl-bench-rb-')
+const cli = ['node', 'bin/run.js']
+
+const rb = join(dir, 'ten-steps.yaml')
+writeFileSync(rb, `apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: bench/ten-steps\n  mutating: false\nsteps:\n${Array.from({length: STEPS}, (_, i) => `  - id: s${i + 1}\n    kind: run\n    on: all\n    command: echo step ${i + 1} on {{ node.name }}\n`).join('')}`)
+
+const ctx = JSON.parse(execFileSync(cli[0], [...cli.slice(1), 'config', 'view', '--json']).toString()).data
+const lab = ctx.config.contexts.find((c) => c.name === (process.env.PLASMACTL_CONTEXT ?? ctx.config['current-context']))
+const ssh = lab.ssh
+const hosts = lab.nodes.map((n) => `${n.name} ansible_host=${n.address} ansible_port=${ssh.port} ansible_user=${ssh.user} ansible_ssh_private_key_file=${ssh['identity-file']}`)
+writeFileSync(join(dir, 'inventory.ini'), `[lab]\n${hosts.join('\n')}\n`)
+writeFileSync(join(dir, 'play.yaml'), `- hosts: lab\n  tasks:\n${Array.from({length: STEPS}, (_, i) => `    - name: step ${i + 1}\n      ansible.builtin.shell: echo step ${i + 1} on {{ inventory_hostname }}\n`).join('')}`)
+const knownHosts = ssh['known-hosts']
+const sshArgs = `-o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes`
+writeFileSync(join(dir, 'default.cfg'), `[defaults]\ninventory = ${join(dir, 'inventory.ini')}\n[ssh_connection]\nssh_args = ${sshArgs}\n`)
+writeFileSync(join(dir, 'fast.cfg'), `[defaults]\ninventory = ${join(dir, 'inventory.ini')}\n[ssh_connection]\npipelining = True\nssh_args = ${sshArgs} -o ControlMaster=auto -o ControlPersist=60s\n`)
+
+const state = join(dir, 'state')
+const plasma = () => timeOnce([...cli, 'runbook', 'run', rb, '--yes'], {env: {PLASMACTL_STATE_DIR: state}})
+plasma()
+const tPlasma = median(Array.from({length: RUNS}, plasma))
+
+// Per-step overhead after the first connection: from the newest journal, the time between the
+// first step's end and the last step's end, over the remaining steps.
+const journals = readdirSync(join(state, 'runbooks')).sort()
+const events = readFileSync(join(state, 'runbooks', journals.at(-1)), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+const ends = events.filter((e) => e.type === 'step-end').map((e) => Date.parse(e.ts))
+const perStep = (Math.max(...ends) - Math.min(...ends.slice(0, 3))) / (STEPS - 1)
+
+console.log(`plasmactl runbook run (${STEPS} steps × 3 nodes): median ${fmt(tPlasma)} of ${RUNS}; per-step after the first connection ≈ ${perStep.toFixed(1)} ms`)
+
+let ansible = spawnSync('ansible-playbook', ['--version']).status === 0
+if (!ansible && process.getuid?.() === 0) {
+  console.log('installing ansible (apt-get install -y ansible)…')
+  ansible = spawnSync('bash', ['-c', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ansible >/dev/null'], {stdio: 'inherit'}).status === 0
+}
+if (!ansible) {
+  console.log('ansible-playbook not found: install it (apt-get install -y ansible) to compare')
+} else {
+  const play = (cfg) => () => timeOnce(['ansible-playbook', join(dir, 'play.yaml')], {env: {ANSIBLE_CONFIG: join(dir, cfg), ANSIBLE_HOST_KEY_CHECKING: 'True'}})
+  play('default.cfg')()
+  const tDef = median(Array.from({length: RUNS}, play('default.cfg')))
+  play('fast.cfg')()
+  const tFast = median(Array.from({length: RUNS}, play('fast.cfg')))
+  console.log(`ansible-playbook defaults:                   median ${fmt(tDef)}  (plasmactl ${(tDef / tPlasma).toFixed(1)}× faster)`)
+  console.log(`ansible-playbook pipelining + ControlPersist: median ${fmt(tFast)}  (plasmactl ${(tFast / tPlasma).toFixed(1)}× faster)`)
+}

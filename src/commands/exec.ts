@@ -1,0 +1,39 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../base-command.js'
+import {resolveContext} from '../config/context.js'
+import {parseDuration} from '../config/duration.js'
+import {setExitCode} from '../errors.js'
+import {renderExec} from '../output/runbook.js'
+import {type ExecResult, execOnNodes} from '../services/exec-on-nodes.js'
+
+export default class Exec extends BaseCommand<typeof Exec> {
+  static override summary = 'Run a command on nodes over SSH, in parallel, output labelled per host'
+  static override description = 'TARGET: node names (comma-separated), role:ROLE, all, leader or followers. Exit 0 when every host exits 0, else 3 (the whole result is printed first).'
+  static override examples = ['<%= config.bin %> <%= command.id %> all -- uptime', '<%= config.bin %> <%= command.id %> leader --group -- df -h /var/lib', '<%= config.bin %> <%= command.id %> n1,n2 --json -- cat /etc/hostname']
+  static override strict = false
+  static override args = {target: Args.string({description: 'nodes: NAME[,NAME], role:ROLE, all, leader, followers', required: true})}
+  static override flags = {
+    group: Flags.boolean({description: 'print output grouped per host instead of prefixed lines'}),
+    timeout: Flags.string({description: 'per-command timeout (the remote process is killed)', default: '5m'}),
+    forks: Flags.integer({description: 'hosts at once', default: 10, min: 1}),
+    sudo: Flags.boolean({description: 'run through sudo -n'}),
+    'accept-new-host-keys': Flags.boolean({description: 'record unknown host keys (trust on first use); a changed key is refused'}),
+  }
+
+  public async run(): Promise<ExecResult> {
+    const command = this.argv.slice(this.argv.indexOf('--') + 1).join(' ')
+    if (!this.argv.includes('--') || !command.trim()) this.error('usage: plasmactl exec TARGET -- COMMAND', {exit: 2})
+    const {loaded, ctx} = await resolveContext(this.flags)
+    const live = !this.jsonEnabled() && !this.flags.group
+    const result = await execOnNodes({
+      loaded, ctx, target: this.args.target, command, timeoutMs: parseDuration(this.flags.timeout, '--timeout'), forks: this.flags.forks, sudo: this.flags.sudo, acceptNewHostKeys: this.flags['accept-new-host-keys'],
+      onHost: live ? (h) => {
+        for (const l of (h.stdout + h.stderr).replace(/\n$/, '').split('\n').filter(Boolean)) this.log(`${h.node} | ${l}`)
+        if (h.error) this.logToStderr(`${h.node} | error: ${h.error}`)
+      } : undefined,
+    })
+    if (result.hosts.some((h) => h.exitCode !== 0)) setExitCode('OPERATION_FAILED')
+    if (!this.jsonEnabled()) this.log(renderExec(result, this.flags.group))
+    return result
+  }
+}

@@ -1,0 +1,25 @@
+import {Args} from '@oclif/core'
+import {BaseCommand} from '../../base-command.js'
+import {setExitCode} from '../../errors.js'
+import {listRunbooks} from '../../runbook/loader.js'
+import {type LintResult, lintRunbooks} from '../../runbook/manage.js'
+
+export default class RunbookLint extends BaseCommand<typeof RunbookLint> {
+  static override summary = 'Check runbooks: schema, unknown keys, duplicate ids, bad references, missing params (file:line)'
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> ./my-runbook.yaml']
+  static override strict = false
+  static override args = {runbook: Args.string({description: 'runbook names or files (default: every runbook listed)'})}
+
+  public async run(): Promise<LintResult> {
+    const names = this.argv.filter((a) => !a.startsWith('-'))
+    const result = await lintRunbooks(names.length ? names : (await listRunbooks()).map((r) => r.file))
+    if (!result.ok) setExitCode('USAGE')
+    if (!this.jsonEnabled()) {
+      for (const f of result.files) {
+        if (f.problems.length === 0) this.log(`ok    ${f.file}`)
+        for (const p of f.problems) this.log(`${p.file}:${p.line}:${p.column}: ${p.severity}: ${p.path ? `${p.path}: ` : ''}${p.message}`)
+      }
+    }
+    return result
+  }
+}

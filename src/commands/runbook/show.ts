@@ -1,0 +1,18 @@
+import {Args} from '@oclif/core'
+import {BaseCommand} from '../../base-command.js'
+import {showRunbook} from '../../runbook/manage.js'
+
+export default class RunbookShow extends BaseCommand<typeof RunbookShow> {
+  static override summary = 'Show a runbook: its file, params and steps'
+  static override examples = ['<%= config.bin %> <%= command.id %> chainfire/restart-node']
+  static override args = {runbook: Args.string({description: 'runbook name or file', required: true})}
+
+  public async run(): Promise<Awaited<ReturnType<typeof showRunbook>>> {
+    const r = await showRunbook(this.args.runbook)
+    if (!this.jsonEnabled()) {
+      this.log(`# ${r.name} (${r.file})`)
+      this.log(r.text.trimEnd())
+    }
+    return r
+  }
+}

@@ -1,0 +1,713 @@
+import {createHash} from 'node:crypto'
+import {hostname} from 'node:os'
+import {join} from 'node:path'
+import {chainfireClientFor} from '../adapters/chainfire/index.js'
+import {run as runLocal} from '../adapters/exec/index.js'
+import {SshConnectionError} from '../adapters/ssh/index.js'
+import {activeNodes, serviceCommand, type ServiceVerb} from '../config/context.js'
+import {parseDuration} from '../config/duration.js'
+import type {LoadedConfig} from '../config/load.js'
+import {stateDir} from '../config/paths.js'
+import type {Context, NodeSpec} from '../config/schema.js'
+import {OperationError, PlasmaError, RefusedError, UsageError} from '../errors.js'
+import type {ChainfireHealth} from '../services/health/probes/chainfire.js'
+import {Journal} from '../services/journal.js'
+import {acquireLock, type HeldLock, LOCK_PREFIX} from '../services/lock.js'
+import {Remote} from '../services/remote.js'
+import type {Reporter} from '../services/reporter.js'
+import {type ActionContext, describeAction, newestVerifiedSnapshot, runAction} from './actions.js'
+import {batches, type ClusterFingerprint, ClusterView, fingerprintOf, nodeVars, quorumImpact, resolveTargets, sameCluster} from './cluster.js'
+import {digestSteps, type LoadedRunbook, loadRunbook, type ParamValue, resolveParams} from './loader.js'
+import type {Condition, Step} from './schema.js'
+import {Redactor, renderCommand, renderDeep, renderText, shellQuote, stdinScript, type TemplateVars} from './template.js'
+
+export type StepDecision = 'run' | 'skip' | 'abort' | 'all'
+
+export interface StepPreview {
+  step: string
+  kind: string
+  name?: string
+  targets: string[]
+  lines: string[]
+}
+
+export interface RunPrompts {
+  /** Step-by-step mode: asked before each step. */
+  step(p: StepPreview): Promise<StepDecision>
+  /** confirm: steps, a changed cluster on resume, --force-unlock, manual steps. */
+  confirm(message: string): Promise<boolean>
+}
+
+export interface RunOptions {
+  loaded: LoadedConfig
+  ctx: Context
+  reporter: Reporter
+  /** Labelled output of commands (already redacted). */
+  output: (line: string) => void
+  name?: string
+  params: Record<string, string>
+  dryRun: boolean
+  yes: boolean
+  /** Ask before every step (run / skip / abort / run the rest). */
+  stepMode: boolean
+  /** A terminal is there to answer prompts. */
+  interactive: boolean
+  force: boolean
+  allowManual: boolean
+  acceptNewHostKeys?: boolean
+  forceUnlock?: boolean
+  lockTtlSeconds: number
+  resume?: string
+  forks?: number
+  version: string
+  prompts: RunPrompts
+}
+
+export type OutcomeStatus = 'ok' | 'failed' | 'skipped' | 'completed-before' | 'planned'
+
+export interface StepOutcome {
+  step: string
+  kind: string
+  target?: string
+  status: OutcomeStatus
+  exitCode?: number | null
+  failure?: 'connection' | 'command'
+  error?: string
+  detail?: string
+  attempts?: number
+  durationMs?: number
+  /** A safety check refused (changed host key, sudo password, leader removal): exit 6. */
+  refused?: boolean
+}
+
+export interface PlanEntry {
+  step: string
+  kind: string
+  name?: string
+  targets: string[]
+  describe: string[]
+  when?: string
+  impact?: string[]
+  check?: {ok: boolean; detail: string}
+  readOnly: boolean
+}
+
+export interface RunResult {
+  runId: string | null
+  runbook: string
+  context: string
+  dryRun: boolean
+  status: 'succeeded' | 'failed' | 'aborted' | 'planned'
+  journal: string | null
+  fingerprint: ClusterFingerprint | null
+  plan: PlanEntry[]
+  steps: StepOutcome[]
+  resumed: boolean
+  lock: string[]
+}
+
+interface Scope {
+  prefix: string
+  params: Record<string, ParamValue>
+  runbook: string
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Runs fn over items with at most `limit` at once (bounded fan-out across hosts). */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  await Promise.all(
+    Array.from({length: Math.min(limit, items.length)}, async () => {
+      while (next < items.length) {
+        const i = next++
+        out[i] = await fn(items[i])
+      }
+    }),
+  )
+  return out
+}
+
+class StepFailed extends OperationError {}
+class Aborted extends RefusedError {}
+
+const SUDO_PASSWORD = /sudo: (a password is required|a terminal is required|no tty present)/
+
+/** Collects the step digests of a runbook and every runbook it includes (resume refuses if any changed). */
+async function fullDigest(rb: LoadedRunbook, seen = new Set<string>()): Promise<string> {
+  const parts = [digestSteps(rb.runbook.steps)]
+  const walk = (steps: Step[]): string[] => steps.flatMap((s) => [...(s.kind === 'runbook' && s.runbook ? [s.runbook] : []), ...(typeof s.on_failure === 'object' ? walk(s.on_failure.rescue) : [])])
+  for (const inc of walk(rb.runbook.steps)) {
+    if (seen.has(inc)) continue
+    seen.add(inc)
+    parts.push(`${inc}:${await fullDigest(await loadRunbook(inc), seen)}`)
+  }
+  return createHash('sha256').update(parts.join('\n')).digest('hex')
+}
+
+export class RunbookEngine {
+  private readonly remote: Remote
+  private readonly client
+  private readonly view: ClusterView
+  private redactor = new Redactor([])
+  private journal: Journal | undefined
+  private done = new Set<string>()
+  private runAll = false
+  private lock: HeldLock | undefined
+  private runId = 'dry-run'
+  readonly outcomes: StepOutcome[] = []
+  readonly plan: PlanEntry[] = []
+  private readonly includes = new Map<string, LoadedRunbook>()
+
+  constructor(private readonly o: RunOptions) {
+    this.remote = new Remote(o.loaded, o.ctx, o.acceptNewHostKeys ? {hostKeyPolicy: 'accept-new'} : {})
+    this.client = chainfireClientFor(o.loaded, o.ctx)
+    this.view = new ClusterView(o.ctx, this.client)
+  }
+
+  private get nodeNames(): string[] {
+    return activeNodes(this.o.ctx).map((n) => n.name)
+  }
+
+  private actionContext(): ActionContext {
+    return {loaded: this.o.loaded, ctx: this.o.ctx, client: this.client, view: this.view, reporter: this.o.reporter, version: this.o.version, timeoutMs: 5000}
+  }
+
+  private info(msg: string) {
+    this.o.reporter.info(this.redactor.text(msg))
+  }
+
+  private async append(e: Parameters<Journal['append']>[0]) {
+    if (this.journal) await this.journal.append(this.redactor.deep(e))
+  }
+
+  async health(): Promise<ChainfireHealth> {
+    return this.view.health()
+  }
+
+  async run(): Promise<RunResult> {
+    try {
+      return await this.runInner()
+    } finally {
+      await this.lock?.release().catch(() => undefined)
+      this.client.close()
+      await this.remote.close()
+    }
+  }
+
+  private async runInner(): Promise<RunResult> {
+    const o = this.o
+    let resumed: Journal | undefined
+    let name = o.name
+    const given = {...o.params}
+    if (o.resume) {
+      resumed = await Journal.open(join(stateDir(), 'runbooks'), o.resume)
+      const b = resumed.begin?.data as {runbook: string; params: Record<string, string | number | boolean | null>; context: string; digest: string} | undefined
+      if (!b) throw new UsageError(`journal of run ${o.resume} has no begin record`)
+      if (resumed.ended && (resumed.all.at(-1)?.ok ?? false)) throw new UsageError(`run ${o.resume} already finished successfully; nothing to resume`)
+      if (b.context !== o.ctx.name) throw new UsageError(`run ${o.resume} ran against context "${b.context}", not "${o.ctx.name}"`, {hint: `pass --context ${b.context}`})
+      name = b.runbook
+      // Secrets are never journaled: they must be given again (--param or PLASMACTL_PARAM_*).
+      for (const [k, v] of Object.entries(b.params)) if (v !== null && !(k in given)) given[k] = String(v)
+    }
+    if (!name) throw new UsageError('no runbook named')
+    const rb = await loadRunbook(name)
+    const digest = await fullDigest(rb)
+    if (resumed && (resumed.begin?.data as {digest: string}).digest !== digest) {
+      throw new RefusedError(`runbook ${name} changed since run ${o.resume} started (its steps differ): refusing to resume`, {file: rb.file, hint: 'start a new run instead'})
+    }
+    const params = resolveParams(rb.runbook, given, this.nodeNames)
+    this.redactor = new Redactor(Object.values(params).filter((p) => p.secret).map((p) => String(p.value)))
+    const mutating = rb.runbook.metadata.mutating !== false
+
+    if (!o.dryRun && !o.yes && !o.interactive) {
+      throw new UsageError(`runbook ${name} changes the cluster and there is no terminal to confirm its steps`, {hint: 'pass --yes to run unattended, or --dry-run to see the plan'})
+    }
+    const h0 = await this.view.health().catch(() => undefined)
+    const fp = h0 ? fingerprintOf(h0) : null
+
+    if (resumed && fp) {
+      const last = [...resumed.all].reverse().find((e) => e.data?.fingerprint)?.data?.fingerprint as ClusterFingerprint | undefined
+      if (!sameCluster(last, fp)) {
+        const msg = `the cluster changed since run ${o.resume} was interrupted (was ${last?.clusterId} [${last?.members.join(' ')}], now ${fp.clusterId} [${fp.members.join(' ')}]): resume anyway?`
+        if (o.yes) this.o.reporter.warn(msg.replace(': resume anyway?', '; resuming (--yes)'))
+        else if (!(await o.prompts.confirm(msg))) throw new RefusedError('resume not confirmed; nothing was changed')
+      }
+    }
+
+    // Preconditions: read-only, evaluated in dry-run too.
+    const scope: Scope = {prefix: '', params, runbook: name}
+    const failedPre: string[] = []
+    for (const c of rb.runbook.preconditions ?? []) {
+      const ok = await this.evalCondition(renderDeep(c, this.vars(scope)), this.vars(scope))
+      if (!ok) failedPre.push(describeCondition(c))
+    }
+    if (failedPre.length > 0 && !o.dryRun && !o.force) throw new RefusedError(`precondition failed: ${failedPre.join('; ')}`, {hint: 'fix the cluster first, or pass --force'})
+
+    if (o.dryRun) {
+      for (const p of failedPre) this.plan.push({step: '(precondition)', kind: 'check', targets: [], describe: [p], check: {ok: false, detail: 'precondition does not hold now'}, readOnly: true})
+      await this.runSteps(rb.runbook.steps, scope)
+      return {runId: null, runbook: rb.runbook.metadata.name, context: o.ctx.name, dryRun: true, status: 'planned', journal: null, fingerprint: fp, plan: this.plan, steps: this.outcomes, resumed: false, lock: []}
+    }
+
+    this.runId = resumed?.id ?? Journal.newId('run')
+    if (mutating) {
+      const key = `${LOCK_PREFIX}runbook/${o.ctx.name}`
+      const localPath = join(stateDir(), 'locks', `runbook-${o.ctx.name}.lock`)
+      if (o.forceUnlock) await this.forceUnlock(key, localPath)
+      if (resumed && h0?.quorum) await this.takeOverOwnLock(key)
+      this.lock = await acquireLock({client: h0?.quorum ? this.client : undefined, key, localPath, purpose: `runbook ${rb.runbook.metadata.name}`, ttlSeconds: o.lockTtlSeconds, reporter: o.reporter, runId: this.runId})
+    }
+    const dir = join(stateDir(), 'runbooks')
+    if (resumed) {
+      this.journal = resumed
+      this.done = resumed.completed()
+      await this.append({type: 'note', data: {resumed: true, fingerprint: fp, by: `${process.env.USER ?? 'unknown'}@${hostname()}`}})
+    } else {
+      const redactedParams = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.secret ? null : v.value]))
+      this.journal = await Journal.create(dir, this.runId, this.redactor.deep({
+        runbook: name, name: rb.runbook.metadata.name, file: rb.file, digest, context: o.ctx.name, params: redactedParams, fingerprint: fp,
+        by: `${process.env.USER ?? 'unknown'}@${hostname()}`, lock: this.lock?.scopes ?? [], copy: rb.text,
+      }))
+    }
+    this.info(`run ${this.runId}: runbook ${rb.runbook.metadata.name} on context ${o.ctx.name}${resumed ? ` (resumed; ${this.done.size} completed steps are skipped)` : ''}`)
+    let status: RunResult['status'] = 'succeeded'
+    let error: unknown
+    try {
+      await this.runSteps(rb.runbook.steps, scope)
+    } catch (e) {
+      error = e
+      status = e instanceof Aborted ? 'aborted' : 'failed'
+    }
+    await this.append({type: 'end', ok: status === 'succeeded', data: {status}})
+    const result: RunResult = {runId: this.runId, runbook: rb.runbook.metadata.name, context: o.ctx.name, dryRun: false, status, journal: this.journal.path, fingerprint: fp, plan: [], steps: this.outcomes, resumed: Boolean(resumed), lock: this.lock?.scopes ?? []}
+    if (error) {
+      const e = error as PlasmaError
+      const msg = this.redactor.text(e.message)
+      const wrapped = e instanceof RefusedError ? new RefusedError(msg, {...e.details, runId: this.runId, hint: e.details?.hint ?? `resume with: plasmactl runbook resume ${this.runId}`}) : new OperationError(msg, {...(e.details ?? {}), runId: this.runId, hint: `fix the cause, then: plasmactl runbook resume ${this.runId}`})
+      ;(wrapped as PlasmaError & {result?: RunResult}).result = result
+      throw wrapped
+    }
+    return result
+  }
+
+  /** On resume, the lock left by this same run's dead runner (same host, pid gone) is taken over instead of waiting for its lease. */
+  private async takeOverOwnLock(key: string) {
+    const cur = await this.client.get(key).catch(() => undefined)
+    const raw = cur?.kvs[0]?.value.toString('utf8')
+    if (!raw) return
+    let h: {runId?: string; host?: string; pid?: number} = {}
+    try {
+      h = JSON.parse(raw)
+    } catch {
+      return
+    }
+    if (h.runId !== this.runId || h.host !== hostname() || typeof h.pid !== 'number') return
+    try {
+      process.kill(h.pid, 0)
+      return
+    } catch {
+      // the runner that held it is gone
+    }
+    await this.client.deletePrefix(key)
+    this.o.reporter.info(`took over the lock of run ${this.runId} (its runner, pid ${h.pid}, is gone)`)
+  }
+
+  private async forceUnlock(key: string, localPath: string) {
+    const cur = await this.client.get(key).catch(() => undefined)
+    const holder = cur?.kvs[0]?.value.toString('utf8') ?? '(no ChainFire lock key)'
+    if (!this.o.yes && !(await this.o.prompts.confirm(`remove the runbook lock held by ${holder}? Only do this if that run is really dead.`))) throw new RefusedError('force-unlock not confirmed')
+    await this.client.deletePrefix(key).catch(() => undefined)
+    const {rm} = await import('node:fs/promises')
+    await rm(localPath, {force: true})
+    this.o.reporter.warn(`removed the runbook lock (was: ${holder})`)
+  }
+
+  private vars(scope: Scope, node?: NodeSpec): TemplateVars {
+    return {params: scope.params, run: {id: this.runId}, context: {name: this.o.ctx.name}, node: node ? nodeVars(this.o.ctx, node) : undefined}
+  }
+
+  private async runSteps(steps: Step[], scope: Scope): Promise<void> {
+    for (const s of steps) await this.runStep(s, scope)
+  }
+
+  private async targetsOf(step: Step, scope: Scope): Promise<NodeSpec[] | undefined> {
+    if (step.on === undefined || step.on === 'local') return undefined
+    const exprs = [step.on].flat().map((t) => renderText(t, this.vars(scope)))
+    return resolveTargets(this.o.ctx, exprs, () => this.view.health(), step.order)
+  }
+
+  private describeStep(step: Step, scope: Scope, node?: NodeSpec): string[] {
+    const v = this.vars(scope, node)
+    const at = node ? `${node.name}: ` : ''
+    switch (step.kind) {
+      case 'run':
+      case 'local': {
+        const r = renderCommand(step.command!, v)
+        return [`${at}${step.sudo ? `sudo -n sh -c ${shellQuote(r.command)}` : r.command}`]
+      }
+      case 'service':
+        return [`${at}${serviceCommand(this.o.ctx, node!, step.service!, step.verb as ServiceVerb)}`]
+      case 'check':
+      case 'wait':
+        return [`${at}${step.kind} ${step.command ? renderCommand(step.command, v).command : describeCondition(renderDeep(step.condition!, v))}`]
+      case 'action':
+        return [`${at}${describeAction(step.action!, renderDeep(step.with ?? {}, v), node)}`]
+      case 'manual':
+        return [`manual: ${renderText(step.instructions!, v)}`]
+      case 'runbook':
+        return [`${at}runbook ${step.runbook}`]
+    }
+  }
+
+  private async runStep(step: Step, scope: Scope): Promise<void> {
+    const o = this.o
+    const key = scope.prefix + step.id
+    if (this.lock?.lost) throw new RefusedError(`the cluster lock was lost (${this.lock.lost}); stopping before step ${key}`)
+    const v = this.vars(scope)
+    const allDone = (keys: string[]) => keys.length > 0 && keys.every((k) => this.done.has(k))
+
+    if (step.when) {
+      const ok = await this.evalCondition(renderDeep(step.when, v), v)
+      if (!ok) {
+        if (o.dryRun) this.plan.push({step: key, kind: step.kind, name: step.name, targets: [], describe: [`skipped: when ${describeCondition(step.when)} is false now`], when: 'false', readOnly: true})
+        else {
+          this.outcomes.push({step: key, kind: step.kind, status: 'skipped', detail: `when ${describeCondition(step.when)} is false`})
+          if (!this.done.has(key)) await this.append({type: 'step-end', step: key, ok: true, data: {status: 'skipped', reason: 'when'}})
+        }
+        return
+      }
+    }
+    const targets = await this.targetsOf(step, scope)
+    const h = targets && (step.serial !== undefined || step.kind === 'service' || step.action === 'member-remove') ? await this.view.health().catch(() => undefined) : undefined
+    const groups = targets ? batches(targets, step.serial, h) : [[undefined]]
+    const keysOf = (n?: NodeSpec) => (n ? `${key}@${n.name}` : key)
+
+    if (o.dryRun) {
+      const impact: string[] = []
+      for (const g of groups) {
+        const names = g.filter(Boolean).map((n) => n!.name)
+        const verb = step.kind === 'service' && step.service === 'chainfire' && (step.verb === 'stop' || step.verb === 'restart') ? step.verb : step.kind === 'action' && step.action === 'member-remove' ? 'remove' : undefined
+        const health = verb ? (h ?? (await this.view.health().catch(() => undefined))) : undefined
+        const removeNames = step.action === 'member-remove' && step.with?.node ? [renderText(String(step.with.node), v)] : names
+        const imp = verb && health ? quorumImpact(health, verb, removeNames) : undefined
+        if (imp) impact.push(imp.text)
+      }
+      const entry: PlanEntry = {step: key, kind: step.kind, name: step.name, targets: (targets ?? []).map((n) => n.name), describe: [], impact: impact.length ? impact : undefined, readOnly: step.kind === 'check' || step.kind === 'wait'}
+      if (step.serial !== undefined && targets) entry.describe.push(`in batches: ${groups.map((g) => g.map((n) => n!.name).join('+')).join(' → ')}`)
+      if (step.destructive) {
+        const snap = await newestVerifiedSnapshot(this.o, parseDuration(this.maxSnapshotAge(), 'max-snapshot-age')).catch(() => undefined)
+        entry.describe.push(snap ? `destructive: newest verified snapshot ${snap.id} (${snap.createdAt})` : `destructive: NO verified snapshot newer than ${this.maxSnapshotAge()}: the run will refuse without --force`)
+      }
+      if (step.kind === 'runbook') {
+        this.plan.push(entry)
+        entry.describe.push(...this.describeStep(step, scope))
+        for (const n of targets ?? [undefined]) await this.runInclude(step, scope, n)
+        return
+      }
+      for (const n of targets ?? [undefined]) entry.describe.push(...this.describeStep(step, scope, n))
+      if (step.kind === 'check' || step.kind === 'wait') {
+        const ok = await this.checkOnce(step, scope, targets).catch((e) => ({ok: false, detail: (e as Error).message}))
+        entry.check = {ok: ok.ok, detail: this.redactor.text(ok.detail)}
+      }
+      this.plan.push(entry)
+      return
+    }
+
+    const allKeys = (targets ?? [undefined]).map((n) => keysOf(n))
+    if (step.kind !== 'runbook' && allDone(allKeys)) {
+      for (const k of allKeys) this.outcomes.push({step: key, kind: step.kind, target: k.includes('@') ? k.slice(k.lastIndexOf('@') + 1) : undefined, status: 'completed-before'})
+      return
+    }
+
+    if (o.stepMode && !this.runAll) {
+      const lines = (targets ?? [undefined]).flatMap((n) => this.describeStep(step, scope, n)).map((l) => this.redactor.text(l))
+      const d = await o.prompts.step({step: key, kind: step.kind, name: step.name, targets: (targets ?? []).map((n) => n.name), lines})
+      if (d === 'abort') throw new Aborted(`aborted by the operator before step ${key}`)
+      if (d === 'skip') {
+        this.outcomes.push({step: key, kind: step.kind, status: 'skipped', detail: 'skipped by the operator'})
+        await this.append({type: 'step-end', step: key, ok: true, data: {status: 'skipped', reason: 'operator'}})
+        return
+      }
+      if (d === 'all') this.runAll = true
+    } else if (step.confirm && !o.yes) {
+      const msg = typeof step.confirm === 'string' ? renderText(step.confirm, v) : `run step ${key}?`
+      if (!(await o.prompts.confirm(this.redactor.text(msg)))) throw new Aborted(`step ${key} not confirmed`)
+    }
+    if (step.destructive && !o.force) {
+      const snap = await newestVerifiedSnapshot(this.o, parseDuration(this.maxSnapshotAge(), 'max-snapshot-age'))
+      if (!snap) throw new RefusedError(`step ${key} is destructive and there is no verified snapshot newer than ${this.maxSnapshotAge()}`, {hint: 'run `plasmactl snapshot save` first, or pass --force'})
+      this.info(`${key}: destructive; newest verified snapshot is ${snap.id}`)
+    }
+
+    try {
+      for (const g of groups) {
+        if (step.kind === 'service' && step.service === 'chainfire' && (step.verb === 'stop' || step.verb === 'restart') && !o.force) {
+          const hh = await this.view.health().catch(() => undefined)
+          const imp = hh ? quorumImpact(hh, step.verb, g.map((n) => n!.name)) : undefined
+          if (imp && !imp.quorum && hh!.quorum) throw new RefusedError(`step ${key} refused: ${imp.text}`, {hint: 'pass --force to do it anyway'})
+          if (imp) this.info(`${key}: ${imp.text}`)
+        }
+        if (step.kind === 'runbook') {
+          // One batch runs its includes side by side; batches follow each other.
+          await Promise.all(g.map((n) => this.runInclude(step, scope, n)))
+          continue
+        }
+        // One fingerprint per batch, shared by its targets (cluster state does not differ per host).
+        const fp = this.view.health().then(fingerprintOf).catch(() => null)
+        const results = await mapLimit(g, o.forks ?? 10, (n) => this.runOnTarget(step, scope, key, n, fp))
+        const failed = results.filter((r) => r.status === 'failed')
+        if (failed.some((f) => f.refused)) throw new RefusedError(`step ${key} refused on ${failed.map((f) => `${f.target ?? 'cluster'}: ${f.error}`).join('; ')}`)
+        if (failed.length > 0) throw new StepFailed(`step ${key} failed on ${failed.map((f) => `${f.target ?? 'cluster'} (${f.failure} failure: ${f.error})`).join('; ')}`, {failure: failed[0].failure})
+      }
+    } catch (error) {
+      const policy = step.on_failure ?? 'abort'
+      if (error instanceof Aborted || policy === 'abort') throw error
+      if (policy === 'continue') {
+        this.o.reporter.warn(this.redactor.text(`${(error as Error).message}; continuing (on_failure: continue)`))
+        return
+      }
+      this.o.reporter.warn(this.redactor.text(`${(error as Error).message}; running rescue steps`))
+      await this.runSteps(policy.rescue, {...scope, prefix: `${key}/rescue/`})
+    }
+  }
+
+  private maxSnapshotAge(): string {
+    return '24h'
+  }
+
+  private async runInclude(step: Step, scope: Scope, node: NodeSpec | undefined): Promise<void> {
+    let sub = this.includes.get(step.runbook!)
+    if (!sub) {
+      sub = await loadRunbook(step.runbook!)
+      this.includes.set(step.runbook!, sub)
+    }
+    const v = this.vars(scope, node)
+    const given = Object.fromEntries(Object.entries(step.params ?? {}).map(([k, val]) => [k, renderText(String(val), v)]))
+    const params = resolveParams(sub.runbook, given, this.nodeNames)
+    // A param of the parent passed down keeps its secrecy.
+    for (const [k, p] of Object.entries(params)) if (Object.values(scope.params).some((pp) => pp.secret && String(pp.value) === String(p.value))) params[k] = {...p, secret: true}
+    const prefix = `${scope.prefix}${step.id}${node ? `@${node.name}` : ''}/`
+    const subScope: Scope = {prefix, params, runbook: sub.name}
+    for (const c of sub.runbook.preconditions ?? []) {
+      if (this.o.dryRun) continue
+      if (!(await this.evalCondition(renderDeep(c, this.vars(subScope)), this.vars(subScope))) && !this.o.force) throw new RefusedError(`${sub.name}: precondition failed: ${describeCondition(c)}`)
+    }
+    await this.runSteps(sub.runbook.steps, subScope)
+  }
+
+  private async runOnTarget(step: Step, scope: Scope, key: string, node: NodeSpec | undefined, fingerprint: Promise<ClusterFingerprint | null>): Promise<StepOutcome> {
+    const tkey = node ? `${key}@${node.name}` : key
+    if (this.done.has(tkey)) {
+      const r: StepOutcome = {step: key, kind: step.kind, target: node?.name, status: 'completed-before'}
+      this.outcomes.push(r)
+      return r
+    }
+    // The fingerprint is taken while the step starts and recorded with its end: off the critical path.
+    await this.append({type: 'step-start', step: key, target: node?.name, data: {kind: step.kind}})
+    const started = performance.now()
+    const maxRetries = step.retries ?? 0
+    const delayMs = step.delay === undefined ? 1000 : parseDuration(step.delay, 'delay')
+    let attempts = 0
+    let connFailures = 0
+    let commandFailures = 0
+    let refused = false
+    let last: {ok: boolean; exitCode?: number | null; detail: string; output: string; failure?: 'connection' | 'command'}
+    for (;;) {
+      attempts++
+      try {
+        const r = await this.execute(step, scope, node)
+        let ok = r.ok
+        if (ok && step.until) ok = await this.evalCondition(renderDeep(step.until, this.vars(scope, node)), this.vars(scope, node))
+        last = {...r, ok, failure: ok ? undefined : 'command', detail: ok ? r.detail : r.detail || `until ${describeCondition(step.until!)} does not hold`}
+        if (ok) break
+        commandFailures++
+        if (commandFailures > maxRetries) break
+      } catch (error) {
+        const connection = error instanceof SshConnectionError
+        last = {ok: false, detail: (error as Error).message, output: '', failure: connection ? 'connection' : 'command'}
+        if (error instanceof RefusedError && !connection) {
+          refused = true
+          break
+        }
+        if (connection) {
+          connFailures++
+          // Connection failures are retried (a fresh connection each time) regardless of retries:.
+          if (connFailures > 2) break
+          this.o.reporter.warn(this.redactor.text(`${tkey}: connection failure (${last.detail}); retrying`))
+          await sleep(300)
+          continue
+        }
+        commandFailures++
+        if (commandFailures > maxRetries) break
+      }
+      this.o.reporter.debug(`${tkey}: attempt ${attempts} failed; retrying in ${delayMs} ms`)
+      await sleep(delayMs)
+    }
+    const out = this.redactor.text(last!.output)
+    const outcome: StepOutcome = {
+      step: key, kind: step.kind, target: node?.name, status: last!.ok ? 'ok' : 'failed', exitCode: last!.exitCode,
+      failure: last!.failure, error: last!.ok ? undefined : this.redactor.text(last!.detail), detail: last!.ok ? this.redactor.text(last!.detail) : undefined,
+      attempts, durationMs: Math.round(performance.now() - started), refused: refused || undefined,
+    }
+    this.outcomes.push(outcome)
+    await this.append({
+      type: 'step-end', step: key, target: node?.name, ok: last!.ok, exitCode: last!.exitCode ?? null, failure: last!.failure, error: outcome.error,
+      data: {fingerprint: await fingerprint, status: outcome.status, attempts, durationMs: outcome.durationMs, outputDigest: `sha256:${createHash('sha256').update(out).digest('hex')}`, output: out.length > 4096 ? `${out.slice(0, 4096)}…` : out, detail: outcome.detail},
+    })
+    const label = node?.name ?? 'cluster'
+    this.info(`${last!.ok ? 'ok' : 'FAILED'}  ${key}${node ? ` @ ${node.name}` : ''}${last!.ok ? (outcome.detail ? `: ${outcome.detail}` : '') : `: ${outcome.error}`} (${outcome.durationMs} ms)`)
+    if (out.trim()) for (const line of out.replace(/\n$/, '').split('\n')) this.o.output(`${label} | ${line}`)
+    return outcome
+  }
+
+  private timeoutOf(step: Step, fallback: number): number {
+    return step.timeout === undefined ? fallback : parseDuration(step.timeout, `step ${step.id} timeout`)
+  }
+
+  /** Runs a rendered shell command on a node; secrets go over stdin, never in the command line. */
+  private async shell(node: NodeSpec, template: string, scope: Scope, step: Step) {
+    const r = renderCommand(template, this.vars(scope, node))
+    const needsStdin = Object.keys(r.env).length > 0
+    let command = needsStdin ? 'sh -s' : r.command
+    if (step.sudo) command = `sudo -n sh -c ${shellQuote(command)}`
+    const res = await this.remote.exec(node, command, {timeoutMs: this.timeoutOf(step, 600_000), stdin: needsStdin ? stdinScript(r) : undefined})
+    if (step.sudo && res.exitCode !== 0 && SUDO_PASSWORD.test(res.stderr)) {
+      throw new RefusedError(`${node.name}: sudo needs a password for ${node.name}'s SSH user; plasmactl only uses sudo -n (configure NOPASSWD for the commands runbooks run)`, {host: node.address})
+    }
+    return res
+  }
+
+  private async execute(step: Step, scope: Scope, node: NodeSpec | undefined): Promise<{ok: boolean; exitCode?: number | null; detail: string; output: string}> {
+    const v = this.vars(scope, node)
+    switch (step.kind) {
+      case 'run': {
+        const r = await this.shell(node!, step.command!, scope, step)
+        return {ok: r.exitCode === 0, exitCode: r.exitCode, detail: r.exitCode === 0 ? '' : `exit ${r.exitCode ?? r.signal}: ${lastLines(r.stderr || r.stdout)}`, output: r.stdout + r.stderr}
+      }
+      case 'local': {
+        const r = renderCommand(step.command!, v)
+        const res = await runLocal('/bin/sh', ['-c', r.command], {env: r.env, timeoutMs: this.timeoutOf(step, 600_000)})
+        return {ok: res.exitCode === 0, exitCode: res.exitCode, detail: res.exitCode === 0 ? '' : `exit ${res.exitCode}: ${lastLines(res.stderr || res.stdout)}`, output: res.stdout + res.stderr}
+      }
+      case 'service': {
+        const cmd = serviceCommand(this.o.ctx, node!, step.service!, step.verb as ServiceVerb)
+        const r = await this.remote.exec(node!, cmd, {timeoutMs: this.timeoutOf(step, 120_000)})
+        return {ok: r.exitCode === 0, exitCode: r.exitCode, detail: r.exitCode === 0 ? lastLines(r.stdout) : `exit ${r.exitCode}: ${lastLines(r.stderr || r.stdout)}`, output: ''}
+      }
+      case 'check': {
+        const c = await this.checkOnce(step, scope, node ? [node] : undefined)
+        return {ok: c.ok, detail: c.detail, output: ''}
+      }
+      case 'wait': {
+        const deadline = Date.now() + this.timeoutOf(step, 60_000)
+        const interval = step.interval === undefined ? 500 : parseDuration(step.interval, 'interval')
+        for (;;) {
+          const c = await this.checkOnce(step, scope, node ? [node] : undefined).catch((e) => ({ok: false, detail: (e as Error).message}))
+          if (c.ok) return {ok: true, detail: c.detail, output: ''}
+          if (Date.now() > deadline) return {ok: false, detail: `timed out after ${formatMs(this.timeoutOf(step, 60_000))} waiting for ${describeCondition(step.condition!)}: ${c.detail}`, output: ''}
+          await sleep(interval)
+        }
+      }
+      case 'action': {
+        const r = await runAction(this.actionContext(), step.action!, renderDeep(step.with ?? {}, v), node, this.timeoutOf(step, 60_000))
+        return {ok: true, detail: r.detail, output: ''}
+      }
+      case 'manual': {
+        const text = renderText(step.instructions!, v)
+        if (this.o.yes && !this.o.allowManual) throw new RefusedError(`step ${scope.prefix}${step.id} is manual and the run is unattended: ${text}`, {hint: 'do it by hand and pass --allow-manual, or run on a terminal without --yes'})
+        if (this.o.yes) return {ok: true, detail: `manual step allowed (--allow-manual): ${text}`, output: ''}
+        const ok = await this.o.prompts.confirm(`MANUAL: ${this.redactor.text(text)}\nDone?`)
+        if (!ok) throw new Aborted(`manual step ${scope.prefix}${step.id} not confirmed`)
+        return {ok: true, detail: 'confirmed by the operator', output: ''}
+      }
+      default:
+        throw new UsageError(`kind ${step.kind} cannot run on a target`)
+    }
+  }
+
+  /** A check: a condition (cluster state) or a read-only command on the targets (exit 0 = true). */
+  private async checkOnce(step: Step, scope: Scope, targets: NodeSpec[] | undefined): Promise<{ok: boolean; detail: string}> {
+    if (step.command) {
+      const nodes = targets ?? []
+      const rs = await Promise.all(nodes.map(async (n) => ({n, r: await this.shell(n, step.command!, scope, step)})))
+      const bad = rs.filter((x) => x.r.exitCode !== 0)
+      return {ok: bad.length === 0, detail: bad.length ? bad.map((x) => `${x.n.name}: exit ${x.r.exitCode}`).join(', ') : `exit 0 on ${nodes.map((n) => n.name).join(', ')}`}
+    }
+    const v = this.vars(scope, targets?.length === 1 ? targets[0] : undefined)
+    const ok = await this.evalCondition(renderDeep(step.condition!, v), v)
+    return {ok, detail: `${describeCondition(renderDeep(step.condition!, v))}: ${ok ? 'true' : 'false'}`}
+  }
+
+  /** Evaluates a structured condition against the live cluster; values were rendered from params only. */
+  async evalCondition(c: Condition, v: TemplateVars): Promise<boolean> {
+    let h: ChainfireHealth | undefined
+    const live = async () => (h ??= await this.view.health())
+    const member = async (name: string) => (await live()).members.find((m) => m.name === name)
+    if ('all' in c) {
+      for (const x of c.all as Condition[]) if (!(await this.evalCondition(x, v))) return false
+      return true
+    }
+    if ('any' in c) {
+      for (const x of c.any as Condition[]) if (await this.evalCondition(x, v)) return true
+      return false
+    }
+    if ('not' in c) return !(await this.evalCondition(c.not as Condition, v))
+    if ('healthy' in c) {
+      const hh = await live().catch(() => undefined)
+      const ok = Boolean(hh?.quorum && hh.members.every((m) => m.healthy || m.learner))
+      return ok === c.healthy
+    }
+    if ('quorum' in c) return Boolean((await live().catch(() => undefined))?.quorum) === c.quorum
+    if ('leader-is' in c) return (await live()).leader === c['leader-is']
+    if ('leader-is-not' in c) return (await live()).leader !== c['leader-is-not']
+    if ('member-present' in c) return Boolean(await member(String(c['member-present'])))
+    if ('member-absent' in c) return !(await member(String(c['member-absent'])))
+    if ('member-healthy' in c) return Boolean((await member(String(c['member-healthy'])))?.healthy)
+    if ('member-learner' in c) return Boolean((await member(String(c['member-learner'])))?.learner)
+    if ('caught-up' in c) {
+      const m = await member(String(c['caught-up']))
+      return Boolean(m?.reachable && m.lag !== null && m.lag <= Number(c['max-lag'] ?? 10))
+    }
+    if ('service-active' in c || 'service-inactive' in c) {
+      const name = String(c['service-active'] ?? c['service-inactive'])
+      const node = activeNodes(this.o.ctx).find((n) => n.name === name)
+      if (!node) throw new UsageError(`no node "${name}"`)
+      const r = await this.remote.exec(node, serviceCommand(this.o.ctx, node, String(c.component ?? 'chainfire'), 'is-active'), {timeoutMs: 30_000})
+      return 'service-active' in c ? r.exitCode === 0 : r.exitCode !== 0
+    }
+    if ('param' in c) {
+      const p = v.params[String(c.param)]
+      if (c.equals === undefined) return Boolean(p?.value)
+      return String(p?.value) === String(c.equals)
+    }
+    if ('command' in c) {
+      const nodes = await resolveTargets(this.o.ctx, [c.on ?? 'all'].flat().map(String), () => live())
+      const rs = await Promise.all(nodes.map((n) => this.remote.exec(n, String(c.command), {timeoutMs: 60_000})))
+      return rs.every((r) => r.exitCode === 0)
+    }
+    throw new UsageError(`unknown condition ${JSON.stringify(c)}`)
+  }
+}
+
+function lastLines(s: string): string {
+  return s.trim().split('\n').slice(-3).join('; ')
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`
+}
+
+export function describeCondition(c: Condition): string {
+  if ('all' in c) return `(${(c.all as Condition[]).map(describeCondition).join(' and ')})`
+  if ('any' in c) return `(${(c.any as Condition[]).map(describeCondition).join(' or ')})`
+  if ('not' in c) return `not ${describeCondition(c.not as Condition)}`
+  return Object.entries(c)
+    .map(([k, val]) => `${k}${val === true ? '' : `=${typeof val === 'string' ? val : JSON.stringify(val)}`}`)
+    .join(' ')
+}
+
+export async function runRunbook(o: RunOptions): Promise<RunResult> {
+  return new RunbookEngine(o).run()
+}

@@ -1,0 +1,367 @@
+import {createHash} from 'node:crypto'
+import {readdir, readFile, stat} from 'node:fs/promises'
+import {dirname, join, relative, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {type Document, isMap, isPair, isScalar, LineCounter, type Node as YamlNode, parseDocument} from 'yaml'
+import {configHome} from '../config/paths.js'
+import {UsageError} from '../errors.js'
+import {type Condition, ID_RE, type Runbook, runbookSchema, type Step} from './schema.js'
+
+export interface LintProblem {
+  file: string
+  line: number
+  column: number
+  path: string
+  message: string
+  severity: 'error' | 'warning'
+}
+
+export interface LoadedRunbook {
+  name: string
+  file: string
+  text: string
+  runbook: Runbook
+  /** sha256 of the steps (canonical JSON): resume refuses when it differs. */
+  stepsDigest: string
+}
+
+/** The package root (runbooks/ and templates/ live there), from dist/runbook or src/runbook. */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/** Where runbooks are looked up, first match wins: $PLASMACTL_RUNBOOK_PATH (colon-separated), the user's dir, the shipped ones. */
+export function runbookDirs(): string[] {
+  const extra = (process.env.PLASMACTL_RUNBOOK_PATH ?? '').split(':').filter(Boolean)
+  return [...extra, join(configHome(), 'plasmactl', 'runbooks'), join(PACKAGE_ROOT, 'runbooks')]
+}
+
+export function digestSteps(steps: Step[]): string {
+  return createHash('sha256').update(canonical(steps)).digest('hex')
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`
+  return JSON.stringify(v)
+}
+
+async function isFile(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => undefined))?.isFile() ?? false
+}
+
+/** NAME (e.g. chainfire/restart-node) or a path to a .yaml file → the file. */
+export async function findRunbook(nameOrFile: string): Promise<{name: string; file: string}> {
+  if (/\.ya?ml$/.test(nameOrFile) || nameOrFile.startsWith('.') || nameOrFile.startsWith('/')) {
+    const file = resolve(nameOrFile)
+    if (!(await isFile(file))) throw new UsageError(`runbook file ${nameOrFile} does not exist`, {file})
+    return {name: nameOrFile.replace(/\.ya?ml$/, ''), file}
+  }
+  if (!/^[\w.-]+(\/[\w.-]+)*$/.test(nameOrFile)) throw new UsageError(`invalid runbook name "${nameOrFile}"`)
+  for (const dir of runbookDirs()) {
+    for (const ext of ['.yaml', '.yml']) {
+      const file = join(dir, nameOrFile + ext)
+      if (await isFile(file)) return {name: nameOrFile, file}
+    }
+  }
+  throw new UsageError(`no runbook "${nameOrFile}" (looked in ${runbookDirs().join(', ')})`, {hint: 'see `plasmactl runbook list`'})
+}
+
+export interface RunbookSummary {
+  name: string
+  file: string
+  description: string
+  params: string[]
+}
+
+export async function listRunbooks(): Promise<RunbookSummary[]> {
+  const seen = new Map<string, RunbookSummary>()
+  for (const dir of runbookDirs()) {
+    const walk = async (d: string): Promise<string[]> => {
+      const entries = await readdir(d, {withFileTypes: true}).catch(() => [])
+      const out: string[] = []
+      for (const e of entries) {
+        if (e.isDirectory()) out.push(...(await walk(join(d, e.name))))
+        else if (/\.ya?ml$/.test(e.name)) out.push(join(d, e.name))
+      }
+      return out
+    }
+    for (const file of (await walk(dir)).sort()) {
+      const name = relative(dir, file).replace(/\.ya?ml$/, '')
+      if (seen.has(name)) continue
+      let description = ''
+      let params: string[] = []
+      try {
+        const rb = parseDocument(await readFile(file, 'utf8')).toJS() as Partial<Runbook>
+        description = rb?.metadata?.description?.split('\n')[0] ?? ''
+        params = Object.keys(rb?.params ?? {})
+      } catch {
+        description = '(unreadable: run `plasmactl runbook lint`)'
+      }
+      seen.set(name, {name, file, description, params})
+    }
+  }
+  return [...seen.values()]
+}
+
+/** Offset of the YAML node at PATH (for an unknown key, of the key itself). */
+function locate(doc: Document, path: PropertyKey[], unknownKey?: string): number | undefined {
+  let node: unknown = doc.contents
+  let offset = (doc.contents as YamlNode | null)?.range?.[0]
+  for (const seg of path) {
+    if (!node || typeof node !== 'object' || !('items' in node)) break
+    const items = (node as {items: unknown[]}).items
+    let next: unknown
+    if (typeof seg === 'number') next = items[seg]
+    else {
+      const pair = items.find((it) => isPair(it) && isScalar(it.key) && it.key.value === seg)
+      if (isPair(pair)) {
+        offset = (pair.key as YamlNode).range?.[0] ?? offset
+        next = pair.value
+      }
+    }
+    if (next === undefined || next === null) break
+    node = next
+    const r = (next as YamlNode)?.range
+    if (r) offset = r[0]
+  }
+  if (unknownKey && isMap(node)) {
+    const pair = node.items.find((it) => isScalar(it.key) && it.key.value === unknownKey)
+    const r = (pair?.key as YamlNode | undefined)?.range
+    if (r) offset = r[0]
+  }
+  return offset
+}
+
+function fmtPath(path: PropertyKey[]): string {
+  let out = ''
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${String(p)}`
+  return out
+}
+
+const TEMPLATE_RE = /\{\{\s*([^}]*?)\s*\}\}/g
+const TEMPLATE_VARS = /^(params\.[a-z][a-z0-9_]*|node\.(name|address|data_dir|peer_url|client_url)|run\.id|context\.name)$/
+
+/**
+ * Parses and lints a runbook: YAML syntax, schema (unknown keys, wrong types), then semantics
+ * (duplicate ids, fields each kind needs, references to undeclared params or missing runbooks,
+ * required params of included runbooks). Every problem carries file:line:column.
+ */
+export async function lintRunbookText(text: string, file: string): Promise<{runbook?: Runbook; problems: LintProblem[]}> {
+  const lc = new LineCounter()
+  const doc = parseDocument(text, {lineCounter: lc, prettyErrors: false, uniqueKeys: true})
+  const at = (path: PropertyKey[], message: string, unknownKey?: string, severity: LintProblem['severity'] = 'error'): LintProblem => {
+    const off = locate(doc, path, unknownKey)
+    const {line, col} = off === undefined ? {line: 1, col: 1} : lc.linePos(off)
+    return {file, line, column: col, path: fmtPath(unknownKey ? [...path, unknownKey] : path), message, severity}
+  }
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((e) => {
+        const {line, col} = lc.linePos(e.pos[0])
+        return {file, line, column: col, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}`, severity: 'error' as const}
+      }),
+    }
+  }
+  const raw = doc.toJS() ?? {}
+  const parsed = runbookSchema.safeParse(raw)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap((issue): LintProblem[] => {
+      if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => at(issue.path, `unknown key "${k}"`, k))
+      if (issue.code === 'invalid_union') {
+        // A condition (or on_failure) with an unknown or misspelled key.
+        const value = issue.path.reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown>)?.[k as string], raw)
+        const keys = value && typeof value === 'object' ? Object.keys(value).join(', ') : JSON.stringify(value)
+        return [at(issue.path, `not a valid ${typeof issue.path.at(-1) === 'string' ? String(issue.path.at(-1)) : 'condition'} (${keys}): see docs/runbooks.md`)]
+      }
+      return [at(issue.path, issue.message)]
+    })
+    return {problems: problems.sort((a, b) => a.line - b.line || a.column - b.column)}
+  }
+  const rb = parsed.data
+  const problems: LintProblem[] = []
+  const params = rb.params ?? {}
+  for (const [name, p] of Object.entries(params)) {
+    const path = ['params', name]
+    if (p.type === 'enum' && !p.values?.length) problems.push(at(path, `enum param "${name}" needs values`))
+    if (p.type !== 'enum' && p.values) problems.push(at([...path, 'values'], `"values" applies to enum params only`))
+    if (p.pattern) {
+      try {
+        new RegExp(p.pattern)
+      } catch (error) {
+        problems.push(at([...path, 'pattern'], `bad regular expression: ${(error as Error).message}`))
+      }
+    }
+    if (p.default !== undefined) {
+      try {
+        coerceParam(name, p, String(p.default))
+      } catch (error) {
+        problems.push(at([...path, 'default'], (error as Error).message))
+      }
+    }
+  }
+  const checkTemplates = (value: unknown, path: PropertyKey[]) => {
+    if (typeof value === 'string') {
+      for (const m of value.matchAll(TEMPLATE_RE)) {
+        const expr = m[1]
+        if (!TEMPLATE_VARS.test(expr)) problems.push(at(path, `unknown template variable "{{ ${expr} }}" (params.NAME, node.name|address|data_dir|peer_url|client_url, run.id, context.name)`))
+        else if (expr.startsWith('params.') && !(expr.slice(7) in params)) problems.push(at(path, `"{{ ${expr} }}" references undeclared param "${expr.slice(7)}"`))
+      }
+    } else if (Array.isArray(value)) value.forEach((v, i) => checkTemplates(v, [...path, i]))
+    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) checkTemplates(v, [...path, k])
+  }
+  const checkCondition = (c: Condition | undefined, path: PropertyKey[]) => {
+    if (!c) return
+    if ('param' in c && !((c.param as string) in params)) problems.push(at([...path, 'param'], `condition references undeclared param "${String(c.param)}"`))
+    for (const k of ['all', 'any'] as const) if (Array.isArray(c[k])) (c[k] as Condition[]).forEach((x, i) => checkCondition(x, [...path, k, i]))
+    if (c.not) checkCondition(c.not as Condition, [...path, 'not'])
+  }
+  const ids = new Map<string, string>()
+  const includes: {name: string; path: PropertyKey[]; params: Record<string, unknown>}[] = []
+  const checkSteps = (steps: Step[], base: PropertyKey[]) => {
+    steps.forEach((s, i) => {
+      const path = [...base, i]
+      if (ids.has(s.id)) problems.push(at([...path, 'id'], `duplicate step id "${s.id}" (first at ${ids.get(s.id)})`))
+      else {
+        const first = at([...path, 'id'], '')
+        ids.set(s.id, `line ${first.line}`)
+      }
+      const need = (field: keyof Step, why = `kind "${s.kind}" needs "${field}"`) => {
+        if (s[field] === undefined) problems.push(at(path, why))
+      }
+      if (s.kind === 'run' || s.kind === 'local') need('command')
+      if (s.kind === 'service') {
+        need('service')
+        need('verb')
+      }
+      if (s.kind === 'check' && !s.condition && !s.command) problems.push(at(path, 'kind "check" needs "condition" or "command"'))
+      if (s.kind === 'wait') need('condition')
+      if (s.kind === 'action') need('action')
+      if (s.kind === 'manual') need('instructions')
+      if (s.kind === 'runbook') {
+        need('runbook')
+        if (s.runbook) includes.push({name: s.runbook, path: [...path, 'runbook'], params: s.params ?? {}})
+      }
+      if (s.kind === 'local' && s.on !== undefined) problems.push(at([...path, 'on'], 'a "local" step runs on this machine: remove "on"'))
+      if ((s.kind === 'run' || s.kind === 'service') && s.on === undefined) problems.push(at(path, `kind "${s.kind}" needs "on" (targets)`))
+      for (const t of [s.on ?? []].flat()) {
+        if (!/^(all|leader|followers|local|node:[\w.-]+|role:[\w-]+|\{\{\s*params\.[a-z][a-z0-9_]*\s*\}\}|[\w.-]+)$/.test(t)) problems.push(at([...path, 'on'], `bad target "${t}" (all, leader, followers, node:NAME, role:ROLE or {{ params.NODE }})`))
+      }
+      checkTemplates(s, path)
+      checkCondition(s.when, [...path, 'when'])
+      checkCondition(s.until, [...path, 'until'])
+      checkCondition(s.condition, [...path, 'condition'])
+      if (s.on_failure && typeof s.on_failure === 'object') checkSteps(s.on_failure.rescue, [...path, 'on_failure', 'rescue'])
+      if (!ID_RE.test(s.id)) problems.push(at([...path, 'id'], 'bad id'))
+    })
+  }
+  checkSteps(rb.steps, ['steps'])
+  ;(rb.preconditions ?? []).forEach((c, i) => {
+    checkCondition(c, ['preconditions', i])
+    checkTemplates(c, ['preconditions', i])
+  })
+  for (const inc of includes) {
+    try {
+      const found = await findRunbook(inc.name)
+      const text2 = await readFile(found.file, 'utf8')
+      const sub = parseDocument(text2).toJS() as Runbook
+      for (const [pn, ps] of Object.entries(sub?.params ?? {})) {
+        if (ps.required && ps.default === undefined && !(pn in inc.params)) problems.push(at(inc.path, `included runbook "${inc.name}" needs param "${pn}"`))
+      }
+      for (const pn of Object.keys(inc.params)) if (!(pn in (sub?.params ?? {}))) problems.push(at(inc.path, `included runbook "${inc.name}" has no param "${pn}"`))
+    } catch (error) {
+      problems.push(at(inc.path, (error as Error).message))
+    }
+  }
+  return {runbook: rb, problems: problems.sort((a, b) => a.line - b.line || a.column - b.column)}
+}
+
+export class RunbookInvalidError extends UsageError {
+  constructor(problems: LintProblem[]) {
+    const first = problems[0]
+    super(`${first.path ? `${first.path}: ` : ''}${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more: run \`plasmactl runbook lint\`)` : ''}`, {
+      file: first.file,
+      line: first.line,
+      column: first.column,
+      problems,
+    })
+  }
+}
+
+export async function loadRunbook(nameOrFile: string): Promise<LoadedRunbook> {
+  const {name, file} = await findRunbook(nameOrFile)
+  const text = await readFile(file, 'utf8')
+  const {runbook, problems} = await lintRunbookText(text, file)
+  const errors = problems.filter((p) => p.severity === 'error')
+  if (!runbook || errors.length > 0) throw new RunbookInvalidError(errors)
+  return {name, file, text, runbook, stepsDigest: digestSteps(runbook.steps)}
+}
+
+export interface ParamValue {
+  value: string | number | boolean
+  secret: boolean
+}
+
+/** Checks and converts one param value against its spec (type, enum values, pattern, min/max). */
+export function coerceParam(name: string, spec: Runbook['params'] extends Record<string, infer P> | undefined ? P : never, raw: string): string | number | boolean {
+  const bad = (why: string) => new UsageError(`param ${name}: ${why}`)
+  switch (spec.type) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw bad(`"${spec.secret ? '<secret>' : raw}" is not an integer`)
+      const n = Number(raw)
+      if (spec.min !== undefined && n < spec.min) throw bad(`${n} is below the minimum ${spec.min}`)
+      if (spec.max !== undefined && n > spec.max) throw bad(`${n} is above the maximum ${spec.max}`)
+      return n
+    }
+    case 'bool': {
+      if (/^(true|yes|1|on)$/i.test(raw)) return true
+      if (/^(false|no|0|off)$/i.test(raw)) return false
+      throw bad(`"${raw}" is not a boolean (true/false)`)
+    }
+    case 'duration':
+      if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$/.test(raw)) throw bad(`"${raw}" is not a duration (like 30s, 5m)`)
+      return raw
+    case 'enum':
+      if (!spec.values?.includes(raw)) throw bad(`"${raw}" is not one of: ${spec.values?.join(', ')}`)
+      return raw
+    case 'node':
+      if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(raw)) throw bad(`"${raw}" is not a node name`)
+      return raw
+    default:
+      if (spec.pattern && !new RegExp(spec.pattern).test(raw)) throw bad(`${spec.secret ? 'value' : `"${raw}"`} does not match ${spec.pattern}`)
+      return raw
+  }
+}
+
+/**
+ * Resolves param values: --param k=v, then PLASMACTL_PARAM_K from the environment (the way to pass
+ * secrets without putting them in the process list), then defaults; node params must name a node.
+ */
+export function resolveParams(rb: Runbook, given: Record<string, string>, nodeNames: string[], env: NodeJS.ProcessEnv = process.env): Record<string, ParamValue> {
+  const specs = rb.params ?? {}
+  for (const k of Object.keys(given)) if (!(k in specs)) throw new UsageError(`runbook ${rb.metadata.name} has no param "${k}" (params: ${Object.keys(specs).join(', ') || 'none'})`)
+  const out: Record<string, ParamValue> = {}
+  const missing: string[] = []
+  for (const [name, spec] of Object.entries(specs)) {
+    const raw = given[name] ?? env[`PLASMACTL_PARAM_${name.toUpperCase()}`] ?? (spec.default === undefined ? undefined : String(spec.default))
+    if (raw === undefined) {
+      if (spec.required) missing.push(name)
+      continue
+    }
+    const value = coerceParam(name, spec, raw)
+    if (spec.type === 'node' && !nodeNames.includes(String(value))) throw new UsageError(`param ${name}: no node "${value}" in the context (have: ${nodeNames.join(', ')})`)
+    out[name] = {value, secret: Boolean(spec.secret)}
+  }
+  if (missing.length > 0) {
+    throw new UsageError(`missing required param${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, {hint: missing.map((m) => `--param ${m}=VALUE (or PLASMACTL_PARAM_${m.toUpperCase()})`).join(' ')})
+  }
+  return out
+}
+
+export function parseParamFlags(flags: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const f of flags ?? []) {
+    const i = f.indexOf('=')
+    if (i <= 0) throw new UsageError(`--param expects KEY=VALUE, got "${f.includes('=') ? f : f.slice(0, 40)}"`)
+    out[f.slice(0, i)] = f.slice(i + 1)
+  }
+  return out
+}

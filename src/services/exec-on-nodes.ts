@@ -1,0 +1,71 @@
+import {chainfireClientFor} from '../adapters/chainfire/index.js'
+import {SshConnectionError} from '../adapters/ssh/index.js'
+import type {LoadedConfig} from '../config/load.js'
+import type {Context} from '../config/schema.js'
+import {ClusterView, resolveTargets} from '../runbook/cluster.js'
+import {Remote} from './remote.js'
+
+export interface HostResult {
+  node: string
+  exitCode: number | null
+  stdout: string
+  stderr: string
+  durationMs: number
+  failure?: 'connection' | 'command'
+  error?: string
+}
+
+export interface ExecResult {
+  target: string
+  command: string
+  hosts: HostResult[]
+}
+
+export interface ExecOptions {
+  loaded: LoadedConfig
+  ctx: Context
+  target: string
+  command: string
+  timeoutMs: number
+  forks: number
+  acceptNewHostKeys?: boolean
+  sudo?: boolean
+  /** Called with each line of output as it completes per host (labelled by the caller). */
+  onHost?: (h: HostResult) => void
+}
+
+/** Runs one command on the nodes TARGET selects (names, role:R, all, leader, followers), in parallel, bounded. */
+export async function execOnNodes(o: ExecOptions): Promise<ExecResult> {
+  const remote = new Remote(o.loaded, o.ctx, o.acceptNewHostKeys ? {hostKeyPolicy: 'accept-new'} : {})
+  const needsCluster = /(^|,)(leader|followers)(,|$)/.test(o.target)
+  const client = needsCluster ? chainfireClientFor(o.loaded, o.ctx) : undefined
+  try {
+    const view = client ? new ClusterView(o.ctx, client) : undefined
+    const nodes = await resolveTargets(o.ctx, o.target.split(',').filter(Boolean), () => view!.health())
+    const command = o.sudo ? `sudo -n sh -c '${o.command.replaceAll("'", `'\\''`)}'` : o.command
+    const hosts: HostResult[] = new Array(nodes.length)
+    let next = 0
+    await Promise.all(
+      Array.from({length: Math.min(o.forks, nodes.length)}, async () => {
+        while (next < nodes.length) {
+          const i = next++
+          const n = nodes[i]
+          const started = performance.now()
+          let h: HostResult
+          try {
+            const r = await remote.exec(n, command, {timeoutMs: o.timeoutMs})
+            h = {node: n.name, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: Math.round(performance.now() - started)}
+          } catch (error) {
+            h = {node: n.name, exitCode: null, stdout: '', stderr: '', durationMs: Math.round(performance.now() - started), failure: error instanceof SshConnectionError ? 'connection' : 'command', error: (error as Error).message}
+          }
+          hosts[i] = h
+          o.onHost?.(h)
+        }
+      }),
+    )
+    return {target: o.target, command: o.command, hosts}
+  } finally {
+    client?.close()
+    await remote.close()
+  }
+}
