@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {chainfireClientFor, type ChainfireClient, type Member} from '../../adapters/chainfire/index.js'
 import {nodeClientUrl, nodePeerUrl} from '../../config/context.js'
 import {parseDuration} from '../../config/duration.js'
-import {type LoadedConfig, saveConfig} from '../../config/load.js'
+import {loadConfig, type LoadedConfig, saveConfig} from '../../config/load.js'
 import {stateDir} from '../../config/paths.js'
 import type {Context, NodeSpec} from '../../config/schema.js'
 import {OperationError, UsageError} from '../../errors.js'
@@ -101,38 +101,45 @@ export function clientFor(loaded: LoadedConfig, ctx: Context): ChainfireClient {
 }
 
 /** Sets (or clears) `removed: true` on a node in the config file, editing the document to keep comments. */
+/** The config file's document, read afresh (commands load the config without it, for speed). */
+async function documentOf(loaded: LoadedConfig) {
+  return (await loadConfig(loaded.path, {document: true})).doc
+}
+
 export async function setNodeRemoved(loaded: LoadedConfig, ctxName: string, nodeName: string, removed: boolean): Promise<void> {
+  const doc = await documentOf(loaded)
   const ci = loaded.config.contexts.findIndex((c) => c.name === ctxName)
   const ni = loaded.config.contexts[ci]?.nodes.findIndex((n) => n.name === nodeName) ?? -1
   if (ci < 0 || ni < 0) throw new UsageError(`node ${nodeName} is not in context ${ctxName} of ${loaded.path}`)
-  if (removed) loaded.doc.setIn(['contexts', ci, 'nodes', ni, 'removed'], true)
-  else loaded.doc.deleteIn(['contexts', ci, 'nodes', ni, 'removed'])
+  if (removed) doc.setIn(['contexts', ci, 'nodes', ni, 'removed'], true)
+  else doc.deleteIn(['contexts', ci, 'nodes', ni, 'removed'])
   const node = loaded.config.contexts[ci].nodes[ni]
   // An explicit endpoint list must not keep sending calls to a removed member.
   const endpoints = loaded.config.contexts[ci].chainfire?.endpoints
   const url = nodeClientUrl(loaded.config.contexts[ci], node)
   const at = removed ? (endpoints?.indexOf(url) ?? -1) : -1
   if (at >= 0) {
-    loaded.doc.deleteIn(['contexts', ci, 'chainfire', 'endpoints', at])
+    doc.deleteIn(['contexts', ci, 'chainfire', 'endpoints', at])
     endpoints!.splice(at, 1)
   } else if (!removed && endpoints && !endpoints.includes(url)) {
     // A node added back joins an explicit endpoint list again.
-    loaded.doc.addIn(['contexts', ci, 'chainfire', 'endpoints'], url)
+    doc.addIn(['contexts', ci, 'chainfire', 'endpoints'], url)
     endpoints.push(url)
   }
   if (removed) node.removed = true
   else delete node.removed
-  await saveConfig(loaded)
+  await saveConfig({...loaded, doc})
 }
 
 /** Appends a node to a context in the config file (keeps comments). */
 export async function addNodeToConfig(loaded: LoadedConfig, ctxName: string, node: NodeSpec): Promise<void> {
+  const doc = await documentOf(loaded)
   const ci = loaded.config.contexts.findIndex((c) => c.name === ctxName)
   if (ci < 0) throw new UsageError(`no context ${ctxName} in ${loaded.path}`)
-  if (loaded.doc.hasIn(['contexts', ci, 'nodes'])) loaded.doc.addIn(['contexts', ci, 'nodes'], loaded.doc.createNode(node))
-  else loaded.doc.setIn(['contexts', ci, 'nodes'], loaded.doc.createNode([node]))
+  if (doc.hasIn(['contexts', ci, 'nodes'])) doc.addIn(['contexts', ci, 'nodes'], doc.createNode(node))
+  else doc.setIn(['contexts', ci, 'nodes'], doc.createNode([node]))
   loaded.config.contexts[ci].nodes.push(node)
-  await saveConfig(loaded)
+  await saveConfig({...loaded, doc})
 }
 
 export interface StepDef<S extends string> {
