@@ -26,7 +26,8 @@ export class HealthChecker {
   private async loadProbes(): Promise<Probe[]> {
     if (!this.probes) {
       const wanted = PROBES.filter((p) => !this.opts.components || this.opts.components.includes(p.component))
-      this.probes = await Promise.all(wanted.map((p) => p.load()))
+      const skipped = (component: string): Probe => ({component, applies: () => false, run: () => Promise.reject(new Error('not configured'))})
+      this.probes = await Promise.all(wanted.map((p) => (p.configured(this.opts.ctx) ? p.load() : skipped(p.component))))
     }
     return this.probes
   }

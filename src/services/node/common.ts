@@ -128,7 +128,7 @@ export async function setNodeRemoved(loaded: LoadedConfig, ctxName: string, node
   }
   if (removed) node.removed = true
   else delete node.removed
-  await saveConfig({...loaded, doc})
+  await saveConfig({path: loaded.path, config: loaded.config, exists: loaded.exists, doc})
 }
 
 /** Appends a node to a context in the config file (keeps comments). */
@@ -139,7 +139,7 @@ export async function addNodeToConfig(loaded: LoadedConfig, ctxName: string, nod
   if (doc.hasIn(['contexts', ci, 'nodes'])) doc.addIn(['contexts', ci, 'nodes'], doc.createNode(node))
   else doc.setIn(['contexts', ci, 'nodes'], doc.createNode([node]))
   loaded.config.contexts[ci].nodes.push(node)
-  await saveConfig({...loaded, doc})
+  await saveConfig({path: loaded.path, config: loaded.config, exists: loaded.exists, doc})
 }
 
 export interface StepDef<S extends string> {

@@ -159,6 +159,9 @@ function refusalError(found: CheckFinding[], node: string, resumed = false): Ref
   })
 }
 
+/** How long a transient "unhealthy cluster" refusal is retried (etcd's peer health interval is 5 s). */
+export const UNHEALTHY_RETRY_MS = 15_000
+
 /** Maps the server's own refusal of a membership change to exit 6. */
 export function mapMembershipError(error: unknown, what: string): Error {
   if (error instanceof ChainfireCallError && /FAILED_PRECONDITION|not enough started members|unhealthy cluster|unhealthy|too many learner|not in sync|learner/i.test(error.message)) {
@@ -210,10 +213,19 @@ export async function executeRemoval(x: RemoveExec): Promise<RemoveOutcome> {
         if (!members.some((m) => m.id === plan.member!.id)) return {alreadyRemoved: true}
         // Leadership may have come back to the node since the transfer step: move it again.
         await transferIfLeader()
-        try {
-          await restClient.memberRemove(plan.member!.id, await leaderEndpoint(restClient, rest, probeMs))
-        } catch (error) {
-          throw mapMembershipError(error, `remove member ${node.name}`)
+        // etcd's strict reconfiguration check says "unhealthy cluster" until every remaining peer
+        // has been connected for its health interval (5 s), e.g. just after a restart or a
+        // leadership move: that refusal is retried for a bounded time before it is final (exit 6).
+        const deadline = Date.now() + UNHEALTHY_RETRY_MS
+        for (;;) {
+          try {
+            await restClient.memberRemove(plan.member!.id, await leaderEndpoint(restClient, rest, probeMs))
+            break
+          } catch (error) {
+            const transient = error instanceof ChainfireCallError && /unhealthy cluster/i.test(error.message)
+            if (!transient || Date.now() > deadline) throw mapMembershipError(error, `remove member ${node.name}`)
+            await new Promise((r) => setTimeout(r, 1000))
+          }
         }
         return {removed: plan.member!.id}
       })
