@@ -34,8 +34,8 @@ function formatPath(path: PropertyKey[]): string {
   return out
 }
 
-/** The YAML node closest to a schema path; for an unknown key, the key itself. */
-function locate(doc: Document, path: PropertyKey[], unknownKey?: string): number | undefined {
+/** Offset of the YAML node closest to a schema path; for an unknown key, of the key itself. */
+export function locate(doc: Document, path: PropertyKey[], unknownKey?: string): number | undefined {
   let node: unknown = doc.contents
   let offset = (doc.contents as YamlNode | null)?.range?.[0]
   for (const seg of path) {

@@ -2,8 +2,9 @@ import {createHash} from 'node:crypto'
 import {readdir, readFile, stat} from 'node:fs/promises'
 import {dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {type Document, isMap, isPair, isScalar, LineCounter, type Node as YamlNode, parseDocument} from 'yaml'
+import {LineCounter, parseDocument} from 'yaml'
 import {configHome} from '../config/paths.js'
+import {locate} from '../config/validate.js'
 import {UsageError} from '../errors.js'
 import {type Condition, ID_RE, type Runbook, runbookSchema, type Step} from './schema.js'
 
@@ -102,34 +103,6 @@ export async function listRunbooks(): Promise<RunbookSummary[]> {
   return [...seen.values()]
 }
 
-/** Offset of the YAML node at PATH (for an unknown key, of the key itself). */
-function locate(doc: Document, path: PropertyKey[], unknownKey?: string): number | undefined {
-  let node: unknown = doc.contents
-  let offset = (doc.contents as YamlNode | null)?.range?.[0]
-  for (const seg of path) {
-    if (!node || typeof node !== 'object' || !('items' in node)) break
-    const items = (node as {items: unknown[]}).items
-    let next: unknown
-    if (typeof seg === 'number') next = items[seg]
-    else {
-      const pair = items.find((it) => isPair(it) && isScalar(it.key) && it.key.value === seg)
-      if (isPair(pair)) {
-        offset = (pair.key as YamlNode).range?.[0] ?? offset
-        next = pair.value
-      }
-    }
-    if (next === undefined || next === null) break
-    node = next
-    const r = (next as YamlNode)?.range
-    if (r) offset = r[0]
-  }
-  if (unknownKey && isMap(node)) {
-    const pair = node.items.find((it) => isScalar(it.key) && it.key.value === unknownKey)
-    const r = (pair?.key as YamlNode | undefined)?.range
-    if (r) offset = r[0]
-  }
-  return offset
-}
 
 function fmtPath(path: PropertyKey[]): string {
   let out = ''
