@@ -4,7 +4,7 @@ import {resolveContext} from '../config/context.js'
 import {parseDuration} from '../config/duration.js'
 import {setExitCode} from '../errors.js'
 import {renderExec} from '../output/runbook.js'
-import {type ExecResult, execOnNodes} from '../services/exec-on-nodes.js'
+import {type ExecResult, execExit, execOnNodes} from '../services/exec-on-nodes.js'
 
 export default class Exec extends BaseCommand<typeof Exec> {
   static override summary = 'Run a command on nodes over SSH, in parallel, output labelled per host'
@@ -32,7 +32,8 @@ export default class Exec extends BaseCommand<typeof Exec> {
         if (h.error) this.logToStderr(`${h.node} | error: ${h.error}`)
       } : undefined,
     })
-    if (result.hosts.some((h) => h.exitCode !== 0)) setExitCode('OPERATION_FAILED')
+    const exit = execExit(result)
+    if (exit !== 'OK') setExitCode(exit)
     if (!this.jsonEnabled()) this.log(renderExec(result, this.flags.group))
     return result
   }

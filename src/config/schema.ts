@@ -15,7 +15,14 @@ export const sshSettings = z
     port: z.number().int().min(1).max(65_535).optional(),
     'identity-file': z.string().optional(),
     'known-hosts': z.string().optional(),
-    'jump-host': z.string().optional().describe('user@host:port of a bastion to go through (ProxyJump)'),
+    'jump-host': z
+      .string()
+      .optional()
+      .describe('[user@]host[:port] of a bastion to go through, comma-separated for a chain (ssh -J / ProxyJump); "none" ignores a ProxyJump from the SSH config'),
+    'config-file': z
+      .string()
+      .optional()
+      .describe('OpenSSH client config consulted for the node address (Host aliases: HostName, Port, User, IdentityFile, ProxyJump, UserKnownHostsFile); default ~/.ssh/config, "none" to ignore'),
     sudo: z.boolean().optional().describe('run service commands with sudo -n'),
     'connect-timeout': duration.optional(),
   })

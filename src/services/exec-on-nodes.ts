@@ -1,5 +1,6 @@
 import {chainfireClientFor} from '../adapters/chainfire/index.js'
 import {SshConnectionError} from '../adapters/ssh/index.js'
+import {type ExitName, RefusedError, UsageError} from '../errors.js'
 import type {LoadedConfig} from '../config/load.js'
 import type {Context} from '../config/schema.js'
 import {ClusterView, resolveTargets} from '../runbook/cluster.js'
@@ -11,7 +12,8 @@ export interface HostResult {
   stdout: string
   stderr: string
   durationMs: number
-  failure?: 'connection' | 'command'
+  /** connection: transport failed (retryable); refused: a safety check (host key); input: local setup (key, config); command: anything else. */
+  failure?: 'connection' | 'refused' | 'input' | 'command'
   error?: string
 }
 
@@ -56,7 +58,7 @@ export async function execOnNodes(o: ExecOptions): Promise<ExecResult> {
             const r = await remote.exec(n, command, {timeoutMs: o.timeoutMs})
             h = {node: n.name, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: Math.round(performance.now() - started)}
           } catch (error) {
-            h = {node: n.name, exitCode: null, stdout: '', stderr: '', durationMs: Math.round(performance.now() - started), failure: error instanceof SshConnectionError ? 'connection' : 'command', error: (error as Error).message}
+            h = {node: n.name, exitCode: null, stdout: '', stderr: '', durationMs: Math.round(performance.now() - started), failure: failureKind(error), error: (error as Error).message}
           }
           hosts[i] = h
           o.onHost?.(h)
@@ -68,4 +70,19 @@ export async function execOnNodes(o: ExecOptions): Promise<ExecResult> {
     client?.close()
     await remote.close()
   }
+}
+
+function failureKind(error: unknown): NonNullable<HostResult['failure']> {
+  if (error instanceof SshConnectionError) return 'connection'
+  if (error instanceof RefusedError) return 'refused'
+  if (error instanceof UsageError) return 'input'
+  return 'command'
+}
+
+/** The exit of a run: a refusal (6) over bad local input (2) over any other failure (3). */
+export function execExit(result: ExecResult): ExitName {
+  const failures = new Set(result.hosts.map((h) => (h.exitCode === 0 ? undefined : (h.failure ?? 'command'))))
+  if (failures.has('refused')) return 'REFUSED'
+  if (failures.has('input')) return 'USAGE'
+  return [...failures].some(Boolean) ? 'OPERATION_FAILED' : 'OK'
 }

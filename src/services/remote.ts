@@ -1,25 +1,74 @@
+import {existsSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {SshConnections, type SshConnectOptions, type SshExecOptions, type SshExecResult} from '../adapters/ssh/index.js'
-import {configPath, nodeSsh, serviceCommand, type ServiceVerb} from '../config/context.js'
+import {DEFAULT_SSH_CONFIG, lookupSshHost, parseJumpHosts, readSshConfig} from '../adapters/ssh/ssh-config.js'
+import {configPath, serviceCommand, type ServiceVerb} from '../config/context.js'
 import {parseDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
 import type {Context, NodeSpec} from '../config/schema.js'
 import {OperationError} from '../errors.js'
 
-/** SSH settings of a context node: node values over context defaults over ~/.ssh defaults. */
+/**
+ * SSH settings of a context node. Precedence: the node's ssh settings, then the context's, then what
+ * the OpenSSH client config (~/.ssh/config, or ssh.config-file) says for the node's address (so an
+ * address may be a Host alias), then OpenSSH's defaults. The ssh-agent (SSH_AUTH_SOCK) is always offered.
+ */
 export function sshOptionsFor(loaded: LoadedConfig, ctx: Context, node: NodeSpec): SshConnectOptions {
-  const s = nodeSsh(ctx, node)
+  const s = {...ctx.ssh, ...node.ssh}
   const abs = (p?: string) => (p ? configPath(loaded, p) : undefined)
-  return {
+  const sshConfigFile = s['config-file'] === 'none' ? undefined : (abs(s['config-file']) ?? DEFAULT_SSH_CONFIG)
+  const sshConfig = sshConfigFile ? readSshConfig(sshConfigFile) : undefined
+  const base: SshConnectOptions = {
     host: node.address,
-    port: s.port,
-    username: s.user,
-    identityFile: abs(s['identity-file']) ?? join(homedir(), '.ssh', 'id_ed25519'),
+    username: s.user ?? process.env.USER ?? 'root',
     knownHostsFile: abs(s['known-hosts']) ?? join(homedir(), '.ssh', 'known_hosts'),
     connectTimeoutMs: s['connect-timeout'] === undefined ? 10_000 : parseDuration(s['connect-timeout'], 'ssh.connect-timeout'),
     passphrase: process.env.PLASMACTL_SSH_PASSPHRASE,
+    askPassphrase: process.stdin.isTTY && process.stderr.isTTY ? askPassphrase : undefined,
+    agent: process.env.SSH_AUTH_SOCK || undefined,
   }
+  return resolveHost(base, node.address, s, sshConfig, abs(s['identity-file']), s['jump-host'])
+}
+
+/** Fills host, port, user, identity and jump hosts of one hop from explicit settings, then ssh_config. */
+function resolveHost(
+  base: SshConnectOptions,
+  alias: string,
+  explicit: {user?: string; port?: number; 'known-hosts'?: string},
+  sshConfig: ReturnType<typeof readSshConfig>,
+  identityFile: string | undefined,
+  jumpSpec: string | undefined,
+): SshConnectOptions {
+  const h = lookupSshHost(sshConfig, alias)
+  const identity = identityFile ?? h.identityFiles.find((f) => existsSync(f)) ?? DEFAULT_IDENTITIES.find((f) => existsSync(f))
+  const opts: SshConnectOptions = {
+    ...base,
+    host: h.hostName ?? alias,
+    port: explicit.port ?? h.port ?? 22,
+    username: explicit.user ?? h.user ?? base.username,
+    knownHostsFile: explicit['known-hosts'] ? base.knownHostsFile : (h.userKnownHostsFiles[0] ?? base.knownHostsFile),
+    identityFile: identity,
+    jump: undefined,
+  }
+  if (jumpSpec === 'none') return opts
+  // ssh -J A,B host: connect to A, through A to B, through B to the host. Each hop is looked up in
+  // ssh_config too (its own ProxyJump is not followed); a hop without a user logs in as the node's
+  // user, with plasmactl's identity and known_hosts when set.
+  const hops = parseJumpHosts(jumpSpec ?? h.proxyJump ?? '', jumpSpec ? 'ssh.jump-host' : `ProxyJump of ${alias} in ssh config`)
+  let jump: SshConnectOptions | undefined
+  for (const hop of hops) {
+    const hopExplicit = {user: hop.user, port: hop.port, 'known-hosts': explicit['known-hosts']}
+    jump = {...resolveHost({...base, username: opts.username}, hop.host, hopExplicit, sshConfig, identityFile, 'none'), jump}
+  }
+  return {...opts, jump}
+}
+
+const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => join(homedir(), '.ssh', f))
+
+async function askPassphrase(file: string): Promise<string> {
+  const {password} = await import('@inquirer/prompts')
+  return password({message: `Passphrase for ${file}:`, mask: false}, {output: process.stderr})
 }
 
 /** Commands on context nodes over one pooled SSH connection per node. */

@@ -215,6 +215,8 @@ describe('snapshots against a real 3-node lab', () => {
     const restore = await cli(['snapshot', 'restore', id, '--yes', '--json'])
     assert.equal(restore.exitCode, 0, restore.stderr + restore.stdout)
     assert.equal(restore.json.data.verified.keyCount, 178)
+    // The snapshot was taken under the save's own lock: the restore clears it, so the next save is not refused.
+    assert.ok(restore.json.data.clearedLocks.some((l: string) => l.startsWith('/plasmactl/locks/snapshot/')), restore.stdout)
 
     const health = await cli(['health', '--json'])
     assert.equal(health.exitCode === 0 || health.exitCode === 4, true, health.stdout)
@@ -233,7 +235,7 @@ describe('snapshots against a real 3-node lab', () => {
 
   it('an interrupted restore resumes after its last completed step and finishes', async () => {
     const save = await cli(['snapshot', 'save', '--json'])
-    assert.equal(save.exitCode, 0, save.stderr)
+    assert.equal(save.exitCode, 0, save.stderr + save.stdout)
     const id = save.json.data.name
     const journals = join(env.PLASMACTL_STATE_DIR, 'restores')
     const before = new Set(await readdir(journals).catch(() => [] as string[]))

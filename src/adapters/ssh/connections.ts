@@ -1,5 +1,5 @@
 import {knownHostName} from './known-hosts.js'
-import {SshClient, type SshConnectOptions, type SshExecOptions, type SshExecResult} from './ssh-client.js'
+import {onTheWayTo, SshClient, type SshConnectOptions, type SshExecOptions, type SshExecResult} from './ssh-client.js'
 
 /**
  * Keeps one connection per user@host:port and hands it out again, reconnecting when it was lost.
@@ -16,7 +16,11 @@ export class SshConnections {
       if (client && !client.closed) return client
       if (this.clients.get(key) !== pending) return this.get(opts)
     }
-    const next = SshClient.connect(opts)
+    // Nodes behind the same jump host share one connection to it.
+    const next = opts.jump && !opts.via ? this.get(opts.jump).then(
+            (via) => SshClient.connect({...opts, via}),
+            (error: unknown) => Promise.reject(onTheWayTo(error, key)),
+          ) : SshClient.connect(opts)
     this.clients.set(key, next)
     next.catch(() => {
       if (this.clients.get(key) === next) this.clients.delete(key)

@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 // ssh2 is CommonJS: Node's ESM loader does not see all of its named exports, so use the default export.
-import ssh2, {type ClientChannel, type ConnectConfig, type SFTPWrapper} from 'ssh2'
+import ssh2, {type AgentAuthMethod, type AuthMethod, type ClientChannel, type ConnectConfig, type ParsedKey, type PublicKeyAuthMethod, type SFTPWrapper} from 'ssh2'
 import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {appendKnownHost, checkHostKey, fingerprintSha256, keyTypeOf, knownHostName, knownKeyTypes, loadKnownHosts} from './known-hosts.js'
 
@@ -16,6 +16,14 @@ export interface SshConnectOptions {
   identityFile?: string
   privateKey?: string | Buffer
   passphrase?: string
+  /** Asked for the passphrase of an encrypted identity file when none was given (a TTY prompt). */
+  askPassphrase?: (identityFile: string) => Promise<string>
+  /** ssh-agent socket (SSH_AUTH_SOCK); its keys are tried after the identity file. */
+  agent?: string
+  /** Reach the host through this jump host (ProxyJump); nest for a chain, the outermost hop last. */
+  jump?: SshConnectOptions
+  /** An open connection to opts.jump to tunnel through (left open on close); default: a private one. */
+  via?: SshClient
   knownHostsFile: string
   hostKeyPolicy?: HostKeyPolicy
   /** TCP connect + handshake + authentication (default 10 s). */
@@ -114,8 +122,10 @@ export class SshClient {
     const port = opts.port ?? 22
     const where = `${opts.username}@${knownHostName(opts.host, port)}`
     const details = {host: opts.host, port, user: opts.username}
-    const privateKey = opts.privateKey ?? (opts.identityFile ? await readIdentity(opts.identityFile) : undefined)
-    if (!privateKey) throw new UsageError(`no identity for ${where}: pass an identity file`, details)
+    const privateKey = await usableKey(opts, where, details)
+    if (!privateKey && !opts.agent) {
+      throw new UsageError(`no identity for ${where}: set ssh.identity-file, add an IdentityFile to ~/.ssh/config, or run ssh-agent (SSH_AUTH_SOCK)`, details)
+    }
 
     const known = await loadKnownHosts(opts.knownHostsFile)
     const types = knownKeyTypes(known.entries, opts.host, port)
@@ -136,13 +146,33 @@ export class SshClient {
       return false
     }
 
+    // Through a jump host: the bastion opens a TCP connection to the host (direct-tcpip, what
+    // `ssh -J` does) and this connection runs over it, end to end, host key checked as usual.
+    let bastion: SshClient | undefined
+    let sock: ClientChannel | undefined
+    if (opts.jump) {
+      const via: SshClient = opts.via ?? (await SshClient.connect(opts.jump).catch((error: unknown) => Promise.reject(onTheWayTo(error, where))))
+      bastion = via
+      try {
+        sock = await via.forwardOutTcp(opts.host, port, opts.connectTimeoutMs ?? 10_000)
+      } catch (error) {
+        if (!opts.via) await via.close()
+        throw new SshConnectionError(`ssh ${where} via jump host ${via.target}: ${(error as Error).message}`, {...details, jumpHost: via.target}, {cause: error})
+      }
+    }
+
     const conn = new ssh2.Client()
     const config: ConnectConfig = {
       host: opts.host,
       port,
       username: opts.username,
-      privateKey,
-      passphrase: opts.passphrase,
+      // The key is already parsed and decrypted: offered through authHandler, which takes it as it is;
+      // the agent's keys after it (as ssh does with an IdentityFile and an agent).
+      authHandler: [
+        ...(privateKey ? [{type: 'publickey', username: opts.username, key: privateKey} satisfies PublicKeyAuthMethod] : []),
+        ...(opts.agent ? [{type: 'agent', username: opts.username, agent: opts.agent} satisfies AgentAuthMethod] : []),
+      ] as unknown as AuthMethod[],
+      ...(sock ? {sock} : {}),
       readyTimeout: opts.connectTimeoutMs ?? 10_000,
       keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
       keepaliveCountMax: 3,
@@ -183,9 +213,15 @@ export class SshClient {
         cleanup()
         reject(new UsageError(`ssh ${where}: ${(error as Error).message}`, {...details, file: opts.identityFile}))
       }
+    }).catch(async (error: unknown) => {
+      if (bastion && !opts.via) await bastion.close()
+      throw error
     })
     if (acceptNew) await appendKnownHost(opts.knownHostsFile, opts.host, port, acceptNew)
-    return new SshClient(conn, opts, presented ?? {type: 'unknown', fingerprint: ''})
+    const client = new SshClient(conn, opts, presented ?? {type: 'unknown', fingerprint: ''})
+    // A private bastion connection lives as long as the connection through it.
+    if (bastion && !opts.via) conn.on('close', () => void bastion.close())
+    return client
   }
 
   /** Runs COMMAND through the login shell. A non-zero exit is a result; only transport failures and timeouts throw. */
@@ -304,6 +340,35 @@ export class SshClient {
     })
   }
 
+  /**
+   * Opens a TCP connection from the host to HOST:PORT ("direct-tcpip", what `ssh -W` and ProxyJump
+   * use); the channel is a duplex stream. Refused when the server forbids TCP forwarding.
+   */
+  forwardOutTcp(host: string, port: number, timeoutMs = 10_000): Promise<ClientChannel> {
+    if (this.isClosed) return Promise.reject(new SshConnectionError(`ssh ${this.target}: connection is closed`, {host: this.host, port: this.port}))
+    return new Promise<ClientChannel>((resolve, reject) => {
+      let settled = false
+      const timer = setTimeout(() => {
+        settled = true
+        reject(new SshConnectionError(`no connection to ${knownHostName(host, port)} from ${this.target} within ${timeoutMs} ms`, {host, port}))
+      }, timeoutMs)
+      this.conn.forwardOut('127.0.0.1', 0, host, port, (err, channel) => {
+        clearTimeout(timer)
+        if (settled) {
+          channel?.close()
+          return
+        }
+        settled = true
+        if (err) {
+          // e.g. "(SSH) Channel open failure: Connection refused" or "administratively prohibited".
+          reject(new SshConnectionError(`cannot open a connection to ${knownHostName(host, port)} from ${this.target}: ${err.message}`, {host, port}, {cause: err}))
+          return
+        }
+        resolve(channel)
+      })
+    })
+  }
+
   /** Runs a program with arguments, each shell-quoted for the remote shell. */
   execArgv(argv: readonly string[], opts: SshExecOptions = {}): Promise<SshExecResult> {
     return this.exec(argv.map(shellQuote).join(' '), opts)
@@ -383,6 +448,62 @@ async function readIdentity(path: string): Promise<Buffer> {
   } catch (error) {
     throw new UsageError(`cannot read SSH identity file ${path}: ${(error as Error).message}`, {file: path})
   }
+}
+
+/** A jump host's failure, saying which host it was the way to (the error keeps its class and exit code). */
+export function onTheWayTo(error: unknown, where: string): unknown {
+  if (error instanceof Error && !error.message.includes('(jump host on the way to')) {
+    error.message += ` (jump host on the way to ${where})`
+    const details = (error as {details?: Record<string, unknown>}).details
+    if (details) details.target = where
+  }
+  return error
+}
+
+/** Passphrases typed at the prompt, per identity file, so a run over many hosts asks once. */
+const typedPassphrases = new Map<string, Promise<string>>()
+/** Decrypted identity files (bcrypt-pbkdf costs ~0.2 s a time), per file and passphrase. */
+const decryptedKeys = new Map<string, ParsedKey>()
+
+/**
+ * The private key to offer, decrypted (so ssh2 does not decrypt it again): an encrypted key with no
+ * passphrase is left to the agent when there is one, else the passphrase is asked for (TTY) or the
+ * connection is refused with a clear message.
+ */
+async function usableKey(opts: SshConnectOptions, where: string, details: Record<string, unknown>): Promise<ParsedKey | undefined> {
+  const key = opts.privateKey ?? (opts.identityFile ? await readIdentity(opts.identityFile) : undefined)
+  if (!key) return undefined
+  const file = opts.identityFile ?? 'the private key'
+  const parse = (passphrase?: string): ParsedKey | Error => {
+    const cacheKey = opts.identityFile && passphrase ? `${opts.identityFile}\0${passphrase}` : undefined
+    const cached = cacheKey ? decryptedKeys.get(cacheKey) : undefined
+    if (cached) return cached
+    const parsed = ssh2.utils.parseKey(key, passphrase)
+    if (cacheKey && !(parsed instanceof Error)) decryptedKeys.set(cacheKey, parsed)
+    return parsed
+  }
+  const parsed = parse(opts.passphrase)
+  if (!(parsed instanceof Error)) return parsed
+  const encrypted = /no passphrase given/i.test(parsed.message)
+  if (encrypted && opts.agent) return undefined
+  if (encrypted && opts.askPassphrase) {
+    let typed = typedPassphrases.get(file)
+    if (!typed) {
+      typed = opts.askPassphrase(file)
+      typedPassphrases.set(file, typed)
+    }
+    const unlocked = parse(await typed)
+    if (unlocked instanceof Error) {
+      typedPassphrases.delete(file)
+      throw new UsageError(`ssh ${where}: wrong passphrase for ${file}`, {...details, file})
+    }
+    return unlocked
+  }
+  if (encrypted) {
+    throw new UsageError(`ssh ${where}: identity file ${file} is encrypted and no passphrase was given: set PLASMACTL_SSH_PASSPHRASE, add the key to ssh-agent, or run on a terminal to be asked`, {...details, file})
+  }
+  if (opts.passphrase && /bad passphrase|decrypt/i.test(parsed.message)) throw new UsageError(`ssh ${where}: wrong passphrase for ${file}`, {...details, file})
+  throw new UsageError(`ssh ${where}: cannot use identity file ${file}: ${parsed.message}`, {...details, file})
 }
 
 function hostKeyRefusal(

@@ -6,7 +6,7 @@ import type {Context, NodeSpec} from '../../config/schema.js'
 import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {checkChainfire} from '../health/probes/chainfire.js'
 import {Journal} from '../journal.js'
-import {acquireLocalLock, LOCK_PREFIX} from '../lock.js'
+import {acquireLocalLock, LOCK_PREFIX, type LockHolder} from '../lock.js'
 import {Remote, shellQuote} from '../remote.js'
 import type {Reporter} from '../reporter.js'
 import {type CatalogOptions, locate, verifyDigest, withLocalCopy, withTargets} from './catalog.js'
@@ -35,6 +35,8 @@ export interface RestoreResult {
   plan: RestorePlan
   skipped: string[]
   verified?: {revision: number; keyCount: number; expectedRevision: number | null; expectedKeyCount: number | null}
+  /** plasmactl lock keys that came back with the snapshot and were deleted (key and holder). */
+  clearedLocks?: string[]
 }
 
 export interface RestoreOptions extends CatalogOptions {
@@ -78,7 +80,7 @@ function buildPlan(ctx: Context, id: string, manifest: Manifest | null, token: s
     ...members.map((m) => ({step: 'restore' as const, node: m.name, describe: `restore the snapshot into ${m.name}:${m.dataDir} as member ${m.name}`})),
     ...members.map((m) => ({step: 'start' as const, node: m.name, describe: `start chainfire on ${m.name}`})),
     {step: 'wait-healthy', describe: 'wait for a leader and every member healthy'},
-    {step: 'verify', describe: `check revision${manifest?.keyCount === null ? '' : ' and key count'} against the manifest`},
+    {step: 'verify', describe: `check revision${manifest?.keyCount === null ? '' : ' and key count'} against the manifest; clear plasmactl locks restored with the snapshot`},
   ]
   return {snapshot: id, manifest, members, initialCluster, token, steps}
 }
@@ -167,6 +169,7 @@ export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResul
             }
           })
           let verified: RestoreResult['verified']
+          const clearedLocks: string[] = []
           await runStep(plan.steps.at(-1)!, async () => {
             const now = await userKeyCount(client)
             verified = {revision: now.revision, keyCount: now.count, expectedRevision: manifest?.revision ?? null, expectedKeyCount: manifest?.keyCount ?? null}
@@ -174,9 +177,18 @@ export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResul
             if (manifest?.keyCount !== null && manifest?.keyCount !== undefined && now.count !== manifest.keyCount) {
               throw new OperationError(`restored cluster has ${now.count} keys, the snapshot manifest says ${manifest.keyCount}`)
             }
+            // The snapshot holds the locks that were held when it was taken (the save's own lock among
+            // them). Their holders belong to the past; left in place they would refuse the next save or
+            // runbook until their restored leases run out.
+            const stale = await client.getPrefix(LOCK_PREFIX)
+            if (stale.kvs.length > 0) {
+              await client.deletePrefix(LOCK_PREFIX)
+              clearedLocks.push(...stale.kvs.map((kv) => `${kv.key.toString('utf8')} (${describeHolder(kv.value.toString('utf8'))})`))
+              for (const l of clearedLocks) opts.reporter.info(`cleared a lock restored from the snapshot: ${l}`)
+            }
           })
           await journal.append({type: 'end', ok: true})
-          return {runId, dryRun: false, plan, skipped, verified}
+          return {runId, dryRun: false, plan, skipped, verified, clearedLocks}
         } finally {
           client.close()
         }
@@ -185,5 +197,14 @@ export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResul
   } finally {
     await releaseLock?.()
     await remote.close()
+  }
+}
+
+function describeHolder(value: string): string {
+  try {
+    const h = JSON.parse(value) as Partial<LockHolder>
+    return [h.purpose, h.holder, h.host ? `host ${h.host}` : undefined, h.pid ? `pid ${h.pid}` : undefined, h.startedAt ? `since ${h.startedAt}` : undefined].filter(Boolean).join(', ') || value
+  } catch {
+    return value
   }
 }

@@ -1,3 +1,4 @@
+import {setTimeout} from 'node:timers/promises'
 import {chainfireClientFor, type ChainfireClient, type EndpointSpec, type Member, type StatusResponse} from '../../../adapters/chainfire/index.js'
 import {nodesWithRole} from '../../../config/context.js'
 import type {Context} from '../../../config/schema.js'
@@ -64,11 +65,23 @@ async function probeEndpoint(client: ChainfireClient, endpoint: EndpointSpec, ti
   }
   // A member that knows it has no leader cannot serve a linearizable read: do not wait for the timeout.
   if (status.leader === '0') return {endpoint, status, readOk: false, error: 'no leader', latencyMs: Math.round(performance.now() - started)}
-  try {
-    await client.linearizableRead(endpoint, timeoutMs)
-    return {endpoint, status, readOk: true, latencyMs: Math.round(performance.now() - started)}
-  } catch (error) {
-    return {endpoint, status, readOk: false, error: `linearizable read failed: ${shortError(error)}`, latencyMs: Math.round(performance.now() - started)}
+  // "leader changed": an election has just finished (e.g. the leader died a moment ago). The next read
+  // is served by the new leader, so try again while the probe's time lasts instead of reporting a
+  // quorum loss that lasted one election.
+  const deadline = started + timeoutMs
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.linearizableRead(endpoint, Math.max(100, Math.round(deadline - performance.now())))
+      // After an election the status read before it names the old leader: read it again.
+      if (attempt > 0) status = await client.status(endpoint, Math.max(100, Math.round(deadline - performance.now()))).catch(() => status)
+      return {endpoint, status, readOk: true, latencyMs: Math.round(performance.now() - started)}
+    } catch (error) {
+      if (/leader changed/i.test((error as Error)?.message ?? '') && deadline - performance.now() > 250) {
+        await setTimeout(100)
+        continue
+      }
+      return {endpoint, status, readOk: false, error: `linearizable read failed: ${shortError(error)}`, latencyMs: Math.round(performance.now() - started)}
+    }
   }
 }
 

@@ -1,0 +1,112 @@
+import {readFileSync} from 'node:fs'
+import {homedir, userInfo} from 'node:os'
+import {join} from 'node:path'
+import SSHConfig from 'ssh-config'
+import {UsageError} from '../../errors.js'
+
+/** What OpenSSH's client config says about one host (only the keywords plasmactl honours). */
+export interface SshConfigHost {
+  hostName?: string
+  port?: number
+  user?: string
+  identityFiles: string[]
+  proxyJump?: string
+  userKnownHostsFiles: string[]
+}
+
+/** One hop of a jump-host chain: "[user@]host[:port]", "[user@][v6]:port" or "ssh://[user@]host[:port]". */
+export interface JumpHop {
+  user?: string
+  host: string
+  port?: number
+}
+
+export const DEFAULT_SSH_CONFIG = join(homedir(), '.ssh', 'config')
+
+const parsedConfigs = new Map<string, SSHConfig | undefined>()
+
+/** Parses an OpenSSH client config once per process; a missing file is an empty config. */
+export function readSshConfig(path: string): SSHConfig | undefined {
+  if (parsedConfigs.has(path)) return parsedConfigs.get(path)
+  let text: string | undefined
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`cannot read SSH config ${path}: ${(error as Error).message}`, {file: path})
+  }
+  let config: SSHConfig | undefined
+  try {
+    config = text === undefined ? undefined : SSHConfig.parse(text)
+  } catch (error) {
+    throw new UsageError(`cannot parse SSH config ${path}: ${(error as Error).message}`, {file: path})
+  }
+  parsedConfigs.set(path, config)
+  return config
+}
+
+/**
+ * The settings for ALIAS, first match wins per keyword as in ssh(1). Keywords are case-insensitive;
+ * "~" and the tokens %h %p %r %u %d %% are expanded in paths.
+ */
+export function lookupSshHost(config: SSHConfig | undefined, alias: string): SshConfigHost {
+  const raw: Record<string, unknown> = {}
+  if (config) {
+    for (const [k, v] of Object.entries(config.compute(alias))) {
+      const key = k.toLowerCase()
+      if (key === 'host' || key in raw) continue
+      raw[key] = v
+    }
+  }
+  const str = (k: string): string | undefined => {
+    const v = raw[k]
+    return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined
+  }
+  const list = (k: string): string[] => {
+    const v = raw[k]
+    return Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []
+  }
+  const hostName = str('hostname')?.replaceAll('%h', alias)
+  const port = str('port') === undefined ? undefined : Number(str('port'))
+  const user = str('user')
+  const tokens = {h: hostName ?? alias, p: String(port ?? 22), r: user ?? localUser()}
+  const path = (p: string) => expandPath(p, tokens)
+  const proxyJump = str('proxyjump')
+  return {
+    hostName,
+    port: Number.isInteger(port) ? port : undefined,
+    user,
+    identityFiles: list('identityfile').map(path),
+    proxyJump: proxyJump?.toLowerCase() === 'none' ? undefined : proxyJump,
+    userKnownHostsFiles: list('userknownhostsfile').flatMap((s) => s.split(/\s+/)).filter(Boolean).map(path),
+  }
+}
+
+function localUser(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return process.env.USER ?? 'root'
+  }
+}
+
+function expandPath(p: string, tokens: {h: string; p: string; r: string}): string {
+  const home = homedir()
+  const expanded = p.replaceAll(/%([%hprud])/g, (_, t: string) => ({'%': '%', h: tokens.h, p: tokens.p, r: tokens.r, u: localUser(), d: home})[t] ?? '')
+  return expanded === '~' ? home : expanded.startsWith('~/') ? join(home, expanded.slice(2)) : expanded
+}
+
+/** Parses a ProxyJump value (comma-separated hops, the first hop is connected to first). */
+export function parseJumpHosts(spec: string, where = 'jump-host'): JumpHop[] {
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((hop) => {
+      const m = /^(?:ssh:\/\/)?(?:([^@/\s]+)@)?(\[[^\]]+\]|[^:@/\s[\]]+)(?::(\d+))?\/?$/.exec(hop)
+      const port = m?.[3] === undefined ? undefined : Number(m[3])
+      if (!m || (port !== undefined && (port < 1 || port > 65_535))) {
+        throw new UsageError(`${where}: cannot parse jump host "${hop}" (expected [user@]host[:port], comma-separated for a chain)`, {value: spec})
+      }
+      return {user: m[1], host: m[2].replace(/^\[(.*)\]$/, '$1'), port}
+    })
+}

@@ -1,0 +1,220 @@
+/**
+ * SSH access the way operators have it set up: jump hosts (ProxyJump), ~/.ssh/config host aliases,
+ * ssh-agent and passphrase-protected keys, against the real sshd of every lab node.
+ */
+import assert from 'node:assert/strict'
+import {appendFile, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {parse as parseYaml, stringify} from 'yaml'
+import {run} from '../../src/adapters/exec/run.js'
+import {HostKeyRefusedError, SshClient, SshConnectionError, SshConnections, type SshConnectOptions} from '../../src/adapters/ssh/index.js'
+import {UsageError} from '../../src/errors.js'
+import {runCli, startLab, type Lab} from '../helpers/lab.js'
+
+/** The local process that owns the TCP connection whose local port is PORT (as `ss -p` names it). */
+async function ownerOfLocalPort(port: number): Promise<string> {
+  const r = await run('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`])
+  return r.stdout
+}
+
+/** The client port the sshd of the node saw ($SSH_CONNECTION = client-ip client-port server-ip server-port). */
+function clientPort(sshConnection: string): number {
+  const port = Number(sshConnection.trim().split(/\s+/)[1])
+  assert.ok(Number.isInteger(port) && port > 0, `SSH_CONNECTION: ${sshConnection}`)
+  return port
+}
+
+describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)', () => {
+  let lab: Lab
+  let tmp: string
+  let agent: {sock: string; pid: number} | undefined
+
+  before(async () => {
+    lab = await startLab({nodes: 3})
+    tmp = await mkdtemp('/tmp/plasmactl-ssh-')
+  })
+
+  after(async () => {
+    if (agent) process.kill(agent.pid, 'SIGTERM')
+    await lab?.stop()
+    await rm(tmp, {recursive: true, force: true})
+  })
+
+  const through = (target: string, bastion: string): SshConnectOptions => ({...lab.sshTarget(target), jump: lab.sshTarget(bastion)})
+
+  it('reaches a node through a jump host: the connection to its sshd comes from the bastion, not from us', async () => {
+    const client = await SshClient.connect(through('n2', 'n1'))
+    try {
+      const r = await client.exec('echo $SSH_CONNECTION')
+      assert.equal(r.exitCode, 0, r.stderr)
+      const seen = clientPort(r.stdout)
+      // The TCP connection into n2's sshd was opened by n1's sshd (direct-tcpip), not by this process.
+      const owner = await ownerOfLocalPort(seen)
+      assert.match(owner, /sshd/, owner)
+      assert.doesNotMatch(owner, /"node"/, owner)
+      // A direct connection, for contrast, is this process's own socket.
+      const direct = await SshClient.connect(lab.sshTarget('n2'))
+      try {
+        const own = await ownerOfLocalPort(clientPort((await direct.exec('echo $SSH_CONNECTION')).stdout))
+        assert.match(own, /"node"/, own)
+      } finally {
+        await direct.close()
+      }
+    } finally {
+      await client.close()
+    }
+  })
+
+  it("checks the target's host key end to end through the jump host", async () => {
+    const n1Key = bastionKnownHost(await readFile(join(lab.dir, 'ssh', 'known_hosts'), 'utf8'))
+    // known_hosts with the bastion's real entry but a forged one for n2 (n1's key): the jump works, n2 is refused.
+    const forged = join(tmp, 'forged_known_hosts')
+    const n2 = lab.nodes[1]
+    await writeFile(forged, `${n1Key.bastionLine}\n[${n2.address}]:${n2.sshPort} ${n1Key.keyType} ${n1Key.key}\n`)
+    await assert.rejects(SshClient.connect({...through('n2', 'n1'), knownHostsFile: forged, jump: {...lab.sshTarget('n1'), knownHostsFile: forged}}), (e: unknown) => {
+      assert.ok(e instanceof HostKeyRefusedError, String(e))
+      assert.match(e.message, /CHANGED/)
+      assert.equal(e.details.host, n2.address)
+      return true
+    })
+  })
+
+  it('tells a jump host that cannot reach the target apart from the jump host being down', async () => {
+    const unreachable = {...through('n2', 'n1'), port: 1}
+    await assert.rejects(SshClient.connect(unreachable), (e: unknown) => {
+      assert.ok(e instanceof SshConnectionError, String(e))
+      assert.match(e.message, /via jump host .*cannot open a connection to .*:1\b/)
+      return true
+    })
+    const bastionDown = {...through('n2', 'n1'), jump: {...lab.sshTarget('n1'), port: 1}}
+    await assert.rejects(SshClient.connect(bastionDown), (e: unknown) => {
+      assert.ok(e instanceof SshConnectionError, String(e))
+      assert.match(e.message, /connection refused .*\(jump host on the way to /)
+      return true
+    })
+  })
+
+  it('nodes behind the same bastion share one connection to it', async () => {
+    const pool = new SshConnections()
+    try {
+      const [a, b] = await Promise.all([pool.get(through('n2', 'n1')), pool.get(through('n3', 'n1'))])
+      const ports = await Promise.all([a, b].map(async (c) => clientPort((await c.exec('echo $SSH_CONNECTION')).stdout)))
+      for (const p of ports) assert.match(await ownerOfLocalPort(p), /sshd/)
+      // One connection to n1's sshd from this process, not two.
+      const n1 = lab.nodes[0]
+      const ours = await run('ss', ['-Htnp', 'state', 'established', `( dst ${n1.address}:${n1.sshPort} )`])
+      const lines = ours.stdout.split('\n').filter((l) => l.includes(`pid=${process.pid},`))
+      assert.equal(lines.length, 1, ours.stdout)
+    } finally {
+      await pool.closeAll()
+    }
+  })
+
+  it('plasmactl exec follows a Host alias and its ProxyJump from the SSH config file', async () => {
+    const [n1, n2] = lab.nodes
+    const sshConfig = join(tmp, 'ssh_config')
+    await writeFile(
+      sshConfig,
+      [
+        '# operator ssh config',
+        'Host bastion',
+        `  HostName ${n1.address}`,
+        `  Port ${n1.sshPort}`,
+        'Host db-2',
+        `  hostname ${n2.address}`,
+        `  port ${n2.sshPort}`,
+        '  ProxyJump bastion',
+        'Host *',
+        `  User ${lab.user}`,
+        '',
+      ].join('\n'),
+    )
+    const cfg = parseYaml(await readFile(lab.configPath, 'utf8'))
+    const ctx = cfg.contexts.find((c: {name: string}) => c.name === 'lab')
+    const node = ctx.nodes.find((n: {name: string}) => n.name === 'n2')
+    node.address = 'db-2'
+    // The alias supplies host, port, user and the jump host: the context no longer sets them.
+    delete node.ssh
+    delete ctx.ssh.port
+    delete ctx.ssh.user
+    ctx.ssh['config-file'] = sshConfig
+    const configPath = join(tmp, 'config.yaml')
+    await writeFile(configPath, stringify(cfg))
+    const r = await runCli(['exec', 'n2', '--json', '--', 'echo $SSH_CONNECTION; whoami'], {PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: 'lab'})
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr)
+    const [conn, who] = r.json.data.hosts[0].stdout.trim().split('\n')
+    assert.equal(who, lab.user)
+    assert.match(conn, new RegExp(` ${n2.address.replaceAll('.', '\\.')} ${n2.sshPort}$`))
+    // The process that connected to n2 has exited; what we can check is the address it was told to use
+    // came from the alias, and that a broken ProxyJump breaks it (so the jump was really in the path).
+    await writeFile(sshConfig, (await readFile(sshConfig, 'utf8')).replace(`  Port ${n1.sshPort}`, '  Port 1'))
+    const broken = await runCli(['exec', 'n2', '--json', '--', 'true'], {PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: 'lab'})
+    assert.equal(broken.exitCode, 3, broken.stdout + broken.stderr)
+    assert.match(broken.stdout, /jump host on the way to/)
+  })
+
+  it('authenticates with keys from ssh-agent when no identity file is given', async () => {
+    const sock = join(tmp, 'agent.sock')
+    const started = await run('ssh-agent', ['-a', sock, '-s'])
+    const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(started.stdout)?.[1])
+    assert.ok(pid > 0, started.stdout)
+    agent = {sock, pid}
+    const noIdentity = {...lab.sshTarget('n1'), identityFile: undefined}
+    await assert.rejects(SshClient.connect(noIdentity), (e: unknown) => e instanceof UsageError && /ssh-agent/.test(e.message))
+    // An agent without the key: authentication fails (exit 3), it does not hang.
+    await assert.rejects(SshClient.connect({...noIdentity, agent: sock}), /authentication failed/)
+    const add = await run('ssh-add', [join(lab.dir, 'ssh', 'id_ed25519')], {env: {...process.env, SSH_AUTH_SOCK: sock}})
+    assert.equal(add.exitCode, 0, add.stderr)
+    const c = await SshClient.connect({...noIdentity, agent: sock})
+    try {
+      assert.equal((await c.exec('echo agent')).stdout.trim(), 'agent')
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('uses a passphrase-protected key with the passphrase from the environment or the prompt, and refuses plainly without', async () => {
+    const key = join(tmp, 'id_locked')
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'open sesame', '-C', 'locked', '-f', key])
+    await appendFile(join(lab.dir, 'ssh', 'authorized_keys'), await readFile(`${key}.pub`, 'utf8'))
+    const target = {...lab.sshTarget('n1'), identityFile: key}
+    await assert.rejects(SshClient.connect(target), (e: unknown) => {
+      assert.ok(e instanceof UsageError, String(e))
+      assert.match(e.message, /encrypted and no passphrase was given: set PLASMACTL_SSH_PASSPHRASE/)
+      return true
+    })
+    await assert.rejects(SshClient.connect({...target, passphrase: 'wrong'}), (e: unknown) => e instanceof UsageError && /wrong passphrase/.test(e.message))
+    const c = await SshClient.connect({...target, passphrase: 'open sesame'})
+    assert.equal((await c.exec('echo unlocked')).stdout.trim(), 'unlocked')
+    await c.close()
+    // The prompt is asked once per key, however many hosts the run connects to.
+    let asked = 0
+    const askPassphrase = async (file: string) => {
+      asked++
+      assert.equal(file, key)
+      return 'open sesame'
+    }
+    const clients = await Promise.all(['n1', 'n2', 'n3'].map((n) => SshClient.connect({...lab.sshTarget(n), identityFile: key, askPassphrase})))
+    for (const cl of clients) await cl.close()
+    assert.equal(asked, 1)
+    // Through the CLI, non-interactively: PLASMACTL_SSH_PASSPHRASE.
+    const cfg = parseYaml(await readFile(lab.configPath, 'utf8'))
+    cfg.contexts.find((x: {name: string}) => x.name === 'lab').ssh['identity-file'] = key
+    const configPath = join(tmp, 'locked.yaml')
+    await writeFile(configPath, stringify(cfg))
+    const env = {PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: 'lab', SSH_AUTH_SOCK: undefined}
+    const refused = await runCli(['exec', 'n1', '--json', '--', 'true'], {...env, PLASMACTL_SSH_PASSPHRASE: undefined})
+    assert.equal(refused.exitCode, 2, refused.stdout + refused.stderr)
+    const ok = await runCli(['exec', 'n1', '--json', '--', 'echo ok'], {...env, PLASMACTL_SSH_PASSPHRASE: 'open sesame'})
+    assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr)
+  })
+})
+
+/** The bastion's (n1's) known_hosts line and its key, to forge an entry for another node. */
+function bastionKnownHost(text: string): {bastionLine: string; keyType: string; key: string} {
+  const first = text.split('\n').find((l) => l.trim() && !l.startsWith('#'))
+  assert.ok(first, 'lab known_hosts is empty')
+  const [, keyType, key] = first.split(/\s+/)
+  return {bastionLine: first, keyType, key}
+}

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {homedir, tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import SSHConfig from 'ssh-config'
+import {lookupSshHost, parseJumpHosts} from '../../src/adapters/ssh/ssh-config.js'
+import {loadConfig} from '../../src/config/load.js'
+import {UsageError} from '../../src/errors.js'
+import {sshOptionsFor} from '../../src/services/remote.js'
+
+describe('OpenSSH client config lookup', () => {
+  const config = SSHConfig.parse(`
+Host db-*
+  HOSTNAME %h.internal
+  port 2200
+  IdentityFile ~/.ssh/db_%r
+  IdentityFile /keys/second
+  ProxyJump ops@bastion:2222
+Host db-1
+  Port 9999
+  User db-admin
+Host *
+  User fallback
+  UserKnownHostsFile ~/.ssh/kh1 /etc/ssh/kh2
+`)
+
+  it('first match wins per keyword, keywords in any case, tokens and ~ expanded', () => {
+    const h = lookupSshHost(config, 'db-1')
+    assert.equal(h.hostName, 'db-1.internal')
+    assert.equal(h.port, 2200, 'Port 9999 comes after the first match')
+    assert.equal(h.user, 'db-admin', 'the first User among the matching blocks, not the wildcard one')
+    assert.deepEqual(h.identityFiles, [join(homedir(), '.ssh', 'db_db-admin'), '/keys/second'])
+    assert.equal(h.proxyJump, 'ops@bastion:2222')
+    assert.deepEqual(h.userKnownHostsFiles, [join(homedir(), '.ssh', 'kh1'), '/etc/ssh/kh2'])
+  })
+
+  it('an unmatched host gets only the wildcard settings; no config at all is empty', () => {
+    const h = lookupSshHost(config, '10.0.0.1')
+    assert.deepEqual([h.hostName, h.port, h.proxyJump, h.user], [undefined, undefined, undefined, 'fallback'])
+    assert.deepEqual(lookupSshHost(undefined, 'x'), {hostName: undefined, port: undefined, user: undefined, identityFiles: [], proxyJump: undefined, userKnownHostsFiles: []})
+  })
+
+  it('ProxyJump none means no jump host', () => {
+    assert.equal(lookupSshHost(SSHConfig.parse('Host a\n  ProxyJump none\n'), 'a').proxyJump, undefined)
+  })
+})
+
+describe('jump host specs', () => {
+  it('parses the forms ssh -J accepts, in chain order', () => {
+    assert.deepEqual(parseJumpHosts('bastion'), [{user: undefined, host: 'bastion', port: undefined}])
+    assert.deepEqual(parseJumpHosts('ops@10.0.0.9:2222, ssh://root@jump2/ ,[fd00::1]:22'), [
+      {user: 'ops', host: '10.0.0.9', port: 2222},
+      {user: 'root', host: 'jump2', port: undefined},
+      {user: undefined, host: 'fd00::1', port: 22},
+    ])
+    assert.deepEqual(parseJumpHosts(''), [])
+  })
+
+  it('refuses what it cannot parse, naming the setting', () => {
+    for (const bad of ['ops@', 'host:99999', 'a b', 'user@host:port']) {
+      assert.throws(() => parseJumpHosts(bad, 'ssh.jump-host'), (e: unknown) => e instanceof UsageError && e.message.startsWith('ssh.jump-host: cannot parse jump host'), bad)
+    }
+  })
+})
+
+describe('SSH options of a context node', () => {
+  let dir: string
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'plasmactl-sshcfg-'))
+    await writeFile(join(dir, 'key_a'), 'not read here')
+    await writeFile(
+      join(dir, 'ssh_config'),
+      `Host edge-*
+  HostName 192.0.2.%h
+  Port 2201
+  User from-ssh-config
+  IdentityFile ${join(dir, 'missing_key')}
+  IdentityFile ${join(dir, 'key_a')}
+  ProxyJump jump1,ops@jump2:2022
+Host jump1
+  HostName 198.51.100.1
+  User jumper
+`,
+    )
+  })
+  after(() => rm(dir, {recursive: true, force: true}))
+
+  const load = async (ssh: string, node: string) => {
+    const path = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`)
+    await writeFile(
+      path,
+      `apiVersion: plasmactl/v1
+current-context: c
+contexts:
+  - name: c
+    environment: staging
+    ssh: {config-file: ssh_config, known-hosts: kh, user: ops, ${ssh}}
+    chainfire: {endpoints: [http://127.0.0.1:2379]}
+    nodes:
+      - {name: e1, address: ${node}, roles: [chainfire]}
+`,
+    )
+    const loaded = await loadConfig(path)
+    return sshOptionsFor(loaded, loaded.config.contexts[0], loaded.config.contexts[0].nodes[0])
+  }
+
+  it('resolves an alias through the SSH config; settings in the context win over it', async () => {
+    const o = await load('port: 22', 'edge-7')
+    assert.equal(o.host, '192.0.2.edge-7')
+    assert.equal(o.port, 22)
+    assert.equal(o.username, 'ops')
+    assert.equal(o.identityFile, join(dir, 'key_a'), 'first IdentityFile that exists')
+    assert.equal(o.knownHostsFile, join(dir, 'kh'))
+    // The chain jump1 → jump2 → node: the node's jump is jump2, reached through jump1.
+    assert.equal(o.jump?.host, 'jump2')
+    assert.equal(o.jump?.port, 2022)
+    assert.equal(o.jump?.username, 'ops')
+    assert.equal(o.jump?.jump?.host, '198.51.100.1')
+    assert.equal(o.jump?.jump?.username, 'jumper')
+    assert.equal(o.jump?.jump?.jump, undefined)
+  })
+
+  it('an explicit jump-host replaces the ProxyJump; jump-host none drops it', async () => {
+    const o = await load("'jump-host': 'admin@10.1.1.1:2200'", 'edge-7')
+    assert.deepEqual([o.jump?.username, o.jump?.host, o.jump?.port, o.jump?.jump], ['admin', '10.1.1.1', 2200, undefined])
+    assert.equal((await load("'jump-host': none", 'edge-7')).jump, undefined)
+  })
+
+  it('an address with no Host entry is used as it is', async () => {
+    const o = await load("'identity-file': key_a", '10.0.0.5')
+    assert.deepEqual([o.host, o.port, o.username, o.jump], ['10.0.0.5', 22, 'ops', undefined])
+  })
+
+  it('a bad jump-host is bad input', async () => {
+    await assert.rejects(load("'jump-host': 'a@b:0'", 'edge-7'), UsageError)
+  })
+})
