@@ -36,8 +36,20 @@ const journals = readdirSync(join(state, 'runbooks')).sort()
 const events = readFileSync(join(state, 'runbooks', journals.at(-1)), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
 const ends = events.filter((e) => e.type === 'step-end').map((e) => Date.parse(e.ts))
 const perStep = (Math.max(...ends) - Math.min(...ends.slice(0, 3))) / (STEPS - 1)
+// plasmactl's own overhead per step: the step's wall time (previous step's last end to this step's
+// last end) minus its slowest command (the remote sshd's session set-up and the command itself).
+const byStep = new Map()
+for (const e of events.filter((x) => x.type === 'step-end')) {
+  const s = byStep.get(e.step) ?? {end: 0, slowest: 0}
+  s.end = Math.max(s.end, Date.parse(e.ts))
+  s.slowest = Math.max(s.slowest, e.data?.durationMs ?? 0)
+  byStep.set(e.step, s)
+}
+const steps = [...byStep.values()]
+const overheads = steps.slice(1).map((s, i) => s.end - steps[i].end - s.slowest)
+const overhead = overheads.reduce((a, b) => a + b, 0) / overheads.length
 
-console.log(`plasmactl runbook run (${STEPS} steps × 3 nodes): median ${fmt(tPlasma)} of ${RUNS}; per-step after the first connection ≈ ${perStep.toFixed(1)} ms`)
+console.log(`plasmactl runbook run (${STEPS} steps × 3 nodes): median ${fmt(tPlasma)} of ${RUNS}; per step after the first connection ≈ ${perStep.toFixed(1)} ms wall, of which plasmactl's own overhead ≈ ${overhead.toFixed(1)} ms (the rest is the slowest host's command)`)
 
 let ansible = spawnSync('ansible-playbook', ['--version']).status === 0
 if (!ansible && process.getuid?.() === 0) {

@@ -10,6 +10,7 @@ command -v etcdctl >/dev/null || need+=(etcd-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v openssl >/dev/null || need+=(openssl)
+command -v sudo >/dev/null || need+=(sudo)
 command -v ovsdb-server >/dev/null || need+=(ovn-central)
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 for extra in ${PLASMACTL_EXTRA_PACKAGES:-}; do need+=("$extra"); done

@@ -8,7 +8,7 @@ import {type ExecResult, execExit, execOnNodes} from '../services/exec-on-nodes.
 
 export default class Exec extends BaseCommand<typeof Exec> {
   static override summary = 'Run a command on nodes over SSH, in parallel, output labelled per host'
-  static override description = 'TARGET: node names (comma-separated), role:ROLE, all, leader or followers. Exit 0 when every host exits 0, else 3 (the whole result is printed first).'
+  static override description = 'TARGET: node names (comma-separated), role:ROLE, all, leader or followers. Exit 0 when every host exits 0; 6 when a host was refused by a safety check (changed host key, sudo wanting a password); 2 for bad local input (e.g. an encrypted key without its passphrase); else 3. The whole result is printed first.'
   static override examples = ['<%= config.bin %> <%= command.id %> all -- uptime', '<%= config.bin %> <%= command.id %> leader --group -- df -h /var/lib', '<%= config.bin %> <%= command.id %> n1,n2 --json -- cat /etc/hostname']
   static override strict = false
   static override args = {target: Args.string({description: 'nodes: NAME[,NAME], role:ROLE, all, leader, followers', required: true})}
@@ -16,7 +16,7 @@ export default class Exec extends BaseCommand<typeof Exec> {
     group: Flags.boolean({description: 'print output grouped per host instead of prefixed lines'}),
     timeout: Flags.string({description: 'per-command timeout (the remote process is killed)', default: '5m'}),
     forks: Flags.integer({description: 'hosts at once', default: 10, min: 1}),
-    sudo: Flags.boolean({description: 'run through sudo -n'}),
+    sudo: Flags.boolean({description: 'run through sudo -n (a sudo that wants a password is refused, never prompted for)'}),
     'accept-new-host-keys': Flags.boolean({description: 'record unknown host keys (trust on first use); a changed key is refused'}),
   }
 

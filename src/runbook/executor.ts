@@ -13,7 +13,7 @@ import {OperationError, PlasmaError, RefusedError, UsageError} from '../errors.j
 import type {ChainfireHealth} from '../services/health/probes/chainfire.js'
 import {Journal} from '../services/journal.js'
 import {acquireLock, type HeldLock, LOCK_PREFIX} from '../services/lock.js'
-import {Remote} from '../services/remote.js'
+import {refuseSudoPassword, Remote} from '../services/remote.js'
 import type {Reporter} from '../services/reporter.js'
 import {type ActionContext, describeAction, newestVerifiedSnapshot, runAction} from './actions.js'
 import {batches, type ClusterFingerprint, ClusterView, fingerprintOf, nodeVars, quorumImpact, resolveTargets, sameCluster} from './cluster.js'
@@ -132,7 +132,6 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 class StepFailed extends OperationError {}
 class Aborted extends RefusedError {}
 
-const SUDO_PASSWORD = /sudo: (a password is required|a terminal is required|no tty present)/
 
 /** Collects the step digests of a runbook and every runbook it includes (resume refuses if any changed). */
 async function fullDigest(rb: LoadedRunbook, seen = new Set<string>()): Promise<string> {
@@ -190,6 +189,7 @@ export class RunbookEngine {
     try {
       return await this.runInner()
     } finally {
+      await this.journal?.close().catch(() => undefined)
       await this.lock?.release().catch(() => undefined)
       this.client.close()
       await this.remote.close()
@@ -570,13 +570,9 @@ export class RunbookEngine {
   private async shell(node: NodeSpec, template: string, scope: Scope, step: Step) {
     const r = renderCommand(template, this.vars(scope, node))
     const needsStdin = Object.keys(r.env).length > 0
-    let command = needsStdin ? 'sh -s' : r.command
-    if (step.sudo) command = `sudo -n sh -c ${shellQuote(command)}`
-    const res = await this.remote.exec(node, command, {timeoutMs: this.timeoutOf(step, 600_000), stdin: needsStdin ? stdinScript(r) : undefined})
-    if (step.sudo && res.exitCode !== 0 && SUDO_PASSWORD.test(res.stderr)) {
-      throw new RefusedError(`${node.name}: sudo needs a password for ${node.name}'s SSH user; plasmactl only uses sudo -n (configure NOPASSWD for the commands runbooks run)`, {host: node.address})
-    }
-    return res
+    const command = needsStdin ? 'sh -s' : r.command
+    const opts = {timeoutMs: this.timeoutOf(step, 600_000), stdin: needsStdin ? stdinScript(r) : undefined}
+    return step.sudo ? this.remote.execSudo(node, command, opts) : this.remote.exec(node, command, opts)
   }
 
   private async execute(step: Step, scope: Scope, node: NodeSpec | undefined): Promise<{ok: boolean; exitCode?: number | null; detail: string; output: string}> {
@@ -594,6 +590,7 @@ export class RunbookEngine {
       case 'service': {
         const cmd = serviceCommand(this.o.ctx, node!, step.service!, step.verb as ServiceVerb)
         const r = await this.remote.exec(node!, cmd, {timeoutMs: this.timeoutOf(step, 120_000)})
+        if (cmd.startsWith('sudo -n ')) refuseSudoPassword(node!, r)
         return {ok: r.exitCode === 0, exitCode: r.exitCode, detail: r.exitCode === 0 ? lastLines(r.stdout) : `exit ${r.exitCode}: ${lastLines(r.stderr || r.stdout)}`, output: ''}
       }
       case 'check': {

@@ -44,7 +44,6 @@ export async function execOnNodes(o: ExecOptions): Promise<ExecResult> {
   try {
     const view = client ? new ClusterView(o.ctx, client) : undefined
     const nodes = await resolveTargets(o.ctx, o.target.split(',').filter(Boolean), () => view!.health())
-    const command = o.sudo ? `sudo -n sh -c '${o.command.replaceAll("'", `'\\''`)}'` : o.command
     const hosts: HostResult[] = new Array(nodes.length)
     let next = 0
     await Promise.all(
@@ -55,7 +54,7 @@ export async function execOnNodes(o: ExecOptions): Promise<ExecResult> {
           const started = performance.now()
           let h: HostResult
           try {
-            const r = await remote.exec(n, command, {timeoutMs: o.timeoutMs})
+            const r = o.sudo ? await remote.execSudo(n, o.command, {timeoutMs: o.timeoutMs}) : await remote.exec(n, o.command, {timeoutMs: o.timeoutMs})
             h = {node: n.name, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: Math.round(performance.now() - started)}
           } catch (error) {
             h = {node: n.name, exitCode: null, stdout: '', stderr: '', durationMs: Math.round(performance.now() - started), failure: failureKind(error), error: (error as Error).message}

@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {mkdir, open, readFile} from 'node:fs/promises'
+import {type FileHandle, mkdir, open, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {UsageError} from '../errors.js'
 
@@ -21,6 +21,10 @@ export interface JournalEvent {
  * its last completed step and audited afterwards.
  */
 export class Journal {
+  private fh: FileHandle | undefined
+  private readonly queue: {line: string; resolve: () => void; reject: (e: Error) => void}[] = []
+  private writing = false
+
   private constructor(
     readonly id: string,
     readonly path: string,
@@ -77,15 +81,42 @@ export class Journal {
     return new Set(this.events.filter((e) => e.type === 'step-end' && e.ok).map((e) => (e.target ? `${e.step}@${e.target}` : e.step!)))
   }
 
-  async append(e: Omit<JournalEvent, 'ts'>): Promise<void> {
+  /**
+   * Appends one event; resolves once it is on disk (fsynced). Events appended while a write is in
+   * flight (the targets of one step finishing together) go to disk together with one fsync.
+   */
+  append(e: Omit<JournalEvent, 'ts'>): Promise<void> {
     const event = {ts: new Date().toISOString(), ...e}
     this.events.push(event)
-    const fh = await open(this.path, 'a', 0o600)
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({line: JSON.stringify(event) + '\n', resolve, reject})
+      if (!this.writing) void this.drain()
+    })
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true
     try {
-      await fh.write(JSON.stringify(event) + '\n')
-      await fh.sync()
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0)
+        try {
+          this.fh ??= await open(this.path, 'a', 0o600)
+          await this.fh.write(batch.map((b) => b.line).join(''))
+          await this.fh.sync()
+          for (const b of batch) b.resolve()
+        } catch (error) {
+          for (const b of batch) b.reject(error as Error)
+        }
+      }
     } finally {
-      await fh.close()
+      this.writing = false
     }
+  }
+
+  /** Closes the file once every pending event is written. */
+  async close(): Promise<void> {
+    while (this.writing || this.queue.length > 0) await new Promise((r) => setImmediate(r))
+    await this.fh?.close()
+    this.fh = undefined
   }
 }

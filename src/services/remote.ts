@@ -7,7 +7,7 @@ import {configPath, serviceCommand, type ServiceVerb} from '../config/context.js
 import {parseDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
 import type {Context, NodeSpec} from '../config/schema.js'
-import {OperationError} from '../errors.js'
+import {OperationError, RefusedError} from '../errors.js'
 
 /**
  * SSH settings of a context node. Precedence: the node's ssh settings, then the context's, then what
@@ -92,17 +92,22 @@ export class Remote {
 
   /** Like exec, but a non-zero exit throws OperationError naming node, command and stderr. */
   async execChecked(node: NodeSpec, command: string, opts?: SshExecOptions): Promise<SshExecResult> {
-    const r = await this.exec(node, command, opts)
-    if (r.exitCode !== 0) {
-      const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join('; ')
-      throw new OperationError(`${node.name}: \`${command}\` failed (${r.signal ?? `exit ${r.exitCode}`})${why ? `: ${why}` : ''}`, {host: node.address, command})
-    }
-    return r
+    return checked(node, command, await this.exec(node, command, opts))
   }
 
-  service(node: NodeSpec, component: string, verb: ServiceVerb, opts?: SshExecOptions): Promise<SshExecResult> {
+  /**
+   * Runs COMMAND through `sudo -n sh -c`: sudo never prompts; when it wants a password the run is
+   * refused (exit 6) with what to configure, instead of failing like the command itself.
+   */
+  async execSudo(node: NodeSpec, command: string, opts?: SshExecOptions): Promise<SshExecResult> {
+    return refuseSudoPassword(node, await this.exec(node, `sudo -n sh -c ${shellQuote(command)}`, opts))
+  }
+
+  async service(node: NodeSpec, component: string, verb: ServiceVerb, opts?: SshExecOptions): Promise<SshExecResult> {
     const cmd = serviceCommand(this.ctx, node, component, verb)
-    return verb === 'is-active' ? this.exec(node, cmd, opts) : this.execChecked(node, cmd, opts)
+    const r = await this.exec(node, cmd, opts)
+    if (cmd.startsWith('sudo -n ')) refuseSudoPassword(node, r)
+    return verb === 'is-active' ? r : checked(node, cmd, r)
   }
 
   async upload(node: NodeSpec, localPath: string, remotePath: string): Promise<void> {
@@ -119,6 +124,27 @@ export class Remote {
   close(): Promise<void> {
     return this.pool.closeAll()
   }
+}
+
+function checked(node: NodeSpec, command: string, r: SshExecResult): SshExecResult {
+  if (r.exitCode !== 0) {
+    const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join('; ')
+    throw new OperationError(`${node.name}: \`${command}\` failed (${r.signal ?? `exit ${r.exitCode}`})${why ? `: ${why}` : ''}`, {host: node.address, command})
+  }
+  return r
+}
+
+const SUDO_PASSWORD = /sudo: (a password is required|a terminal is required|no tty present)/
+
+/** Throws RefusedError when a `sudo -n` run failed because sudo wants a password; else returns R. */
+export function refuseSudoPassword(node: NodeSpec, r: SshExecResult): SshExecResult {
+  if (r.exitCode !== 0 && SUDO_PASSWORD.test(r.stderr)) {
+    throw new RefusedError(`${node.name}: sudo wants a password for the SSH user; plasmactl only runs sudo -n (configure NOPASSWD in sudoers for what plasmactl runs)`, {
+      host: node.address,
+      hint: 'or connect as a user that needs no sudo (ssh.sudo: false)',
+    })
+  }
+  return r
 }
 
 export function shellQuote(s: string): string {

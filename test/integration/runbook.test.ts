@@ -96,6 +96,36 @@ describe('runbooks against a real 3-node lab', () => {
     assert.equal(existsSync(pwned), false)
   })
 
+  it('sudo: steps run through sudo -n; a sudo that wants a password is refused (exit 6) and never prompts', async () => {
+    const out = join(work, 'sudo-uid')
+    const f = await rb('sudo-check', `steps:\n  - id: as-root\n    kind: run\n    on: n1\n    sudo: true\n    command: id -u > ${out}\n`)
+    const probe = await lab.sshExec('n1', 'command -v sudo && sudo -n true')
+    assert.ok(probe.stdout.includes('sudo'), 'sudo is installed (scripts/setup.sh installs it)')
+    if (probe.exitCode !== 0) {
+      // The lab user has no sudoers rule: sudo -n says a password is required.
+      const r = await cli(['runbook', 'run', f, '--yes', '--json'])
+      assert.equal(r.exitCode, 6, r.stdout + r.stderr)
+      assert.match(r.json.error.message, /sudo wants a password/)
+      assert.equal(existsSync(out), false)
+      const x = await cli(['exec', 'n1,n2', '--sudo', '--json', '--', 'true'])
+      assert.equal(x.exitCode, 6, x.stdout + x.stderr)
+      assert.deepEqual(x.json.data.hosts.map((h: {failure: string}) => h.failure), ['refused', 'refused'])
+    }
+    if (process.getuid?.() !== 0) return
+    // As root the test can grant the lab user NOPASSWD for the length of this test.
+    const rule = `/etc/sudoers.d/plasmactl-test-${process.pid}`
+    await writeFile(rule, `${lab.user} ALL=(root) NOPASSWD: ALL\n`, {mode: 0o440})
+    try {
+      const r = await cli(['runbook', 'run', f, '--yes', '--json'])
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr)
+      assert.equal((await readFile(out, 'utf8')).trim(), '0')
+      const x = await cli(['exec', 'n1', '--sudo', '--json', '--', 'id -un'])
+      assert.equal(x.json.data.hosts[0].stdout.trim(), 'root')
+    } finally {
+      await rm(rule, {force: true})
+    }
+  })
+
   it('a secret param never appears in terminal output, journal, transcript or the process list', async () => {
     const secret = `s3cr3t-${Date.now()}-value`
     const f = await rb('secret', `params:\n  token:\n    type: string\n    secret: true\nsteps:\n  - id: use\n    kind: run\n    on: all\n    command: echo "token is {{ params.token }}"; sleep 1.5\n  - id: fail-loudly\n    kind: run\n    on: n1\n    command: echo "bad {{ params.token }}" >&2; exit 1\n    on_failure: continue\n  - id: local\n    kind: local\n    command: echo {{ params.token }}\n`)
@@ -219,7 +249,9 @@ describe('runbooks against a real 3-node lab', () => {
     try {
       await writeFile(kh, [...lines, `${name} ${other}`].join('\n') + '\n')
       const r = await cli(['exec', 'n2', '--accept-new-host-keys', '--json', '--', 'true'])
-      assert.equal(r.exitCode, 3)
+      // A refused host key is a safety refusal (6), as in a runbook, not an operation failure (3).
+      assert.equal(r.exitCode, 6, r.stdout)
+      assert.equal(r.json.data.hosts[0].failure, 'refused')
       assert.match(r.json.data.hosts[0].error, /CHANGED/)
       assert.equal((r.json.data.hosts[0].error.match(/SHA256:/g) ?? []).length, 2, 'both fingerprints shown')
       const f = await rb('hk', `steps:\n  - id: x\n    kind: run\n    on: n2\n    command: "true"\n`)
