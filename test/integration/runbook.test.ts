@@ -15,6 +15,34 @@ function spawnCli(lab: Lab, args: string[], env: Record<string, string>): {child
   return {child, exit: new Promise((r) => child.on('exit', (code) => r(code))), out: () => out}
 }
 
+/**
+ * Runs the CLI on a pseudo-terminal (util-linux `script`), answering each prompt whose text matches
+ * the next entry of ANSWERS with its keys, as an operator at a terminal would.
+ */
+function onTerminal(lab: Lab, args: string[], env: Record<string, string>, answers: {when: RegExp; keys: string}[]): Promise<{exitCode: number | null; out: string}> {
+  const cmd = [process.execPath, join(REPO_ROOT, 'bin', 'run.js'), ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {env: {...process.env, PLASMACTL_CONFIG: lab.configPath, TERM: 'xterm', ...env}, stdio: ['pipe', 'pipe', 'pipe']})
+  let out = ''
+  let seen = 0
+  const pending = [...answers]
+  const onData = (d: Buffer) => {
+    out += d.toString('utf8')
+    const next = pending[0]
+    if (next && next.when.test(out.slice(seen))) {
+      pending.shift()
+      seen = out.length
+      // Give the prompt a moment to take over the terminal's input before typing.
+      setTimeout(() => child.stdin!.write(next.keys), 150)
+    }
+  }
+  child.stdout!.on('data', onData)
+  child.stderr!.on('data', onData)
+  return new Promise((resolve) => child.on('exit', (code) => {
+    child.stdin!.end()
+    resolve({exitCode: code, out})
+  }))
+}
+
 const starts = async (lab: Lab, node: string) => ((await readFile(join(lab.dir, 'nodes', node, 'chainfire.log'), 'utf8')).match(/"msg":"starting an etcd server"/g) ?? []).length
 
 describe('runbooks against a real 3-node lab', () => {
@@ -124,6 +152,29 @@ describe('runbooks against a real 3-node lab', () => {
     } finally {
       await rm(rule, {force: true})
     }
+  })
+
+  it('--step on a terminal shows each step with its resolved targets and asks run / skip / abort / run the rest', async () => {
+    const mark = join(work, 'stepped')
+    const f = await rb('stepped', `steps:\n${[1, 2, 3, 4].map((i) => `  - id: s${i}\n    kind: run\n    on: n${(i % 3) + 1}\n    command: touch ${mark}-${i}\n`).join('')}`)
+    const DOWN = '\x1b[B'
+    const r = await onTerminal(lab, ['runbook', 'run', f, '--step'], env, [
+      {when: /step s1\?/, keys: '\r'},
+      {when: /step s2\?/, keys: `${DOWN}\r`},
+      {when: /step s3\?/, keys: `${DOWN}${DOWN}${DOWN}\r`},
+    ])
+    assert.equal(r.exitCode, 0, r.out)
+    // The preview names the step, its live targets and the rendered command before asking.
+    assert.match(r.out, /── step s1 \(run\)/)
+    assert.match(r.out, /targets \(resolved now\): n2/)
+    assert.match(r.out, new RegExp(`touch ${mark.replaceAll('/', '\\/')}-1`))
+    assert.deepEqual([1, 2, 3, 4].map((i) => existsSync(`${mark}-${i}`)), [true, false, true, true])
+    // "run the rest": s4 ran without a question.
+    assert.doesNotMatch(r.out, /step s4\?/)
+    // abort before the first step: nothing runs, refused (exit 6).
+    const aborted = await onTerminal(lab, ['runbook', 'run', f, '--step'], env, [{when: /step s1\?/, keys: `${DOWN}${DOWN}\r`}])
+    assert.equal(aborted.exitCode, 6, aborted.out)
+    assert.match(aborted.out, /aborted by the operator before step s1/)
   })
 
   it('a secret param never appears in terminal output, journal, transcript or the process list', async () => {
