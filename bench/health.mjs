@@ -19,9 +19,9 @@ const env = {ETCDCTL_API: '3'}
 
 const status = medianOf(N, () => timeOnce(etcdctl(['endpoint', 'status', '--cluster', '-w', 'json']), {env}))
 const health = medianOf(N, () => timeOnce(etcdctl(['endpoint', 'health', '--cluster']), {env}))
-const ours = medianOf(N, () => timeOnce(['node', bin, 'health', '--json'], {allowFail: true}))
+const ours = medianOf(N, () => timeOnce([bin, 'health', '--json'], {allowFail: true}))
 const node0 = medianOf(N, () => timeOnce(['node', '-e', '0']))
-const help = medianOf(N, () => timeOnce(['node', bin, '--help']))
+const help = medianOf(N, () => timeOnce([bin, '--help']))
 
 // One --watch refresh: the checker keeps its connections between refreshes.
 const {HealthChecker} = await import(`${root}dist/services/health/index.js`)

@@ -23,18 +23,24 @@ export interface SnapshotDigest {
  * checked at the end without a second pass or buffering the file.
  */
 export class SnapshotHasher {
-  private readonly whole: Hash = createHash('sha256')
+  /** SHA-256 of the database bytes; the whole file's hash is this state plus the trailer (Hash.copy). */
   private readonly db: Hash = createHash('sha256')
   private tail: Buffer = Buffer.alloc(0)
   private size = 0
 
   update(chunk: Buffer): void {
-    this.whole.update(chunk)
     this.size += chunk.length
-    const joined = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk
+    if (chunk.length >= TRAILER_BYTES) {
+      // Common case: the held-back bytes are database bytes after all, and so is all of this chunk but its last 32.
+      if (this.tail.length > 0) this.db.update(this.tail)
+      this.db.update(chunk.subarray(0, chunk.length - TRAILER_BYTES))
+      this.tail = Buffer.from(chunk.subarray(chunk.length - TRAILER_BYTES))
+      return
+    }
+    const joined = Buffer.concat([this.tail, chunk])
     const keep = Math.min(TRAILER_BYTES, joined.length)
     if (joined.length > keep) this.db.update(joined.subarray(0, joined.length - keep))
-    this.tail = Buffer.from(joined.subarray(joined.length - keep))
+    this.tail = joined.subarray(joined.length - keep)
   }
 
   get bytes(): number {
@@ -42,12 +48,14 @@ export class SnapshotHasher {
   }
 
   digest(): SnapshotDigest {
+    // One SHA-256 pass over the bytes: the whole file is the database bytes followed by the held-back tail.
+    const whole = this.db.copy().update(this.tail)
     const dbSha256 = this.db.digest('hex')
     const complete = this.tail.length === TRAILER_BYTES
     const trailer = complete ? this.tail.toString('hex') : null
     return {
       size: this.size,
-      sha256: this.whole.digest('hex'),
+      sha256: whole.digest('hex'),
       dbSha256,
       trailer,
       trailerOk: complete && trailer === dbSha256 && this.size > TRAILER_BYTES,
