@@ -86,6 +86,7 @@ describe('lab up (3 nodes)', () => {
     assert.equal(ctx.lab.dir, lab.dir)
     assert.equal(ctx.ssh.port, 2222)
     assert.equal(ctx.ssh.user, lab.user)
+    assert.equal(ctx.ssh['config-file'], 'none')
     assert.equal(ctx.nodes.length, 3)
     assert.deepEqual(ctx.nodes[0].roles, ['chainfire'])
     assert.equal(ctx.nodes[1].chainfire['client-url'], lab.nodes[1].clientUrl)

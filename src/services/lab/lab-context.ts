@@ -18,7 +18,8 @@ export function buildLabContext(state: LabState, extra: {sections?: Partial<Cont
     name: state.contextName,
     environment: 'lab',
     description: `local lab in ${state.dir} (plasmactl lab up)`,
-    ssh: {user: state.user, port: state.nodes[0]?.sshPort ?? 2222, 'identity-file': paths.identity, 'known-hosts': paths.knownHosts, 'connect-timeout': '5s'},
+    // The lab is self-contained: the operator's ~/.ssh/config (a `Host *` ProxyJump, say) does not apply.
+    ssh: {user: state.user, port: state.nodes[0]?.sshPort ?? 2222, 'identity-file': paths.identity, 'known-hosts': paths.knownHosts, 'connect-timeout': '5s', 'config-file': 'none'},
     nodes: state.nodes.map((n) => ({
       name: n.name,
       address: n.address,
