@@ -2,10 +2,10 @@
 # Build: protobuf codecs, TypeScript, JSON Schema for the config, oclif manifest (fast --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -f src/adapters/chainfire/gen/etcd.js ] || bash scripts/gen-proto.sh
+[ -f src/adapters/chainfire/gen/etcd.cjs ] || bash scripts/gen-proto.sh
 rm -rf dist
 npx tsc -p tsconfig.json
 mkdir -p dist/adapters/chainfire/gen
-cp src/adapters/chainfire/gen/etcd.js dist/adapters/chainfire/gen/etcd.js
+cp src/adapters/chainfire/gen/etcd.cjs dist/adapters/chainfire/gen/etcd.cjs
 if [ -f scripts/gen-schema.js ]; then node scripts/gen-schema.js; fi
 npx oclif manifest >/dev/null

@@ -1,5 +1,19 @@
+import {createRequire} from 'node:module'
 import Long from 'long'
-import {etcdserverpb} from './gen/etcd.js'
+import {Message, Writer} from './wire.js'
+
+type Msg = {encode(m: unknown): {finish(): Uint8Array}; decode(b: Uint8Array): Record<string, unknown>}
+type Generated = Record<string, Msg>
+
+let generated: Generated | undefined
+/**
+ * The generated static codecs (protobufjs), loaded on first use: the messages of a health check
+ * are encoded by hand (wire.ts), so read-only commands never load them.
+ */
+function pb(): Generated {
+  generated ??= (createRequire(import.meta.url)('./gen/etcd.cjs') as {etcdserverpb: Generated}).etcdserverpb
+  return generated
+}
 
 /**
  * Typed views of the etcd v3 messages plasmactl uses. The generated static codecs decode 64-bit
@@ -11,12 +25,11 @@ export interface Codec<Req, Res> {
   deserialize(buf: Buffer): Res
 }
 
-type Msg = {encode(m: unknown): {finish(): Uint8Array}; decode(b: Uint8Array): Record<string, unknown>}
-
-export function codec<Req, Res>(reqType: Msg, resType: Msg, map: (raw: Record<string, unknown>) => Res): Codec<Req, Res> {
+/** A codec over two generated message types, named as in etcdserverpb (resolved on first use). */
+export function codec<Req, Res>(reqType: string, resType: string, map: (raw: Record<string, unknown>) => Res): Codec<Req, Res> {
   return {
-    serialize: (req) => Buffer.from(reqType.encode(req).finish()),
-    deserialize: (buf) => map(resType.decode(buf)),
+    serialize: (req) => Buffer.from(pb()[reqType].encode(req).finish()),
+    deserialize: (buf) => map(pb()[resType].decode(buf)),
   }
 }
 
@@ -48,6 +61,11 @@ function header(raw: unknown): ResponseHeader {
   return {clusterId: idHex(h.cluster_id), memberId: idHex(h.member_id), revision: num(h.revision), raftTerm: num(h.raft_term)}
 }
 
+/** ResponseHeader from the wire: cluster_id 1, member_id 2, revision 3, raft_term 4. */
+function wireHeader(m: Message): ResponseHeader {
+  return {clusterId: m.hex(1), memberId: m.hex(2), revision: m.num(3), raftTerm: m.num(4)}
+}
+
 export interface StatusResponse {
   header: ResponseHeader
   version: string
@@ -61,18 +79,24 @@ export interface StatusResponse {
   isLearner: boolean
 }
 
-export const statusCodec = codec<Record<string, never>, StatusResponse>(etcdserverpb.StatusRequest, etcdserverpb.StatusResponse, (r) => ({
-  header: header(r.header),
-  version: String(r.version ?? ''),
-  dbSize: num(r.dbSize),
-  dbSizeInUse: num(r.dbSizeInUse),
-  leader: idHex(r.leader),
-  raftIndex: num(r.raftIndex),
-  raftTerm: num(r.raftTerm),
-  raftAppliedIndex: num(r.raftAppliedIndex),
-  errors: (r.errors as string[] | undefined) ?? [],
-  isLearner: Boolean(r.isLearner),
-}))
+export const statusCodec: Codec<Record<string, never>, StatusResponse> = {
+  serialize: () => Buffer.alloc(0),
+  deserialize: (buf) => {
+    const r = new Message(buf)
+    return {
+      header: wireHeader(r.message(1)),
+      version: r.str(2),
+      dbSize: r.num(3),
+      dbSizeInUse: r.num(9),
+      leader: r.hex(4),
+      raftIndex: r.num(5),
+      raftTerm: r.num(6),
+      raftAppliedIndex: r.num(7),
+      errors: r.repeatedBytes(8).map((b) => b.toString('utf8')),
+      isLearner: r.bool(10),
+    }
+  },
+}
 
 export interface Member {
   id: string
@@ -97,10 +121,19 @@ export interface MemberListResponse {
   members: Member[]
 }
 
-export const memberListCodec = codec<{linearizable?: boolean}, MemberListResponse>(etcdserverpb.MemberListRequest, etcdserverpb.MemberListResponse, (r) => ({
-  header: header(r.header),
-  members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
-}))
+/** Member from the wire: ID 1, name 2, peerURLs 3, clientURLs 4, isLearner 5. */
+function wireMember(buf: Buffer): Member {
+  const m = new Message(buf)
+  return {id: m.hex(1), name: m.str(2), peerURLs: m.repeatedBytes(3).map(String), clientURLs: m.repeatedBytes(4).map(String), isLearner: m.bool(5)}
+}
+
+export const memberListCodec: Codec<{linearizable?: boolean}, MemberListResponse> = {
+  serialize: (req) => new Writer().bool(1, req.linearizable).finish(),
+  deserialize: (buf) => {
+    const r = new Message(buf)
+    return {header: wireHeader(r.message(1)), members: r.repeatedBytes(2).map(wireMember)}
+  },
+}
 
 export interface MemberAddResponse {
   header: ResponseHeader
@@ -108,18 +141,18 @@ export interface MemberAddResponse {
   members: Member[]
 }
 
-export const memberAddCodec = codec<{peerURLs: string[]; isLearner?: boolean}, MemberAddResponse>(etcdserverpb.MemberAddRequest, etcdserverpb.MemberAddResponse, (r) => ({
+export const memberAddCodec = codec<{peerURLs: string[]; isLearner?: boolean}, MemberAddResponse>('MemberAddRequest', 'MemberAddResponse', (r) => ({
   header: header(r.header),
   member: member((r.member ?? {}) as Record<string, unknown>),
   members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
 }))
 
-export const memberRemoveCodec = codec<{ID: Long}, MemberListResponse>(etcdserverpb.MemberRemoveRequest, etcdserverpb.MemberRemoveResponse, (r) => ({
+export const memberRemoveCodec = codec<{ID: Long}, MemberListResponse>('MemberRemoveRequest', 'MemberRemoveResponse', (r) => ({
   header: header(r.header),
   members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
 }))
 
-export const memberPromoteCodec = codec<{ID: Long}, MemberListResponse>(etcdserverpb.MemberPromoteRequest, etcdserverpb.MemberPromoteResponse, (r) => ({
+export const memberPromoteCodec = codec<{ID: Long}, MemberListResponse>('MemberPromoteRequest', 'MemberPromoteResponse', (r) => ({
   header: header(r.header),
   members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
 }))
@@ -132,20 +165,31 @@ export interface AlarmResponse {
   alarms: {memberId: string; alarm: AlarmType}[]
 }
 
-export const alarmCodec = codec<{action: number; memberID?: Long; alarm?: number}, AlarmResponse>(etcdserverpb.AlarmRequest, etcdserverpb.AlarmResponse, (r) => ({
-  header: header(r.header),
-  alarms: ((r.alarms as Record<string, unknown>[] | undefined) ?? []).map((a) => ({
-    memberId: idHex(a.memberID),
-    alarm: ALARM_TYPES[num(a.alarm)] ?? 'NONE',
-  })),
-}))
+export const alarmCodec: Codec<{action: number; memberID?: Long; alarm?: number}, AlarmResponse> = {
+  serialize: (req) =>
+    new Writer()
+      .uint(1, req.action)
+      .uint(2, req.memberID === undefined ? undefined : BigInt(Long.fromValue(req.memberID).toUnsigned().toString()))
+      .uint(3, req.alarm)
+      .finish(),
+  deserialize: (buf) => {
+    const r = new Message(buf)
+    return {
+      header: wireHeader(r.message(1)),
+      alarms: r.repeatedBytes(2).map((b) => {
+        const a = new Message(b)
+        return {memberId: a.hex(1), alarm: ALARM_TYPES[a.num(2)] ?? 'NONE'}
+      }),
+    }
+  },
+}
 
 /** Maintenance.Defragment: compacts one member's backend file (blocks that member while it runs). */
-export const defragmentCodec = codec<Record<string, never>, {header: ResponseHeader}>(etcdserverpb.DefragmentRequest, etcdserverpb.DefragmentResponse, (r) => ({
+export const defragmentCodec = codec<Record<string, never>, {header: ResponseHeader}>('DefragmentRequest', 'DefragmentResponse', (r) => ({
   header: header(r.header),
 }))
 
-export const moveLeaderCodec = codec<{targetID: Long}, {header: ResponseHeader}>(etcdserverpb.MoveLeaderRequest, etcdserverpb.MoveLeaderResponse, (r) => ({
+export const moveLeaderCodec = codec<{targetID: Long}, {header: ResponseHeader}>('MoveLeaderRequest', 'MoveLeaderResponse', (r) => ({
   header: header(r.header),
 }))
 
@@ -186,20 +230,36 @@ export interface RangeResponse {
   count: number
 }
 
-export const rangeCodec = codec<RangeRequest, RangeResponse>(etcdserverpb.RangeRequest, etcdserverpb.RangeResponse, (r) => ({
-  header: header(r.header),
-  kvs: ((r.kvs as Record<string, unknown>[] | undefined) ?? []).map(keyValue),
-  more: Boolean(r.more),
-  count: num(r.count),
-}))
+/** KeyValue from the wire: key 1, create_revision 2, mod_revision 3, version 4, value 5, lease 6. */
+function wireKeyValue(buf: Buffer): KeyValue {
+  const m = new Message(buf)
+  return {key: Buffer.from(m.bytes(1)), value: Buffer.from(m.bytes(5)), createRevision: m.num(2), modRevision: m.num(3), version: m.num(4), lease: m.num(6)}
+}
 
-export const putCodec = codec<{key: Uint8Array; value: Uint8Array; lease?: Long}, {header: ResponseHeader}>(etcdserverpb.PutRequest, etcdserverpb.PutResponse, (r) => ({
+export const rangeCodec: Codec<RangeRequest, RangeResponse> = {
+  serialize: (req) =>
+    new Writer()
+      .bytes(1, req.key)
+      .bytes(2, req.range_end)
+      .uint(3, req.limit)
+      .uint(4, req.revision)
+      .bool(7, req.serializable)
+      .bool(8, req.keys_only)
+      .bool(9, req.count_only)
+      .finish(),
+  deserialize: (buf) => {
+    const r = new Message(buf)
+    return {header: wireHeader(r.message(1)), kvs: r.repeatedBytes(2).map(wireKeyValue), more: r.bool(3), count: r.num(4)}
+  },
+}
+
+export const putCodec = codec<{key: Uint8Array; value: Uint8Array; lease?: Long}, {header: ResponseHeader}>('PutRequest', 'PutResponse', (r) => ({
   header: header(r.header),
 }))
 
 export const deleteRangeCodec = codec<{key: Uint8Array; range_end?: Uint8Array}, {header: ResponseHeader; deleted: number}>(
-  etcdserverpb.DeleteRangeRequest,
-  etcdserverpb.DeleteRangeResponse,
+  'DeleteRangeRequest',
+  'DeleteRangeResponse',
   (r) => ({header: header(r.header), deleted: num(r.deleted)}),
 )
 
@@ -210,18 +270,18 @@ export interface LeaseGrantResponse {
   error: string
 }
 
-export const leaseGrantCodec = codec<{TTL: number; ID?: number}, LeaseGrantResponse>(etcdserverpb.LeaseGrantRequest, etcdserverpb.LeaseGrantResponse, (r) => ({
+export const leaseGrantCodec = codec<{TTL: number; ID?: number}, LeaseGrantResponse>('LeaseGrantRequest', 'LeaseGrantResponse', (r) => ({
   header: header(r.header),
   id: idHex(r.ID),
   ttl: num(r.TTL),
   error: String(r.error ?? ''),
 }))
 
-export const leaseRevokeCodec = codec<{ID: Long}, {header: ResponseHeader}>(etcdserverpb.LeaseRevokeRequest, etcdserverpb.LeaseRevokeResponse, (r) => ({
+export const leaseRevokeCodec = codec<{ID: Long}, {header: ResponseHeader}>('LeaseRevokeRequest', 'LeaseRevokeResponse', (r) => ({
   header: header(r.header),
 }))
 
-export const leaseKeepAliveCodec = codec<{ID: Long}, {id: string; ttl: number}>(etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse, (r) => ({
+export const leaseKeepAliveCodec = codec<{ID: Long}, {id: string; ttl: number}>('LeaseKeepAliveRequest', 'LeaseKeepAliveResponse', (r) => ({
   id: idHex(r.ID),
   ttl: num(r.TTL),
 }))
@@ -243,14 +303,14 @@ export interface TxnResponse {
 export const txnPutIfAbsentCodec: Codec<TxnPutIfAbsent, TxnResponse> = {
   serialize: (req) =>
     Buffer.from(
-      etcdserverpb.TxnRequest.encode({
+      pb().TxnRequest.encode({
         compare: [{result: 0, target: 1, key: req.key, create_revision: 0}],
         success: [{request_put: {key: req.key, value: req.value, lease: req.lease}}],
         failure: [{request_range: {key: req.key}}],
       }).finish(),
     ),
   deserialize: (buf) => {
-    const r = etcdserverpb.TxnResponse.decode(buf) as Record<string, unknown>
+    const r = pb().TxnResponse.decode(buf) as Record<string, unknown>
     const first = ((r.responses as Record<string, unknown>[] | undefined) ?? [])[0]?.response_range as Record<string, unknown> | undefined
     return {
       header: header(r.header),
@@ -264,13 +324,13 @@ export const txnPutIfAbsentCodec: Codec<TxnPutIfAbsent, TxnResponse> = {
 export const txnDeleteIfLeaseCodec: Codec<{key: Buffer; lease: Long}, {succeeded: boolean}> = {
   serialize: (req) =>
     Buffer.from(
-      etcdserverpb.TxnRequest.encode({
+      pb().TxnRequest.encode({
         compare: [{result: 0, target: 4, key: req.key, lease: req.lease}],
         success: [{request_delete_range: {key: req.key}}],
         failure: [],
       }).finish(),
     ),
-  deserialize: (buf) => ({succeeded: Boolean((etcdserverpb.TxnResponse.decode(buf) as Record<string, unknown>).succeeded)}),
+  deserialize: (buf) => ({succeeded: Boolean((pb().TxnResponse.decode(buf) as Record<string, unknown>).succeeded)}),
 }
 
 export interface SnapshotChunk {
@@ -322,11 +382,10 @@ export const snapshotCodec: Codec<Record<string, never>, SnapshotChunk> = {
 }
 
 function readHeaderRevision(buf: Buffer): number {
-  const h = etcdserverpb.ResponseHeader.decode(buf) as Record<string, unknown>
-  return num(h.revision)
+  return new Message(buf).num(3)
 }
 
-export const compactionCodec = codec<{revision: number; physical?: boolean}, {header: ResponseHeader}>(etcdserverpb.CompactionRequest, etcdserverpb.CompactionResponse, (r) => ({
+export const compactionCodec = codec<{revision: number; physical?: boolean}, {header: ResponseHeader}>('CompactionRequest', 'CompactionResponse', (r) => ({
   header: header(r.header),
 }))
 
@@ -359,7 +418,7 @@ export interface WatchResponseMsg {
   events: WatchEvent[]
 }
 
-export const watchCodec: Codec<WatchRequestMsg, WatchResponseMsg> = codec(etcdserverpb.WatchRequest, etcdserverpb.WatchResponse, (r) => ({
+export const watchCodec: Codec<WatchRequestMsg, WatchResponseMsg> = codec('WatchRequest', 'WatchResponse', (r) => ({
   header: header(r.header),
   watchId: num(r.watch_id),
   created: Boolean(r.created),
