@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {homedir, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import SSHConfig from 'ssh-config'
-import {lookupSshHost, parseJumpHosts} from '../../src/adapters/ssh/ssh-config.js'
+import {lookupSshHost, parseJumpHosts, readSshConfig} from '../../src/adapters/ssh/ssh-config.js'
 import {loadConfig} from '../../src/config/load.js'
 import {UsageError} from '../../src/errors.js'
 import {sshOptionsFor} from '../../src/services/remote.js'
@@ -43,6 +43,34 @@ Host *
 
   it('ProxyJump none means no jump host', () => {
     assert.equal(lookupSshHost(SSHConfig.parse('Host a\n  ProxyJump none\n'), 'a').proxyJump, undefined)
+  })
+})
+
+describe('SSH config Include', () => {
+  let dir: string
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'plasmactl-sshinc-'))
+    await mkdir(join(dir, 'conf.d'))
+    await writeFile(join(dir, 'conf.d', 'b.conf'), 'User dbadmin\n')
+    await writeFile(join(dir, 'conf.d', 'a.conf'), 'Port 2200\nUser first-wins\n')
+    await writeFile(join(dir, 'conf.d', '.hidden.conf'), 'Port 1\n')
+    await writeFile(join(dir, 'conf.d', 'notes.txt'), 'Port 2\n')
+    await writeFile(join(dir, 'extra'), 'Host bastion\n  HostName 10.0.0.9\n')
+    await writeFile(join(dir, 'config'), `Host db-*\n  Include "${join(dir, 'conf.d')}/*.conf"\nInclude ${join(dir, 'extra')} ${join(dir, 'missing')}\n`)
+    await writeFile(join(dir, 'loop'), `Include ${join(dir, 'loop')}\n`)
+  })
+  after(() => rm(dir, {recursive: true, force: true}))
+
+  it('splices included files in place: inside a Host block they apply to that block only, in lexical order', () => {
+    const cfg = readSshConfig(join(dir, 'config'))
+    const db = lookupSshHost(cfg, 'db-1')
+    assert.deepEqual([db.port, db.user], [2200, 'first-wins'])
+    assert.equal(lookupSshHost(cfg, 'web-1').port, undefined)
+    assert.equal(lookupSshHost(cfg, 'bastion').hostName, '10.0.0.9')
+  })
+
+  it('refuses an Include loop with a clear error', () => {
+    assert.throws(() => readSshConfig(join(dir, 'loop')), (e: unknown) => e instanceof UsageError && /nested more than 16 deep/.test(e.message))
   })
 })
 

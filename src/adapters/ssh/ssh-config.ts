@@ -1,6 +1,6 @@
-import {readFileSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import {homedir, userInfo} from 'node:os'
-import {join} from 'node:path'
+import {basename, dirname, isAbsolute, join} from 'node:path'
 import SSHConfig from 'ssh-config'
 import {UsageError} from '../../errors.js'
 
@@ -25,15 +25,10 @@ export const DEFAULT_SSH_CONFIG = join(homedir(), '.ssh', 'config')
 
 const parsedConfigs = new Map<string, SSHConfig | undefined>()
 
-/** Parses an OpenSSH client config once per process; a missing file is an empty config. */
+/** Parses an OpenSSH client config once per process (Include directives followed); a missing file is an empty config. */
 export function readSshConfig(path: string): SSHConfig | undefined {
   if (parsedConfigs.has(path)) return parsedConfigs.get(path)
-  let text: string | undefined
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`cannot read SSH config ${path}: ${(error as Error).message}`, {file: path})
-  }
+  const text = readConfigText(path, 0)
   let config: SSHConfig | undefined
   try {
     config = text === undefined ? undefined : SSHConfig.parse(text)
@@ -42,6 +37,48 @@ export function readSshConfig(path: string): SSHConfig | undefined {
   }
   parsedConfigs.set(path, config)
   return config
+}
+
+/**
+ * The text of an SSH config with its Include directives replaced by the files they name, in place
+ * (so an Include inside a Host block stays conditional on it, as in ssh_config(5)). Relative paths
+ * are taken from ~/.ssh; `*` and `?` match within the last path component; matches in lexical order.
+ */
+function readConfigText(path: string, depth: number): string | undefined {
+  if (depth > 16) throw new UsageError(`SSH config ${path}: Include nested more than 16 deep`, {file: path})
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new UsageError(`cannot read SSH config ${path}: ${(error as Error).message}`, {file: path})
+  }
+  return text.replaceAll(/^[ \t]*include[ \t]+(.+?)[ \t]*$/gim, (_line, args: string) =>
+    (args.match(/"[^"]*"|\S+/g) ?? [])
+      .map((a) => a.replace(/^"(.*)"$/, '$1'))
+      .flatMap((p) => includedFiles(p))
+      .map((f) => readConfigText(f, depth + 1) ?? '')
+      .join('\n'),
+  )
+}
+
+function includedFiles(pattern: string): string[] {
+  const home = homedir()
+  const abs = pattern === '~' || pattern.startsWith('~/') ? join(home, pattern.slice(1)) : isAbsolute(pattern) ? pattern : join(home, '.ssh', pattern)
+  const dir = dirname(abs)
+  const base = basename(abs)
+  if (!/[*?]/.test(base)) return [abs]
+  const re = new RegExp(`^${base.replaceAll(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`)
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return []
+  }
+  return names
+    .filter((n) => re.test(n) && !n.startsWith('.'))
+    .sort()
+    .map((n) => join(dir, n))
 }
 
 /**
