@@ -1,6 +1,6 @@
-import {readFileSync} from 'node:fs'
 import * as grpc from '@grpc/grpc-js'
 import {OperationError, UsageError} from '../../errors.js'
+import {readTlsFile} from '../tls-files.js'
 import {
   alarmCodec,
   type Codec,
@@ -139,14 +139,7 @@ export class ChainfireClient {
     const secure = options.endpoints.some((e) => e.url.startsWith('https:'))
     let creds = grpc.credentials.createInsecure()
     if (secure || options.tls?.ca || options.tls?.cert) {
-      const read = (p?: string) => {
-        if (!p) return null
-        try {
-          return readFileSync(p)
-        } catch (error) {
-          throw new UsageError(`cannot read TLS file ${p}: ${(error as Error).message}`, {file: p})
-        }
-      }
+      const read = (p?: string) => readTlsFile(p) ?? null
       creds = grpc.credentials.createSsl(read(options.tls?.ca), read(options.tls?.key), read(options.tls?.cert))
     }
     if (options.token) {

@@ -1,6 +1,6 @@
-import {readFileSync} from 'node:fs'
 import * as grpc from '@grpc/grpc-js'
-import {OperationError, UsageError} from '../../errors.js'
+import {OperationError} from '../../errors.js'
+import {readTlsFile} from '../tls-files.js'
 import {withRetry} from '../retry.js'
 
 /**
@@ -90,14 +90,7 @@ export class GrpcHealthError extends OperationError {
 export async function grpcHealthCheck(endpoint: string, opts: {service?: string; timeoutMs?: number; tls?: GrpcTls; retries?: number} = {}): Promise<{status: ServingStatus; latencyMs: number}> {
   let creds = grpc.credentials.createInsecure()
   if (opts.tls?.ca || opts.tls?.cert) {
-    const read = (p?: string) => {
-      if (!p) return null
-      try {
-        return readFileSync(p)
-      } catch (error) {
-        throw new UsageError(`cannot read TLS file ${p}: ${(error as Error).message}`, {file: p})
-      }
-    }
+    const read = (p?: string) => readTlsFile(p) ?? null
     creds = grpc.credentials.createSsl(read(opts.tls.ca), read(opts.tls.key), read(opts.tls.cert))
   }
   const client = new grpc.Client(endpoint.replace(/^[a-z]+:\/\//, ''), creds, {'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000})

@@ -1,8 +1,8 @@
-import {readFileSync} from 'node:fs'
 import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
-import {OperationError, UsageError} from '../../errors.js'
+import {OperationError} from '../../errors.js'
 import {withRetry} from '../retry.js'
+import {readTlsFile} from '../tls-files.js'
 
 /** HTTP(S) GETs for health endpoints and JWKS: bearer token attached, transient failures retried. */
 
@@ -44,15 +44,6 @@ export class HttpError extends OperationError {
   }
 }
 
-function readTls(p?: string): Buffer | undefined {
-  if (!p) return undefined
-  try {
-    return readFileSync(p)
-  } catch (error) {
-    throw new UsageError(`cannot read TLS file ${p}: ${(error as Error).message}`, {file: p})
-  }
-}
-
 function getOnce(url: string, opts: HttpGetOptions): Promise<HttpResponse> {
   const u = new URL(url)
   const started = performance.now()
@@ -60,7 +51,7 @@ function getOnce(url: string, opts: HttpGetOptions): Promise<HttpResponse> {
   const maxBytes = opts.maxBytes ?? 1024 * 1024
   const headers: Record<string, string> = {accept: 'application/json'}
   if (opts.token) headers.authorization = `Bearer ${opts.token}`
-  const tls = u.protocol === 'https:' ? {ca: readTls(opts.tls?.ca), cert: readTls(opts.tls?.cert), key: readTls(opts.tls?.key), servername: opts.tls?.serverName} : {}
+  const tls = u.protocol === 'https:' ? {ca: readTlsFile(opts.tls?.ca), cert: readTlsFile(opts.tls?.cert), key: readTlsFile(opts.tls?.key), servername: opts.tls?.serverName} : {}
   return new Promise((resolve, reject) => {
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, {method: 'GET', headers, ...tls}, (res) => {
       const chunks: Buffer[] = []

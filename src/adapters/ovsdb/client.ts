@@ -1,9 +1,9 @@
-import {readFileSync} from 'node:fs'
 import {connect as netConnect, type Socket} from 'node:net'
 import {StringDecoder} from 'node:string_decoder'
 import {connect as tlsConnect} from 'node:tls'
 import {OperationError, UsageError} from '../../errors.js'
 import {withRetry} from '../retry.js'
+import {readTlsFile} from '../tls-files.js'
 
 /**
  * An OVSDB JSON-RPC client (RFC 7047) over TCP or SSL: the one module that speaks to the OVN
@@ -132,14 +132,7 @@ export class OvsdbConnection {
       }
       let sock: Socket
       if (protocol === 'ssl') {
-        const read = (p?: string) => {
-          if (!p) return undefined
-          try {
-            return readFileSync(p)
-          } catch (error) {
-            throw new UsageError(`cannot read TLS file ${p}: ${(error as Error).message}`, {file: p})
-          }
-        }
+        const read = readTlsFile
         const t = this.opts.tls ?? {}
         sock = tlsConnect({host, port, ca: read(t.ca), cert: read(t.cert), key: read(t.key), servername: t.serverName ?? (/^[\d.:]+$/.test(host) ? undefined : host)})
         sock.once('secureConnect', () => done())

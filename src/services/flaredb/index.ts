@@ -94,14 +94,21 @@ const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0
 const asId = (v: unknown): string | undefined => (typeof v === 'number' && Number.isInteger(v) ? String(v) : isStr(v) ? v : undefined)
 
 /** Parses a store record; returns an error naming what is wrong. */
-export function parseStoreRecord(key: string, value: string): StoreRecord | InvalidRecord {
-  let v: Record<string, unknown>
+/** The record's JSON object, or what is wrong with it. */
+function jsonObject(key: string, value: string): {v: Record<string, unknown>; invalid?: undefined} | {v?: undefined; invalid: InvalidRecord} {
+  let v: unknown
   try {
     v = JSON.parse(value)
   } catch (error) {
-    return {key, error: `not JSON (${(error as Error).message})`}
+    return {invalid: {key, error: `not JSON (${(error as Error).message})`}}
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return {key, error: 'not a JSON object'}
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return {invalid: {key, error: 'not a JSON object'}}
+  return {v: v as Record<string, unknown>}
+}
+
+export function parseStoreRecord(key: string, value: string): StoreRecord | InvalidRecord {
+  const {v, invalid} = jsonObject(key, value)
+  if (invalid) return invalid
   const missing = ['address', 'state', 'lastHeartbeat'].filter((k) => !isStr(v[k]))
   if (missing.length > 0) return {key, error: `missing or empty field${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`}
   if (Number.isNaN(Date.parse(v.lastHeartbeat as string))) return {key, error: `lastHeartbeat "${String(v.lastHeartbeat)}" is not a time`}
@@ -111,13 +118,8 @@ export function parseStoreRecord(key: string, value: string): StoreRecord | Inva
 }
 
 export function parseRegionRecord(key: string, value: string): RegionRecord | InvalidRecord {
-  let v: Record<string, unknown>
-  try {
-    v = JSON.parse(value)
-  } catch (error) {
-    return {key, error: `not JSON (${(error as Error).message})`}
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return {key, error: 'not a JSON object'}
+  const {v, invalid} = jsonObject(key, value)
+  if (invalid) return invalid
   if (!Array.isArray(v.replicas) || v.replicas.length === 0) return {key, error: 'missing or empty field replicas'}
   const replicas = v.replicas.map(asId)
   if (replicas.some((r) => r === undefined)) return {key, error: 'replicas must be store ids'}
