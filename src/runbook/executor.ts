@@ -13,13 +13,13 @@ import {OperationError, PlasmaError, RefusedError, UsageError} from '../errors.j
 import type {ChainfireHealth} from '../services/health/probes/chainfire.js'
 import {Journal} from '../services/journal.js'
 import {acquireLock, type HeldLock, LOCK_PREFIX} from '../services/lock.js'
-import {refuseSudoPassword, Remote} from '../services/remote.js'
+import {Remote, sudoCommand} from '../services/remote.js'
 import type {Reporter} from '../services/reporter.js'
 import {type ActionContext, describeAction, newestVerifiedSnapshot, runAction} from './actions.js'
 import {batches, type ClusterFingerprint, ClusterView, fingerprintOf, nodeVars, quorumImpact, resolveTargets, sameCluster} from './cluster.js'
 import {digestSteps, type LoadedRunbook, loadRunbook, type ParamValue, resolveParams} from './loader.js'
 import type {Condition, Step} from './schema.js'
-import {Redactor, renderCommand, renderDeep, renderText, shellQuote, stdinScript, type TemplateVars} from './template.js'
+import {Redactor, renderCommand, renderDeep, renderText, stdinScript, type TemplateVars} from './template.js'
 
 export type StepDecision = 'run' | 'skip' | 'abort' | 'all'
 
@@ -131,7 +131,6 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 
 class StepFailed extends OperationError {}
 class Aborted extends RefusedError {}
-
 
 /** Collects the step digests of a runbook and every runbook it includes (resume refuses if any changed). */
 async function fullDigest(rb: LoadedRunbook, seen = new Set<string>()): Promise<string> {
@@ -345,7 +344,7 @@ export class RunbookEngine {
       case 'run':
       case 'local': {
         const r = renderCommand(step.command!, v)
-        return [`${at}${step.sudo ? `sudo -n sh -c ${shellQuote(r.command)}` : r.command}`]
+        return [`${at}${step.sudo ? sudoCommand(r.command) : r.command}`]
       }
       case 'service':
         return [`${at}${serviceCommand(this.o.ctx, node!, step.service!, step.verb as ServiceVerb)}`]
@@ -590,7 +589,6 @@ export class RunbookEngine {
       case 'service': {
         const cmd = serviceCommand(this.o.ctx, node!, step.service!, step.verb as ServiceVerb)
         const r = await this.remote.exec(node!, cmd, {timeoutMs: this.timeoutOf(step, 120_000)})
-        if (cmd.startsWith('sudo -n ')) refuseSudoPassword(node!, r)
         return {ok: r.exitCode === 0, exitCode: r.exitCode, detail: r.exitCode === 0 ? lastLines(r.stdout) : `exit ${r.exitCode}: ${lastLines(r.stderr || r.stdout)}`, output: ''}
       }
       case 'check': {

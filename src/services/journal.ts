@@ -23,7 +23,8 @@ export interface JournalEvent {
 export class Journal {
   private fh: FileHandle | undefined
   private readonly queue: {line: string; resolve: () => void; reject: (e: Error) => void}[] = []
-  private writing = false
+  /** The running write loop, if any: it runs until the queue is empty. */
+  private draining: Promise<void> | undefined
 
   private constructor(
     readonly id: string,
@@ -90,12 +91,11 @@ export class Journal {
     this.events.push(event)
     return new Promise<void>((resolve, reject) => {
       this.queue.push({line: JSON.stringify(event) + '\n', resolve, reject})
-      if (!this.writing) void this.drain()
+      this.draining ??= this.drain()
     })
   }
 
   private async drain(): Promise<void> {
-    this.writing = true
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0)
@@ -109,13 +109,14 @@ export class Journal {
         }
       }
     } finally {
-      this.writing = false
+      // Cleared in the same tick the queue is seen empty, so the next append starts a new loop.
+      this.draining = undefined
     }
   }
 
   /** Closes the file once every pending event is written. */
   async close(): Promise<void> {
-    while (this.writing || this.queue.length > 0) await new Promise((r) => setImmediate(r))
+    await this.draining
     await this.fh?.close()
     this.fh = undefined
   }

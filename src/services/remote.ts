@@ -86,8 +86,14 @@ export class Remote {
     return {...sshOptionsFor(this.loaded, this.ctx, node), ...this.overrides}
   }
 
-  exec(node: NodeSpec, command: string, opts?: SshExecOptions): Promise<SshExecResult> {
-    return this.pool.exec(this.optionsFor(node), command, opts)
+  /**
+   * Runs COMMAND on the node. A command run through `sudo -n` (execSudo, or a service command with
+   * ssh.sudo) never prompts: when sudo wants a password the run is refused (exit 6) with what to
+   * configure, instead of failing like the command itself.
+   */
+  async exec(node: NodeSpec, command: string, opts?: SshExecOptions): Promise<SshExecResult> {
+    const r = await this.pool.exec(this.optionsFor(node), command, opts)
+    return command.startsWith(SUDO_PREFIX) ? refuseSudoPassword(node, r) : r
   }
 
   /** Like exec, but a non-zero exit throws OperationError naming node, command and stderr. */
@@ -95,19 +101,14 @@ export class Remote {
     return checked(node, command, await this.exec(node, command, opts))
   }
 
-  /**
-   * Runs COMMAND through `sudo -n sh -c`: sudo never prompts; when it wants a password the run is
-   * refused (exit 6) with what to configure, instead of failing like the command itself.
-   */
-  async execSudo(node: NodeSpec, command: string, opts?: SshExecOptions): Promise<SshExecResult> {
-    return refuseSudoPassword(node, await this.exec(node, `sudo -n sh -c ${shellQuote(command)}`, opts))
+  /** Runs COMMAND as root through `sudo -n sh -c` (see exec for a sudo that wants a password). */
+  execSudo(node: NodeSpec, command: string, opts?: SshExecOptions): Promise<SshExecResult> {
+    return this.exec(node, sudoCommand(command), opts)
   }
 
-  async service(node: NodeSpec, component: string, verb: ServiceVerb, opts?: SshExecOptions): Promise<SshExecResult> {
+  service(node: NodeSpec, component: string, verb: ServiceVerb, opts?: SshExecOptions): Promise<SshExecResult> {
     const cmd = serviceCommand(this.ctx, node, component, verb)
-    const r = await this.exec(node, cmd, opts)
-    if (cmd.startsWith('sudo -n ')) refuseSudoPassword(node, r)
-    return verb === 'is-active' ? r : checked(node, cmd, r)
+    return verb === 'is-active' ? this.exec(node, cmd, opts) : this.execChecked(node, cmd, opts)
   }
 
   async upload(node: NodeSpec, localPath: string, remotePath: string): Promise<void> {
@@ -134,10 +135,16 @@ function checked(node: NodeSpec, command: string, r: SshExecResult): SshExecResu
   return r
 }
 
+const SUDO_PREFIX = 'sudo -n '
 const SUDO_PASSWORD = /sudo: (a password is required|a terminal is required|no tty present)/
 
+/** COMMAND as `sudo -n sh -c '…'`: what execSudo runs and what a dry run shows. */
+export function sudoCommand(command: string): string {
+  return `${SUDO_PREFIX}sh -c ${shellQuote(command)}`
+}
+
 /** Throws RefusedError when a `sudo -n` run failed because sudo wants a password; else returns R. */
-export function refuseSudoPassword(node: NodeSpec, r: SshExecResult): SshExecResult {
+function refuseSudoPassword(node: NodeSpec, r: SshExecResult): SshExecResult {
   if (r.exitCode !== 0 && SUDO_PASSWORD.test(r.stderr)) {
     throw new RefusedError(`${node.name}: sudo wants a password for the SSH user; plasmactl only runs sudo -n (configure NOPASSWD in sudoers for what plasmactl runs)`, {
       host: node.address,

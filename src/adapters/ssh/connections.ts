@@ -17,10 +17,13 @@ export class SshConnections {
       if (this.clients.get(key) !== pending) return this.get(opts)
     }
     // Nodes behind the same jump host share one connection to it.
-    const next = opts.jump && !opts.via ? this.get(opts.jump).then(
+    const next =
+      opts.jump && !opts.via
+        ? this.get(opts.jump).then(
             (via) => SshClient.connect({...opts, via}),
             (error: unknown) => Promise.reject(onTheWayTo(error, key)),
-          ) : SshClient.connect(opts)
+          )
+        : SshClient.connect(opts)
     this.clients.set(key, next)
     next.catch(() => {
       if (this.clients.get(key) === next) this.clients.delete(key)
