@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {parse as parseYaml, stringify} from 'yaml'
 import {run} from '../../src/adapters/exec/run.js'
-import {HostKeyRefusedError, SshClient, SshConnectionError, SshConnections, type SshConnectOptions} from '../../src/adapters/ssh/index.js'
+import {HostKeyRefusedError, SftpFiles, SshClient, SshConnectionError, SshConnections, type SshConnectOptions} from '../../src/adapters/ssh/index.js'
 import {UsageError} from '../../src/errors.js'
 import {runCli, startLab, type Lab} from '../helpers/lab.js'
 
@@ -208,6 +208,31 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     assert.equal(refused.exitCode, 2, refused.stdout + refused.stderr)
     const ok = await runCli(['exec', 'n1', '--json', '--', 'echo ok'], {...env, PLASMACTL_SSH_PASSPHRASE: 'open sesame'})
     assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr)
+  })
+
+  it('SFTP reads return only once the remote handle is closed: closing the connection right after raises nothing', async () => {
+    // An SFTP read stream closes its file handle after the last chunk, asynchronously; a
+    // connection closed in that window used to fail the handle close with an unhandled 'error'.
+    const file = join(lab.dir, 'nodes', 'n1', 'sftp-read.txt')
+    const body = 'manifest '.repeat(5000)
+    await writeFile(file, body)
+    const late: unknown[] = []
+    const onLate = (e: unknown) => late.push(e)
+    process.on('uncaughtException', onLate)
+    try {
+      for (let i = 0; i < 25; i++) {
+        const client = await SshClient.connect(lab.sshTarget('n1'))
+        const files = new SftpFiles(client)
+        const [text, digest] = await Promise.all([files.readText(file), files.digest(file)])
+        await client.close()
+        assert.equal(text, body)
+        assert.equal(digest.size, Buffer.byteLength(body))
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200)) // let any late event surface
+    } finally {
+      process.off('uncaughtException', onLate)
+    }
+    assert.deepEqual(late.map(String), [])
   })
 })
 

@@ -1,5 +1,6 @@
 import {createHash} from 'node:crypto'
 import {createWriteStream} from 'node:fs'
+import type {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import type {SFTPWrapper} from 'ssh2'
 import {OperationError} from '../../errors.js'
@@ -44,26 +45,45 @@ export class SftpFiles {
   }
 
   async download(remotePath: string, localPath: string): Promise<void> {
+    const {stream, closed} = await this.openRead(remotePath)
+    await pipeline(stream, createWriteStream(localPath, {mode: 0o600}))
+    await closed
+  }
+
+  /**
+   * An SFTP read stream closes its remote handle after 'end', asynchronously. Callers wait for
+   * that too (`closed`): a connection closed right after the last chunk would otherwise fail the
+   * pending handle close and raise an 'error' on a stream nobody listens to any more.
+   */
+  private async openRead(remotePath: string, opts: {highWaterMark?: number} = {}): Promise<{stream: Readable; closed: Promise<void>}> {
     const sftp = await this.client.sftp()
-    await pipeline(sftp.createReadStream(remotePath), createWriteStream(localPath, {mode: 0o600}))
+    const stream = sftp.createReadStream(remotePath, opts as never)
+    const closed = new Promise<void>((resolve, reject) => {
+      stream.once('close', () => resolve())
+      stream.on('error', (err: Error) => reject(new OperationError(`sftp ${this.client.target}: read ${remotePath}: ${err.message}`, {host: this.client.host}, {cause: err})))
+    })
+    closed.catch(() => undefined) // observed through the returned promise
+    return {stream, closed}
   }
 
   /** Size and SHA-256 of a remote file, streamed over SFTP (no remote tools needed). */
   async digest(remotePath: string): Promise<{size: number; sha256: string}> {
-    const sftp = await this.client.sftp()
+    const {stream, closed} = await this.openRead(remotePath, {highWaterMark: 1 << 20})
     const h = createHash('sha256')
     let size = 0
-    for await (const chunk of sftp.createReadStream(remotePath, {highWaterMark: 1 << 20} as never)) {
+    for await (const chunk of stream) {
       h.update(chunk as Buffer)
       size += (chunk as Buffer).length
     }
+    await closed
     return {size, sha256: h.digest('hex')}
   }
 
   async readText(remotePath: string): Promise<string> {
-    const sftp = await this.client.sftp()
+    const {stream, closed} = await this.openRead(remotePath)
     const parts: Buffer[] = []
-    for await (const chunk of sftp.createReadStream(remotePath)) parts.push(chunk as Buffer)
+    for await (const chunk of stream) parts.push(chunk as Buffer)
+    await closed
     return Buffer.concat(parts).toString('utf8')
   }
 
