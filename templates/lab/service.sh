@@ -36,6 +36,15 @@ pid_alive() {
   [ "$state" != Z ] && [ "$state" != X ]
 }
 
+# Waits up to $2 tenths of a second for process $1 to be gone.
+wait_gone() {
+  i=0
+  while pid_alive "$1" && [ $i -lt "$2" ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+}
+
 # True when process $1 is alive and is the etcd binary (not a recycled pid).
 is_member() {
   pid_alive "$1" || return 1
@@ -91,19 +100,11 @@ stop() {
     return 0
   fi
   kill -TERM "$pid" 2>/dev/null
-  i=0
-  while pid_alive "$pid" && [ $i -lt $STOP_TIMEOUT_TENTHS ]; do
-    sleep 0.1
-    i=$((i + 1))
-  done
+  wait_gone "$pid" "$STOP_TIMEOUT_TENTHS"
   if pid_alive "$pid"; then
     echo "chainfire@$NODE: still running after SIGTERM; sending SIGKILL" >&2
     kill -KILL "$pid" 2>/dev/null
-    i=0
-    while pid_alive "$pid" && [ $i -lt 50 ]; do
-      sleep 0.1
-      i=$((i + 1))
-    done
+    wait_gone "$pid" 50
   fi
   rm -f "$PID_FILE"
   echo "chainfire@$NODE: stopped (pid $pid)"
@@ -118,11 +119,7 @@ kill_member() {
     return 0
   fi
   kill -KILL "$pid" 2>/dev/null
-  i=0
-  while pid_alive "$pid" && [ $i -lt 50 ]; do
-    sleep 0.1
-    i=$((i + 1))
-  done
+  wait_gone "$pid" 50
   rm -f "$PID_FILE"
   echo "chainfire@$NODE: killed (pid $pid)"
 }

@@ -42,7 +42,8 @@ export class HealthChecker {
         if (!p.applies(this.opts.ctx)) return {component: p.component, status: 'skipped', summary: 'not configured in this context', findings: [], durationMs: 0}
         const t0 = performance.now()
         try {
-          return await p.run(pc)
+          const r = await p.run(pc)
+          return {component: p.component, ...r, status: r.status ?? worst(r.findings.map((f) => f.status)), durationMs: Math.round(performance.now() - t0)}
         } catch (error) {
           return {
             component: p.component,

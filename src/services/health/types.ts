@@ -47,7 +47,24 @@ export interface Probe<D = unknown> {
   component: string
   /** Whether the context configures this component; unconfigured components are skipped, not failed. */
   applies(ctx: Context): boolean
-  run(pc: ProbeContext): Promise<ComponentHealth<D>>
+  run(pc: ProbeContext): Promise<ProbeResult<D>>
+}
+
+/**
+ * What a probe finds. The checker adds the component name and the time the probe took; the status
+ * is the worst finding unless the probe says otherwise.
+ */
+export interface ProbeResult<D = unknown> {
+  status?: ComponentStatus
+  summary: string
+  findings: Finding[]
+  details?: D
+}
+
+/** A client kept in the probe context's cache, so --watch refreshes reuse its connections. */
+export function cached<T>(pc: ProbeContext, key: string, open: () => T): T {
+  if (!pc.cache.has(key)) pc.cache.set(key, open())
+  return pc.cache.get(key) as T
 }
 
 export interface HealthReport {

@@ -1,7 +1,6 @@
 import {formatDuration, parseDuration} from '../../../config/duration.js'
 import {listSnapshots} from '../../snapshot/catalog.js'
-import type {ComponentHealth, Finding, Probe} from '../types.js'
-import {worst} from '../types.js'
+import type {Finding, Probe} from '../types.js'
 
 export interface BackupHealth {
   rpoMs: number
@@ -15,8 +14,7 @@ export interface BackupHealth {
 export const backupsProbe: Probe<BackupHealth> = {
   component: 'backups',
   applies: (ctx) => Boolean(ctx.snapshots),
-  async run(pc): Promise<ComponentHealth<BackupHealth>> {
-    const started = performance.now()
+  async run(pc) {
     const rpoMs = parseDuration(pc.ctx.snapshots?.rpo ?? '24h', 'snapshots.rpo')
     const {snapshots: entries, errors} = await listSnapshots({loaded: pc.loaded, ctx: pc.ctx})
     const complete = entries.filter((e) => e.complete)
@@ -30,12 +28,9 @@ export const backupsProbe: Probe<BackupHealth> = {
     if (incomplete > 0) findings.push({status: 'ok', message: `${incomplete} incomplete snapshot(s) kept for inspection (see snapshot list)`})
     const details = {rpoMs, newest, complete: complete.length, incomplete, targetsChecked: [...new Set(entries.map((e) => e.target))]}
     return {
-      component: 'backups',
-      status: worst(findings.map((f) => f.status)),
       summary: newest ? `newest ${newest.id}, ${formatDuration(newest.ageMs)} old (RPO ${formatDuration(rpoMs)}), ${complete.length} complete` : 'no snapshot',
       findings,
       details,
-      durationMs: Math.round(performance.now() - started),
     }
   },
 }

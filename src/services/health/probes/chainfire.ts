@@ -3,8 +3,7 @@ import {chainfireClientFor, type ChainfireClient, type EndpointSpec, type Member
 import {nodesWithRole} from '../../../config/context.js'
 import type {Context} from '../../../config/schema.js'
 import {failureTolerance, hasQuorum, majority} from '../quorum.js'
-import type {ComponentHealth, Finding, Probe, ProbeContext} from '../types.js'
-import {worst} from '../types.js'
+import {cached, type Finding, type Probe, type ProbeContext} from '../types.js'
 
 /** Raft entries a member may trail the leader by before health warns. */
 export const LAG_WARN_ENTRIES = 1000
@@ -243,21 +242,9 @@ function summary(d: ChainfireHealth): string {
 export const chainfireProbe: Probe<ChainfireHealth> = {
   component: 'chainfire',
   applies: (ctx) => Boolean(ctx.chainfire?.endpoints?.length) || nodesWithRole(ctx, 'chainfire').length > 0,
-  async run(pc: ProbeContext): Promise<ComponentHealth<ChainfireHealth>> {
-    const started = performance.now()
-    let client = pc.cache.get('chainfire') as ChainfireClient | undefined
-    if (!client) {
-      client = chainfireClientFor(pc.loaded, pc.ctx)
-      pc.cache.set('chainfire', client)
-    }
+  async run(pc: ProbeContext) {
+    const client = cached(pc, 'chainfire', () => chainfireClientFor(pc.loaded, pc.ctx))
     const {details, findings} = await checkChainfire(client, pc.ctx, pc.timeoutMs ?? 3000)
-    return {
-      component: 'chainfire',
-      status: worst(findings.map((x) => x.status)),
-      summary: summary(details),
-      findings,
-      details,
-      durationMs: Math.round(performance.now() - started),
-    }
+    return {summary: summary(details), findings, details}
   },
 }

@@ -1,6 +1,6 @@
 import {checkVms, type VmCheckReport} from '../../vm/check.js'
 import {vmHosts} from '../../vm/hosts.js'
-import type {ComponentHealth, Probe} from '../types.js'
+import type {Probe} from '../types.js'
 
 export type PlasmavmcHealth = Pick<VmCheckReport, 'hosts' | 'vms' | 'orphans' | 'invalidRecords'>
 
@@ -8,17 +8,15 @@ export type PlasmavmcHealth = Pick<VmCheckReport, 'hosts' | 'vms' | 'orphans' | 
 export const plasmavmcProbe: Probe<PlasmavmcHealth> = {
   component: 'plasmavmc',
   applies: (ctx) => vmHosts(ctx).length > 0,
-  async run(pc): Promise<ComponentHealth<PlasmavmcHealth>> {
+  async run(pc) {
     const r = await checkVms({loaded: pc.loaded, ctx: pc.ctx, reporter: pc.reporter, timeoutMs: pc.timeoutMs})
     const running = r.vms.filter((v) => v.observed === 'running').length
     const up = r.hosts.filter((h) => h.reachable && h.serviceActive).length
     return {
-      component: 'plasmavmc',
       status: r.status,
       summary: `${up}/${r.hosts.length} hosts up, ${running}/${r.vms.length} VMs running, ${r.orphans.length} orphan(s)`,
       findings: [...r.hosts.filter((h) => h.reachable && h.serviceActive).map((h) => ({status: 'ok' as const, target: h.host, message: `host ${h.host}: service active, ${h.vms} VM(s)`})), ...r.findings],
       details: {hosts: r.hosts, vms: r.vms, orphans: r.orphans, invalidRecords: r.invalidRecords},
-      durationMs: r.durationMs,
     }
   },
 }
