@@ -18,11 +18,11 @@ export const sshSettings = z
     'jump-host': z
       .string()
       .optional()
-      .describe('[user@]host[:port] of a bastion to go through, comma-separated for a chain (ssh -J / ProxyJump); "none" ignores a ProxyJump from the SSH config'),
+      .describe('[user@]host[:port] of a bastion to go through, comma-separated for a chain (ssh -J / ProxyJump); "none" ignores a ProxyJump or ProxyCommand from the SSH config'),
     'config-file': z
       .string()
       .optional()
-      .describe('OpenSSH client config consulted for the node address (Host aliases: HostName, Port, User, IdentityFile, ProxyJump, UserKnownHostsFile); default ~/.ssh/config, "none" to ignore'),
+      .describe('OpenSSH client config consulted for the node address (Host aliases: HostName, Port, User, IdentityFile, IdentitiesOnly, ProxyJump, ProxyCommand, UserKnownHostsFile, HostKeyAlias); default ~/.ssh/config, "none" to ignore'),
     sudo: z.boolean().optional().describe('run service commands with sudo -n'),
     'connect-timeout': duration.optional(),
   })

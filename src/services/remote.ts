@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {SshConnections, type SshConnectOptions, type SshExecOptions, type SshExecResult} from '../adapters/ssh/index.js'
-import {DEFAULT_SSH_CONFIG, lookupSshHost, parseJumpHosts, readSshConfig} from '../adapters/ssh/ssh-config.js'
+import {DEFAULT_SSH_CONFIG, expandProxyCommand, lookupSshHost, parseJumpHosts, readSshConfig} from '../adapters/ssh/ssh-config.js'
 import {configPath, serviceCommand, type ServiceVerb} from '../config/context.js'
 import {parseDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
@@ -49,11 +49,19 @@ function resolveHost(
     username: explicit.user ?? h.user ?? base.username,
     knownHostsFile: explicit['known-hosts'] ? base.knownHostsFile : (h.userKnownHostsFiles[0] ?? base.knownHostsFile),
     identityFile: identity,
+    // IdentitiesOnly: the identity file alone, not every key in the agent (servers cut a client off
+    // after MaxAuthTries keys); the agent still serves when no identity file exists.
+    agent: h.identitiesOnly && identity ? undefined : base.agent,
+    hostKeyAlias: h.hostKeyAlias,
     jump: undefined,
+    proxyCommand: undefined,
   }
   if (jumpSpec === 'none') return opts
+  if (!jumpSpec && h.proxyCommand) {
+    return {...opts, proxyCommand: expandProxyCommand(h.proxyCommand, {h: opts.host, p: opts.port ?? 22, r: opts.username, n: alias})}
+  }
   // ssh -J A,B host: connect to A, through A to B, through B to the host. Each hop is looked up in
-  // ssh_config too (its own ProxyJump is not followed); a hop without a user logs in as the node's
+  // ssh_config too (its own ProxyJump or ProxyCommand is not followed); a hop without a user logs in as the node's
   // user, with plasmactl's identity and known_hosts when set.
   const hops = parseJumpHosts(jumpSpec ?? h.proxyJump ?? '', jumpSpec ? 'ssh.jump-host' : `ProxyJump of ${alias} in ssh config`)
   let jump: SshConnectOptions | undefined

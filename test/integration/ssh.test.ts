@@ -9,6 +9,7 @@ import {after, before, describe, it} from 'node:test'
 import {parse as parseYaml, stringify} from 'yaml'
 import {run} from '../../src/adapters/exec/run.js'
 import {HostKeyRefusedError, SftpFiles, SshClient, SshConnectionError, SshConnections, type SshConnectOptions} from '../../src/adapters/ssh/index.js'
+import {expandProxyCommand} from '../../src/adapters/ssh/ssh-config.js'
 import {UsageError} from '../../src/errors.js'
 import {runCli, startLab, type Lab} from '../helpers/lab.js'
 
@@ -152,6 +153,84 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     const broken = await runCli(['exec', 'n2', '--json', '--', 'true'], {PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: 'lab'})
     assert.equal(broken.exitCode, 3, broken.stdout + broken.stderr)
     assert.match(broken.stdout, /jump host on the way to/)
+  })
+
+  /** OpenSSH's own client as a ProxyCommand: `ssh -W %h:%p` through n1, checking n1's key strictly. */
+  const sshW = () => {
+    const n1 = lab.nodes[0]
+    const dir = join(lab.dir, 'ssh')
+    return `ssh -F /dev/null -i ${dir}/id_ed25519 -o UserKnownHostsFile=${dir}/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -p ${n1.sshPort} -l ${lab.user} -W %h:%p ${n1.address}`
+  }
+
+  it('reaches a node through a ProxyCommand (ssh -W via a bastion): the connection to its sshd comes from the bastion', async () => {
+    const n2 = lab.nodes[1]
+    const proxyCommand = expandProxyCommand(sshW(), {h: n2.address, p: n2.sshPort, r: lab.user, n: 'n2'})
+    const client = await SshClient.connect({...lab.sshTarget('n2'), proxyCommand})
+    try {
+      const r = await client.exec('echo $SSH_CONNECTION')
+      assert.equal(r.exitCode, 0, r.stderr)
+      assert.match(r.stdout, new RegExp(` ${n2.address.replaceAll('.', '\\.')} ${n2.sshPort}$`, 'm'))
+      // The TCP connection into n2's sshd belongs to n1's sshd (it served the -W), not to this process.
+      const owner = await ownerOfLocalPort(clientPort(r.stdout))
+      assert.match(owner, /sshd/, owner)
+      assert.doesNotMatch(owner, /"node"/, owner)
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('a failing ProxyCommand is a connection failure that quotes its exit status and stderr', async () => {
+    const proxyCommand = `sh -c 'echo "bastion says no" >&2; exit 7'`
+    await assert.rejects(SshClient.connect({...lab.sshTarget('n2'), proxyCommand}), (e: unknown) => {
+      assert.ok(e instanceof SshConnectionError, String(e))
+      assert.match(e.message, /ProxyCommand exited with status 7: bastion says no/)
+      return true
+    })
+    await assert.rejects(SshClient.connect({...lab.sshTarget('n2'), proxyCommand: '/nonexistent/proxy %h'}), (e: unknown) => {
+      assert.ok(e instanceof SshConnectionError, String(e))
+      assert.match(e.message, /ProxyCommand exited with status 127: .*nonexistent/)
+      return true
+    })
+  })
+
+  it('plasmactl exec follows a ProxyCommand and a HostKeyAlias from the SSH config file', async () => {
+    const n2 = lab.nodes[1]
+    const labKnownHosts = await readFile(join(lab.dir, 'ssh', 'known_hosts'), 'utf8')
+    const n2Line = labKnownHosts.split('\n').find((l) => l.startsWith(`[${n2.address}]:${n2.sshPort} `))
+    assert.ok(n2Line, labKnownHosts)
+    // n2's key filed under the alias only (no address, no port), as HostKeyAlias wants it.
+    const aliasKnownHosts = join(tmp, 'alias_known_hosts')
+    await writeFile(aliasKnownHosts, `db-two ${n2Line.split(' ').slice(1).join(' ')}\n`)
+    const sshConfig = join(tmp, 'ssh_config_proxy')
+    const block = (proxy: string) =>
+      ['Host db-2', `  HostName ${n2.address}`, `  Port ${n2.sshPort}`, `  User ${lab.user}`, '  HostKeyAlias db-two', `  UserKnownHostsFile ${aliasKnownHosts}`, `  ProxyCommand ${proxy}`, ''].join('\n')
+    await writeFile(sshConfig, block(sshW()))
+    const cfg = parseYaml(await readFile(lab.configPath, 'utf8'))
+    const ctx = cfg.contexts.find((c: {name: string}) => c.name === 'lab')
+    ctx.nodes.find((n: {name: string}) => n.name === 'n2').address = 'db-2'
+    for (const n of ctx.nodes) delete n.ssh
+    delete ctx.ssh.port
+    delete ctx.ssh.user
+    delete ctx.ssh['known-hosts']
+    ctx.ssh['config-file'] = sshConfig
+    const configPath = join(tmp, 'proxy.yaml')
+    await writeFile(configPath, stringify(cfg))
+    const env = {PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: 'lab'}
+    const ok = await runCli(['exec', 'n2', '--json', '--', 'echo via-proxy'], env)
+    assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr)
+    assert.equal(ok.json.data.hosts[0].stdout.trim(), 'via-proxy')
+    // The proxy is really in the path: one that fails makes the command fail as a connection failure.
+    await writeFile(sshConfig, block(`sh -c 'echo "no route to %h" >&2; exit 3'`))
+    const broken = await runCli(['exec', 'n2', '--json', '--', 'true'], env)
+    assert.equal(broken.exitCode, 3, broken.stdout + broken.stderr)
+    assert.equal(broken.json.data.hosts[0].failure, 'connection')
+    assert.match(broken.json.data.hosts[0].error, new RegExp(`ProxyCommand exited with status 3: no route to ${n2.address.replaceAll('.', '\\.')}`))
+    // And the alias is what the host key is checked under: n2's key filed under another name is unknown.
+    await writeFile(sshConfig, block(sshW()))
+    await writeFile(aliasKnownHosts, `db-other ${n2Line.split(' ').slice(1).join(' ')}\n`)
+    const unknown = await runCli(['exec', 'n2', '--json', '--', 'true'], env)
+    assert.equal(unknown.exitCode, 6, unknown.stdout + unknown.stderr)
+    assert.match(unknown.json.data.hosts[0].error, /db-two/)
   })
 
   it('authenticates with keys from ssh-agent when no identity file is given', async () => {

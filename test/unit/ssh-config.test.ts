@@ -4,7 +4,7 @@ import {homedir, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import SSHConfig from 'ssh-config'
-import {lookupSshHost, parseJumpHosts, readSshConfig} from '../../src/adapters/ssh/ssh-config.js'
+import {expandProxyCommand, lookupSshHost, parseJumpHosts, readSshConfig} from '../../src/adapters/ssh/ssh-config.js'
 import {loadConfig} from '../../src/config/load.js'
 import {UsageError} from '../../src/errors.js'
 import {sshOptionsFor} from '../../src/services/remote.js'
@@ -38,11 +38,27 @@ Host *
   it('an unmatched host gets only the wildcard settings; no config at all is empty', () => {
     const h = lookupSshHost(config, '10.0.0.1')
     assert.deepEqual([h.hostName, h.port, h.proxyJump, h.user], [undefined, undefined, undefined, 'fallback'])
-    assert.deepEqual(lookupSshHost(undefined, 'x'), {hostName: undefined, port: undefined, user: undefined, identityFiles: [], proxyJump: undefined, userKnownHostsFiles: []})
+    assert.deepEqual(lookupSshHost(undefined, 'x'), {hostName: undefined, port: undefined, user: undefined, identityFiles: [], proxyJump: undefined, proxyCommand: undefined, userKnownHostsFiles: [], identitiesOnly: false, hostKeyAlias: undefined})
   })
 
   it('ProxyJump none means no jump host', () => {
     assert.equal(lookupSshHost(SSHConfig.parse('Host a\n  ProxyJump none\n'), 'a').proxyJump, undefined)
+  })
+
+  it('ProxyJump and ProxyCommand: whichever comes first wins, as in ssh; ProxyCommand none means none', () => {
+    const both = SSHConfig.parse('Host a\n  ProxyCommand ssh -W %h:%p gw\nHost a b\n  ProxyJump j1\nHost b\n  ProxyCommand nc %h %p\n')
+    assert.deepEqual([lookupSshHost(both, 'a').proxyCommand, lookupSshHost(both, 'a').proxyJump], ['ssh -W %h:%p gw', undefined])
+    assert.deepEqual([lookupSshHost(both, 'b').proxyCommand, lookupSshHost(both, 'b').proxyJump], [undefined, 'j1'])
+    assert.equal(lookupSshHost(SSHConfig.parse('Host a\n  ProxyCommand none\n'), 'a').proxyCommand, undefined)
+  })
+
+  it('ProxyCommand tokens expand to the final host, port, user and the name as given', () => {
+    assert.equal(expandProxyCommand('ssh -W %h:%p -l %r gw # %n 100%%', {h: '10.0.0.7', p: 2201, r: 'ops', n: 'db-7'}), 'ssh -W 10.0.0.7:2201 -l ops gw # db-7 100%')
+  })
+
+  it('IdentitiesOnly and HostKeyAlias are read', () => {
+    const h = lookupSshHost(SSHConfig.parse('Host a\n  IdentitiesOnly YES\n  HostKeyAlias db-a\n'), 'a')
+    assert.deepEqual([h.identitiesOnly, h.hostKeyAlias], [true, 'db-a'])
   })
 })
 
@@ -109,6 +125,13 @@ describe('SSH options of a context node', () => {
 Host jump1
   HostName 198.51.100.1
   User jumper
+Host proxied-*
+  HostName 203.0.113.9
+  Port 2209
+  IdentityFile ${join(dir, 'key_a')}
+  IdentitiesOnly yes
+  HostKeyAlias %h-key
+  ProxyCommand ssh -W %h:%p -l %r gateway-for-%n
 `,
     )
   })
@@ -153,6 +176,25 @@ contexts:
     const o = await load("'jump-host': 'admin@10.1.1.1:2200'", 'edge-7')
     assert.deepEqual([o.jump?.username, o.jump?.host, o.jump?.port, o.jump?.jump], ['admin', '10.1.1.1', 2200, undefined])
     assert.equal((await load("'jump-host': none", 'edge-7')).jump, undefined)
+  })
+
+  it('a ProxyCommand is expanded with the final host, port and user; jump-host wins over it, none drops it', async () => {
+    const agent = process.env.SSH_AUTH_SOCK
+    process.env.SSH_AUTH_SOCK = '/run/agent.sock'
+    try {
+      const o = await load('port: 2222', 'proxied-1')
+      assert.equal(o.proxyCommand, 'ssh -W 203.0.113.9:2222 -l ops gateway-for-proxied-1')
+      assert.equal(o.jump, undefined)
+      assert.equal(o.hostKeyAlias, '%h-key', 'HostKeyAlias is taken literally')
+      assert.equal(o.agent, undefined, 'IdentitiesOnly with an identity file: the agent keys are not offered')
+      assert.equal((await load('port: 22', 'edge-7')).agent, '/run/agent.sock')
+      const j = await load("'jump-host': 'admin@10.1.1.1'", 'proxied-1')
+      assert.deepEqual([j.proxyCommand, j.jump?.host], [undefined, '10.1.1.1'])
+      assert.equal((await load("'jump-host': none", 'proxied-1')).proxyCommand, undefined)
+    } finally {
+      if (agent === undefined) delete process.env.SSH_AUTH_SOCK
+      else process.env.SSH_AUTH_SOCK = agent
+    }
   })
 
   it('an address with no Host entry is used as it is', async () => {

@@ -1,5 +1,7 @@
 import {randomBytes} from 'node:crypto'
+import {spawn} from 'node:child_process'
 import {readFile} from 'node:fs/promises'
+import {Duplex} from 'node:stream'
 // ssh2 is CommonJS: Node's ESM loader does not see all of its named exports, so use the default export.
 import ssh2, {type AgentAuthMethod, type AuthMethod, type ClientChannel, type ConnectConfig, type ParsedKey, type PublicKeyAuthMethod, type SFTPWrapper} from 'ssh2'
 import {OperationError, RefusedError, UsageError} from '../../errors.js'
@@ -24,6 +26,13 @@ export interface SshConnectOptions {
   jump?: SshConnectOptions
   /** An open connection to opts.jump to tunnel through (left open on close); default: a private one. */
   via?: SshClient
+  /**
+   * Reach the host through a local command's stdin/stdout (OpenSSH ProxyCommand, tokens already
+   * expanded), run by /bin/sh; ignored when a jump host is given.
+   */
+  proxyCommand?: string
+  /** Look the host key up under this name instead of host:port (OpenSSH HostKeyAlias). */
+  hostKeyAlias?: string
   knownHostsFile: string
   hostKeyPolicy?: HostKeyPolicy
   /** TCP connect + handshake + authentication (default 10 s). */
@@ -128,7 +137,10 @@ export class SshClient {
     }
 
     const known = await loadKnownHosts(opts.knownHostsFile)
-    const types = knownKeyTypes(known.entries, opts.host, port)
+    // With HostKeyAlias the key is filed under the alias alone, whatever the port (as ssh does).
+    const keyHost = opts.hostKeyAlias ?? opts.host
+    const keyPort = opts.hostKeyAlias ? 22 : port
+    const types = knownKeyTypes(known.entries, keyHost, keyPort)
     const serverHostKey = types.flatMap((t) => HOST_KEY_ALGORITHMS[t] ?? [])
 
     let refusal: Error | undefined
@@ -136,20 +148,25 @@ export class SshClient {
     let acceptNew: Buffer | undefined
     const hostVerifier = (key: Buffer): boolean => {
       presented = {type: keyTypeOf(key) ?? 'unknown', fingerprint: fingerprintSha256(key)}
-      const verdict = checkHostKey(known.entries, opts.host, port, key)
+      const verdict = checkHostKey(known.entries, keyHost, keyPort, key)
       if (verdict.status === 'match') return true
       if (verdict.status === 'unknown' && opts.hostKeyPolicy === 'accept-new') {
         acceptNew = key
         return true
       }
-      refusal = hostKeyRefusal(verdict, opts, port, presented, details)
+      refusal = hostKeyRefusal(verdict, {...opts, host: keyHost}, keyPort, presented, details)
       return false
     }
 
     // Through a jump host: the bastion opens a TCP connection to the host (direct-tcpip, what
     // `ssh -J` does) and this connection runs over it, end to end, host key checked as usual.
     let bastion: SshClient | undefined
-    let sock: ClientChannel | undefined
+    let sock: ClientChannel | Duplex | undefined
+    let proxy: ProxyProcess | undefined
+    if (!opts.jump && opts.proxyCommand) {
+      proxy = startProxyCommand(opts.proxyCommand)
+      sock = proxy.sock
+    }
     if (opts.jump) {
       const via: SshClient = opts.via ?? (await SshClient.connect(opts.jump).catch((error: unknown) => Promise.reject(onTheWayTo(error, where))))
       bastion = via
@@ -186,6 +203,7 @@ export class SshClient {
         cleanup()
         conn.end()
         if (refusal) return reject(refusal)
+        if (proxy) return void proxy.failure().then((why) => reject(why ? proxyFailure(why, where, details, err) : connectError(err, where, opts.connectTimeoutMs ?? 10_000, details)))
         reject(connectError(err, where, opts.connectTimeoutMs ?? 10_000, details))
       }
       const onReady = () => {
@@ -194,7 +212,9 @@ export class SshClient {
       }
       const onClose = () => {
         cleanup()
-        reject(refusal ?? new SshConnectionError(`ssh ${where}: connection closed during the handshake`, details))
+        if (refusal) return reject(refusal)
+        if (proxy) return void proxy.failure().then((why) => reject(proxyFailure(why ?? 'closed its output', where, details)))
+        reject(new SshConnectionError(`ssh ${where}: connection closed during the handshake`, details))
       }
       const cleanup = () => {
         conn.off('error', onError)
@@ -214,13 +234,17 @@ export class SshClient {
         reject(new UsageError(`ssh ${where}: ${(error as Error).message}`, {...details, file: opts.identityFile}))
       }
     }).catch(async (error: unknown) => {
+      // ssh2 may still report the lost transport after the handshake failed: nobody waits for that.
+      conn.on('error', () => undefined)
+      proxy?.stop()
       if (bastion && !opts.via) await bastion.close()
       throw error
     })
-    if (acceptNew) await appendKnownHost(opts.knownHostsFile, opts.host, port, acceptNew)
+    if (acceptNew) await appendKnownHost(opts.knownHostsFile, keyHost, keyPort, acceptNew)
     const client = new SshClient(conn, opts, presented ?? {type: 'unknown', fingerprint: ''})
-    // A private bastion connection lives as long as the connection through it.
+    // A private bastion connection (or proxy command) lives as long as the connection through it.
     if (bastion && !opts.via) conn.on('close', () => void bastion.close())
+    if (proxy) conn.on('close', () => proxy.stop())
     return client
   }
 
@@ -451,6 +475,59 @@ async function readIdentity(path: string): Promise<Buffer> {
 }
 
 /** A jump host's failure, saying which host it was the way to (the error keeps its class and exit code). */
+interface ProxyProcess {
+  sock: Duplex
+  /** Why the command failed ("exited with status 1: <stderr>"), once it has exited; undefined while it runs or when it exited 0. */
+  failure(): Promise<string | undefined>
+  stop(): void
+}
+
+/**
+ * Runs an OpenSSH-style ProxyCommand: the SSH connection is carried on the command's stdin and
+ * stdout; its stderr is kept (the last 2 KiB) to say why when it fails.
+ */
+function startProxyCommand(command: string): ProxyProcess {
+  const child = spawn('/bin/sh', ['-c', `exec ${command}`], {stdio: ['pipe', 'pipe', 'pipe']})
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString('utf8')).slice(-2048)
+  })
+  const exited = new Promise<string | undefined>((resolve) => {
+    child.once('error', (err) => resolve(`could not be started: ${err.message}`))
+    child.once('close', (code, signal) => {
+      const why = stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''
+      resolve(code === 0 ? undefined : `exited with ${signal ? `signal ${signal}` : `status ${code}`}${why}`)
+    })
+  })
+  // The connection's socket: the command's stdout in, its stdin out. Writes after the command is
+  // gone are dropped (EPIPE); the connection sees its stdout end and reports the loss.
+  child.stdin.on('error', () => undefined)
+  const sock = new Duplex({
+    read: () => void child.stdout.resume(),
+    write: (chunk: Buffer, _enc, cb) => void child.stdin.write(chunk, () => cb()),
+    final: (cb) => {
+      child.stdin.end()
+      cb()
+    },
+  })
+  child.stdout.on('data', (d: Buffer) => {
+    if (!sock.push(d)) child.stdout.pause()
+  })
+  child.stdout.once('end', () => sock.push(null))
+  return {
+    sock,
+    // The command may still be flushing its exit: give it a moment to say why before reporting.
+    failure: () => Promise.race([exited, new Promise<undefined>((resolve) => (setTimeout(resolve, 500) as unknown as NodeJS.Timeout).unref())]),
+    stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    },
+  }
+}
+
+function proxyFailure(why: string, where: string, details: Record<string, unknown>, cause?: Error): SshConnectionError {
+  return new SshConnectionError(`ssh ${where}: ProxyCommand ${why}`, {...details, cause: 'proxy-command'}, {cause})
+}
+
 export function onTheWayTo(error: unknown, where: string): unknown {
   if (error instanceof Error && !error.message.includes('(jump host on the way to')) {
     error.message += ` (jump host on the way to ${where})`

@@ -11,7 +11,12 @@ export interface SshConfigHost {
   user?: string
   identityFiles: string[]
   proxyJump?: string
+  /** Unexpanded: its %h %p %r depend on the final host, port and user (see expandProxyCommand). */
+  proxyCommand?: string
   userKnownHostsFiles: string[]
+  /** Offer only the identity file, not every key the agent holds. */
+  identitiesOnly: boolean
+  hostKeyAlias?: string
 }
 
 /** One hop of a jump-host chain: "[user@]host[:port]", "[user@][v6]:port" or "ssh://[user@]host[:port]". */
@@ -107,15 +112,27 @@ export function lookupSshHost(config: SSHConfig | undefined, alias: string): Ssh
   const user = str('user')
   const tokens = {h: hostName ?? alias, p: String(port ?? 22), r: user ?? localUser()}
   const path = (p: string) => expandPath(p, tokens)
-  const proxyJump = str('proxyjump')
+  // ProxyJump and ProxyCommand compete: whichever the config gives first wins (ssh_config(5)).
+  const keys = Object.keys(raw)
+  const jumpFirst = !keys.includes('proxycommand') || (keys.includes('proxyjump') && keys.indexOf('proxyjump') < keys.indexOf('proxycommand'))
+  const proxyJump = jumpFirst ? str('proxyjump') : undefined
+  const proxyCommand = jumpFirst ? undefined : str('proxycommand')
   return {
     hostName,
     port: Number.isInteger(port) ? port : undefined,
     user,
     identityFiles: list('identityfile').map(path),
     proxyJump: proxyJump?.toLowerCase() === 'none' ? undefined : proxyJump,
+    proxyCommand: proxyCommand?.toLowerCase() === 'none' ? undefined : proxyCommand,
     userKnownHostsFiles: list('userknownhostsfile').flatMap((s) => s.split(/\s+/)).filter(Boolean).map(path),
+    identitiesOnly: str('identitiesonly')?.toLowerCase() === 'yes',
+    hostKeyAlias: str('hostkeyalias'),
   }
+}
+
+/** ProxyCommand tokens: %h host, %p port, %r user, %n the name as given, %% a percent sign. */
+export function expandProxyCommand(command: string, t: {h: string; p: number; r: string; n: string}): string {
+  return command.replaceAll(/%([%hprn])/g, (_, k: string) => (k === '%' ? '%' : String(t[k as 'h' | 'p' | 'r' | 'n'])))
 }
 
 function localUser(): string {
