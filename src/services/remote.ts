@@ -7,7 +7,7 @@ import {configPath, serviceCommand, type ServiceVerb} from '../config/context.js
 import {parseDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
 import type {Context, NodeSpec} from '../config/schema.js'
-import {OperationError, RefusedError} from '../errors.js'
+import {OperationError, RefusedError, UsageError} from '../errors.js'
 
 /**
  * SSH settings of a context node. Precedence: the node's ssh settings, then the context's, then what
@@ -39,7 +39,9 @@ function resolveHost(
   sshConfig: ReturnType<typeof readSshConfig>,
   identityFile: string | undefined,
   jumpSpec: string | undefined,
+  depth = 0,
 ): SshConnectOptions {
+  if (depth > 8) throw new UsageError(`ssh: more than 8 nested jump hosts on the way to ${alias}: is there a ProxyJump loop in the SSH config?`, {host: alias})
   const h = lookupSshHost(sshConfig, alias)
   const identity = identityFile ?? h.identityFiles.find((f) => existsSync(f)) ?? DEFAULT_IDENTITIES.find((f) => existsSync(f))
   const opts: SshConnectOptions = {
@@ -61,13 +63,15 @@ function resolveHost(
     return {...opts, proxyCommand: expandProxyCommand(h.proxyCommand, {h: opts.host, p: opts.port ?? 22, r: opts.username, n: alias})}
   }
   // ssh -J A,B host: connect to A, through A to B, through B to the host. Each hop is looked up in
-  // ssh_config too (its own ProxyJump or ProxyCommand is not followed); a hop without a user logs in as the node's
-  // user, with plasmactl's identity and known_hosts when set.
+  // ssh_config too. As with ssh, the first hop follows its own ProxyJump or ProxyCommand (a bastion
+  // behind a bastion); the later hops are reached through the chain as given. A hop without a user
+  // logs in as the node's user, with plasmactl's identity and known_hosts when set.
   const hops = parseJumpHosts(jumpSpec ?? h.proxyJump ?? '', jumpSpec ? 'ssh.jump-host' : `ProxyJump of ${alias} in ssh config`)
   let jump: SshConnectOptions | undefined
-  for (const hop of hops) {
+  for (const [i, hop] of hops.entries()) {
     const hopExplicit = {user: hop.user, port: hop.port, 'known-hosts': explicit['known-hosts']}
-    jump = {...resolveHost({...base, username: opts.username}, hop.host, hopExplicit, sshConfig, identityFile, 'none'), jump}
+    const hopOpts = resolveHost({...base, username: opts.username}, hop.host, hopExplicit, sshConfig, identityFile, i === 0 ? undefined : 'none', depth + 1)
+    jump = i === 0 ? hopOpts : {...hopOpts, jump}
   }
   return {...opts, jump}
 }

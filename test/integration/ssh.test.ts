@@ -155,6 +155,48 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     assert.match(broken.stdout, /jump host on the way to/)
   })
 
+  it('a bastion behind a bastion: the jump host follows its own ProxyJump from the SSH config', async () => {
+    const [n1, n2, n3] = lab.nodes
+    const sshConfig = join(tmp, 'ssh_config_nested')
+    const write = (edgePort: number) =>
+      writeFile(
+        sshConfig,
+        [
+          'Host db-3',
+          `  HostName ${n3.address}`,
+          `  Port ${n3.sshPort}`,
+          '  ProxyJump mid',
+          'Host mid',
+          `  HostName ${n2.address}`,
+          `  Port ${n2.sshPort}`,
+          '  ProxyJump edge',
+          'Host edge',
+          `  HostName ${n1.address}`,
+          `  Port ${edgePort}`,
+          '',
+        ].join('\n'),
+      )
+    await write(n1.sshPort)
+    const cfg = parseYaml(await readFile(lab.configPath, 'utf8'))
+    const ctx = cfg.contexts.find((c: {name: string}) => c.name === 'lab')
+    ctx.nodes.find((n: {name: string}) => n.name === 'n3').address = 'db-3'
+    for (const n of ctx.nodes) delete n.ssh
+    delete ctx.ssh.port
+    ctx.ssh['config-file'] = sshConfig
+    const configPath = join(tmp, 'nested.yaml')
+    await writeFile(configPath, stringify(cfg))
+    const env = {PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: 'lab'}
+    const ok = await runCli(['exec', 'n3', '--json', '--', 'echo $SSH_CONNECTION'], env)
+    assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr)
+    assert.match(ok.json.data.hosts[0].stdout, new RegExp(` ${n3.address.replaceAll('.', '\\.')} ${n3.sshPort}\\n`))
+    // The outer bastion is in the path only if mid's own ProxyJump was followed: with it unreachable
+    // the command cannot run.
+    await write(1)
+    const broken = await runCli(['exec', 'n3', '--json', '--', 'true'], env)
+    assert.equal(broken.exitCode, 3, broken.stdout + broken.stderr)
+    assert.match(broken.json.data.hosts[0].error, /jump host on the way to/)
+  })
+
   /** OpenSSH's own client as a ProxyCommand: `ssh -W %h:%p` through n1, checking n1's key strictly. */
   const sshW = () => {
     const n1 = lab.nodes[0]

@@ -132,6 +132,18 @@ Host proxied-*
   IdentitiesOnly yes
   HostKeyAlias %h-key
   ProxyCommand ssh -W %h:%p -l %r gateway-for-%n
+Host deep-*
+  ProxyJump inner,jump1
+Host inner
+  HostName 10.9.9.9
+  ProxyJump outer
+Host outer
+  HostName 10.8.8.8
+  ProxyCommand nc %h %p
+Host loop-a
+  ProxyJump loop-b
+Host loop-b
+  ProxyJump loop-a
 `,
     )
   })
@@ -195,6 +207,17 @@ contexts:
       if (agent === undefined) delete process.env.SSH_AUTH_SOCK
       else process.env.SSH_AUTH_SOCK = agent
     }
+  })
+
+  it("the first jump host follows its own ProxyJump / ProxyCommand (a bastion behind a bastion); later hops do not", async () => {
+    const o = await load('port: 22', 'deep-1')
+    // deep-1 ← jump1 ← inner ← outer (reached by its ProxyCommand)
+    assert.equal(o.jump?.host, '198.51.100.1')
+    assert.equal(o.jump?.jump?.host, '10.9.9.9')
+    assert.equal(o.jump?.jump?.jump?.host, '10.8.8.8')
+    assert.equal(o.jump?.jump?.jump?.proxyCommand, 'nc 10.8.8.8 22')
+    assert.equal(o.jump?.jump?.jump?.jump, undefined)
+    await assert.rejects(load('port: 22', 'loop-a'), (e: unknown) => e instanceof UsageError && /ProxyJump loop/.test(e.message))
   })
 
   it('an address with no Host entry is used as it is', async () => {
