@@ -26,6 +26,8 @@ function clientPort(sshConnection: string): number {
   return port
 }
 
+type LabContext = {ssh: Record<string, unknown>; nodes: {name: string; address: string; ssh?: unknown}[]}
+
 describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)', () => {
   let lab: Lab
   let tmp: string
@@ -43,6 +45,25 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
   })
 
   const through = (target: string, bastion: string): SshConnectOptions => ({...lab.sshTarget(target), jump: lab.sshTarget(bastion)})
+
+  /** A copy of the lab config with the lab context edited; returns the environment that selects it. */
+  const configCopy = async (file: string, edit: (ctx: LabContext) => void) => {
+    const cfg = parseYaml(await readFile(lab.configPath, 'utf8'))
+    edit(cfg.contexts.find((c: {name: string}) => c.name === 'lab'))
+    const configPath = join(tmp, file)
+    await writeFile(configPath, stringify(cfg))
+    return {PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: 'lab'}
+  }
+
+  /** NODE is reached as ALIAS with what SSHCONFIG says about it; the context's own DROP settings give way. */
+  const throughSshConfig = (node: string, alias: string, sshConfig: string, drop: string[]) => (ctx: LabContext) => {
+    const n = ctx.nodes.find((x) => x.name === node)
+    assert.ok(n, node)
+    n.address = alias
+    for (const x of ctx.nodes) delete x.ssh
+    for (const k of drop) delete ctx.ssh[k]
+    ctx.ssh['config-file'] = sshConfig
+  }
 
   it('reaches a node through a jump host: the connection to its sshd comes from the bastion, not from us', async () => {
     const client = await SshClient.connect(through('n2', 'n1'))
@@ -131,18 +152,9 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
         '',
       ].join('\n'),
     )
-    const cfg = parseYaml(await readFile(lab.configPath, 'utf8'))
-    const ctx = cfg.contexts.find((c: {name: string}) => c.name === 'lab')
-    const node = ctx.nodes.find((n: {name: string}) => n.name === 'n2')
-    node.address = 'db-2'
     // The alias supplies host, port, user and the jump host: the context no longer sets them.
-    delete node.ssh
-    delete ctx.ssh.port
-    delete ctx.ssh.user
-    ctx.ssh['config-file'] = sshConfig
-    const configPath = join(tmp, 'config.yaml')
-    await writeFile(configPath, stringify(cfg))
-    const r = await runCli(['exec', 'n2', '--json', '--', 'echo $SSH_CONNECTION; whoami'], {PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: 'lab'})
+    const env = await configCopy('config.yaml', throughSshConfig('n2', 'db-2', sshConfig, ['port', 'user']))
+    const r = await runCli(['exec', 'n2', '--json', '--', 'echo $SSH_CONNECTION; whoami'], env)
     assert.equal(r.exitCode, 0, r.stdout + r.stderr)
     const [conn, who] = r.json.data.hosts[0].stdout.trim().split('\n')
     assert.equal(who, lab.user)
@@ -150,7 +162,7 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     // The process that connected to n2 has exited; what we can check is the address it was told to use
     // came from the alias, and that a broken ProxyJump breaks it (so the jump was really in the path).
     await writeFile(sshConfig, (await readFile(sshConfig, 'utf8')).replace(`  Port ${n1.sshPort}`, '  Port 1'))
-    const broken = await runCli(['exec', 'n2', '--json', '--', 'true'], {PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: 'lab'})
+    const broken = await runCli(['exec', 'n2', '--json', '--', 'true'], env)
     assert.equal(broken.exitCode, 3, broken.stdout + broken.stderr)
     assert.match(broken.stdout, /jump host on the way to/)
   })
@@ -177,15 +189,7 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
         ].join('\n'),
       )
     await write(n1.sshPort)
-    const cfg = parseYaml(await readFile(lab.configPath, 'utf8'))
-    const ctx = cfg.contexts.find((c: {name: string}) => c.name === 'lab')
-    ctx.nodes.find((n: {name: string}) => n.name === 'n3').address = 'db-3'
-    for (const n of ctx.nodes) delete n.ssh
-    delete ctx.ssh.port
-    ctx.ssh['config-file'] = sshConfig
-    const configPath = join(tmp, 'nested.yaml')
-    await writeFile(configPath, stringify(cfg))
-    const env = {PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: 'lab'}
+    const env = await configCopy('nested.yaml', throughSshConfig('n3', 'db-3', sshConfig, ['port']))
     const ok = await runCli(['exec', 'n3', '--json', '--', 'echo $SSH_CONNECTION'], env)
     assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr)
     assert.match(ok.json.data.hosts[0].stdout, new RegExp(` ${n3.address.replaceAll('.', '\\.')} ${n3.sshPort}\\n`))
@@ -247,17 +251,7 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     const block = (proxy: string) =>
       ['Host db-2', `  HostName ${n2.address}`, `  Port ${n2.sshPort}`, `  User ${lab.user}`, '  HostKeyAlias db-two', `  UserKnownHostsFile ${aliasKnownHosts}`, `  ProxyCommand ${proxy}`, ''].join('\n')
     await writeFile(sshConfig, block(sshW()))
-    const cfg = parseYaml(await readFile(lab.configPath, 'utf8'))
-    const ctx = cfg.contexts.find((c: {name: string}) => c.name === 'lab')
-    ctx.nodes.find((n: {name: string}) => n.name === 'n2').address = 'db-2'
-    for (const n of ctx.nodes) delete n.ssh
-    delete ctx.ssh.port
-    delete ctx.ssh.user
-    delete ctx.ssh['known-hosts']
-    ctx.ssh['config-file'] = sshConfig
-    const configPath = join(tmp, 'proxy.yaml')
-    await writeFile(configPath, stringify(cfg))
-    const env = {PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: 'lab'}
+    const env = await configCopy('proxy.yaml', throughSshConfig('n2', 'db-2', sshConfig, ['port', 'user', 'known-hosts']))
     const ok = await runCli(['exec', 'n2', '--json', '--', 'echo via-proxy'], env)
     assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr)
     assert.equal(ok.json.data.hosts[0].stdout.trim(), 'via-proxy')
@@ -320,11 +314,7 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     for (const cl of clients) await cl.close()
     assert.equal(asked, 1)
     // Through the CLI, non-interactively: PLASMACTL_SSH_PASSPHRASE.
-    const cfg = parseYaml(await readFile(lab.configPath, 'utf8'))
-    cfg.contexts.find((x: {name: string}) => x.name === 'lab').ssh['identity-file'] = key
-    const configPath = join(tmp, 'locked.yaml')
-    await writeFile(configPath, stringify(cfg))
-    const env = {PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: 'lab', SSH_AUTH_SOCK: undefined}
+    const env = {...(await configCopy('locked.yaml', (ctx) => (ctx.ssh['identity-file'] = key))), SSH_AUTH_SOCK: undefined}
     const refused = await runCli(['exec', 'n1', '--json', '--', 'true'], {...env, PLASMACTL_SSH_PASSPHRASE: undefined})
     assert.equal(refused.exitCode, 2, refused.stdout + refused.stderr)
     const ok = await runCli(['exec', 'n1', '--json', '--', 'echo ok'], {...env, PLASMACTL_SSH_PASSPHRASE: 'open sesame'})
