@@ -9,5 +9,14 @@ import module from 'node:module'
 // Node 22.1+: cache compiled code of plasmactl and its dependencies between runs (faster cold start).
 module.enableCompileCache?.()
 
+// @oclif/core checks its own `engines` range with semver on every start (~15 ms of a cold start);
+// plasmactl checks its own range (package.json `engines.node`, kept equal by a unit test) without it.
+const MIN_NODE = [20, 17]
+const [major, minor] = process.versions.node.split('.').map(Number)
+if (major < MIN_NODE[0] || (major === MIN_NODE[0] && minor < MIN_NODE[1])) {
+  process.emitWarning(`plasmactl needs Node.js ${MIN_NODE.join('.')} or newer; this is ${process.versions.node}`)
+}
+process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
+
 const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})
