@@ -6,7 +6,7 @@
 // Usage: node bench/components.mjs   (RUNS=7; needs root or a user that can run the lab, and ovn-central)
 import {mkdtempSync, chmodSync, rmSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
-import {fmt, median, sh, timeOnce} from './lib.mjs'
+import {fmt, interleaved, sh, timeOnce} from './lib.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bin = `${root}bin/run.js`
@@ -20,18 +20,9 @@ try {
   sh(`node ${bin} lab up --dir ${base}/lab --address-prefix ${prefix} --nodes 3 --with ovn,flaredb,iam >/dev/null`, env)
   const full = ['node', bin, 'health', '--json']
   const cfOnly = ['node', bin, 'health', '--json', '--component', 'chainfire']
-  timeOnce(full, {env})
-  timeOnce(cfOnly, {env})
-  const a = []
-  const b = []
-  for (let i = 0; i < N; i++) {
-    a.push(timeOnce(cfOnly, {env}))
-    b.push(timeOnce(full, {env}))
-  }
+  const {a: ma, b: mb} = interleaved(N, {a: () => timeOnce(cfOnly, {env}), b: () => timeOnce(full, {env})})
   // What each probe costs inside one run (from the report itself).
   const report = JSON.parse(sh(`node ${bin} health --json`, env)).data
-  const ma = median(a)
-  const mb = median(b)
   console.log(`runs per measurement: ${N} (median, cold processes, interleaved)`)
   console.log(`plasmactl health --component chainfire     ${fmt(ma)}`)
   console.log(`plasmactl health (all components)          ${fmt(mb)}   ratio ${(mb / ma).toFixed(2)}x (goal <= 2x)`)

@@ -3,7 +3,7 @@
 // `--help` vs `node -e 0`, and the cost of one --watch refresh vs one `etcdctl endpoint status`.
 // Usage: node bench/health.mjs (needs a running lab: the current context of PLASMACTL_CONFIG).
 import {fileURLToPath} from 'node:url'
-import {fmt, median, medianOf, timeOnce} from './lib.mjs'
+import {fmt, interleaved, median, timeOnce} from './lib.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const bin = `${root}bin/run.js`
@@ -17,11 +17,13 @@ const endpoint = chainfireEndpoints(ctx)[0].url
 const etcdctl = (args) => ['etcdctl', `--endpoints=${endpoint}`, ...args]
 const env = {ETCDCTL_API: '3'}
 
-const status = medianOf(N, () => timeOnce(etcdctl(['endpoint', 'status', '--cluster', '-w', 'json']), {env}))
-const health = medianOf(N, () => timeOnce(etcdctl(['endpoint', 'health', '--cluster']), {env}))
-const ours = medianOf(N, () => timeOnce([bin, 'health', '--json'], {allowFail: true}))
-const node0 = medianOf(N, () => timeOnce(['node', '-e', '0']))
-const help = medianOf(N, () => timeOnce([bin, '--help']))
+const {status, health, ours, node0, help} = interleaved(N, {
+  status: () => timeOnce(etcdctl(['endpoint', 'status', '--cluster', '-w', 'json']), {env}),
+  health: () => timeOnce(etcdctl(['endpoint', 'health', '--cluster']), {env}),
+  ours: () => timeOnce([bin, 'health', '--json'], {allowFail: true}),
+  node0: () => timeOnce(['node', '-e', '0']),
+  help: () => timeOnce([bin, '--help']),
+})
 
 // One --watch refresh: the checker keeps its connections between refreshes.
 const {HealthChecker} = await import(`${root}dist/services/health/index.js`)
@@ -36,7 +38,7 @@ for (let i = 0; i < N * 3; i++) {
 checker.close()
 const refreshMedian = median(refresh)
 
-console.log(`runs per measurement: ${N} (median, cold processes)`)
+console.log(`runs per measurement: ${N} (median, cold processes, taken in interleaved rounds)`)
 console.log(`etcdctl endpoint status --cluster -w json   ${fmt(status)}`)
 console.log(`etcdctl endpoint health --cluster           ${fmt(health)}`)
 console.log(`  both together                             ${fmt(status + health)}`)

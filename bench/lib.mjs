@@ -16,9 +16,15 @@ export function timeOnce(argv, {env = {}, allowFail = false} = {}) {
   return s
 }
 
-export function medianOf(n, fn) {
-  fn() // warm the page cache once; every measured run is still a cold process
-  return median(Array.from({length: n}, fn))
+/**
+ * Medians of several measurements taken in rounds (one run of each per round), so that a machine
+ * getting slower or faster during the benchmark shifts every measurement alike, not one of them.
+ */
+export function interleaved(n, fns) {
+  const runs = Object.fromEntries(Object.keys(fns).map((k) => [k, []]))
+  for (const fn of Object.values(fns)) fn() // warm the page cache once
+  for (let i = 0; i < n; i++) for (const [k, fn] of Object.entries(fns)) runs[k].push(fn())
+  return Object.fromEntries(Object.entries(runs).map(([k, xs]) => [k, median(xs)]))
 }
 
 /** Peak RSS (KiB) of a command via GNU time. */
