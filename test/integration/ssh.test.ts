@@ -28,6 +28,11 @@ function clientPort(sshConnection: string): number {
 
 type LabContext = {ssh: Record<string, unknown>; nodes: {name: string; address: string; ssh?: unknown}[]}
 
+/** An ssh_config Host block that points ALIAS at a lab node's sshd, with more settings after it. */
+function hostBlock(alias: string, n: {address: string; sshPort: number}, ...settings: string[]): string {
+  return [`Host ${alias}`, `  HostName ${n.address}`, `  Port ${n.sshPort}`, ...settings.map((x) => `  ${x}`), ''].join('\n')
+}
+
 describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)', () => {
   let lab: Lab
   let tmp: string
@@ -171,23 +176,7 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     const [n1, n2, n3] = lab.nodes
     const sshConfig = join(tmp, 'ssh_config_nested')
     const write = (edgePort: number) =>
-      writeFile(
-        sshConfig,
-        [
-          'Host db-3',
-          `  HostName ${n3.address}`,
-          `  Port ${n3.sshPort}`,
-          '  ProxyJump mid',
-          'Host mid',
-          `  HostName ${n2.address}`,
-          `  Port ${n2.sshPort}`,
-          '  ProxyJump edge',
-          'Host edge',
-          `  HostName ${n1.address}`,
-          `  Port ${edgePort}`,
-          '',
-        ].join('\n'),
-      )
+      writeFile(sshConfig, [hostBlock('db-3', n3, 'ProxyJump mid'), hostBlock('mid', n2, 'ProxyJump edge'), hostBlock('edge', {...n1, sshPort: edgePort})].join(''))
     await write(n1.sshPort)
     const env = await configCopy('nested.yaml', throughSshConfig('n3', 'db-3', sshConfig, ['port']))
     const ok = await runCli(['exec', 'n3', '--json', '--', 'echo $SSH_CONNECTION'], env)
@@ -248,8 +237,7 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     const aliasKnownHosts = join(tmp, 'alias_known_hosts')
     await writeFile(aliasKnownHosts, `db-two ${n2Line.split(' ').slice(1).join(' ')}\n`)
     const sshConfig = join(tmp, 'ssh_config_proxy')
-    const block = (proxy: string) =>
-      ['Host db-2', `  HostName ${n2.address}`, `  Port ${n2.sshPort}`, `  User ${lab.user}`, '  HostKeyAlias db-two', `  UserKnownHostsFile ${aliasKnownHosts}`, `  ProxyCommand ${proxy}`, ''].join('\n')
+    const block = (proxy: string) => hostBlock('db-2', n2, `User ${lab.user}`, 'HostKeyAlias db-two', `UserKnownHostsFile ${aliasKnownHosts}`, `ProxyCommand ${proxy}`)
     await writeFile(sshConfig, block(sshW()))
     const env = await configCopy('proxy.yaml', throughSshConfig('n2', 'db-2', sshConfig, ['port', 'user', 'known-hosts']))
     const ok = await runCli(['exec', 'n2', '--json', '--', 'echo via-proxy'], env)
