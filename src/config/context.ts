@@ -86,10 +86,9 @@ export function chainfireTimeouts(ctx: Context): ChainfireTimeouts {
   }
 }
 
-/** SSH settings for a node: node values override context defaults. */
-export function nodeSsh(ctx: Context, node: NodeSpec): Required<Pick<SshSettings, 'port' | 'user'>> & SshSettings {
-  const merged = {...ctx.ssh, ...node.ssh}
-  return {...merged, port: merged.port ?? 22, user: merged.user ?? process.env.USER ?? 'root'}
+/** SSH settings for a node: node values override context defaults (the SSH config and OpenSSH's defaults come after). */
+export function nodeSsh(ctx: Context, node: NodeSpec): SshSettings {
+  return {...ctx.ssh, ...node.ssh}
 }
 
 export type ServiceVerb = 'start' | 'stop' | 'restart' | 'is-active' | 'kill' | 'enable' | 'disable'

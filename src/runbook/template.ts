@@ -1,3 +1,4 @@
+import {shellQuote} from '../shell-quote.js'
 import type {ParamValue} from './loader.js'
 
 /**
@@ -15,10 +16,6 @@ export interface TemplateVars {
 }
 
 const TEMPLATE_RE = /\{\{\s*([^}]*?)\s*\}\}/g
-
-export function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`
-}
 
 export function secretEnvName(param: string): string {
   return `PLASMA_SECRET_${param.toUpperCase()}`

@@ -3,11 +3,12 @@ import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {SshConnections, type SshConnectOptions, type SshExecOptions, type SshExecResult} from '../adapters/ssh/index.js'
 import {DEFAULT_SSH_CONFIG, expandProxyCommand, lookupSshHost, parseJumpHosts, readSshConfig} from '../adapters/ssh/ssh-config.js'
-import {configPath, serviceCommand, type ServiceVerb} from '../config/context.js'
+import {configPath, nodeSsh, serviceCommand, type ServiceVerb} from '../config/context.js'
 import {parseDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
 import type {Context, NodeSpec} from '../config/schema.js'
 import {OperationError, RefusedError, UsageError} from '../errors.js'
+import {shellQuote} from '../shell-quote.js'
 
 /**
  * SSH settings of a context node. Precedence: the node's ssh settings, then the context's, then what
@@ -15,7 +16,7 @@ import {OperationError, RefusedError, UsageError} from '../errors.js'
  * address may be a Host alias), then OpenSSH's defaults. The ssh-agent (SSH_AUTH_SOCK) is always offered.
  */
 export function sshOptionsFor(loaded: LoadedConfig, ctx: Context, node: NodeSpec): SshConnectOptions {
-  const s = {...ctx.ssh, ...node.ssh}
+  const s = nodeSsh(ctx, node)
   const abs = (p?: string) => (p ? configPath(loaded, p) : undefined)
   const sshConfigFile = s['config-file'] === 'none' ? undefined : (abs(s['config-file']) ?? DEFAULT_SSH_CONFIG)
   const sshConfig = sshConfigFile ? readSshConfig(sshConfigFile) : undefined
@@ -166,6 +167,3 @@ function refuseSudoPassword(node: NodeSpec, r: SshExecResult): SshExecResult {
   return r
 }
 
-export function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`
-}

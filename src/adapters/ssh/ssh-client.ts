@@ -5,6 +5,7 @@ import {Duplex} from 'node:stream'
 // ssh2 is CommonJS: Node's ESM loader does not see all of its named exports, so use the default export.
 import ssh2, {type AgentAuthMethod, type AuthMethod, type ClientChannel, type ConnectConfig, type ParsedKey, type PublicKeyAuthMethod, type SFTPWrapper} from 'ssh2'
 import {OperationError, RefusedError, UsageError} from '../../errors.js'
+import {shellQuote} from '../../shell-quote.js'
 import {appendKnownHost, checkHostKey, fingerprintSha256, keyTypeOf, knownHostName, knownKeyTypes, loadKnownHosts} from './known-hosts.js'
 
 /** What to do with a host whose key is not in known_hosts yet (a changed key is always refused). */
@@ -82,10 +83,6 @@ const HOST_KEY_ALGORITHMS: Record<string, string[]> = {
   'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
 }
 
-function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`
-}
-
 /**
  * One SSH connection to one host; exec() opens a channel per command on it, so several commands
  * (also concurrently, up to the server's MaxSessions) share one handshake.
@@ -158,16 +155,17 @@ export class SshClient {
       return false
     }
 
-    // Through a jump host: the bastion opens a TCP connection to the host (direct-tcpip, what
-    // `ssh -J` does) and this connection runs over it, end to end, host key checked as usual.
     let bastion: SshClient | undefined
     let sock: ClientChannel | Duplex | undefined
     let proxy: ProxyProcess | undefined
     if (!opts.jump && opts.proxyCommand) {
+      // Through a local command (ProxyCommand): the connection runs over its stdin and stdout.
       proxy = startProxyCommand(opts.proxyCommand)
       sock = proxy.sock
     }
     if (opts.jump) {
+      // Through a jump host: the bastion opens a TCP connection to the host (direct-tcpip, what
+      // `ssh -J` does) and this connection runs over it, end to end, host key checked as usual.
       const via: SshClient = opts.via ?? (await SshClient.connect(opts.jump).catch((error: unknown) => Promise.reject(onTheWayTo(error, where))))
       bastion = via
       try {
@@ -203,8 +201,10 @@ export class SshClient {
         cleanup()
         conn.end()
         if (refusal) return reject(refusal)
-        if (proxy) return void proxy.failure().then((why) => reject(why ? proxyFailure(why, where, details, err) : connectError(err, where, opts.connectTimeoutMs ?? 10_000, details)))
-        reject(connectError(err, where, opts.connectTimeoutMs ?? 10_000, details))
+        const plain = connectError(err, where, opts.connectTimeoutMs ?? 10_000, details)
+        // A failed proxy command is the better explanation than the transport error it caused.
+        if (proxy) return void proxy.failure().then((why) => reject(why ? proxyFailure(why, where, details, err) : plain))
+        reject(plain)
       }
       const onReady = () => {
         cleanup()
@@ -474,7 +474,6 @@ async function readIdentity(path: string): Promise<Buffer> {
   }
 }
 
-/** A jump host's failure, saying which host it was the way to (the error keeps its class and exit code). */
 interface ProxyProcess {
   sock: Duplex
   /** Why the command failed ("exited with status 1: <stderr>"), once it has exited; undefined while it runs or when it exited 0. */
@@ -528,6 +527,7 @@ function proxyFailure(why: string, where: string, details: Record<string, unknow
   return new SshConnectionError(`ssh ${where}: ProxyCommand ${why}`, {...details, cause: 'proxy-command'}, {cause})
 }
 
+/** A jump host's failure, saying which host it was the way to (the error keeps its class and exit code). */
 export function onTheWayTo(error: unknown, where: string): unknown {
   if (error instanceof Error && !error.message.includes('(jump host on the way to')) {
     error.message += ` (jump host on the way to ${where})`

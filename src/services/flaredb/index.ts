@@ -93,7 +93,6 @@ export function flaredbConfigured(ctx: Context): boolean {
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0
 const asId = (v: unknown): string | undefined => (typeof v === 'number' && Number.isInteger(v) ? String(v) : isStr(v) ? v : undefined)
 
-/** Parses a store record; returns an error naming what is wrong. */
 /** The record's JSON object, or what is wrong with it. */
 function jsonObject(key: string, value: string): {v: Record<string, unknown>; invalid?: undefined} | {v?: undefined; invalid: InvalidRecord} {
   let v: unknown
@@ -106,6 +105,7 @@ function jsonObject(key: string, value: string): {v: Record<string, unknown>; in
   return {v: v as Record<string, unknown>}
 }
 
+/** Parses a store record; returns an error naming what is wrong. */
 export function parseStoreRecord(key: string, value: string): StoreRecord | InvalidRecord {
   const {v, invalid} = jsonObject(key, value)
   if (invalid) return invalid

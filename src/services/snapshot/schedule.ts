@@ -4,7 +4,7 @@ import {fileURLToPath} from 'node:url'
 import {writeFileAtomic} from '../../config/load.js'
 import type {Context} from '../../config/schema.js'
 import {UsageError} from '../../errors.js'
-import {shellQuote} from '../remote.js'
+import {shellQuote} from '../../shell-quote.js'
 
 const TEMPLATE_DIR = fileURLToPath(new URL('../../../templates/snapshot/', import.meta.url))
 

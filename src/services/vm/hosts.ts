@@ -3,7 +3,7 @@ import {nodesWithRole, serviceCommand} from '../../config/context.js'
 import {parseDuration} from '../../config/duration.js'
 import type {Context, NodeSpec} from '../../config/schema.js'
 import {OperationError} from '../../errors.js'
-import {type Remote, shellQuote} from '../remote.js'
+import type {Remote} from '../remote.js'
 
 /** One QEMU process seen on a host. */
 export interface QemuProcess {
@@ -126,5 +126,3 @@ export function killQemuCommand(pid: number, graceTenths = 50): string {
     `if alive; then echo "pid $p survived SIGKILL" >&2; exit 1; fi`,
   ].join('\n')
 }
-
-export {shellQuote}
