@@ -1,22 +1,19 @@
 /**
  * SigV4 conformance of the signer our S3 path uses (the S3 client's own signer constructor and
- * hash, via src/adapters/s3), against the official aws-c-auth vectors in shared/testdata/sigv4,
+ * hash, via src/adapters/s3), against the official aws-c-auth vectors in test/fixtures/sigv4,
  * plus RFC 3986 canonical-URI checks for S3 keys signed through the real S3 client.
  */
 import assert from 'node:assert/strict'
 import {createHash, createHmac} from 'node:crypto'
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {describe, test} from 'node:test'
 import {fileURLToPath} from 'node:url'
 import {createS3Signer, inspectS3Request, type HttpRequestLike, type SigningTrace} from '../../src/adapters/s3/index.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-// The worktree sits beside shared/ (…/work/wt-x/test/unit → …/work/shared); CI copies shared/ beside the clone.
-const VECTORS =
-  process.env.SIGV4_VECTORS ??
-  [resolve(here, '../../../shared/testdata/sigv4'), resolve(here, '../../shared/testdata/sigv4')].find((p) => existsSync(p)) ??
-  resolve(here, '../../../shared/testdata/sigv4')
+// Vendored into the test tree with their license (test/fixtures/sigv4/LICENSE, README.md).
+const VECTORS = resolve(here, '../fixtures/sigv4')
 
 /** RFC 3986 / SigV4 URI encoding, written independently of the SDK: unreserved kept, every other UTF-8 byte %XX upper-case. */
 function rfc3986(s: string, keepSlash: boolean): string {
