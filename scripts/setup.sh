@@ -13,6 +13,11 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v sudo >/dev/null || need+=(sudo)
 command -v ovsdb-server >/dev/null || need+=(ovn-central)
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+# The real tools the interop tests use as oracles.
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v crontab >/dev/null || need+=(cron)
+command -v promtool >/dev/null || need+=(prometheus)
+/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || need+=(python3-prometheus-client)
 for extra in ${PLASMACTL_EXTRA_PACKAGES:-}; do need+=("$extra"); done
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""

@@ -12,22 +12,27 @@ function labels(l: Record<string, string>): string {
   return parts.length > 0 ? `{${parts.join(',')}}` : ''
 }
 
-/** Prometheus text exposition (node_exporter textfile collector format). */
+/**
+ * Prometheus text exposition (node_exporter textfile collector format). Each metric family is
+ * written once, together: its HELP, its TYPE, then all its samples, in the order families were
+ * first seen — strict parsers (the Python client, promtool) type a family that reappears later as
+ * `unknown`.
+ */
 export class MetricWriter {
-  private readonly lines: string[] = []
-  private readonly declared = new Set<string>()
+  private readonly families = new Map<string, string[]>()
 
   metric(name: string, help: string, value: number | boolean | null, l: Record<string, string> = {}, type = 'gauge'): void {
     if (value === null) return
-    if (!this.declared.has(name)) {
-      this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
-      this.declared.add(name)
+    let lines = this.families.get(name)
+    if (!lines) {
+      lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`]
+      this.families.set(name, lines)
     }
-    this.lines.push(`${name}${labels(l)} ${typeof value === 'boolean' ? (value ? 1 : 0) : value}`)
+    lines.push(`${name}${labels(l)} ${typeof value === 'boolean' ? (value ? 1 : 0) : value}`)
   }
 
   toString(): string {
-    return this.lines.join('\n') + '\n'
+    return [...this.families.values()].flat().join('\n') + '\n'
   }
 }
 

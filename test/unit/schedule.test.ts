@@ -11,8 +11,8 @@ const base = {ctx, configPath: '/etc/plasmactl/config.yaml', bin: '/usr/bin/plas
 
 describe('snapshot schedule', () => {
   it('renders a service, a timer and a crontab line for the context', async () => {
-    const files = await renderSchedule(base, '/etc/systemd/system')
-    assert.deepEqual(files.map((f) => f.path), ['/etc/systemd/system/plasmactl-snapshot-prod-eu.service', '/etc/systemd/system/plasmactl-snapshot-prod-eu.timer', '/etc/systemd/system/plasmactl-snapshot-prod-eu.cron'])
+    const files = await renderSchedule({...base, cronDir: '/etc/cron.d'}, '/etc/systemd/system')
+    assert.deepEqual(files.map((f) => f.path), ['/etc/systemd/system/plasmactl-snapshot-prod-eu.service', '/etc/systemd/system/plasmactl-snapshot-prod-eu.timer', '/etc/cron.d/plasmactl-snapshot-prod-eu'])
     const [service, timer, cron] = files.map((f) => f.content)
     assert.match(service, /^ExecStart=\/usr\/bin\/plasmactl snapshot save --context "Prod EU" --log-format json --metrics-file \/var\/lib\/nx\/p\.prom$/m)
     assert.match(service, /^User=ops$/m)
@@ -24,6 +24,8 @@ describe('snapshot schedule', () => {
 
   it('refuses a bad cron expression and multi-line values', async () => {
     await assert.rejects(renderSchedule({...base, cron: '* * *'}, '/x'), /5 fields/)
+    await assert.rejects(renderSchedule({...base, cron: '61 * * * *'}, '/x'), /minute "61" is out of range/)
+    await assert.rejects(renderSchedule({...base, cron: '0 0 * * 8'}, '/x'), /day of week "8" is out of range/)
     await assert.rejects(renderSchedule({...base, user: 'ops\nrm -rf /'}, '/x'), /one line/)
   })
 

@@ -5,6 +5,7 @@ import {writeFileAtomic} from '../../config/load.js'
 import type {Context} from '../../config/schema.js'
 import {UsageError} from '../../errors.js'
 import {shellQuote} from '../../shell-quote.js'
+import {validateCron, validateOnCalendar} from './calendar.js'
 
 const TEMPLATE_DIR = fileURLToPath(new URL('../../../templates/snapshot/', import.meta.url))
 
@@ -15,6 +16,8 @@ export interface ScheduleOptions {
   user: string
   onCalendar: string
   cron: string
+  /** Where the crontab file goes (/etc/cron.d); its name has no dots, as Debian's cron requires. */
+  cronDir?: string
   metricsFile: string
   logFile: string
 }
@@ -32,8 +35,18 @@ export function fill(template: string, vars: Record<string, string>, name: strin
   })
 }
 
+/** A value for a unit file: quoted for systemd's word splitting, `%` doubled so no specifier expands. */
 function systemdQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`
+  return systemdText(/^[\w@%+=:,./-]+$/.test(s) ? s : `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`)
+}
+
+function systemdText(s: string): string {
+  return s.replaceAll('%', '%%')
+}
+
+/** A word of the crontab command: shell-quoted, `%` escaped (cron turns a bare `%` into a newline). */
+function cronQuote(s: string): string {
+  return shellQuote(s).replaceAll('%', '\\%')
 }
 
 function check(value: string, what: string): string {
@@ -42,7 +55,8 @@ function check(value: string, what: string): string {
 }
 
 export async function renderSchedule(o: ScheduleOptions, dir: string): Promise<RenderedFile[]> {
-  if (o.cron.trim().split(/\s+/).length !== 5) throw new UsageError(`--cron "${o.cron}" must have 5 fields (minute hour day month weekday)`)
+  const cronSchedule = validateCron(o.cron)
+  const onCalendar = await validateOnCalendar(check(o.onCalendar, '--on-calendar'))
   const unitName = `plasmactl-snapshot-${o.ctx.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`
   // Values that become command arguments are quoted for where they land: systemd's ExecStart
   // splitting, or the shell cron runs.
@@ -50,15 +64,15 @@ export async function renderSchedule(o: ScheduleOptions, dir: string): Promise<R
   for (const [k, v] of Object.entries(args)) check(v, k)
   const q = (f: (s: string) => string, suffix: string) => Object.fromEntries(Object.entries(args).map(([k, v]) => [k + suffix, f(v)]))
   const vars = {
-    ...q(systemdQuote, 'Unit'), ...q(shellQuote, 'Shell'), context: o.ctx.name, user: check(o.user, '--user'),
-    onCalendar: check(o.onCalendar, '--on-calendar'), cronSchedule: o.cron.trim(), unitName, timeoutSec: '3600', randomDelaySec: '120',
+    ...q(systemdQuote, 'Unit'), ...q(cronQuote, 'Shell'), context: o.ctx.name, contextText: systemdText(o.ctx.name), configEnvUnit: systemdQuote(`PLASMACTL_CONFIG=${o.configPath}`), user: check(o.user, '--user'),
+    onCalendar, cronSchedule, unitName, timeoutSec: '3600', randomDelaySec: '120',
   }
   const files: [string, string][] = [
-    ['plasmactl-snapshot.service', `${unitName}.service`],
-    ['plasmactl-snapshot.timer', `${unitName}.timer`],
-    ['crontab', `${unitName}.cron`],
+    ['plasmactl-snapshot.service', join(dir, `${unitName}.service`)],
+    ['plasmactl-snapshot.timer', join(dir, `${unitName}.timer`)],
+    ['crontab', join(o.cronDir ?? dir, unitName)],
   ]
-  return Promise.all(files.map(async ([tpl, out]) => ({path: join(dir, out), content: fill(await readFile(join(TEMPLATE_DIR, tpl), 'utf8'), vars, tpl)})))
+  return Promise.all(files.map(async ([tpl, out]) => ({path: out, content: fill(await readFile(join(TEMPLATE_DIR, tpl), 'utf8'), vars, tpl)})))
 }
 
 export async function installSchedule(files: RenderedFile[]): Promise<void> {
