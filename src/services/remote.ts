@@ -44,14 +44,19 @@ function resolveHost(
 ): SshConnectOptions {
   if (depth > 8) throw new UsageError(`ssh: more than 8 nested jump hosts on the way to ${alias}: is there a ProxyJump loop in the SSH config?`, {host: alias})
   const h = lookupSshHost(sshConfig, alias)
-  const identity = identityFile ?? h.identityFiles.find((f) => existsSync(f)) ?? DEFAULT_IDENTITIES.find((f) => existsSync(f))
+  const configured = h.identityFiles.filter((f) => existsSync(f))
+  const identity = identityFile ?? configured[0] ?? DEFAULT_IDENTITIES.find((f) => existsSync(f))
+  const knownFiles = explicit['known-hosts'] ? [base.knownHostsFile] : h.userKnownHostsFiles.length > 0 ? h.userKnownHostsFiles : [base.knownHostsFile]
   const opts: SshConnectOptions = {
     ...base,
     host: h.hostName ?? alias,
     port: explicit.port ?? h.port ?? 22,
     username: explicit.user ?? h.user ?? base.username,
-    knownHostsFile: explicit['known-hosts'] ? base.knownHostsFile : (h.userKnownHostsFiles[0] ?? base.knownHostsFile),
+    knownHostsFile: knownFiles[0],
+    extraKnownHostsFiles: knownFiles.slice(1),
     identityFile: identity,
+    // Every IdentityFile of the SSH config is tried in order until one is accepted, as ssh does.
+    extraIdentityFiles: identityFile ? [] : configured.slice(1),
     // IdentitiesOnly: the identity file alone, not every key in the agent (servers cut a client off
     // after MaxAuthTries keys); the agent still serves when no identity file exists.
     agent: h.identitiesOnly && identity ? undefined : base.agent,

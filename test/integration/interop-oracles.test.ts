@@ -4,8 +4,9 @@
  * tool and by plasmactl, and the verdicts must agree; nothing here hard-codes what a tool says.
  */
 import assert from 'node:assert/strict'
-import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {type ChildProcess, execFileSync, spawn, spawnSync} from 'node:child_process'
+import {existsSync, readFileSync} from 'node:fs'
+import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -168,5 +169,185 @@ describe('Prometheus text: promtool and the Python client parse every family onc
       const families = new Set(text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2])).size
       assert.equal(out, `families=${families} samples=${samples} dups= untyped=`, name)
     }
+  })
+})
+
+/** [config text, host as given]; FILE in a config is replaced by the test's temp dir. */
+const SSH_CONFIGS: [string, string][] = [
+  ['Host db?\n  HostName 10.0.0.1\nHost *\n  HostName 10.9.9.9\n', 'db1'],
+  ['Host db?\n  HostName 10.0.0.1\nHost *\n  HostName 10.9.9.9\n', 'db'],
+  ['Host db?\n  HostName 10.0.0.1\nHost *\n  HostName 10.9.9.9\n', 'db12'],
+  ['Host *.prod !bastion.prod\n  User ops\n', 'web.prod'],
+  ['Host *.prod !bastion.prod\n  User ops\n', 'bastion.prod'],
+  ['Host WEB\n  Port 2201\n', 'web'],
+  ['Host web\n  Port 2201\nMatch originalhost web\n  User u1\n', 'WEB'],
+  ['Host a\n  Port 1\nHost a\n  Port 2\n', 'a'],
+  ['Host a\n  IdentityFile /k1\nHost *\n  IdentityFile /k2\n  IdentityFile /k3\n', 'a'],
+  ['Host x\n  HostName 127.0.53.%h\nMatch host 127.0.53.x\n  User matched\n', 'x'],
+  ['Host x\n  HostName 127.0.53.%h\nMatch originalhost x\n  Port 2022\n', 'x'],
+  ['Host x\n  user plasmalab\nMatch user plasmalab\n  Port 2200\n', 'x'],
+  ['Host x\n  User Plasmalab\nMatch user plasmalab\n  Port 2200\n', 'x'],
+  ['Match !originalhost other\n  Port 2300\n', 'mine'],
+  ['Match !originalhost other\n  Port 2300\n', 'other'],
+  ['Match exec "true"\n  User fromexec\n', 'h'],
+  ['Match exec "false"\n  User fromexec\n', 'h'],
+  ['Match exec "test %h = h2"\n  User yes\n', 'h2'],
+  ['Match exec "test %h = h2"\n  User yes\n', 'h3'],
+  ['Match host a,b !originalhost c\n  Port 2400\n', 'b'],
+  ['Match all\n  Port 2500\n', 'any'],
+  ['Match localuser LOCALUSER\n  Port 2600\n', 'any'],
+  ['Host a\n  Include FILE/inc1\n  Port 2700\nHost b\n  Port 2800\n', 'a'],
+  ['Host a\n  Include FILE/inc1\n  Port 2700\nHost b\n  Port 2800\n', 'b'],
+  ['Include=FILE/inc1\nHost *\n  Port 2900\n', 'z'],
+  ['Host a\n  Include FILE/inc2\nHost *\n  User after\n', 'a'],
+  ['Host a\n  Include FILE/inc2\nHost *\n  User after\n', 'q'],
+  ['Host j\n  ProxyJump ops@bastion:2222\n  ProxyCommand nc %h %p\n', 'j'],
+  ['Host j\n  ProxyCommand ssh -W "%h:%p" gw\n  ProxyJump ops@bastion\n', 'j'],
+  ['Host j\n  ProxyJump none\n', 'j'],
+  ['Host k\n  UserKnownHostsFile ~/kh_%h ${HOME}/kh2 /etc/kh3\n  HostKeyAlias db-k\n  IdentitiesOnly yes\n', 'k'],
+  ['Host k\n  UserKnownHostsFile=/a /b\n', 'k'],
+  ['Host i\n  IdentityFile ~/.ssh/id_%n_%h\n  IdentityFile ${HOME}/second\n  IdentityFile "/with space/key"\n', 'i'],
+  ['Host m\n  HostName real-%h\nMatch host real-m\n  HostName ignored\n  Port 3000\n', 'm'],
+  ['Host f\n  Port 3100\nMatch final\n  User finaluser\n', 'f'],
+  ['# comment\n\nHost   spaced   \n   Port   3200  \n', 'spaced'],
+]
+
+function sshG(file: string, host: string): Record<string, string[]> {
+  const out = execFileSync('ssh', ['-G', '-F', file, host], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
+  const map: Record<string, string[]> = {}
+  for (const line of out.split('\n')) {
+    const i = line.indexOf(' ')
+    if (i > 0) (map[line.slice(0, i)] ??= []).push(line.slice(i + 1))
+  }
+  return map
+}
+
+describe('SSH client config: plasmactl resolves each host as `ssh -G` does', {skip: !has('ssh') && 'ssh not installed'}, () => {
+  let dir: string
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'plasmactl-sshg-'))
+    await writeFile(join(dir, 'inc1'), 'User included\n')
+    await writeFile(join(dir, 'inc2'), 'Host q\n  Port 3300\n')
+  })
+  after(() => rm(dir, {recursive: true, force: true}))
+
+  test(`${SSH_CONFIGS.length} configs`, async () => {
+    const {lookupSshHost, readSshConfig} = await import('../../src/adapters/ssh/ssh-config.js')
+    const me = userInfo().username
+    const disagree: string[] = []
+    for (const [i, [text, host]] of SSH_CONFIGS.entries()) {
+      const file = join(dir, `config-${i}`)
+      await writeFile(file, text.replaceAll('FILE', dir).replaceAll('LOCALUSER', me))
+      const g = sshG(file, host)
+      const ours = lookupSshHost(readSshConfig(file), host)
+      const jumpG = g.proxyjump?.[0]
+      const compare: [string, unknown, unknown][] = [
+        ['hostname', ours.hostName ?? host.toLowerCase(), g.hostname?.[0]],
+        ['user', ours.user ?? me, g.user?.[0]],
+        ['port', ours.port ?? 22, Number(g.port?.[0])],
+        ['proxyjump', ours.proxyJump, jumpG],
+        ['proxycommand', ours.proxyCommand, g.proxycommand?.[0]],
+        ['hostkeyalias', ours.hostKeyAlias, g.hostkeyalias?.[0]],
+        ['identitiesonly', ours.identitiesOnly, g.identitiesonly?.[0] === 'yes'],
+        // ssh -G prints IdentityFile unexpanded (expansion is checked by a real login); the list and its order must agree.
+        ['identityfile count', ours.identityFiles.length, (g.identityfile ?? []).filter((f) => !/^~\/\.ssh\/id_(rsa|ecdsa|ecdsa_sk|ed25519|ed25519_sk|xmss|dsa)$/.test(f)).length],
+      ]
+      if (ours.userKnownHostsFiles.length > 0) compare.push(['userknownhostsfile', ours.userKnownHostsFiles.join(' '), g.userknownhostsfile?.[0]])
+      for (const [k, a, b] of compare) if (a !== b) disagree.push(`#${i} ${JSON.stringify(text)} ${host}: ${k} ours=${JSON.stringify(a)} ssh=${JSON.stringify(b)}`)
+    }
+    assert.deepEqual(disagree, [])
+  })
+})
+
+/** A throwaway sshd with an ed25519 and an RSA host key, and client keys: the known_hosts and identity oracle. */
+describe('known_hosts and IdentityFile: plasmactl accepts and refuses exactly what ssh does', {skip: (!has('ssh') || !existsSync('/usr/sbin/sshd') || userInfo().uid !== 0) && 'needs ssh, sshd and root'}, () => {
+  let dir: string
+  let sshd: ChildProcess
+  const addr = `127.77.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`
+  const port = 20_000 + Math.floor(Math.random() * 30_000)
+  const pub = (f: string) => readFileSync(`${f}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')
+  const keygen = (f: string, type: string) => execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-f', f, ...(type === 'rsa' ? ['-b', '2048'] : [])])
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'plasmactl-kh-'))
+    for (const [f, t] of [['host_ed25519', 'ed25519'], ['host_rsa', 'rsa'], ['stale_ed25519', 'ed25519'], ['ca', 'ed25519'], ['good', 'ed25519'], ['k_idt', 'ed25519'], ['wrong', 'ed25519']]) keygen(join(dir, f), t)
+    await writeFile(join(dir, 'authorized_keys'), `${pub(join(dir, 'good'))}\n${pub(join(dir, 'k_idt'))}\n`)
+    await writeFile(
+      join(dir, 'sshd_config'),
+      [`Port ${port}`, `ListenAddress ${addr}`, `HostKey ${dir}/host_ed25519`, `HostKey ${dir}/host_rsa`, `PidFile ${dir}/sshd.pid`, `AuthorizedKeysFile ${dir}/authorized_keys`,
+        'PasswordAuthentication no', 'UsePAM no', 'StrictModes no', 'PermitRootLogin prohibit-password', 'SetEnv SHLVL=1'].join('\n') + '\n',
+    )
+    await mkdir('/run/sshd', {recursive: true})
+    sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], {stdio: 'ignore'})
+    for (let i = 0; i < 100 && spawnSync('bash', ['-c', `exec 3<>/dev/tcp/${addr}/${port}`], {stdio: 'ignore'}).status !== 0; i++) await new Promise((r) => setTimeout(r, 100))
+  })
+  after(async () => {
+    sshd?.kill()
+    await rm(dir, {recursive: true, force: true})
+  })
+
+  const sshOk = (knownHosts: string[], extra: string[] = []) =>
+    spawnSync('ssh', ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts.join(' ')}`, '-o', 'IdentitiesOnly=yes', '-i', join(dir, 'good'), '-p', String(port), ...extra, `root@${addr}`, 'true'], {stdio: 'ignore', timeout: 30_000}).status === 0
+
+  async function oursOk(knownHosts: string[]): Promise<{ok: boolean; why?: string}> {
+    const {SshClient} = await import('../../src/adapters/ssh/index.js')
+    try {
+      const c = await SshClient.connect({host: addr, port, username: 'root', identityFile: join(dir, 'good'), knownHostsFile: knownHosts[0], extraKnownHostsFiles: knownHosts.slice(1), connectTimeoutMs: 10_000})
+      await c.close()
+      return {ok: true}
+    } catch (error) {
+      return {ok: false, why: (error as Error).message}
+    }
+  }
+
+  test('known_hosts cases', async () => {
+    const real = pub(join(dir, 'host_ed25519'))
+    const rsa = pub(join(dir, 'host_rsa'))
+    const stale = pub(join(dir, 'stale_ed25519'))
+    const name = `[${addr}]:${port}`
+    const hashed = execFileSync('sh', ['-c', `printf '%s %s\\n' '${name}' '${real}' > ${dir}/h && ssh-keygen -q -H -f ${dir}/h >/dev/null 2>&1 && grep -v '^#' ${dir}/h`], {encoding: 'utf8'}).trim()
+    const cases: [string, string[]][] = [
+      ['exact [host]:port', [`${name} ${real}`]],
+      ['bare host for a non-22 port', [`${addr} ${real}`]],
+      ['bare host, stale key', [`${addr} ${stale}`]],
+      ['key only in the second UserKnownHostsFile', ['', `${name} ${real}`]],
+      ['stale ed25519 listed before a good RSA key', [`${name} ${stale}\n${name} ${rsa}`]],
+      ['good RSA key listed before a stale ed25519', [`${name} ${rsa}\n${name} ${stale}`]],
+      ['only the RSA key', [`${name} ${rsa}`]],
+      ['hashed entry', [hashed]],
+      ['stale key only', [`${name} ${stale}`]],
+      ['revoked real key', [`@revoked ${name} ${real}\n${name} ${real}`]],
+      ['@cert-authority only', [`@cert-authority * ${pub(join(dir, 'ca'))}`]],
+      ['negated pattern', [`*,!${addr} ${real}`]],
+    ]
+    const disagree: string[] = []
+    for (const [i, [label, files]] of cases.entries()) {
+      const paths = await Promise.all(files.map(async (text, j) => {
+        const p = join(dir, `kh-${i}-${j}`)
+        await writeFile(p, text ? `${text}\n` : '')
+        return p
+      }))
+      const ssh = sshOk(paths)
+      const ours = await oursOk(paths)
+      if (ssh !== ours.ok) disagree.push(`${label}: ssh ${ssh ? 'connects' : 'refuses'}, plasmactl ${ours.ok ? 'connects' : `refuses (${ours.why})`}`)
+      if (label.startsWith('@cert-authority')) assert.match(ours.why ?? '', /does not check host certificates/)
+    }
+    assert.deepEqual(disagree, [])
+  })
+
+  test('IdentityFile: %n and ${ENV} expanded, several files tried in order until one is accepted', async () => {
+    const {lookupSshHost, readSshConfig} = await import('../../src/adapters/ssh/ssh-config.js')
+    const {SshClient} = await import('../../src/adapters/ssh/index.js')
+    process.env.PLASMACTL_TEST_KEYS = dir
+    const cfg = join(dir, 'ssh_config')
+    await writeFile(join(dir, 'known'), `[${addr}]:${port} ${pub(join(dir, 'host_ed25519'))}\n`)
+    await writeFile(cfg, `Host idt\n  HostName ${addr}\n  Port ${port}\n  User root\n  IdentitiesOnly yes\n  UserKnownHostsFile ${dir}/known\n  IdentityFile \${PLASMACTL_TEST_KEYS}/wrong\n  IdentityFile \${PLASMACTL_TEST_KEYS}/k_%n\n`)
+    const ssh = spawnSync('ssh', ['-F', cfg, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', 'idt', 'true'], {stdio: 'ignore', env: {...process.env, SSH_AUTH_SOCK: ''}}).status === 0
+    assert.ok(ssh, 'ssh itself logs in with this config')
+    const h = lookupSshHost(readSshConfig(cfg), 'idt')
+    assert.deepEqual(h.identityFiles, [join(dir, 'wrong'), join(dir, 'k_idt')])
+    const c = await SshClient.connect({host: h.hostName!, port: h.port, username: h.user!, identityFile: h.identityFiles[0], extraIdentityFiles: h.identityFiles.slice(1), knownHostsFile: h.userKnownHostsFiles[0]})
+    assert.equal((await c.exec('echo ok')).stdout.trim(), 'ok')
+    await c.close()
   })
 })

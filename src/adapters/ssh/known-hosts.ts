@@ -149,7 +149,8 @@ export function fingerprintSha256(blob: Buffer): string {
 
 export type HostKeyVerdict =
   | {status: 'match'; entry: KnownHostEntry}
-  | {status: 'unknown'}
+  /** certAuthority: no plain key, but a @cert-authority line covers the host (certificates are not checked). */
+  | {status: 'unknown'; certAuthority?: KnownHostEntry}
   | {status: 'changed'; expected: KnownHostEntry[]}
   | {status: 'revoked'; entry: KnownHostEntry}
 
@@ -158,30 +159,52 @@ export type HostKeyVerdict =
  * equal to the presented one is "changed" (man-in-the-middle or a reinstalled host): refuse.
  */
 export function checkHostKey(entries: readonly KnownHostEntry[], host: string, port: number, key: Buffer): HostKeyVerdict {
-  const name = knownHostName(host, port)
-  const forHost = entries.filter((e) => e.marker !== '@cert-authority' && entryMatchesName(e, name))
+  const forHost = hostEntries(entries, host, port)
   const revoked = forHost.find((e) => e.marker === '@revoked' && e.key.equals(key))
   if (revoked) return {status: 'revoked', entry: revoked}
   const plain = forHost.filter((e) => e.marker === undefined)
   const match = plain.find((e) => e.key.equals(key))
   if (match) return {status: 'match', entry: match}
-  if (plain.length === 0) return {status: 'unknown'}
+  if (plain.length === 0) return {status: 'unknown', certAuthority: forHost.find((e) => e.marker === '@cert-authority')}
   const type = keyTypeOf(key)
   // Same key type first: that is the entry the server's key replaced.
   return {status: 'changed', expected: [...plain.filter((e) => e.keyType === type), ...plain.filter((e) => e.keyType !== type)]}
 }
 
-/** Key types known for HOST:PORT, to offer only those host-key algorithms (as OpenSSH does). */
+/**
+ * The entries for HOST:PORT. For a port other than 22 the name is `[host]:port`; when no line names
+ * it, lines for the bare host count, as in ssh ("found matching key w/out port").
+ */
+function hostEntries(entries: readonly KnownHostEntry[], host: string, port: number): KnownHostEntry[] {
+  const exact = entries.filter((e) => entryMatchesName(e, knownHostName(host, port)))
+  if (port === 22 || exact.some((e) => e.marker !== '@cert-authority')) return exact
+  return [...exact, ...entries.filter((e) => entryMatchesName(e, host))]
+}
+
+/** OpenSSH's default HostKeyAlgorithms order (plain keys): the type ssh asks for first among those known. */
+const OPENSSH_KEY_PREFERENCE = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com', 'ssh-rsa']
+
+/**
+ * Key types known for HOST:PORT, to offer only those host-key algorithms, in OpenSSH's preference
+ * order rather than file order: with a stale key of the preferred type known, ssh asks for that type
+ * and refuses the changed key, even when a good key of another type is also listed.
+ */
 export function knownKeyTypes(entries: readonly KnownHostEntry[], host: string, port: number): string[] {
-  const name = knownHostName(host, port)
-  const types = entries.filter((e) => e.marker === undefined && entryMatchesName(e, name)).map((e) => e.keyType)
-  return [...new Set(types)]
+  const types = new Set(hostEntries(entries, host, port).filter((e) => e.marker === undefined).map((e) => e.keyType))
+  const rank = (t: string) => (OPENSSH_KEY_PREFERENCE.includes(t) ? OPENSSH_KEY_PREFERENCE.indexOf(t) : OPENSSH_KEY_PREFERENCE.length)
+  return [...types].sort((a, b) => rank(a) - rank(b))
 }
 
 export function formatKnownHostsLine(host: string, port: number, key: Buffer, {hash = false, comment}: {hash?: boolean; comment?: string} = {}): string {
   const name = knownHostName(host, port)
   const type = keyTypeOf(key) ?? 'unknown'
   return `${hash ? hashKnownHostName(name) : name} ${type} ${key.toString('base64')}${comment ? ` ${comment}` : ''}`
+}
+
+/** Reads every file of UserKnownHostsFile (in order; missing files are empty) as one list of entries. */
+export async function loadKnownHostsFiles(paths: readonly string[]): Promise<ParsedKnownHosts> {
+  const all = await Promise.all(paths.map((p) => loadKnownHosts(p)))
+  return {entries: all.flatMap((k) => k.entries), problems: all.flatMap((k) => k.problems)}
 }
 
 /** Reads and parses a known_hosts file; a missing file is an empty one. */

@@ -6,7 +6,7 @@ import {Duplex} from 'node:stream'
 import ssh2, {type AgentAuthMethod, type AuthMethod, type ClientChannel, type ConnectConfig, type ParsedKey, type PublicKeyAuthMethod, type SFTPWrapper} from 'ssh2'
 import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {shellQuote} from '../../shell-quote.js'
-import {appendKnownHost, checkHostKey, fingerprintSha256, keyTypeOf, knownHostName, knownKeyTypes, loadKnownHosts} from './known-hosts.js'
+import {appendKnownHost, checkHostKey, fingerprintSha256, keyTypeOf, knownHostName, knownKeyTypes, loadKnownHostsFiles} from './known-hosts.js'
 
 /** What to do with a host whose key is not in known_hosts yet (a changed key is always refused). */
 export type HostKeyPolicy = 'strict' | 'accept-new'
@@ -35,6 +35,10 @@ export interface SshConnectOptions {
   /** Look the host key up under this name instead of host:port (OpenSSH HostKeyAlias). */
   hostKeyAlias?: string
   knownHostsFile: string
+  /** More known_hosts files read after knownHostsFile (UserKnownHostsFile a b); new keys go to the first. */
+  extraKnownHostsFiles?: string[]
+  /** More IdentityFiles (ssh_config order), offered after identityFile until one is accepted. */
+  extraIdentityFiles?: string[]
   hostKeyPolicy?: HostKeyPolicy
   /** TCP connect + handshake + authentication (default 10 s). */
   connectTimeoutMs?: number
@@ -129,11 +133,15 @@ export class SshClient {
     const where = `${opts.username}@${knownHostName(opts.host, port)}`
     const details = {host: opts.host, port, user: opts.username}
     const privateKey = await usableKey(opts, where, details)
-    if (!privateKey && !opts.agent) {
+    // Further IdentityFiles are offered in order, as ssh does; one that cannot be used is skipped.
+    const extraKeys = (
+      await Promise.all((opts.extraIdentityFiles ?? []).map((f) => usableKey({...opts, identityFile: f, privateKey: undefined, askPassphrase: undefined}, where, details).catch(() => undefined)))
+    ).filter((k): k is ParsedKey => k !== undefined)
+    if (!privateKey && extraKeys.length === 0 && !opts.agent) {
       throw new UsageError(`no identity for ${where}: set ssh.identity-file, add an IdentityFile to ~/.ssh/config, or run ssh-agent (SSH_AUTH_SOCK)`, details)
     }
 
-    const known = await loadKnownHosts(opts.knownHostsFile)
+    const known = await loadKnownHostsFiles([opts.knownHostsFile, ...(opts.extraKnownHostsFiles ?? [])])
     // With HostKeyAlias the key is filed under the alias alone, whatever the port (as ssh does).
     const keyHost = opts.hostKeyAlias ?? opts.host
     const keyPort = opts.hostKeyAlias ? 22 : port
@@ -147,7 +155,7 @@ export class SshClient {
       presented = {type: keyTypeOf(key) ?? 'unknown', fingerprint: fingerprintSha256(key)}
       const verdict = checkHostKey(known.entries, keyHost, keyPort, key)
       if (verdict.status === 'match') return true
-      if (verdict.status === 'unknown' && opts.hostKeyPolicy === 'accept-new') {
+      if (verdict.status === 'unknown' && !verdict.certAuthority && opts.hostKeyPolicy === 'accept-new') {
         acceptNew = key
         return true
       }
@@ -184,7 +192,7 @@ export class SshClient {
       // The key is already parsed and decrypted: offered through authHandler, which takes it as it is;
       // the agent's keys after it (as ssh does with an IdentityFile and an agent).
       authHandler: [
-        ...(privateKey ? [{type: 'publickey', username: opts.username, key: privateKey} satisfies PublicKeyAuthMethod] : []),
+        ...[privateKey, ...extraKeys].filter((k) => k !== undefined).map((key) => ({type: 'publickey', username: opts.username, key}) satisfies PublicKeyAuthMethod),
         ...(opts.agent ? [{type: 'agent', username: opts.username, agent: opts.agent} satisfies AgentAuthMethod] : []),
       ] as unknown as AuthMethod[],
       ...(sock ? {sock} : {}),
@@ -612,6 +620,13 @@ function hostKeyRefusal(
       ...details,
       presentedFingerprint: presented.fingerprint,
     })
+  }
+  if (verdict.status === 'unknown' && verdict.certAuthority) {
+    const ca = verdict.certAuthority
+    return new HostKeyRefusedError(
+      `host key of ${name}: ${ca.file}:${ca.line} trusts a certificate authority (@cert-authority) for it, but plasmactl does not check host certificates; refusing to connect`,
+      {...details, file: ca.file, line: ca.line, presentedFingerprint: presented.fingerprint, hint: `add the host's own key to ${file} (ssh-keyscan -p ${port} ${opts.host}), after checking its fingerprint`},
+    )
   }
   return new HostKeyRefusedError(`host key of ${name} is not in ${file} (server presented ${presented.type} ${presented.fingerprint})`, {
     ...details,
