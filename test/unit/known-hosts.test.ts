@@ -94,7 +94,11 @@ describe('known_hosts parsing', () => {
     assert.equal(knownHostName('10.1.2.3', 2222), '[10.1.2.3]:2222')
     const {entries} = parseKnownHosts(`10.1.2.3 ssh-ed25519 ${K1}`)
     assert.equal(checkHostKey(entries, '10.1.2.3', 22, k1).status, 'match')
-    assert.equal(checkHostKey(entries, '10.1.2.3', 2222, k1).status, 'unknown')
+    // As ssh: with no `[host]:port` line, a bare-host line counts ("found matching key w/out port")…
+    assert.equal(checkHostKey(entries, '10.1.2.3', 2222, k1).status, 'match')
+    // …but a `[host]:port` line, when there is one, is what the key is checked against.
+    const both = parseKnownHosts(`10.1.2.3 ssh-ed25519 ${K1}\n[10.1.2.3]:2222 ssh-ed25519 ${K2}`).entries
+    assert.equal(checkHostKey(both, '10.1.2.3', 2222, k1).status, 'changed')
     assert.equal(formatKnownHostsLine('10.1.2.3', 2222, k1), `[10.1.2.3]:2222 ssh-ed25519 ${K1}`)
   })
 
