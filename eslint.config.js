@@ -16,6 +16,29 @@ const nodeGlobals = Object.fromEntries(
 const WIRE_MODULES = ['ssh2', 'execa', '@grpc/grpc-js', 'etcd3']
 const wireImportMessage = 'commands call services; only src/adapters/** may import ssh2, execa or gRPC clients'
 
+/**
+ * The layers of ARCHITECTURE.md, enforced over relative import paths: commands → services/runbook →
+ * adapters and config; output and prompts beside them. Each entry: the files, the folders they may
+ * not import, and why.
+ */
+const LAYERS = [
+  {files: ['src/adapters/**/*.ts'], forbid: ['services', 'runbook', 'commands', 'output', 'prompts', 'hooks'], why: 'adapters talk to the wire and return typed data; they know nothing of services, commands or rendering'},
+  {files: ['src/config/**/*.ts'], forbid: ['adapters', 'services', 'runbook', 'commands', 'output', 'prompts', 'hooks'], why: 'config is schema, loading and validation only'},
+  {files: ['src/services/**/*.ts', 'src/runbook/**/*.ts'], ignores: ['src/runbook/run-flags.ts'], forbid: ['commands', 'prompts', 'hooks'], why: 'services take options and return data; prompts are asked by commands (or run-flags), never by services'},
+  {files: ['src/output/**/*.ts'], forbid: ['adapters', 'commands', 'prompts', 'hooks'], why: 'renderers turn result data into text; they do not fetch anything'},
+  {files: ['src/prompts/**/*.ts'], forbid: ['adapters', 'commands', 'hooks'], why: 'prompts ask questions; they do not act'},
+]
+
+function layerRule({files, ignores, forbid, why}) {
+  return {
+    files,
+    ...(ignores ? {ignores} : {}),
+    rules: {
+      'no-restricted-imports': ['error', {patterns: [{regex: `^(\\.\\.?/)+(.*/)?(${forbid.join('|')})/`, message: `layer rule: ${why} (ARCHITECTURE.md)`}]}],
+    },
+  }
+}
+
 export default defineConfig([
   globalIgnores(['dist/', 'node_modules/', 'src/adapters/chainfire/gen/', 'coverage/', '.lab/', 'bench/results/']),
   {
@@ -31,6 +54,7 @@ export default defineConfig([
       ],
     },
   },
+  ...LAYERS.map(layerRule),
   {
     files: ['src/errors.ts'],
     rules: {'no-restricted-properties': 'off'},
