@@ -351,3 +351,32 @@ describe('known_hosts and IdentityFile: plasmactl accepts and refuses exactly wh
     await c.close()
   })
 })
+
+describe('snapshot schedule through the real binary', () => {
+  let dir: string
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'plasmactl-sched-cli-'))
+    await writeFile(join(dir, 'config.yaml'), 'apiVersion: plasmactl/v1\ncurrent-context: t\ncontexts:\n  - name: t\n    environment: staging\n    nodes:\n      - {name: n1, address: 127.0.0.1, roles: [chainfire]}\n')
+  })
+  after(() => rm(dir, {recursive: true, force: true}))
+
+  test('a bad calendar or cron is exit 2 and writes nothing; a good one writes units systemd accepts and a dotless cron file', async () => {
+    const {runCli} = await import('../helpers/lab.js')
+    const env = {PLASMACTL_CONFIG: join(dir, 'config.yaml'), PLASMACTL_STATE_DIR: join(dir, 'state')}
+    const out = join(dir, 'out')
+    for (const bad of [['--on-calendar', 'Mon..Fri 25:00'], ['--on-calendar', 'bogus'], ['--cron', '61 * * * *'], ['--cron', '0 0 * * 8']]) {
+      const r = await runCli(['snapshot', 'schedule', 'install', '--dir', out, '--cron-dir', out, ...bad, '--json'], env)
+      assert.equal(r.exitCode, 2, `${bad.join(' ')}: ${r.stdout}${r.stderr}`)
+      assert.equal(existsSync(out), false, 'nothing written')
+    }
+    const ok = await runCli(['snapshot', 'schedule', 'install', '--dir', out, '--cron-dir', out, '--on-calendar', 'Mon..Fri *:00/15', '--cron', '@hourly', '--json'], env)
+    assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr)
+    const paths: string[] = ok.json.data.files.map((f: {path: string}) => f.path)
+    assert.deepEqual(paths.map((p) => p.slice(out.length + 1)), ['plasmactl-snapshot-t.service', 'plasmactl-snapshot-t.timer', 'plasmactl-snapshot-t'])
+    if (has('systemd-analyze')) {
+      const r = spawnSync('systemd-analyze', ['verify', paths[0], paths[1]], {encoding: 'utf8'})
+      // The ExecStart program is this repository's bin/run.js: present, so verify checks everything else.
+      assert.equal(r.status, 0, r.stderr)
+    }
+  })
+})
