@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks on a fresh 3-node lab in a temp directory, then removes it.
-# Usage: bash bench/run.sh [health|snapshot|runbook|all]   (SIZE_MB=512 RUNS=5 for the snapshot benchmark)
+# Usage: bash bench/run.sh [health|snapshot|runbook|linearizability|all]   (SIZE_MB=512 RUNS=5 for the snapshot benchmark)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -15,3 +15,4 @@ for _ in $(seq 50); do prefix="127.99.$((RANDOM % 250))"; ss -ltn | grep -q " $p
 if [ "$what" = health ] || [ "$what" = all ]; then node bench/health.mjs; fi
 if [ "$what" = snapshot ] || [ "$what" = all ]; then node bench/snapshot.mjs; fi
 if [ "$what" = runbook ] || [ "$what" = all ]; then node bench/runbook.mjs; fi
+if [ "$what" = linearizability ] || [ "$what" = all ]; then node bench/linearizability.mjs; fi
