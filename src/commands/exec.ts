@@ -15,7 +15,7 @@ export default class Exec extends BaseCommand<typeof Exec> {
   static override flags = {
     group: Flags.boolean({description: 'print output grouped per host instead of prefixed lines'}),
     timeout: Flags.string({description: 'per-command timeout (the remote process is killed)', default: '5m'}),
-    forks: Flags.integer({description: 'hosts at once', default: 10, min: 1}),
+    forks: Flags.integer({description: "hosts at once (pdsh's default fan-out)", default: 32, min: 1}),
     sudo: Flags.boolean({description: 'run through sudo -n (a sudo that wants a password is refused, never prompted for)'}),
     'accept-new-host-keys': Flags.boolean({description: 'record unknown host keys (trust on first use); a changed key is refused'}),
   }

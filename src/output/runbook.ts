@@ -1,4 +1,4 @@
-import type {ExecResult} from '../services/exec-on-nodes.js'
+import type {ExecResult, HostResult} from '../services/exec-on-nodes.js'
 import type {PlanEntry, RunResult} from '../runbook/executor.js'
 
 export function renderPlan(r: RunResult): string {
@@ -20,15 +20,76 @@ export function renderRun(r: RunResult): string {
   return `run ${r.runId}: ${r.runbook} ${r.status} (${ran} step-targets ran${skipped ? `, ${skipped} skipped` : ''}${before ? `, ${before} completed before` : ''}); journal ${r.journal}`
 }
 
-export function renderExec(r: ExecResult, group: boolean): string {
-  const out: string[] = []
-  if (group) {
-    for (const h of r.hosts) {
-      out.push(`── ${h.node} (${h.error ? h.error : `exit ${h.exitCode}`})`)
-      if (h.stdout) out.push(h.stdout.replace(/\n$/, ''))
-      if (h.stderr) out.push(h.stderr.replace(/\n$/, ''))
+/** Host names compressed as pdsh/dshbak print them: n1,n2,n3,n7 → n[1-3,7]; other names listed as they are. */
+export function compressHosts(names: string[]): string {
+  const groups = new Map<string, {width: number; nums: number[]}[]>()
+  const plain: string[] = []
+  for (const n of names) {
+    const m = /^(.*?)(\d+)$/.exec(n)
+    if (!m) {
+      plain.push(n)
+      continue
+    }
+    const list = groups.get(m[1]) ?? []
+    groups.set(m[1], list)
+    const width = m[2].startsWith('0') ? m[2].length : 0
+    let g = list.find((x) => x.width === width)
+    if (!g) list.push((g = {width, nums: []}))
+    g.nums.push(Number(m[2]))
+  }
+  const out = [...plain]
+  for (const [prefix, list] of groups) {
+    for (const {width, nums} of list) {
+      const sorted = [...new Set(nums)].sort((a, b) => a - b)
+      const pad = (x: number) => String(x).padStart(width, '0')
+      if (sorted.length === 1) {
+        out.push(`${prefix}${pad(sorted[0])}`)
+        continue
+      }
+      const ranges: string[] = []
+      for (let i = 0; i < sorted.length; i++) {
+        let j = i
+        while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++
+        ranges.push(i === j ? pad(sorted[i]) : `${pad(sorted[i])}-${pad(sorted[j])}`)
+        i = j
+      }
+      out.push(`${prefix}[${ranges.join(',')}]`)
     }
   }
-  out.push(`${r.hosts.filter((h) => h.exitCode === 0).length}/${r.hosts.length} ok: ${r.hosts.map((h) => `${h.node}=${h.error ? (h.failure === 'connection' ? 'conn-fail' : 'error') : h.exitCode}`).join(' ')}`)
+  return out.join(',')
+}
+
+function hostState(h: HostResult): 'ok' | 'failed' | 'unreachable' {
+  if (h.failure === 'connection') return 'unreachable'
+  return h.exitCode === 0 && !h.error ? 'ok' : 'failed'
+}
+
+/**
+ * The result of a fan-out, readable at 50 hosts: with --group, hosts with identical output share
+ * one block (like `dshbak -c`); failures come first, each with its reason; then one summary line.
+ */
+export function renderExec(r: ExecResult, group: boolean): string {
+  const out: string[] = []
+  const failed = r.hosts.filter((h) => hostState(h) !== 'ok')
+  if (group) {
+    const blocks = new Map<string, {hosts: string[]; text: string; status: string}>()
+    for (const h of [...failed, ...r.hosts.filter((x) => hostState(x) === 'ok')]) {
+      const status = h.error ? h.error : `exit ${h.exitCode}`
+      const text = [h.stdout, h.stderr].filter(Boolean).map((t) => t.replace(/\n$/, '')).join('\n')
+      const key = `${status}\0${text}`
+      const b = blocks.get(key) ?? {hosts: [], text, status}
+      b.hosts.push(h.node)
+      blocks.set(key, b)
+    }
+    for (const b of blocks.values()) {
+      out.push(`── ${compressHosts(b.hosts)} (${b.hosts.length > 1 ? `${b.hosts.length} hosts, ` : ''}${b.status})`)
+      if (b.text) out.push(b.text)
+    }
+  } else {
+    for (const h of failed) out.push(`${h.node}: ${hostState(h)}: ${h.error ?? `exit ${h.exitCode}`}`)
+  }
+  const count = (s: string) => r.hosts.filter((h) => hostState(h) === s).length
+  const parts = [`${count('ok')} ok`, `${count('failed')} failed`, `${count('unreachable')} unreachable`].filter((p, i) => i === 0 || !p.startsWith('0 '))
+  out.push(`${parts.join(', ')} (of ${r.hosts.length}${failed.length > 0 ? `; not ok: ${compressHosts(failed.map((h) => h.node))}` : ''})`)
   return out.join('\n')
 }

@@ -455,7 +455,7 @@ export class RunbookEngine {
         }
         // One fingerprint per batch, shared by its targets (cluster state does not differ per host).
         const fp = this.view.health().then(fingerprintOf).catch(() => null)
-        const results = await mapLimit(g, o.forks ?? 10, (n) => this.runOnTarget(step, scope, key, n, fp))
+        const results = await mapLimit(g, o.forks ?? 32, (n) => this.runOnTarget(step, scope, key, n, fp))
         const failed = results.filter((r) => r.status === 'failed')
         if (failed.some((f) => f.refused)) throw new RefusedError(`step ${key} refused on ${failed.map((f) => `${f.target ?? 'cluster'}: ${f.error}`).join('; ')}`)
         if (failed.length > 0) throw new StepFailed(`step ${key} failed on ${failed.map((f) => `${f.target ?? 'cluster'} (${f.failure} failure: ${f.error})`).join('; ')}`, {failure: failed[0].failure})

@@ -16,7 +16,7 @@ export const runFlags = {
   'accept-new-host-keys': Flags.boolean({description: 'record unknown SSH host keys (trust on first use); a changed key is still refused'}),
   'force-unlock': Flags.boolean({description: 'remove a stale runbook lock first (asks for confirmation)'}),
   'lock-ttl': Flags.string({description: 'lease TTL of the cluster lock: a dead runner\'s lock lapses after this', default: '15s'}),
-  forks: Flags.integer({description: 'hosts worked on at once', default: 10, min: 1}),
+  forks: Flags.integer({description: 'hosts worked on at once', default: 32, min: 1}),
 }
 
 export function runOptions(
