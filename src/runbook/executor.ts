@@ -17,6 +17,7 @@ import {Remote, sudoCommand} from '../services/remote.js'
 import type {Reporter} from '../services/reporter.js'
 import {type ActionContext, describeAction, newestVerifiedSnapshot, runAction} from './actions.js'
 import {batches, type ClusterFingerprint, ClusterView, fingerprintOf, nodeVars, quorumImpact, resolveTargets, sameCluster} from './cluster.js'
+import {localStepEnv} from './local-env.js'
 import {digestSteps, type LoadedRunbook, loadRunbook, type ParamValue, resolveParams} from './loader.js'
 import type {Condition, Step} from './schema.js'
 import {Redactor, renderCommand, renderDeep, renderText, stdinScript, type TemplateVars} from './template.js'
@@ -583,7 +584,8 @@ export class RunbookEngine {
       }
       case 'local': {
         const r = renderCommand(step.command!, v)
-        const res = await runLocal('/bin/sh', ['-c', r.command], {env: r.env, timeoutMs: this.timeoutOf(step, 600_000)})
+        const env = {...(await localStepEnv(this.o.loaded.path, this.o.ctx.name)), ...r.env}
+        const res = await runLocal('/bin/sh', ['-c', r.command], {env, timeoutMs: this.timeoutOf(step, 600_000)})
         return {ok: res.exitCode === 0, exitCode: res.exitCode, detail: res.exitCode === 0 ? '' : `exit ${res.exitCode}: ${lastLines(res.stderr || res.stdout)}`, output: res.stdout + res.stderr}
       }
       case 'service': {

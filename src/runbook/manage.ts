@@ -4,7 +4,7 @@ import {writeFileAtomic} from '../config/load.js'
 import {configHome, stateDir} from '../config/paths.js'
 import {UsageError} from '../errors.js'
 import {Journal} from '../services/journal.js'
-import {findRunbook, type LintProblem, lintRunbookText, loadRunbook, PACKAGE_ROOT} from './loader.js'
+import {findRunbook, type LintProblem, lintRunbookText, listRunbooks, loadRunbook, PACKAGE_ROOT, type RunbookSummary} from './loader.js'
 
 export interface LintResult {
   files: {file: string; ok: boolean; problems: LintProblem[]}[]
@@ -19,6 +19,22 @@ export async function lintRunbooks(names: string[]): Promise<LintResult> {
     files.push({file, ok: !problems.some((p) => p.severity === 'error'), problems})
   }
   return {files, ok: files.every((f) => f.ok)}
+}
+
+export interface ListedRunbook extends RunbookSummary {
+  /** Lint errors of the file: a runbook with any cannot run as it is. */
+  lintErrors: number
+}
+
+/** Every runbook `runbook run` can find, each linted, so a list never offers one that cannot run. */
+export async function listRunbooksLinted(): Promise<ListedRunbook[]> {
+  return Promise.all(
+    (await listRunbooks()).map(async (r) => {
+      const text = await readFile(r.file, 'utf8').catch(() => undefined)
+      const problems = text === undefined ? [undefined] : (await lintRunbookText(text, r.file)).problems.filter((p) => p.severity === 'error')
+      return {...r, lintErrors: problems.length}
+    }),
+  )
 }
 
 export async function showRunbook(name: string) {

@@ -89,7 +89,7 @@ async function askPassphrase(file: string): Promise<string> {
   return password({message: `Passphrase for ${file}:`, mask: false}, {output: process.stderr})
 }
 
-/** Commands on context nodes over one pooled SSH connection per node. */
+/** Commands on context nodes over pooled SSH connections (one per resolved connection identity). */
 export class Remote {
   private readonly pool = new SshConnections()
 
@@ -136,7 +136,7 @@ export class Remote {
 
   /** A stream to a unix socket on the node, through the node's pooled SSH connection (stream-local forward). */
   async forward(node: NodeSpec, socketPath: string, opts?: {timeoutMs?: number}) {
-    const client = await this.pool.get(sshOptionsFor(this.loaded, this.ctx, node))
+    const client = await this.pool.get(this.optionsFor(node))
     return client.forwardOutStreamLocal(socketPath, opts)
   }
 

@@ -1,15 +1,40 @@
+import {createHash} from 'node:crypto'
 import {knownHostName} from './known-hosts.js'
 import {onTheWayTo, SshClient, type SshConnectOptions, type SshExecOptions, type SshExecResult} from './ssh-client.js'
 
 /**
- * Keeps one connection per user@host:port and hands it out again, reconnecting when it was lost.
- * Concurrent callers asking for the same host share one handshake.
+ * Everything that decides which host a connection reaches and how that host is verified: host,
+ * port, user, the jump chain or proxy command, the identity, the known_hosts file, the host key alias
+ * and the host key policy. Two targets share a connection only when all of these agree, so a node
+ * behind a proxy never runs its commands on another host at the same address, and every target's
+ * host key is checked against its own known_hosts entry.
+ */
+export function connectionIdentity(opts: SshConnectOptions): string {
+  const key = opts.privateKey === undefined ? null : createHash('sha256').update(opts.privateKey).digest('hex')
+  return JSON.stringify([
+    opts.username,
+    opts.host,
+    opts.port ?? 22,
+    opts.jump ? connectionIdentity(opts.jump) : null,
+    opts.jump ? null : (opts.proxyCommand ?? null),
+    opts.identityFile ?? null,
+    key,
+    opts.agent ?? null,
+    opts.knownHostsFile,
+    opts.hostKeyAlias ?? null,
+    opts.hostKeyPolicy ?? 'strict',
+  ])
+}
+
+/**
+ * Keeps one connection per resolved connection identity (see connectionIdentity) and hands it out
+ * again, reconnecting when it was lost. Concurrent callers asking for the same target share one handshake.
  */
 export class SshConnections {
   private readonly clients = new Map<string, Promise<SshClient>>()
 
   async get(opts: SshConnectOptions): Promise<SshClient> {
-    const key = `${opts.username}@${knownHostName(opts.host, opts.port ?? 22)}`
+    const key = connectionIdentity(opts)
     const pending = this.clients.get(key)
     if (pending) {
       const client = await pending.catch(() => undefined)
@@ -21,7 +46,7 @@ export class SshConnections {
       opts.jump && !opts.via
         ? this.get(opts.jump).then(
             (via) => SshClient.connect({...opts, via}),
-            (error: unknown) => Promise.reject(onTheWayTo(error, key)),
+            (error: unknown) => Promise.reject(onTheWayTo(error, `${opts.username}@${knownHostName(opts.host, opts.port ?? 22)}`)),
           )
         : SshClient.connect(opts)
     this.clients.set(key, next)

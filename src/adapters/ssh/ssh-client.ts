@@ -119,7 +119,7 @@ export class SshClient {
     })
   }
 
-  /** "user@host:port", as used in messages and as the pool key. */
+  /** "user@host:port", as used in messages. */
   get target(): string {
     return `${this.username}@${knownHostName(this.host, this.port)}`
   }

@@ -8,7 +8,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
   static override summary = 'Start a real multi-node lab cluster on this machine (sshd + ChainFire member per node)'
   static override description =
     'Each node gets a loopback address, its own OpenSSH sshd and its own ChainFire member (the etcd binary), started through that sshd. ' +
-    'Writes a context (default "lab") and makes it current. Running it again starts only what is down.'
+    'Writes a context (default "lab") and makes it current. Running it again starts only what is down. Like `lab status` and `lab down`, it acts on the lab of --dir, else of the selected context (--context, PLASMACTL_CONTEXT), else of the current context, else the default lab.'
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --nodes 5 --tls',
@@ -38,6 +38,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
         addressPrefix: f['address-prefix'],
         tls: f.tls,
         contextName: f['context-name'],
+        context: f.context,
         configPath: f.config,
         waitMs: parseDuration(f.wait, '--wait'),
         with: parseWith(f.with),

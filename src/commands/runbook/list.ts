@@ -1,14 +1,20 @@
 import {BaseCommand} from '../../base-command.js'
 import {renderTable} from '../../output/table.js'
-import {listRunbooks, type RunbookSummary} from '../../runbook/loader.js'
+import {type ListedRunbook, listRunbooksLinted} from '../../runbook/manage.js'
 
 export default class RunbookList extends BaseCommand<typeof RunbookList> {
   static override summary = 'List runbooks: yours ($XDG_CONFIG_HOME/plasmactl/runbooks, $PLASMACTL_RUNBOOK_PATH) and the shipped ones'
+  static override description = 'Each runbook is linted: one that does not lint (it cannot run as it is) is marked in the LINT column (lintErrors in --json).'
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
 
-  public async run(): Promise<{runbooks: RunbookSummary[]}> {
-    const runbooks = await listRunbooks()
-    if (!this.jsonEnabled()) this.log(renderTable(['NAME', 'PARAMS', 'DESCRIPTION'], runbooks.map((r) => [r.name, r.params.join(',') || '-', r.description])))
+  public async run(): Promise<{runbooks: ListedRunbook[]}> {
+    const runbooks = await listRunbooksLinted()
+    const bad = runbooks.filter((r) => r.lintErrors > 0)
+    if (bad.length > 0) this.reporter().warn(`${bad.map((r) => r.name).join(', ')} ${bad.length === 1 ? 'does' : 'do'} not lint and cannot run: see \`plasmactl runbook lint ${bad[0].name}\``)
+    if (!this.jsonEnabled()) {
+      const lint = (r: ListedRunbook) => (r.lintErrors === 0 ? 'ok' : `FAILS (${r.lintErrors} error${r.lintErrors > 1 ? 's' : ''})`)
+      this.log(renderTable(['NAME', 'PARAMS', 'LINT', 'DESCRIPTION'], runbooks.map((r) => [r.name, r.params.join(',') || '-', lint(r), r.description])))
+    }
     return {runbooks}
   }
 }

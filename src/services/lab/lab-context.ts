@@ -44,13 +44,6 @@ export function buildLabContext(state: LabState, extra: {sections?: Partial<Cont
   }
 }
 
-/** The lab dir a context of that name points at, if there is such a lab context. */
-export async function labDirOfContext(configPath: string, name: string): Promise<string | undefined> {
-  const loaded = await loadConfig(configPath, {allowMissing: true})
-  const dir = loaded.config.contexts.find((c) => c.name === name)?.lab?.dir
-  return dir ? resolve(dir) : undefined
-}
-
 /**
  * Refuses to overwrite a context that is not a lab, or that belongs to another lab that still
  * exists. Called before anything starts, and again when writing.

@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import {chmod, mkdir, stat} from 'node:fs/promises'
-import {dirname, resolve} from 'node:path'
+import {dirname} from 'node:path'
 import {SshConnections} from '../../adapters/ssh/index.js'
 import {OperationError, UsageError} from '../../errors.js'
 import type {Reporter} from '../reporter.js'
@@ -8,12 +8,13 @@ import {loadTls, probeHealth, type TlsMaterial} from './health.js'
 import {ensureClientKey, ensureEd25519Key, ensureLabCa, ensureServerCert, writeKnownHosts} from './keys.js'
 import {which} from '../../adapters/exec/index.js'
 import {componentContext, loadLabComponents, type LabComponentProcess} from './components/index.js'
-import {assertLabContextWritable, labDirOfContext, resolveConfigPath, writeLabContext} from './lab-context.js'
+import {assertLabContextWritable, resolveConfigPath, writeLabContext} from './lab-context.js'
 import {DEFAULT_ADDRESS_PREFIX, DEFAULT_CONTEXT_NAME, defaultLabDir, isRoot, LAB_CLIENT_PORT, LAB_PEER_PORT, LAB_SSH_PORT, labPaths, nodePaths} from './layout.js'
 import {memberDisabled, memberPid, startMemberOverSsh} from './member.js'
 import {writeNodeFiles} from './node-files.js'
 import {ensureLabUser, findLabBinaries, type LabUser} from './prereqs.js'
 import {startSshd} from './sshd.js'
+import {resolveLabDir} from './resolve-dir.js'
 import {readLabState, writeLabState, type LabNodeState, type LabState} from './state.js'
 
 export interface LabUpOptions {
@@ -22,6 +23,8 @@ export interface LabUpOptions {
   addressPrefix?: string
   tls?: boolean
   contextName?: string
+  /** The selected context (--context / PLASMACTL_CONTEXT): its lab is the one brought up. */
+  context?: string
   configPath?: string
   /** How long to wait for a leader (default 60 s). */
   waitMs?: number
@@ -151,13 +154,14 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
   const t0 = Date.now()
   validateOptions(opts)
   const configPath = resolveConfigPath(opts.configPath)
-  // Without --dir, `lab up` again finds the lab through its context.
-  const dir = resolve(opts.dir ?? (await labDirOfContext(configPath, opts.contextName ?? DEFAULT_CONTEXT_NAME)) ?? defaultLabDir())
+  // Without --dir, `lab up` finds the lab as `lab status` and `lab down` do: through the selected context.
+  const dir = await resolveLabDir({dir: opts.dir, context: opts.context, configPath, writing: opts.contextName ?? DEFAULT_CONTEXT_NAME})
   const existing = await readLabState(dir)
   const tlsWanted = opts.tls ?? existing?.tls ?? false
   const bins = await findLabBinaries({tls: tlsWanted})
   const user = await ensureLabUser(reporter)
-  const state = planState(dir, existing, opts, user)
+  // The selected context is the one written (a lab made under another name keeps its own otherwise).
+  const state = planState(dir, existing, {...opts, contextName: opts.contextName ?? opts.context}, user)
   if (opts.vmsPerHost !== undefined) state.vmsPerHost = opts.vmsPerHost
   if (opts.configPath) state.configPath = configPath
   state.components = [...new Set([...(state.components ?? []), ...(opts.with ?? [])])]
