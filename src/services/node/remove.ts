@@ -340,6 +340,8 @@ export function removalLeftovers(runner: StepRunner<string>, plan: RemovePlan): 
 }
 
 function isConnectionError(error: unknown): boolean {
+  // A refusal (changed host key: "refusing to connect") is not a host that is down.
+  if (error instanceof RefusedError) return false
   return /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|handshake|cannot connect|connect/i.test((error as Error)?.message ?? '') && !/exit \d+/.test((error as Error)?.message ?? '')
 }
 
