@@ -12,7 +12,7 @@ import {failureTolerance, hasQuorum, majority} from '../../src/services/health/q
 import {mergeEnv, planAdd} from '../../src/services/node/add.js'
 import {type DataDirFacts, dataDirProbe, joinSpaceFindings, moveAsideFindings, parseDataDirFacts, WAL_SEGMENT_BYTES} from '../../src/services/node/host-check.js'
 import {outcomeOf, planRemoval, verifyAsPredicted} from '../../src/services/node/remove.js'
-import {type NodeCheck, refusals, removalImpact, runPreflight} from '../../src/services/node/preflight.js'
+import {type NodeCheck, refusalHint, refusals, removalImpact, runPreflight} from '../../src/services/node/preflight.js'
 
 const ctx: Context = {name: 't', environment: 'lab', nodes: []}
 
@@ -157,6 +157,14 @@ describe('host preflight: what the steps need on the node, decided before the fi
     assert.deepEqual(short.map((f) => [f.id, f.level]), [['disk-space', 'refuse']])
     assert.match(short[0].message, /n4: 164 MiB free for \/d, the member needs about 164 MiB \(database 100 MiB \+ one WAL segment\)/)
     assert.deepEqual(joinSpaceFindings('n4', '/d', facts({freeKb: null}), db).map((f) => f.level), ['warn'])
+  })
+
+  it('a host refusal has no --force: its hint says what to fix, next to the overrides of the checks that have one', () => {
+    const hint = refusalHint([
+      {id: 'ssh', level: 'refuse', message: 'n2 refuses its host key', hint: "ssh-keygen -R '[a]:22'"},
+      {id: 'lock', level: 'refuse', message: 'locked'},
+    ])
+    assert.equal(hint, "ssh-keygen -R '[a]:22'; --force lock overrides this check (only if you know why it is safe)")
   })
 
   it('the probe command reads the facts from a real filesystem (here: the local one)', async () => {
