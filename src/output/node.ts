@@ -23,7 +23,7 @@ export function renderRemoveResult(r: NodeRemoveResult): string {
   const v = r.verified
   const data = !r.data ? '' : r.data.state === 'deleted' ? `data deleted (--wipe-data): ${r.plan.node}:${r.data.path}` : r.data.state === 'left-in-place' ? `data left in place: ${r.plan.node}:${r.data.path}` : `data kept in ${r.plan.node}:${r.data.path}`
   const todo = (r.pending ?? []).map((p) => `TODO: ${p}`)
-  return [`removed ${r.plan.node} (run ${r.runId})${v ? `: leader ${v.leader}, ${v.votersHealthy}/${v.voters} voters healthy, failure tolerance ${v.failureTolerance}` : ''}${r.skipped.length ? `; resumed, skipped ${r.skipped.length} completed steps` : ''}`, data, ...todo].filter(Boolean).join('\n')
+  return [`removed ${r.plan.node} (run ${r.runId})${v ? `: leader ${v.leader}, ${v.votersHealthy}/${v.voters} voters healthy, failure tolerance ${v.failureTolerance}${v.stillDown ? `, still down as before: ${v.stillDown.join(', ')}` : ''}` : ''}${r.skipped.length ? `; resumed, skipped ${r.skipped.length} completed steps` : ''}`, data, ...todo].filter(Boolean).join('\n')
 }
 
 export function renderAddResult(r: NodeAddResult): string {

@@ -16,10 +16,17 @@ export async function memberNames(client: ChainfireClient): Promise<string[]> {
 }
 
 /** Sets keys under the lab context's chainfire section (e.g. a short lock TTL). */
-export async function setChainfireSetting(lab: Lab, key: string, value: unknown): Promise<void> {
+export function setChainfireSetting(lab: Lab, key: string, value: unknown): Promise<void> {
+  return setContextValue(lab, ['chainfire', key], value)
+}
+
+/** Sets (or, with undefined, deletes) the value at PATH in the lab context; a node is named by its name (e.g. ['nodes', 'n2', 'services']). */
+export async function setContextValue(lab: Lab, path: string[], value: unknown): Promise<void> {
   const doc = parseDocument(await readFile(lab.configPath, 'utf8'))
-  const idx = (doc.toJS().contexts as {name: string}[]).findIndex((c) => c.name === 'lab')
-  doc.setIn(['contexts', idx, 'chainfire', key], value)
+  const ctx = (doc.toJS().contexts as {name: string; nodes: {name: string}[]}[]).map((c, i) => ({...c, i})).find((c) => c.name === 'lab')!
+  const at = path[0] === 'nodes' ? ['nodes', ctx.nodes.findIndex((n) => n.name === path[1]), ...path.slice(2)] : path
+  if (value === undefined) doc.deleteIn(['contexts', ctx.i, ...at])
+  else doc.setIn(['contexts', ctx.i, ...at], value)
   await writeFile(lab.configPath, doc.toString())
 }
 
@@ -51,4 +58,14 @@ export async function leaderOf(client: ChainfireClient): Promise<{leader: string
     }
   }
   return {leader: null, term: -1}
+}
+
+/** What "nothing changed" means: membership, revision, and every member process still the same. */
+export async function fingerprint(lab: Lab, client: ChainfireClient, names: string[]) {
+  const members = await memberNames(client)
+  const revision = (await client.get('/nothing')).header.revision
+  const pids = await Promise.all(names.map((n) => lab.memberPid(n)))
+  const disabled = await Promise.all(names.map(async (n) => (await nodeDirEntries(lab, n)).includes('chainfire.disabled')))
+  const data = await Promise.all(names.map(async (n) => (await nodeDirEntries(lab, n)).includes('data')))
+  return {members, revision, pids, disabled, data}
 }

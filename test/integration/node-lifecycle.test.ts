@@ -54,7 +54,7 @@ describe('node remove / resume / add / replace against a real 5-node lab', () =>
   it('kill -9 in the middle of a removal, then resume: it finishes without repeating completed steps', async () => {
     const {leader, term} = await leaderOf(client)
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'node', 'remove', leader!, '--yes'], {
-      env: {...process.env, PLASMACTL_CONFIG: lab.configPath, ...env, PLASMACTL_TEST_PAUSE_AFTER: `member-remove@${leader}`},
+      env: {...process.env, PLASMACTL_CONFIG: lab.configPath, ...env, PLASMACTL_TEST_PAUSE_AFTER: `mark-removed@${leader}`},
       stdio: 'ignore',
     })
     const exited = new Promise((res) => child.on('exit', res))
@@ -63,21 +63,21 @@ describe('node remove / resume / add / replace against a real 5-node lab', () =>
       for (const f of files.filter((x) => x.startsWith('node-remove-'))) {
         const id = f.replace(/\.jsonl$/, '')
         const j = await journalOf(stateDir, id)
-        if (j[0]?.data?.node === leader && j.some((e) => e.type === 'step-end' && e.step === 'member-remove' && e.ok)) return id
+        if (j[0]?.data?.node === leader && j.some((e) => e.type === 'step-end' && e.step === 'mark-removed' && e.ok)) return id
       }
       return undefined
-    }, 60_000, 'member-remove completed')
+    }, 60_000, 'member-remove and mark-removed completed')
     child.kill('SIGKILL')
     await exited
     active.delete(leader!)
-    // Half done: the member is gone, its service not yet stopped and the context not yet updated.
+    // Half done: the member is gone and the context says so already; its service is not yet stopped.
     assert.deepEqual(await memberNames(client), [...active].sort())
-    assert.equal((await contextNode(lab, leader!))?.removed, undefined)
+    assert.equal((await contextNode(lab, leader!))?.removed, true)
 
     const r = await cli(['node', 'resume', runId, '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
-    assert.deepEqual(r.json.data.skipped, [`transfer-leadership@${leader}`, `member-remove@${leader}`])
-    assert.deepEqual(r.json.data.completed, [`stop-service@${leader}`, `disable-service@${leader}`, `move-data@${leader}`, 'verify', `mark-removed@${leader}`])
+    assert.deepEqual(r.json.data.skipped, [`transfer-leadership@${leader}`, `member-remove@${leader}`, `mark-removed@${leader}`])
+    assert.deepEqual(r.json.data.completed, [`stop-service@${leader}`, `disable-service@${leader}`, `move-data@${leader}`, 'verify'])
     const j = await journalOf(stateDir, runId)
     for (const step of ['transfer-leadership', 'member-remove']) assert.equal(j.filter((e) => e.type === 'step-start' && e.step === step).length, 1, `${step} ran once`)
     assert.equal(j.at(-1).type, 'end')

@@ -4,17 +4,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {type Lab, startLab} from '../helpers/lab.js'
-import {clientOf, contextNode, journalOf, leaderOf, memberNames, nodeDirEntries} from '../helpers/node.js'
-
-/** What "nothing changed" means: membership, revision, and every member process still the same. */
-async function fingerprint(lab: Lab, client: ChainfireClient, names: string[]) {
-  const members = await memberNames(client)
-  const revision = (await client.get('/nothing')).header.revision
-  const pids = await Promise.all(names.map((n) => lab.memberPid(n)))
-  const disabled = await Promise.all(names.map(async (n) => (await nodeDirEntries(lab, n)).includes('chainfire.disabled')))
-  const data = await Promise.all(names.map(async (n) => (await nodeDirEntries(lab, n)).includes('data')))
-  return {members, revision, pids, disabled, data}
-}
+import {clientOf, contextNode, fingerprint, journalOf, leaderOf, memberNames, nodeDirEntries} from '../helpers/node.js'
 
 describe('node remove against a real 3-node lab', () => {
   let lab: Lab
@@ -44,7 +34,7 @@ describe('node remove against a real 3-node lab', () => {
     const plan = dry.json.data.plan
     assert.equal(dry.json.data.dryRun, true)
     assert.equal(plan.member.leader, true)
-    assert.deepEqual(plan.steps.map((s: {step: string}) => s.step), ['transfer-leadership', 'member-remove', 'stop-service', 'disable-service', 'move-data', 'verify', 'mark-removed'])
+    assert.deepEqual(plan.steps.map((s: {step: string}) => s.step), ['transfer-leadership', 'member-remove', 'mark-removed', 'stop-service', 'disable-service', 'move-data', 'verify'])
     assert.match(plan.summary, new RegExp(`remove ${leader} \\(leader\\): leadership → n\\d first; 2 voters remain .*failure tolerance 0`))
     assert.ok(plan.checks.some((c: {id: string}) => c.id === 'tolerance'), 'warns that failure tolerance drops to 0')
     assert.ok(plan.checks.some((c: {id: string}) => c.id === 'even-voters'), 'warns about an even voter count')
@@ -140,7 +130,7 @@ describe('node remove against a real 3-node lab', () => {
       assert.equal(r.exitCode, 0, r.stderr + r.stdout)
       const j = await journalOf(stateDir, r.json.data.runId)
       const order = j.filter((e) => e.type === 'step-end').map((e) => e.step)
-      assert.deepEqual(order, ['transfer-leadership', 'member-remove', 'stop-service', 'disable-service', 'move-data', 'verify', 'mark-removed'])
+      assert.deepEqual(order, ['transfer-leadership', 'member-remove', 'mark-removed', 'stop-service', 'disable-service', 'move-data', 'verify'])
       assert.equal(j.find((e) => e.step === 'transfer-leadership' && e.type === 'step-end').data.to, other)
       const survivor = clientOf(lab, [other])
       const after = await leaderOf(survivor)
@@ -190,7 +180,7 @@ describe('node remove against a real 3-node lab', () => {
     lab.nodes.push({name: 'n4', address: n4.address, clientUrl: n4.clientUrl, sshPort: n4.sshPort})
     const dry = await cli(['node', 'add', 'n4', '--dry-run', '--json'])
     assert.equal(dry.exitCode, 0, dry.stderr + dry.stdout)
-    assert.deepEqual(dry.json.data.plan.steps.map((s: {step: string}) => s.step), ['member-add', 'clear-data', 'write-join-settings', 'start-service', 'wait-caught-up', 'promote', 'verify', 'mark-active'])
+    assert.deepEqual(dry.json.data.plan.steps.map((s: {step: string}) => s.step), ['member-add', 'mark-active', 'clear-data', 'write-join-settings', 'start-service', 'wait-caught-up', 'promote', 'verify'])
     assert.equal(await lab.memberPid('n4'), undefined, 'dry run started nothing')
     const r = await cli(['node', 'add', 'n4', '--yes', '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)

@@ -11,8 +11,9 @@ import {shellQuote} from '../../shell-quote.js'
 import type {Reporter} from '../reporter.js'
 import {dataDirOf} from '../snapshot/restore.js'
 import {addNodeToConfig, clientFor, contextWith, leaderEndpoint, memberOfNode, nodeRunsDir, readClusterLock, setNodeRemoved, type StepDef, StepRunner, takeClusterLock, waitForCluster} from './common.js'
-import {type CheckFinding, refusals, runPreflight} from './preflight.js'
-import {mapMembershipError, type RemoveOutcome, viewOf} from './remove.js'
+import {type CheckFinding, refusalHint, refusals, runPreflight} from './preflight.js'
+import {hostFindings} from './host-check.js'
+import {type ClusterView, mapMembershipError, outcomeOf, type RemoveOutcome, verifyAsPredicted, viewOf} from './remove.js'
 
 export type AddStepName = 'member-add' | 'clear-data' | 'write-join-settings' | 'start-service' | 'wait-caught-up' | 'promote' | 'verify' | 'mark-active'
 
@@ -29,6 +30,8 @@ export interface AddPlan {
   existingMember: {id: string; learner: boolean} | null
   votersAfter: number
   failureToleranceAfter: number
+  /** Voters that were down before the run: the verification expects them still down (or back). */
+  downBefore?: string[]
   summary: string
   checks: CheckFinding[]
   steps: StepDef<AddStepName>[]
@@ -85,19 +88,21 @@ function joinVia(ctx: Context, node: NodeSpec): string {
   return ctx.chainfire?.['join-command'] ? 'join-command' : `env-file ${node.chainfire?.['env-file'] ?? ctx.chainfire?.['env-file'] ?? DEFAULT_ENV_FILE}`
 }
 
-export function planAdd(ctx: Context, node: NodeSpec, newInContext: boolean, member: Member | undefined, votersBefore: number, checks: CheckFinding[]): AddPlan {
+export function planAdd(ctx: Context, node: NodeSpec, newInContext: boolean, member: Member | undefined, votersBefore: number, checks: CheckFinding[], downBefore: string[] = []): AddPlan {
   const votersAfter = votersBefore + (member && !member.isLearner ? 0 : 1)
-  const ftAfter = failureTolerance(votersAfter, 0)
+  const ftAfter = failureTolerance(votersAfter, downBefore.length)
   const via = joinVia(ctx, node)
+  const down = downBefore.length > 0 ? ` except ${downBefore.join(', ')} (down before the add)` : ''
   const steps: StepDef<AddStepName>[] = [
     {step: 'member-add', node: node.name, describe: member ? `${node.name} is already a learner (id ${member.id}): keep it` : `add ChainFire member ${node.name} (${nodePeerUrl(ctx, node)}) as a learner: voters stay ${votersBefore}, quorum unchanged`},
+    // The context follows the membership at once, so an interrupted run leaves it true.
+    {step: 'mark-active', node: node.name, describe: newInContext ? `add ${node.name} to context "${ctx.name}"` : `mark ${node.name} active in context "${ctx.name}"`},
     {step: 'clear-data', node: node.name, describe: `move any old data in ${node.name}:${dataDirOf(ctx, node)} aside (a member with old data would not join)`},
     {step: 'write-join-settings', node: node.name, describe: `write the join settings (initial cluster from MemberAdd, state "existing") through the ${via}`},
     {step: 'start-service', node: node.name, describe: `enable and start chainfire on ${node.name}`},
     {step: 'wait-caught-up', node: node.name, describe: `wait until ${node.name} has caught up with the leader (≤ ${CAUGHT_UP_ENTRIES} entries behind)`},
     {step: 'promote', node: node.name, describe: `promote ${node.name} to voter: ${votersAfter} voters, ${majority(votersAfter)} needed, failure tolerance ${ftAfter}`},
-    {step: 'verify', node: node.name, describe: `verify: a leader, every member healthy, ${votersAfter} voters`},
-    {step: 'mark-active', node: node.name, describe: newInContext ? `add ${node.name} to context "${ctx.name}"` : `mark ${node.name} active in context "${ctx.name}"`},
+    {step: 'verify', node: node.name, describe: `verify: a leader, every member healthy${down}, ${votersAfter} voters`},
   ]
   return {
     node: node.name,
@@ -110,6 +115,7 @@ export function planAdd(ctx: Context, node: NodeSpec, newInContext: boolean, mem
     existingMember: member ? {id: member.id, learner: member.isLearner} : null,
     votersAfter,
     failureToleranceAfter: ftAfter,
+    ...(downBefore.length > 0 ? {downBefore} : {}),
     summary: `add ${node.name} (${node.address}) as a learner, then promote it once caught up: ${votersBefore} → ${votersAfter} voters, failure tolerance ${ftAfter}`,
     checks,
     steps,
@@ -125,6 +131,18 @@ export async function addPreflight(client: ChainfireClient, ctx: Context, node: 
   const checks = await runPreflight({operation: 'add', ctx, node, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact, lock}, force)
   if ((view.cluster.voters + 1) % 2 === 0) checks.push({id: 'even-voters', level: 'warn', message: `${view.cluster.voters + 1} voters after the add: an even count tolerates no more failures than ${view.cluster.voters}`})
   return {view, checks}
+}
+
+/** Voters other than NODE that are down now. */
+export function downVoters(view: ClusterView): string[] {
+  return view.cluster.members.filter((m) => !m.learner && m.id && !m.healthy && m.id !== view.member?.id && !/not a member/.test(m.error ?? '')).map((m) => m.name)
+}
+
+/** The joining node's host preflight: SSH as the steps use it, sudo, its old data moved aside, the join settings written, room for the database. */
+export function addHostFindings(remote: Remote, ctx: Context, node: NodeSpec, view: ClusterView): Promise<CheckFinding[]> {
+  const via = joinVia(ctx, node)
+  const db = Math.max(0, ...view.cluster.members.map((m) => m.dbSize ?? 0))
+  return hostFindings(remote, ctx, node, {dataDir: dataDirOf(ctx, node), mayBeUnreachable: false, writes: via.startsWith('env-file ') ? [via.slice('env-file '.length)] : [], joinDbBytes: db})
 }
 
 /** ETCD_* settings a joining member needs; the rest of the env file is kept as it is. */
@@ -182,6 +200,12 @@ export async function executeAdd(x: AddExec): Promise<RemoveOutcome> {
       }
     })
     const added = runner.dataOf(`member-add@${node.name}`) as {memberId: string; initialCluster: string}
+    await runner.run(step('mark-active'), async () => {
+      const cur = x.loaded.config.contexts.find((c) => c.name === x.ctx.name)?.nodes.find((n) => n.name === node.name)
+      if (!cur) await addNodeToConfig(x.loaded, x.ctx.name, node)
+      // Clears `removed` and puts the node back into an explicit endpoint list.
+      await setNodeRemoved(x.loaded, x.ctx.name, node.name, false)
+    })
     await runner.run(step('clear-data'), async () => {
       const d = shellQuote(plan.dataDir)
       const aside = shellQuote(`${plan.dataDir}.before-join-${runner.journal.id}`)
@@ -251,24 +275,15 @@ export async function executeAdd(x: AddExec): Promise<RemoveOutcome> {
           const me = h.members.find((m) => m.id === added.memberId)
           if (!me) return `${node.name} is not in the member list`
           if (me.learner) return `${node.name} is still a learner`
-          const bad = h.members.filter((m) => !m.healthy && !/not a member/.test(m.error ?? ''))
-          if (bad.length > 0) return `unhealthy: ${bad.map((m) => m.name).join(', ')}`
-          if (h.voters !== plan.votersAfter) return `${h.voters} voters, expected ${plan.votersAfter}`
-          return null
+          return verifyAsPredicted(h, {votersAfter: plan.votersAfter, failureToleranceAfter: plan.failureToleranceAfter, othersDown: plan.downBefore ?? []})
         })
-        outcome = {leader: d.leader, voters: d.voters, votersHealthy: d.votersHealthy, failureTolerance: d.failureTolerance}
+        outcome = outcomeOf(d, {othersDown: plan.downBefore ?? []})
         return {...outcome}
       })
     } finally {
       all.close()
     }
     outcome ??= runner.dataOf(`verify@${node.name}`) as RemoveOutcome | undefined
-    await runner.run(step('mark-active'), async () => {
-      const cur = x.loaded.config.contexts.find((c) => c.name === x.ctx.name)?.nodes.find((n) => n.name === node.name)
-      if (!cur) await addNodeToConfig(x.loaded, x.ctx.name, node)
-      // Clears `removed` and puts the node back into an explicit endpoint list.
-      await setNodeRemoved(x.loaded, x.ctx.name, node.name, false)
-    })
     reporter.debug(`added ${node.name}`)
     return outcome!
   } finally {
@@ -306,13 +321,10 @@ export async function addNode(opts: NodeAddOptions): Promise<NodeAddResult> {
       if (journal.ended) return {runId: journal.id, dryRun: false, plan, skipped: plan.steps.map((s) => `${s.step}@${s.node}`), completed: [], warnings: []}
     } else {
       const {view, checks} = await addPreflight(client, ctx, node, probeMs, opts.force)
-      plan = planAdd(ctx, node, newInContext, view.member, view.cluster.voters, checks)
+      checks.push(...(await addHostFindings(remote, ctx, node, view)))
+      plan = planAdd(ctx, node, newInContext, view.member, view.cluster.voters, checks, downVoters(view))
       const refused = refusals(checks)
-      if (refused.length > 0) throw new RefusedError(`refusing to add ${node.name}, nothing was changed: ${refused.map((f) => f.message).join('; ')}`, {checks: refused, hint: refused.map((f) => `--force ${f.id}`).join(' ')})
-      // Preflight over SSH: the node answers (its service and env file are reached the same way).
-      await remote.execChecked(node, 'true', {timeoutMs: 15_000}).catch((error) => {
-        throw new RefusedError(`${node.name} does not answer over SSH, nothing was changed: ${(error as Error).message}`)
-      })
+      if (refused.length > 0) throw new RefusedError(`refusing to add ${node.name}, nothing was changed: ${refused.map((f) => f.message).join('; ')}`, {checks: refused, hint: refusalHint(refused)})
       if (opts.dryRun) return {runId: null, dryRun: true, plan, skipped: [], completed: [], warnings: checks.filter((c) => c.level === 'warn').map((c) => c.message)}
       if (!(await opts.confirm(plan))) throw new RefusedError('add not confirmed; nothing was changed')
     }

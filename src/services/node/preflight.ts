@@ -24,6 +24,8 @@ export interface CheckFinding {
   message: string
   /** Set when a refusal was overridden with --force. */
   overridden?: boolean
+  /** What to do about a refusal that no --force overrides (host key, SSH, sudo, disk). */
+  hint?: string
 }
 
 /** ChainFire quorum arithmetic of removing one node, computed before anything changes. */
@@ -205,4 +207,12 @@ export async function runPreflight(input: PreflightInput, force: readonly string
 
 export function refusals(findings: readonly CheckFinding[]): CheckFinding[] {
   return findings.filter((f) => f.level === 'refuse' && !f.overridden)
+}
+
+/** The hint of a refusal: `--force ID` for the checks that have an override, the finding's own hint for the others. */
+export function refusalHint(found: readonly CheckFinding[]): string {
+  const forcible = found.filter((f) => (OVERRIDABLE_CHECKS as readonly string[]).includes(f.id))
+  const own = found.flatMap((f) => (f.hint && !forcible.includes(f) ? [f.hint] : []))
+  const force = forcible.length > 0 ? [`${forcible.map((f) => `--force ${f.id}`).join(' ')} overrides ${forcible.length === 1 ? 'this check' : 'these checks'} (only if you know why it is safe)`] : []
+  return [...own, ...force].join('; ')
 }

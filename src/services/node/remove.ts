@@ -12,7 +12,8 @@ import {shellQuote} from '../../shell-quote.js'
 import type {Reporter} from '../reporter.js'
 import {dataDirOf} from '../snapshot/restore.js'
 import {clientFor, contextWithout, leaderEndpoint, memberOfNode, nodeRunsDir, readClusterLock, setNodeRemoved, type StepDef, StepRunner, takeClusterLock, waitForCluster} from './common.js'
-import {type CheckFinding, refusals, removalImpact, type RemovalImpact, runPreflight} from './preflight.js'
+import {hostFindings} from './host-check.js'
+import {type CheckFinding, refusalHint, refusals, removalImpact, type RemovalImpact, runPreflight} from './preflight.js'
 
 export type RemoveStepName = 'transfer-leadership' | 'member-remove' | 'stop-service' | 'disable-service' | 'move-data' | 'wipe-data' | 'verify' | 'mark-removed'
 
@@ -43,6 +44,8 @@ export interface RemoveOutcome {
   voters: number
   votersHealthy: number
   failureTolerance: number
+  /** Members that were down before the run and still are (the plan expected them down). */
+  stillDown?: string[]
 }
 
 export interface NodeRemoveResult {
@@ -120,8 +123,11 @@ export function planRemoval(ctx: Context, node: NodeSpec, view: ClusterView, che
   if (leader) {
     steps.push({step: 'transfer-leadership', node: node.name, describe: `transfer leadership ${node.name} → ${successor?.name ?? '(no healthy follower)'} (most caught-up follower) and wait for the new leader`, impact: `${impact.votersBefore} voters, leader ${successor?.name ?? '?'}, ${ft(impact.failureToleranceBefore)}`})
   }
+  const mark: RemoveStep = {step: 'mark-removed', node: node.name, describe: `mark ${node.name} removed in context "${ctx.name}"`}
   if (member) {
     steps.push({step: 'member-remove', node: node.name, describe: `remove ChainFire member ${node.name} (id ${member.id}${member.isLearner ? ', learner' : ''}) through the Cluster API: ${remain}`, impact: remain})
+    // The context follows the membership at once, so an interrupted run leaves it true.
+    steps.push(mark)
   }
   steps.push(
     {step: 'stop-service', node: node.name, describe: `stop chainfire on ${node.name} gracefully (stop command, then kill after the grace period)`},
@@ -129,10 +135,9 @@ export function planRemoval(ctx: Context, node: NodeSpec, view: ClusterView, che
     {step: 'move-data', node: node.name, describe: `move ${node.name}:${dataDir} aside to ${asideDir} (kept)`},
   )
   if (wipeData) steps.push({step: 'wipe-data', node: node.name, describe: `DELETE ${node.name}:${asideDir} (--wipe-data)`})
-  steps.push(
-    {step: 'verify', describe: `verify: a leader, every remaining member healthy, ${impact.votersAfter} voters, ${ft(impact.failureToleranceAfter)}`},
-    {step: 'mark-removed', node: node.name, describe: `mark ${node.name} removed in context "${ctx.name}"`},
-  )
+  const down = impact.othersDown.length > 0 ? ` except ${impact.othersDown.join(', ')} (down before the removal)` : ''
+  steps.push({step: 'verify', describe: `verify: a leader, every remaining member healthy${down}, ${impact.votersAfter} voters, ${ft(impact.failureToleranceAfter)}${down ? ' or more' : ''}`})
+  if (!member) steps.push(mark)
   const summary = member
     ? `remove ${node.name} (${role})${leader ? `: leadership → ${successor?.name ?? '?'} first;` : ':'} ${remain}`
     : `remove ${node.name} (not a ChainFire member): stop and disable its service, keep its data, mark it removed`
@@ -154,10 +159,20 @@ export function planRemoval(ctx: Context, node: NodeSpec, view: ClusterView, che
 
 function refusalError(found: CheckFinding[], node: string, resumed = false): RefusedError {
   const msg = found.map((f) => f.message).join('; ')
-  return new RefusedError(`refusing to ${resumed ? 'continue removing' : 'remove'} ${node}, ${resumed ? 'membership unchanged' : 'nothing was changed'}: ${msg}`, {
-    checks: found,
-    hint: `${found.map((f) => `--force ${f.id}`).join(' ')} overrides ${found.length === 1 ? 'this check' : 'these checks'} (only if you know why it is safe)`,
-  })
+  return new RefusedError(`refusing to ${resumed ? 'continue removing' : 'remove'} ${node}, ${resumed ? 'membership unchanged' : 'nothing was changed'}: ${msg}`, {checks: found, hint: refusalHint(found)})
+}
+
+/**
+ * Every check of a removal that can run before its first change: the cluster checks (quorum, lock,
+ * roles) and the host ones (SSH host key and login, sudo, the data dir's move aside) on the node.
+ */
+export async function removalChecks(c: {client: ChainfireClient; remote: Remote; loaded: LoadedConfig; ctx: Context; node: NodeSpec; probeMs: number; force: string[]; lock: boolean}): Promise<{view: ClusterView; checks: CheckFinding[]}> {
+  const {ctx, node} = c
+  const view = await viewOf(c.client, ctx, node, c.probeMs)
+  const lock = c.lock ? await readClusterLock(c.client).catch(() => null) : null
+  const checks = await runPreflight({operation: 'remove', ctx, node, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact: removalImpact(view.cluster, view.member, view.memberHealth), lock, loaded: c.loaded}, c.force)
+  checks.push(...(await hostFindings(c.remote, ctx, node, {dataDir: dataDirOf(ctx, node), mayBeUnreachable: Boolean(view.member && !view.memberHealth?.healthy)})))
+  return {view, checks}
 }
 
 /** How long a transient "unhealthy cluster" refusal is retried (etcd's peer health interval is 5 s). */
@@ -197,6 +212,10 @@ export async function executeRemoval(x: RemoveExec): Promise<RemoveOutcome> {
   const rest = contextWithout(ctx, node)
   const restClient = clientFor(x.loaded, rest)
   const step = (name: RemoveStepName) => plan.steps.find((s) => s.step === name)
+  const markRemoved = () =>
+    runner.run(step('mark-removed')!, async () => {
+      if (!x.loaded.config.contexts.find((c) => c.name === ctx.name)?.nodes.find((n) => n.name === node.name)?.removed) await setNodeRemoved(x.loaded, ctx.name, node.name, true)
+    })
   const transferIfLeader = async () => {
     const {cluster, memberHealth} = await viewOf(client, ctx, node, probeMs)
     if (!memberHealth?.leader) return {moved: false, leader: cluster.leader}
@@ -230,6 +249,7 @@ export async function executeRemoval(x: RemoveExec): Promise<RemoveOutcome> {
         }
         return {removed: plan.member!.id}
       })
+      await markRemoved()
     }
     await runner.run(step('stop-service')!, async () => {
       checkLock(x.lock)
@@ -265,30 +285,41 @@ export async function executeRemoval(x: RemoveExec): Promise<RemoveOutcome> {
     if (w) await runner.run(w, async () => (await remote.execChecked(node, `rm -rf -- ${shellQuote(plan.asideDir)}`, {timeoutMs: 300_000}), {deleted: plan.asideDir}))
     let outcome: RemoveOutcome | undefined
     await runner.run(step('verify')!, async () => {
-      const want = plan.impact.votersAfter
-      const wantFt = plan.impact.failureToleranceAfter
-      const d = await waitForCluster(restClient, rest, probeMs, x.timeoutMs, 'the remaining cluster healthy', (h) => {
-        if (!h.leader) return 'no leader'
-        const members = h.members.filter((m) => !/not a member/.test(m.error ?? ''))
-        if (members.some((m) => m.id === plan.member?.id)) return `${node.name} is still a member`
-        const bad = members.filter((m) => !m.healthy)
-        if (bad.length > 0) return `unhealthy: ${bad.map((m) => `${m.name} (${m.error ?? 'down'})`).join(', ')}`
-        if (h.voters !== want) return `${h.voters} voters, expected ${want}`
-        if (h.failureTolerance !== wantFt) return `failure tolerance ${h.failureTolerance}, the plan predicted ${wantFt}`
-        return null
+      const d = await waitForCluster(restClient, rest, probeMs, x.timeoutMs, 'the remaining cluster as the plan predicted', (h) => {
+        if (h.members.some((m) => m.id === plan.member?.id && !/not a member/.test(m.error ?? ''))) return `${node.name} is still a member`
+        return verifyAsPredicted(h, plan.impact)
       })
-      outcome = {leader: d.leader, voters: d.voters, votersHealthy: d.votersHealthy, failureTolerance: d.failureTolerance}
+      outcome = outcomeOf(d, plan.impact)
       return {...outcome}
     })
     outcome ??= runner.dataOf('verify') as RemoveOutcome | undefined
-    await runner.run(step('mark-removed')!, async () => {
-      if (!x.loaded.config.contexts.find((c) => c.name === ctx.name)?.nodes.find((n) => n.name === node.name)?.removed) await setNodeRemoved(x.loaded, ctx.name, node.name, true)
-    })
+    if (!plan.member) await markRemoved()
     return outcome!
   } finally {
     client.close()
     restClient.close()
   }
+}
+
+/**
+ * Null when the cluster is what a plan predicted: a leader, every voter healthy except those that
+ * were down before (they may stay down), the predicted voter count, and at least the predicted
+ * failure tolerance. Else why not.
+ */
+export function verifyAsPredicted(h: ChainfireHealth, p: Pick<RemovalImpact, 'votersAfter' | 'failureToleranceAfter' | 'othersDown'>): string | null {
+  if (!h.leader) return 'no leader'
+  // Rows without a member id are context nodes that are no members (not joined yet, or gone).
+  const bad = h.members.filter((m) => m.id && !m.healthy && !/not a member/.test(m.error ?? '') && !p.othersDown.includes(m.name))
+  if (bad.length > 0) return `unhealthy: ${bad.map((m) => `${m.name} (${m.error ?? 'down'})`).join(', ')}`
+  if (h.voters !== p.votersAfter) return `${h.voters} voters, expected ${p.votersAfter}`
+  if (h.failureTolerance < p.failureToleranceAfter) return `failure tolerance ${h.failureTolerance}, the plan predicted ${p.failureToleranceAfter}`
+  return null
+}
+
+/** The verified state; names the members that were down before the run and still are. */
+export function outcomeOf(h: ChainfireHealth, p: Pick<RemovalImpact, 'othersDown'>): RemoveOutcome {
+  const stillDown = h.members.filter((m) => !m.healthy && p.othersDown.includes(m.name)).map((m) => m.name)
+  return {leader: h.leader, voters: h.voters, votersHealthy: h.votersHealthy, failureTolerance: h.failureTolerance, ...(stillDown.length > 0 ? {stillDown} : {})}
 }
 
 /** What the run left behind, from the journal: where the data is, and what an unreachable node still needs. */
@@ -309,6 +340,8 @@ export function removalLeftovers(runner: StepRunner<string>, plan: RemovePlan): 
 }
 
 function isConnectionError(error: unknown): boolean {
+  // A refusal (changed host key: "refusing to connect") is not a host that is down.
+  if (error instanceof RefusedError) return false
   return /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|handshake|cannot connect|connect/i.test((error as Error)?.message ?? '') && !/exit \d+/.test((error as Error)?.message ?? '')
 }
 
@@ -363,17 +396,12 @@ export async function removeNode(opts: NodeRemoveOptions): Promise<NodeRemoveRes
       // Before the member is removed, the cluster may have changed since the plan (another member
       // down): check quorum again. The lock is checked when taken (this run's own stale lease is waited out).
       if (plan.member && !journal.completed().has(`member-remove@${node.name}`)) {
-        const view = await viewOf(client, opts.ctx, node, probeMs)
-        if (view.member) {
-          const checks = await runPreflight({operation: 'remove', ctx: opts.ctx, node, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact: removalImpact(view.cluster, view.member, view.memberHealth), lock: null, loaded: opts.loaded}, [...opts.force, ...plan.checks.filter((c) => c.overridden).map((c) => c.id)])
-          const refused = refusals(checks)
-          if (refused.length > 0) throw refusalError(refused, node.name, true)
-        }
+        const {view, checks} = await removalChecks({client, remote, loaded: opts.loaded, ctx: opts.ctx, node, probeMs, force: [...opts.force, ...plan.checks.filter((c) => c.overridden).map((c) => c.id)], lock: false})
+        const refused = refusals(checks)
+        if (view.member && refused.length > 0) throw refusalError(refused, node.name, true)
       }
     } else {
-      const view = await viewOf(client, opts.ctx, node, probeMs)
-      const lockHolder = await readClusterLock(client).catch(() => null)
-      const checks = await runPreflight({operation: 'remove', ctx: opts.ctx, node, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact: removalImpact(view.cluster, view.member, view.memberHealth), lock: lockHolder, loaded: opts.loaded}, opts.force)
+      const {view, checks} = await removalChecks({client, remote, loaded: opts.loaded, ctx: opts.ctx, node, probeMs, force: opts.force, lock: true})
       plan = planRemoval(opts.ctx, node, view, checks, opts.wipeData)
       const refused = refusals(checks)
       if (refused.length > 0) throw refusalError(refused, node.name)
@@ -393,7 +421,8 @@ export async function removeNode(opts: NodeRemoveOptions): Promise<NodeRemoveRes
     const runner = new StepRunner<string>(journal, opts.reporter)
     const verified = await executeRemoval({loaded: opts.loaded, ctx: opts.ctx, node, plan, runner, remote, reporter: opts.reporter, timeoutMs: opts.timeoutMs, graceMs: opts.graceMs, probeMs, lock})
     await journal.append({type: 'end', ok: true})
-    return {runId, dryRun: false, plan, skipped: runner.skipped, completed: runner.completed, warnings: plan.checks.filter((c) => c.level === 'warn').map((c) => c.message), verified, ...removalLeftovers(runner, plan)}
+    const down = (verified?.stillDown ?? []).map((n) => `${n} was down before the removal and still is: start it, or remove it too (plasmactl node remove ${n})`)
+    return {runId, dryRun: false, plan, skipped: runner.skipped, completed: runner.completed, warnings: [...plan.checks.filter((c) => c.level === 'warn').map((c) => c.message), ...down], verified, ...removalLeftovers(runner, plan)}
   } finally {
     await lock?.release().catch(() => undefined)
     client.close()

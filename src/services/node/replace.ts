@@ -6,10 +6,10 @@ import {Journal} from '../journal.js'
 import type {HeldLock} from '../lock.js'
 import {Remote} from '../remote.js'
 import type {Reporter} from '../reporter.js'
-import {type AddPlan, addPreflight, executeAdd, nodeSpecForAdd, planAdd} from './add.js'
-import {clientFor, contextWith, contextWithout, nodeRunsDir, readClusterLock, StepRunner, takeClusterLock} from './common.js'
-import {refusals, removalImpact, runPreflight} from './preflight.js'
-import {executeRemoval, planRemoval, removalLeftovers, type RemoveOutcome, type RemovePlan, viewOf} from './remove.js'
+import {type AddPlan, addHostFindings, addPreflight, executeAdd, nodeSpecForAdd, planAdd} from './add.js'
+import {clientFor, contextWith, contextWithout, nodeRunsDir, StepRunner, takeClusterLock} from './common.js'
+import {refusalHint, refusals} from './preflight.js'
+import {executeRemoval, planRemoval, removalChecks, removalLeftovers, type RemoveOutcome, type RemovePlan} from './remove.js'
 
 export interface ReplacePlan {
   summary: string
@@ -68,17 +68,15 @@ export async function replaceNode(opts: NodeReplaceOptions): Promise<NodeReplace
       plan = journal.begin!.data!.plan as ReplacePlan
       opts.reporter.info(`resuming ${journal.id}: ${plan.summary}`)
     } else {
-      const view = await viewOf(client, current, old, probeMs)
-      const lockHolder = await readClusterLock(client).catch(() => null)
-      const checks = await runPreflight({operation: 'remove', ctx: current, node: old, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact: removalImpact(view.cluster, view.member, view.memberHealth), lock: lockHolder, loaded: opts.loaded}, opts.force)
+      // Every check of both halves runs before the first change: cluster, and both hosts over SSH.
+      const {view, checks} = await removalChecks({client, remote, loaded: opts.loaded, ctx: current, node: old, probeMs, force: opts.force, lock: true})
       const remove = planRemoval(current, old, view, checks, false)
-      const addCheck = await addPreflight(client, contextWith(current, fresh), fresh, probeMs, opts.force, true)
-      const add = planAdd(contextWith(current, fresh), fresh, newInContext, addCheck.view.member, remove.impact.votersAfter, addCheck.checks.filter((c) => c.id !== 'lock' && c.id !== 'even-voters'))
+      const withFresh = contextWith(current, fresh)
+      const addCheck = await addPreflight(client, withFresh, fresh, probeMs, opts.force, true)
+      addCheck.checks.push(...(await addHostFindings(remote, withFresh, fresh, addCheck.view)))
+      const add = planAdd(withFresh, fresh, newInContext, addCheck.view.member, remove.impact.votersAfter, addCheck.checks.filter((c) => c.id !== 'lock' && c.id !== 'even-voters'), remove.impact.othersDown)
       const refused = [...refusals(checks), ...refusals(add.checks)]
-      if (refused.length > 0) throw new RefusedError(`refusing to replace ${old.name} by ${fresh.name}, nothing was changed: ${refused.map((f) => f.message).join('; ')}`, {checks: refused, hint: refused.map((f) => `--force ${f.id}`).join(' ')})
-      await remote.execChecked(fresh, 'true', {timeoutMs: 15_000}).catch((error) => {
-        throw new RefusedError(`${fresh.name} does not answer over SSH, nothing was changed: ${(error as Error).message}`)
-      })
+      if (refused.length > 0) throw new RefusedError(`refusing to replace ${old.name} by ${fresh.name}, nothing was changed: ${refused.map((f) => f.message).join('; ')}`, {checks: refused, hint: refusalHint(refused)})
       plan = {summary: `replace ${old.name} by ${fresh.name}: ${remove.summary}; then ${add.summary}`, remove, add}
       if (opts.dryRun) return {runId: null, dryRun: true, plan, skipped: [], completed: [], warnings: checks.filter((c) => c.level === 'warn').map((c) => c.message)}
       if (!(await opts.confirm(plan))) throw new RefusedError('replacement not confirmed; nothing was changed')
