@@ -22,7 +22,7 @@ export default class RunbookRun extends BaseCommand<typeof RunbookRun> {
     const result = await runRunbook(
       runOptions(rc, this.flags, {
         reporter: this.reporter(), log: (s) => this.logToStderr(s), output: (s) => this.logToStderr(s), version: this.config.version,
-        dryRun: this.flags['dry-run'], name: this.args.runbook,
+        dryRun: this.flags['dry-run'], name: this.args.runbook, onSecrets: (v) => this.redactOutput(v),
       }),
     )
     if (!this.jsonEnabled()) this.log(result.dryRun ? renderPlan(result) : renderRun(result))
