@@ -86,9 +86,9 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     assert.ok(!r.stderr.includes(core), `secret in ${what} stderr:\n${r.stderr}`)
   }
   /** Runs the CLI while watching every process's argv for the secret. */
-  const watched = async (args: string[]) => {
+  const watched = async (args: string[], extra: Record<string, string> = {}) => {
     const watch = watchProcesses(core, /sleep 1\.0\d/)
-    const r = await cli(args)
+    const r = await cli(args, extra)
     const seen = await watch.stop()
     assert.deepEqual(seen.hits, [], 'the secret was in the argv of a process')
     return {r, sightings: seen.sightings}
@@ -175,12 +175,9 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     assert.match(human.stdout, /manual: type \*\*\* into the console/)
   })
 
-  it('run: every payload reaches its command as one literal value, no marker appears, the secret is in no argv, output, journal or transcript', async () => {
+  it('run: every payload reaches its command as one literal value and no marker appears; the --json result holds no secret', async () => {
     const {r: json} = await watched(['runbook', 'run', table, '--yes', '--allow-manual', '--json', '--debug'])
     assert.equal(json.exitCode, 0, show(json))
-    const {r: human, sightings} = await watched(['runbook', 'run', slow, '--yes', '--allow-manual', '--debug'])
-    assert.equal(human.exitCode, 0, show(human))
-    assert.ok(sightings.length > 0, 'the process list was watched while the secret steps ran')
     assert.deepEqual(await markersLeft(), [], 'injected code ran')
     for (const [i, p] of payloads.entries()) {
       for (const field of SHELL_FIELDS) assert.equal(await readFile(join(out, `${field}-${i}`), 'utf8'), p, `${field} with the ${PAYLOADS[i][0]} payload`)
@@ -189,11 +186,20 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     const detail = (step: string) => result.steps.find((s: {step: string}) => s.step === step)?.detail
     payloads.forEach((p, i) => assert.equal(detail(`manual-${i}`), `manual step allowed (--allow-manual): do ${p} by hand`))
     assert.equal(detail('s-manual'), 'manual step allowed (--allow-manual): type *** into the console')
+    noSecretIn(json, 'run --json')
+  })
+
+  it('a secret is in no argv on the node while its steps run, nor in output, --debug, journals, transcripts or the state directory', async () => {
+    // A plain secret: code that put it in an argv would run (and wait) with it there.
+    const {r: human, sightings} = await watched(['runbook', 'run', slow, '--yes', '--allow-manual', '--debug'], {PLASMACTL_PARAM_TOKEN: core})
+    assert.equal(human.exitCode, 0, show(human))
+    assert.ok(sightings.length > 0, 'the process list was watched while the secret steps ran')
     assert.match(human.stderr, /n1 \| token is \*\*\*/)
     assert.match(human.stderr, /bad \*\*\*/)
-    noSecretIn(json, 'run --json')
     noSecretIn(human, 'run --debug')
-    const transcript = await cli(['runbook', 'log', result.runId, '--format', 'markdown'])
+    const runId = /^run (run-\S+):/m.exec(human.stdout)?.[1]
+    assert.ok(runId, human.stdout)
+    const transcript = await cli(['runbook', 'log', runId, '--format', 'markdown'])
     assert.equal(transcript.exitCode, 0, show(transcript))
     noSecretIn(transcript, 'transcript')
     assert.deepEqual(await filesContaining(join(work, 'state'), core), [], 'secret in the state directory (journals)')
@@ -208,7 +214,7 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     noSecretIn(r, 'refused run')
   })
 
-  it('host names and users with shell metacharacters are refused (config, config init, exec targets); ProxyCommand tokens are quoted', async () => {
+  it('host names and users with shell metacharacters are refused: config, config init, exec targets', async () => {
     const marker = (i: number) => join(markers, `ssh-${i}`)
     const sshPayloads = PAYLOADS.map(([, p], i) => p(marker(i), glob))
     // Config validation: every node address, user and jump host refused with exit 2.
@@ -232,8 +238,12 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     assert.match(user.stderr, /invalid --ssh-user/)
     const target = await cli(['exec', `n1$(touch ${marker(98)})`, '--', 'true'])
     assert.equal(target.exitCode, 2, show(target))
+    assert.deepEqual(await markersLeft(), [], 'injected code ran')
+  })
 
-    // ProxyCommand: %h %p %r %n from the operator's own ssh_config (which, as in OpenSSH, may hold any name) arrive as one word each.
+  it('ProxyCommand tokens %h %p %r %n arrive as one word each, whatever the ssh_config names hold', async () => {
+    // The operator's own ssh_config may hold any name (as in OpenSSH): only its expansion is at stake.
+    const sshPayloads = PAYLOADS.map(([, p], i) => p(join(markers, `proxy-${i}`), glob))
     const proxyLog = join(work, 'proxy.log')
     const proxy = join(work, 'proxy.sh')
     await writeFile(proxy, `#!/bin/sh\nprintf '[%s]' "$@" >> ${proxyLog}\necho >> ${proxyLog}\nexit 1\n`, {mode: 0o755})
