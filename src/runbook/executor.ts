@@ -225,6 +225,7 @@ export class RunbookEngine {
     const secrets = Object.values(params).filter((p) => p.secret).map((p) => String(p.value))
     this.redactor = new Redactor(secrets)
     o.onSecrets?.(secrets)
+    for (const k of Object.keys(o.params)) if (params[k]?.secret) o.reporter.warn(`secret param ${k} was given with --param, so it is in this machine's process list: prefer PLASMACTL_PARAM_${k.toUpperCase()}`)
     const mutating = rb.runbook.metadata.mutating !== false
 
     if (!o.dryRun && !o.yes && !o.interactive) {

@@ -154,7 +154,7 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
   it('dry run: every field is rendered quoted, nothing runs, and the secret is shown nowhere', async () => {
     const json = await cli(['runbook', 'run', table, '--dry-run', '--json', '--debug'])
     assert.equal(json.exitCode, 0, show(json))
-    const human = await cli(['runbook', 'run', slow, '--dry-run', '--debug'])
+    const human = await cli(['runbook', 'run', slow, '--dry-run', '--debug', '--param', `token=${secret}`])
     assert.equal(human.exitCode, 0, show(human))
     assert.deepEqual(await markersLeft(), [], 'a dry run ran injected code')
     assert.deepEqual(await readdir(out), [], 'a dry run ran a runbook command')
@@ -173,6 +173,7 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     assert.deepEqual(plan.get('s-manual')!.describe, ['manual: type *** into the console'])
     assert.deepEqual(plan.get('s-run')!.describe, ['confirm: use ***?', 'n1: test -n "$PLASMA_SECRET_TOKEN" && echo "token is "$PLASMA_SECRET_TOKEN""'])
     assert.match(human.stdout, /manual: type \*\*\* into the console/)
+    assert.match(human.stderr, /secret param token was given with --param, so it is in this machine's process list: prefer PLASMACTL_PARAM_TOKEN/)
   })
 
   it('run: every payload reaches its command as one literal value and no marker appears; the --json result holds no secret', async () => {
