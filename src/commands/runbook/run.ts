@@ -15,7 +15,7 @@ export default class RunbookRun extends BaseCommand<typeof RunbookRun> {
   ]
 
   static override args = {runbook: Args.string({description: 'runbook name (see `runbook list`) or path to a YAML file', required: true})}
-  static override flags = {...runFlags, 'dry-run': Flags.boolean({description: 'render every command, resolve targets, run read-only checks, show quorum impact; change nothing'})}
+  static override flags = {...runFlags, 'dry-run': Flags.boolean({description: 'render every command, resolve targets, evaluate cluster-state checks (commands are shown, not run), show quorum impact; change nothing'})}
 
   public async run(): Promise<RunResult> {
     const rc = await resolveContext(this.flags)
