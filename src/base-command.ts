@@ -29,12 +29,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.redactor = new Redactor(secrets)
   }
 
+  private redact(message: string): string {
+    return typeof message === 'string' ? this.redactor.text(message) : message
+  }
+
   public override log(message = '', ...args: unknown[]): void {
-    super.log(this.redactor.text(message), ...args)
+    super.log(this.redact(message), ...args)
   }
 
   public override logToStderr(message = '', ...args: unknown[]): void {
-    super.logToStderr(this.redactor.text(message), ...args)
+    super.logToStderr(this.redact(message), ...args)
   }
 
   public override logJson(json: unknown): void {
