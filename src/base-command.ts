@@ -1,6 +1,7 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {errorLocation, exitNameOf, PlasmaError, setExitCode} from './errors.js'
 import {errorEnvelope, successEnvelope} from './output/envelope.js'
+import {Redactor} from './runbook/template.js'
 import type {Reporter} from './services/reporter.js'
 
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -21,6 +22,28 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: FlagsOf<T>
   protected args!: ArgsOf<T>
+  private redactor = new Redactor([])
+
+  /** From now on these values are replaced by *** in everything the command writes: results, progress, errors, --json, --debug. */
+  protected redactOutput(secrets: string[]): void {
+    this.redactor = new Redactor(secrets)
+  }
+
+  private redact(message: string): string {
+    return typeof message === 'string' ? this.redactor.text(message) : message
+  }
+
+  public override log(message = '', ...args: unknown[]): void {
+    super.log(this.redact(message), ...args)
+  }
+
+  public override logToStderr(message = '', ...args: unknown[]): void {
+    super.logToStderr(this.redact(message), ...args)
+  }
+
+  public override logJson(json: unknown): void {
+    super.logJson(this.redactor.deep(json))
+  }
 
   public override async init(): Promise<void> {
     await super.init()

@@ -1,5 +1,6 @@
 import {isAbsolute, resolve} from 'node:path'
 import {UsageError} from '../errors.js'
+import {shellQuote} from '../shell-quote.js'
 import {parseDuration} from './duration.js'
 import {loadConfig, type LoadedConfig, selectContext} from './load.js'
 import type {Context, NodeSpec, Role, SshSettings} from './schema.js'
@@ -100,7 +101,8 @@ export function serviceCommand(ctx: Context, node: NodeSpec, component: string, 
   const spec = {...ctx.services?.[component], ...node.services?.[component]}
   const unit = spec.unit ?? component
   const template = spec[verb] ?? DEFAULT_SERVICE_COMMAND[verb] ?? `systemctl ${verb} {unit}`
-  const cmd = template.replaceAll('{unit}', unit).replaceAll('{node}', node.name)
+  // One pass, values shell-quoted: a unit or component name never runs as shell code.
+  const cmd = template.replaceAll(/\{(unit|node)\}/g, (_m, k: string) => shellQuote(k === 'unit' ? unit : node.name))
   const sudo = nodeSsh(ctx, node).sudo
   return sudo ? `sudo -n ${cmd}` : cmd
 }

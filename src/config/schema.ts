@@ -9,14 +9,26 @@ const duration = z.union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$
 
 export const ROLES = ['chainfire', 'flaredb', 'plasmavmc-host', 'prismnet', 'iam', 'gateway'] as const
 
+/**
+ * Host names and SSH users reach shells (an OpenSSH ProxyCommand's %h and %r, commands on nodes), so
+ * like OpenSSH 9.6 (CVE-2023-51385) plasmactl refuses shell metacharacters, spaces, non-ASCII and a
+ * leading "-" in them. IPv6 addresses are written without brackets.
+ */
+export const SAFE_HOST_RE = /^(?!-)[\w.:-]+$/
+export const SAFE_USER_RE = /^(?!-)[\w.-]+$/
+export const SAFE_HOST_RULE = 'a host name or IP address: letters, digits, ".", "-", "_" and ":", not starting with "-" (no shell metacharacters, spaces or non-ASCII)'
+export const SAFE_USER_RULE = 'a user name: letters, digits, ".", "-" and "_", not starting with "-"'
+const JUMP_HOSTS_RE = /^(?![\s,]*-)(?!.*,\s*-)[\w.:@,/[\] -]+$/
+
 export const sshSettings = z
   .strictObject({
-    user: z.string().min(1).optional(),
+    user: z.string().regex(SAFE_USER_RE, SAFE_USER_RULE).optional(),
     port: z.number().int().min(1).max(65_535).optional(),
     'identity-file': z.string().optional(),
     'known-hosts': z.string().optional(),
     'jump-host': z
       .string()
+      .regex(JUMP_HOSTS_RE, '[user@]host[:port] hops, comma-separated, with the characters of host and user names only')
       .optional()
       .describe('[user@]host[:port] of a bastion to go through, comma-separated for a chain (ssh -J / ProxyJump); "none" ignores a ProxyJump or ProxyCommand from the SSH config'),
     'config-file': z
@@ -57,7 +69,7 @@ export const plasmavmcSettings = z
 
 export const nodeSchema = z.strictObject({
   name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'letters, digits, ".", "_" and "-"'),
-  address: z.string().min(1),
+  address: z.string().regex(SAFE_HOST_RE, SAFE_HOST_RULE),
   roles: z.array(z.enum(ROLES)).default([]),
   ssh: sshSettings.optional(),
   services: z.record(z.string(), serviceCommands).optional(),

@@ -8,7 +8,7 @@ export function renderPlan(r: RunResult): string {
     out.push(`${String(i + 1).padStart(3)}. ${p.step} [${p.kind}]${p.name ? ` ${p.name}` : ''}${p.targets.length ? ` → ${p.targets.join(', ')}` : ''}`)
     for (const d of p.describe) out.push(`       ${d}`)
     for (const imp of p.impact ?? []) out.push(`       quorum: ${imp}`)
-    if (p.check) out.push(`       now: ${p.check.ok ? 'true' : 'FALSE'} (${p.check.detail})`)
+    if (p.check) out.push(`       now: ${p.check.ok === null ? 'not evaluated' : p.check.ok ? 'true' : 'FALSE'} (${p.check.detail})`)
   })
   return out.join('\n')
 }

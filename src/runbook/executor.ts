@@ -20,7 +20,7 @@ import {batches, type ClusterFingerprint, ClusterView, fingerprintOf, nodeVars, 
 import {localStepEnv} from './local-env.js'
 import {digestSteps, type LoadedRunbook, loadRunbook, type ParamValue, resolveParams} from './loader.js'
 import type {Condition, Step} from './schema.js'
-import {Redactor, renderCommand, renderDeep, renderText, stdinScript, type TemplateVars} from './template.js'
+import {Redactor, renderCommand, renderCondition, renderDeep, renderText, stdinScript, type TemplateVars} from './template.js'
 
 export type StepDecision = 'run' | 'skip' | 'abort' | 'all'
 
@@ -62,6 +62,8 @@ export interface RunOptions {
   forks?: number
   version: string
   prompts: RunPrompts
+  /** Told the secret param values as soon as they are known, so every output can redact them. */
+  onSecrets?: (values: string[]) => void
 }
 
 export type OutcomeStatus = 'ok' | 'failed' | 'skipped' | 'completed-before' | 'planned'
@@ -89,7 +91,8 @@ export interface PlanEntry {
   describe: string[]
   when?: string
   impact?: string[]
-  check?: {ok: boolean; detail: string}
+  /** ok null: not evaluated (a dry run runs no commands). */
+  check?: {ok: boolean | null; detail: string}
   readOnly: boolean
 }
 
@@ -132,6 +135,8 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 
 class StepFailed extends OperationError {}
 class Aborted extends RefusedError {}
+/** A dry run does not evaluate a condition that runs a command: runbook commands never run in one. */
+class NotEvaluated extends Error {}
 
 /** Collects the step digests of a runbook and every runbook it includes (resume refuses if any changed). */
 async function fullDigest(rb: LoadedRunbook, seen = new Set<string>()): Promise<string> {
@@ -218,7 +223,10 @@ export class RunbookEngine {
       throw new RefusedError(`runbook ${name} changed since run ${o.resume} started (its steps differ): refusing to resume`, {file: rb.file, hint: 'start a new run instead'})
     }
     const params = resolveParams(rb.runbook, given, this.nodeNames)
-    this.redactor = new Redactor(Object.values(params).filter((p) => p.secret).map((p) => String(p.value)))
+    const secrets = Object.values(params).filter((p) => p.secret).map((p) => String(p.value))
+    this.redactor = new Redactor(secrets)
+    o.onSecrets?.(secrets)
+    for (const k of Object.keys(o.params)) if (params[k]?.secret) o.reporter.warn(`secret param ${k} was given with --param, so it is in this machine's process list: prefer PLASMACTL_PARAM_${k.toUpperCase()}`)
     const mutating = rb.runbook.metadata.mutating !== false
 
     if (!o.dryRun && !o.yes && !o.interactive) {
@@ -240,15 +248,16 @@ export class RunbookEngine {
     const scope: Scope = {prefix: '', params, runbook: name}
     const failedPre: string[] = []
     for (const c of rb.runbook.preconditions ?? []) {
-      const ok = await this.evalCondition(renderDeep(c, this.vars(scope)), this.vars(scope))
-      if (!ok) failedPre.push(describeCondition(c))
+      const ok = await this.evalOrNull(c, this.vars(scope))
+      if (ok === false) failedPre.push(describeCondition(c))
+      if (ok === null) this.plan.push({step: '(precondition)', kind: 'check', targets: [], describe: [describeCondition(c)], check: {ok: null, detail: NOT_RUN}, readOnly: true})
     }
     if (failedPre.length > 0 && !o.dryRun && !o.force) throw new RefusedError(`precondition failed: ${failedPre.join('; ')}`, {hint: 'fix the cluster first, or pass --force'})
 
     if (o.dryRun) {
       for (const p of failedPre) this.plan.push({step: '(precondition)', kind: 'check', targets: [], describe: [p], check: {ok: false, detail: 'precondition does not hold now'}, readOnly: true})
       await this.runSteps(rb.runbook.steps, scope)
-      return {runId: null, runbook: rb.runbook.metadata.name, context: o.ctx.name, dryRun: true, status: 'planned', journal: null, fingerprint: fp, plan: this.plan, steps: this.outcomes, resumed: false, lock: []}
+      return this.redactor.deep({runId: null, runbook: rb.runbook.metadata.name, context: o.ctx.name, dryRun: true, status: 'planned', journal: null, fingerprint: fp, plan: this.plan, steps: this.outcomes, resumed: false, lock: []})
     }
 
     this.runId = resumed?.id ?? Journal.newId('run')
@@ -281,7 +290,7 @@ export class RunbookEngine {
       status = e instanceof Aborted ? 'aborted' : 'failed'
     }
     await this.append({type: 'end', ok: status === 'succeeded', data: {status}})
-    const result: RunResult = {runId: this.runId, runbook: rb.runbook.metadata.name, context: o.ctx.name, dryRun: false, status, journal: this.journal.path, fingerprint: fp, plan: [], steps: this.outcomes, resumed: Boolean(resumed), lock: this.lock?.scopes ?? []}
+    const result: RunResult = this.redactor.deep({runId: this.runId, runbook: rb.runbook.metadata.name, context: o.ctx.name, dryRun: false, status, journal: this.journal.path, fingerprint: fp, plan: [], steps: this.outcomes, resumed: Boolean(resumed), lock: this.lock?.scopes ?? []})
     if (error) {
       const e = error as PlasmaError
       const msg = this.redactor.text(e.message)
@@ -348,10 +357,10 @@ export class RunbookEngine {
         return [`${at}${step.sudo ? sudoCommand(r.command) : r.command}`]
       }
       case 'service':
-        return [`${at}${serviceCommand(this.o.ctx, node!, step.service!, step.verb as ServiceVerb)}`]
+        return [`${at}${serviceCommand(this.o.ctx, node!, renderText(step.service!, v), step.verb as ServiceVerb)}`]
       case 'check':
       case 'wait':
-        return [`${at}${step.kind} ${step.command ? renderCommand(step.command, v).command : describeCondition(renderDeep(step.condition!, v))}`]
+        return [`${at}${step.kind} ${step.command ? renderCommand(step.command, v).command : describeCondition(renderCondition(step.condition!, v))}`]
       case 'action':
         return [`${at}${describeAction(step.action!, renderDeep(step.with ?? {}, v), node)}`]
       case 'manual':
@@ -368,9 +377,11 @@ export class RunbookEngine {
     const v = this.vars(scope)
     const allDone = (keys: string[]) => keys.length > 0 && keys.every((k) => this.done.has(k))
 
+    let unevaluated: string | undefined
     if (step.when) {
-      const ok = await this.evalCondition(renderDeep(step.when, v), v)
-      if (!ok) {
+      const ok = await this.evalOrNull(step.when, v)
+      if (ok === null) unevaluated = `when ${describeCondition(step.when)}: ${NOT_RUN}`
+      if (ok === false) {
         if (o.dryRun) this.plan.push({step: key, kind: step.kind, name: step.name, targets: [], describe: [`skipped: when ${describeCondition(step.when)} is false now`], when: 'false', readOnly: true})
         else {
           this.outcomes.push({step: key, kind: step.kind, status: 'skipped', detail: `when ${describeCondition(step.when)} is false`})
@@ -395,6 +406,8 @@ export class RunbookEngine {
         if (imp) impact.push(imp.text)
       }
       const entry: PlanEntry = {step: key, kind: step.kind, name: step.name, targets: (targets ?? []).map((n) => n.name), describe: [], impact: impact.length ? impact : undefined, readOnly: step.kind === 'check' || step.kind === 'wait'}
+      if (unevaluated) entry.describe.push(unevaluated)
+      if (typeof step.confirm === 'string') entry.describe.push(`confirm: ${renderText(step.confirm, v)}`)
       if (step.serial !== undefined && targets) entry.describe.push(`in batches: ${groups.map((g) => g.map((n) => n!.name).join('+')).join(' → ')}`)
       if (step.destructive) {
         const snap = await newestVerifiedSnapshot(this.o, parseDuration(this.maxSnapshotAge(), 'max-snapshot-age')).catch(() => undefined)
@@ -408,7 +421,7 @@ export class RunbookEngine {
       }
       for (const n of targets ?? [undefined]) entry.describe.push(...this.describeStep(step, scope, n))
       if (step.kind === 'check' || step.kind === 'wait') {
-        const ok = await this.checkOnce(step, scope, targets).catch((e) => ({ok: false, detail: (e as Error).message}))
+        const ok = await this.checkOnce(step, scope, targets).catch((e) => ({ok: e instanceof NotEvaluated ? null : false, detail: (e as Error).message}))
         entry.check = {ok: ok.ok, detail: this.redactor.text(ok.detail)}
       }
       this.plan.push(entry)
@@ -492,7 +505,7 @@ export class RunbookEngine {
     const subScope: Scope = {prefix, params, runbook: sub.name}
     for (const c of sub.runbook.preconditions ?? []) {
       if (this.o.dryRun) continue
-      if (!(await this.evalCondition(renderDeep(c, this.vars(subScope)), this.vars(subScope))) && !this.o.force) throw new RefusedError(`${sub.name}: precondition failed: ${describeCondition(c)}`)
+      if (!(await this.evalOrNull(c, this.vars(subScope))) && !this.o.force) throw new RefusedError(`${sub.name}: precondition failed: ${describeCondition(c)}`)
     }
     await this.runSteps(sub.runbook.steps, subScope)
   }
@@ -519,7 +532,7 @@ export class RunbookEngine {
       try {
         const r = await this.execute(step, scope, node)
         let ok = r.ok
-        if (ok && step.until) ok = await this.evalCondition(renderDeep(step.until, this.vars(scope, node)), this.vars(scope, node))
+        if (ok && step.until) ok = (await this.evalOrNull(step.until, this.vars(scope, node))) === true
         last = {...r, ok, failure: ok ? undefined : 'command', detail: ok ? r.detail : r.detail || `until ${describeCondition(step.until!)} does not hold`}
         if (ok) break
         commandFailures++
@@ -566,13 +579,17 @@ export class RunbookEngine {
     return step.timeout === undefined ? fallback : parseDuration(step.timeout, `step ${step.id} timeout`)
   }
 
+  private shell(node: NodeSpec, template: string, scope: Scope, step: Step) {
+    return this.shellOn(node, template, this.vars(scope, node), step.sudo, this.timeoutOf(step, 600_000))
+  }
+
   /** Runs a rendered shell command on a node; secrets go over stdin, never in the command line. */
-  private async shell(node: NodeSpec, template: string, scope: Scope, step: Step) {
-    const r = renderCommand(template, this.vars(scope, node))
+  private async shellOn(node: NodeSpec, template: string, v: TemplateVars, sudo: boolean | undefined, timeoutMs: number) {
+    const r = renderCommand(template, v)
     const needsStdin = Object.keys(r.env).length > 0
     const command = needsStdin ? 'sh -s' : r.command
-    const opts = {timeoutMs: this.timeoutOf(step, 600_000), stdin: needsStdin ? stdinScript(r) : undefined}
-    return step.sudo ? this.remote.execSudo(node, command, opts) : this.remote.exec(node, command, opts)
+    const opts = {timeoutMs, stdin: needsStdin ? stdinScript(r) : undefined}
+    return sudo ? this.remote.execSudo(node, command, opts) : this.remote.exec(node, command, opts)
   }
 
   private async execute(step: Step, scope: Scope, node: NodeSpec | undefined): Promise<{ok: boolean; exitCode?: number | null; detail: string; output: string}> {
@@ -589,7 +606,7 @@ export class RunbookEngine {
         return {ok: res.exitCode === 0, exitCode: res.exitCode, detail: res.exitCode === 0 ? '' : `exit ${res.exitCode}: ${lastLines(res.stderr || res.stdout)}`, output: res.stdout + res.stderr}
       }
       case 'service': {
-        const cmd = serviceCommand(this.o.ctx, node!, step.service!, step.verb as ServiceVerb)
+        const cmd = serviceCommand(this.o.ctx, node!, renderText(step.service!, v), step.verb as ServiceVerb)
         const r = await this.remote.exec(node!, cmd, {timeoutMs: this.timeoutOf(step, 120_000)})
         return {ok: r.exitCode === 0, exitCode: r.exitCode, detail: r.exitCode === 0 ? lastLines(r.stdout) : `exit ${r.exitCode}: ${lastLines(r.stderr || r.stdout)}`, output: ''}
       }
@@ -627,17 +644,26 @@ export class RunbookEngine {
   /** A check: a condition (cluster state) or a read-only command on the targets (exit 0 = true). */
   private async checkOnce(step: Step, scope: Scope, targets: NodeSpec[] | undefined): Promise<{ok: boolean; detail: string}> {
     if (step.command) {
+      if (this.o.dryRun) throw new NotEvaluated(`${NOT_RUN}: ${step.command}`)
       const nodes = targets ?? []
       const rs = await Promise.all(nodes.map(async (n) => ({n, r: await this.shell(n, step.command!, scope, step)})))
       const bad = rs.filter((x) => x.r.exitCode !== 0)
       return {ok: bad.length === 0, detail: bad.length ? bad.map((x) => `${x.n.name}: exit ${x.r.exitCode}`).join(', ') : `exit 0 on ${nodes.map((n) => n.name).join(', ')}`}
     }
     const v = this.vars(scope, targets?.length === 1 ? targets[0] : undefined)
-    const ok = await this.evalCondition(renderDeep(step.condition!, v), v)
-    return {ok, detail: `${describeCondition(renderDeep(step.condition!, v))}: ${ok ? 'true' : 'false'}`}
+    const ok = await this.evalCondition(renderCondition(step.condition!, v), v)
+    return {ok, detail: `${describeCondition(renderCondition(step.condition!, v))}: ${ok ? 'true' : 'false'}`}
   }
 
-  /** Evaluates a structured condition against the live cluster; values were rendered from params only. */
+  /** Renders and evaluates C; null in a dry run when it would run a command. */
+  private evalOrNull(c: Condition, v: TemplateVars): Promise<boolean | null> {
+    return this.evalCondition(renderCondition(c, v), v).catch((e) => {
+      if (e instanceof NotEvaluated) return null
+      throw e
+    })
+  }
+
+  /** Evaluates a structured condition (rendered by renderCondition) against the live cluster. */
   async evalCondition(c: Condition, v: TemplateVars): Promise<boolean> {
     let h: ChainfireHealth | undefined
     const live = async () => (h ??= await this.view.health())
@@ -680,13 +706,16 @@ export class RunbookEngine {
       return String(p?.value) === String(c.equals)
     }
     if ('command' in c) {
+      if (this.o.dryRun) throw new NotEvaluated(`${NOT_RUN}: ${describeCondition(c)}`)
       const nodes = await resolveTargets(this.o.ctx, [c.on ?? 'all'].flat().map(String), () => live())
-      const rs = await Promise.all(nodes.map((n) => this.remote.exec(n, String(c.command), {timeoutMs: 60_000})))
+      const rs = await Promise.all(nodes.map((n) => this.shellOn(n, String(c.command), {...v, node: nodeVars(this.o.ctx, n)}, false, 60_000)))
       return rs.every((r) => r.exitCode === 0)
     }
     throw new UsageError(`unknown condition ${JSON.stringify(c)}`)
   }
 }
+
+const NOT_RUN = 'not evaluated: a dry run runs no commands'
 
 function lastLines(s: string): string {
   return s.trim().split('\n').slice(-3).join('; ')

@@ -177,6 +177,9 @@ export async function lintRunbookText(text: string, file: string): Promise<{runb
         const expr = m[1]
         if (!TEMPLATE_VARS.test(expr)) problems.push(at(path, `unknown template variable "{{ ${expr} }}" (params.NAME, node.name|address|data_dir|peer_url|client_url, run.id, context.name)`))
         else if (expr.startsWith('params.') && !(expr.slice(7) in params)) problems.push(at(path, `"{{ ${expr} }}" references undeclared param "${expr.slice(7)}"`))
+        else if (params[expr.slice(7)]?.secret && path.some((k) => NAME_FIELDS.has(String(k)))) {
+          problems.push(at(path, `secret param "${expr.slice(7)}" cannot name a target, service or component (it would reach a command line): use secrets in commands, instructions and confirmations only`))
+        }
       }
     } else if (Array.isArray(value)) value.forEach((v, i) => checkTemplates(v, [...path, i]))
     else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) checkTemplates(v, [...path, k])
@@ -268,6 +271,9 @@ export async function loadRunbook(nameOrFile: string): Promise<LoadedRunbook> {
   return {name, file, text, runbook, stepsDigest: digestSteps(runbook.steps)}
 }
 
+/** Fields whose rendered value becomes part of a command line as it is (not through the environment). */
+const NAME_FIELDS: ReadonlySet<string> = new Set(['on', 'service', 'component'])
+
 export interface ParamValue {
   value: string | number | boolean
   secret: boolean
@@ -276,30 +282,32 @@ export interface ParamValue {
 /** Checks and converts one param value against its spec (type, enum values, pattern, min/max). */
 export function coerceParam(name: string, spec: Runbook['params'] extends Record<string, infer P> | undefined ? P : never, raw: string): string | number | boolean {
   const bad = (why: string) => new UsageError(`param ${name}: ${why}`)
+  // A secret's value is never shown, not even in the error that refuses it.
+  const shown = spec.secret ? 'the secret value' : `"${raw}"`
   switch (spec.type) {
     case 'int': {
-      if (!/^-?\d+$/.test(raw.trim())) throw bad(`"${spec.secret ? '<secret>' : raw}" is not an integer`)
+      if (!/^-?\d+$/.test(raw.trim())) throw bad(`${shown} is not an integer`)
       const n = Number(raw)
-      if (spec.min !== undefined && n < spec.min) throw bad(`${n} is below the minimum ${spec.min}`)
-      if (spec.max !== undefined && n > spec.max) throw bad(`${n} is above the maximum ${spec.max}`)
+      if (spec.min !== undefined && n < spec.min) throw bad(`${spec.secret ? shown : n} is below the minimum ${spec.min}`)
+      if (spec.max !== undefined && n > spec.max) throw bad(`${spec.secret ? shown : n} is above the maximum ${spec.max}`)
       return n
     }
     case 'bool': {
       if (/^(true|yes|1|on)$/i.test(raw)) return true
       if (/^(false|no|0|off)$/i.test(raw)) return false
-      throw bad(`"${raw}" is not a boolean (true/false)`)
+      throw bad(`${shown} is not a boolean (true/false)`)
     }
     case 'duration':
-      if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$/.test(raw)) throw bad(`"${raw}" is not a duration (like 30s, 5m)`)
+      if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$/.test(raw)) throw bad(`${shown} is not a duration (like 30s, 5m)`)
       return raw
     case 'enum':
-      if (!spec.values?.includes(raw)) throw bad(`"${raw}" is not one of: ${spec.values?.join(', ')}`)
+      if (!spec.values?.includes(raw)) throw bad(`${shown} is not one of: ${spec.values?.join(', ')}`)
       return raw
     case 'node':
-      if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(raw)) throw bad(`"${raw}" is not a node name`)
+      if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(raw)) throw bad(`${shown} is not a node name`)
       return raw
     default:
-      if (spec.pattern && !new RegExp(spec.pattern).test(raw)) throw bad(`${spec.secret ? 'value' : `"${raw}"`} does not match ${spec.pattern}`)
+      if (spec.pattern && !new RegExp(spec.pattern).test(raw)) throw bad(`${shown} does not match ${spec.pattern}`)
       return raw
   }
 }
@@ -320,7 +328,7 @@ export function resolveParams(rb: Runbook, given: Record<string, string>, nodeNa
       continue
     }
     const value = coerceParam(name, spec, raw)
-    if (spec.type === 'node' && !nodeNames.includes(String(value))) throw new UsageError(`param ${name}: no node "${value}" in the context (have: ${nodeNames.join(', ')})`)
+    if (spec.type === 'node' && !nodeNames.includes(String(value))) throw new UsageError(`param ${name}: no node ${spec.secret ? 'by the secret name' : `"${value}"`} in the context (have: ${nodeNames.join(', ')})`)
     out[name] = {value, secret: Boolean(spec.secret)}
   }
   if (missing.length > 0) {

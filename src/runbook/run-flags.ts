@@ -22,7 +22,7 @@ export const runFlags = {
 export function runOptions(
   rc: ResolvedContext,
   flags: {param?: string[]; yes: boolean; step: boolean; force: boolean; 'allow-manual': boolean; 'accept-new-host-keys': boolean; 'force-unlock': boolean; 'lock-ttl': string; forks: number},
-  extra: {reporter: Reporter; log: (s: string) => void; output: (s: string) => void; version: string; dryRun: boolean; name?: string; resume?: string},
+  extra: {reporter: Reporter; log: (s: string) => void; output: (s: string) => void; version: string; dryRun: boolean; name?: string; resume?: string; onSecrets: (values: string[]) => void},
 ): RunOptions {
   const interactive = isInteractive()
   return {
@@ -45,5 +45,6 @@ export function runOptions(
     forks: flags.forks,
     version: extra.version,
     prompts: runbookPrompts(extra.log),
+    onSecrets: extra.onSecrets,
   }
 }

@@ -62,12 +62,22 @@ export function renderText(template: string, vars: TemplateVars): string {
   return template.replace(TEMPLATE_RE, (_m, expr: string) => lookup(expr, vars).value)
 }
 
-/** Renders every string inside a value (condition objects, action `with`). */
-export function renderDeep<T>(value: T, vars: TemplateVars): T {
+/** Renders every string inside a value (action `with`), except under the keys in RAW (left as templates). */
+export function renderDeep<T>(value: T, vars: TemplateVars, raw: ReadonlySet<string> = new Set()): T {
   if (typeof value === 'string') return renderText(value, vars) as T
-  if (Array.isArray(value)) return value.map((v) => renderDeep(v, vars)) as T
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderDeep(v, vars)])) as T
+  if (Array.isArray(value)) return value.map((v) => renderDeep(v, vars, raw)) as T
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, raw.has(k) ? v : renderDeep(v, vars, raw)])) as T
   return value
+}
+
+const SHELL_KEYS: ReadonlySet<string> = new Set(['command'])
+
+/**
+ * Renders a condition's text values (names compared in-process). Its `command` stays a template:
+ * it is rendered by renderCommand on each node it runs on (values quoted, secrets over stdin).
+ */
+export function renderCondition<T>(condition: T, vars: TemplateVars): T {
+  return renderDeep(condition, vars, SHELL_KEYS)
 }
 
 /** The script sent on stdin when a command needs secrets: sh reads the values, then runs the command. */

@@ -6,7 +6,7 @@ import {DEFAULT_SSH_CONFIG, expandProxyCommand, lookupSshHost, parseJumpHosts, r
 import {configPath, nodeSsh, serviceCommand, type ServiceVerb} from '../config/context.js'
 import {parseDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
-import type {Context, NodeSpec} from '../config/schema.js'
+import {type Context, type NodeSpec, SAFE_HOST_RE, SAFE_HOST_RULE, SAFE_USER_RE, SAFE_USER_RULE} from '../config/schema.js'
 import {OperationError, RefusedError, UsageError} from '../errors.js'
 import {shellQuote} from '../shell-quote.js'
 
@@ -43,6 +43,9 @@ function resolveHost(
   depth = 0,
 ): SshConnectOptions {
   if (depth > 8) throw new UsageError(`ssh: more than 8 nested jump hosts on the way to ${alias}: is there a ProxyJump loop in the SSH config?`, {host: alias})
+  // Names from plasmactl's config, URLs and jump hosts (not the operator's own ssh_config, as in OpenSSH).
+  if (!SAFE_HOST_RE.test(alias)) throw new UsageError(`ssh: refusing host "${alias}": expected ${SAFE_HOST_RULE}`, {host: alias})
+  if (explicit.user !== undefined && !SAFE_USER_RE.test(explicit.user)) throw new UsageError(`ssh: refusing user "${explicit.user}" for ${alias}: expected ${SAFE_USER_RULE}`, {host: alias})
   const h = lookupSshHost(sshConfig, alias)
   const configured = h.identityFiles.filter((f) => existsSync(f))
   const identity = identityFile ?? configured[0] ?? DEFAULT_IDENTITIES.find((f) => existsSync(f))

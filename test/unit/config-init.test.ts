@@ -33,7 +33,8 @@ describe('parseNodeFlag', () => {
     assert.deepEqual(parseNodeFlag('n6=[fd00::1]:iam'), {name: 'n6', address: 'fd00::1', roles: ['iam']})
     assert.deepEqual(parseNodeFlag('n6=[fd00::1]'), {name: 'n6', address: 'fd00::1', roles: ['chainfire']})
   })
-  for (const bad of ['cp1', '=10.0.0.1', 'cp1=', 'cp1=10.0.0.1:chainfyre', 'bad name=10.0.0.1', 'n6=[fd00::1']) {
+  const shellish = ['10.0.0.1$(touch /tmp/m)', '`id`', 'a;b', 'a&&b', 'a b', "a'b", 'a"b', '-oProxyCommand=x', 'a*', 'ünï', 'a|b', 'a\nb']
+  for (const bad of ['cp1', '=10.0.0.1', 'cp1=', 'cp1=10.0.0.1:chainfyre', 'bad name=10.0.0.1', 'n6=[fd00::1', ...shellish.map((a) => `n1=${a}`)]) {
     it(`rejects "${bad}" as bad usage`, () => {
       assert.throws(() => parseNodeFlag(bad), (e: unknown) => e instanceof UsageError && e.exitCode === EXIT.USAGE && e.message.includes('--node'))
     })

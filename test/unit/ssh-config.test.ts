@@ -55,6 +55,12 @@ Host *
     assert.equal(expandProxyCommand('ssh -W %h:%p -l %r gw # %n 100%%', {h: '10.0.0.7', p: 2201, r: 'ops', n: 'db-7'}), 'ssh -W 10.0.0.7:2201 -l ops gw # db-7 100%')
   })
 
+  it('ProxyCommand token values are shell-quoted, in one pass (a %h in a value is not expanded again)', () => {
+    const h = `10.0.0.1$(touch /tmp/m) %r`
+    assert.equal(expandProxyCommand('nc %h %p', {h, p: 22, r: 'ops', n: 'x'}), `nc '10.0.0.1$(touch /tmp/m) %r' 22`)
+    assert.equal(expandProxyCommand('nc %h', {h: "a'b", p: 22, r: 'ops', n: 'x'}), `nc 'a'\\''b'`)
+  })
+
   it('IdentitiesOnly and HostKeyAlias are read', () => {
     const h = lookupSshHost(parseSshConfig('Host a\n  IdentitiesOnly YES\n  HostKeyAlias db-a\n'), 'a')
     assert.deepEqual([h.identitiesOnly, h.hostKeyAlias], [true, 'db-a'])

@@ -3,6 +3,7 @@ import {readdirSync, readFileSync} from 'node:fs'
 import {homedir, hostname, userInfo} from 'node:os'
 import {basename, dirname, isAbsolute, join} from 'node:path'
 import {UsageError} from '../../errors.js'
+import {shellQuote} from '../../shell-quote.js'
 
 /** What OpenSSH's client config says about one host (only the keywords plasmactl honours). */
 export interface SshConfigHost {
@@ -270,9 +271,12 @@ export function lookupSshHost(config: SshConfig | undefined, alias: string): Ssh
   }
 }
 
-/** ProxyCommand tokens: %h host, %p port, %r user, %n the name as given, %% a percent sign. */
+/**
+ * ProxyCommand tokens: %h host, %p port, %r user, %n the name as given, %% a percent sign. Each value
+ * is shell-quoted (plain names stay as they are), in one pass: a name never runs as shell code.
+ */
 export function expandProxyCommand(command: string, t: {h: string; p: number; r: string; n: string}): string {
-  return command.replaceAll(/%([%hprn])/g, (_, k: string) => (k === '%' ? '%' : String(t[k as 'h' | 'p' | 'r' | 'n'])))
+  return command.replaceAll(/%([%hprn])/g, (_, k: string) => (k === '%' ? '%' : shellQuote(String(t[k as 'h' | 'p' | 'r' | 'n']))))
 }
 
 function localUser(): string {

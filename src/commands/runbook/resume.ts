@@ -15,7 +15,7 @@ export default class RunbookResume extends BaseCommand<typeof RunbookResume> {
   public async run(): Promise<RunResult> {
     const rc = await resolveContext(this.flags)
     const result = await runRunbook(
-      runOptions(rc, this.flags, {reporter: this.reporter(), log: (s) => this.logToStderr(s), output: (s) => this.logToStderr(s), version: this.config.version, dryRun: false, resume: this.args.runId}),
+      runOptions(rc, this.flags, {reporter: this.reporter(), log: (s) => this.logToStderr(s), output: (s) => this.logToStderr(s), version: this.config.version, dryRun: false, resume: this.args.runId, onSecrets: (v) => this.redactOutput(v)}),
     )
     if (!this.jsonEnabled()) this.log(renderRun(result))
     return result

@@ -15,14 +15,14 @@ export default class RunbookRun extends BaseCommand<typeof RunbookRun> {
   ]
 
   static override args = {runbook: Args.string({description: 'runbook name (see `runbook list`) or path to a YAML file', required: true})}
-  static override flags = {...runFlags, 'dry-run': Flags.boolean({description: 'render every command, resolve targets, run read-only checks, show quorum impact; change nothing'})}
+  static override flags = {...runFlags, 'dry-run': Flags.boolean({description: 'render every command, resolve targets, evaluate cluster-state checks (commands are shown, not run), show quorum impact; change nothing'})}
 
   public async run(): Promise<RunResult> {
     const rc = await resolveContext(this.flags)
     const result = await runRunbook(
       runOptions(rc, this.flags, {
         reporter: this.reporter(), log: (s) => this.logToStderr(s), output: (s) => this.logToStderr(s), version: this.config.version,
-        dryRun: this.flags['dry-run'], name: this.args.runbook,
+        dryRun: this.flags['dry-run'], name: this.args.runbook, onSecrets: (v) => this.redactOutput(v),
       }),
     )
     if (!this.jsonEnabled()) this.log(result.dryRun ? renderPlan(result) : renderRun(result))

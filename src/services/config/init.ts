@@ -4,7 +4,7 @@ import {type Document, isMap, isScalar, isSeq, parseDocument} from 'yaml'
 import {UsageError} from '../../errors.js'
 import {writeFileAtomic} from '../../config/load.js'
 import {validateConfigText} from '../../config/validate.js'
-import {ROLES, type Role} from '../../config/schema.js'
+import {ROLES, type Role, SAFE_HOST_RE, SAFE_HOST_RULE, SAFE_USER_RE, SAFE_USER_RULE} from '../../config/schema.js'
 
 export const ENVIRONMENTS = ['production', 'staging', 'lab'] as const
 export type Environment = (typeof ENVIRONMENTS)[number]
@@ -85,6 +85,7 @@ export function parseNodeFlag(value: string): InitNode {
   }
   if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(name)) throw bad('node names use letters, digits, ".", "_" and "-"')
   if (!address) throw bad('missing address')
+  if (!SAFE_HOST_RE.test(address)) throw bad(`the address must be ${SAFE_HOST_RULE}`)
   const roles = roleText === undefined ? ['chainfire'] : roleText.split(',').map((r) => r.trim()).filter(Boolean)
   for (const r of roles) {
     if (!(ROLES as readonly string[]).includes(r)) throw bad(`unknown role "${r}" (roles: ${ROLES.join(', ')})`)
@@ -134,6 +135,7 @@ export async function initConfig(opts: InitOptions): Promise<InitResult> {
   if (!(ENVIRONMENTS as readonly string[]).includes(full.environment)) {
     throw new UsageError(`invalid environment "${full.environment}" (expected ${ENVIRONMENTS.join(', ')})`)
   }
+  if (full.sshUser && !SAFE_USER_RE.test(full.sshUser)) throw new UsageError(`invalid --ssh-user "${full.sshUser}": expected ${SAFE_USER_RULE}`)
   const dup = full.nodes.find((n, i) => full.nodes.findIndex((m) => m.name === n.name) !== i)
   if (dup) throw new UsageError(`node "${dup.name}" is given twice (--node names must be unique)`)
   const text = renderConfig(await readFile(TEMPLATE_PATH, 'utf8'), full)

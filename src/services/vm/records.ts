@@ -1,6 +1,7 @@
 import {z} from 'zod'
 import type {ChainfireClient} from '../../adapters/chainfire/index.js'
 import {UsageError} from '../../errors.js'
+import {shellQuote} from '../../shell-quote.js'
 
 /**
  * PlasmaVMC's VM records: one JSON document per VM in ChainFire at /plasmavmc/vms/<id>.
@@ -99,8 +100,9 @@ export interface ResolvedVm {
 }
 
 export function resolveVm(record: VmRecord, host = record.host): ResolvedVm {
-  const sub = (s: string) => s.replaceAll('{host}', host).replaceAll('{id}', record.id)
-  return {qmpSocket: sub(record.qmpSocket), pidFile: record.pidFile ? sub(record.pidFile) : undefined, startCommand: sub(record.startCommand)}
+  const sub = (s: string, quote = (v: string) => v) => s.replaceAll(/\{(host|id)\}/g, (_m, k: string) => quote(k === 'host' ? host : record.id))
+  // The start command runs in a shell: a host name from a record never runs as shell code.
+  return {qmpSocket: sub(record.qmpSocket), pidFile: record.pidFile ? sub(record.pidFile) : undefined, startCommand: sub(record.startCommand, shellQuote)}
 }
 
 /** Whether the record allows running the VM on HOST (a host-failure restart elsewhere). */
