@@ -2,7 +2,7 @@
 // and a plain message naming file:line, never a hang, a crash or exit 1 ("this is a bug").
 import assert from 'node:assert/strict'
 import {existsSync} from 'node:fs'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -112,5 +112,32 @@ describe('inputs that cannot hang, crash or mislead (built CLI)', () => {
     usage(await cli(['config', 'validate', './ftp.yaml']), /ftp\.yaml:7:17: contexts\[0\]\.snapshots\.targets\[0\]: unsupported snapshot target/)
     usage(await cli(['snapshot', 'list', '--config', './ftp.yaml']), /ftp\.yaml:7:17: .*unsupported snapshot target/)
     usage(await cli(['snapshot', 'list', '--target', 'ftp://backup.example/x']), /unknown snapshot target "ftp:\/\/backup\.example\/x"/)
+  })
+
+  it('config view redacts URL passwords, and no secret is left in the state directory', async () => {
+    const secrets = ['S3-SECRET-wJalrXUtnFEMI', 'IAM-TOKEN-eyJhbGciOi', 'URL-PASS-hunter2']
+    const withSecrets = CONFIG.replace('http://127.0.0.1:1', `http://operator:${secrets[2]}@127.0.0.1:1`) +
+      `    iam:\n      url: https://iam.example\n      token: ${secrets[1]}\n` +
+      `    snapshots:\n      targets:\n        - {url: 's3://backups/chainfire', access-key-id: AKIDEXAMPLE, secret-access-key: ${secrets[0]}}\n`
+    await writeFile(join(home, 'secrets.yaml'), withSecrets)
+    const state = join(home, 'state-secrets')
+    const env = {PLASMACTL_CONFIG: join(home, 'secrets.yaml'), PLASMACTL_STATE_DIR: state}
+    const view = await cli(['config', 'view'], env)
+    assert.equal(view.exitCode, 0, view.stderr)
+    assert.match(view.stdout, /http:\/\/operator:\[REDACTED\]@127\.0\.0\.1:1/)
+    const json = await cli(['config', 'view', '--json'], env)
+    assert.equal(json.json.data.config.contexts[0].chainfire.endpoints[0], 'http://operator:[REDACTED]@127.0.0.1:1')
+    // Commands that load the config (twice: the second load would come from the cache).
+    for (let i = 0; i < 2; i++) assert.equal((await cli(['health', '--component', 'chainfire', '--timeout', '1s'], env)).exitCode, 5)
+    for (const s of secrets) {
+      assert.ok(!view.stdout.includes(s) && !json.stdout.includes(s), `${s} printed by config view`)
+      for (const f of await readdir(state, {recursive: true}).catch(() => [] as string[])) {
+        const text = await readFile(join(state, f), 'utf8').catch(() => '')
+        assert.ok(!text.includes(s), `${s} stored in clear in ${f}`)
+      }
+    }
+    // A config without secrets is still cached.
+    await cli(['health', '--component', 'chainfire', '--timeout', '1s'], {PLASMACTL_STATE_DIR: state})
+    assert.equal((await readdir(join(state, 'cache'))).filter((f) => f.startsWith('config-')).length, 1)
   })
 })
