@@ -36,7 +36,7 @@ export default class SnapshotSave extends BaseCommand<typeof SnapshotSave> {
       loaded, ctx, reporter, version: this.config.version, targets: this.flags.target, endpoint: this.flags.endpoint,
       timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), metricsFile: this.flags['metrics-file'], prune: this.flags.prune, onProgress: bar.update,
     }).finally(bar.done)
-    if (!result.ok) setExitCode('OPERATION_FAILED')
+    if (!result.ok) setExitCode(result.targets.some((t) => t.refused) ? 'REFUSED' : 'OPERATION_FAILED')
     if (!this.jsonEnabled()) {
       this.log(`${result.name}  ${formatBytes(result.manifest.size)}  revision ${result.manifest.revision}  keys ${result.manifest.keyCount ?? '?'}  from ${result.manifest.sourceMember}`)
       for (const t of result.targets) this.log(`  ${t.ok ? 'ok    ' : 'FAILED'} ${t.target}${t.error ? `: ${t.error}` : ''}`)
