@@ -98,6 +98,8 @@ describe('inputs that cannot hang, crash or mislead (built CLI)', () => {
     usage(await cli(['health', '--component', 'nonsense']), /unknown component "nonsense" \(components: chainfire, backups/)
     usage(await cli(['health', '--component', 'chainfrie']), /did you mean "chainfire"\?/)
     usage(await cli(['exec', 'role:chainfier', '--', 'true']), /unknown role "chainfier" .*did you mean "chainfire"\?/)
+    await writeFile(join(home, 'role.yaml'), runbook('role', `  - id: restart\n    kind: run\n    on: role:chainfier\n    command: 'true'\n`))
+    usage(await cli(['runbook', 'lint', './role.yaml']), /role\.yaml:7:9: error: steps\[0\]\.on: unknown role in target "role:chainfier" .*did you mean "chainfire"\?/)
     usage(await cli(['health', '--timeout', '99999999999999999999h']), /invalid --timeout "99999999999999999999h": at most 24h/)
     usage(await cli(['health', '--timeout', '0']), /invalid --timeout "0": must be more than 0/)
     usage(await cli(['health', '--watch', '--interval', '0s']), /invalid --interval "0s": must be more than 0/)
