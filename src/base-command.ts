@@ -96,6 +96,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (problems && problems.length > 1) {
         for (const p of problems.slice(1)) this.logToStderr(`  ${p.file}:${p.line}:${p.column}: ${p.path ? `${p.path}: ` : ''}${p.message}`)
       }
+      if (typeof err.details.more === 'number' && err.details.more > 0) this.logToStderr(`  … and ${err.details.more} more`)
       if (err.details.hint) this.logToStderr(`hint: ${err.details.hint}`)
     } else if (name === 'USAGE') {
       this.logToStderr(`hint: see \`plasmactl ${this.id?.replaceAll(':', ' ') ?? ''} --help\``)

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {resolveContext} from '../config/context.js'
-import {parseDuration} from '../config/duration.js'
+import {parseTimeout} from '../config/duration.js'
 import {setExitCode} from '../errors.js'
 import {renderExec} from '../output/runbook.js'
 import {type ExecResult, execExit, execOnNodes} from '../services/exec-on-nodes.js'
@@ -26,7 +26,7 @@ export default class Exec extends BaseCommand<typeof Exec> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const live = !this.jsonEnabled() && !this.flags.group
     const result = await execOnNodes({
-      loaded, ctx, target: this.args.target, command, timeoutMs: parseDuration(this.flags.timeout, '--timeout'), forks: this.flags.forks, sudo: this.flags.sudo, acceptNewHostKeys: this.flags['accept-new-host-keys'],
+      loaded, ctx, target: this.args.target, command, timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), forks: this.flags.forks, sudo: this.flags.sudo, acceptNewHostKeys: this.flags['accept-new-host-keys'],
       onHost: live ? (h) => {
         for (const l of (h.stdout + h.stderr).replace(/\n$/, '').split('\n').filter(Boolean)) this.log(`${h.node} | ${l}`)
         if (h.error) this.logToStderr(`${h.node} | error: ${h.error}`)

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {resolveContext} from '../config/context.js'
-import {parseDuration} from '../config/duration.js'
+import {parseTimeout} from '../config/duration.js'
 import {exitNameForStatus, setExitCode} from '../errors.js'
 import {renderHealth} from '../output/health.js'
 import {renderHealthPrometheus} from '../output/prometheus.js'
@@ -27,7 +27,7 @@ export default class Health extends BaseCommand<typeof Health> {
 
   public async run(): Promise<HealthReport | undefined> {
     const {loaded, ctx} = await resolveContext(this.flags)
-    const opts = {loaded, ctx, reporter: this.reporter(), timeoutMs: parseDuration(this.flags.timeout, '--timeout'), components: this.flags.component}
+    const opts = {loaded, ctx, reporter: this.reporter(), timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), components: this.flags.component}
     const render = (r: HealthReport) => (this.flags.format === 'prometheus' ? renderHealthPrometheus(r).trimEnd() : renderHealth(r))
     if (!this.flags.watch) {
       const report = await checkHealth(opts)
@@ -39,7 +39,7 @@ export default class Health extends BaseCommand<typeof Health> {
     process.once('SIGINT', () => abort.abort())
     let last: HealthReport | undefined
     const events: string[] = []
-    for await (const {report, changes} of watchHealth(opts, parseDuration(this.flags.interval, '--interval'), abort.signal)) {
+    for await (const {report, changes} of watchHealth(opts, parseTimeout(this.flags.interval, '--interval'), abort.signal)) {
       last = report
       // One JSON object per line (oclif's log() is silent in --json mode).
       if (this.jsonEnabled()) process.stdout.write(JSON.stringify({...report, changes}) + '\n')

@@ -1,6 +1,7 @@
 import {isAbsolute, resolve} from 'node:path'
 import {UsageError} from '../errors.js'
 import {shellQuote} from '../shell-quote.js'
+import {didYouMean} from '../suggest.js'
 import {parseDuration} from './duration.js'
 import {loadConfig, type LoadedConfig, selectContext} from './load.js'
 import type {Context, NodeSpec, Role, SshSettings} from './schema.js'
@@ -34,7 +35,7 @@ export function nodesWithRole(ctx: Context, role: Role): NodeSpec[] {
 
 export function findNode(ctx: Context, name: string): NodeSpec {
   const node = ctx.nodes.find((n) => n.name === name)
-  if (!node) throw new UsageError(`no node "${name}" in context "${ctx.name}" (have: ${ctx.nodes.map((n) => n.name).join(', ')})`)
+  if (!node) throw new UsageError(`no node "${name}" in context "${ctx.name}" (have: ${ctx.nodes.map((n) => n.name).join(', ')})${didYouMean(name, ctx.nodes.map((n) => n.name))}`)
   return node
 }
 

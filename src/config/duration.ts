@@ -9,7 +9,7 @@ export function parseDuration(value: string | number, what = 'duration'): number
     return value
   }
   const text = value.trim()
-  if (/^\d+$/.test(text)) return Number(text)
+  if (/^\d+$/.test(text) && Number.isFinite(Number(text))) return Number(text)
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g
   let total = 0
   let consumed = 0
@@ -21,7 +21,22 @@ export function parseDuration(value: string | number, what = 'duration'): number
   if (consumed === 0 || consumed !== text.length) {
     throw new UsageError(`invalid ${what} "${value}": use forms like 500ms, 5s, 2m30s, 1h, 7d`)
   }
+  if (!Number.isFinite(total)) throw new UsageError(`invalid ${what} "${value}": too large`)
   return total
+}
+
+/** The longest timeout, wait or interval a flag accepts. */
+export const MAX_FLAG_DURATION_MS = 24 * 3_600_000
+
+/**
+ * A duration given as a flag (--timeout, --wait, --interval): more than 0 (0 only with allowZero)
+ * and at most 24h, so that a typo can neither spin nor hang.
+ */
+export function parseTimeout(value: string, what: string, {allowZero = false} = {}): number {
+  const ms = parseDuration(value, what)
+  if (ms === 0 && !allowZero) throw new UsageError(`invalid ${what} "${value}": must be more than 0`)
+  if (!(ms <= MAX_FLAG_DURATION_MS)) throw new UsageError(`invalid ${what} "${value}": at most 24h`)
+  return ms
 }
 
 /** Short human form: 850ms, 1.5s, 12s, 2m30s, 1h5m, 2d3h. Rounds first so no unit ever shows 60. */

@@ -5,6 +5,7 @@ import {fileURLToPath} from 'node:url'
 import type {Document} from 'yaml'
 import {PlasmaError, UsageError} from '../errors.js'
 import {defaultConfigPath, stateDir} from './paths.js'
+import {containsSecrets} from './secrets.js'
 import type {Config, Context} from './schema.js'
 
 export type {ConfigValidationError, ValidationProblem} from './validate.js'
@@ -63,11 +64,18 @@ export async function loadConfig(path = defaultConfigPath(), {allowMissing = fal
   const cache = document ? undefined : await cachePath(text)
   if (cache) {
     const hit = await readFile(cache, 'utf8').catch(() => undefined)
-    if (hit) return withoutDocument(path, JSON.parse(hit) as Config)
+    if (hit) {
+      const config = JSON.parse(hit) as Config
+      if (!containsSecrets(config)) return withoutDocument(path, config)
+      // Written before configs with secrets stopped being cached: remove it.
+      await rm(cache, {force: true})
+    }
   }
   const {validateConfigText} = await import('./validate.js')
   const {config, doc} = validateConfigText(text, path)
-  if (cache) await writeFileAtomic(cache, JSON.stringify(config)).catch(() => undefined)
+  // A config holding a secret (S3 secret key, IAM token, URL password) is never cached: the cache
+  // would keep it in clear in the state directory. Such configs are validated on every load.
+  if (cache && !containsSecrets(config)) await writeFileAtomic(cache, JSON.stringify(config)).catch(() => undefined)
   return {path, config, doc, exists: true}
 }
 

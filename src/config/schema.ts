@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {ROLES} from './roles.js'
 
 /**
  * The config file schema (kubeconfig-like). The JSON Schema in schemas/config.schema.json is generated
@@ -7,7 +8,7 @@ import {z} from 'zod'
  */
 const duration = z.union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$/, 'expected a duration like 500ms, 5s, 2m30s, 1h'), z.number().nonnegative()])
 
-export const ROLES = ['chainfire', 'flaredb', 'plasmavmc-host', 'prismnet', 'iam', 'gateway'] as const
+export {ROLES} from './roles.js'
 
 /**
  * Host names and SSH users reach shells (an OpenSSH ProxyCommand's %h and %r, commands on nodes), so
@@ -85,10 +86,12 @@ export const nodeSchema = z.strictObject({
   plasmavmc: plasmavmcSettings.optional(),
 })
 
+const targetUrl = z.string().regex(/^(file:\/\/|s3:\/\/|sftp:\/\/|\/|\.)/, 'unsupported snapshot target: use file:///dir, s3://bucket/prefix, sftp://node/path or a path')
+
 export const snapshotTarget = z.union([
-  z.string().describe('file:///dir, s3://bucket/prefix or sftp://node-or-host/path'),
+  targetUrl.describe('file:///dir, s3://bucket/prefix or sftp://node-or-host/path'),
   z.strictObject({
-    url: z.string(),
+    url: targetUrl,
     endpoint: z.string().url().optional().describe('S3-compatible endpoint (default: AWS)'),
     region: z.string().optional(),
     'path-style': z.boolean().optional(),

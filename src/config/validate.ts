@@ -1,7 +1,7 @@
-import {type Document, isMap, isPair, isScalar, LineCounter, parseDocument, type Node as YamlNode} from 'yaml'
+import {type Alias, type Document, isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Node as YamlNode} from 'yaml'
 import type {z} from 'zod'
 import {UsageError} from '../errors.js'
-import {type Config, configSchema} from './schema.js'
+import {type Config, configSchema, contextSchema, nodeSchema} from './schema.js'
 
 export interface ValidationProblem {
   file: string
@@ -11,20 +11,65 @@ export interface ValidationProblem {
   message: string
 }
 
-/** Thrown for an invalid file: lists every problem, the first one in the message. */
+/** How many problems an error lists; the rest are counted ("and N more"). */
+export const MAX_LISTED_PROBLEMS = 100
+
+/** Thrown for an invalid file: lists the first problems (the first one in the message) and counts the rest. */
 export class ConfigValidationError extends UsageError {
   readonly problems: ValidationProblem[]
+  /** Problems found beyond the listed ones. */
+  readonly more: number
   constructor(problems: ValidationProblem[]) {
     const first = problems[0]
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''
+    const listed = problems.slice(0, MAX_LISTED_PROBLEMS)
     super(`${first.path ? `${first.path}: ` : ''}${first.message}${more}`, {
       file: first.file,
       line: first.line,
       column: first.column,
-      problems,
+      problems: listed,
+      more: problems.length - listed.length,
       hint: 'run `plasmactl config validate` to list every problem',
     })
-    this.problems = problems
+    this.problems = listed
+    this.more = problems.length - listed.length
+  }
+}
+
+/** Aliases a YAML file may expand (yaml's default): more is an alias bomb ("billion laughs"). */
+export const MAX_ALIASES = 100
+
+/**
+ * doc.toJS() with alias expansion bounded: an alias bomb becomes a problem located at the alias
+ * that went over the bound, instead of an exception or exhausted memory.
+ */
+export function toJSBounded(doc: Document): {value: unknown} | {offset: number; message: string} {
+  const aliases: Alias[] = []
+  visit(doc, {
+    Alias(_, node) {
+      aliases.push(node)
+    },
+  })
+  let offset: number | undefined
+  for (const a of aliases) {
+    const original = a.toJSON
+    a.toJSON = function (this: Alias, ...args: Parameters<Alias['toJSON']>) {
+      try {
+        return original.apply(this, args)
+      } catch (error) {
+        offset ??= this.range?.[0]
+        throw error
+      }
+    }
+  }
+  try {
+    return {value: doc.toJS({maxAliasCount: MAX_ALIASES})}
+  } catch (error) {
+    if (!(error instanceof ReferenceError) || offset === undefined) throw error
+    const why = /Excessive alias count/.test(error.message) ? `aliases expand to more than ${MAX_ALIASES} nodes (an alias bomb)` : error.message
+    return {offset, message: `YAML: ${why}`}
+  } finally {
+    for (const a of aliases) delete (a as Partial<Alias>).toJSON
   }
 }
 
@@ -75,10 +120,16 @@ export function validateConfigText(text: string, file: string): {config: Config;
       }),
     )
   }
-  const raw = doc.toJS() ?? {}
-  const result = configSchema.safeParse(raw)
+  const js = toJSBounded(doc)
+  if ('message' in js) {
+    const {line, col} = pos(js.offset)
+    throw new ConfigValidationError([{file, line, column: col, path: '', message: js.message}])
+  }
+  const raw = js.value ?? {}
+  const result = parseConfig(raw)
   if (!result.success) {
-    const problems = result.error.issues.flatMap((issue) => toProblems(issue, raw, doc, file, pos))
+    const problems: ValidationProblem[] = []
+    for (const issue of result.issues) for (const p of toProblems(issue, raw, doc, file, pos)) problems.push(p)
     throw new ConfigValidationError(problems.sort((a, b) => a.line - b.line || a.column - b.column))
   }
   const config = result.data
@@ -88,6 +139,37 @@ export function validateConfigText(text: string, file: string): {config: Config;
   })
   if (problems.length > 0) throw new ConfigValidationError(problems)
   return {config, doc}
+}
+
+type Issue = z.core.$ZodIssue
+
+/**
+ * configSchema.safeParse, except that a file with a huge number of problems (zod gathers nested
+ * issues with push(...), which overflows the stack past ~100 000) is checked piece by piece:
+ * the file without its contexts, each context without its nodes, then each node.
+ */
+function parseConfig(raw: unknown): {success: true; data: Config} | {success: false; issues: Issue[]} {
+  try {
+    const r = configSchema.safeParse(raw)
+    return r.success ? {success: true, data: r.data} : {success: false, issues: r.error.issues}
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error
+  }
+  const issues: Issue[] = []
+  const add = (prefix: PropertyKey[], r: {success: boolean; error?: {issues: Issue[]}}) => {
+    for (const i of r.error?.issues ?? []) issues.push({...i, path: [...prefix, ...i.path]} as Issue)
+  }
+  const obj = raw as {contexts?: unknown}
+  const contexts = Array.isArray(obj?.contexts) ? (obj.contexts as unknown[]) : []
+  add([], configSchema.safeParse({...obj, contexts: Array.isArray(obj?.contexts) ? [] : obj?.contexts}))
+  contexts.forEach((c, i) => {
+    const nodes = (c as {nodes?: unknown})?.nodes
+    if (!Array.isArray(nodes)) return add(['contexts', i], contextSchema.safeParse(c))
+    add(['contexts', i], contextSchema.safeParse({...(c as object), nodes: []}))
+    nodes.forEach((n, j) => add(['contexts', i, 'nodes', j], nodeSchema.safeParse(n)))
+  })
+  if (issues.length === 0) issues.push({code: 'custom', path: [], message: 'too many problems to check', input: raw} as Issue)
+  return {success: false, issues}
 }
 
 /** True when the key at the end of PATH is absent from an object in the raw data (not merely wrong). */
@@ -103,7 +185,7 @@ function isMissingKey(raw: unknown, path: PropertyKey[]): boolean {
 }
 
 function toProblems(
-  issue: z.core.$ZodIssue,
+  issue: Issue,
   raw: unknown,
   doc: Document,
   file: string,
@@ -112,8 +194,11 @@ function toProblems(
   if (issue.code === 'unrecognized_keys') {
     // One problem per unknown key, each pointing at the key itself.
     const known = knownKeysHint(issue.path)
+    // One pass over the map's keys (not one search per key: a map may hold many thousands).
+    const map = doc.getIn(issue.path, true)
+    const keyOffsets = new Map<unknown, number | undefined>(isMap(map) ? map.items.map((it) => [isScalar(it.key) ? it.key.value : it.key, (it.key as YamlNode | null)?.range?.[0]]) : [])
     return issue.keys.map((key) => {
-      const {line, col} = pos(locate(doc, issue.path, key))
+      const {line, col} = pos(keyOffsets.get(key) ?? locate(doc, issue.path, key))
       return {file, line, column: col, path: formatPath([...issue.path, key]), message: `unknown key "${key}"${known}`}
     })
   }

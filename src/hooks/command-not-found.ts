@@ -1,19 +1,9 @@
 import type {Hook} from '@oclif/core'
 import {setExitCode, UsageError} from '../errors.js'
 import {errorEnvelope} from '../output/envelope.js'
+import {editDistance} from '../suggest.js'
 
-/** Levenshtein distance, two rows. */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({length: b.length + 1}, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    prev = cur
-  }
-  return prev[b.length]
-}
+export {editDistance} from '../suggest.js'
 
 /**
  * The closest known command ids and topics to what was typed (ids use ":" between words). The typed id

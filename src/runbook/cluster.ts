@@ -1,10 +1,12 @@
 import type {ChainfireClient} from '../adapters/chainfire/index.js'
 import {activeNodes, findNode, nodeClientUrl, nodePeerUrl} from '../config/context.js'
+import {ROLES} from '../config/roles.js'
 import type {Context, NodeSpec, Role} from '../config/schema.js'
 import {UsageError} from '../errors.js'
 import {type ChainfireHealth, checkChainfire} from '../services/health/probes/chainfire.js'
 import {impactOfStopping} from '../services/health/quorum.js'
 import {dataDirOf} from '../services/snapshot/restore.js'
+import {didYouMean} from '../suggest.js'
 
 /** What a run records about the cluster at each step: enough to notice it changed under a resume. */
 export interface ClusterFingerprint {
@@ -63,7 +65,11 @@ export async function resolveTargets(ctx: Context, exprs: string[], health: () =
       chainfireNodes()
         .filter((n) => n.name !== hh.leader && hh.members.some((m) => m.name === n.name))
         .forEach(add)
-    } else if (e.startsWith('role:')) activeNodes(ctx).filter((n) => n.roles.includes(e.slice(5) as Role)).forEach(add)
+    } else if (e.startsWith('role:')) {
+      const role = e.slice(5)
+      if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`unknown role "${role}" in target "${e}" (roles: ${ROLES.join(', ')})${didYouMean(role, ROLES)}`)
+      activeNodes(ctx).filter((n) => n.roles.includes(role as Role)).forEach(add)
+    }
     else add(findNode(ctx, e.startsWith('node:') ? e.slice(5) : e))
   }
   if (order === 'leader-last') {

@@ -4,8 +4,10 @@ import {dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {LineCounter, parseDocument} from 'yaml'
 import {configHome} from '../config/paths.js'
-import {locate} from '../config/validate.js'
+import {ROLES} from '../config/roles.js'
+import {locate, toJSBounded} from '../config/validate.js'
 import {UsageError} from '../errors.js'
+import {didYouMean} from '../suggest.js'
 import {type Condition, ID_RE, type Runbook, runbookSchema, type Step} from './schema.js'
 
 export interface LintProblem {
@@ -91,7 +93,9 @@ export async function listRunbooks(): Promise<RunbookSummary[]> {
       let description = ''
       let params: string[] = []
       try {
-        const rb = parseDocument(await readFile(file, 'utf8')).toJS() as Partial<Runbook>
+        const js = toJSBounded(parseDocument(await readFile(file, 'utf8')))
+        if ('message' in js) throw new Error(js.message)
+        const rb = js.value as Partial<Runbook>
         description = rb?.metadata?.description?.split('\n')[0] ?? ''
         params = Object.keys(rb?.params ?? {})
       } catch {
@@ -134,7 +138,12 @@ export async function lintRunbookText(text: string, file: string): Promise<{runb
       }),
     }
   }
-  const raw = doc.toJS() ?? {}
+  const js = toJSBounded(doc)
+  if ('message' in js) {
+    const {line, col} = lc.linePos(js.offset)
+    return {problems: [{file, line, column: col, path: '', message: js.message, severity: 'error'}]}
+  }
+  const raw = js.value ?? {}
   const parsed = runbookSchema.safeParse(raw)
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((issue): LintProblem[] => {
@@ -220,6 +229,7 @@ export async function lintRunbookText(text: string, file: string): Promise<{runb
       if ((s.kind === 'run' || s.kind === 'service') && s.on === undefined) problems.push(at(path, `kind "${s.kind}" needs "on" (targets)`))
       for (const t of [s.on ?? []].flat()) {
         if (!/^(all|leader|followers|local|node:[\w.-]+|role:[\w-]+|\{\{\s*params\.[a-z][a-z0-9_]*\s*\}\}|[\w.-]+)$/.test(t)) problems.push(at([...path, 'on'], `bad target "${t}" (all, leader, followers, node:NAME, role:ROLE or {{ params.NODE }})`))
+        else if (t.startsWith('role:') && !(ROLES as readonly string[]).includes(t.slice(5))) problems.push(at([...path, 'on'], `unknown role in target "${t}" (roles: ${ROLES.join(', ')})${didYouMean(t.slice(5), ROLES)}`))
       }
       checkTemplates(s, path)
       checkCondition(s.when, [...path, 'when'])
@@ -234,11 +244,18 @@ export async function lintRunbookText(text: string, file: string): Promise<{runb
     checkCondition(c, ['preconditions', i])
     checkTemplates(c, ['preconditions', i])
   })
+  const edges = includes.map((inc) => {
+    const {line, column} = at(inc.path, '')
+    return {name: inc.name, file, line, column}
+  })
+  problems.push(...(await includeGraphProblems(file, edges)))
   for (const inc of includes) {
     try {
       const found = await findRunbook(inc.name)
       const text2 = await readFile(found.file, 'utf8')
-      const sub = parseDocument(text2).toJS() as Runbook
+      const js = toJSBounded(parseDocument(text2))
+      if ('message' in js) continue // reported when that runbook is linted or loaded
+      const sub = js.value as Runbook
       for (const [pn, ps] of Object.entries(sub?.params ?? {})) {
         if (ps.required && ps.default === undefined && !(pn in inc.params)) problems.push(at(inc.path, `included runbook "${inc.name}" needs param "${pn}"`))
       }
@@ -248,6 +265,92 @@ export async function lintRunbookText(text: string, file: string): Promise<{runb
     }
   }
   return {runbook: rb, problems: problems.sort((a, b) => a.line - b.line || a.column - b.column)}
+}
+
+/** How deeply runbooks may include one another: a root that includes b that includes c is depth 2. */
+export const MAX_INCLUDE_DEPTH = 8
+
+interface IncludeEdge {
+  /** The runbook as the including file names it. */
+  name: string
+  file: string
+  line: number
+  column: number
+}
+
+/** The `kind: runbook` steps of a runbook file (rescue steps too), each with where it stands. */
+async function includesOf(file: string): Promise<IncludeEdge[]> {
+  const text = await readFile(file, 'utf8').catch(() => '')
+  const lc = new LineCounter()
+  const doc = parseDocument(text, {lineCounter: lc})
+  const js = toJSBounded(doc)
+  // A broken file is reported by its own lint when it is loaded.
+  if ('message' in js || doc.errors.length > 0) return []
+  const raw = (js.value ?? {}) as {steps?: unknown}
+  const out: IncludeEdge[] = []
+  const walk = (steps: unknown, base: PropertyKey[]) => {
+    if (!Array.isArray(steps)) return
+    steps.forEach((s: Partial<Step> | null, i) => {
+      if (s?.kind === 'runbook' && typeof s.runbook === 'string') {
+        const {line, col} = lc.linePos(locate(doc, [...base, i, 'runbook']) ?? 0)
+        out.push({name: s.runbook, file, line, column: col})
+      }
+      if (s?.on_failure && typeof s.on_failure === 'object') walk(s.on_failure.rescue, [...base, i, 'on_failure', 'rescue'])
+    })
+  }
+  walk(raw.steps, ['steps'])
+  return out
+}
+
+/**
+ * Follows includes from ROOT through every runbook they reach: a cycle (a includes b includes a)
+ * is reported at the include that closes it, and a chain deeper than MAX_INCLUDE_DEPTH at the
+ * root's include that starts it. Runbooks that cannot be found are left to their own lint.
+ */
+async function includeGraphProblems(root: string, rootEdges: IncludeEdge[]): Promise<LintProblem[]> {
+  const show = (f: string) => (relative(process.cwd(), f).startsWith('..') ? f : relative(process.cwd(), f))
+  // Longest include chain below each file already explored (names as written), so shared runbooks are walked once.
+  const below = new Map<string, string[]>()
+  const stack: string[] = []
+  const walk = async (file: string, edges: IncludeEdge[]): Promise<string[]> => {
+    const known = below.get(file)
+    if (known) return known
+    stack.push(file)
+    let longest: string[] = []
+    for (const e of edges) {
+      const target = await findRunbook(e.name).then((f) => f.file, () => undefined)
+      if (!target) continue
+      const i = stack.indexOf(target)
+      if (i >= 0) {
+        const names = [...stack.slice(i), target].map(show).join(' → ')
+        throw Object.assign(new Error(`include cycle: ${names}`), {edge: e})
+      }
+      const chain = [e.name, ...(await walk(target, await includesOf(target)))]
+      if (chain.length > longest.length) longest = chain
+    }
+    stack.pop()
+    below.set(file, longest)
+    return longest
+  }
+  const problems: LintProblem[] = []
+  try {
+    for (const e of rootEdges) {
+      const target = await findRunbook(e.name).then((f) => f.file, () => undefined)
+      if (!target) continue
+      if (target === root) throw Object.assign(new Error(`include cycle: ${show(root)} → ${show(root)}`), {edge: e})
+      stack.push(root)
+      const chain = [e.name, ...(await walk(target, await includesOf(target)))]
+      stack.pop()
+      if (chain.length > MAX_INCLUDE_DEPTH) {
+        problems.push({file: e.file, line: e.line, column: e.column, path: '', message: `includes nest ${chain.length} deep (${[show(root), ...chain].join(' → ')}); at most ${MAX_INCLUDE_DEPTH} levels`, severity: 'error'})
+      }
+    }
+  } catch (error) {
+    const edge = (error as {edge?: IncludeEdge}).edge
+    if (!edge) throw error
+    problems.push({file: edge.file, line: edge.line, column: edge.column, path: '', message: (error as Error).message, severity: 'error'})
+  }
+  return problems
 }
 
 export class RunbookInvalidError extends UsageError {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import type {ResolvedContext} from '../config/context.js'
-import {parseDuration} from '../config/duration.js'
+import {parseTimeout} from '../config/duration.js'
 import {isInteractive, runbookPrompts} from '../prompts/runbook.js'
 import type {Reporter} from '../services/reporter.js'
 import type {RunOptions} from './executor.js'
@@ -41,7 +41,7 @@ export function runOptions(
     allowManual: flags['allow-manual'],
     acceptNewHostKeys: flags['accept-new-host-keys'],
     forceUnlock: flags['force-unlock'],
-    lockTtlSeconds: Math.max(1, Math.round(parseDuration(flags['lock-ttl'], '--lock-ttl') / 1000)),
+    lockTtlSeconds: Math.max(1, Math.round(parseTimeout(flags['lock-ttl'], '--lock-ttl') / 1000)),
     forks: flags.forks,
     version: extra.version,
     prompts: runbookPrompts(extra.log),

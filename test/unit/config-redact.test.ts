@@ -44,3 +44,16 @@ describe('redactDocument', () => {
     assert.match(text, /key: \/etc\/k.pem/)
   })
 })
+
+describe('URL passwords', () => {
+  it('are redacted in strings at any depth, user names and hosts kept', async () => {
+    const {containsSecrets, redactUrlPasswords} = await import('../../src/config/secrets.js')
+    assert.equal(redactUrlPasswords('http://op:hunter2@10.0.0.1:2379'), `http://op:${REDACTED}@10.0.0.1:2379`)
+    assert.equal(redactUrlPasswords('a https://x:y@h/p and s3://k:s@b'), `a https://x:${REDACTED}@h/p and s3://k:${REDACTED}@b`)
+    assert.equal(redactUrlPasswords('http://op@h:1/a:b@c'), 'http://op@h:1/a:b@c')
+    assert.deepEqual(redactSecrets({endpoints: ['http://u:p@h']}), {endpoints: [`http://u:${REDACTED}@h`]})
+    assert.equal(containsSecrets({iam: {url: 'https://iam', token: 't'}}), true)
+    assert.equal(containsSecrets({endpoints: ['http://u:p@h']}), true)
+    assert.equal(containsSecrets({iam: {url: 'https://iam'}, ssh: {'identity-file': '~/.ssh/id'}, empty: {password: ''}}), false)
+  })
+})

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {formatDuration, parseDuration} from '../../src/config/duration.js'
+import {formatDuration, parseDuration, parseTimeout} from '../../src/config/duration.js'
 import {EXIT, UsageError} from '../../src/errors.js'
 
 describe('parseDuration', () => {
@@ -56,5 +56,22 @@ describe('formatDuration', () => {
 
   it('round-trips through parseDuration for whole units', () => {
     for (const ms of [500, 61_000, 150_000, 5_400_000]) assert.equal(parseDuration(formatDuration(ms)), ms)
+  })
+})
+
+describe('parseTimeout (flags)', () => {
+  it('accepts more than 0 up to 24h', () => {
+    assert.equal(parseTimeout('1ms', '--timeout'), 1)
+    assert.equal(parseTimeout('24h', '--timeout'), 86_400_000)
+    assert.equal(parseTimeout('0s', '--grace', {allowZero: true}), 0)
+  })
+  for (const bad of ['0', '0s', '24h1ms', '99999999999999999999h', '9'.repeat(400), '-1s', '1e3']) {
+    it(`refuses "${bad.slice(0, 24)}" as bad usage (exit 2)`, () => {
+      assert.throws(() => parseTimeout(bad, '--timeout'), (e: unknown) => e instanceof UsageError && e.exitCode === EXIT.USAGE && e.message.includes('--timeout'))
+    })
+  }
+  it('never yields a non-finite duration', () => {
+    assert.throws(() => parseDuration('9'.repeat(400)), UsageError)
+    assert.throws(() => parseDuration(`${'9'.repeat(400)}h`), /too large/)
   })
 })

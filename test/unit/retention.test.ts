@@ -4,7 +4,7 @@ import type {CatalogEntry} from '../../src/services/snapshot/catalog.js'
 import {planRetention, type Retention} from '../../src/services/snapshot/prune.js'
 
 function entry(id: string, createdAt: string, state: CatalogEntry['state'] = 'complete'): CatalogEntry {
-  return {id, target: 'file:///t', state, complete: state === 'complete', size: 4128, createdAt, revision: 1, manifest: null}
+  return {id, target: 'file:///t', state, complete: state === 'complete', size: 4128, createdAt, revision: 1, manifest: null, checked: 'size'}
 }
 
 const none: Retention = {keepLast: 1, hourly: 0, daily: 0, weekly: 0, monthly: 0}

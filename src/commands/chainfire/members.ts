@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {parseDuration} from '../../config/duration.js'
+import {parseTimeout} from '../../config/duration.js'
 import {renderChainfireMembers} from '../../output/health.js'
 import {listMembers} from '../../services/chainfire/index.js'
 import type {ChainfireHealth} from '../../services/health/probes/chainfire.js'
@@ -15,7 +15,7 @@ export default class ChainfireMembers extends BaseCommand<typeof ChainfireMember
 
   public async run(): Promise<ChainfireHealth> {
     const {loaded, ctx} = await resolveContext(this.flags)
-    const result = await listMembers({loaded, ctx, reporter: this.reporter(), timeoutMs: parseDuration(this.flags.timeout, '--timeout')})
+    const result = await listMembers({loaded, ctx, reporter: this.reporter(), timeoutMs: parseTimeout(this.flags.timeout, '--timeout')})
     if (!this.jsonEnabled()) this.log(renderChainfireMembers(result))
     return result
   }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {parseDuration} from '../../config/duration.js'
+import {parseTimeout} from '../../config/duration.js'
 import {moveLeader, type MoveLeaderResult} from '../../services/chainfire/index.js'
 
 export default class ChainfireMoveLeader extends BaseCommand<typeof ChainfireMoveLeader> {
@@ -19,7 +19,7 @@ export default class ChainfireMoveLeader extends BaseCommand<typeof ChainfireMov
     const {loaded, ctx} = await resolveContext(this.flags)
     const result = await moveLeader({
       loaded, ctx, reporter: this.reporter(), to: this.flags.to, dryRun: this.flags['dry-run'],
-      timeoutMs: parseDuration(this.flags.timeout, '--timeout'), waitMs: parseDuration(this.flags.wait, '--wait'),
+      timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), waitMs: parseTimeout(this.flags.wait, '--wait'),
     })
     if (!this.jsonEnabled()) {
       if (result.changed) this.log(`leadership moved ${result.from} → ${result.to} in ${result.elapsedMs} ms (term ${result.termBefore} → ${result.termAfter})`)

@@ -28,9 +28,10 @@ export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
       // --json: the error envelope carries the problems; humans get one line per problem.
       if (!(error instanceof ConfigValidationError) || this.jsonEnabled()) throw error
       for (const p of error.problems) this.logToStderr(formatProblem(p))
-      this.logToStderr(`${path}: ${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}`)
+      const total = error.problems.length + error.more
+      this.logToStderr(`${path}: ${total} problem${total === 1 ? '' : 's'}${error.more > 0 ? ` (the first ${error.problems.length} listed, ${error.more} more)` : ''}`)
       setExitCode('USAGE')
-      return {path, valid: false, problems: error.problems.length}
+      return {path, valid: false, problems: total}
     }
   }
 }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {parseDuration} from '../../config/duration.js'
+import {parseTimeout} from '../../config/duration.js'
 import {exitNameForStatus, setExitCode, UsageError} from '../../errors.js'
 import {renderFlaredb} from '../../output/components.js'
 import {checkFlaredb, flaredbConfigured, flaredbStatus, type FlaredbHealth} from '../../services/flaredb/index.js'
@@ -26,7 +26,7 @@ export default class FlaredbStatus extends BaseCommand<typeof FlaredbStatus> {
   public async run(): Promise<FlaredbStatusResult> {
     const {loaded, ctx} = await resolveContext(this.flags)
     if (!flaredbConfigured(ctx)) throw new UsageError(`context "${ctx.name}" configures no FlareDB`, {hint: 'add a flaredb section to the context or give nodes the role "flaredb"'})
-    const {details, findings} = await checkFlaredb({loaded, ctx, timeoutMs: parseDuration(this.flags.timeout, '--timeout')})
+    const {details, findings} = await checkFlaredb({loaded, ctx, timeoutMs: parseTimeout(this.flags.timeout, '--timeout')})
     const result = {status: flaredbStatus(findings), details, findings}
     setExitCode(exitNameForStatus(result.status))
     if (!this.jsonEnabled()) this.log(renderFlaredb(result))

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
-import {parseDuration} from '../../config/duration.js'
+import {parseTimeout} from '../../config/duration.js'
 import {parseWith} from '../../services/lab/components/index.js'
 import {labUp, renderLabUp, type LabUpResult} from '../../services/lab/index.js'
 
@@ -40,9 +40,9 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
         contextName: f['context-name'],
         context: f.context,
         configPath: f.config,
-        waitMs: parseDuration(f.wait, '--wait'),
+        waitMs: parseTimeout(f.wait, '--wait'),
         with: parseWith(f.with),
-        flaredbHeartbeatMs: parseDuration(f['flaredb-heartbeat'], '--flaredb-heartbeat'),
+        flaredbHeartbeatMs: parseTimeout(f['flaredb-heartbeat'], '--flaredb-heartbeat'),
         vmsPerHost: f['vms-per-host'],
       },
       this.reporter(),

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {parseDuration} from '../../config/duration.js'
+import {parseTimeout} from '../../config/duration.js'
 import {renderAddPlan, renderAddResult} from '../../output/node.js'
 import {confirmOrFail} from '../../prompts/confirm.js'
 import {addNode, type NodeAddResult} from '../../services/node/add.js'
@@ -33,7 +33,7 @@ export default class NodeAdd extends BaseCommand<typeof NodeAdd> {
     const f = this.flags
     const result = await addNode({
       loaded, ctx, reporter: this.reporter(), node: this.args.node, address: f.address, dryRun: f['dry-run'], force: f.force ?? [], resume: f.resume,
-      timeoutMs: parseDuration(f.timeout, '--timeout'),
+      timeoutMs: parseTimeout(f.timeout, '--timeout'),
       confirm: async (plan) => {
         if (!this.jsonEnabled()) this.logToStderr(renderAddPlan(plan))
         return confirmOrFail(`Add ${plan.node} to the ChainFire cluster of context "${ctx.name}" (${ctx.environment})?`, {yes: f.yes})

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {parseDuration} from '../../config/duration.js'
+import {parseTimeout} from '../../config/duration.js'
 import {renderNodeList} from '../../output/node.js'
 import {listNodes, type NodeListResult} from '../../services/node/list.js'
 
@@ -14,7 +14,7 @@ export default class NodeList extends BaseCommand<typeof NodeList> {
 
   public async run(): Promise<NodeListResult> {
     const {loaded, ctx} = await resolveContext(this.flags)
-    const result = await listNodes({loaded, ctx, timeoutMs: parseDuration(this.flags.timeout, '--timeout')})
+    const result = await listNodes({loaded, ctx, timeoutMs: parseTimeout(this.flags.timeout, '--timeout')})
     if (!this.jsonEnabled()) this.log(renderNodeList(result))
     return result
   }

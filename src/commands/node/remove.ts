@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {parseDuration} from '../../config/duration.js'
+import {parseTimeout} from '../../config/duration.js'
 import {renderRemovePlan, renderRemoveResult} from '../../output/node.js'
 import {confirmOrFail} from '../../prompts/confirm.js'
 import {confirmWipeData} from '../../prompts/node.js'
@@ -38,7 +38,7 @@ export default class NodeRemove extends BaseCommand<typeof NodeRemove> {
     const f = this.flags
     const result = await removeNode({
       loaded, ctx, reporter: this.reporter(), node: this.args.node, dryRun: f['dry-run'], force: f.force ?? [], wipeData: f['wipe-data'], resume: f.resume,
-      timeoutMs: parseDuration(f.timeout, '--timeout'), graceMs: parseDuration(f.grace, '--grace'),
+      timeoutMs: parseTimeout(f.timeout, '--timeout'), graceMs: parseTimeout(f.grace, '--grace', {allowZero: true}),
       confirm: async (plan) => {
         if (!this.jsonEnabled()) this.logToStderr(renderRemovePlan(plan))
         return confirmOrFail(`Remove ${plan.node} from context "${ctx.name}" (${ctx.environment})?`, {yes: f.yes})

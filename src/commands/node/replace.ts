@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {parseDuration} from '../../config/duration.js'
+import {parseTimeout} from '../../config/duration.js'
 import {renderAddPlan, renderRemovePlan} from '../../output/node.js'
 import {confirmOrFail} from '../../prompts/confirm.js'
 import {OVERRIDABLE_CHECKS} from '../../services/node/preflight.js'
@@ -31,7 +31,7 @@ export default class NodeReplace extends BaseCommand<typeof NodeReplace> {
     const f = this.flags
     const result = await replaceNode({
       loaded, ctx, reporter: this.reporter(), old: this.args.old, new: this.args.new, address: f.address, dryRun: f['dry-run'], force: f.force ?? [], resume: f.resume,
-      timeoutMs: parseDuration(f.timeout, '--timeout'), graceMs: parseDuration(f.grace, '--grace'),
+      timeoutMs: parseTimeout(f.timeout, '--timeout'), graceMs: parseTimeout(f.grace, '--grace', {allowZero: true}),
       confirm: async (plan) => {
         if (!this.jsonEnabled()) this.logToStderr(`${renderRemovePlan(plan.remove)}\nthen:\n${renderAddPlan(plan.add)}`)
         return confirmOrFail(`Replace ${plan.remove.node} by ${plan.add.node} in context "${ctx.name}" (${ctx.environment})?`, {yes: f.yes})

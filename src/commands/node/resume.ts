@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {parseDuration} from '../../config/duration.js'
+import {parseTimeout} from '../../config/duration.js'
 import {resumeNodeRun, type ResumedRun} from '../../services/node/resume.js'
 
 export default class NodeResume extends BaseCommand<typeof NodeResume> {
@@ -15,7 +15,7 @@ export default class NodeResume extends BaseCommand<typeof NodeResume> {
 
   public async run(): Promise<ResumedRun> {
     const {loaded, ctx} = await resolveContext(this.flags)
-    const result = await resumeNodeRun({loaded, ctx, reporter: this.reporter(), runId: this.args.run, timeoutMs: parseDuration(this.flags.timeout, '--timeout'), graceMs: parseDuration(this.flags.grace, '--grace')})
+    const result = await resumeNodeRun({loaded, ctx, reporter: this.reporter(), runId: this.args.run, timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), graceMs: parseTimeout(this.flags.grace, '--grace', {allowZero: true})})
     if (!this.jsonEnabled()) this.log(`run ${result.runId} (${result.op}) finished${result.skipped.length ? `; skipped ${result.skipped.length} steps completed earlier (${result.skipped.join(', ')})` : ''}`)
     return result
   }

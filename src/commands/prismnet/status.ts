@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {parseDuration} from '../../config/duration.js'
+import {parseTimeout} from '../../config/duration.js'
 import {exitNameForStatus, setExitCode, UsageError} from '../../errors.js'
 import {renderPrismnet} from '../../output/components.js'
 import {worst, type Finding, type Status} from '../../services/health/types.js'
@@ -24,7 +24,7 @@ export default class PrismnetStatus extends BaseCommand<typeof PrismnetStatus> {
   public async run(): Promise<PrismnetStatusResult> {
     const {loaded, ctx} = await resolveContext(this.flags)
     if (!prismnetConfigured(ctx)) throw new UsageError(`context "${ctx.name}" configures no PrismNet databases`, {hint: 'add prismnet.nb (and prismnet.sb) remotes like tcp:10.0.0.1:6641 to the context'})
-    const {details, findings} = await checkPrismnet({loaded, ctx, timeoutMs: parseDuration(this.flags.timeout, '--timeout')})
+    const {details, findings} = await checkPrismnet({loaded, ctx, timeoutMs: parseTimeout(this.flags.timeout, '--timeout')})
     const result = {status: worst(findings.map((f) => f.status)), details, findings}
     setExitCode(exitNameForStatus(result.status))
     if (!this.jsonEnabled()) this.log(renderPrismnet(result))

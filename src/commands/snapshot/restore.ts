@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {parseDuration} from '../../config/duration.js'
+import {parseTimeout} from '../../config/duration.js'
 import {confirmOrFail} from '../../prompts/confirm.js'
 import {type RestorePlan, restoreCluster, type RestoreResult} from '../../services/snapshot/restore.js'
 
@@ -32,7 +32,7 @@ export default class SnapshotRestore extends BaseCommand<typeof SnapshotRestore>
     const {loaded, ctx} = await resolveContext(this.flags)
     const result = await restoreCluster({
       loaded, ctx, reporter: this.reporter(), idOrFile: this.args.snapshot, dryRun: this.flags['dry-run'], resume: this.flags.resume,
-      targets: this.flags.target, waitMs: parseDuration(this.flags.wait, '--wait'),
+      targets: this.flags.target, waitMs: parseTimeout(this.flags.wait, '--wait'),
       confirm: async (plan) => {
         if (!this.jsonEnabled()) this.logToStderr(renderPlan(plan))
         return confirmOrFail(`Restore context "${ctx.name}" (${ctx.environment}) from ${plan.snapshot}? Every member is stopped and its data moved aside.`, {yes: this.flags.yes})

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {parseDuration} from '../../config/duration.js'
+import {parseTimeout} from '../../config/duration.js'
 import {setExitCode} from '../../errors.js'
 import {createLogReporter} from '../../output/log.js'
 import {progressBar} from '../../output/progress.js'
@@ -34,9 +34,9 @@ export default class SnapshotSave extends BaseCommand<typeof SnapshotSave> {
     const bar = progressBar()
     const result = await runSave({
       loaded, ctx, reporter, version: this.config.version, targets: this.flags.target, endpoint: this.flags.endpoint,
-      timeoutMs: parseDuration(this.flags.timeout, '--timeout'), metricsFile: this.flags['metrics-file'], prune: this.flags.prune, onProgress: bar.update,
+      timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), metricsFile: this.flags['metrics-file'], prune: this.flags.prune, onProgress: bar.update,
     }).finally(bar.done)
-    if (!result.ok) setExitCode('OPERATION_FAILED')
+    if (!result.ok) setExitCode(result.targets.some((t) => t.refused) ? 'REFUSED' : 'OPERATION_FAILED')
     if (!this.jsonEnabled()) {
       this.log(`${result.name}  ${formatBytes(result.manifest.size)}  revision ${result.manifest.revision}  keys ${result.manifest.keyCount ?? '?'}  from ${result.manifest.sourceMember}`)
       for (const t of result.targets) this.log(`  ${t.ok ? 'ok    ' : 'FAILED'} ${t.target}${t.error ? `: ${t.error}` : ''}`)

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {parseDuration} from '../../config/duration.js'
+import {parseTimeout} from '../../config/duration.js'
 import {exitNameForStatus, setExitCode} from '../../errors.js'
 import {renderVmCheck} from '../../output/vm.js'
 import {checkVms, type VmCheckReport} from '../../services/vm/index.js'
@@ -20,7 +20,7 @@ export default class VmCheck extends BaseCommand<typeof VmCheck> {
   public async run(): Promise<VmCheckReport> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const f = this.flags
-    const report = await checkVms({loaded, ctx, reporter: this.reporter(), hosts: f.host, qmpTimeoutMs: f['qmp-timeout'] ? parseDuration(f['qmp-timeout'], '--qmp-timeout') : undefined})
+    const report = await checkVms({loaded, ctx, reporter: this.reporter(), hosts: f.host, qmpTimeoutMs: f['qmp-timeout'] ? parseTimeout(f['qmp-timeout'], '--qmp-timeout') : undefined})
     setExitCode(exitNameForStatus(report.status))
     if (!this.jsonEnabled()) this.log(renderVmCheck(report))
     return report

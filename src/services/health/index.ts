@@ -1,4 +1,6 @@
 import type {LoadedConfig} from '../../config/load.js'
+import {UsageError} from '../../errors.js'
+import {didYouMean} from '../../suggest.js'
 import type {Context} from '../../config/schema.js'
 import type {Reporter} from '../reporter.js'
 import {PROBES} from './probes/index.js'
@@ -25,6 +27,10 @@ export class HealthChecker {
 
   private async loadProbes(): Promise<Probe[]> {
     if (!this.probes) {
+      const known = PROBES.map((p) => p.component)
+      for (const c of this.opts.components ?? []) {
+        if (!known.includes(c)) throw new UsageError(`unknown component "${c}" (components: ${known.join(', ')})${didYouMean(c, known)}`)
+      }
       const wanted = PROBES.filter((p) => !this.opts.components || this.opts.components.includes(p.component))
       const skipped = (component: string): Probe => ({component, applies: () => false, run: () => Promise.reject(new Error('not configured'))})
       this.probes = await Promise.all(wanted.map((p) => (p.configured(this.opts.ctx) ? p.load() : skipped(p.component))))

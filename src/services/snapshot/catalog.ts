@@ -3,20 +3,22 @@ import {tmpdir} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 import type {LoadedConfig} from '../../config/load.js'
 import type {Context} from '../../config/schema.js'
-import {OperationError, UsageError} from '../../errors.js'
+import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {digestFile, type SnapshotDigest} from './hash.js'
 import {DB_SUFFIX, type Manifest, MANIFEST_SUFFIX, parseManifest} from './manifest.js'
 import {FileTarget} from './targets/file.js'
 import {openTarget, selectTargets, type SnapshotTarget} from './targets/index.js'
 
-export type EntryState = 'complete' | 'no-manifest' | 'bad-manifest' | 'missing-data' | 'size-mismatch'
+export type EntryState = 'complete' | 'no-manifest' | 'bad-manifest' | 'missing-data' | 'size-mismatch' | 'corrupt'
 
 export interface CatalogEntry {
   id: string
   target: string
   state: EntryState
-  /** A complete entry: manifest valid and the data object has the size it records. */
+  /** A complete entry: manifest valid and the data object has the size it records (and, when hashed, every check passed). */
   complete: boolean
+  /** What was checked: "size" (manifest against the object's size) or "hash" (the file was read and verified, list --verify). */
+  checked: 'size' | 'hash'
   size: number | null
   createdAt: string
   revision: number | null
@@ -34,7 +36,7 @@ export async function catalog(target: SnapshotTarget): Promise<CatalogEntry[]> {
     [...ids].map(async (id): Promise<CatalogEntry> => {
       const d = data.get(id)
       const m = manifests.get(id)
-      const base = {id, target: target.url, size: d?.size ?? null, createdAt: (d ?? m)!.modifiedAt.toISOString(), revision: null, manifest: null}
+      const base = {id, target: target.url, size: d?.size ?? null, createdAt: (d ?? m)!.modifiedAt.toISOString(), revision: null, manifest: null, checked: 'size' as const}
       if (!m) return {...base, state: 'no-manifest', complete: false, error: 'no manifest (the save did not finish)'}
       let manifest: Manifest
       try {
@@ -49,6 +51,20 @@ export async function catalog(target: SnapshotTarget): Promise<CatalogEntry[]> {
     }),
   )
   return entries.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
+}
+
+/** Reads and verifies every complete entry of TARGET (one at a time): "size ok" becomes "verified" or "corrupt". */
+async function hashEntries(target: SnapshotTarget, entries: CatalogEntry[]): Promise<CatalogEntry[]> {
+  const out: CatalogEntry[] = []
+  for (const e of entries) {
+    if (!e.complete) {
+      out.push(e)
+      continue
+    }
+    const bad = await withLocalCopy({target, id: e.id}, async (path, manifest) => verifyDigest(await digestFile(path), manifest).filter((c) => !c.ok))
+    out.push(bad.length === 0 ? {...e, checked: 'hash'} : {...e, checked: 'hash', state: 'corrupt', complete: false, error: bad.map((c) => `${c.check}: ${c.detail}`).join('; ')})
+  }
+  return out
 }
 
 export interface CatalogOptions {
@@ -69,21 +85,22 @@ export async function withTargets<T>(opts: CatalogOptions, fn: (targets: Snapsho
 
 export interface Listing {
   snapshots: CatalogEntry[]
-  /** Targets that could not be listed: the others are still reported (partial failure). */
-  errors: {target: string; error: string}[]
+  /** Targets that could not be listed: the others are still reported (partial failure). refused: by a safety check (host key). */
+  errors: {target: string; error: string; refused?: boolean}[]
 }
 
-export async function listSnapshots(opts: CatalogOptions): Promise<Listing> {
+export async function listSnapshots(opts: CatalogOptions & {verify?: boolean}): Promise<Listing> {
   const specs = selectTargets(opts.ctx, opts.targets)
   const results = await Promise.all(
     specs.map(async (spec) => {
       let target: SnapshotTarget | undefined
       try {
         target = await openTarget(spec, opts.loaded, opts.ctx)
-        return {entries: await catalog(target)}
+        const entries = await catalog(target)
+        return {entries: opts.verify ? await hashEntries(target, entries) : entries}
       } catch (error) {
         if (error instanceof UsageError) throw error
-        return {error: {target: spec.url, error: (error as Error).message}}
+        return {error: {target: spec.url, error: (error as Error).message, ...(error instanceof RefusedError ? {refused: true} : {})}}
       } finally {
         await target?.close().catch(() => undefined)
       }
@@ -113,6 +130,8 @@ export function verifyDigest(digest: SnapshotDigest, manifest: Manifest | null):
   const checks: VerifyCheck[] = [
     {check: 'trailer', ok: digest.trailerOk, detail: digest.trailerOk ? 'sha256 trailer matches the database bytes' : digest.trailer ? `trailer ${digest.trailer.slice(0, 16)}… does not match the database sha256 ${digest.dbSha256.slice(0, 16)}… (corrupt or truncated)` : 'file is shorter than the 32-byte trailer'},
     {check: 'page-alignment', ok: digest.pageAligned, detail: digest.pageAligned ? 'database is a whole number of 4 KiB pages' : `database size ${digest.size - 32} is not a multiple of 4096 (truncated?)`},
+    // The structure catches a cut file whose trailer was recomputed to match.
+    ...digest.structure,
   ]
   if (manifest) {
     checks.push({check: 'manifest-size', ok: digest.size === manifest.size, detail: `${digest.size} bytes, manifest says ${manifest.size}`})
@@ -147,7 +166,8 @@ async function manifestBeside(file: string): Promise<Manifest | null> {
     return parseManifest(await t.readText(id + MANIFEST_SUFFIX), join(dirname(file), id + MANIFEST_SUFFIX))
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
-    throw new UsageError((error as Error).message, {file: join(dirname(file), id + MANIFEST_SUFFIX)})
+    // A damaged snapshot is a failed check (3), as it is when the snapshot is named from a target.
+    throw new OperationError((error as Error).message, {file: join(dirname(file), id + MANIFEST_SUFFIX)})
   }
 }
 
@@ -161,7 +181,11 @@ export async function withLocalCopy<T>(loc: {target?: SnapshotTarget; id: string
   } catch (error) {
     if (!/ENOENT|NoSuchKey|not found|No such file/i.test((error as Error).message)) throw new OperationError((error as Error).message)
   }
-  if (t instanceof FileTarget) return fn(t.path(loc.id + DB_SUFFIX), manifest)
+  if (t instanceof FileTarget) {
+    const data = t.path(loc.id + DB_SUFFIX)
+    if (!(await stat(data).catch(() => undefined))?.isFile()) throw new OperationError(`snapshot ${loc.id} has a manifest but no data file (${data} is missing)`, {file: data})
+    return fn(data, manifest)
+  }
   const dir = await mkdtemp(join(tmpdir(), 'plasmactl-snap-'))
   try {
     const p = join(dir, loc.id + DB_SUFFIX)
@@ -174,7 +198,11 @@ export async function withLocalCopy<T>(loc: {target?: SnapshotTarget; id: string
 
 export async function verifySnapshot(opts: CatalogOptions & {idOrFile: string}): Promise<VerifyResult> {
   return withTargets(opts, async (targets) => {
-    const loc = await locate(targets, opts.idOrFile)
+    const loc = await locate(targets, opts.idOrFile).catch((error: unknown) => {
+      // A snapshot file that is not there failed verification, like a missing object on a target.
+      if (error instanceof UsageError && error.details.file) throw new OperationError(error.message, error.details)
+      throw error
+    })
     return withLocalCopy(loc, async (path, manifest) => {
       const digest = await digestFile(path)
       const checks = verifyDigest(digest, manifest)

@@ -1,5 +1,6 @@
 import {createHash, type Hash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
+import {BBOLT_HEAD_BYTES, checkBboltStructure, type StructureCheck} from './bbolt.js'
 
 /** etcd appends a SHA-256 of the database bytes to every snapshot it streams. */
 export const TRAILER_BYTES = 32
@@ -16,6 +17,8 @@ export interface SnapshotDigest {
   trailer: string | null
   trailerOk: boolean
   pageAligned: boolean
+  /** bbolt structure checks of the database bytes (meta pages, pages referenced vs held). */
+  structure: StructureCheck[]
 }
 
 /**
@@ -27,8 +30,16 @@ export class SnapshotHasher {
   private readonly db: Hash = createHash('sha256')
   private tail: Buffer = Buffer.alloc(0)
   private size = 0
+  /** The first bytes (the meta pages), kept for the structure checks. */
+  private head: Buffer[] = []
+  private headBytes = 0
 
   update(chunk: Buffer): void {
+    if (this.headBytes < BBOLT_HEAD_BYTES) {
+      const part = Buffer.from(chunk.subarray(0, BBOLT_HEAD_BYTES - this.headBytes))
+      this.head.push(part)
+      this.headBytes += part.length
+    }
     this.size += chunk.length
     if (chunk.length >= TRAILER_BYTES) {
       // Common case: the held-back bytes are database bytes after all, and so is all of this chunk but its last 32.
@@ -60,6 +71,7 @@ export class SnapshotHasher {
       trailer,
       trailerOk: complete && trailer === dbSha256 && this.size > TRAILER_BYTES,
       pageAligned: (this.size - TRAILER_BYTES) % DB_PAGE_BYTES === 0,
+      structure: checkBboltStructure(Buffer.concat(this.head), Math.max(0, this.size - TRAILER_BYTES)),
     }
   }
 }

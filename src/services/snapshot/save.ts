@@ -8,7 +8,7 @@ import {parseDuration} from '../../config/duration.js'
 import type {LoadedConfig} from '../../config/load.js'
 import {stateDir} from '../../config/paths.js'
 import type {Context} from '../../config/schema.js'
-import {OperationError, UsageError} from '../../errors.js'
+import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {checkChainfire, type MemberHealth} from '../health/probes/chainfire.js'
 import {acquireLock, type HeldLock, LOCK_PREFIX} from '../lock.js'
 import type {Reporter} from '../reporter.js'
@@ -41,6 +41,8 @@ export interface TargetOutcome {
   target: string
   ok: boolean
   error?: string
+  /** The target was refused by a safety check (a changed host key): exit 6, not 3. */
+  refused?: boolean
 }
 
 export interface SaveResult {
@@ -202,7 +204,7 @@ export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
         await t.writeText(name + MANIFEST_SUFFIX, JSON.stringify(manifest, null, 2) + '\n')
         outcomes.push({target: t.url, ok: true})
       } catch (error) {
-        outcomes.push({target: t.url, ok: false, error: (error as Error).message})
+        outcomes.push({target: t.url, ok: false, error: (error as Error).message, ...(error instanceof RefusedError ? {refused: true} : {})})
         opts.reporter.warn(`target ${t.url}: ${(error as Error).message}`)
       }
     }
