@@ -248,9 +248,10 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     const proxyLog = join(work, 'proxy.log')
     const proxy = join(work, 'proxy.sh')
     await writeFile(proxy, `#!/bin/sh\nprintf '[%s]' "$@" >> ${proxyLog}\necho >> ${proxyLog}\nexit 1\n`, {mode: 0o755})
-    const usable = sshPayloads.filter((p) => !p.includes('\n'))
+    // A value with spaces must be quoted in ssh_config (as ssh requires); one with a newline or a double quote cannot be written.
+    const usable = sshPayloads.filter((p) => !p.includes('\n') && !p.includes('"'))
     const sshConfig = join(work, 'ssh_config')
-    await writeFile(sshConfig, `${usable.map((p, i) => `Host px${i}\n  HostName ${p}\n  User ${p}\n`).join('')}Host px*\n  ProxyCommand ${proxy} %h %p %r %n\n`)
+    await writeFile(sshConfig, `${usable.map((p, i) => `Host px${i}\n  HostName "${p}"\n  User "${p}"\n`).join('')}Host px*\n  ProxyCommand ${proxy} %h %p %r %n\n`)
     const pxConfig = join(work, 'px-config.yaml')
     const ssh = {'config-file': sshConfig, 'connect-timeout': '5s', 'known-hosts': join(work, 'px_known_hosts'), 'identity-file': join(lab.dir, 'ssh', 'id_ed25519')}
     await writeFile(pxConfig, JSON.stringify({apiVersion: 'plasmactl/v1', 'current-context': 'px', contexts: [{name: 'px', environment: 'lab', ssh, nodes: usable.map((_p, i) => ({name: `px${i}`, address: `px${i}`}))}]}))

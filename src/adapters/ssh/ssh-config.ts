@@ -72,6 +72,9 @@ function words(text: string, where: string): string[] {
   return out
 }
 
+/** Keywords ssh refuses with more than one argument (a value with spaces must be quoted). */
+const SINGLE_ARGUMENT = new Set(['hostname', 'user', 'port', 'proxyjump', 'hostkeyalias', 'identitiesonly', 'identityfile'])
+
 const RAW_KEYWORDS = new Set(['proxycommand', 'localcommand', 'remotecommand', 'knownhostscommand'])
 
 /** Parses ssh_config text: `Keyword args`, `Keyword=args`, comments and blank lines; Include read in place. */
@@ -83,6 +86,7 @@ export function parseSshConfig(text: string, path = '(ssh config)', depth = 0): 
     const keyword = m[1].toLowerCase()
     // Commands are the rest of the line, verbatim (quotes included), as ssh reads them.
     const args = RAW_KEYWORDS.has(keyword) ? [m[2]] : words(m[2], `${path}:${i + 1}`)
+    if (SINGLE_ARGUMENT.has(keyword) && args.length > 1) throw new UsageError(`${path}:${i + 1}: keyword ${keyword} extra arguments at end of line (quote a value with spaces)`, {file: path, line: i + 1})
     const line: Line = {keyword, args, line: i + 1}
     if (keyword === 'include') line.include = args.flatMap((p) => includedFiles(p, path)).flatMap((f) => readConfigFile(f, depth + 1) ?? [])
     lines.push(line)
