@@ -139,7 +139,8 @@ export async function runAction(a: ActionContext, action: string, args: Record<s
         if (!newest) throw new RefusedError('no verified snapshot to restore from', {hint: 'see `plasmactl snapshot list`'})
         id = newest.id
       }
-      const r = await restoreCluster({loaded: a.loaded, ctx: a.ctx, reporter: a.reporter, idOrFile: id, dryRun: false, confirm: async () => true, waitMs})
+      const force = args.force ? String(args.force).split(',').map((f) => f.trim()) : []
+      const r = await restoreCluster({loaded: a.loaded, ctx: a.ctx, reporter: a.reporter, idOrFile: id, dryRun: false, confirm: async () => true, waitMs, force})
       return {changed: true, detail: `restored the cluster from ${id} (restore run ${r.runId}, revision ${r.verified?.revision})`}
     }
     case 'recover-quorum': {
