@@ -131,3 +131,33 @@ describe('quorum-loss recovery on a real 3-node lab', () => {
     assert.equal(h.exitCode, 0, h.stdout)
   })
 })
+
+describe('quorum-loss recovery on a real 5-node lab', () => {
+  let lab: Lab
+  let client: ChainfireClient
+  let env: Record<string, string>
+  const cli: Lab['cli'] = (args, o = {}) => lab.cli(args, {...o, env: {...env, ...o.env}})
+
+  before(async () => {
+    lab = await startLab({nodes: 5})
+    env = {PLASMACTL_STATE_DIR: join(lab.dir, '..', 'state')}
+    client = new ChainfireClient({endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl}))})
+  })
+
+  after(async () => {
+    client?.close()
+    await lab?.stop()
+  })
+
+  it('two survivors (one running, one stopped with its data): no acknowledged write is lost', async (t) => {
+    const d = await writeThenFail(lab, client, cli, {prefix: '/drill/5/', afterSnapshotMs: 10_000, keepRunning: ['n1'], keepData: ['n2']})
+    const r = await recover(t, cli)
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout)
+    assert.match(restoreStep(r).detail!, /restored from n1's data at revision \d+; old data kept at n1:\S+, n2:\S+$/)
+    const lost = await lostWrites(client, '/drill/5/', d.acked)
+    t.diagnostic(`5 nodes, 2 survivors: ${d.acked.length} acknowledged writes before the fault, ${lost.length} lost`)
+    assert.deepEqual(lost, [])
+    const h = await cli(['health', '--json'])
+    assert.equal(h.exitCode, 0, h.stdout)
+  })
+})
