@@ -56,27 +56,32 @@ async function recover(t: TestContext, cli: Lab['cli'], args: string[] = []) {
   return r
 }
 
+/** One lab for a suite: started before its tests, stopped after; the CLI runs with the suite's own state dir. */
+function labSuite(nodes: 3 | 5): {lab: Lab; client: ChainfireClient; cli: Lab['cli']} {
+  const s = {
+    lab: undefined as unknown as Lab,
+    client: undefined as unknown as ChainfireClient,
+    cli: ((args, o = {}) => s.lab.cli(args, {...o, env: {PLASMACTL_STATE_DIR: join(s.lab.dir, '..', 'state'), ...o.env}})) as Lab['cli'],
+  }
+  before(async () => {
+    s.lab = await startLab({nodes})
+    s.client = new ChainfireClient({endpoints: s.lab.nodes.map((n) => ({name: n.name, url: n.clientUrl}))})
+  })
+  after(async () => {
+    s.client?.close()
+    await s.lab?.stop()
+  })
+  return s
+}
+
 const restoreStep = (r: CliResult): {detail?: string; error?: string} => r.json.data.steps.find((s: {step: string}) => s.step === 'restore')
 
 describe('quorum-loss recovery on a real 3-node lab', () => {
-  let lab: Lab
-  let client: ChainfireClient
-  let env: Record<string, string>
-  const cli: Lab['cli'] = (args, o = {}) => lab.cli(args, {...o, env: {...env, ...o.env}})
-
-  before(async () => {
-    lab = await startLab({nodes: 3})
-    env = {PLASMACTL_STATE_DIR: join(lab.dir, '..', 'state')}
-    client = new ChainfireClient({endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl}))})
-  })
-
-  after(async () => {
-    client?.close()
-    await lab?.stop()
-  })
+  const s = labSuite(3)
+  const {cli} = s
 
   it('one survivor: the plan lists every source, the survivor (freshest) is chosen, no acknowledged write is lost', async (t) => {
-    const d = await writeThenFail(lab, client, cli, {prefix: '/drill/a/', afterSnapshotMs: 10_000, keepRunning: ['n1']})
+    const d = await writeThenFail(s.lab, s.client, cli, {prefix: '/drill/a/', afterSnapshotMs: 10_000, keepRunning: ['n1']})
     const dry = await cli(['runbook', 'run', 'chainfire/quorum-loss-recovery', '--dry-run', '--json'])
     assert.equal(dry.exitCode, 0, dry.stderr + dry.stdout)
     const plan = dry.json.data.plan.find((p: {step: string}) => p.step === 'restore').describe.join('\n')
@@ -87,7 +92,7 @@ describe('quorum-loss recovery on a real 3-node lab', () => {
     const r = await recover(t, cli)
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
     assert.match(restoreStep(r).detail!, /restored from n1's data at revision \d+; old data kept at n1:\S+\.before-restore-/)
-    const lost = await lostWrites(client, '/drill/a/', d.acked)
+    const lost = await lostWrites(s.client, '/drill/a/', d.acked)
     t.diagnostic(`3 nodes, 1 survivor: ${d.acked.length} acknowledged writes before the fault, ${lost.length} lost`)
     assert.deepEqual(lost, [])
     const aside = /old data kept at n1:(\S+?)[;,]?$/m.exec(restoreStep(r).detail!)![1]
@@ -98,12 +103,12 @@ describe('quorum-loss recovery on a real 3-node lab', () => {
 
   it('an older source than the freshest is refused (exit 6) without --accept-data-loss; with it, the choice is journaled', async (t) => {
     // n1 is stopped with its data (read offline), n2 and n3 lose theirs: the snapshot is older than n1's data.
-    const d = await writeThenFail(lab, client, cli, {prefix: '/drill/b/', afterSnapshotMs: 2000, keepRunning: [], keepData: ['n1']})
+    const d = await writeThenFail(s.lab, s.client, cli, {prefix: '/drill/b/', afterSnapshotMs: 2000, keepRunning: [], keepData: ['n1']})
     const refused = await recover(t, cli, ['--param', `source=${d.snapshot.name}`])
     assert.equal(refused.exitCode, 6, refused.stderr + refused.stdout)
     assert.match(refused.json.error.message, new RegExp(`snapshot ${d.snapshot.name} at revision ${d.snapshot.revision} is older than n1 \\(data dir of the stopped member\\) at revision \\d+: restoring it loses \\d+ revisions`))
-    assert.ok(existsSync(join(lab.dir, 'nodes', 'n1', 'data', 'member', 'snap', 'db')), 'n1 data untouched')
-    assert.equal(await lab.memberPid('n1'), undefined, 'nothing was started')
+    assert.ok(existsSync(join(s.lab.dir, 'nodes', 'n1', 'data', 'member', 'snap', 'db')), 'n1 data untouched')
+    assert.equal(await s.lab.memberPid('n1'), undefined, 'nothing was started')
 
     const r = await recover(t, cli, ['--param', `source=${d.snapshot.name}`, '--accept-data-loss'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
@@ -111,19 +116,19 @@ describe('quorum-loss recovery on a real 3-node lab', () => {
     const transcript = await cli(['runbook', 'log', r.json.data.runId, '--format', 'markdown'])
     assert.match(transcript.stdout, /--accept-data-loss: snapshot \S+ at revision \d+ is older than n1/)
     assert.match(transcript.stdout, /old data kept at n1:\S+\.before-restore-/)
-    assert.ok((await lostWrites(client, '/drill/b/', d.acked)).length > 0, 'the writes after the snapshot are gone, as accepted')
+    assert.ok((await lostWrites(s.client, '/drill/b/', d.acked)).length > 0, 'the writes after the snapshot are gone, as accepted')
   })
 
   it('a stopped member\'s data dir is the default source when it is the freshest', async (t) => {
-    const d = await writeThenFail(lab, client, cli, {prefix: '/drill/c/', afterSnapshotMs: 2000, keepRunning: [], keepData: ['n2']})
+    const d = await writeThenFail(s.lab, s.client, cli, {prefix: '/drill/c/', afterSnapshotMs: 2000, keepRunning: [], keepData: ['n2']})
     const r = await recover(t, cli)
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
     assert.match(restoreStep(r).detail!, /restored from n2's data at revision \d+/)
-    assert.deepEqual(await lostWrites(client, '/drill/c/', d.acked), [])
+    assert.deepEqual(await lostWrites(s.client, '/drill/c/', d.acked), [])
   })
 
   it('no member data survives: the newest snapshot is restored', async (t) => {
-    const d = await writeThenFail(lab, client, cli, {prefix: '/drill/d/', afterSnapshotMs: 500, keepRunning: []})
+    const d = await writeThenFail(s.lab, s.client, cli, {prefix: '/drill/d/', afterSnapshotMs: 500, keepRunning: []})
     const r = await recover(t, cli)
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
     assert.match(restoreStep(r).detail!, new RegExp(`restored from snapshot ${d.snapshot.name} at revision ${d.snapshot.revision}`))
@@ -133,28 +138,15 @@ describe('quorum-loss recovery on a real 3-node lab', () => {
 })
 
 describe('quorum-loss recovery on a real 5-node lab', () => {
-  let lab: Lab
-  let client: ChainfireClient
-  let env: Record<string, string>
-  const cli: Lab['cli'] = (args, o = {}) => lab.cli(args, {...o, env: {...env, ...o.env}})
-
-  before(async () => {
-    lab = await startLab({nodes: 5})
-    env = {PLASMACTL_STATE_DIR: join(lab.dir, '..', 'state')}
-    client = new ChainfireClient({endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl}))})
-  })
-
-  after(async () => {
-    client?.close()
-    await lab?.stop()
-  })
+  const s = labSuite(5)
+  const {cli} = s
 
   it('two survivors (one running, one stopped with its data): no acknowledged write is lost', async (t) => {
-    const d = await writeThenFail(lab, client, cli, {prefix: '/drill/5/', afterSnapshotMs: 10_000, keepRunning: ['n1'], keepData: ['n2']})
+    const d = await writeThenFail(s.lab, s.client, cli, {prefix: '/drill/5/', afterSnapshotMs: 10_000, keepRunning: ['n1'], keepData: ['n2']})
     const r = await recover(t, cli)
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
     assert.match(restoreStep(r).detail!, /restored from n1's data at revision \d+; old data kept at n1:\S+, n2:\S+$/)
-    const lost = await lostWrites(client, '/drill/5/', d.acked)
+    const lost = await lostWrites(s.client, '/drill/5/', d.acked)
     t.diagnostic(`5 nodes, 2 survivors: ${d.acked.length} acknowledged writes before the fault, ${lost.length} lost`)
     assert.deepEqual(lost, [])
     const h = await cli(['health', '--json'])
