@@ -29,12 +29,16 @@ async function writeThenFail(lab: Lab, client: ChainfireClient, cli: Lab['cli'],
       await sleep(50)
     }
   })()
-  await sleep(1000)
-  const snap = await cli(['snapshot', 'save', '--json'])
-  assert.equal(snap.exitCode, 0, snap.stderr + snap.stdout)
-  await sleep(o.afterSnapshotMs)
-  stop = true
-  await writer
+  let snap
+  try {
+    await sleep(1000)
+    snap = await cli(['snapshot', 'save', '--json'])
+    assert.equal(snap.exitCode, 0, snap.stderr + snap.stdout)
+    await sleep(o.afterSnapshotMs)
+  } finally {
+    stop = true
+    await writer
+  }
   for (const n of lab.nodes) {
     if (o.keepRunning.includes(n.name)) continue
     await lab.killMember(n.name)
