@@ -11,12 +11,13 @@ describe('snapshot restore checks what it restores onto (real 3-node lab)', () =
   let client: ChainfireClient
   let env: Record<string, string>
   const cli: Lab['cli'] = (args, o = {}) => lab.cli(args, {...o, env: {...env, ...o.env}})
+  const newClient = () => new ChainfireClient({endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl}))})
   let snap: {name: string; manifest: {revision: number; keyCount: number; clusterId: string}}
 
   before(async () => {
     lab = await startLab({nodes: 3})
     env = {PLASMACTL_STATE_DIR: join(lab.dir, '..', 'state')}
-    client = new ChainfireClient({endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl}))})
+    client = newClient()
     for (let i = 0; i < 50; i++) await client.put(`/data/k${i}`, `v${i}`)
     const s = await cli(['snapshot', 'save', '--json'])
     assert.equal(s.exitCode, 0, s.stderr + s.stdout)
@@ -40,11 +41,19 @@ describe('snapshot restore checks what it restores onto (real 3-node lab)', () =
   it('a client writing during the restore does not fail the verification: keys are counted at the restored revision', async (t) => {
     let stop = false
     let acked = 0
+    // Its own client, replaced after a failure so that it reconnects as soon as a member is back.
     const writer = (async () => {
+      let c = newClient()
       for (let i = 0; !stop; i++) {
-        await client.put(`/during-restore/${i}`, 'x').then(() => acked++, () => undefined)
+        const ok = await c.put(`/during-restore/${i}`, 'x').then(() => true, () => false)
+        if (ok) acked++
+        else {
+          c.close()
+          c = newClient()
+        }
         await sleep(10)
       }
+      c.close()
     })()
     const r = await cli(['snapshot', 'restore', snap.name, '--yes', '--json'])
     stop = true
@@ -58,6 +67,8 @@ describe('snapshot restore checks what it restores onto (real 3-node lab)', () =
 
   it('a snapshot of another cluster is refused (exit 6) without --force cluster-mismatch; the plan shows the revision gap', async () => {
     // The restore above made a new cluster (new cluster id): the snapshot now belongs to another one.
+    client.close()
+    client = newClient()
     const live = (await client.status({name: 'n1', url: lab.nodes[0].clientUrl})).header
     assert.notEqual(live.clusterId, snap.manifest.clusterId)
     for (const args of [['--dry-run'], ['--yes']]) {
