@@ -7,6 +7,7 @@ import {moveLeader} from '../services/chainfire/index.js'
 import type {ChainfireHealth} from '../services/health/probes/chainfire.js'
 import type {Reporter} from '../services/reporter.js'
 import {listSnapshots, runSave, verifySnapshot} from '../services/snapshot/index.js'
+import {planRecovery, recoverCluster} from '../services/recovery/recover.js'
 import {restoreCluster} from '../services/snapshot/restore.js'
 import type {ClusterView} from './cluster.js'
 
@@ -18,11 +19,15 @@ export interface ActionContext {
   reporter: Reporter
   version: string
   timeoutMs: number
+  /** --accept-data-loss: a recovery may restore from a source older than the freshest one. */
+  acceptDataLoss?: boolean
 }
 
 export interface ActionResult {
   changed: boolean
   detail: string
+  /** Lines for the journal and transcript (the step's output). */
+  output?: string
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -49,6 +54,17 @@ export async function newestVerifiedSnapshot(a: Pick<ActionContext, 'loaded' | '
   return undefined
 }
 
+/** What a dry run can tell beyond describeAction by reading the cluster (read-only). */
+export async function planAction(a: ActionContext, action: string, args: Record<string, unknown>): Promise<string[]> {
+  if (action !== 'recover-quorum') return []
+  try {
+    const d = await planRecovery({loaded: a.loaded, ctx: a.ctx, client: a.client, source: args.source ? String(args.source) : undefined, acceptDataLoss: a.acceptDataLoss ?? false})
+    return d.lines
+  } catch (error) {
+    return [`the run would refuse: ${(error as Error).message}`]
+  }
+}
+
 /** What an action would do, for the dry-run plan. */
 export function describeAction(action: string, args: Record<string, unknown>, node?: NodeSpec): string {
   const n = args.node ?? node?.name
@@ -67,6 +83,8 @@ export function describeAction(action: string, args: Record<string, unknown>, no
       return `restore the whole cluster from ${args.snapshot && args.snapshot !== 'latest' ? args.snapshot : 'the newest verified snapshot'} (every member is stopped)`
     case 'defrag':
       return `defragment the backend of ${n}`
+    case 'recover-quorum':
+      return `restore every member from ${args.source && args.source !== 'freshest' ? args.source : 'the freshest source (live member, stopped member\'s data dir or verified snapshot: highest revision)'}; every member's data is moved aside`
     case 'wait-healthy':
       return `wait until the cluster has quorum and every member is healthy (timeout ${args.timeout ?? '60s'})`
     default:
@@ -121,8 +139,14 @@ export async function runAction(a: ActionContext, action: string, args: Record<s
         if (!newest) throw new RefusedError('no verified snapshot to restore from', {hint: 'see `plasmactl snapshot list`'})
         id = newest.id
       }
-      const r = await restoreCluster({loaded: a.loaded, ctx: a.ctx, reporter: a.reporter, idOrFile: id, dryRun: false, confirm: async () => true, waitMs})
+      const force = args.force ? String(args.force).split(',').map((f) => f.trim()) : []
+      const r = await restoreCluster({loaded: a.loaded, ctx: a.ctx, reporter: a.reporter, idOrFile: id, dryRun: false, confirm: async () => true, waitMs, force})
       return {changed: true, detail: `restored the cluster from ${id} (restore run ${r.runId}, revision ${r.verified?.revision})`}
+    }
+    case 'recover-quorum': {
+      const r = await recoverCluster({loaded: a.loaded, ctx: a.ctx, client: a.client, reporter: a.reporter, version: a.version, source: args.source ? String(args.source) : undefined, acceptDataLoss: a.acceptDataLoss ?? false, waitMs})
+      const c = r.decision.chosen
+      return {changed: true, detail: `restored from ${c.kind === 'snapshot' ? `snapshot ${c.name}` : `${c.name}'s data`} at revision ${c.revision}${r.decision.loses > 0 ? ` (--accept-data-loss: ${r.decision.loses} revisions lost)` : ''}; old data kept at ${r.movedAside.join(', ') || '(none)'}`, output: r.lines.join('\n')}
     }
     case 'defrag': {
       const n = argNode(a, args, node)

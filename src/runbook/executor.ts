@@ -15,7 +15,7 @@ import {Journal} from '../services/journal.js'
 import {acquireLock, type HeldLock, LOCK_PREFIX} from '../services/lock.js'
 import {Remote, sudoCommand} from '../services/remote.js'
 import type {Reporter} from '../services/reporter.js'
-import {type ActionContext, describeAction, newestVerifiedSnapshot, runAction} from './actions.js'
+import {type ActionContext, describeAction, newestVerifiedSnapshot, planAction, runAction} from './actions.js'
 import {batches, type ClusterFingerprint, ClusterView, fingerprintOf, nodeVars, quorumImpact, resolveTargets, sameCluster} from './cluster.js'
 import {localStepEnv} from './local-env.js'
 import {digestSteps, type LoadedRunbook, loadRunbook, type ParamValue, resolveParams} from './loader.js'
@@ -60,6 +60,8 @@ export interface RunOptions {
   lockTtlSeconds: number
   resume?: string
   forks?: number
+  /** --accept-data-loss (recover-quorum may restore from an older source). */
+  acceptDataLoss?: boolean
   version: string
   prompts: RunPrompts
   /** Told the secret param values as soon as they are known, so every output can redact them. */
@@ -175,7 +177,7 @@ export class RunbookEngine {
   }
 
   private actionContext(): ActionContext {
-    return {loaded: this.o.loaded, ctx: this.o.ctx, client: this.client, view: this.view, reporter: this.o.reporter, version: this.o.version, timeoutMs: 5000}
+    return {loaded: this.o.loaded, ctx: this.o.ctx, client: this.client, view: this.view, reporter: this.o.reporter, version: this.o.version, timeoutMs: 5000, acceptDataLoss: this.o.acceptDataLoss}
   }
 
   private info(msg: string) {
@@ -420,6 +422,7 @@ export class RunbookEngine {
         return
       }
       for (const n of targets ?? [undefined]) entry.describe.push(...this.describeStep(step, scope, n))
+      if (step.kind === 'action') entry.describe.push(...(await planAction(this.actionContext(), step.action!, renderDeep(step.with ?? {}, v))).map((l) => this.redactor.text(l)))
       if (step.kind === 'check' || step.kind === 'wait') {
         const ok = await this.checkOnce(step, scope, targets).catch((e) => ({ok: e instanceof NotEvaluated ? null : false, detail: (e as Error).message}))
         entry.check = {ok: ok.ok, detail: this.redactor.text(ok.detail)}
@@ -626,7 +629,7 @@ export class RunbookEngine {
       }
       case 'action': {
         const r = await runAction(this.actionContext(), step.action!, renderDeep(step.with ?? {}, v), node, this.timeoutOf(step, 60_000))
-        return {ok: true, detail: r.detail, output: ''}
+        return {ok: true, detail: r.detail, output: r.output ?? ''}
       }
       case 'manual': {
         const text = renderText(step.instructions!, v)

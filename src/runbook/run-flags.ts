@@ -16,12 +16,13 @@ export const runFlags = {
   'accept-new-host-keys': Flags.boolean({description: 'record unknown SSH host keys (trust on first use); a changed key is still refused'}),
   'force-unlock': Flags.boolean({description: 'remove a stale runbook lock first (asks for confirmation)'}),
   'lock-ttl': Flags.string({description: 'lease TTL of the cluster lock: a dead runner\'s lock lapses after this', default: '15s'}),
+  'accept-data-loss': Flags.boolean({description: 'let a recovery restore from a source older than the freshest one (the revisions in between are lost)'}),
   forks: Flags.integer({description: 'hosts worked on at once', default: 32, min: 1}),
 }
 
 export function runOptions(
   rc: ResolvedContext,
-  flags: {param?: string[]; yes: boolean; step: boolean; force: boolean; 'allow-manual': boolean; 'accept-new-host-keys': boolean; 'force-unlock': boolean; 'lock-ttl': string; forks: number},
+  flags: {param?: string[]; yes: boolean; step: boolean; force: boolean; 'allow-manual': boolean; 'accept-new-host-keys': boolean; 'force-unlock': boolean; 'lock-ttl': string; forks: number; 'accept-data-loss'?: boolean},
   extra: {reporter: Reporter; log: (s: string) => void; output: (s: string) => void; version: string; dryRun: boolean; name?: string; resume?: string; onSecrets: (values: string[]) => void},
 ): RunOptions {
   const interactive = isInteractive()
@@ -43,6 +44,7 @@ export function runOptions(
     forceUnlock: flags['force-unlock'],
     lockTtlSeconds: Math.max(1, Math.round(parseTimeout(flags['lock-ttl'], '--lock-ttl') / 1000)),
     forks: flags.forks,
+    acceptDataLoss: flags['accept-data-loss'] ?? false,
     version: extra.version,
     prompts: runbookPrompts(extra.log),
     onSecrets: extra.onSecrets,

@@ -8,7 +8,7 @@ const duration = z.union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$
 
 export const PARAM_TYPES = ['string', 'int', 'bool', 'node', 'duration', 'enum'] as const
 export const STEP_KINDS = ['run', 'local', 'service', 'check', 'wait', 'action', 'manual', 'runbook'] as const
-export const ACTIONS = ['move-leader', 'member-remove', 'member-add-learner', 'member-promote', 'snapshot-save', 'snapshot-restore', 'defrag', 'wait-healthy'] as const
+export const ACTIONS = ['move-leader', 'member-remove', 'member-add-learner', 'member-promote', 'snapshot-save', 'snapshot-restore', 'recover-quorum', 'defrag', 'wait-healthy'] as const
 export const ID_RE = /^[a-z0-9][a-z0-9_-]*$/
 
 export const paramSchema = z

@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
-import {SshConnections, type SshConnectOptions, type SshExecOptions, type SshExecResult} from '../adapters/ssh/index.js'
+import {SftpFiles, SshConnections, type SshConnectOptions, type SshExecOptions, type SshExecResult} from '../adapters/ssh/index.js'
 import {DEFAULT_SSH_CONFIG, expandProxyCommand, lookupSshHost, parseJumpHosts, readSshConfig} from '../adapters/ssh/ssh-config.js'
 import {configPath, nodeSsh, serviceCommand, type ServiceVerb} from '../config/context.js'
 import {parseDuration} from '../config/duration.js'
@@ -135,6 +135,11 @@ export class Remote {
   async upload(node: NodeSpec, localPath: string, remotePath: string): Promise<void> {
     const client = await this.pool.get(this.optionsFor(node))
     await client.upload(localPath, remotePath)
+  }
+
+  /** Copies a file from the node over SFTP. */
+  async download(node: NodeSpec, remotePath: string, localPath: string): Promise<void> {
+    await new SftpFiles(await this.pool.get(this.optionsFor(node))).download(remotePath, localPath)
   }
 
   /** A stream to a unix socket on the node, through the node's pooled SSH connection (stream-local forward). */

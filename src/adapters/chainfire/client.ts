@@ -360,16 +360,18 @@ export class ChainfireClient {
 
   /**
    * Live key count and revision: read locally on one member (needs no quorum) or, without an
-   * endpoint, linearizably from the cluster. Keys under excludePrefix are not counted.
+   * endpoint, linearizably from the cluster. Keys under excludePrefix are not counted. With
+   * atRevision, the keys that were live at that revision (a count that later writes never change).
    */
-  async keyCount(endpoint?: EndpointSpec, excludePrefix?: string): Promise<{count: number; revision: number}> {
+  async keyCount(endpoint?: EndpointSpec, excludePrefix?: string, atRevision?: number): Promise<{count: number; revision: number}> {
     const count = (req: RangeRequest) =>
       endpoint ? this.unaryOn(endpoint, '/etcdserverpb.KV/Range', rangeCodec, {...req, serializable: true}) : this.unary('/etcdserverpb.KV/Range', rangeCodec, req)
-    const all = await count({key: Buffer.from([0]), range_end: Buffer.from([0]), count_only: true})
-    if (!excludePrefix) return {count: all.count, revision: all.header.revision}
+    const all = await count({key: Buffer.from([0]), range_end: Buffer.from([0]), count_only: true, revision: atRevision})
+    const revision = atRevision ?? all.header.revision
+    if (!excludePrefix) return {count: all.count, revision}
     const prefix = Buffer.from(excludePrefix)
-    const excluded = await count({key: prefix, range_end: prefixEnd(prefix), count_only: true, revision: all.header.revision})
-    return {count: all.count - excluded.count, revision: all.header.revision}
+    const excluded = await count({key: prefix, range_end: prefixEnd(prefix), count_only: true, revision})
+    return {count: all.count - excluded.count, revision}
   }
 
   compact(revision: number) {

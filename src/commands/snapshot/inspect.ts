@@ -21,7 +21,7 @@ export default class SnapshotInspect extends BaseCommand<typeof SnapshotInspect>
       const m = r.verify.manifest
       const rows: [string, unknown][] = [
         ['name', r.verify.id], ['source', r.verify.source], ['size', `${formatBytes(r.verify.digest.size)} (${r.verify.digest.size} bytes)`],
-        ['revision', r.revision], ['keys', r.keyCount], ['cluster id', m?.clusterId], ['from member', m?.sourceMember], ['created', m?.createdAt],
+        ['revision', r.revision], ['keys', r.keyCount === null ? null : `${r.keyCount}: ${r.keysCountedText}`], ['cluster id', m?.clusterId], ['from member', m?.sourceMember], ['created', m?.createdAt],
         ['sha256', r.verify.digest.sha256], ['db sha256', r.verify.digest.dbSha256], ['trailer', r.verify.digest.trailerOk ? 'ok' : 'MISMATCH'],
         ['verified', r.verify.ok ? 'yes' : `NO (${r.verify.checks.filter((c) => !c.ok).map((c) => c.check).join(', ')})`], ['details from', r.detailsFrom],
       ]

@@ -25,8 +25,8 @@ export default class SnapshotList extends BaseCommand<typeof SnapshotList> {
       const now = Date.now()
       this.log(
         renderTable(
-          ['NAME', 'AGE', 'SIZE', 'REVISION', 'KEYS', 'SOURCE', 'STATE', 'TARGET'],
-          snapshots.map((s) => [s.id, formatDuration(now - Date.parse(s.createdAt)), formatBytes(s.size), dash(s.revision), dash(s.manifest?.keyCount), dash(s.manifest?.sourceMember), s.complete ? paintStatus('ok', s.checked === 'hash' ? 'verified' : 'size ok') : paintStatus(s.state === 'corrupt' ? 'crit' : 'warn', s.state), s.target]),
+          ['NAME', 'AGE', 'SIZE', 'REVISION', 'KEYS', 'CLUSTER', 'SOURCE', 'STATE', 'TARGET'],
+          snapshots.map((s) => [s.id, formatDuration(now - Date.parse(s.createdAt)), formatBytes(s.size), dash(s.revision), dash(s.manifest?.keyCount), dash(s.manifest?.clusterId), dash(s.manifest?.sourceMember), s.complete ? paintStatus('ok', s.checked === 'hash' ? 'verified' : 'size ok') : paintStatus(s.state === 'corrupt' ? 'crit' : 'warn', s.state), s.target]),
         ),
       )
       for (const e of listing.errors) this.logToStderr(`error: cannot list ${e.target}: ${e.error}`)

@@ -22,6 +22,8 @@ export interface CatalogEntry {
   size: number | null
   createdAt: string
   revision: number | null
+  /** The cluster the snapshot was taken from (manifest). */
+  clusterId?: string | null
   manifest: Manifest | null
   error?: string
 }
@@ -36,7 +38,7 @@ export async function catalog(target: SnapshotTarget): Promise<CatalogEntry[]> {
     [...ids].map(async (id): Promise<CatalogEntry> => {
       const d = data.get(id)
       const m = manifests.get(id)
-      const base = {id, target: target.url, size: d?.size ?? null, createdAt: (d ?? m)!.modifiedAt.toISOString(), revision: null, manifest: null, checked: 'size' as const}
+      const base = {id, target: target.url, size: d?.size ?? null, createdAt: (d ?? m)!.modifiedAt.toISOString(), revision: null, clusterId: null, manifest: null, checked: 'size' as const}
       if (!m) return {...base, state: 'no-manifest', complete: false, error: 'no manifest (the save did not finish)'}
       let manifest: Manifest
       try {
@@ -44,7 +46,7 @@ export async function catalog(target: SnapshotTarget): Promise<CatalogEntry[]> {
       } catch (error) {
         return {...base, state: 'bad-manifest', complete: false, error: (error as Error).message}
       }
-      const withManifest = {...base, createdAt: manifest.createdAt, revision: manifest.revision, manifest}
+      const withManifest = {...base, createdAt: manifest.createdAt, revision: manifest.revision, clusterId: manifest.clusterId, manifest}
       if (!d) return {...withManifest, state: 'missing-data', complete: false, error: 'manifest without data object'}
       if (d.size !== manifest.size) return {...withManifest, state: 'size-mismatch', complete: false, error: `data object is ${d.size} bytes, manifest says ${manifest.size}`}
       return {...withManifest, state: 'complete', complete: true}

@@ -28,6 +28,10 @@ export interface RestorePlan {
   initialCluster: string
   token: string
   steps: RestoreStep[]
+  /** What the restore replaces, read in the preflight (null when no member answered). */
+  live?: LiveCluster | null
+  /** Read before confirming: a healthy cluster, data newer than the snapshot. */
+  warnings?: string[]
 }
 
 export interface RestoreResult {
@@ -35,7 +39,11 @@ export interface RestoreResult {
   dryRun: boolean
   plan: RestorePlan
   skipped: string[]
-  verified?: {revision: number; keyCount: number; expectedRevision: number | null; expectedKeyCount: number | null}
+  /**
+   * keyCount: keys live at the restored revision (the snapshot's, from its manifest), so writes made
+   * after the restored cluster came up never fail the check; liveKeyCount: keys live now.
+   */
+  verified?: {revision: number; keyCount: number; liveKeyCount: number; expectedRevision: number | null; expectedKeyCount: number | null}
   /** plasmactl lock keys that came back with the snapshot and were deleted (key and holder). */
   clearedLocks?: string[]
 }
@@ -48,6 +56,8 @@ export interface RestoreOptions extends CatalogOptions {
   confirm: (plan: RestorePlan) => Promise<boolean>
   resume?: string
   waitMs?: number
+  /** Refusals to override: 'cluster-mismatch' (the snapshot comes from another cluster). */
+  force?: string[]
 }
 
 export function dataDirOf(ctx: Context, node: NodeSpec): string {
@@ -81,7 +91,7 @@ function buildPlan(ctx: Context, id: string, manifest: Manifest | null, token: s
     ...members.map((m) => ({step: 'restore' as const, node: m.name, describe: `restore the snapshot into ${m.name}:${m.dataDir} as member ${m.name}`})),
     ...members.map((m) => ({step: 'start' as const, node: m.name, describe: `start chainfire on ${m.name}`})),
     {step: 'wait-healthy', describe: 'wait for a leader and every member healthy'},
-    {step: 'verify', describe: `check revision${manifest?.keyCount === null ? '' : ' and key count'} against the manifest; clear plasmactl locks restored with the snapshot`},
+    {step: 'verify', describe: `check revision${manifest?.keyCount === null ? '' : ', and the key count at the snapshot\'s revision,'} against the manifest; clear plasmactl locks restored with the snapshot`},
   ]
   return {snapshot: id, manifest, members, initialCluster, token, steps}
 }
@@ -108,6 +118,11 @@ export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResul
         }
         const token = (journal?.begin?.data?.token as string | undefined) ?? `plasmactl-restore-${Date.now().toString(36)}`
         const plan = buildPlan(opts.ctx, loc.id, manifest, token)
+        if (!opts.resume) {
+          plan.live = await readLiveCluster(opts)
+          plan.warnings = checkTarget(plan, manifest, opts.force ?? [])
+          for (const w of plan.warnings) opts.reporter.warn(w)
+        }
         const nodes = new Map(nodesWithRole(opts.ctx, 'chainfire').map((n) => [n.name, n]))
         // Preflight: every node answers over SSH and has a restore tool.
         const pre = await Promise.allSettled(plan.members.map((m) => remote.execChecked(nodes.get(m.name)!, opts.ctx.chainfire?.['restore-command'] ? 'true' : 'command -v etcdutl || command -v etcdctl', {timeoutMs: 15_000})))
@@ -173,10 +188,13 @@ export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResul
           const clearedLocks: string[] = []
           await runStep(plan.steps.at(-1)!, async () => {
             const now = await userKeyCount(client)
-            verified = {revision: now.revision, keyCount: now.count, expectedRevision: manifest?.revision ?? null, expectedKeyCount: manifest?.keyCount ?? null}
             if (manifest && now.revision < manifest.revision) throw new OperationError(`restored revision ${now.revision} is behind the snapshot's ${manifest.revision}`)
-            if (manifest?.keyCount !== null && manifest?.keyCount !== undefined && now.count !== manifest.keyCount) {
-              throw new OperationError(`restored cluster has ${now.count} keys, the snapshot manifest says ${manifest.keyCount}`)
+            // Counted at the snapshot's revision: clients may write to the restored cluster as soon as it
+            // is up, and their keys are not the snapshot's business.
+            const atSnapshot = manifest ? await client.keyCount(undefined, LOCK_PREFIX, manifest.revision) : now
+            verified = {revision: now.revision, keyCount: atSnapshot.count, liveKeyCount: now.count, expectedRevision: manifest?.revision ?? null, expectedKeyCount: manifest?.keyCount ?? null}
+            if (manifest?.keyCount !== null && manifest?.keyCount !== undefined && atSnapshot.count !== manifest.keyCount) {
+              throw new OperationError(`the restored cluster has ${atSnapshot.count} keys at the snapshot's revision ${manifest.revision}, the snapshot manifest says ${manifest.keyCount}`)
             }
             // The snapshot holds the locks that were held when it was taken (the save's own lock among
             // them). Their holders belong to the past; left in place they would refuse the next save or
@@ -199,6 +217,51 @@ export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResul
     await releaseLock?.()
     await remote.close()
   }
+}
+
+export interface LiveCluster {
+  clusterId: string | null
+  revision: number | null
+  healthy: boolean
+  leader: string | null
+  votersHealthy: number
+  voters: number
+}
+
+/** The cluster the restore would replace, as far as its members answer (none may). */
+async function readLiveCluster(opts: RestoreOptions): Promise<LiveCluster | null> {
+  const client = chainfireClientFor(opts.loaded, opts.ctx)
+  try {
+    const {details} = await checkChainfire(client, opts.ctx, 2000)
+    if (!details.members.some((m) => m.reachable)) return null
+    const healthy = details.quorum && details.members.every((m) => m.healthy || m.learner)
+    return {clusterId: details.clusterId, revision: details.revision, healthy, leader: details.leader, votersHealthy: details.votersHealthy, voters: details.voters}
+  } catch {
+    return null
+  } finally {
+    client.close()
+  }
+}
+
+/**
+ * Checks what the restore lands on: a snapshot of another cluster is refused unless forced; a
+ * healthy cluster and a snapshot older than the live data are warned about (the confirmation shows them).
+ */
+function checkTarget(plan: RestorePlan, manifest: Manifest | null, force: string[]): string[] {
+  const live = plan.live
+  if (!live) return []
+  const warnings: string[] = []
+  if (manifest && live.clusterId && manifest.clusterId !== live.clusterId) {
+    const text = `snapshot ${plan.snapshot} was taken from cluster ${manifest.clusterId}, but the live cluster is ${live.clusterId}`
+    if (!force.includes('cluster-mismatch')) throw new RefusedError(`${text}; nothing was changed`, {hint: 'check --context; if this snapshot really belongs here (e.g. taken before an earlier restore), pass --force cluster-mismatch'})
+    warnings.push(`${text} (--force cluster-mismatch)`)
+  }
+  if (live.healthy) warnings.push(`the live cluster is healthy (leader ${live.leader}, ${live.votersHealthy}/${live.voters} voters): the restore replaces its data`)
+  if (manifest && live.revision !== null && live.revision > manifest.revision) {
+    const gap = live.revision - manifest.revision
+    warnings.push(`the live data is at revision ${live.revision}, the snapshot at ${manifest.revision}: restoring loses the last ${gap} revision${gap === 1 ? '' : 's'}`)
+  }
+  return warnings
 }
 
 function describeHolder(value: string): string {
