@@ -77,15 +77,49 @@ const distFiles = {
   },
 }
 
-const timing = process.env.PLASMACTL_EXE_TIMING
-  ? 'const __t0 = performance.now(), __c0 = process.cpuUsage(); process.on("exit", () => { const c = process.cpuUsage(); process.stderr.write(`timing: bundle starts at ${__t0.toFixed(1)} ms (cpu ${((__c0.user + __c0.system) / 1000).toFixed(1)}), exit at ${performance.now().toFixed(1)} ms (cpu ${((c.user + c.system) / 1000).toFixed(1)})\\n`) });\n'
-  : ''
-const result = await esbuild.build({
-  entryPoints: [join(root, 'bin', 'exe', 'main.js')],
+// Packages only some commands use, each bundled apart (a SEA asset compiled on first require), so
+// that every start does not read and compile them: S3 (snapshot targets), prompts, SSH, zod (config
+// validation), execa. The rest (oclif, gRPC for health, the app) is the main bundle.
+const CHUNKS = {
+  aws: ['@aws-sdk/client-s3', '@aws-sdk/lib-storage'],
+  prompts: ['@inquirer/prompts'],
+  ssh: ['ssh2'],
+  zod: ['zod'],
+  execa: ['execa'],
+}
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: `node${process.versions.node.split('.')[0]}`,
+  // Optional native add-ons (ssh2's crypto binding, cpu-features): their require is in a try block
+  // and the pure-JS fallback is used.
+  external: ['*.node', 'cpu-features'],
+  minify: true,
+  keepNames: true,
+  charset: 'ascii',
+  legalComments: 'none',
+  logLevel: 'warning',
+}
+for (const [name, specifiers] of Object.entries(CHUNKS)) {
+  await esbuild.build({
+    ...common,
+    stdin: {contents: `module.exports = {${specifiers.map((x) => `${JSON.stringify(x)}: require(${JSON.stringify(x)})`).join(', ')}}`, resolveDir: root, loader: 'js'},
+    outfile: join(work, `chunk-${name}.js`),
+    banner: {js: '(function (require, module, exports, __filename, __dirname) {'},
+    footer: {js: '})'},
+  })
+}
+const chunkOf = Object.fromEntries(Object.entries(CHUNKS).flatMap(([name, specifiers]) => specifiers.map((x) => [x, name])))
+writeFileSync(join(work, 'chunks.json'), JSON.stringify(chunkOf))
+
+const timing = process.env.PLASMACTL_EXE_TIMING
+  ? 'const __t0 = performance.now(), __c0 = process.cpuUsage(); process.on("exit", () => { const c = process.cpuUsage(); process.stderr.write(`timing: bundle starts at ${__t0.toFixed(1)} ms (cpu ${((__c0.user + __c0.system) / 1000).toFixed(1)}), exit at ${performance.now().toFixed(1)} ms (cpu ${((c.user + c.system) / 1000).toFixed(1)})\\n`) });\n'
+  : ''
+const result = await esbuild.build({
+  ...common,
+  entryPoints: [join(root, 'bin', 'exe', 'main.js')],
+  external: [...common.external, ...Object.keys(chunkOf)],
   outfile: join(work, 'plasmactl.js'),
   plugins: [distFiles],
   define: {__PLASMACTL_ROOT_HASH__: JSON.stringify(rootHash)},
@@ -101,12 +135,6 @@ const result = await esbuild.build({
     ].join('\n'),
   },
   footer: {js: '})'},
-  // Optional native add-ons (ssh2's crypto binding, cpu-features): their require is in a try block
-  // and the pure-JS fallback is used.
-  external: ['*.node', 'cpu-features'],
-  charset: 'ascii',
-  legalComments: 'none',
-  logLevel: 'warning',
   metafile: true,
 })
 writeFileSync(join(work, 'meta.json'), JSON.stringify(result.metafile))
@@ -120,7 +148,7 @@ try {
     'apiVersion: plasmactl/v1\ncurrent-context: warm\ncontexts:\n  - name: warm\n    environment: lab\n    nodes:\n      - name: n1\n        address: 127.0.0.1\n        roles: [chainfire]\n        chainfire:\n          client-url: http://127.0.0.1:9\n',
   )
   // health exits non-zero (the endpoint refuses): only the cache file matters.
-  spawnSync(process.execPath, [join(root, 'bin', 'exe', 'boot.cjs'), work, join(work, 'plasmactl.cache')], {
+  spawnSync(process.execPath, [join(root, 'bin', 'exe', 'boot.cjs'), work, 'write-caches'], {
     env: {
       ...process.env,
       PLASMACTL_EXE_WARMUP: JSON.stringify([['--version'], ['--help'], ['health', '--json']]),
@@ -143,7 +171,7 @@ const seaConfig = {
   output: join(work, 'sea-prep.blob'),
   disableExperimentalSEAWarning: true,
   useCodeCache: true,
-  assets: Object.fromEntries(['plasmactl.js', 'plasmactl.cache', 'root.json'].map((f) => [f, join(work, f)])),
+  assets: Object.fromEntries(readdirSync(work).filter((f) => /\.(js|cache)$/.test(f) || f === 'root.json' || f === 'chunks.json').map((f) => [f, join(work, f)])),
 }
 writeFileSync(join(work, 'sea-config.json'), JSON.stringify(seaConfig, null, 2))
 execFileSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], {stdio: ['ignore', 'ignore', 'inherit']})
@@ -151,4 +179,4 @@ rmSync(out, {force: true})
 copyFileSync(process.execPath, out)
 execFileSync(process.execPath, [join(root, 'node_modules', 'postject', 'dist', 'cli.js'), out, 'NODE_SEA_BLOB', seaConfig.output, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], {stdio: ['ignore', 'ignore', 'ignore']})
 const mib = (p) => (statSync(p).size / 2 ** 20).toFixed(1)
-console.error(`build-exe: ${rel(out)} ${mib(out)} MiB (bundle ${mib(join(work, 'plasmactl.js'))} MiB, code cache ${mib(join(work, 'plasmactl.cache'))} MiB, Node ${process.version}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+console.error(`build-exe: ${rel(out)} ${mib(out)} MiB (main bundle ${mib(join(work, 'plasmactl.js'))} MiB, ${Object.keys(CHUNKS).length} chunks ${(readdirSync(work).filter((f) => f.startsWith('chunk-') && f.endsWith('.js')).reduce((a, f) => a + statSync(join(work, f)).size, 0) / 2 ** 20).toFixed(1)} MiB, code cache ${mib(join(work, 'plasmactl.cache'))} MiB, Node ${process.version}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
