@@ -177,6 +177,8 @@ writeFileSync(join(work, 'sea-config.json'), JSON.stringify(seaConfig, null, 2))
 execFileSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], {stdio: ['ignore', 'ignore', 'inherit']})
 rmSync(out, {force: true})
 copyFileSync(process.execPath, out)
+// Debian's node carries its symbols (~12 MiB): strip them when binutils is there.
+spawnSync('strip', [out], {stdio: 'ignore'})
 execFileSync(process.execPath, [join(root, 'node_modules', 'postject', 'dist', 'cli.js'), out, 'NODE_SEA_BLOB', seaConfig.output, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], {stdio: ['ignore', 'ignore', 'ignore']})
 const mib = (p) => (statSync(p).size / 2 ** 20).toFixed(1)
 console.error(`build-exe: ${rel(out)} ${mib(out)} MiB (main bundle ${mib(join(work, 'plasmactl.js'))} MiB, ${Object.keys(CHUNKS).length} chunks ${(readdirSync(work).filter((f) => f.startsWith('chunk-') && f.endsWith('.js')).reduce((a, f) => a + statSync(join(work, f)).size, 0) / 2 ** 20).toFixed(1)} MiB, code cache ${mib(join(work, 'plasmactl.cache'))} MiB, Node ${process.version}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)

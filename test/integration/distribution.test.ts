@@ -80,6 +80,11 @@ describe('distribution: the single executable and the npm tarball', () => {
     const verify = await exe(['snapshot', 'verify', save.json.data.name, '--json'])
     assert.equal(verify.exitCode, 0, verify.stderr + verify.stdout)
     assert.equal(verify.json.ok, true)
+    // A scheduled save runs this executable (not bin/run.js of the package root it extracted).
+    const schedule = await exe(['snapshot', 'schedule', 'show', '--json'])
+    assert.equal(schedule.exitCode, 0, schedule.stderr + schedule.stdout)
+    const service = schedule.json.data.files.find((f: {path: string}) => f.path.endsWith('.service'))
+    assert.match(service.content, new RegExp(`${EXE} .*snapshot save`))
   })
 
   it('the executable: exec over SSH', async () => {
