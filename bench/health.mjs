@@ -1,12 +1,17 @@
 #!/usr/bin/env node
-// Benchmark: cold `plasmactl health --json` vs the two etcdctl calls an operator would run, cold
-// `--help` vs `node -e 0`, and the cost of one --watch refresh vs one `etcdctl endpoint status`.
+// Benchmark: cold `plasmactl health --json` vs the two etcdctl calls an operator would run (wall and
+// CPU time), cold `--help` vs `node -e 0`, and the cost of one --watch refresh vs one `etcdctl
+// endpoint status`. Both ways plasmactl is installed are measured side by side: the single
+// executable (dist/plasmactl, `npm run build:exe`) and the npm path (PLASMACTL_NPM_BIN, the bin of
+// an `npm install -g` of the tarball, as bench/run.sh makes it; else bin/run.js of this checkout).
 // Usage: node bench/health.mjs (needs a running lab: the current context of PLASMACTL_CONFIG).
+import {existsSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
-import {fmt, interleaved, median, timeOnce} from './lib.mjs'
+import {fmt, interleaved, median, sh, timeCpuOnce} from './lib.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const bin = `${root}bin/run.js`
+const exe = `${root}dist/plasmactl`
+const npmBin = process.env.PLASMACTL_NPM_BIN ?? `${root}bin/run.js`
 const N = Number(process.env.RUNS ?? 10)
 
 const {loadConfig, selectContext} = await import(`${root}dist/config/load.js`)
@@ -17,13 +22,19 @@ const endpoint = chainfireEndpoints(ctx)[0].url
 const etcdctl = (args) => ['etcdctl', `--endpoints=${endpoint}`, ...args]
 const env = {ETCDCTL_API: '3'}
 
-const {status, health, ours, node0, help} = interleaved(N, {
-  status: () => timeOnce(etcdctl(['endpoint', 'status', '--cluster', '-w', 'json']), {env}),
-  health: () => timeOnce(etcdctl(['endpoint', 'health', '--cluster']), {env}),
-  ours: () => timeOnce([bin, 'health', '--json'], {allowFail: true}),
-  node0: () => timeOnce(['node', '-e', '0']),
-  help: () => timeOnce([bin, '--help']),
-})
+const bins = {...(existsSync(exe) ? {exe} : {}), npm: npmBin}
+const fns = {
+  status: () => timeCpuOnce(etcdctl(['endpoint', 'status', '--cluster', '-w', 'json']), {env}),
+  health: () => timeCpuOnce(etcdctl(['endpoint', 'health', '--cluster']), {env}),
+  node0: () => timeCpuOnce(['node', '-e', '0']),
+}
+for (const [name, bin] of Object.entries(bins)) {
+  fns[`${name}Health`] = () => timeCpuOnce([bin, 'health', '--json'], {allowFail: true})
+  fns[`${name}Help`] = () => timeCpuOnce([bin, '--help'])
+}
+const load0 = sh('cut -d" " -f1-3 /proc/loadavg').trim()
+const m = interleaved(N, fns)
+const load1 = sh('cut -d" " -f1-3 /proc/loadavg').trim()
 
 // One --watch refresh: the checker keeps its connections between refreshes.
 const {HealthChecker} = await import(`${root}dist/services/health/index.js`)
@@ -38,11 +49,19 @@ for (let i = 0; i < N * 3; i++) {
 checker.close()
 const refreshMedian = median(refresh)
 
-console.log(`runs per measurement: ${N} (median, cold processes, taken in interleaved rounds)`)
-console.log(`etcdctl endpoint status --cluster -w json   ${fmt(status)}`)
-console.log(`etcdctl endpoint health --cluster           ${fmt(health)}`)
-console.log(`  both together                             ${fmt(status + health)}`)
-console.log(`plasmactl health --json                     ${fmt(ours)}   ratio ${(ours / (status + health)).toFixed(2)}x (goal <= 3x)`)
-console.log(`node -e 0                                   ${fmt(node0)}`)
-console.log(`plasmactl --help                            ${fmt(help)}   ratio ${(help / node0).toFixed(2)}x (goal <= 2.5x)`)
-console.log(`health --watch refresh (in process)         ${fmt(refreshMedian)}   ratio ${(refreshMedian / status).toFixed(2)}x one etcdctl status (goal <= 1.2x)`)
+const both = {wall: m.status.wall + m.health.wall, cpu: m.status.cpu + m.health.cpu}
+const row = (label, x) => `${label.padEnd(46)} ${fmt(x.wall).padStart(8)} wall ${fmt(x.cpu).padStart(8)} CPU`
+console.log(`runs per measurement: ${N} (median, cold processes, taken in interleaved rounds); load average ${load0} before, ${load1} after`)
+console.log(row('etcdctl endpoint status --cluster -w json', m.status))
+console.log(row('etcdctl endpoint health --cluster', m.health))
+console.log(row('  both together', both))
+console.log(row('node -e 0', m.node0))
+for (const name of Object.keys(bins)) {
+  const h = m[`${name}Health`]
+  const help = m[`${name}Help`]
+  const label = name === 'exe' ? 'dist/plasmactl' : `npm path (${npmBin.replace(root, '')})`
+  console.log(`${label}:`)
+  console.log(`${row('  plasmactl health --json', h)}   wall ${(h.wall / both.wall).toFixed(2)}x (goal <= 1.5x), CPU ${(h.cpu / both.cpu).toFixed(2)}x (goal <= 3x) the two etcdctl calls`)
+  console.log(`${row('  plasmactl --help', help)}   wall ${(help.wall / m.node0.wall).toFixed(2)}x node -e 0 (goal <= 1.3x)`)
+}
+console.log(`health --watch refresh (in process)            ${fmt(refreshMedian)}   ratio ${(refreshMedian / m.status.wall).toFixed(2)}x one etcdctl status (goal <= 1.2x)`)

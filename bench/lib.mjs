@@ -16,6 +16,31 @@ export function timeOnce(argv, {env = {}, allowFail = false} = {}) {
   return s
 }
 
+// Runs argv and prints "wall cpu" (seconds) of that child alone: wait4's rusage, in microseconds.
+const RUSAGE_PY = `
+import os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - t0
+sys.stderr.write("\\n@rusage %f %f\\n" % (wall, ru.ru_utime + ru.ru_stime))
+sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+`
+
+/**
+ * Wall time and CPU time (user + sys) of one run of argv, in seconds: {wall, cpu}, measured around
+ * the child alone (a python3 wrapper, whose own start is not counted). Throws if it fails unless allowFail.
+ */
+export function timeCpuOnce(argv, {env = {}, allowFail = false} = {}) {
+  const r = spawnSync('python3', ['-c', RUSAGE_PY, ...argv], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+  if (r.status !== 0 && !allowFail) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`)
+  const m = /@rusage (\S+) (\S+)\n$/.exec(String(r.stderr))
+  if (!m) throw new Error(`${argv.join(' ')}: no timing: ${r.stderr}`)
+  return {wall: Number(m[1]), cpu: Number(m[2])}
+}
+
 /**
  * Medians of several measurements taken in rounds (one run of each per round), so that a machine
  * getting slower or faster during the benchmark shifts every measurement alike, not one of them.
@@ -24,7 +49,9 @@ export function interleaved(n, fns) {
   const runs = Object.fromEntries(Object.keys(fns).map((k) => [k, []]))
   for (const fn of Object.values(fns)) fn() // warm the page cache once
   for (let i = 0; i < n; i++) for (const [k, fn] of Object.entries(fns)) runs[k].push(fn())
-  return Object.fromEntries(Object.entries(runs).map(([k, xs]) => [k, median(xs)]))
+  // A measurement is a number, or an object of numbers ({wall, cpu}): the median of each.
+  const med = (xs) => (typeof xs[0] === 'number' ? median(xs) : Object.fromEntries(Object.keys(xs[0]).map((f) => [f, median(xs.map((x) => x[f]))])))
+  return Object.fromEntries(Object.entries(runs).map(([k, xs]) => [k, med(xs)]))
 }
 
 /** Peak RSS (KiB) of a command via GNU time. */

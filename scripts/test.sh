@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+echo "test: single executable (dist/plasmactl)" >&2
+node scripts/build-exe.mjs
 echo "test: typecheck" >&2
 npx tsc -p tsconfig.check.json
 echo "test: lint" >&2

@@ -1,7 +1,8 @@
 /**
  * The lab fixture of the integration tests: starts a real lab (sshd + ChainFire member per node) by
  * running the real CLI, in its own temp dir, config file and loopback /24, so labs of parallel test
- * files never collide. Assumes `npm run build` ran (runs bin/run.js, i.e. dist/).
+ * files never collide. Assumes `npm run build` ran (runs bin/run.js, i.e. dist/), or runs the
+ * executable named by PLASMACTL_BIN (e.g. dist/plasmactl from `npm run build:exe`) instead.
  */
 import {spawn} from 'node:child_process'
 import {chmod, mkdir, mkdtemp, open, rm} from 'node:fs/promises'
@@ -32,7 +33,13 @@ export interface CliOptions {
   cwd?: string
 }
 
-/** Runs the real CLI (`node bin/run.js ARGS`). Never throws for a non-zero exit. */
+/** The command line that runs the CLI: PLASMACTL_BIN (an executable) when set, else `node bin/run.js`. */
+export function cliCommand(): [string, string[]] {
+  const bin = process.env.PLASMACTL_BIN
+  return bin ? [resolve(REPO_ROOT, bin), []] : [process.execPath, [RUN_JS]]
+}
+
+/** Runs the real CLI (`node bin/run.js ARGS`, or PLASMACTL_BIN ARGS). Never throws for a non-zero exit. */
 export function runCli(args: string[], env: Record<string, string | undefined> = {}, opts: Omit<CliOptions, 'env'> = {}): Promise<CliResult> {
   const fullEnv: NodeJS.ProcessEnv = {...process.env}
   for (const [k, v] of Object.entries(env)) {
@@ -40,7 +47,8 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
     else fullEnv[k] = v
   }
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [RUN_JS, ...args], {cwd: opts.cwd ?? REPO_ROOT, env: fullEnv, stdio: ['pipe', 'pipe', 'pipe']})
+    const [cmd, pre] = cliCommand()
+    const child = spawn(cmd, [...pre, ...args], {cwd: opts.cwd ?? REPO_ROOT, env: fullEnv, stdio: ['pipe', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {userInfo} from 'node:os'
 import {resolve} from 'node:path'
+import {isSea} from 'node:sea'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
 import {installSchedule, type RenderedFile, renderSchedule} from '../../services/snapshot/schedule.js'
@@ -26,7 +27,7 @@ export default class SnapshotSchedule extends BaseCommand<typeof SnapshotSchedul
   public async run(): Promise<{installed: boolean; files: RenderedFile[]}> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const files = await renderSchedule(
-      {ctx, configPath: loaded.path, bin: resolve(this.config.root, 'bin', 'run.js'), user: this.flags.user, onCalendar: this.flags['on-calendar'], cron: this.flags.cron, cronDir: this.flags['cron-dir'], metricsFile: this.flags['metrics-file'], logFile: this.flags['log-file']},
+      {ctx, configPath: loaded.path, bin: isSea() ? process.execPath : resolve(this.config.root, 'bin', 'run.js'), user: this.flags.user, onCalendar: this.flags['on-calendar'], cron: this.flags.cron, cronDir: this.flags['cron-dir'], metricsFile: this.flags['metrics-file'], logFile: this.flags['log-file']},
       this.flags.dir,
     )
     const installed = this.args.action === 'install'

@@ -1,0 +1,74 @@
+// The main script of the single executable dist/plasmactl (built by scripts/build-exe.mjs). It
+// compiles the bundled CLI (SEA asset plasmactl.js) with a V8 code cache (asset plasmactl.cache)
+// made at build time after running --help, --version and health: the cache holds every function
+// those runs compiled, not only the top level (SEA's own useCodeCache), so a cold start compiles
+// next to nothing. Packages only some commands use are chunks (chunk-NAME.js, with their own code
+// cache), compiled on their first require. A cache V8 rejects (e.g. other V8 flags from
+// NODE_OPTIONS) only costs the compile.
+// Building the caches, outside the executable: node bin/exe/boot.cjs DIR WRITE_CACHES ARGS...
+'use strict'
+const {isBuiltin} = require('node:module')
+const vm = require('node:vm')
+
+let sea
+try {
+  sea = require('node:sea')
+} catch {
+  sea = undefined
+}
+let getAsset
+let writeCaches = false
+if (sea?.isSea()) {
+  getAsset = (name) => Buffer.from(sea.getAsset(name))
+} else {
+  const [dir] = process.argv.splice(2, 2)
+  getAsset = (name) => require('node:fs').readFileSync(require('node:path').join(dir, name))
+  writeCaches = (name, data) => require('node:fs').writeFileSync(require('node:path').join(dir, name), data)
+}
+
+const scripts = new Map()
+/** Compiles NAME.js with NAME.cache; the script's value is the function the bundle is wrapped in. */
+function compile(name) {
+  let cachedData
+  try {
+    if (!writeCaches) cachedData = getAsset(`${name}.cache`)
+  } catch {
+    cachedData = undefined
+  }
+  const script = new vm.Script(getAsset(`${name}.js`).toString('latin1'), {
+    filename: `${name}.js`,
+    cachedData,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  })
+  if (process.env.PLASMACTL_EXE_DEBUG) process.stderr.write(`plasmactl: ${name}: code cache ${!cachedData ? 'absent' : script.cachedDataRejected ? 'rejected' : 'accepted'}\n`)
+  scripts.set(name, script)
+  return script.runInThisContext()
+}
+
+let chunkOf
+const chunks = new Map()
+function loadChunk(name) {
+  if (!chunks.has(name)) {
+    const module = {exports: {}}
+    compile(`chunk-${name}`)(requireModule, module, module.exports, process.execPath, '/')
+    chunks.set(name, module.exports)
+  }
+  return chunks.get(name)
+}
+
+/** Built-in modules, and the chunks; optional native add-ons (ssh2's) fall back to plain JS. */
+function requireModule(id) {
+  if (isBuiltin(id)) return require(id)
+  chunkOf ??= JSON.parse(getAsset('chunks.json').toString('utf8'))
+  if (Object.hasOwn(chunkOf, id)) return loadChunk(chunkOf[id])[id]
+  throw Object.assign(new Error(`Cannot find module '${id}' (not bundled into plasmactl)`), {code: 'MODULE_NOT_FOUND'})
+}
+
+if (writeCaches) {
+  process.on('exit', () => {
+    // Every chunk is loaded (its top level run) so that its cache holds that code too.
+    for (const name of new Set(Object.values(chunkOf ?? JSON.parse(getAsset('chunks.json').toString('utf8'))))) loadChunk(name)
+    for (const [name, script] of scripts) writeCaches(`${name}.cache`, script.createCachedData())
+  })
+}
+compile('plasmactl')(requireModule, process.execPath, getAsset)
