@@ -80,13 +80,15 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
   const holders: Holder[] = []
 
   const release = (node: string) => join(work, `release-${node}`)
-  /** Waits until KEY is held by a holder of KIND; returns its value. */
-  const heldBy = (key: string, kind: string) =>
+  /** Waits until a lock key is held for PURPOSE; returns the key and its holder. */
+  const heldBy = (purpose: RegExp) =>
     eventually(async () => {
-      const kv = (await client.get(key)).kvs[0]
-      const v = kv ? JSON.parse(kv.value.toString()) : undefined
-      return v?.kind === kind ? (v as {pid: number; runId: string}) : undefined
-    }, 60_000, `${kind} holds ${key}`)
+      for (const kv of (await client.getPrefix('/plasmactl/locks/')).kvs) {
+        const v = JSON.parse(kv.value.toString()) as {pid: number; runId: string; purpose: string}
+        if (purpose.test(v.purpose)) return {...v, key: kv.key.toString()}
+      }
+      return undefined
+    }, 60_000, `a lock held for ${purpose}`)
 
   function assertRefused(r: CliResult, holder: {pid: number; runId: string}, cell: string) {
     const text = r.stderr + r.stdout
@@ -182,7 +184,8 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
   it('lock matrix, row "runbook": every change is refused naming the holder, a save is safe; SIGTERM gives the lease back', async () => {
     const h = spawnCli(lab, ['runbook', 'run', join(work, 'holder.yaml'), '--yes', '--lock-ttl', '30s'], env)
     await holding(h, async () => {
-      const v = await heldBy(CLUSTER_KEY, 'runbook')
+      const v = await heldBy(/^runbook lockholder$/)
+      assert.equal(v.key, CLUSTER_KEY)
       await refusedCells(v, 'a runbook', ['runbook', 'remove', 'add', 'restore'])
       assert.deepEqual(await memberNames(client), ['n1', 'n2', 'n3'], 'nothing was removed or added')
       const save = await attempt.save()
@@ -198,7 +201,8 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
   it('lock matrix, row "snapshot save": saves and restores are refused naming the holder, changes are safe; SIGINT gives the lease back', async () => {
     const h = spawnCli(lab, ['snapshot', 'save', '--target', '1'], env)
     await holding(h, async () => {
-      const v = await heldBy(SNAPSHOT_KEY, 'snapshot-save')
+      const v = await heldBy(/^snapshot save$/)
+      assert.equal(v.key, SNAPSHOT_KEY)
       await refusedCells(v, 'a save', ['save', 'restore'])
       // A save only reads the cluster: changes go on while it streams (each under the cluster lock).
       const run = await attempt.runbook()
@@ -218,7 +222,8 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
   it('lock matrix, row "snapshot restore" (at its confirmation prompt): every other command is refused naming the holder; Ctrl-C gives the lease back', async () => {
     const h = spawnCli(lab, ['snapshot', 'restore', snapshotId], env, true)
     await holding(h, async () => {
-      const v = await heldBy(CLUSTER_KEY, 'restore')
+      const v = await heldBy(/^snapshot restore$/)
+      assert.equal(v.key, CLUSTER_KEY)
       assert.equal(JSON.parse((await client.get(SNAPSHOT_KEY)).kvs[0].value.toString()).runId, v.runId, 'a restore holds the snapshot lock too')
       await eventually(async () => /Restore context/.test(h.out()), 60_000, 'restore prompt')
       await refusedCells(v, 'a restore', ['runbook', 'remove', 'add', 'save', 'restore'])
@@ -239,7 +244,7 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
     })
     const add = spawnCli(lab, ['node', 'add', 'n4', '--yes'], env)
     await holding(add, async () => {
-      const a = await heldBy(CLUSTER_KEY, 'node')
+      const a = await heldBy(/^node add n4$/)
       await refusedCells(a, 'a node add', ['runbook', 'remove', 'add', 'restore'])
       const saveDuringAdd = await attempt.save()
       assert.equal(saveDuringAdd.exitCode, 0, saveDuringAdd.stderr)
@@ -249,7 +254,7 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
 
     const remove = spawnCli(lab, ['node', 'remove', 'n4', '--yes'], env)
     await holding(remove, async () => {
-      const r = await heldBy(CLUSTER_KEY, 'node')
+      const r = await heldBy(/^node remove n4$/)
       await eventually(async () => !(await memberNames(client)).includes('n4'), 60_000, 'n4 left the membership')
       await refusedCells(r, 'a node remove', ['runbook', 'remove', 'add', 'restore'])
       const saveDuringRemove = await attempt.save()
