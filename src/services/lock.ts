@@ -159,7 +159,7 @@ export async function acquireLocalLock(path: string, holder: LockHolder): Promis
       throw new RefusedError(`cannot read the lock file ${path}: ${(error as Error).message}`, {file: path, hint: 'check its owner and mode; remove it if no plasmactl run is active'})
     }
     const other = parseHolder(text)
-    if (!staleHolder(other)) throw new RefusedError(`locked by ${describeHolder(other!)}`, {file: path, hint: 'another run holds the lock; wait for it to finish'})
+    if (!staleHolder(other)) throw new RefusedError(`locked by ${describeHolder(other!)}`, {file: path, holder: other, hint: 'another run holds the lock; wait for it to finish'})
     await breakStale(path, ino)
   }
   throw new RefusedError(`could not take the lock file ${path}: it keeps changing`, {file: path})
@@ -204,8 +204,10 @@ export interface LockOptions {
 }
 
 function refusedBy(key: string, value: string | undefined, ttlSeconds: number): RefusedError {
-  return new RefusedError(`locked by ${describeHolder(parseHolder(value ?? '') ?? {holder: `an unreadable value under ${key}`})}`, {
+  const holder = parseHolder(value ?? '') ?? {holder: `an unreadable value under ${key}`}
+  return new RefusedError(`locked by ${describeHolder(holder)}`, {
     lockKey: key,
+    holder,
     hint: `a lock held by a process that died expires with its lease (≤ ${ttlSeconds}s); one left by a killed run is taken over by resuming that run`,
   })
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {createServer, type Server, type Socket} from 'node:net'
 import {hostname, userInfo} from 'node:os'
 import {join} from 'node:path'
@@ -80,6 +80,8 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
   const holders: Holder[] = []
 
   const release = (node: string) => join(work, `release-${node}`)
+  /** Lock keys held now (a slot's record, which stays, is not a lock). */
+  const locksHeld = async () => (await client.getPrefix('/plasmactl/locks/')).kvs.map((kv) => kv.key.toString()).filter((k) => !k.includes('/snapshot-slot/'))
   /** Waits until a lock key is held for PURPOSE; returns the key and its holder. */
   const heldBy = (purpose: RegExp) =>
     eventually(async () => {
@@ -159,12 +161,17 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
   it('an empty lock file (left by a full disk) is stale: saves and runbooks go on', async () => {
     const locks = join(env.PLASMACTL_STATE_DIR, 'locks')
     await mkdir(locks, {recursive: true})
-    for (const f of ['snapshot-lab.lock', 'cluster-lab.lock']) await writeFile(join(locks, f), '')
-    const save = await lab.cli(['snapshot', 'save', '--target', '0', '--json'], {env})
-    assert.equal(save.exitCode, 0, save.stderr + save.stdout)
-    const run = await lab.cli(['runbook', 'run', quick, '--yes'], {env})
-    assert.equal(run.exitCode, 0, run.stderr + run.stdout)
-    assert.deepEqual((await readdir(locks)).filter((f) => !f.startsWith('.')), [], 'every lock file was released')
+    const files = ['snapshot-lab.lock', 'cluster-lab.lock'].map((f) => join(locks, f))
+    for (const f of files) await writeFile(f, '')
+    try {
+      const save = await lab.cli(['snapshot', 'save', '--target', '0', '--json'], {env})
+      assert.equal(save.exitCode, 0, save.stderr + save.stdout)
+      const run = await lab.cli(['runbook', 'run', quick, '--yes'], {env})
+      assert.equal(run.exitCode, 0, run.stderr + run.stdout)
+      assert.deepEqual(await readdir(locks), [], 'every lock file was released')
+    } finally {
+      for (const f of files) await rm(f, {force: true})
+    }
   })
 
   it('a save removes only partial files of dead runs: a live run\'s (another context sharing the target) survives', async () => {
@@ -181,19 +188,37 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
     assert.ok(!left.includes(deadRun), 'the partial of a dead process of this host is cleaned up')
   })
 
+  it('three hosts saving the same slot: exactly one snapshot is taken, the others exit 0 "already taken for this slot"', async () => {
+    const manifests = async () => (await readdir(targetDir)).filter((f) => f.endsWith('.manifest.json'))
+    const before = await manifests()
+    const hosts = ['cron-a', 'cron-b', 'cron-c'].map((h) => spawnCli(lab, ['snapshot', 'save', '--target', '0', '--slot', '24h'], {PLASMACTL_STATE_DIR: join(work, h)}))
+    const exits = await Promise.all(hosts.map((h) => h.exit))
+    for (const [i, e] of exits.entries()) assert.equal(e.code, 0, hosts[i].out())
+    const skipped = hosts.filter((h) => /already taken for this slot/.test(h.out()))
+    assert.equal(skipped.length, 2, hosts.map((h) => h.out()).join('\n---\n'))
+    const added = (await manifests()).filter((f) => !before.includes(f))
+    assert.equal(added.length, 1, `one snapshot for the slot: ${added.join(' ')}`)
+    for (const h of skipped) assert.ok(h.out().includes(added[0].replace('.manifest.json', '')), 'the skipped runs name the slot\'s snapshot')
+    const again = await lab.cli(['snapshot', 'save', '--target', '0', '--slot', '24h'], {env})
+    assert.equal(again.exitCode, 0, again.stderr)
+    assert.match(again.stdout, /already taken for this slot/)
+    const bad = await lab.cli(['snapshot', 'save', '--slot', '0s'], {env})
+    assert.equal(bad.exitCode, 2, bad.stderr)
+  })
+
   it('lock matrix, row "runbook": every change is refused naming the holder, a save is safe; SIGTERM gives the lease back', async () => {
     const h = spawnCli(lab, ['runbook', 'run', join(work, 'holder.yaml'), '--yes', '--lock-ttl', '30s'], env)
     await holding(h, async () => {
       const v = await heldBy(/^runbook lockholder$/)
-      assert.equal(v.key, CLUSTER_KEY)
       await refusedCells(v, 'a runbook', ['runbook', 'remove', 'add', 'restore'])
+      assert.equal(v.key, CLUSTER_KEY)
       assert.deepEqual(await memberNames(client), ['n1', 'n2', 'n3'], 'nothing was removed or added')
       const save = await attempt.save()
       assert.equal(save.exitCode, 0, `save while a runbook holds the lock (read-only, safe): ${save.stderr}`)
       h.child.kill('SIGTERM')
       assert.equal((await h.exit).signal, 'SIGTERM')
     })
-    assert.equal((await client.getPrefix('/plasmactl/locks/')).kvs.length, 0, 'the lease was revoked before exiting')
+    assert.deepEqual(await locksHeld(), [], 'the lease was revoked before exiting')
     const next = await attempt.runbook()
     assert.equal(next.exitCode, 0, next.stderr)
   })
@@ -231,7 +256,7 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
       h.child.stdin!.write('\u0003')
       assert.equal((await h.exit).code, 130)
     })
-    assert.equal((await client.getPrefix('/plasmactl/locks/')).kvs.length, 0)
+    assert.deepEqual(await locksHeld(), [])
     const next = await attempt.runbook()
     assert.equal(next.exitCode, 0, next.stderr)
   })
