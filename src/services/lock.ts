@@ -98,6 +98,11 @@ export function processAlive(pid: number, start?: string): boolean {
   return !(start && now && now !== start)
 }
 
+/** Held by this very process: a step of a run (a runbook's restore action) inside the run that holds the lock. */
+function ownProcess(h: Partial<LockHolder> | undefined): boolean {
+  return h?.host === hostname() && h.pid === process.pid
+}
+
 /** A lock file's holder is gone: it is on this host and its process is dead, or the file holds no holder at all. */
 function staleHolder(other: Partial<LockHolder> | undefined): boolean {
   // Lock files are created complete (written aside, then linked into place): an empty or garbled one
@@ -159,6 +164,8 @@ export async function acquireLocalLock(path: string, holder: LockHolder): Promis
       throw new RefusedError(`cannot read the lock file ${path}: ${(error as Error).message}`, {file: path, hint: 'check its owner and mode; remove it if no plasmactl run is active'})
     }
     const other = parseHolder(text)
+    // Nested in a run of this process that holds it: the outer run releases it.
+    if (ownProcess(other)) return async () => {}
     if (!staleHolder(other)) throw new RefusedError(`locked by ${describeHolder(other!)}`, {file: path, holder: other, hint: 'another run holds the lock; wait for it to finish'})
     await breakStale(path, ino)
   }
@@ -259,7 +266,8 @@ export async function acquireLock(opts: LockOptions): Promise<HeldLock> {
     lease = (await client.leaseGrant(opts.ttlSeconds)).id
     for (const k of opts.keys) {
       const res = await client.putIfAbsent(k.key, JSON.stringify(holder), lease)
-      if (!res.succeeded) throw refusedBy(k.key, res.kvs[0]?.value.toString('utf8'), opts.ttlSeconds)
+      // A key this process holds already (nested run) stays bound to the outer run's lease.
+      if (!res.succeeded && !ownProcess(parseHolder(res.kvs[0]?.value.toString('utf8') ?? ''))) throw refusedBy(k.key, res.kvs[0]?.value.toString('utf8'), opts.ttlSeconds)
     }
     scopes.unshift('chainfire')
     keepalive = client.keepAlive(lease, opts.ttlSeconds, (reason) => {

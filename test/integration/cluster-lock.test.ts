@@ -262,12 +262,14 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
   })
 
   it('lock matrix, rows "node add" and "node remove": every change is refused naming the holder, a save is safe', async () => {
-    // The node's own service commands wait for a file: the operation holds the lock meanwhile.
+    // The node's service starts (in the background) and stops only once the test says so: the
+    // operation holds the lock meanwhile, waiting for the member to catch up or for the stop (bounds: 10m).
     const script = (verb: string) => `${join(lab.dir, 'nodes', '{node}', 'bin', 'service')} chainfire ${verb}`
+    const waitFor = (f: string) => `while [ ! -e ${f} ]; do sleep 0.2; done`
     await editContext(lab, (_ctx, nodes) => {
-      nodes.n4.services = {chainfire: {start: `while [ ! -e ${release('start')} ]; do sleep 0.2; done; ${script('start')}`, stop: `while [ ! -e ${release('stop')} ]; do sleep 0.2; done; ${script('stop')}`}}
+      nodes.n4.services = {chainfire: {start: `setsid sh -c '${waitFor(release('start'))}; ${script('start')}' </dev/null >/dev/null 2>&1 &`, stop: `${waitFor(release('stop'))}; ${script('stop')}`}}
     })
-    const add = spawnCli(lab, ['node', 'add', 'n4', '--yes'], env)
+    const add = spawnCli(lab, ['node', 'add', 'n4', '--yes', '--timeout', '10m'], env)
     await holding(add, async () => {
       const a = await heldBy(/^node add n4$/)
       await refusedCells(a, 'a node add', ['runbook', 'remove', 'add', 'restore'])
@@ -277,7 +279,7 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
       assert.equal((await add.exit).code, 0, add.out())
     })
 
-    const remove = spawnCli(lab, ['node', 'remove', 'n4', '--yes'], env)
+    const remove = spawnCli(lab, ['node', 'remove', 'n4', '--yes', '--grace', '10m'], env)
     await holding(remove, async () => {
       const r = await heldBy(/^node remove n4$/)
       await eventually(async () => !(await memberNames(client)).includes('n4'), 60_000, 'n4 left the membership')

@@ -35,10 +35,10 @@ describe('local lock file', () => {
   })
 
   it('a live holder refuses (exit 6, naming it); a dead one or a reused pid is stale', async () => {
+    // Another live process of this host holds it (our parent stands in for it).
     const p = path()
-    const release = await acquireLocalLock(p, holder({runId: 'run-live'}))
-    await assert.rejects(acquireLocalLock(p, holder({runId: 'run-2'})), (e: unknown) => e instanceof RefusedError && e.exitCode === 6 && /op@.* pid \d+, test run run-live, since 2026/.test(e.message))
-    await release()
+    await writeFile(p, JSON.stringify(holder({pid: process.ppid, runId: 'run-live'})))
+    await assert.rejects(acquireLocalLock(p, holder({runId: 'run-2'})), (e: unknown) => e instanceof RefusedError && e.exitCode === 6 && new RegExp(`op@.* pid ${process.ppid}, test run run-live, since 2026`).test(e.message))
 
     const dead = path()
     await writeFile(dead, JSON.stringify(holder({pid: deadPid()})))
@@ -46,8 +46,17 @@ describe('local lock file', () => {
 
     // The pid is alive, but it is another process than the one that took the lock.
     const reused = path()
-    await writeFile(reused, JSON.stringify(holder({pidStart: '1'})))
+    await writeFile(reused, JSON.stringify(holder({pid: process.ppid, pidStart: '1'})))
     await (await acquireLocalLock(reused, holder()))()
+  })
+
+  it('a step nested in a run of this process that holds the lock goes on; the outer run keeps it', async () => {
+    const p = path()
+    const outer = await acquireLocalLock(p, holder({runId: 'outer'}))
+    const inner = await acquireLocalLock(p, holder({runId: 'inner'}))
+    await inner()
+    assert.match(await readFile(p, 'utf8'), /"runId":"outer"/)
+    await outer()
   })
 
   it('a holder on another host is never judged from here', async () => {
