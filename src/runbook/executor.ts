@@ -12,7 +12,7 @@ import type {Context, NodeSpec} from '../config/schema.js'
 import {OperationError, PlasmaError, RefusedError, UsageError} from '../errors.js'
 import type {ChainfireHealth} from '../services/health/probes/chainfire.js'
 import {Journal} from '../services/journal.js'
-import {acquireLock, type HeldLock, LOCK_PREFIX} from '../services/lock.js'
+import {acquireClusterLock, type HeldLock, operatorName} from '../services/lock.js'
 import {Remote, sudoCommand} from '../services/remote.js'
 import type {Reporter} from '../services/reporter.js'
 import {type ActionContext, describeAction, newestVerifiedSnapshot, planAction, runAction} from './actions.js'
@@ -264,22 +264,19 @@ export class RunbookEngine {
 
     this.runId = resumed?.id ?? Journal.newId('run')
     if (mutating) {
-      const key = `${LOCK_PREFIX}runbook/${o.ctx.name}`
-      const localPath = join(stateDir(), 'locks', `runbook-${o.ctx.name}.lock`)
-      if (o.forceUnlock) await this.forceUnlock(key, localPath)
-      if (resumed && h0?.quorum) await this.takeOverOwnLock(key)
-      this.lock = await acquireLock({client: h0?.quorum ? this.client : undefined, key, localPath, purpose: `runbook ${rb.runbook.metadata.name}`, ttlSeconds: o.lockTtlSeconds, reporter: o.reporter, runId: this.runId})
+      const forceUnlock = o.forceUnlock ? (holder: string) => (o.yes ? Promise.resolve(true) : o.prompts.confirm(`remove the cluster lock held by ${holder}? Only do this if that run is really dead.`)) : undefined
+      this.lock = await acquireClusterLock(o.ctx, {kind: 'runbook', purpose: `runbook ${rb.runbook.metadata.name}`, runId: this.runId, client: h0?.quorum ? this.client : undefined, reporter: o.reporter, ttlSeconds: o.lockTtlSeconds, resume: Boolean(resumed), forceUnlock})
     }
     const dir = join(stateDir(), 'runbooks')
     if (resumed) {
       this.journal = resumed
       this.done = resumed.completed()
-      await this.append({type: 'note', data: {resumed: true, fingerprint: fp, by: `${process.env.USER ?? 'unknown'}@${hostname()}`}})
+      await this.append({type: 'note', data: {resumed: true, fingerprint: fp, by: `${operatorName()}@${hostname()}`}})
     } else {
       const redactedParams = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.secret ? null : v.value]))
       this.journal = await Journal.create(dir, this.runId, this.redactor.deep({
         runbook: name, name: rb.runbook.metadata.name, file: rb.file, digest, context: o.ctx.name, params: redactedParams, fingerprint: fp,
-        by: `${process.env.USER ?? 'unknown'}@${hostname()}`, lock: this.lock?.scopes ?? [], copy: rb.text,
+        by: `${operatorName()}@${hostname()}`, lock: this.lock?.scopes ?? [], copy: rb.text,
       }))
     }
     this.info(`run ${this.runId}: runbook ${rb.runbook.metadata.name} on context ${o.ctx.name}${resumed ? ` (resumed; ${this.done.size} completed steps are skipped)` : ''}`)
@@ -301,38 +298,6 @@ export class RunbookEngine {
       throw wrapped
     }
     return result
-  }
-
-  /** On resume, the lock left by this same run's dead runner (same host, pid gone) is taken over instead of waiting for its lease. */
-  private async takeOverOwnLock(key: string) {
-    const cur = await this.client.get(key).catch(() => undefined)
-    const raw = cur?.kvs[0]?.value.toString('utf8')
-    if (!raw) return
-    let h: {runId?: string; host?: string; pid?: number} = {}
-    try {
-      h = JSON.parse(raw)
-    } catch {
-      return
-    }
-    if (h.runId !== this.runId || h.host !== hostname() || typeof h.pid !== 'number') return
-    try {
-      process.kill(h.pid, 0)
-      return
-    } catch {
-      // the runner that held it is gone
-    }
-    await this.client.deletePrefix(key)
-    this.o.reporter.info(`took over the lock of run ${this.runId} (its runner, pid ${h.pid}, is gone)`)
-  }
-
-  private async forceUnlock(key: string, localPath: string) {
-    const cur = await this.client.get(key).catch(() => undefined)
-    const holder = cur?.kvs[0]?.value.toString('utf8') ?? '(no ChainFire lock key)'
-    if (!this.o.yes && !(await this.o.prompts.confirm(`remove the runbook lock held by ${holder}? Only do this if that run is really dead.`))) throw new RefusedError('force-unlock not confirmed')
-    await this.client.deletePrefix(key).catch(() => undefined)
-    const {rm} = await import('node:fs/promises')
-    await rm(localPath, {force: true})
-    this.o.reporter.warn(`removed the runbook lock (was: ${holder})`)
   }
 
   private vars(scope: Scope, node?: NodeSpec): TemplateVars {

@@ -14,7 +14,7 @@ export const runFlags = {
   force: Flags.boolean({description: 'override safety refusals: failed preconditions, quorum loss, destructive steps without a recent verified snapshot'}),
   'allow-manual': Flags.boolean({description: 'with --yes: treat manual steps as done (you did them by hand)'}),
   'accept-new-host-keys': Flags.boolean({description: 'record unknown SSH host keys (trust on first use); a changed key is still refused'}),
-  'force-unlock': Flags.boolean({description: 'remove a stale runbook lock first (asks for confirmation)'}),
+  'force-unlock': Flags.boolean({description: 'remove a stale cluster lock first (asks for confirmation)'}),
   'lock-ttl': Flags.string({description: 'lease TTL of the cluster lock: a dead runner\'s lock lapses after this', default: '15s'}),
   'accept-data-loss': Flags.boolean({description: 'let a recovery restore from a source older than the freshest one (the revisions in between are lost)'}),
   forks: Flags.integer({description: 'hosts worked on at once', default: 32, min: 1}),

@@ -254,12 +254,12 @@ describe('runbooks against a real 3-node lab', () => {
     }
     const quick = await rb('quick', `steps:\n  - id: q\n    kind: run\n    on: n1\n    command: "true"\n`)
     await eventually(async () => (await cli(['runbook', 'run', quick, '--yes'], {PLASMACTL_STATE_DIR: join(work, 'state2')})).exitCode === 0, 30_000, 'run after the lease lapsed')
-    assert.equal((await client.getPrefix('/plasmactl/locks/runbook/')).kvs.length, 0)
+    assert.equal((await client.getPrefix('/plasmactl/locks/cluster')).kvs.length, 0)
   })
 
   async function lockChecks(holder: ReturnType<typeof spawnCli>) {
     const f = join(work, 'holder.yaml')
-    const kv = await eventually(async () => (await client.getPrefix('/plasmactl/locks/runbook/')).kvs[0], 20_000, 'lock taken')
+    const kv = await eventually(async () => (await client.getPrefix('/plasmactl/locks/cluster')).kvs[0], 20_000, 'lock taken')
     const value = JSON.parse(kv.value.toString())
     assert.match(value.runId, /^run-/)
     assert.equal(value.purpose, 'runbook holder')

@@ -282,6 +282,11 @@ export class ChainfireClient {
     return this.unary('/etcdserverpb.KV/Put', putCodec, {key: Buffer.from(key), value: Buffer.from(value)}, {retry: false})
   }
 
+  /** Deletes exactly KEY (not the keys it prefixes). */
+  deleteKey(key: string) {
+    return this.unary('/etcdserverpb.KV/DeleteRange', deleteRangeCodec, {key: Buffer.from(key)}, {retry: false})
+  }
+
   deletePrefix(prefix: string) {
     return this.unary('/etcdserverpb.KV/DeleteRange', deleteRangeCodec, {key: Buffer.from(prefix), range_end: prefixEnd(Buffer.from(prefix))}, {retry: false})
   }

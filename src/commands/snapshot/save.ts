@@ -1,12 +1,13 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {parseTimeout} from '../../config/duration.js'
+import {parseDuration, parseTimeout} from '../../config/duration.js'
 import {setExitCode} from '../../errors.js'
 import {createLogReporter} from '../../output/log.js'
 import {progressBar} from '../../output/progress.js'
 import {formatBytes} from '../../output/table.js'
 import {runSave, type ScheduledSaveResult} from '../../services/snapshot/index.js'
+import {slotOf} from '../../services/snapshot/slot.js'
 
 export default class SnapshotSave extends BaseCommand<typeof SnapshotSave> {
   static override summary = 'Stream a verified ChainFire snapshot to every target (cron-safe)'
@@ -25,6 +26,7 @@ export default class SnapshotSave extends BaseCommand<typeof SnapshotSave> {
     'log-format': Flags.string({description: 'stderr log format (default: json when stderr is not a terminal)', options: ['text', 'json']}),
     'log-file': Flags.string({description: 'append logs to this file instead of stderr'}),
     timeout: Flags.string({description: 'per-call timeout for member checks', default: '5s'}),
+    slot: Flags.string({description: 'one snapshot per period (e.g. 1h, the schedule\'s interval) across every host running this save: periods count from the epoch in UTC; a peer that took this period\'s snapshot makes this run exit 0 with "already taken for this slot"'}),
   }
 
   public async run(): Promise<ScheduledSaveResult> {
@@ -34,9 +36,13 @@ export default class SnapshotSave extends BaseCommand<typeof SnapshotSave> {
     const bar = progressBar()
     const result = await runSave({
       loaded, ctx, reporter, version: this.config.version, targets: this.flags.target, endpoint: this.flags.endpoint,
-      timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), metricsFile: this.flags['metrics-file'], prune: this.flags.prune, onProgress: bar.update,
+      timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), slot: this.flags.slot ? slotOf(parseDuration(this.flags.slot, '--slot')) : undefined, metricsFile: this.flags['metrics-file'], prune: this.flags.prune, onProgress: bar.update,
     }).finally(bar.done)
     if (!result.ok) setExitCode(result.targets.some((t) => t.refused) ? 'REFUSED' : 'OPERATION_FAILED')
+    if (result.slot?.alreadyTaken) {
+      if (!this.jsonEnabled()) this.log(`already taken for this slot (${result.slot.id}): ${result.name} by ${result.slot.by}`)
+      return result
+    }
     if (!this.jsonEnabled()) {
       this.log(`${result.name}  ${formatBytes(result.manifest.size)}  revision ${result.manifest.revision}  keys ${result.manifest.keyCount ?? '?'}  from ${result.manifest.sourceMember}`)
       for (const t of result.targets) this.log(`  ${t.ok ? 'ok    ' : 'FAILED'} ${t.target}${t.error ? `: ${t.error}` : ''}`)

@@ -1,29 +1,17 @@
-import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {chainfireClientFor, type ChainfireClient, type Member} from '../../adapters/chainfire/index.js'
 import {nodeClientUrl, nodePeerUrl} from '../../config/context.js'
-import {parseDuration} from '../../config/duration.js'
 import {loadConfig, type LoadedConfig, saveConfig} from '../../config/load.js'
 import {stateDir} from '../../config/paths.js'
 import type {Context, NodeSpec} from '../../config/schema.js'
 import {OperationError, UsageError} from '../../errors.js'
 import {checkChainfire, type ChainfireHealth} from '../health/probes/chainfire.js'
 import {Journal, type JournalEvent} from '../journal.js'
-import {acquireLock, type HeldLock, LOCK_PREFIX, type LockHolder} from '../lock.js'
+import {acquireClusterLock, CLUSTER_LOCK_KEY, type HeldLock, type LockHolder, readLockHolder} from '../lock.js'
 import type {Reporter} from '../reporter.js'
-
-/**
- * The cluster-wide lock of every mutating operation. The runbook engine takes this same key for its
- * mutating runs, so a node removal and a runbook never change the cluster at the same time.
- */
-export const CLUSTER_LOCK_KEY = `${LOCK_PREFIX}cluster`
 
 export function nodeRunsDir(): string {
   return join(stateDir(), 'node-runs')
-}
-
-export function lockTtlSeconds(ctx: Context): number {
-  return Math.max(2, Math.round(parseDuration(ctx.chainfire?.['lock-ttl'] ?? '15s', 'chainfire.lock-ttl') / 1000))
 }
 
 /** The member that is this node: by name, else by peer URL. */
@@ -48,33 +36,13 @@ export function contextWith(ctx: Context, node: NodeSpec): Context {
   return {...ctx, nodes: has ? ctx.nodes.map((n) => (n.name === node.name ? {...node, removed: undefined} : n)) : [...ctx.nodes, node]}
 }
 
-export async function readClusterLock(client: ChainfireClient): Promise<Partial<LockHolder> | null> {
-  const res = await client.get(CLUSTER_LOCK_KEY)
-  const kv = res.kvs[0]
-  if (!kv) return null
-  try {
-    return JSON.parse(kv.value.toString('utf8')) as Partial<LockHolder>
-  } catch {
-    return {holder: `unparseable value under ${CLUSTER_LOCK_KEY}`}
-  }
+export function readClusterLock(client: ChainfireClient): Promise<Partial<LockHolder> | null> {
+  return readLockHolder(client, CLUSTER_LOCK_KEY)
 }
 
-/**
- * Takes the cluster lock for run RUN_ID. A resumed run whose previous process died still owns the
- * key until the lease expires: wait for that (at most one TTL) instead of refusing.
- */
-export async function takeClusterLock(client: ChainfireClient, ctx: Context, runId: string, purpose: string, reporter: Reporter): Promise<HeldLock> {
-  const ttl = lockTtlSeconds(ctx)
-  const deadline = Date.now() + (ttl + 5) * 1000
-  for (;;) {
-    const held = await readClusterLock(client)
-    if (held?.runId === runId && held.host === hostname() && Date.now() < deadline) {
-      reporter.info(`the lock still carries this run's previous lease; waiting for it to expire (≤ ${ttl}s)`)
-      await new Promise((r) => setTimeout(r, 500))
-      continue
-    }
-    return acquireLock({client, key: CLUSTER_LOCK_KEY, localPath: join(stateDir(), 'locks', `cluster-${ctx.name}.lock`), purpose, ttlSeconds: ttl, reporter, runId})
-  }
+/** Takes the cluster lock for run RUN_ID (a resumed run takes over the lock its dead runner left). */
+export function takeClusterLock(client: ChainfireClient, ctx: Context, runId: string, purpose: string, reporter: Reporter): Promise<HeldLock> {
+  return acquireClusterLock(ctx, {kind: 'node', purpose, runId, client, reporter, resume: true})
 }
 
 /** Polls the cluster until COND holds; throws with the last state after waitMs. */

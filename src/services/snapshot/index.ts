@@ -26,12 +26,14 @@ export async function runSave(opts: SaveOptions & {metricsFile?: string; prune?:
   }
   const ok = result.targets.every((t) => t.ok)
   let prune: PruneResult | undefined
-  if (ok && (opts.prune ?? opts.ctx.snapshots?.['prune-after-save'])) {
+  if (result.slot?.alreadyTaken) {
+    opts.reporter.info(`already taken for this slot: ${result.name} (by ${result.slot.by})`)
+  } else if (ok && (opts.prune ?? opts.ctx.snapshots?.['prune-after-save'])) {
     prune = await pruneSnapshots({loaded: opts.loaded, ctx: opts.ctx, targets: opts.targets, dryRun: false, force: false, retention: retentionFor(opts.ctx), reporter: opts.reporter})
   }
   if (opts.metricsFile) {
     await writeSaveMetrics(opts.metricsFile, {context: opts.ctx.name, success: ok, durationMs: performance.now() - started, bytes: result.manifest.size, revision: result.manifest.revision})
   }
-  opts.reporter.info(`snapshot ${result.name}: ${result.manifest.size} bytes, revision ${result.manifest.revision}, from ${result.manifest.sourceMember}, ${ok ? 'stored on every target' : 'FAILED on some targets'}`)
+  if (!result.slot?.alreadyTaken) opts.reporter.info(`snapshot ${result.name}: ${result.manifest.size} bytes, revision ${result.manifest.revision}, from ${result.manifest.sourceMember}, ${ok ? 'stored on every target' : 'FAILED on some targets'}`)
   return {...result, prune, ok}
 }

@@ -1,3 +1,5 @@
+import {randomBytes} from 'node:crypto'
+import {hostname} from 'node:os'
 import {z} from 'zod'
 
 export const MANIFEST_FORMAT = 'plasmactl-snapshot/v1'
@@ -27,6 +29,21 @@ export const DB_SUFFIX = '.db'
 export const MANIFEST_SUFFIX = '.manifest.json'
 /** In-flight files carry this marker; list and verify never treat them as snapshots. */
 export const PARTIAL_MARKER = '.partial-'
+
+/**
+ * The in-flight name of BASE written by this process: BASE.partial-PID@HOST.RANDOM. The owner in the
+ * name lets a save sharing the directory (another context, another cron host) tell its own partials
+ * and a dead run's from a live run's.
+ */
+export function partialName(base: string): string {
+  return `${base}${PARTIAL_MARKER}${process.pid}@${hostname()}.${randomBytes(4).toString('hex')}`
+}
+
+/** The process that writes a partial file, from its name (undefined for names without an owner). */
+export function partialOwner(name: string): {pid: number; host: string} | undefined {
+  const m = /\.partial-(\d+)@(.+)\.[0-9a-f]+$/.exec(name)
+  return m ? {pid: Number(m[1]), host: m[2]} : undefined
+}
 
 /** Portable object names: lower-case letters, digits and '-' only, so every target stores them verbatim. */
 export function snapshotName(context: string, at: Date, revision: number): string {

@@ -6,7 +6,7 @@ import type {Context, NodeSpec} from '../../config/schema.js'
 import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {checkChainfire} from '../health/probes/chainfire.js'
 import {Journal} from '../journal.js'
-import {acquireLocalLock, LOCK_PREFIX, type LockHolder} from '../lock.js'
+import {acquireClusterLock, clearRestoredLocks, LOCK_PREFIX} from '../lock.js'
 import {Remote} from '../remote.js'
 import {shellQuote} from '../../shell-quote.js'
 import type {Reporter} from '../reporter.js'
@@ -102,7 +102,10 @@ function buildPlan(ctx: Context, id: string, manifest: Manifest | null, token: s
  */
 export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResult> {
   const remote = new Remote(opts.loaded, opts.ctx)
-  const releaseLock = opts.dryRun ? undefined : await acquireLocalLock(join(stateDir(), 'locks', `restore-${opts.ctx.name}.lock`), {holder: process.env.USER ?? 'unknown', host: (await import('node:os')).hostname(), pid: process.pid, runId: opts.resume ?? 'restore', purpose: 'snapshot restore', startedAt: new Date().toISOString()})
+  // The cluster lock (in ChainFire while it has quorum, always in the local file): restores and every other change exclude each other.
+  const runId = opts.resume ?? Journal.newId('restore')
+  const lockClient = opts.dryRun ? undefined : chainfireClientFor(opts.loaded, opts.ctx)
+  const lock = lockClient && (await acquireClusterLock(opts.ctx, {kind: 'restore', purpose: 'snapshot restore', runId, client: lockClient, reporter: opts.reporter, resume: Boolean(opts.resume)}).catch((error) => (lockClient.close(), Promise.reject(error))))
   try {
     return await withTargets(opts, async (targets) => {
       const loc = await locate(targets, opts.idOrFile)
@@ -130,7 +133,7 @@ export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResul
         if (failed.length > 0) throw new RefusedError(`preflight failed, nothing was changed: ${failed.join('; ')}`)
         if (opts.dryRun) return {runId: null, dryRun: true, plan, skipped: []}
         if (!(await opts.confirm(plan))) throw new RefusedError('restore not confirmed; nothing was changed')
-        journal ??= await Journal.create(dir, Journal.newId('restore'), {snapshot: loc.id, sha256: digest.sha256, token, context: opts.ctx.name})
+        journal ??= await Journal.create(dir, runId, {snapshot: loc.id, sha256: digest.sha256, token, context: opts.ctx.name})
         const done = journal.completed()
         const skipped: string[] = []
         const runStep = async (s: RestoreStep, fn: () => Promise<void>) => {
@@ -149,7 +152,6 @@ export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResul
             throw error
           }
         }
-        const runId = journal.id
         const forEach = (step: RestoreStep['step'], fn: (n: NodeSpec, m: RestorePlan['members'][number]) => Promise<void>) =>
           Promise.all(plan.steps.filter((s) => s.step === step).map((s) => runStep(s, () => fn(nodes.get(s.node!)!, plan.members.find((m) => m.name === s.node)!))))
         await forEach('upload', async (n, m) => {
@@ -199,12 +201,8 @@ export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResul
             // The snapshot holds the locks that were held when it was taken (the save's own lock among
             // them). Their holders belong to the past; left in place they would refuse the next save or
             // runbook until their restored leases run out.
-            const stale = await client.getPrefix(LOCK_PREFIX)
-            if (stale.kvs.length > 0) {
-              await client.deletePrefix(LOCK_PREFIX)
-              clearedLocks.push(...stale.kvs.map((kv) => `${kv.key.toString('utf8')} (${describeHolder(kv.value.toString('utf8'))})`))
-              for (const l of clearedLocks) opts.reporter.info(`cleared a lock restored from the snapshot: ${l}`)
-            }
+            clearedLocks.push(...(await clearRestoredLocks(client, lock?.holder.startedAt ?? new Date().toISOString())))
+            for (const l of clearedLocks) opts.reporter.info(`cleared a lock restored from the snapshot: ${l}`)
           })
           await journal.append({type: 'end', ok: true})
           return {runId, dryRun: false, plan, skipped, verified, clearedLocks}
@@ -214,7 +212,8 @@ export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResul
       })
     })
   } finally {
-    await releaseLock?.()
+    await lock?.release()
+    lockClient?.close()
     await remote.close()
   }
 }
@@ -262,13 +261,4 @@ function checkTarget(plan: RestorePlan, manifest: Manifest | null, force: string
     warnings.push(`the live data is at revision ${live.revision}, the snapshot at ${manifest.revision}: restoring loses the last ${gap} revision${gap === 1 ? '' : 's'}`)
   }
   return warnings
-}
-
-function describeHolder(value: string): string {
-  try {
-    const h = JSON.parse(value) as Partial<LockHolder>
-    return [h.purpose, h.holder, h.host ? `host ${h.host}` : undefined, h.pid ? `pid ${h.pid}` : undefined, h.startedAt ? `since ${h.startedAt}` : undefined].filter(Boolean).join(', ') || value
-  } catch {
-    return value
-  }
 }

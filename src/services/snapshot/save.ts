@@ -1,19 +1,18 @@
-import {randomBytes} from 'node:crypto'
 import {createWriteStream} from 'node:fs'
 import {mkdir, open, rm} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {chainfireClientFor, type ChainfireClient} from '../../adapters/chainfire/index.js'
-import {parseDuration} from '../../config/duration.js'
 import type {LoadedConfig} from '../../config/load.js'
 import {stateDir} from '../../config/paths.js'
 import type {Context} from '../../config/schema.js'
 import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {checkChainfire, type MemberHealth} from '../health/probes/chainfire.js'
-import {acquireLock, type HeldLock, LOCK_PREFIX} from '../lock.js'
+import {acquireClusterLock, type HeldLock, LOCK_PREFIX} from '../lock.js'
 import type {Reporter} from '../reporter.js'
 import {type SnapshotDigest, SnapshotHasher} from './hash.js'
-import {DB_SUFFIX, type Manifest, MANIFEST_FORMAT, MANIFEST_SUFFIX, PARTIAL_MARKER, snapshotName} from './manifest.js'
+import {DB_SUFFIX, type Manifest, MANIFEST_FORMAT, MANIFEST_SUFFIX, partialName, snapshotName} from './manifest.js'
+import {lockSlot, recordSlot, type Slot} from './slot.js'
 import {FileTarget} from './targets/file.js'
 import {openTarget, selectTargets, type SnapshotTarget} from './targets/index.js'
 
@@ -34,6 +33,8 @@ export interface SaveOptions {
   endpoint?: string
   timeoutMs: number
   lock?: boolean
+  /** One snapshot per slot across every host saving this context (see slot.ts). */
+  slot?: Slot
   onProgress?: (p: SaveProgress) => void
 }
 
@@ -52,6 +53,8 @@ export interface SaveResult {
   lock: string[]
   /** Members tried before one streamed a good snapshot. */
   attempts: {member: string; error?: string}[]
+  /** With a slot: whether a peer had already taken it (then name and manifest are the peer's). */
+  slot?: {id: string; alreadyTaken: boolean; by?: string}
 }
 
 /** Source order: healthy caught-up followers (spare the leader), then the leader, then any reachable member. */
@@ -133,28 +136,26 @@ export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
     if (order.length === 0) throw new OperationError('no ChainFire member is reachable: nothing to snapshot', {hint: 'run `plasmactl health`'})
     if (!details.quorum) opts.reporter.warn('the cluster has no quorum; snapshotting a reachable member anyway (its data may be behind)')
 
-    if (opts.lock !== false) {
-      const ttl = Math.ceil(parseDuration(opts.ctx.snapshots?.['lock-ttl'] ?? '15s', 'snapshots.lock-ttl') / 1000)
-      lock = await acquireLock({
-        client: details.quorum ? client : undefined,
-        key: `${LOCK_PREFIX}snapshot/${opts.ctx.name}`,
-        localPath: join(stateDir(), 'locks', `snapshot-${opts.ctx.name}.lock`),
-        purpose: 'snapshot save',
-        ttlSeconds: ttl,
-        reporter: opts.reporter,
-      })
-    }
+    const take = () => acquireClusterLock(opts.ctx, {kind: 'snapshot-save', purpose: 'snapshot save', client: details.quorum ? client : undefined, reporter: opts.reporter})
+    if (opts.slot) {
+      const got = await lockSlot(opts.slot, opts.ctx.name, client, opts.reporter, take)
+      lock = got.lock
+      if (got.taken) {
+        opts.reporter.info(`snapshot ${got.taken.manifest.name} already taken for this slot (${opts.slot.id}) by ${got.taken.host}`)
+        return {name: got.taken.manifest.name, manifest: got.taken.manifest, targets: [], lock: lock.scopes, attempts: [], slot: {id: opts.slot.id, alreadyTaken: true, by: got.taken.host}}
+      }
+    } else if (opts.lock !== false) lock = await take()
 
     // Stage next to the first file target so the final step is a rename on the same filesystem.
     const fileTarget = targets.find((t): t is FileTarget => t instanceof FileTarget)
     const stageDir = fileTarget?.dir ?? join(stateDir(), 'staging')
     await mkdir(stageDir, {recursive: true})
-    if (fileTarget) await fileTarget.cleanPartials(lock?.scopes.includes('chainfire') ? 0 : 600_000)
+    if (fileTarget) await fileTarget.cleanPartials()
 
     const attempts: {member: string; error?: string}[] = []
     let result: (Streamed & {member: MemberHealth; durationMs: number}) | undefined
     for (const m of order) {
-      staged = join(stageDir, `snapshot${PARTIAL_MARKER}${randomBytes(6).toString('hex')}`)
+      staged = join(stageDir, partialName('snapshot'))
       const t0 = performance.now()
       try {
         opts.reporter.debug(`streaming snapshot from ${m.name} (${m.endpoint})`)
@@ -210,7 +211,9 @@ export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
     }
     // Report in the configured order, whatever order the uploads ran in.
     const inOrder = targets.map((t) => outcomes.find((o) => o.target === t.url)!)
-    return {name, manifest, targets: inOrder, lock: lock?.scopes ?? [], attempts}
+    // Peers of this slot skip it only once the snapshot is on every target (recorded under the lock).
+    if (opts.slot && lock?.scopes.includes('chainfire') && outcomes.every((o) => o.ok)) await recordSlot(client, opts.ctx.name, opts.slot, manifest)
+    return {name, manifest, targets: inOrder, lock: lock?.scopes ?? [], attempts, ...(opts.slot ? {slot: {id: opts.slot.id, alreadyTaken: false}} : {})}
   } finally {
     if (staged) await rm(staged, {force: true})
     await lock?.release().catch(() => undefined)

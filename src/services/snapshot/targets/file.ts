@@ -1,11 +1,12 @@
-import {randomBytes} from 'node:crypto'
 import {copyFile, mkdir, open, readdir, readFile, rename, rm, stat} from 'node:fs/promises'
+import {hostname} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {writeFileAtomic} from '../../../config/load.js'
 import {OperationError, UsageError} from '../../../errors.js'
 import {digestFile} from '../hash.js'
-import {PARTIAL_MARKER} from '../manifest.js'
+import {processAlive} from '../../lock.js'
+import {PARTIAL_MARKER, partialName, partialOwner} from '../manifest.js'
 import type {SnapshotTarget, StoredObject, UploadExpectation} from './types.js'
 
 export async function fsyncDir(dir: string): Promise<void> {
@@ -61,7 +62,7 @@ export class FileTarget implements SnapshotTarget {
   async upload(localPath: string, name: string, expect: UploadExpectation): Promise<void> {
     const dest = this.path(name)
     await mkdir(this.dir, {recursive: true})
-    const tmp = `${dest}${PARTIAL_MARKER}${randomBytes(4).toString('hex')}`
+    const tmp = partialName(dest)
     try {
       if (resolve(dirname(localPath)) === resolve(this.dir)) {
         // Staged in this directory: the very bytes that were hashed while streaming and fsynced.
@@ -106,8 +107,11 @@ export class FileTarget implements SnapshotTarget {
     await rm(this.path(name), {force: true})
   }
 
-  /** Removes in-flight files left by runs that died (older than maxAgeMs). */
-  async cleanPartials(maxAgeMs: number): Promise<string[]> {
+  /**
+   * Removes in-flight files of runs that died: those of a process of this host that is gone, and any
+   * other (another host's, or unnamed) once older than foreignMaxAgeMs. A live run's partial stays.
+   */
+  async cleanPartials(foreignMaxAgeMs = 6 * 3600_000): Promise<string[]> {
     const removed: string[] = []
     let names: string[] = []
     try {
@@ -117,8 +121,11 @@ export class FileTarget implements SnapshotTarget {
     }
     for (const n of names.filter((x) => x.includes(PARTIAL_MARKER))) {
       const p = join(this.dir, n)
-      const s = await stat(p).catch(() => undefined)
-      if (s && Date.now() - s.mtimeMs > maxAgeMs) {
+      const owner = partialOwner(n)
+      let dead: boolean
+      if (owner?.host === hostname()) dead = owner.pid !== process.pid && !processAlive(owner.pid)
+      else dead = Date.now() - ((await stat(p).catch(() => undefined))?.mtimeMs ?? Date.now()) > foreignMaxAgeMs
+      if (dead) {
         await rm(p, {force: true})
         removed.push(n)
       }

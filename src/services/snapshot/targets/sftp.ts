@@ -1,11 +1,10 @@
-import {randomBytes} from 'node:crypto'
 import {posix} from 'node:path'
 import {SftpFiles, SshConnections} from '../../../adapters/ssh/index.js'
 import type {LoadedConfig} from '../../../config/load.js'
 import type {Context, NodeSpec} from '../../../config/schema.js'
 import {OperationError, UsageError} from '../../../errors.js'
 import {sshOptionsFor} from '../../remote.js'
-import {PARTIAL_MARKER} from '../manifest.js'
+import {PARTIAL_MARKER, partialName} from '../manifest.js'
 import type {TargetSpec} from './index.js'
 import type {SnapshotTarget, StoredObject, UploadExpectation} from './types.js'
 
@@ -57,7 +56,7 @@ export class SftpTarget implements SnapshotTarget {
     const f = await this.files()
     await f.mkdirp(this.dir)
     const dest = this.path(name)
-    const tmp = `${dest}${PARTIAL_MARKER}${randomBytes(4).toString('hex')}`
+    const tmp = partialName(dest)
     try {
       await f.upload(localPath, tmp)
       const got = await f.digest(tmp)
