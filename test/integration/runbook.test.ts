@@ -81,7 +81,8 @@ describe('runbooks against a real 3-node lab', () => {
     const f = await cli(['exec', 'n1,n3', '--', 'echo out; exit 3'])
     assert.equal(f.exitCode, 3)
     assert.match(f.stdout, /^n1 \| out$/m)
-    assert.match(f.stdout, /n1=3 n3=3/)
+    assert.match(f.stdout, /^n1: failed: exit 3$/m)
+    assert.match(f.stdout, /^0 ok, 2 failed \(of 2; not ok: n\[1,3\]\)$/m)
     const leader = (await cli(['exec', 'leader', '--json', '--', 'true'])).json.data.hosts
     assert.equal(leader.length, 1)
     const g = await cli(['exec', 'followers', '--group', '--', 'echo grouped'])
