@@ -1,5 +1,5 @@
 import type {HealthReport} from '../services/health/index.js'
-import type {ChainfireHealth} from '../services/health/probes/chainfire.js'
+import {type ChainfireHealth, memberRole} from '../services/health/probes/chainfire.js'
 import {dash, formatBytes, paint, paintStatus, renderTable} from './table.js'
 
 export function renderChainfireMembers(d: ChainfireHealth): string {
@@ -11,7 +11,7 @@ export function renderChainfireMembers(d: ChainfireHealth): string {
       dash(m.endpoint),
       m.reachable ? paintStatus('ok', 'yes') : paintStatus('crit', 'DOWN'),
       m.healthy ? paintStatus('ok', 'yes') : paintStatus(m.reachable ? 'warn' : 'crit', 'no'),
-      m.leader ? paint('bold', 'leader') : m.learner ? 'learner' : 'follower',
+      m.leader ? paint('bold', 'leader') : memberRole(m),
       dash(m.raftTerm),
       dash(m.raftIndex),
       dash(m.appliedIndex),

@@ -13,7 +13,7 @@ export function paint(style: Style, text: string, color = useColor()): string {
   return color ? styleText(style, text) : text
 }
 
-const STATUS_STYLE: Record<string, Style> = {ok: 'green', warn: 'yellow', crit: ['red', 'bold'], skipped: 'gray', error: 'red'}
+const STATUS_STYLE: Record<string, Style> = {ok: 'green', warn: 'yellow', crit: ['red', 'bold'], unknown: 'magenta', skipped: 'gray', error: 'red'}
 
 export function paintStatus(status: string, text = status.toUpperCase(), color = useColor()): string {
   return paint(STATUS_STYLE[status] ?? 'reset', text, color)

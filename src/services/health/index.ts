@@ -1,6 +1,7 @@
 import type {LoadedConfig} from '../../config/load.js'
 import type {Context} from '../../config/schema.js'
 import type {Reporter} from '../reporter.js'
+import {cannotCheck, describeCannotCheck} from './cannot-check.js'
 import {PROBES} from './probes/index.js'
 import type {ComponentHealth, HealthReport, Probe} from './types.js'
 import {STATUS_RANK, worst} from './types.js'
@@ -45,13 +46,13 @@ export class HealthChecker {
           const r = await p.run(pc)
           return {component: p.component, ...r, status: r.status ?? worst(r.findings.map((f) => f.status)), durationMs: Math.round(performance.now() - t0)}
         } catch (error) {
-          return {
-            component: p.component,
-            status: 'crit',
-            summary: 'probe failed',
-            findings: [{status: 'crit', message: `${p.component} probe failed: ${(error as Error).message}`}],
-            durationMs: Math.round(performance.now() - t0),
+          const durationMs = Math.round(performance.now() - t0)
+          const local = cannotCheck(error)
+          if (local) {
+            const why = await describeCannotCheck(this.opts.loaded, this.opts.ctx, local)
+            return {component: p.component, status: 'unknown', summary: 'not checked (a local problem, see below)', findings: [{status: 'unknown', message: `cannot check from here (not an outage): ${why}`}], durationMs}
           }
+          return {component: p.component, status: 'crit', summary: 'probe failed', findings: [{status: 'crit', message: `${p.component} probe failed: ${(error as Error).message}`}], durationMs}
         }
       }),
     )

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict'
+import {readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {parseDocument} from 'yaml'
+import {type CliResult, eventually, type Lab, startLab} from '../helpers/lab.js'
+
+/** Text of grpc-js and Node that must never reach an operator. */
+const RAW = /Resolution note|Last error|No connection established|UNAVAILABLE|ENOENT|DEADLINE_EXCEEDED/
+
+/** On-call signals: a local problem is not an outage, nothing observed is a failure, plain words. */
+describe('on-call signals against a real lab with VMs', () => {
+  let lab: Lab
+
+  /** A copy of the lab's config with SET applied to the lab context; returns its path and the line of the first key set. */
+  async function configWith(name: string, set: [string[], unknown][]): Promise<{path: string; line: number}> {
+    const text = await readFile(lab.configPath, 'utf8')
+    const doc = parseDocument(text)
+    const idx = (doc.toJS().contexts as {name: string}[]).findIndex((c) => c.name === 'lab')
+    for (const [path, value] of set) doc.setIn(['contexts', idx, ...path], value)
+    const path = join(lab.dir, '..', `${name}.yaml`)
+    const out = doc.toString()
+    await writeFile(path, out)
+    const key = set[0][0].at(-1)!
+    const line = out.split('\n').findIndex((l) => l.trimStart().startsWith(`${key}:`)) + 1
+    return {path, line}
+  }
+  const withConfig = (path: string, args: string[]): Promise<CliResult> => lab.cli(args, {env: {PLASMACTL_CONFIG: path}})
+
+  before(async () => {
+    lab = await startLab({nodes: 3, args: ['--with', 'vm', '--vms-per-host', '1']})
+  })
+
+  after(async () => {
+    await lab?.stop()
+  })
+
+  it('a missing SSH identity file is UNKNOWN (exit 7) naming the file and its config line, not hosts down', async () => {
+    const missing = join(lab.dir, 'no-such-key')
+    const {path, line} = await configWith('missing-key', [[['ssh', 'identity-file'], missing]])
+    const r = await withConfig(path, ['health', '--json'])
+    assert.equal(r.exitCode, 7, r.stdout + r.stderr)
+    assert.equal(r.json.status, 'unknown')
+    const vmc = r.json.data.components.find((c: {component: string}) => c.component === 'plasmavmc')
+    assert.equal(vmc.status, 'unknown')
+    assert.doesNotMatch(vmc.summary, /0\/3 hosts up/)
+    const chainfire = r.json.data.components.find((c: {component: string}) => c.component === 'chainfire')
+    assert.equal(chainfire.status, 'ok')
+    const problem = r.json.data.problems.find((p: {status: string}) => p.status === 'unknown')
+    assert.ok(problem, JSON.stringify(r.json.data.problems))
+    assert.ok(problem.message.includes(missing), problem.message)
+    assert.ok(problem.message.includes(`${path}:${line}`), problem.message)
+    assert.match(problem.message, /not an outage/)
+    assert.ok(!r.json.data.problems.some((p: {status: string}) => p.status === 'crit'), JSON.stringify(r.json.data.problems))
+    const human = await withConfig(path, ['health'])
+    assert.equal(human.exitCode, 7)
+    assert.match(human.stdout, /^UNKNOWN {2}context lab/m)
+    assert.match(human.stdout, /^plasmavmc\s+UNKNOWN\s/m)
+    assert.doesNotMatch(human.stdout, RAW)
+  })
+
+  it('config validate names a referenced file that does not exist or cannot be read, at file:line (exit 2)', async () => {
+    const missing = join(lab.dir, 'no-such-ca.pem')
+    const {path, line} = await configWith('missing-files', [
+      [['ssh', 'identity-file'], join(lab.dir, 'no-such-key')],
+      [['chainfire', 'tls', 'ca'], missing],
+      [['ssh', 'known-hosts'], lab.dir],
+    ])
+    const r = await lab.cli(['config', 'validate', path])
+    assert.equal(r.exitCode, 2, r.stdout + r.stderr)
+    assert.doesNotMatch(r.stdout, /valid/)
+    assert.ok(r.stderr.includes(`${path}:${line}:`), r.stderr)
+    assert.match(r.stderr, /ssh\.identity-file: .*no-such-key does not exist/)
+    assert.match(r.stderr, /chainfire\.tls\.ca: .*no-such-ca\.pem does not exist/)
+    assert.match(r.stderr, /ssh\.known-hosts: .* is a directory/)
+    assert.match(r.stderr, /3 problems/)
+    const ok = await lab.cli(['config', 'validate'])
+    assert.equal(ok.exitCode, 0, ok.stderr)
+  })
+
+  it('exec and runbooks fail a host we cannot log in to with our key: exit 2 naming the file and the config line', async () => {
+    const missing = join(lab.dir, 'no-such-key')
+    const {path, line} = await configWith('missing-key', [[['ssh', 'identity-file'], missing]])
+    const ex = await withConfig(path, ['exec', 'n1', '--', 'true'])
+    assert.equal(ex.exitCode, 2, ex.stdout + ex.stderr)
+    assert.ok((ex.stdout + ex.stderr).includes(`${path}:${line}`), ex.stdout + ex.stderr)
+    assert.ok((ex.stdout + ex.stderr).includes(missing))
+    const rb = await withConfig(path, ['runbook', 'run', 'chainfire/restart-node', '-p', 'node=n1', '--yes'])
+    assert.equal(rb.exitCode, 2, rb.stdout + rb.stderr)
+    assert.ok(rb.stderr.includes(`${path}:${line}`), rb.stderr)
+    assert.match(rb.stderr, /no-such-key: the file does not exist/)
+    // Nothing was stopped: every member still answers.
+    const h = await lab.cli(['health', '--json'])
+    assert.equal(h.json.data.components[0].details.votersHealthy, 3)
+  })
+
+  it('vm list: exit 2 when the hosts cannot be checked from here, exit 3 when no host answers', async () => {
+    const missing = join(lab.dir, 'no-such-key')
+    const {path} = await configWith('missing-key', [[['ssh', 'identity-file'], missing]])
+    const local = await withConfig(path, ['vm', 'list'])
+    assert.equal(local.exitCode, 2, local.stdout + local.stderr)
+    assert.ok(local.stderr.includes(missing), local.stderr)
+    const down = await configWith('closed-port', [[['ssh', 'port'], 1]])
+    const r = await withConfig(down.path, ['vm', 'list', '--json'])
+    assert.equal(r.exitCode, 3, r.stdout + r.stderr)
+    assert.ok(r.json.data.vms.every((v: {observed: string}) => v.observed === 'unknown'))
+    const ok = await lab.cli(['vm', 'list'])
+    assert.equal(ok.exitCode, 0, ok.stderr)
+  })
+
+  it('every member dead: chainfire members and node list exit 3, roles unknown, and no raw library text', async () => {
+    const before = await lab.cli(['chainfire', 'members', '--json'])
+    const leader = before.json.data.leader as string
+    for (const n of lab.nodes) await lab.killMember(n.name)
+    try {
+      const m = await lab.cli(['chainfire', 'members', '--timeout', '1s'])
+      assert.equal(m.exitCode, 3, m.stdout + m.stderr)
+      assert.match(m.stdout, new RegExp(`^${leader}\\s.*\\sunknown\\s`, 'm'))
+      assert.doesNotMatch(m.stdout, /follower|leader/)
+      assert.doesNotMatch(m.stdout + m.stderr, RAW)
+      const mj = await lab.cli(['chainfire', 'members', '--timeout', '1s', '--json'])
+      assert.equal(mj.exitCode, 3)
+      assert.ok(mj.json.data.members.every((x: {role: string}) => x.role === 'unknown'))
+      const nl = await lab.cli(['node', 'list', '--timeout', '1s'])
+      assert.equal(nl.exitCode, 3, nl.stdout + nl.stderr)
+      assert.doesNotMatch(nl.stdout + nl.stderr, RAW)
+      const h = await lab.cli(['health', '--timeout', '1s'])
+      assert.equal(h.exitCode, 5)
+      assert.doesNotMatch(h.stdout + h.stderr, RAW)
+      assert.match(h.stdout, /connection refused/)
+    } finally {
+      for (const n of lab.nodes) await lab.startMember(n.name)
+    }
+    await eventually(async () => (await lab.cli(['chainfire', 'members'])).exitCode === 0, 60_000, 'members back')
+  })
+})
