@@ -41,7 +41,10 @@ export function renderHealth(r: HealthReport): string {
   if (r.problems.length > 0) {
     out.push('')
     out.push('Problems:')
-    for (const p of r.problems) out.push(`  ${paintStatus(p.status)}  ${p.message}`)
+    for (const p of r.problems) {
+      out.push(`  ${paintStatus(p.status)}  ${p.message}`)
+      for (const f of p.fix?.split('\n') ?? []) out.push(`      → ${f}`)
+    }
   }
   return out.join('\n')
 }

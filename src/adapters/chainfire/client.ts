@@ -149,6 +149,8 @@ export class ChainfireClient {
   private readonly creds: grpc.ChannelCredentials
   private readonly opts: Required<Omit<ChainfireClientOptions, 'tls' | 'token'>> & Pick<ChainfireClientOptions, 'tls' | 'token'>
   private preferred = 0
+  /** Counts close() calls: calls in flight across one stop retrying. */
+  private closes = 0
 
   constructor(options: ChainfireClientOptions) {
     if (options.endpoints.length === 0) throw new UsageError('no ChainFire endpoints given')
@@ -221,8 +223,11 @@ export class ChainfireClient {
     const n = this.opts.endpoints.length
     const rounds = retry ? this.opts.retries : 1
     let last: ChainfireCallError | undefined
-    for (let round = 0; round < rounds; round++) {
-      for (let i = 0; i < n; i++) {
+    // A call in flight when the client is closed stops retrying (a check that gave up must not keep the process alive).
+    const gen = this.closes
+    const open = () => this.closes === gen
+    for (let round = 0; round < rounds && open(); round++) {
+      for (let i = 0; i < n && open(); i++) {
         const idx = (this.preferred + i) % n
         try {
           const res = await this.unaryOn(this.opts.endpoints[idx], method, c, req)
@@ -233,7 +238,7 @@ export class ChainfireClient {
           last = error
         }
       }
-      if (round < rounds - 1) {
+      if (round < rounds - 1 && open()) {
         const base = this.opts.backoffMs * 2 ** round
         await sleep(base / 2 + Math.random() * base)
       }
@@ -491,6 +496,7 @@ export class ChainfireClient {
   }
 
   close(): void {
+    this.closes++
     for (const c of this.clients.values()) c.close()
     this.clients.clear()
   }

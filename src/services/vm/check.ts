@@ -4,6 +4,7 @@ import type {Context, NodeSpec} from '../../config/schema.js'
 import type {Finding, Status} from '../health/types.js'
 import {worst} from '../health/types.js'
 import {describeCannotCheck} from '../health/cannot-check.js'
+import {withDeadline} from '../health/deadline.js'
 import type {Reporter} from '../reporter.js'
 import {Remote} from '../remote.js'
 import {type HostScan, probeQmp, type QemuProcess, qmpTimeoutMs, runDirOf, scanHost, vmHosts} from './hosts.js'
@@ -172,10 +173,10 @@ async function checkHost(
 /** Records vs reality on every PlasmaVMC host: one SSH connection per host, hosts and QMP queries in parallel. */
 export async function checkVms(opts: VmCheckOptions): Promise<VmCheckReport> {
   const started = performance.now()
-  const client = chainfireClientFor(opts.loaded, opts.ctx)
+  const client = chainfireClientFor(opts.loaded, opts.ctx, {commandTimeoutMs: opts.timeoutMs})
   const remote = opts.remote ?? new Remote(opts.loaded, opts.ctx)
   try {
-    const {revision, records, invalid} = await loadVmRecords(client)
+    const {revision, records, invalid} = await withDeadline(loadVmRecords(client), opts.timeoutMs ?? 10_000, 'reading VM records from ChainFire')
     const nodes = new Map(opts.ctx.nodes.filter((n) => !n.removed).map((n) => [n.name, n]))
     const hostNames = new Set(vmHosts(opts.ctx).map((n) => n.name))
     for (const s of records) if (nodes.has(s.record.host)) hostNames.add(s.record.host)
@@ -207,7 +208,7 @@ export async function checkVms(opts: VmCheckOptions): Promise<VmCheckReport> {
     for (const h of hosts) if (h.cannotCheck) byCause.set(h.cannotCheck, [...(byCause.get(h.cannotCheck) ?? []), h])
     for (const [cause, hs] of byCause) {
       const n = vms.filter((v) => v.problem === 'cannot-check' && hs.some((h) => h.host === v.host)).length
-      findings.push({status: 'unknown', target: hs.map((h) => h.host).join(','), message: `cannot check host${hs.length > 1 ? 's' : ''} ${hs.map((h) => h.host).join(', ')} (${n} VM(s)) from here, not an outage: ${cause}`})
+      findings.push({status: 'unknown', target: hs.map((h) => h.host).join(','), message: `cannot check host${hs.length > 1 ? 's' : ''} ${hs.map((h) => h.host).join(', ')} (${n} VM(s)) from here, not an outage: ${cause}`, fix: 'plasmactl config validate   (after fixing the file it names)'})
     }
     for (const h of hosts) {
       if (h.cannotCheck) continue

@@ -217,12 +217,25 @@ function findingsFor(d: ChainfireHealth, ctx: Context, listError?: string): Find
   if (d.members.every((m) => !m.reachable)) {
     f.push({status: 'crit', message: `no ChainFire member is reachable${listError ? ` (${listError})` : ''}`})
   } else if (!d.quorum) {
-    f.push({status: 'crit', message: `QUORUM LOST: ${d.votersHealthy} of ${d.voters} voters healthy, ${d.quorumSize} needed; writes and linearizable reads fail until members return or the cluster is restored from a snapshot`})
+    const back = down.filter((m) => !m.learner).map((m) => `plasmactl runbook run chainfire/restart-node -p node=${m.name}`)
+    f.push({
+      status: 'crit',
+      message: `QUORUM LOST: ${d.votersHealthy} of ${d.voters} voters healthy, ${d.quorumSize} needed; writes and linearizable reads fail until members return or the cluster is restored from a snapshot`,
+      fix: [...(back.length > 0 ? [`${back.join(' ; ')}   (while the members can come back)`] : []), 'plasmactl runbook run chainfire/quorum-loss-recovery   (when they cannot: restore from the newest snapshot)'].join('\n'),
+    })
   } else if (!d.leader) {
     f.push({status: 'crit', message: 'no leader'})
   }
   if (!d.clusterIdAgrees) f.push({status: 'crit', message: `members disagree on the cluster id (${d.clusterId}): an endpoint points at another cluster`})
-  for (const m of down) f.push({status: 'warn', target: m.name, message: `member ${m.name} is down: ${m.error ?? 'unreachable'}`})
+  for (const m of down) {
+    const hung = /no answer/.test(m.error ?? '')
+    f.push({
+      status: 'warn',
+      target: m.name,
+      message: hung ? `member ${m.name} is not answering (hung or overloaded): ${m.error}` : `member ${m.name} is down: ${m.error ?? 'unreachable'}`,
+      fix: `plasmactl runbook run chainfire/restart-node -p node=${m.name}`,
+    })
+  }
   for (const m of d.members.filter((x) => x.reachable && !x.healthy)) {
     f.push({status: 'warn', target: m.name, message: `member ${m.name} is up but unhealthy: ${m.error ?? 'linearizable read failed'}`})
   }
