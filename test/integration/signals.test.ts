@@ -3,7 +3,8 @@ import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {parseDocument} from 'yaml'
-import {type CliResult, eventually, type Lab, startLab} from '../helpers/lab.js'
+import {spawn} from 'node:child_process'
+import {type CliResult, eventually, type Lab, REPO_ROOT, runCli, startLab} from '../helpers/lab.js'
 
 /** Text of grpc-js and Node that must never reach an operator. */
 const RAW = /Resolution note|Last error|No connection established|UNAVAILABLE|ENOENT|DEADLINE_EXCEEDED/
@@ -28,7 +29,7 @@ describe('on-call signals against a real lab with VMs', () => {
   const withConfig = (path: string, args: string[]): Promise<CliResult> => lab.cli(args, {env: {PLASMACTL_CONFIG: path}})
 
   before(async () => {
-    lab = await startLab({nodes: 3, args: ['--with', 'vm', '--vms-per-host', '1']})
+    lab = await startLab({nodes: 3, args: ['--with', 'vm,flaredb', '--vms-per-host', '1']})
   })
 
   after(async () => {
@@ -108,6 +109,101 @@ describe('on-call signals against a real lab with VMs', () => {
     assert.equal(ok.exitCode, 0, ok.stderr)
   })
 
+  it('quorum lost: every component reports within the probe timeout, and every problem carries the command that addresses it', async () => {
+    const [a, b] = [lab.nodes[0].name, lab.nodes[1].name]
+    await lab.killMember(a)
+    await lab.killMember(b)
+    try {
+      const r = await lab.cli(['health', '--json', '--timeout', '1s'])
+      assert.equal(r.exitCode, 5, r.stdout + r.stderr)
+      const problems = r.json.data.problems as {status: string; message: string; fix?: string}[]
+      // FlareDB and PlasmaVMC read from ChainFire too: bounded by --timeout, not by the client's retries.
+      const flaredb = problems.find((p) => p.message.startsWith('flaredb:'))
+      assert.match(flaredb?.message ?? '', /no answer within 1(\.0)?s/, JSON.stringify(problems))
+      const vmc = problems.find((p) => p.message.startsWith('plasmavmc:'))
+      assert.match(vmc?.message ?? '', /no answer within 1(\.0)?s/, JSON.stringify(problems))
+      const all = JSON.stringify(problems)
+      const quorum = problems.find((p) => /QUORUM LOST/.test(p.message))
+      assert.ok(quorum?.fix, all)
+      for (const n of [a, b]) assert.ok(quorum.fix.includes(`plasmactl runbook run chainfire/restart-node -p node=${n}`), all)
+      assert.ok(quorum.fix.includes('plasmactl runbook run chainfire/quorum-loss-recovery'), all)
+      const down = problems.find((p) => p.message.includes(`member ${a} is down`))
+      assert.equal(down?.fix, `plasmactl runbook run chainfire/restart-node -p node=${a}`)
+      assert.doesNotMatch(JSON.stringify(problems), RAW)
+      // Every command a fix names exists: runbooks by name, commands by their help.
+      const fixes = problems.flatMap((p) => p.fix?.split('\n') ?? [])
+      for (const rb of new Set(fixes.flatMap((f) => [...f.matchAll(/runbook run (\S+)/g)].map((m) => m[1])))) {
+        const show = await lab.cli(['runbook', 'show', rb])
+        assert.equal(show.exitCode, 0, `runbook ${rb}: ${show.stderr} (${all})`)
+      }
+      const human = await lab.cli(['health', '--timeout', '1s'])
+      assert.match(human.stdout, new RegExp(`member ${a} is down.*\n\\s+→ plasmactl runbook run chainfire/restart-node -p node=${a}`))
+      // Restarting a member is how quorum comes back: the runbook does not refuse for want of quorum.
+      const dry = await lab.cli(['runbook', 'run', 'chainfire/restart-node', '-p', `node=${a}`, '--dry-run'])
+      assert.doesNotMatch(dry.stdout + dry.stderr, /precondition failed: quorum/, all)
+    } finally {
+      await lab.startMember(a)
+      await lab.startMember(b)
+    }
+    await eventually(async () => (await lab.cli(['chainfire', 'members'])).exitCode === 0 && (await lab.cli(['health', '--json'])).json?.data.components[0].status === 'ok', 60_000, 'quorum back')
+  })
+
+  it('health --watch: a paused member is reported as not answering (hung), not as down, and no listener leak', async () => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'health', '--watch', '--json', '--interval', '100ms', '--timeout', '1s'], {env: {...process.env, PLASMACTL_CONFIG: lab.configPath}})
+    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+    const changes: string[] = []
+    let lines = 0
+    let buf = ''
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      buf += d
+      let i
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i)
+        buf = buf.slice(i + 1)
+        if (!line.trim()) continue
+        lines++
+        changes.push(...(JSON.parse(line).changes as string[]))
+      }
+    })
+    const victim = lab.nodes[2].name
+    const pid = (await lab.memberPid(victim))!
+    try {
+      // More refreshes than EventEmitter's default of 10 listeners.
+      await eventually(async () => lines >= 14, 60_000, '14 reports')
+      process.kill(pid, 'SIGSTOP')
+      await eventually(async () => changes.some((c) => c.includes(`member ${victim} is NOT ANSWERING (hung`)), 30_000, 'hung event')
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+    await eventually(async () => changes.some((c) => c.includes(`member ${victim} came back`)), 30_000, 'back event')
+    child.kill('SIGINT')
+    assert.equal(await exit, 130)
+    assert.ok(!changes.some((c) => c.includes(`${victim} went DOWN`)), changes.join('; '))
+    assert.doesNotMatch(stderr, /MaxListenersExceededWarning/)
+  })
+
+  it('tables fit 80 columns; -o wide shows every column', async () => {
+    const fits = (text: string, what: string) => {
+      for (const line of text.split('\n')) assert.ok(line.length <= 80, `${what}: ${line.length} columns: ${line}`)
+    }
+    const members = await lab.cli(['chainfire', 'members'])
+    assert.equal(members.exitCode, 0, members.stderr)
+    fits(members.stdout, 'chainfire members')
+    assert.doesNotMatch(members.stdout, /ENDPOINT/)
+    const wide = await lab.cli(['chainfire', 'members', '-o', 'wide'])
+    assert.match(wide.stdout, /^MEMBER\s+ID\s+ENDPOINT\s.*VERSION\s+ALARMS$/m)
+    const nodes = await lab.cli(['node', 'list'])
+    assert.equal(nodes.exitCode, 0, nodes.stderr)
+    fits(nodes.stdout, 'node list')
+    assert.match((await lab.cli(['node', 'list', '-o', 'wide'])).stdout, /^NODE\s+ADDRESS\s/m)
+    const health = await lab.cli(['health'])
+    // The verdict, the component table, the ChainFire lines and the member table (problems are sentences).
+    fits(health.stdout.split('\nProblems:')[0], 'health')
+    assert.match((await lab.cli(['health', '-o', 'wide'])).stdout, /^MEMBER\s+ID\s+ENDPOINT\s/m)
+  })
+
   it('every member dead: chainfire members and node list exit 3, roles unknown, and no raw library text', async () => {
     const before = await lab.cli(['chainfire', 'members', '--json'])
     const leader = before.json.data.leader as string
@@ -132,5 +228,33 @@ describe('on-call signals against a real lab with VMs', () => {
       for (const n of lab.nodes) await lab.startMember(n.name)
     }
     await eventually(async () => (await lab.cli(['chainfire', 'members'])).exitCode === 0, 60_000, 'members back')
+  })
+})
+
+describe('help, version and flag suggestions', () => {
+  it('help, help TOPIC, -h and version exit 0; the snapshot topic has its own description', async () => {
+    const help = await runCli(['help'])
+    assert.equal(help.exitCode, 0, help.stderr)
+    assert.match(help.stdout, /^TOPICS/m)
+    const topic = await runCli(['help', 'node'])
+    assert.equal(topic.exitCode, 0, topic.stderr)
+    assert.match(topic.stdout, /^ {2}node remove +Remove a node/m)
+    const h = await runCli(['health', '-h'])
+    assert.equal(h.exitCode, 0, h.stderr)
+    assert.match(h.stdout, /--watch/)
+    const v = await runCli(['version'])
+    assert.equal(v.exitCode, 0, v.stderr)
+    assert.match(v.stdout, /^plasmactl\/\d+\.\d+\.\d+ /)
+    const vj = await runCli(['version', '--json'])
+    assert.equal(vj.json.data.name, 'plasmactl')
+    const snap = await runCli(['snapshot', '--help'])
+    assert.equal(snap.exitCode, 0)
+    assert.match(snap.stdout.split('\n')[0], /^ChainFire snapshots/)
+  })
+
+  it('an unknown flag gets a did-you-mean (exit 2)', async () => {
+    const r = await runCli(['health', '--wach'])
+    assert.equal(r.exitCode, 2)
+    assert.match(r.stderr, /did you mean --watch/)
   })
 })
