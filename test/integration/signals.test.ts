@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
+import {createInterface} from 'node:readline'
 import {after, before, describe, it} from 'node:test'
 import {parseDocument} from 'yaml'
 import {spawn} from 'node:child_process'
@@ -153,19 +154,13 @@ describe('on-call signals against a real lab with VMs', () => {
     const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
     const changes: string[] = []
     let lines = 0
-    let buf = ''
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      buf += d
-      let i
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i)
-        buf = buf.slice(i + 1)
-        if (!line.trim()) continue
-        lines++
-        changes.push(...(JSON.parse(line).changes as string[]))
-      }
+    // One JSON report per line.
+    createInterface({input: child.stdout}).on('line', (line) => {
+      if (!line.trim()) return
+      lines++
+      changes.push(...(JSON.parse(line).changes as string[]))
     })
     const victim = lab.nodes[2].name
     const pid = (await lab.memberPid(victim))!
@@ -228,6 +223,25 @@ describe('on-call signals against a real lab with VMs', () => {
       for (const n of lab.nodes) await lab.startMember(n.name)
     }
     await eventually(async () => (await lab.cli(['chainfire', 'members'])).exitCode === 0, 60_000, 'members back')
+  })
+
+  it('lab add-node keeps the component roles and sections of the context; lab up keeps the operator\'s edits', async () => {
+    const doc = parseDocument(await readFile(lab.configPath, 'utf8'))
+    const idx = (doc.toJS().contexts as {name: string}[]).findIndex((c) => c.name === 'lab')
+    const target = `file://${join(lab.dir, 'my-backups')}`
+    doc.setIn(['contexts', idx, 'snapshots'], doc.createNode({targets: [target]}))
+    await writeFile(lab.configPath, doc.toString())
+    const add = await lab.cli(['lab', 'add-node', 'n4', '--dir', lab.dir])
+    assert.equal(add.exitCode, 0, add.stdout + add.stderr)
+    const ctxAfter = () => readFile(lab.configPath, 'utf8').then((t) => (parseDocument(t).toJS().contexts as {name: string; nodes: {name: string; roles: string[]}[]; flaredb?: unknown; snapshots?: {targets: string[]}}[]).find((c) => c.name === 'lab')!)
+    const ctx = await ctxAfter()
+    for (const n of ['n1', 'n2', 'n3']) assert.deepEqual(ctx.nodes.find((x) => x.name === n)!.roles.sort(), ['chainfire', 'flaredb', 'plasmavmc-host'], n)
+    assert.deepEqual(ctx.nodes.find((x) => x.name === 'n4')!.roles, ['chainfire'])
+    assert.ok(ctx.flaredb, 'flaredb section kept')
+    assert.deepEqual(ctx.snapshots?.targets, [target])
+    const up = await lab.cli(['lab', 'up', '--dir', lab.dir])
+    assert.equal(up.exitCode, 0, up.stdout + up.stderr)
+    assert.deepEqual((await ctxAfter()).snapshots?.targets, [target])
   })
 })
 
