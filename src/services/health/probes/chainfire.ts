@@ -214,14 +214,15 @@ function mostCommon(values: string[]): string | undefined {
 function findingsFor(d: ChainfireHealth, ctx: Context, listError?: string): Finding[] {
   const f: Finding[] = []
   const down = d.members.filter((m) => !m.reachable)
+  const back = down.filter((m) => !m.learner).map((m) => `plasmactl runbook run chainfire/restart-node -p node=${m.name}`)
+  const recover = [...(back.length > 0 ? [`${back.join(' ; ')}   (while the members can come back)`] : []), 'plasmactl runbook run chainfire/quorum-loss-recovery   (when they cannot: restore from the newest snapshot)'].join('\n')
   if (d.members.every((m) => !m.reachable)) {
-    f.push({status: 'crit', message: `no ChainFire member is reachable${listError ? ` (${listError})` : ''}`})
+    f.push({status: 'crit', message: `no ChainFire member is reachable${listError ? ` (${shortError(new Error(listError))})` : ''}`, fix: recover})
   } else if (!d.quorum) {
-    const back = down.filter((m) => !m.learner).map((m) => `plasmactl runbook run chainfire/restart-node -p node=${m.name}`)
     f.push({
       status: 'crit',
       message: `QUORUM LOST: ${d.votersHealthy} of ${d.voters} voters healthy, ${d.quorumSize} needed; writes and linearizable reads fail until members return or the cluster is restored from a snapshot`,
-      fix: [...(back.length > 0 ? [`${back.join(' ; ')}   (while the members can come back)`] : []), 'plasmactl runbook run chainfire/quorum-loss-recovery   (when they cannot: restore from the newest snapshot)'].join('\n'),
+      fix: recover,
     })
   } else if (!d.leader) {
     f.push({status: 'crit', message: 'no leader'})
