@@ -1,8 +1,12 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {errorLocation, exitNameOf, PlasmaError, setExitCode} from './errors.js'
+import {suggestCommands} from './hooks/command-not-found.js'
 import {errorEnvelope, successEnvelope} from './output/envelope.js'
 import {Redactor} from './runbook/template.js'
 import type {Reporter} from './services/reporter.js'
+
+/** `-o wide`: every column of a table, instead of the ones that fit 80 columns (as kubectl). */
+export const outputFlag = Flags.string({char: 'o', description: 'wide: every column (default: the columns that fit 80 columns)', options: ['wide']})
 
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -87,6 +91,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.logJson(errorEnvelope(err))
       return
     }
+    const flagHint = unknownFlagHint(err, {...this.ctor.flags, ...(this.ctor as typeof BaseCommand).baseFlags}, this.id?.replaceAll(':', ' ') ?? '')
     const loc = err instanceof PlasmaError ? errorLocation(err.details) : undefined
     // Our errors are one line; oclif's parser errors carry the missing argument on later lines.
     const message = (err instanceof PlasmaError ? err.message?.split('\n')[0] : err.message?.trimEnd()) || String(err)
@@ -98,6 +103,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       }
       if (typeof err.details.more === 'number' && err.details.more > 0) this.logToStderr(`  … and ${err.details.more} more`)
       if (err.details.hint) this.logToStderr(`hint: ${err.details.hint}`)
+    } else if (flagHint) {
+      this.logToStderr(`hint: ${flagHint}`)
     } else if (name === 'USAGE') {
       this.logToStderr(`hint: see \`plasmactl ${this.id?.replaceAll(':', ' ') ?? ''} --help\``)
     }
@@ -108,4 +115,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     return undefined
   }
+}
+
+/** "did you mean --watch?" for an unknown flag (oclif's NonExistentFlagsError), from the command's own flags. */
+function unknownFlagHint(err: unknown, flags: Record<string, {char?: string}> | undefined, command: string): string | undefined {
+  const e = err as {constructor?: {name?: string}; flags?: unknown}
+  const typed = e?.constructor?.name === 'NonExistentFlagsError' && Array.isArray(e.flags) ? (e.flags as string[]) : undefined
+  if (!typed?.length || !flags) return undefined
+  const names = [...Object.keys(flags), 'json', 'help']
+  const hints = typed.map((t) => {
+    const best = suggestCommands(t.replace(/^-+/, '').split('=')[0], names, 1)[0]
+    return best ? `did you mean --${best} instead of ${t}?` : undefined
+  })
+  const found = hints.filter(Boolean)
+  return found.length > 0 ? `${found.join(' ')} (see \`plasmactl ${command} --help\`)` : undefined
 }

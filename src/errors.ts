@@ -10,6 +10,7 @@ export const EXIT = {
   HEALTH_WARN: 4,
   HEALTH_CRIT: 5,
   REFUSED: 6,
+  HEALTH_UNKNOWN: 7,
   INTERRUPTED: 130,
 } as const
 
@@ -24,6 +25,7 @@ export const EXIT_DESCRIPTIONS: Record<ExitName, string> = {
   HEALTH_WARN: 'health degraded (warn): the cluster works but has lost redundancy or shows problems',
   HEALTH_CRIT: 'health critical: quorum lost or a component down',
   REFUSED: 'refused by a safety check (quorum, lock, preflight)',
+  HEALTH_UNKNOWN: 'health unknown: something could not be checked from here (our key, known_hosts, config or network); the cause names the file',
   INTERRUPTED: 'interrupted (Ctrl-C / SIGINT)',
 }
 
@@ -106,7 +108,7 @@ export function setExitCode(name: ExitName): void {
   if (process.exitCode === undefined || Number(process.exitCode) < code) process.exitCode = code
 }
 
-/** Health verdicts map to exit codes: ok 0, warn 4, crit 5. */
-export function exitNameForStatus(status: 'ok' | 'warn' | 'crit'): ExitName {
-  return status === 'ok' ? 'OK' : status === 'warn' ? 'HEALTH_WARN' : 'HEALTH_CRIT'
+/** Health verdicts map to exit codes: ok 0, warn 4, crit 5, unknown (could not check) 7. */
+export function exitNameForStatus(status: 'ok' | 'warn' | 'crit' | 'unknown'): ExitName {
+  return status === 'ok' ? 'OK' : status === 'warn' ? 'HEALTH_WARN' : status === 'unknown' ? 'HEALTH_UNKNOWN' : 'HEALTH_CRIT'
 }

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, outputFlag} from '../base-command.js'
 import {resolveContext} from '../config/context.js'
 import {parseTimeout} from '../config/duration.js'
 import {exitNameForStatus, setExitCode} from '../errors.js'
@@ -15,12 +15,14 @@ export default class Health extends BaseCommand<typeof Health> {
     '<%= config.bin %> <%= command.id %> --json | jq .data.status',
     '<%= config.bin %> <%= command.id %> --format prometheus > /var/lib/node_exporter/textfile/plasmactl.prom',
     '<%= config.bin %> <%= command.id %> --watch --interval 2s',
+    '<%= config.bin %> <%= command.id %> -o wide',
   ]
 
   static override flags = {
     format: Flags.string({description: 'output format (use --json for JSON)', options: ['table', 'prometheus'], default: 'table'}),
     watch: Flags.boolean({char: 'w', description: 'refresh until interrupted; calls out leader changes and members going down or coming back'}),
     interval: Flags.string({description: 'refresh interval with --watch', default: '2s'}),
+    output: outputFlag,
     timeout: Flags.string({description: 'per-member timeout of each check', default: '3s'}),
     component: Flags.string({description: 'only check this component (repeatable)', multiple: true}),
   }
@@ -28,7 +30,7 @@ export default class Health extends BaseCommand<typeof Health> {
   public async run(): Promise<HealthReport | undefined> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const opts = {loaded, ctx, reporter: this.reporter(), timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), components: this.flags.component}
-    const render = (r: HealthReport) => (this.flags.format === 'prometheus' ? renderHealthPrometheus(r).trimEnd() : renderHealth(r))
+    const render = (r: HealthReport) => (this.flags.format === 'prometheus' ? renderHealthPrometheus(r).trimEnd() : renderHealth(r, {wide: this.flags.output === 'wide'}))
     if (!this.flags.watch) {
       const report = await checkHealth(opts)
       setExitCode(exitNameForStatus(report.status))

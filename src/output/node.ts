@@ -1,7 +1,7 @@
 import type {NodeAddResult, AddPlan} from '../services/node/add.js'
 import type {NodeListResult} from '../services/node/list.js'
 import type {NodeRemoveResult, RemovePlan} from '../services/node/remove.js'
-import {renderTable as table} from './table.js'
+import {NARROW_WIDTH, pickColumns, renderTable as table, type TableView} from './table.js'
 
 /** The removal plan as the operator reads it before confirming: summary, checks, ordered steps. */
 export function renderRemovePlan(p: RemovePlan): string {
@@ -32,7 +32,9 @@ export function renderAddResult(r: NodeAddResult): string {
   return `added ${r.plan.node} as a voter (run ${r.runId})${v ? `: leader ${v.leader}, ${v.votersHealthy}/${v.voters} voters healthy, failure tolerance ${v.failureTolerance}` : ''}${r.skipped.length ? `; resumed, skipped ${r.skipped.length} completed steps` : ''}`
 }
 
-export function renderNodeList(r: NodeListResult): string {
+const NODE_NARROW = ['NODE', 'ROLES', 'STATE', 'CF ROLE', 'LEADER', 'CF HEALTH']
+
+export function renderNodeList(r: NodeListResult, view: TableView = {}): string {
   const rows = r.nodes.map((n) => [
     n.name,
     n.address ?? '-',
@@ -40,10 +42,11 @@ export function renderNodeList(r: NodeListResult): string {
     n.state,
     n.chainfire ? n.chainfire.id : '-',
     n.chainfire ? (n.chainfire.learner ? 'learner' : 'voter') : '-',
-    n.chainfire?.leader ? 'leader' : '',
+    n.chainfire?.leader ? 'leader' : n.chainfire && !n.chainfire.reachable ? 'unknown' : '',
     n.chainfire ? (n.chainfire.healthy ? 'healthy' : `UNHEALTHY${n.chainfire.error ? ` (${n.chainfire.error})` : ''}`) : '-',
   ])
   const c = r.cluster
   const foot = c ? `ChainFire: leader ${c.leader ?? 'NONE'}, ${c.votersHealthy}/${c.voters} voters healthy, failure tolerance ${c.failureTolerance}${c.learners ? `, ${c.learners} learner(s)` : ''}` : `ChainFire: unreachable (${r.error})`
-  return [table(['NODE', 'ADDRESS', 'ROLES', 'STATE', 'MEMBER ID', 'CF ROLE', 'LEADER', 'CF HEALTH'], rows), '', foot].join('\n')
+  const t = pickColumns(['NODE', 'ADDRESS', 'ROLES', 'STATE', 'MEMBER ID', 'CF ROLE', 'LEADER', 'CF HEALTH'], rows, NODE_NARROW, Boolean(view.wide))
+  return [table(t.headers, t.rows, {maxWidth: view.wide ? undefined : NARROW_WIDTH}), '', foot].join('\n')
 }

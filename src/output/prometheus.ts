@@ -1,7 +1,7 @@
 import type {HealthReport} from '../services/health/index.js'
 import type {ChainfireHealth} from '../services/health/probes/chainfire.js'
 
-const STATUS_VALUE = {ok: 0, warn: 1, crit: 2, skipped: -1} as const
+const STATUS_VALUE = {ok: 0, warn: 1, crit: 2, unknown: 3, skipped: -1} as const
 
 function esc(v: string): string {
   return v.replaceAll('\\', '\\\\').replaceAll('\n', '\\n').replaceAll('"', '\\"')
@@ -39,11 +39,11 @@ export class MetricWriter {
 export function renderHealthPrometheus(r: HealthReport): string {
   const w = new MetricWriter()
   const ctx = {context: r.context}
-  w.metric('plasmactl_health_status', 'Overall health: 0 ok, 1 warn, 2 crit', STATUS_VALUE[r.status], ctx)
+  w.metric('plasmactl_health_status', 'Overall health: 0 ok, 1 warn, 2 crit, 3 unknown (could not check)', STATUS_VALUE[r.status], ctx)
   w.metric('plasmactl_health_check_timestamp_seconds', 'When the check ran', Math.floor(Date.parse(r.checkedAt) / 1000), ctx)
   w.metric('plasmactl_health_check_duration_seconds', 'How long the check took', r.durationMs / 1000, ctx)
   for (const c of r.components) {
-    w.metric('plasmactl_component_status', 'Component health: 0 ok, 1 warn, 2 crit, -1 skipped', STATUS_VALUE[c.status], {...ctx, component: c.component})
+    w.metric('plasmactl_component_status', 'Component health: 0 ok, 1 warn, 2 crit, 3 unknown (could not check), -1 skipped', STATUS_VALUE[c.status], {...ctx, component: c.component})
   }
   const cf = r.components.find((c) => c.component === 'chainfire' && c.details)?.details as ChainfireHealth | undefined
   if (cf) {

@@ -13,7 +13,7 @@ export function paint(style: Style, text: string, color = useColor()): string {
   return color ? styleText(style, text) : text
 }
 
-const STATUS_STYLE: Record<string, Style> = {ok: 'green', warn: 'yellow', crit: ['red', 'bold'], skipped: 'gray', error: 'red'}
+const STATUS_STYLE: Record<string, Style> = {ok: 'green', warn: 'yellow', crit: ['red', 'bold'], unknown: 'magenta', skipped: 'gray', error: 'red'}
 
 export function paintStatus(status: string, text = status.toUpperCase(), color = useColor()): string {
   return paint(STATUS_STYLE[status] ?? 'reset', text, color)
@@ -23,8 +23,25 @@ export function paintStatus(status: string, text = status.toUpperCase(), color =
 const ANSI = /\u001B\[[0-9;]*m/g
 const width = (s: string) => s.replace(ANSI, '').length
 
-/** A plain aligned table: header row, then rows; cells may carry colour. */
-export function renderTable(headers: string[], rows: string[][]): string {
+/** Terminal width a narrow table fits (kubectl's default view); `-o wide` shows every column. */
+export const NARROW_WIDTH = 80
+
+/** Cuts plain text to N characters with an ellipsis (colour codes are dropped when cut). */
+export function truncate(text: string, n: number): string {
+  if (width(text) <= n) return text
+  return `${text.replace(ANSI, '').slice(0, Math.max(0, n - 1))}…`
+}
+
+/**
+ * A plain aligned table: header row, then rows; cells may carry colour. With maxWidth, the last
+ * column is cut so that every line fits.
+ */
+export function renderTable(headers: string[], rows: string[][], {maxWidth}: {maxWidth?: number} = {}): string {
+  if (maxWidth && headers.length > 1) {
+    const before = headers.slice(0, -1).map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))) + 2).reduce((a, b) => a + b, 0)
+    const room = Math.max(width(headers.at(-1)!), maxWidth - before)
+    rows = rows.map((r) => [...r.slice(0, -1), truncate(r.at(-1) ?? '', room)])
+  }
   const widths = headers.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))))
   const line = (cells: string[]) =>
     cells
@@ -47,3 +64,15 @@ export function formatBytes(n: number | null | undefined): string {
 }
 
 export const dash = (v: unknown): string => (v === null || v === undefined || v === '' ? '-' : String(v))
+
+/** Keeps the columns of a narrow view (by header), or every column when WIDE. */
+export function pickColumns(headers: string[], rows: string[][], narrow: string[], wide: boolean): {headers: string[]; rows: string[][]} {
+  if (wide) return {headers, rows}
+  const keep = headers.flatMap((h, i) => (narrow.includes(h) ? [i] : []))
+  return {headers: keep.map((i) => headers[i]), rows: rows.map((r) => keep.map((i) => r[i]))}
+}
+
+export interface TableView {
+  /** Every column (-o wide) instead of the ones that fit 80 columns. */
+  wide?: boolean
+}

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {chainfireClientFor} from '../adapters/chainfire/index.js'
 import {run as runLocal} from '../adapters/exec/index.js'
 import {SshConnectionError} from '../adapters/ssh/index.js'
+import {cannotCheck, describeCannotCheck} from '../services/health/cannot-check.js'
 import {activeNodes, serviceCommand, type ServiceVerb} from '../config/context.js'
 import {parseDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
@@ -83,6 +84,8 @@ export interface StepOutcome {
   durationMs?: number
   /** A safety check refused (changed host key, sudo password, leader removal): exit 6. */
   refused?: boolean
+  /** Failed on local input (our key, known_hosts, config), not on the host. */
+  input?: boolean
 }
 
 export interface PlanEntry {
@@ -293,7 +296,9 @@ export class RunbookEngine {
     if (error) {
       const e = error as PlasmaError
       const msg = this.redactor.text(e.message)
-      const wrapped = e instanceof RefusedError ? new RefusedError(msg, {...e.details, runId: this.runId, hint: e.details?.hint ?? `resume with: plasmactl runbook resume ${this.runId}`}) : new OperationError(msg, {...(e.details ?? {}), runId: this.runId, hint: `fix the cause, then: plasmactl runbook resume ${this.runId}`})
+      const wrapped = e instanceof RefusedError ? new RefusedError(msg, {...e.details, runId: this.runId, hint: e.details?.hint ?? `resume with: plasmactl runbook resume ${this.runId}`})
+        : e instanceof UsageError ? new UsageError(msg, {...e.details, runId: this.runId, hint: `fix the cause, then: plasmactl runbook resume ${this.runId}`})
+        : new OperationError(msg, {...(e.details ?? {}), runId: this.runId, hint: `fix the cause, then: plasmactl runbook resume ${this.runId}`})
       ;(wrapped as PlasmaError & {result?: RunResult}).result = result
       throw wrapped
     }
@@ -440,6 +445,7 @@ export class RunbookEngine {
         const results = await mapLimit(g, o.forks ?? 32, (n) => this.runOnTarget(step, scope, key, n, fp))
         const failed = results.filter((r) => r.status === 'failed')
         if (failed.some((f) => f.refused)) throw new RefusedError(`step ${key} refused on ${failed.map((f) => `${f.target ?? 'cluster'}: ${f.error}`).join('; ')}`)
+        if (failed.some((f) => f.input)) throw new UsageError(`step ${key} cannot run from here on ${failed.filter((f) => f.input).map((f) => `${f.target ?? 'cluster'}: ${f.error}`).join('; ')}`)
         if (failed.length > 0) throw new StepFailed(`step ${key} failed on ${failed.map((f) => `${f.target ?? 'cluster'} (${f.failure} failure: ${f.error})`).join('; ')}`, {failure: failed[0].failure})
       }
     } catch (error) {
@@ -494,6 +500,7 @@ export class RunbookEngine {
     let connFailures = 0
     let commandFailures = 0
     let refused = false
+    let localInput = false
     let last: {ok: boolean; exitCode?: number | null; detail: string; output: string; failure?: 'connection' | 'command'}
     for (;;) {
       attempts++
@@ -508,6 +515,13 @@ export class RunbookEngine {
       } catch (error) {
         const connection = error instanceof SshConnectionError
         last = {ok: false, detail: (error as Error).message, output: '', failure: connection ? 'connection' : 'command'}
+        // Our key, known_hosts or config: no retry helps; name the file and its config line (exit 2).
+        const local = error instanceof UsageError ? cannotCheck(error) : undefined
+        if (local) {
+          last.detail = await describeCannotCheck(this.o.loaded, this.o.ctx, local)
+          localInput = true
+          break
+        }
         if (error instanceof RefusedError && !connection) {
           refused = true
           break
@@ -530,7 +544,7 @@ export class RunbookEngine {
     const outcome: StepOutcome = {
       step: key, kind: step.kind, target: node?.name, status: last!.ok ? 'ok' : 'failed', exitCode: last!.exitCode,
       failure: last!.failure, error: last!.ok ? undefined : this.redactor.text(last!.detail), detail: last!.ok ? this.redactor.text(last!.detail) : undefined,
-      attempts, durationMs: Math.round(performance.now() - started), refused: refused || undefined,
+      attempts, durationMs: Math.round(performance.now() - started), refused: refused || undefined, input: localInput || undefined,
     }
     this.outcomes.push(outcome)
     await this.append({

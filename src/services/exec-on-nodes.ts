@@ -4,6 +4,7 @@ import {type ExitName, RefusedError, UsageError} from '../errors.js'
 import type {LoadedConfig} from '../config/load.js'
 import type {Context} from '../config/schema.js'
 import {ClusterView, resolveTargets} from '../runbook/cluster.js'
+import {cannotCheck, describeCannotCheck} from './health/cannot-check.js'
 import {Remote} from './remote.js'
 
 export interface HostResult {
@@ -57,7 +58,11 @@ export async function execOnNodes(o: ExecOptions): Promise<ExecResult> {
             const r = o.sudo ? await remote.execSudo(n, o.command, {timeoutMs: o.timeoutMs}) : await remote.exec(n, o.command, {timeoutMs: o.timeoutMs})
             h = {node: n.name, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: Math.round(performance.now() - started)}
           } catch (error) {
-            h = {node: n.name, exitCode: null, stdout: '', stderr: '', durationMs: Math.round(performance.now() - started), failure: failureKind(error), error: (error as Error).message}
+            const failure = failureKind(error)
+            // Our own key, known_hosts or config: name the file and the config line that sets it.
+            const local = failure === 'input' ? cannotCheck(error) : undefined
+            const message = local ? await describeCannotCheck(o.loaded, o.ctx, local) : (error as Error).message
+            h = {node: n.name, exitCode: null, stdout: '', stderr: '', durationMs: Math.round(performance.now() - started), failure, error: message}
           }
           hosts[i] = h
           o.onHost?.(h)

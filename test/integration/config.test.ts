@@ -68,9 +68,12 @@ describe('plasmactl config (built CLI)', () => {
   })
 
   it('init by flags writes the XDG config, then validate exits 0', async () => {
+    // validate checks that the files the config names exist.
+    const key = join(home, 'plasma_ed25519')
+    await writeFile(key, 'key\n')
     const init = await plasmactl([
       'config', 'init', '--context-name', 'prod-eu1', '--environment', 'production',
-      '--node', 'cp1=10.20.0.11:chainfire,flaredb', '--node', 'cp2=10.20.0.12', '--ssh-user', 'plasma', '--identity-file', '~/.ssh/plasma_ed25519',
+      '--node', 'cp1=10.20.0.11:chainfire,flaredb', '--node', 'cp2=10.20.0.12', '--ssh-user', 'plasma', '--identity-file', key,
     ])
     assert.equal(init.code, 0, init.stderr)
     const path = join(home, 'xdg', 'plasmactl', 'config.yaml')

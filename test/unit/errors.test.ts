@@ -23,9 +23,9 @@ describe('the exit-code table', () => {
   it('has exactly the documented values', () => {
     assert.deepEqual(
       Object.values(EXIT).sort((a, b) => a - b),
-      [0, 1, 2, 3, 4, 5, 6, 130],
+      [0, 1, 2, 3, 4, 5, 6, 7, 130],
     )
-    assert.deepEqual(EXIT, {OK: 0, INTERNAL: 1, USAGE: 2, OPERATION_FAILED: 3, HEALTH_WARN: 4, HEALTH_CRIT: 5, REFUSED: 6, INTERRUPTED: 130})
+    assert.deepEqual(EXIT, {OK: 0, INTERNAL: 1, USAGE: 2, OPERATION_FAILED: 3, HEALTH_WARN: 4, HEALTH_CRIT: 5, REFUSED: 6, HEALTH_UNKNOWN: 7, INTERRUPTED: 130})
   })
 
   it('documents every name, and nothing else', () => {

@@ -82,18 +82,43 @@ export const FLOW_CONTROL_WINDOW = 8 * 1024 * 1024
 
 const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED])
 
+/**
+ * A transport failure in plain words ("connection refused", "no answer within 3s"), or undefined when
+ * the server answered and its own words say more. grpc-js's channel text ("No connection established.
+ * Last error: null. Resolution note: ") never reaches the operator.
+ */
+export function transportReason(code: number, detail: string): string | undefined {
+  if (/ECONNREFUSED/.test(detail)) return 'connection refused (is the member running?)'
+  if (/EHOSTUNREACH|ENETUNREACH/.test(detail)) return 'host unreachable'
+  if (/ENOTFOUND|EAI_AGAIN/.test(detail)) return 'host name not found'
+  if (/ECONNRESET|socket hang up/.test(detail)) return 'connection reset'
+  if (code === grpc.status.DEADLINE_EXCEEDED) {
+    const after = /after ([\d.]+)s/.exec(detail)?.[1]
+    return after ? `no answer within ${Number(after).toFixed(1).replace(/\.0$/, '')}s` : 'no answer in time'
+  }
+  if (code === grpc.status.UNAVAILABLE && /No connection established|Connection dropped|failed to connect|Name resolution/i.test(detail)) return 'not answering (no connection could be established)'
+  if (/certificate|SSL|TLS|handshake/i.test(detail) && code === grpc.status.UNAVAILABLE) return `TLS handshake failed: ${detail.replace(/\s*Last error:.*$/s, '').trim()}`
+  return undefined
+}
+
 /** Raised for a gRPC failure, keeping the endpoint and gRPC code for callers to decide on. */
 export class ChainfireCallError extends OperationError {
   readonly grpcCode: number
+  /** The reason in plain words, without the endpoint ("connection refused (is the member running?)"). */
+  readonly reason: string
   constructor(endpoint: EndpointSpec, method: string, err: grpc.ServiceError | Error) {
     const code = (err as grpc.ServiceError).code ?? grpc.status.UNKNOWN
     const detail = (err as grpc.ServiceError).details || err.message
-    super(`${endpoint.name} (${endpoint.url}): ${method} failed: ${grpc.status[code] ?? code}: ${detail}`, {
+    const plain = transportReason(code, detail)
+    const call = method.split('/').pop() ?? method
+    const reason = plain ?? `${call} failed: ${grpc.status[code] ?? code}: ${detail}`
+    super(plain ? `ChainFire member ${endpoint.name} at ${endpoint.url}: ${plain}` : `${endpoint.name} (${endpoint.url}): ${reason}`, {
       endpoint: endpoint.url,
       member: endpoint.name,
       grpcCode: grpc.status[code] ?? String(code),
     })
     this.grpcCode = code
+    this.reason = reason
   }
 
   get retryable(): boolean {
@@ -124,6 +149,8 @@ export class ChainfireClient {
   private readonly creds: grpc.ChannelCredentials
   private readonly opts: Required<Omit<ChainfireClientOptions, 'tls' | 'token'>> & Pick<ChainfireClientOptions, 'tls' | 'token'>
   private preferred = 0
+  /** Counts close() calls: calls in flight across one stop retrying. */
+  private closes = 0
 
   constructor(options: ChainfireClientOptions) {
     if (options.endpoints.length === 0) throw new UsageError('no ChainFire endpoints given')
@@ -196,8 +223,11 @@ export class ChainfireClient {
     const n = this.opts.endpoints.length
     const rounds = retry ? this.opts.retries : 1
     let last: ChainfireCallError | undefined
-    for (let round = 0; round < rounds; round++) {
-      for (let i = 0; i < n; i++) {
+    // A call in flight when the client is closed stops retrying (a check that gave up must not keep the process alive).
+    const gen = this.closes
+    const open = () => this.closes === gen
+    for (let round = 0; round < rounds && open(); round++) {
+      for (let i = 0; i < n && open(); i++) {
         const idx = (this.preferred + i) % n
         try {
           const res = await this.unaryOn(this.opts.endpoints[idx], method, c, req)
@@ -208,7 +238,7 @@ export class ChainfireClient {
           last = error
         }
       }
-      if (round < rounds - 1) {
+      if (round < rounds - 1 && open()) {
         const base = this.opts.backoffMs * 2 ** round
         await sleep(base / 2 + Math.random() * base)
       }
@@ -473,6 +503,7 @@ export class ChainfireClient {
   }
 
   close(): void {
+    this.closes++
     for (const c of this.clients.values()) c.close()
     this.clients.clear()
   }

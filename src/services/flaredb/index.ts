@@ -5,6 +5,7 @@ import {formatDuration, parseDuration} from '../../config/duration.js'
 import type {LoadedConfig} from '../../config/load.js'
 import type {Context} from '../../config/schema.js'
 import {majority} from '../health/quorum.js'
+import {withDeadline} from '../health/deadline.js'
 import type {Finding, Status} from '../health/types.js'
 import {worst} from '../health/types.js'
 
@@ -168,7 +169,7 @@ function tlsOf(opts: FlaredbOptions) {
 async function withClient<T>(opts: FlaredbOptions, fn: (c: ChainfireClient) => Promise<T>): Promise<T> {
   if (opts.client) return fn(opts.client)
   const loaded = opts.loaded ?? ({path: process.cwd() + '/config.yaml'} as LoadedConfig)
-  const client = chainfireClientFor(loaded, opts.ctx)
+  const client = chainfireClientFor(loaded, opts.ctx, {commandTimeoutMs: opts.timeoutMs})
   try {
     return await fn(client)
   } finally {
@@ -179,7 +180,8 @@ async function withClient<T>(opts: FlaredbOptions, fn: (c: ChainfireClient) => P
 export async function checkFlaredb(opts: FlaredbOptions): Promise<{details: FlaredbHealth; findings: Finding[]}> {
   const heartbeatIntervalMs = parseDuration(opts.ctx.flaredb?.['heartbeat-interval'] ?? DEFAULT_HEARTBEAT_MS, 'flaredb.heartbeat-interval')
   const staleAfterMs = heartbeatIntervalMs * STALE_AFTER_INTERVALS
-  const placement = await withClient(opts, readPlacement)
+  // Bounded by the check's timeout: without quorum the read would wait out every endpoint and retry.
+  const placement = await withClient(opts, (c) => withDeadline(readPlacement(c), opts.timeoutMs ?? 3000))
   const now = opts.now ?? Date.now()
   const tls = tlsOf(opts)
   const probe = async (endpoint: string) => {

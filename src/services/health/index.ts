@@ -3,6 +3,7 @@ import {UsageError} from '../../errors.js'
 import {didYouMean} from '../../suggest.js'
 import type {Context} from '../../config/schema.js'
 import type {Reporter} from '../reporter.js'
+import {cannotCheck, describeCannotCheck} from './cannot-check.js'
 import {PROBES} from './probes/index.js'
 import type {ComponentHealth, HealthReport, Probe} from './types.js'
 import {STATUS_RANK, worst} from './types.js'
@@ -51,13 +52,13 @@ export class HealthChecker {
           const r = await p.run(pc)
           return {component: p.component, ...r, status: r.status ?? worst(r.findings.map((f) => f.status)), durationMs: Math.round(performance.now() - t0)}
         } catch (error) {
-          return {
-            component: p.component,
-            status: 'crit',
-            summary: 'probe failed',
-            findings: [{status: 'crit', message: `${p.component} probe failed: ${(error as Error).message}`}],
-            durationMs: Math.round(performance.now() - t0),
+          const durationMs = Math.round(performance.now() - t0)
+          const local = cannotCheck(error)
+          if (local) {
+            const why = await describeCannotCheck(this.opts.loaded, this.opts.ctx, local)
+            return {component: p.component, status: 'unknown', summary: 'not checked (a local problem, see below)', findings: [{status: 'unknown', message: `cannot check from here (not an outage): ${why}`, fix: 'plasmactl config validate   (after fixing the file it names)'}], durationMs}
           }
+          return {component: p.component, status: 'crit', summary: 'probe failed', findings: [{status: 'crit', message: `${p.component} probe failed: ${(error as Error).message}`}], durationMs}
         }
       }),
     )
@@ -95,17 +96,28 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
 export function healthChanges(prev: HealthReport, next: HealthReport): string[] {
   const out: string[] = []
   if (prev.status !== next.status) out.push(`status ${prev.status} → ${next.status}`)
+  // Each component that changed, with what it says now (not just "ok → crit").
+  const before = new Map(prev.components.map((c) => [c.component, c]))
+  for (const c of next.components) {
+    const b = before.get(c.component)
+    if (!b || b.status === c.status || c.component === 'chainfire') continue
+    const worstFinding = c.findings.filter((f) => f.status !== 'ok').sort((x, y) => STATUS_RANK[y.status] - STATUS_RANK[x.status])[0]
+    out.push(`${c.component} ${b.status} → ${c.status}: ${worstFinding?.message ?? c.summary}`)
+  }
   const p = prev.components.find((c) => c.component === 'chainfire')?.details as ChainfireDetails | undefined
   const n = next.components.find((c) => c.component === 'chainfire')?.details as ChainfireDetails | undefined
   if (p && n) {
     if (p.leader !== n.leader) out.push(`chainfire leader changed: ${p.leader ?? 'none'} → ${n.leader ?? 'none'}`)
     if (p.quorum && !n.quorum) out.push('chainfire QUORUM LOST')
     if (!p.quorum && n.quorum) out.push('chainfire quorum restored')
+    if (p.leader && p.leader === n.leader && p.raftTerm !== null && n.raftTerm !== null && n.raftTerm > p.raftTerm) {
+      out.push(`chainfire raft term ${p.raftTerm} → ${n.raftTerm} without a leader change: a member called an election (cut off, or restarted)`)
+    }
     const before = new Map(p.members.map((m) => [m.name, m]))
     for (const m of n.members) {
       const b = before.get(m.name)
       if (!b) out.push(`chainfire member ${m.name} appeared`)
-      else if (b.reachable && !m.reachable) out.push(`chainfire member ${m.name} went DOWN`)
+      else if (b.reachable && !m.reachable) out.push(`chainfire member ${m.name} ${memberDownWords(m.error)}`)
       else if (!b.reachable && m.reachable) out.push(`chainfire member ${m.name} came back`)
       else if (b.healthy && !m.healthy && m.reachable) out.push(`chainfire member ${m.name} became unhealthy`)
     }
@@ -115,10 +127,17 @@ export function healthChanges(prev: HealthReport, next: HealthReport): string[] 
   return out
 }
 
+/** A member that refuses connections went down; one that accepts them and never answers is hung (SIGSTOP, overload). */
+export function memberDownWords(error: string | null | undefined): string {
+  if (error && /no answer/.test(error)) return `is NOT ANSWERING (hung or overloaded: ${error})`
+  return `went DOWN${error ? ` (${error})` : ''}`
+}
+
 interface ChainfireDetails {
   leader: string | null
   quorum: boolean
-  members: {name: string; reachable: boolean; healthy: boolean}[]
+  raftTerm: number | null
+  members: {name: string; reachable: boolean; healthy: boolean; error: string | null}[]
 }
 
 export interface HealthUpdate {
@@ -135,12 +154,15 @@ export async function* watchHealth(opts: HealthOptions, intervalMs: number, sign
       const report = await checker.check()
       yield {report, changes: prev ? healthChanges(prev, report) : []}
       prev = report
+      // One listener per wait, removed when the wait ends (else they pile up: MaxListenersExceededWarning).
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, intervalMs)
-        signal.addEventListener('abort', () => {
+        const done = () => {
           clearTimeout(t)
+          signal.removeEventListener('abort', done)
           resolve()
-        }, {once: true})
+        }
+        const t = setTimeout(done, intervalMs)
+        signal.addEventListener('abort', done, {once: true})
       })
     }
   } finally {

@@ -2,10 +2,11 @@ import type {LoadedConfig} from '../../config/load.js'
 import type {Context} from '../../config/schema.js'
 import type {Reporter} from '../reporter.js'
 
-export type Status = 'ok' | 'warn' | 'crit'
+/** unknown: we could not look (our key, known_hosts, config or network), which says nothing about the cluster. */
+export type Status = 'ok' | 'warn' | 'unknown' | 'crit'
 export type ComponentStatus = Status | 'skipped'
 
-export const STATUS_RANK: Record<ComponentStatus, number> = {skipped: -1, ok: 0, warn: 1, crit: 2}
+export const STATUS_RANK: Record<ComponentStatus, number> = {skipped: -1, ok: 0, warn: 1, unknown: 2, crit: 3}
 
 export function worst(statuses: ComponentStatus[]): Status {
   let w: Status = 'ok'
@@ -18,6 +19,8 @@ export interface Finding {
   status: Status
   target?: string
   message: string
+  /** The command that addresses it, when there is one. */
+  fix?: string
 }
 
 export interface ComponentHealth<D = unknown> {

@@ -74,6 +74,7 @@ export async function writeLabContext(configPath: string, state: LabState, extra
   // Node removal marks nodes removed in the context; rewriting the context keeps that record.
   const before = loaded.config.contexts.find((c) => c.name === state.contextName)
   for (const n of ctx.nodes) if (before?.nodes.find((b) => b.name === n.name)?.removed) n.removed = true
+  if (before) keepOperatorEdits(ctx, before)
   upsertContext(loaded, ctx, true)
   await saveConfig(loaded)
 }
@@ -92,4 +93,19 @@ export async function removeLabContexts(configPath: string, dir: string): Promis
   loaded.config = {...loaded.config, contexts: loaded.config.contexts.filter((c) => !names.includes(c.name))}
   await saveConfig(loaded)
   return names
+}
+
+/**
+ * What the context had that this write does not produce stays: component roles of the nodes
+ * (plasmavmc-host, flaredb… written by `lab up --with`), sections (flaredb, iam, prismnet,
+ * plasmavmc, snapshots: the lab's components or the operator's own edits) and service commands.
+ */
+function keepOperatorEdits(ctx: Context, before: Context): void {
+  for (const n of ctx.nodes) {
+    const b = before.nodes.find((x) => x.name === n.name)
+    if (b) n.roles = [...new Set([...n.roles, ...b.roles])]
+  }
+  const out = ctx as Record<string, unknown>
+  for (const [k, v] of Object.entries(before)) if (out[k] === undefined) out[k] = v
+  ctx.services = {...before.services, ...ctx.services}
 }

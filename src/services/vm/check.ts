@@ -3,12 +3,14 @@ import type {LoadedConfig} from '../../config/load.js'
 import type {Context, NodeSpec} from '../../config/schema.js'
 import type {Finding, Status} from '../health/types.js'
 import {worst} from '../health/types.js'
+import {describeCannotCheck} from '../health/cannot-check.js'
+import {withDeadline} from '../health/deadline.js'
 import type {Reporter} from '../reporter.js'
 import {Remote} from '../remote.js'
 import {type HostScan, probeQmp, type QemuProcess, qmpTimeoutMs, runDirOf, scanHost, vmHosts} from './hosts.js'
 import {type InvalidVmRecord, loadVmRecords, resolveVm, type StoredVmRecord, VM_PREFIX} from './records.js'
 
-export type VmProblem = 'crashed' | 'hung' | 'paused' | 'error-state' | 'host-unreachable' | 'unknown-host' | 'unexpected-running' | 'not-running'
+export type VmProblem = 'crashed' | 'hung' | 'paused' | 'error-state' | 'host-unreachable' | 'cannot-check' | 'unknown-host' | 'unexpected-running' | 'not-running'
 
 export interface VmState {
   id: string
@@ -34,6 +36,8 @@ export interface VmHostReport {
   reachable: boolean
   serviceActive: boolean | null
   error?: string
+  /** Why this host could not be checked from here (our key, known_hosts, config, network), with the config line: not a host failure. */
+  cannotCheck?: string
   vms: number
   scanMs: number
   /** QEMU processes of this host: those serving a record plus orphans (others outside run-dir are not counted). */
@@ -110,6 +114,9 @@ async function checkHost(
     records.map(async (s): Promise<VmState> => {
       const base = vmBase(s, node.name)
       const r = s.record
+      if (scan.cannotCheck) {
+        return {...base, observed: 'unknown', pid: null, processState: null, qmpStatus: null, problem: 'cannot-check', status: 'unknown', message: `cannot check host ${node.name} from here: ${scan.cannotCheck.cause}`}
+      }
       if (!scan.reachable) {
         return {...base, observed: 'unknown', pid: null, processState: null, qmpStatus: null, problem: 'host-unreachable', status: r.desiredState === 'running' ? 'crit' : 'warn', message: `host ${node.name} unreachable: ${scan.error}`}
       }
@@ -152,6 +159,7 @@ async function checkHost(
       reachable: scan.reachable,
       serviceActive: scan.serviceActive,
       ...(scan.error ? {error: scan.error} : {}),
+      ...(scan.cannotCheck ? {cannotCheck: await describeCannotCheck(opts.loaded, opts.ctx, scan.cannotCheck)} : {}),
       vms: records.length,
       qemuProcesses: claimed.size + orphans.length,
       scanMs: scan.durationMs,
@@ -165,10 +173,10 @@ async function checkHost(
 /** Records vs reality on every PlasmaVMC host: one SSH connection per host, hosts and QMP queries in parallel. */
 export async function checkVms(opts: VmCheckOptions): Promise<VmCheckReport> {
   const started = performance.now()
-  const client = chainfireClientFor(opts.loaded, opts.ctx)
+  const client = chainfireClientFor(opts.loaded, opts.ctx, {commandTimeoutMs: opts.timeoutMs})
   const remote = opts.remote ?? new Remote(opts.loaded, opts.ctx)
   try {
-    const {revision, records, invalid} = await loadVmRecords(client)
+    const {revision, records, invalid} = await withDeadline(loadVmRecords(client), opts.timeoutMs ?? 10_000, 'reading VM records from ChainFire')
     const nodes = new Map(opts.ctx.nodes.filter((n) => !n.removed).map((n) => [n.name, n]))
     const hostNames = new Set(vmHosts(opts.ctx).map((n) => n.name))
     for (const s of records) if (nodes.has(s.record.host)) hostNames.add(s.record.host)
@@ -195,11 +203,19 @@ export async function checkVms(opts: VmCheckOptions): Promise<VmCheckReport> {
     const vms = [...perHost.flatMap((p) => p.vms), ...unknownHost].sort((a, b) => a.id.localeCompare(b.id))
     const orphans = perHost.flatMap((p) => p.orphans)
     const findings: Finding[] = []
+    // One line per local cause, however many hosts it keeps us from checking.
+    const byCause = new Map<string, VmHostReport[]>()
+    for (const h of hosts) if (h.cannotCheck) byCause.set(h.cannotCheck, [...(byCause.get(h.cannotCheck) ?? []), h])
+    for (const [cause, hs] of byCause) {
+      const n = vms.filter((v) => v.problem === 'cannot-check' && hs.some((h) => h.host === v.host)).length
+      findings.push({status: 'unknown', target: hs.map((h) => h.host).join(','), message: `cannot check host${hs.length > 1 ? 's' : ''} ${hs.map((h) => h.host).join(', ')} (${n} VM(s)) from here, not an outage: ${cause}`, fix: 'plasmactl config validate   (after fixing the file it names)'})
+    }
     for (const h of hosts) {
-      if (!h.reachable) findings.push({status: 'crit', target: h.host, message: `host ${h.host} unreachable: ${h.error}`})
+      if (h.cannotCheck) continue
+      else if (!h.reachable) findings.push({status: 'crit', target: h.host, message: `host ${h.host} unreachable: ${h.error}`})
       else if (h.serviceActive === false) findings.push({status: 'crit', target: h.host, message: `PlasmaVMC service on ${h.host} is not active`})
     }
-    for (const v of vms) if (v.status !== 'ok' && v.problem !== 'host-unreachable') findings.push({status: v.status, target: v.id, message: `VM ${v.id} (${v.name}) on ${v.host}: ${v.message}`})
+    for (const v of vms) if (v.status !== 'ok' && v.problem !== 'host-unreachable' && v.problem !== 'cannot-check') findings.push({status: v.status, target: v.id, message: `VM ${v.id} (${v.name}) on ${v.host}: ${v.message}`})
     for (const h of hosts) {
       const n = vms.filter((v) => v.host === h.host && v.problem === 'host-unreachable').length
       if (n > 0) findings.push({status: 'crit', target: h.host, message: `${n} VM(s) on unreachable host ${h.host} in unknown state`})

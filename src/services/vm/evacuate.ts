@@ -42,6 +42,8 @@ export async function evacuateHost(opts: EvacuateOptions): Promise<EvacuationRes
   const report = await checkVms({loaded: opts.loaded, ctx: opts.ctx, reporter: opts.reporter})
   const failed = report.hosts.find((h) => h.host === opts.host)
   if (!failed) throw new UsageError(`${opts.host} is not a PlasmaVMC host of context "${opts.ctx.name}" (have: ${report.hosts.map((h) => h.host).join(', ')})`)
+  // A host we cannot check from here (our key, known_hosts) may be running its VMs: moving them would run each twice.
+  if (failed.cannotCheck && !opts.force) throw new UsageError(`cannot check ${opts.host} from here, so it is not known to have failed: ${failed.cannotCheck}`, {hint: 'fix the local cause first; pass --force only when the host is known to be down'})
   const hostDown = !failed.reachable || failed.serviceActive === false
   if (!hostDown && !opts.force) throw new RefusedError(`${opts.host} is reachable and its PlasmaVMC service is active: not a host failure`, {hint: 'pass --force to evacuate a healthy host anyway'})
   const healthy = report.hosts.filter((h) => h.host !== opts.host && h.reachable && h.serviceActive)

@@ -3,6 +3,7 @@ import {nodesWithRole, serviceCommand} from '../../config/context.js'
 import {parseDuration} from '../../config/duration.js'
 import type {Context, NodeSpec} from '../../config/schema.js'
 import {OperationError} from '../../errors.js'
+import {type CannotCheck, cannotCheck} from '../health/cannot-check.js'
 import type {Remote} from '../remote.js'
 
 /** One QEMU process seen on a host. */
@@ -18,6 +19,8 @@ export interface QemuProcess {
 export interface HostScan {
   reachable: boolean
   error?: string
+  /** Set when the failure is ours (key, known_hosts, config, network): the host's state is unknown, not down. */
+  cannotCheck?: CannotCheck
   serviceActive: boolean | null
   serviceOutput?: string
   processes: QemuProcess[]
@@ -93,7 +96,8 @@ export async function scanHost(remote: Remote, ctx: Context, node: NodeSpec, tim
       durationMs: Math.round(performance.now() - t0),
     }
   } catch (error) {
-    return {reachable: false, error: (error as Error).message, serviceActive: null, processes: [], durationMs: Math.round(performance.now() - t0)}
+    const local = cannotCheck(error)
+    return {reachable: false, error: (error as Error).message, ...(local ? {cannotCheck: local} : {}), serviceActive: null, processes: [], durationMs: Math.round(performance.now() - t0)}
   }
 }
 

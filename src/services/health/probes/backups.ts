@@ -21,8 +21,8 @@ export const backupsProbe: Probe<BackupHealth> = {
     const n = complete[0]
     const newest = n ? {id: n.id, target: n.target, createdAt: n.createdAt, ageMs: Date.now() - Date.parse(n.createdAt), revision: n.revision} : null
     const findings: Finding[] = []
-    if (!newest) findings.push({status: 'crit', message: 'no complete snapshot on any target: a quorum loss could not be recovered'})
-    else if (newest.ageMs > rpoMs) findings.push({status: 'warn', target: newest.id, message: `newest snapshot is ${formatDuration(newest.ageMs)} old, older than the RPO of ${formatDuration(rpoMs)}`})
+    if (!newest) findings.push({status: 'crit', message: 'no complete snapshot on any target: a quorum loss could not be recovered', fix: 'plasmactl snapshot save'})
+    else if (newest.ageMs > rpoMs) findings.push({status: 'warn', target: newest.id, message: `newest snapshot is ${formatDuration(newest.ageMs)} old, older than the RPO of ${formatDuration(rpoMs)}`, fix: 'plasmactl snapshot save'})
     for (const e of errors) findings.push({status: 'warn', target: e.target, message: `cannot list snapshot target ${e.target}: ${e.error}`})
     const incomplete = entries.length - complete.length
     if (incomplete > 0) findings.push({status: 'ok', message: `${incomplete} incomplete snapshot(s) kept for inspection (see snapshot list)`})

@@ -1,5 +1,5 @@
 import {setTimeout} from 'node:timers/promises'
-import {chainfireClientFor, type ChainfireClient, type EndpointSpec, type Member, type StatusResponse} from '../../../adapters/chainfire/index.js'
+import {ChainfireCallError, chainfireClientFor, type ChainfireClient, type EndpointSpec, type Member, type StatusResponse} from '../../../adapters/chainfire/index.js'
 import {nodesWithRole} from '../../../config/context.js'
 import type {Context} from '../../../config/schema.js'
 import {failureTolerance, hasQuorum, majority} from '../quorum.js'
@@ -8,8 +8,17 @@ import {cached, type Finding, type Probe, type ProbeContext} from '../types.js'
 /** Raft entries a member may trail the leader by before health warns. */
 export const LAG_WARN_ENTRIES = 1000
 
+/** What a member is in raft right now; a member that does not answer is unknown (it may have been the leader). */
+export type MemberRole = 'leader' | 'follower' | 'learner' | 'unknown'
+
+export function memberRole(m: Pick<MemberHealth, 'reachable' | 'leader' | 'learner'>): MemberRole {
+  return !m.reachable ? 'unknown' : m.leader ? 'leader' : m.learner ? 'learner' : 'follower'
+}
+
 export interface MemberHealth {
   name: string
+  /** Set by checkChainfire (memberRole). */
+  role?: MemberRole
   id: string | null
   endpoint: string | null
   reachable: boolean
@@ -84,14 +93,14 @@ async function probeEndpoint(client: ChainfireClient, endpoint: EndpointSpec, ti
   }
 }
 
-/** One short reason from a gRPC failure: "connection refused", "timeout after 3s", the server's words. */
+/** One short reason from a gRPC failure: "connection refused", "no answer within 3s", the server's words. */
 export function shortError(error: unknown): string {
+  if (error instanceof ChainfireCallError) return error.reason.replace(/ \(is the member running\?\)$/, '')
   const msg = (error as Error)?.message ?? String(error)
   if (/ECONNREFUSED/.test(msg)) return 'connection refused'
   if (/EHOSTUNREACH|ENETUNREACH/.test(msg)) return 'host unreachable'
-  if (/DEADLINE_EXCEEDED/.test(msg)) return `timeout${/after ([\d.]+s)/.exec(msg)?.[1] ? ` after ${/after ([\d.]+s)/.exec(msg)![1]}` : ''}`
   const m = /failed: [A-Z_]+: (.*)$/.exec(msg)
-  return (m?.[1] ?? msg).replace(/\s*Resolution note:\s*$/, '').trim()
+  return (m?.[1] ?? msg).replace(/\s*Last error: null\.?/, '').replace(/\s*Resolution note:.*$/, '').trim()
 }
 
 function sameUrl(a: string, b: string): boolean {
@@ -171,6 +180,7 @@ export async function checkChainfire(client: ChainfireClient, ctx: Context, time
     })
   }
 
+  for (const r of rows) r.role = memberRole(r)
   const voters = members.length > 0 ? members.filter((m) => !m.isLearner).length : rows.length
   const votersHealthy = rows.filter((r) => !r.learner && r.healthy && (members.length === 0 || r.id)).length
   const quorum = hasQuorum(voters, voters - votersHealthy) && leaderId !== null
@@ -204,15 +214,29 @@ function mostCommon(values: string[]): string | undefined {
 function findingsFor(d: ChainfireHealth, ctx: Context, listError?: string): Finding[] {
   const f: Finding[] = []
   const down = d.members.filter((m) => !m.reachable)
+  const back = down.filter((m) => !m.learner).map((m) => `plasmactl runbook run chainfire/restart-node -p node=${m.name}`)
+  const recover = [...(back.length > 0 ? [`${back.join(' ; ')}   (while the members can come back)`] : []), 'plasmactl runbook run chainfire/quorum-loss-recovery   (when they cannot: restore from the newest snapshot)'].join('\n')
   if (d.members.every((m) => !m.reachable)) {
-    f.push({status: 'crit', message: `no ChainFire member is reachable${listError ? ` (${listError})` : ''}`})
+    f.push({status: 'crit', message: `no ChainFire member is reachable${listError ? ` (${shortError(new Error(listError))})` : ''}`, fix: recover})
   } else if (!d.quorum) {
-    f.push({status: 'crit', message: `QUORUM LOST: ${d.votersHealthy} of ${d.voters} voters healthy, ${d.quorumSize} needed; writes and linearizable reads fail until members return or the cluster is restored from a snapshot`})
+    f.push({
+      status: 'crit',
+      message: `QUORUM LOST: ${d.votersHealthy} of ${d.voters} voters healthy, ${d.quorumSize} needed; writes and linearizable reads fail until members return or the cluster is restored from a snapshot`,
+      fix: recover,
+    })
   } else if (!d.leader) {
     f.push({status: 'crit', message: 'no leader'})
   }
   if (!d.clusterIdAgrees) f.push({status: 'crit', message: `members disagree on the cluster id (${d.clusterId}): an endpoint points at another cluster`})
-  for (const m of down) f.push({status: 'warn', target: m.name, message: `member ${m.name} is down: ${m.error ?? 'unreachable'}`})
+  for (const m of down) {
+    const hung = /no answer/.test(m.error ?? '')
+    f.push({
+      status: 'warn',
+      target: m.name,
+      message: hung ? `member ${m.name} is not answering (hung or overloaded): ${m.error}` : `member ${m.name} is down: ${m.error ?? 'unreachable'}`,
+      fix: `plasmactl runbook run chainfire/restart-node -p node=${m.name}`,
+    })
+  }
   for (const m of d.members.filter((x) => x.reachable && !x.healthy)) {
     f.push({status: 'warn', target: m.name, message: `member ${m.name} is up but unhealthy: ${m.error ?? 'linearizable read failed'}`})
   }

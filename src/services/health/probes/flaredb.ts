@@ -7,7 +7,7 @@ export const flaredbProbe: Probe<FlaredbHealth> = {
   component: 'flaredb',
   applies: flaredbConfigured,
   async run(pc) {
-    const client = cached(pc, 'flaredb:chainfire', () => chainfireClientFor(pc.loaded, pc.ctx))
+    const client = cached(pc, 'flaredb:chainfire', () => chainfireClientFor(pc.loaded, pc.ctx, {commandTimeoutMs: pc.timeoutMs}))
     let result
     try {
       result = await checkFlaredb({loaded: pc.loaded, ctx: pc.ctx, timeoutMs: pc.timeoutMs, client})

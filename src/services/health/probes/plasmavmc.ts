@@ -12,9 +12,15 @@ export const plasmavmcProbe: Probe<PlasmavmcHealth> = {
     const r = await checkVms({loaded: pc.loaded, ctx: pc.ctx, reporter: pc.reporter, timeoutMs: pc.timeoutMs})
     const running = r.vms.filter((v) => v.observed === 'running').length
     const up = r.hosts.filter((h) => h.reachable && h.serviceActive).length
+    const unchecked = r.hosts.filter((h) => h.cannotCheck).length
     return {
       status: r.status,
-      summary: `${up}/${r.hosts.length} hosts up, ${running}/${r.vms.length} VMs running, ${r.orphans.length} orphan(s)`,
+      summary: [
+        unchecked ? `${unchecked} host(s) not checked (a local problem, see below)` : '',
+        r.hosts.length > unchecked ? `${up}/${r.hosts.length - unchecked} hosts up` : '',
+        `${running}/${r.vms.length} VMs running`,
+        `${r.orphans.length} orphan(s)`,
+      ].filter(Boolean).join(', '),
       findings: [...r.hosts.filter((h) => h.reachable && h.serviceActive).map((h) => ({status: 'ok' as const, target: h.host, message: `host ${h.host}: service active, ${h.vms} VM(s)`})), ...r.findings],
       details: {hosts: r.hosts, vms: r.vms, orphans: r.orphans, invalidRecords: r.invalidRecords},
     }
