@@ -68,6 +68,9 @@ export const plasmavmcSettings = z
   })
   .describe('PlasmaVMC: VM records in ChainFire under /plasmavmc/vms/, QEMU on hosts with the role plasmavmc-host')
 
+/** A URL with a scheme and a host: JSON Schema's `uri` format alone accepts "http://", the loader must not. */
+const hostUrl = () => z.string().url().regex(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#\s]+/, 'a URL with a host (scheme://host[:port]…)')
+
 export const nodeSchema = z.strictObject({
   name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'letters, digits, ".", "_" and "-"'),
   address: z.string().regex(SAFE_HOST_RE, SAFE_HOST_RULE),
@@ -76,8 +79,8 @@ export const nodeSchema = z.strictObject({
   services: z.record(z.string(), serviceCommands).optional(),
   chainfire: z
     .strictObject({
-      'client-url': z.string().url().optional(),
-      'peer-url': z.string().url().optional(),
+      'client-url': hostUrl().optional(),
+      'peer-url': hostUrl().optional(),
       'data-dir': z.string().optional(),
       'env-file': z.string().optional().describe('the member\'s ETCD_* environment file that node add writes join settings into'),
     })
@@ -92,7 +95,7 @@ export const snapshotTarget = z.union([
   targetUrl.describe('file:///dir, s3://bucket/prefix or sftp://node-or-host/path'),
   z.strictObject({
     url: targetUrl,
-    endpoint: z.string().url().optional().describe('S3-compatible endpoint (default: AWS)'),
+    endpoint: hostUrl().optional().describe('S3-compatible endpoint (default: AWS)'),
     region: z.string().optional(),
     'path-style': z.boolean().optional(),
     profile: z.string().optional().describe('shared credentials profile'),
@@ -127,7 +130,7 @@ export const contextSchema = z.strictObject({
   ssh: sshSettings.optional(),
   chainfire: z
     .strictObject({
-      endpoints: z.array(z.string().url()).optional().describe('client URLs; default: client-url of every chainfire node'),
+      endpoints: z.array(hostUrl()).optional().describe('client URLs; default: client-url of every chainfire node'),
       tls: tlsSettings.optional(),
       'dial-timeout': duration.optional(),
       'command-timeout': duration.optional(),
@@ -152,8 +155,8 @@ export const contextSchema = z.strictObject({
     .describe('PrismNet (OVN) databases, reached over OVSDB JSON-RPC'),
   iam: z
     .strictObject({
-      url: z.string().url().describe('IAM base URL; health is GET URL/health'),
-      'jwks-url': z.string().url().optional().describe('default: URL/.well-known/jwks.json'),
+      url: hostUrl().describe('IAM base URL; health is GET URL/health'),
+      'jwks-url': hostUrl().optional().describe('default: URL/.well-known/jwks.json'),
       'health-path': z.string().optional().describe('default: /health'),
       token: z.string().optional().describe('bearer token for plasmactl itself (prefer token-command or $PLASMACTL_TOKEN)'),
       'token-command': z.string().optional().describe('command that prints a bearer token (or {"token": ...} JSON) on stdout'),
