@@ -1,4 +1,4 @@
-import {UsageError} from '../errors.js'
+import {RefusedError, UsageError} from '../errors.js'
 import {isInteractive} from './config-init.js'
 
 /**
@@ -11,7 +11,7 @@ export async function confirmWipeData(node: string, dir: string, answer?: string
     return true
   }
   if (!isInteractive()) {
-    throw new UsageError(`--wipe-data deletes ${node}:${dir} and needs its own confirmation; no terminal to ask`, {hint: `pass --confirm-wipe ${node}, or drop --wipe-data to keep the data`})
+    throw new RefusedError(`--wipe-data deletes ${node}:${dir} and needs its own confirmation; no terminal to ask`, {hint: `pass --confirm-wipe ${node}, or drop --wipe-data to keep the data`})
   }
   const {input} = await import('@inquirer/prompts')
   const typed = await input({message: `Type the node name (${node}) to DELETE ${dir} on it after the removal:`}, {output: process.stderr})

@@ -1,4 +1,4 @@
-import {UsageError} from '../errors.js'
+import {RefusedError} from '../errors.js'
 import type {RunPrompts, StepDecision, StepPreview} from '../runbook/executor.js'
 import {isInteractive} from './config-init.js'
 
@@ -9,7 +9,7 @@ import {isInteractive} from './config-init.js'
 export function runbookPrompts(log: (s: string) => void): RunPrompts {
   return {
     async step(p: StepPreview): Promise<StepDecision> {
-      if (!isInteractive()) throw new UsageError(`step ${p.step} needs a decision and there is no terminal`, {hint: 'pass --yes'})
+      if (!isInteractive()) throw new RefusedError(`step ${p.step} needs a decision and there is no terminal`, {hint: 'pass --yes'})
       log(`\n── step ${p.step} (${p.kind})${p.name ? `: ${p.name}` : ''}`)
       if (p.targets.length) log(`   targets (resolved now): ${p.targets.join(', ')}`)
       for (const l of p.lines) log(`   ${l}`)
@@ -28,7 +28,7 @@ export function runbookPrompts(log: (s: string) => void): RunPrompts {
       )
     },
     async confirm(message: string): Promise<boolean> {
-      if (!isInteractive()) throw new UsageError(`confirmation needed and no terminal to ask: ${message}`, {hint: 'pass --yes'})
+      if (!isInteractive()) throw new RefusedError(`confirmation needed and no terminal to ask: ${message}`, {hint: 'pass --yes'})
       const {confirm} = await import('@inquirer/prompts')
       return confirm({message, default: false}, {output: process.stderr})
     },

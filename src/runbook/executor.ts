@@ -235,7 +235,7 @@ export class RunbookEngine {
     const mutating = rb.runbook.metadata.mutating !== false
 
     if (!o.dryRun && !o.yes && !o.interactive) {
-      throw new UsageError(`runbook ${name} changes the cluster and there is no terminal to confirm its steps`, {hint: 'pass --yes to run unattended, or --dry-run to see the plan'})
+      throw new RefusedError(`runbook ${name} changes the cluster and there is no terminal to confirm its steps`, {hint: 'pass --yes to run unattended, or --dry-run to see the plan'})
     }
     const h0 = await this.view.health().catch(() => undefined)
     const fp = h0 ? fingerprintOf(h0) : null

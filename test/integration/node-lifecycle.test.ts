@@ -34,7 +34,7 @@ describe('node remove / resume / add / replace against a real 5-node lab', () =>
     const {leader} = await leaderOf(client)
     const follower = [...active].find((n) => n !== leader)!
     const noConfirm = await cli(['node', 'remove', follower, '--yes', '--wipe-data'])
-    assert.equal(noConfirm.exitCode, 2, 'the wipe needs its own confirmation')
+    assert.equal(noConfirm.exitCode, 6, 'the wipe needs its own confirmation')
     assert.match(noConfirm.stderr, /--confirm-wipe/)
     assert.deepEqual(await memberNames(client), [...active].sort(), 'nothing changed')
 

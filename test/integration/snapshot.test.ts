@@ -201,9 +201,9 @@ describe('snapshots against a real 3-node lab', () => {
     const dry = await cli(['snapshot', 'restore', id, '--dry-run', '--json'])
     assert.equal(dry.exitCode, 0, dry.stderr)
     assert.equal(dry.json.data.dryRun, true)
-    // Without a terminal and without --yes it refuses to go on (exit 2), changing nothing.
+    // Without a terminal and without --yes it refuses to go on (exit 6), changing nothing.
     const noYes = await cli(['snapshot', 'restore', id])
-    assert.equal(noYes.exitCode, 2, noYes.stderr)
+    assert.equal(noYes.exitCode, 6, noYes.stderr)
     assert.match(noYes.stderr, /--yes/)
 
     // Disaster: every member stopped and its data directory wiped.

@@ -75,9 +75,9 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
     assert.ok(r.data.findings.some((f: {status: string; message: string}) => f.status === 'crit' && /vm-n1-01.*crashed/.test(f.message)))
     assert.equal(vm(r.data, 'vm-n1-02').observed, 'running', 'the other VMs are unaffected')
 
-    // Without a terminal and without --yes it refuses to act (exit 2) and changes nothing.
+    // Without a terminal and without --yes it refuses to act (exit 6) and changes nothing.
     const refused = await lab.cli(['vm', 'restart', 'vm-n1-01'])
-    assert.equal(refused.exitCode, 2, refused.stderr)
+    assert.equal(refused.exitCode, 6, refused.stderr)
     assert.match(refused.stderr, /--yes/)
 
     const restart = await lab.cli(['vm', 'restart', 'vm-n1-01', '--yes', '--json'])
@@ -113,7 +113,7 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
     assert.ok(await isRunning(pid), 'dry run stops nothing')
 
     const noYes = await lab.cli(['vm', 'reconcile-orphans'])
-    assert.equal(noYes.exitCode, 2)
+    assert.equal(noYes.exitCode, 6)
     assert.ok(await isRunning(pid))
 
     const run = await lab.cli(['vm', 'reconcile-orphans', '--yes', '--json'])
