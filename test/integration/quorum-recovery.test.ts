@@ -4,7 +4,7 @@ import {rm} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it, type TestContext} from 'node:test'
 import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
-import {type CliResult, type Lab, startLab} from '../helpers/lab.js'
+import {type CliResult, eventually, type Lab, startLab} from '../helpers/lab.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -39,6 +39,12 @@ async function writeThenFail(lab: Lab, client: ChainfireClient, cli: Lab['cli'],
     stop = true
     await writer
   }
+  // An acknowledged write is on a majority, not necessarily on the member whose data survives: the
+  // drill starts from members that have applied everything, so "lost" measures the recovery alone.
+  await eventually(async () => {
+    const applied = await Promise.all(client.endpoints.map((e) => client.status(e, 1000).then((st) => st.raftAppliedIndex, () => -1)))
+    return applied.every((a) => a >= 0 && a === applied[0])
+  }, 15_000, 'every member applied the last write')
   for (const n of lab.nodes) {
     if (o.keepRunning.includes(n.name)) continue
     await lab.killMember(n.name)
