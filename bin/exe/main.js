@@ -7,6 +7,7 @@ import {existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync} f
 import {homedir, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {execute} from '@oclif/core'
+import {modules} from 'plasmactl:modules'
 
 /* eslint-disable no-undef -- __PLASMACTL_ROOT_HASH__ is set by esbuild (define); __plasmactlAsset (the
    SEA's getAsset) is a parameter of the function bin/exe/boot.cjs wraps the bundle in. */
@@ -80,7 +81,17 @@ async function main() {
   await execute({loadOptions: {root}})
 }
 
-main().catch((error) => {
-  process.stderr.write(`${error.message}\n`)
-  process.exitCode = 1
-})
+function start() {
+  main().catch((error) => {
+    process.stderr.write(`${error.message}\n`)
+    process.exitCode = 1
+  })
+}
+
+// Inside a startup snapshot (scripts/build-exe.mjs, bin/exe/snapshot.cjs): the modules are loaded
+// while the snapshot is built; the run starts when the executable starts.
+const snapshot = globalThis.__plasmactlSnapshot
+if (snapshot) {
+  for (const id of snapshot.preload ?? []) void modules['dist/index.js']().COMMANDS[id]
+  snapshot.main = start
+} else start()

@@ -4,8 +4,9 @@ import {readFile} from 'node:fs/promises'
 import {Duplex} from 'node:stream'
 // ssh2 is CommonJS: Node's ESM loader does not see all of its named exports, so use the default export.
 import ssh2, {type AgentAuthMethod, type AuthMethod, type ClientChannel, type ConnectConfig, type ParsedKey, type PublicKeyAuthMethod, type SFTPWrapper} from 'ssh2'
-import {OperationError, RefusedError, UsageError} from '../../errors.js'
+import {OperationError, UsageError} from '../../errors.js'
 import {shellQuote} from '../../shell-quote.js'
+import {HostKeyRefusedError} from './errors.js'
 import {appendKnownHost, checkHostKey, fingerprintSha256, keyTypeOf, knownHostName, knownKeyTypes, loadKnownHostsFiles} from './known-hosts.js'
 
 /** What to do with a host whose key is not in known_hosts yet (a changed key is always refused). */
@@ -68,8 +69,7 @@ export interface HostKeyInfo {
   fingerprint: string
 }
 
-/** A host key that is unknown (under the strict policy), changed or revoked. */
-export class HostKeyRefusedError extends RefusedError {}
+export {HostKeyRefusedError} from './errors.js'
 
 /**
  * The transport failed (connect, handshake, connection lost mid-command, channel refused): retryable,

@@ -1,4 +1,4 @@
-import {HostKeyRefusedError} from '../../adapters/ssh/index.js'
+import {HostKeyRefusedError} from '../../adapters/ssh/errors.js'
 import type {LoadedConfig} from '../../config/load.js'
 import type {Context} from '../../config/schema.js'
 import {PlasmaError, UsageError} from '../../errors.js'
