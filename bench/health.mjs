@@ -4,10 +4,11 @@
 // endpoint status`. Both ways plasmactl is installed are measured side by side: the single
 // executable (dist/plasmactl, `npm run build:exe`) and the npm path (PLASMACTL_NPM_BIN, the bin of
 // an `npm install -g` of the tarball, as bench/run.sh makes it; else bin/run.js of this checkout).
-// Usage: node bench/health.mjs (needs a running lab: the current context of PLASMACTL_CONFIG).
+// Usage: node bench/health.mjs [--bin PATH]... (needs a running lab: the current context of
+// PLASMACTL_CONFIG). Each --bin is measured instead of the two defaults.
 import {existsSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
-import {fmt, interleaved, median, sh, timeCpuOnce} from './lib.mjs'
+import {binsFromArgv, fmt, interleaved, median, sh, timeCpuOnce} from './lib.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const exe = `${root}dist/plasmactl`
@@ -22,7 +23,7 @@ const endpoint = chainfireEndpoints(ctx)[0].url
 const etcdctl = (args) => ['etcdctl', `--endpoints=${endpoint}`, ...args]
 const env = {ETCDCTL_API: '3'}
 
-const bins = {...(existsSync(exe) ? {exe} : {}), npm: npmBin}
+const bins = Object.fromEntries(binsFromArgv([...(existsSync(exe) ? [exe] : []), npmBin]).map((b) => [b.label, b.argv[0]]))
 const fns = {
   status: () => timeCpuOnce(etcdctl(['endpoint', 'status', '--cluster', '-w', 'json']), {env}),
   health: () => timeCpuOnce(etcdctl(['endpoint', 'health', '--cluster']), {env}),
@@ -59,8 +60,7 @@ console.log(row('node -e 0', m.node0))
 for (const name of Object.keys(bins)) {
   const h = m[`${name}Health`]
   const help = m[`${name}Help`]
-  const label = name === 'exe' ? 'dist/plasmactl' : `npm path (${npmBin.replace(root, '')})`
-  console.log(`${label}:`)
+  console.log(`${name.replace(root, '')}${name === npmBin ? ' (npm path)' : ''}:`)
   console.log(`${row('  plasmactl health --json', h)}   wall ${(h.wall / both.wall).toFixed(2)}x (goal <= 1.5x), CPU ${(h.cpu / both.cpu).toFixed(2)}x (goal <= 3x) the two etcdctl calls`)
   console.log(`${row('  plasmactl --help', help)}   wall ${(help.wall / m.node0.wall).toFixed(2)}x node -e 0 (goal <= 1.3x)`)
 }

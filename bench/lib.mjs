@@ -66,3 +66,18 @@ export function sh(cmd, env = {}) {
 }
 
 export const fmt = (s) => `${(s * 1000).toFixed(0)} ms`
+
+/**
+ * The plasmactl binaries to measure: every `--bin PATH` on the command line (the single executable
+ * dist/plasmactl, an npm-installed bin, bin/run.js…), else the defaults. Each is {label, argv}.
+ */
+export function binsFromArgv(defaults) {
+  const given = []
+  const args = process.argv.slice(2)
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--bin' && args[i + 1]) given.push(args[++i])
+    else if (args[i].startsWith('--bin=')) given.push(args[i].slice('--bin='.length))
+    else throw new Error(`unknown argument ${args[i]} (usage: --bin PATH, repeatable)`)
+  }
+  return (given.length > 0 ? given : defaults).map((bin) => ({label: bin, argv: [bin]}))
+}

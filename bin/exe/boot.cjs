@@ -5,7 +5,8 @@
 // next to nothing. Packages only some commands use are chunks (chunk-NAME.js, with their own code
 // cache), compiled on their first require. A cache V8 rejects (e.g. other V8 flags from
 // NODE_OPTIONS) only costs the compile.
-// Building the caches, outside the executable: node bin/exe/boot.cjs DIR WRITE_CACHES ARGS...
+// Building the caches, outside the executable: node bin/exe/boot.cjs DIR write-caches ARGS...
+// (node bin/exe/boot.cjs DIR run ARGS... runs the bundle from DIR with its caches, for profiling).
 'use strict'
 const {isBuiltin} = require('node:module')
 const vm = require('node:vm')
@@ -21,9 +22,10 @@ let writeCaches = false
 if (sea?.isSea()) {
   getAsset = (name) => Buffer.from(sea.getAsset(name))
 } else {
-  const [dir] = process.argv.splice(2, 2)
+  // node bin/exe/boot.cjs DIR write-caches|run ARGS...: the assets are files in DIR (run: with their caches).
+  const [dir, mode] = process.argv.splice(2, 2)
   getAsset = (name) => require('node:fs').readFileSync(require('node:path').join(dir, name))
-  writeCaches = (name, data) => require('node:fs').writeFileSync(require('node:path').join(dir, name), data)
+  if (mode === 'write-caches') writeCaches = (name, data) => require('node:fs').writeFileSync(require('node:path').join(dir, name), data)
 }
 
 const scripts = new Map()
