@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto'
 import {knownHostName} from './known-hosts.js'
-import {onTheWayTo, SshClient, type SshConnectOptions, type SshExecOptions, type SshExecResult} from './ssh-client.js'
+import {withRetry} from '../retry.js'
+import {isHandshakeDropped, onTheWayTo, SshClient, type SshConnectOptions, type SshExecOptions, type SshExecResult} from './ssh-client.js'
 
 /**
  * Everything that decides which host a connection reaches and how that host is verified: host,
@@ -45,10 +46,10 @@ export class SshConnections {
     const next =
       opts.jump && !opts.via
         ? this.get(opts.jump).then(
-            (via) => SshClient.connect({...opts, via}),
+            (via) => connectRetrying({...opts, via}),
             (error: unknown) => Promise.reject(onTheWayTo(error, `${opts.username}@${knownHostName(opts.host, opts.port ?? 22)}`)),
           )
-        : SshClient.connect(opts)
+        : connectRetrying(opts)
     this.clients.set(key, next)
     next.catch(() => {
       if (this.clients.get(key) === next) this.clients.delete(key)
@@ -65,4 +66,13 @@ export class SshConnections {
     this.clients.clear()
     await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()))
   }
+}
+
+/**
+ * Connects, retrying a handshake the server dropped before it began (sshd over MaxStartups resets
+ * or closes new connections while many are unauthenticated) with jittered backoff. A refused port,
+ * a refused host key or a timeout fails at once: a dead or hung host costs its timeout once.
+ */
+export function connectRetrying(opts: SshConnectOptions): Promise<SshClient> {
+  return withRetry(() => SshClient.connect(opts), {retries: 4, baseMs: 100, maxMs: 1600, isTransient: isHandshakeDropped})
 }

@@ -18,8 +18,12 @@ export {
 } from './known-hosts.js'
 export {
   HostKeyRefusedError,
+  isHandshakeDropped,
+  isSshTimeout,
   SshClient,
+  SshCommandTimeoutError,
   SshConnectionError,
+  SshHandshakeTimeoutError,
   type HostKeyInfo,
   type HostKeyPolicy,
   type SshConnectOptions,
