@@ -1,4 +1,4 @@
-export {SshConnections} from './connections.js'
+export {connectRetrying, SshConnections} from './connections.js'
 export {
   appendKnownHost,
   checkHostKey,
