@@ -2,7 +2,8 @@
 // in interleaved rounds (medians), with `node -e 0` beside them; 50 hosts vs 1; the curve at 10, 25,
 // 50 and 100 hosts; peak RSS with 50 connections open; a dead and a hung host among 50.
 // Starts its own lab (3 nodes + 100 extra hosts, `lab up --hosts 100`) in a temp dir and removes it.
-//   node bench/scale.mjs                 (ROUNDS=5; VM=1 adds `vm check` with 2 VMs per host, 50 hosts vs 1)
+//   node bench/scale.mjs          (ROUNDS=5)
+//   VM=1 node bench/scale.mjs     `vm check` with 2 VMs per host, 50 hosts vs 1 (a lab of 50 hosts --with vm; only that)
 // Needs: npm run build, pdsh and ansible (apt-get install -y pdsh ansible), root or a user that may run sshd.
 import {mkdtempSync, rmSync, writeFileSync, chmodSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -63,6 +64,8 @@ try {
   const show = (title, r) => console.log(`\n## ${title}\n${Object.entries(r).map(([k, v]) => `  ${k.padEnd(44)} ${fmt(v)}`).join('\n')}`)
 
   // 1. Side by side at 50 hosts (same fan-out: 50), 50 hosts vs 1.
+  if (!WITH_VM) fleet()
+  function fleet() {
   const side = interleaved(ROUNDS, {
     'node -e 0': node0,
     'plasmactl exec h1..h50 --forks 50 -- true': plasmactl(50, 50),
@@ -101,6 +104,7 @@ try {
   const connectTimeout = 5 // the lab context's ssh.connect-timeout
   console.log(`\n## dead (h7) + hung (h13) among 50: ${fmt(faulty)}; healthy ${fmt(healthy)} + connect timeout ${connectTimeout} s = ${fmt(healthy + connectTimeout)} (goal: faulty <= that)`)
   runCli(['lab', 'up', '--dir', labDir])
+  }
 
   // 5. vm check, 2 VMs per host: 50 hosts against one.
   if (WITH_VM) {
