@@ -36,6 +36,8 @@ export interface ExecOptions {
   target: string
   command: string
   timeoutMs: number
+  /** Overrides the context's ssh.connect-timeout for this run. */
+  connectTimeoutMs?: number
   forks: number
   acceptNewHostKeys?: boolean
   sudo?: boolean
@@ -45,7 +47,7 @@ export interface ExecOptions {
 
 /** Runs one command on the nodes TARGET selects (names, role:R, all, leader, followers), in parallel, bounded. */
 export async function execOnNodes(o: ExecOptions): Promise<ExecResult> {
-  const remote = new Remote(o.loaded, o.ctx, o.acceptNewHostKeys ? {hostKeyPolicy: 'accept-new'} : {})
+  const remote = new Remote(o.loaded, o.ctx, {...(o.acceptNewHostKeys ? {hostKeyPolicy: 'accept-new'} : {}), ...(o.connectTimeoutMs ? {connectTimeoutMs: o.connectTimeoutMs} : {})})
   const needsCluster = /(^|,)(leader|followers)(,|$)/.test(o.target)
   const client = needsCluster ? chainfireClientFor(o.loaded, o.ctx) : undefined
   try {
