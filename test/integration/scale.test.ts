@@ -14,6 +14,9 @@ import {connectRetrying, SshClient, type SshConnectOptions} from '../../src/adap
 import {runCli, startLab, type Lab} from '../helpers/lab.js'
 
 const HOSTS = 50
+// Generous, so that a loaded CI machine's slow handshakes are not taken for a hung host; the hung
+// host then costs this once.
+const CONNECT = ['--connect-timeout', '20s']
 
 describe('fleet scale: 50 extra hosts', () => {
   let lab: Lab
@@ -50,13 +53,13 @@ describe('fleet scale: 50 extra hosts', () => {
   })
 
   it('exec all: one entry per host in --json, identical outputs grouped in one block', async () => {
-    const r = await lab.cli(['exec', 'all', '--json', '--', 'uname', '-s'])
+    const r = await lab.cli(['exec', 'all', '--json', ...CONNECT, '--', 'uname', '-s'])
     assert.equal(r.exitCode, 0, r.stdout + r.stderr)
     assert.equal(r.json.data.hosts.length, HOSTS + 3)
     assert.deepEqual(r.json.data.summary, {ok: HOSTS + 3, failed: 0, unreachable: 0, timedOut: 0})
     const names = new Set(r.json.data.hosts.map((h: {node: string}) => h.node))
     assert.equal(names.size, HOSTS + 3)
-    const grouped = await lab.cli(['exec', 'all', '--group', '--', 'uname', '-s'])
+    const grouped = await lab.cli(['exec', 'all', '--group', ...CONNECT, '--', 'uname', '-s'])
     assert.equal(grouped.exitCode, 0, grouped.stderr)
     const lines = grouped.stdout.trim().split('\n')
     assert.deepEqual(lines, [`── n[1-3],h[1-${HOSTS}] (${HOSTS + 3} hosts, exit 0)`, 'Linux', `${HOSTS + 3} ok (of ${HOSTS + 3})`])
@@ -69,7 +72,7 @@ describe('fleet scale: 50 extra hosts', () => {
     process.kill(deadPid, 'SIGTERM')
     process.kill(hungPid, 'SIGSTOP')
     try {
-      const r = await lab.cli(['exec', 'all', '--json', '--', 'true'])
+      const r = await lab.cli(['exec', 'all', '--json', ...CONNECT, '--', 'true'])
       assert.equal(r.exitCode, 3, r.stdout + r.stderr)
       assert.deepEqual(r.json.data.summary, {ok: HOSTS + 1, failed: 0, unreachable: 1, timedOut: 1})
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -78,8 +81,8 @@ describe('fleet scale: 50 extra hosts', () => {
       assert.match(by.get('h7').error, /connection refused/)
       assert.equal(by.get('h7').timedOut, undefined)
       assert.equal(by.get('h13').timedOut, true)
-      assert.match(by.get('h13').error, /no SSH handshake within/)
-      const text = await lab.cli(['exec', 'all', '--', 'true'])
+      assert.match(by.get('h13').error, /no SSH handshake within 20000 ms/)
+      const text = await lab.cli(['exec', 'all', ...CONNECT, '--', 'true'])
       assert.equal(text.exitCode, 3)
       const lines = text.stdout.trim().split('\n')
       assert.match(lines[0], /^h7: unreachable: .*connection refused/)

@@ -54,3 +54,36 @@ describe('fan-out at fleet scale', () => {
     validateHostCount(undefined)
   })
 })
+
+describe('SSH handshakes in flight', () => {
+  test('a pool sets up at most maxHandshakes connections at once; hung servers cost each its own timeout', async () => {
+    const {createServer} = await import('node:net')
+    const {default: ssh2} = await import('ssh2')
+    const {SshConnections} = await import('../../src/adapters/ssh/index.js')
+    // A server that accepts TCP and never says a word: a SIGSTOPped sshd, as the client sees it.
+    let accepted = 0
+    const server = createServer((sock) => {
+      accepted++
+      sock.on('error', () => undefined)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as {port: number}).port
+    const key = ssh2.utils.generateKeyPairSync('ed25519').private
+    const pool = new SshConnections(2)
+    try {
+      const all = Promise.allSettled(
+        Array.from({length: 5}, () => pool.get({host: '127.0.0.1', port, username: 'u', privateKey: key, knownHostsFile: '/nonexistent/known_hosts', connectTimeoutMs: 1500})),
+      )
+      while (accepted < 2) await new Promise((r) => setTimeout(r, 10))
+      // Without the bound, all five would be accepted by now.
+      await new Promise((r) => setTimeout(r, 300))
+      assert.equal(accepted, 2, 'two handshakes in flight, three waiting their turn')
+      const results = await all
+      assert.ok(results.every((r) => r.status === 'rejected' && isSshTimeout(r.reason)), 'every hung handshake times out on its own clock')
+      assert.equal(accepted, 5)
+    } finally {
+      await pool.closeAll()
+      server.close()
+    }
+  })
+})

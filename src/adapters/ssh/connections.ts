@@ -27,12 +27,36 @@ export function connectionIdentity(opts: SshConnectOptions): string {
   ])
 }
 
+/** SSH handshakes in flight at once per pool (see SshConnections). */
+export const MAX_HANDSHAKES = 16
+
 /**
  * Keeps one connection per resolved connection identity (see connectionIdentity) and hands it out
  * again, reconnecting when it was lost. Concurrent callers asking for the same target share one handshake.
  */
 export class SshConnections {
   private readonly clients = new Map<string, Promise<SshClient>>()
+  private handshakes = 0
+  private readonly handshakeQueue: (() => void)[] = []
+
+  /**
+   * At most maxHandshakes connections are being set up at once (default 16); each one's connect
+   * timeout starts when it gets its turn. On a busy operator box, 50 handshakes started together
+   * share the CPU so thinly that healthy hosts overrun the timeout; 16 at a time finish sooner
+   * each, and a hung host holds one turn for its timeout.
+   */
+  constructor(private readonly maxHandshakes = MAX_HANDSHAKES) {}
+
+  private async inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.handshakes >= this.maxHandshakes) await new Promise<void>((resolve) => this.handshakeQueue.push(resolve))
+    this.handshakes++
+    try {
+      return await fn()
+    } finally {
+      this.handshakes--
+      this.handshakeQueue.shift()?.()
+    }
+  }
 
   async get(opts: SshConnectOptions): Promise<SshClient> {
     const key = connectionIdentity(opts)
@@ -46,10 +70,10 @@ export class SshConnections {
     const next =
       opts.jump && !opts.via
         ? this.get(opts.jump).then(
-            (via) => connectRetrying({...opts, via}),
+            (via) => this.inTurn(() => connectRetrying({...opts, via})),
             (error: unknown) => Promise.reject(onTheWayTo(error, `${opts.username}@${knownHostName(opts.host, opts.port ?? 22)}`)),
           )
-        : connectRetrying(opts)
+        : this.inTurn(() => connectRetrying(opts))
     this.clients.set(key, next)
     next.catch(() => {
       if (this.clients.get(key) === next) this.clients.delete(key)
