@@ -31,8 +31,10 @@ for (let i = 0; i < 50; i++) {
 }
 
 function cleanup() {
-  spawnSync(process.execPath, ['bin/run.js', 'lab', 'down', '--dir', labDir, '--purge'], {env: {...process.env, ...env}, stdio: 'ignore'})
-  rmSync(base, {recursive: true, force: true})
+  const down = spawnSync(process.execPath, ['bin/run.js', 'lab', 'down', '--dir', labDir, '--purge'], {env: {...process.env, ...env}, encoding: 'utf8'})
+  // A failed `lab down` keeps the directory: its pid files are what stops the processes left behind.
+  if (down.status !== 0) console.error(`lab down failed (exit ${down.status}); stop the lab with: plasmactl lab down --dir ${labDir} --purge\n${down.stderr}`)
+  else rmSync(base, {recursive: true, force: true})
 }
 process.once('SIGINT', () => {
   cleanup()
