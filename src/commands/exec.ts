@@ -16,6 +16,7 @@ export default class Exec extends BaseCommand<typeof Exec> {
     group: Flags.boolean({description: 'print output grouped per host instead of prefixed lines'}),
     timeout: Flags.string({description: 'per-command timeout (the remote process is killed)', default: '5m'}),
     forks: Flags.integer({description: "hosts at once (pdsh's default fan-out)", default: 32, min: 1}),
+    'connect-timeout': Flags.string({description: 'per-host TCP connect + SSH handshake + authentication timeout (default: the context\'s ssh.connect-timeout, else 10s); a hung host costs it once'}),
     sudo: Flags.boolean({description: 'run through sudo -n (a sudo that wants a password is refused, never prompted for)'}),
     'accept-new-host-keys': Flags.boolean({description: 'record unknown host keys (trust on first use); a changed key is refused'}),
   }
@@ -26,7 +27,7 @@ export default class Exec extends BaseCommand<typeof Exec> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const live = !this.jsonEnabled() && !this.flags.group
     const result = await execOnNodes({
-      loaded, ctx, target: this.args.target, command, timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), forks: this.flags.forks, sudo: this.flags.sudo, acceptNewHostKeys: this.flags['accept-new-host-keys'],
+      loaded, ctx, target: this.args.target, command, timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), connectTimeoutMs: this.flags['connect-timeout'] ? parseTimeout(this.flags['connect-timeout'], '--connect-timeout') : undefined, forks: this.flags.forks, sudo: this.flags.sudo, acceptNewHostKeys: this.flags['accept-new-host-keys'],
       onHost: live ? (h) => {
         for (const l of (h.stdout + h.stderr).replace(/\n$/, '').split('\n').filter(Boolean)) this.log(`${h.node} | ${l}`)
         if (h.error) this.logToStderr(`${h.node} | error: ${h.error}`)

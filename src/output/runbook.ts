@@ -59,7 +59,8 @@ export function compressHosts(names: string[]): string {
   return out.join(',')
 }
 
-function hostState(h: HostResult): 'ok' | 'failed' | 'unreachable' {
+function hostState(h: HostResult): 'ok' | 'failed' | 'unreachable' | 'timed out' {
+  if (h.timedOut) return 'timed out'
   if (h.failure === 'connection') return 'unreachable'
   return h.exitCode === 0 && !h.error ? 'ok' : 'failed'
 }
@@ -68,7 +69,7 @@ function hostState(h: HostResult): 'ok' | 'failed' | 'unreachable' {
  * The result of a fan-out, readable at 50 hosts: with --group, hosts with identical output share
  * one block (like `dshbak -c`); failures come first, each with its reason; then one summary line.
  */
-export function renderExec(r: ExecResult, group: boolean): string {
+export function renderExec(r: Omit<ExecResult, 'summary'>, group: boolean): string {
   const out: string[] = []
   const failed = r.hosts.filter((h) => hostState(h) !== 'ok')
   if (group) {
@@ -89,7 +90,7 @@ export function renderExec(r: ExecResult, group: boolean): string {
     for (const h of failed) out.push(`${h.node}: ${hostState(h)}: ${h.error ?? `exit ${h.exitCode}`}`)
   }
   const count = (s: string) => r.hosts.filter((h) => hostState(h) === s).length
-  const parts = [`${count('ok')} ok`, `${count('failed')} failed`, `${count('unreachable')} unreachable`].filter((p, i) => i === 0 || !p.startsWith('0 '))
+  const parts = [`${count('ok')} ok`, `${count('failed')} failed`, `${count('unreachable')} unreachable`, `${count('timed out')} timed out`].filter((p, i) => i === 0 || !p.startsWith('0 '))
   out.push(`${parts.join(', ')} (of ${r.hosts.length}${failed.length > 0 ? `; not ok: ${compressHosts(failed.map((h) => h.node))}` : ''})`)
   return out.join('\n')
 }

@@ -210,8 +210,9 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
       const down = await cli(['lab', 'down', '--dir', dir, '--purge', '--json'])
       // If `lab down` failed, leave no processes behind anyway.
       if (down.exitCode !== 0) {
-        for (const n of nodes) {
-          for (const [f, comm] of [[pidFile(n.name), 'etcd'], [join(dir, 'nodes', n.name, 'sshd', 'sshd.pid'), 'sshd']]) {
+        // Extra hosts (lab up --hosts N) run only an sshd.
+        for (const n of [...nodes, ...((data.hosts ?? []) as {name: string}[])]) {
+          for (const [f, comm] of [[join(dir, 'nodes', n.name, 'chainfire.pid'), 'etcd'], [join(dir, 'nodes', n.name, 'sshd', 'sshd.pid'), 'sshd']]) {
             const pid = await readPidFile(f)
             if (pid && (await isRunning(pid, comm))) process.kill(pid, 'SIGKILL')
           }

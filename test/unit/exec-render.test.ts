@@ -27,4 +27,12 @@ describe('exec output at fleet scale', () => {
     const plain = renderExec({target: 'all', command: 'uptime', hosts}, false).split('\n')
     assert.deepEqual(plain, ['h10: failed: exit 1', 'h30: unreachable: ssh h30: connection refused', '48 ok, 1 failed, 1 unreachable (of 50; not ok: h[10,30])'])
   })
+
+  test('a hung host is counted as timed out, apart from the unreachable ones', () => {
+    const hosts = Array.from({length: 50}, (_, i) => host(`h${i + 1}`))
+    hosts[6] = host('h7', {exitCode: null, stdout: '', error: 'ssh h7: connection refused', failure: 'connection'})
+    hosts[12] = host('h13', {exitCode: null, stdout: '', error: 'ssh h13: no SSH handshake within 5000 ms', failure: 'connection', timedOut: true})
+    const plain = renderExec({target: 'all', command: 'true', hosts}, false).split('\n')
+    assert.deepEqual(plain, ['h7: unreachable: ssh h7: connection refused', 'h13: timed out: ssh h13: no SSH handshake within 5000 ms', '48 ok, 1 unreachable, 1 timed out (of 50; not ok: h[7,13])'])
+  })
 })

@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto'
 import {knownHostName} from './known-hosts.js'
-import {onTheWayTo, SshClient, type SshConnectOptions, type SshExecOptions, type SshExecResult} from './ssh-client.js'
+import {withRetry} from '../retry.js'
+import {isHandshakeDropped, onTheWayTo, SshClient, type SshConnectOptions, type SshExecOptions, type SshExecResult} from './ssh-client.js'
 
 /**
  * Everything that decides which host a connection reaches and how that host is verified: host,
@@ -26,12 +27,36 @@ export function connectionIdentity(opts: SshConnectOptions): string {
   ])
 }
 
+/** SSH handshakes in flight at once per pool (see SshConnections). */
+export const MAX_HANDSHAKES = 16
+
 /**
  * Keeps one connection per resolved connection identity (see connectionIdentity) and hands it out
  * again, reconnecting when it was lost. Concurrent callers asking for the same target share one handshake.
  */
 export class SshConnections {
   private readonly clients = new Map<string, Promise<SshClient>>()
+  private handshakes = 0
+  private readonly handshakeQueue: (() => void)[] = []
+
+  /**
+   * At most maxHandshakes connections are being set up at once (default 16); each one's connect
+   * timeout starts when it gets its turn. On a busy operator box, 50 handshakes started together
+   * share the CPU so thinly that healthy hosts overrun the timeout; 16 at a time finish sooner
+   * each, and a hung host holds one turn for its timeout.
+   */
+  constructor(private readonly maxHandshakes = MAX_HANDSHAKES) {}
+
+  private async inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.handshakes >= this.maxHandshakes) await new Promise<void>((resolve) => this.handshakeQueue.push(resolve))
+    this.handshakes++
+    try {
+      return await fn()
+    } finally {
+      this.handshakes--
+      this.handshakeQueue.shift()?.()
+    }
+  }
 
   async get(opts: SshConnectOptions): Promise<SshClient> {
     const key = connectionIdentity(opts)
@@ -45,10 +70,10 @@ export class SshConnections {
     const next =
       opts.jump && !opts.via
         ? this.get(opts.jump).then(
-            (via) => SshClient.connect({...opts, via}),
+            (via) => this.inTurn(() => connectRetrying({...opts, via})),
             (error: unknown) => Promise.reject(onTheWayTo(error, `${opts.username}@${knownHostName(opts.host, opts.port ?? 22)}`)),
           )
-        : SshClient.connect(opts)
+        : this.inTurn(() => connectRetrying(opts))
     this.clients.set(key, next)
     next.catch(() => {
       if (this.clients.get(key) === next) this.clients.delete(key)
@@ -65,4 +90,13 @@ export class SshConnections {
     this.clients.clear()
     await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()))
   }
+}
+
+/**
+ * Connects, retrying a handshake the server dropped before it began (sshd over MaxStartups resets
+ * or closes new connections while many are unauthenticated) with jittered backoff. A refused port,
+ * a refused host key or a timeout fails at once: a dead or hung host costs its timeout once.
+ */
+export function connectRetrying(opts: SshConnectOptions): Promise<SshClient> {
+  return withRetry(() => SshClient.connect(opts), {retries: 4, baseMs: 100, maxMs: 1600, isTransient: isHandshakeDropped})
 }

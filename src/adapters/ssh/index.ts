@@ -1,4 +1,4 @@
-export {SshConnections} from './connections.js'
+export {connectRetrying, SshConnections} from './connections.js'
 export {
   appendKnownHost,
   checkHostKey,
@@ -18,8 +18,12 @@ export {
 } from './known-hosts.js'
 export {
   HostKeyRefusedError,
+  isHandshakeDropped,
+  isSshTimeout,
   SshClient,
+  SshCommandTimeoutError,
   SshConnectionError,
+  SshHandshakeTimeoutError,
   type HostKeyInfo,
   type HostKeyPolicy,
   type SshConnectOptions,

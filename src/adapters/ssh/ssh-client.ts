@@ -79,6 +79,27 @@ export class SshConnectionError extends OperationError {
   readonly failure = 'connection' as const
 }
 
+/** No SSH handshake within the connect timeout: the host accepts TCP but does not answer (a hung sshd). */
+export class SshHandshakeTimeoutError extends SshConnectionError {}
+
+/** The command outlived its timeout and was killed. */
+export class SshCommandTimeoutError extends OperationError {}
+
+/** True for either timeout: the host (or its command) did not answer in time. */
+export function isSshTimeout(error: unknown): boolean {
+  return error instanceof SshHandshakeTimeoutError || error instanceof SshCommandTimeoutError
+}
+
+/**
+ * A handshake the server cut off before it began: sshd over its MaxStartups drops new connections
+ * (reset, or closed before the banner). Worth retrying with backoff; a refused port or a timeout is not.
+ */
+export function isHandshakeDropped(error: unknown): boolean {
+  if (!(error instanceof SshConnectionError) || error instanceof SshHandshakeTimeoutError) return false
+  const cause = (error.details as {cause?: unknown} | undefined)?.cause
+  return cause === 'ECONNRESET' || cause === 'EPIPE' || /connection closed during the handshake|Connection lost before handshake/i.test(error.message)
+}
+
 const HOST_KEY_ALGORITHMS: Record<string, string[]> = {
   'ssh-ed25519': ['ssh-ed25519'],
   'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
@@ -286,7 +307,7 @@ export class SshClient {
         opts.timeoutMs === undefined
           ? undefined
           : setTimeout(() => {
-              finish(() => reject(new OperationError(`ssh ${this.target}: command timed out after ${opts.timeoutMs} ms: ${command}`, details)))
+              finish(() => reject(new SshCommandTimeoutError(`ssh ${this.target}: command timed out after ${opts.timeoutMs} ms: ${command}`, details)))
               if (!channel) return
               killRemote(channel)
               channel.close()
@@ -638,8 +659,10 @@ function hostKeyRefusal(
 function connectError(err: Error & {level?: string; code?: string}, where: string, timeoutMs: number, details: Record<string, unknown>): OperationError {
   if (err.level === 'client-authentication') return new OperationError(`ssh ${where}: authentication failed (key not accepted for this user)`, {...details, cause: err.level}, {cause: err})
   let why = err.message
-  if (err.level === 'client-timeout' || /Timed out while waiting for handshake/.test(err.message)) why = `no SSH handshake within ${timeoutMs} ms`
-  else if (err.level === 'client-authentication') why = 'authentication failed (key not accepted for this user)'
+  if (err.level === 'client-timeout' || /Timed out while waiting for handshake/.test(err.message)) {
+    return new SshHandshakeTimeoutError(`ssh ${where}: no SSH handshake within ${timeoutMs} ms (hung or overloaded host?)`, {...details, cause: 'timeout'}, {cause: err})
+  }
+  if (err.level === 'client-authentication') why = 'authentication failed (key not accepted for this user)'
   else if (err.code === 'ECONNREFUSED') why = 'connection refused (is sshd running on that address and port?)'
   return new SshConnectionError(`ssh ${where}: ${why}`, {...details, cause: err.code ?? err.level}, {cause: err})
 }

@@ -14,6 +14,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     '<%= config.bin %> <%= command.id %> --nodes 5 --tls',
     '<%= config.bin %> <%= command.id %> --with ovn,flaredb,iam',
     '<%= config.bin %> <%= command.id %> --with vm --vms-per-host 10',
+    '<%= config.bin %> <%= command.id %> --hosts 50',
     '<%= config.bin %> <%= command.id %> --dir /tmp/lab2 --address-prefix 127.0.20 --context-name lab2',
   ]
 
@@ -25,6 +26,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     'context-name': Flags.string({description: 'name of the context to write (default lab)'}),
     wait: Flags.string({description: 'how long to wait for a leader', default: '60s'}),
     with: Flags.string({description: 'optional components to add: ovn, flaredb, iam, vm (comma-separated or repeated; kept by later runs)', multiple: true}),
+    hosts: Flags.integer({description: 'extra hosts h1..hN running only an sshd (role plasmavmc-host; their VMs with --with vm), on PREFIX.101 and up; 0..100, kept by later runs', min: 0, max: 100}),
     'vms-per-host': Flags.integer({description: 'QEMU VMs per node with --with vm (default 2)', min: 0, max: 50}),
     'flaredb-heartbeat': Flags.string({description: 'heartbeat interval of the lab\'s FlareDB stores (set when flaredb is first added)', default: '10s'}),
   }
@@ -44,6 +46,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
         with: parseWith(f.with),
         flaredbHeartbeatMs: parseTimeout(f['flaredb-heartbeat'], '--flaredb-heartbeat'),
         vmsPerHost: f['vms-per-host'],
+        hosts: f.hosts,
       },
       this.reporter(),
     )

@@ -15,12 +15,13 @@ export default class VmCheck extends BaseCommand<typeof VmCheck> {
   static override flags = {
     host: Flags.string({description: 'check only this host (repeatable)', multiple: true}),
     'qmp-timeout': Flags.string({description: 'deadline of each QMP step (default: context plasmavmc.qmp-timeout or 2s)'}),
+    forks: Flags.integer({description: "hosts checked at once (pdsh's default fan-out)", default: 32, min: 1}),
   }
 
   public async run(): Promise<VmCheckReport> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const f = this.flags
-    const report = await checkVms({loaded, ctx, reporter: this.reporter(), hosts: f.host, qmpTimeoutMs: f['qmp-timeout'] ? parseTimeout(f['qmp-timeout'], '--qmp-timeout') : undefined})
+    const report = await checkVms({loaded, ctx, reporter: this.reporter(), hosts: f.host, qmpTimeoutMs: f['qmp-timeout'] ? parseTimeout(f['qmp-timeout'], '--qmp-timeout') : undefined, forks: f.forks})
     setExitCode(exitNameForStatus(report.status))
     if (!this.jsonEnabled()) this.log(renderVmCheck(report))
     return report

@@ -1,3 +1,4 @@
+import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
 import {setExitCode} from '../../errors.js'
@@ -12,10 +13,14 @@ export default class VmList extends BaseCommand<typeof VmList> {
     'Exit 2 when a host cannot be checked from here (our key, known_hosts, config: the problem names the file), 3 when no host could be reached.'
   static override examples = ['<%= config.bin %> <%= command.id %>', "<%= config.bin %> <%= command.id %> --json | jq -r '.data.vms[] | select(.observed != \"running\") | .id'"]
 
+  static override flags = {
+    forks: Flags.integer({description: "hosts looked at once (pdsh's default fan-out)", default: 32, min: 1}),
+  }
+
   public async run(): Promise<VmCheckReport> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const reporter = this.reporter()
-    const report = await checkVms({loaded, ctx, reporter})
+    const report = await checkVms({loaded, ctx, reporter, forks: this.flags.forks})
     if (!this.jsonEnabled()) this.log(renderVmList(report))
     const {exit, problems} = vmListExit(report)
     for (const p of problems) reporter.warn(p)

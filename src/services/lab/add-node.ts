@@ -36,7 +36,7 @@ export async function labAddNode(opts: LabAddNodeOptions, reporter: Reporter): P
   const state = await readLabState(dir)
   if (!state) throw new UsageError(`no lab in ${dir}`, {hint: 'start one with `plasmactl lab up`'})
   if (state.nodes.some((n) => n.name === opts.name)) throw new UsageError(`the lab already has a node ${opts.name}`)
-  const used = new Set(state.nodes.map((n) => Number(n.address.split('.').pop())))
+  const used = new Set([...state.nodes, ...(state.hosts ?? [])].map((n) => Number(n.address.split('.').pop())))
   let octet = state.nodes.length + 1
   while (used.has(octet)) octet++
   if (octet > 254) throw new UsageError('no free address left in the lab prefix')

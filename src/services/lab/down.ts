@@ -7,6 +7,7 @@ import {labPaths} from './layout.js'
 import {stopMemberLocally} from './member.js'
 import {resolveLabDir} from './resolve-dir.js'
 import {stopSshd} from './sshd.js'
+import {stopHosts} from './hosts.js'
 import {readLabState} from './state.js'
 
 export interface LabDownOptions {
@@ -22,6 +23,8 @@ export interface LabDownResult {
   /** False when there was no lab in dir (nothing to stop). */
   found: boolean
   nodes: {name: string; member: 'not-running' | 'stopped'; sshd: 'not-running' | 'stopped' | 'killed'}[]
+  /** Extra hosts (lab up --hosts N): their sshd. */
+  hosts: {name: string; sshd: 'not-running' | 'stopped' | 'killed'}[]
   purged: boolean
   removedContexts: string[]
   /** Processes of the optional components that were stopped. */
@@ -37,6 +40,7 @@ export async function labDown(opts: LabDownOptions, reporter: Reporter): Promise
     throw new UsageError(`${dir} is not a plasmactl lab (no lab.json); refusing to touch it`, {file: dir})
   }
   const nodes: LabDownResult['nodes'] = []
+  const hosts: LabDownResult['hosts'] = []
   const components: LabComponentProcess[] = []
   if (state) {
     // Components first (FlareDB stores write into ChainFire), in reverse order of start.
@@ -47,8 +51,10 @@ export async function labDown(opts: LabDownOptions, reporter: Reporter): Promise
     for (const n of state.nodes) members.push(await stopMemberLocally(state, n.name))
     const sshds = await Promise.all(state.nodes.map((n) => stopSshd(dir, n.name)))
     state.nodes.forEach((n, i) => nodes.push({name: n.name, member: members[i], sshd: sshds[i]}))
+    const hostSshds = await stopHosts(dir, state.hosts ?? [])
+    for (const [i, h] of (state.hosts ?? []).entries()) hosts.push({name: h.name, sshd: hostSshds[i]})
     const stopped = members.filter((m) => m === 'stopped').length
-    reporter.info(`lab: stopped ${stopped} ChainFire member${stopped === 1 ? '' : 's'} and ${sshds.filter((s) => s !== 'not-running').length} sshd`)
+    reporter.info(`lab: stopped ${stopped} ChainFire member${stopped === 1 ? '' : 's'} and ${[...sshds, ...hostSshds].filter((s) => s !== 'not-running').length} sshd`)
   }
   let removedContexts: string[] = []
   if (opts.purge) {
@@ -58,5 +64,5 @@ export async function labDown(opts: LabDownOptions, reporter: Reporter): Promise
     if (state) await rm(labPaths(dir).dir, {recursive: true, force: true})
     reporter.info(`lab: removed ${dir}${removedContexts.length > 0 ? ` and context ${removedContexts.join(', ')}` : ''}`)
   }
-  return {dir, found: Boolean(state), nodes, purged: Boolean(opts.purge && state), removedContexts, components}
+  return {dir, found: Boolean(state), nodes, hosts, purged: Boolean(opts.purge && state), removedContexts, components}
 }

@@ -20,12 +20,16 @@ export function buildLabContext(state: LabState, extra: {sections?: Partial<Cont
     description: `local lab in ${state.dir} (plasmactl lab up)`,
     // The lab is self-contained: the operator's ~/.ssh/config (a `Host *` ProxyJump, say) does not apply.
     ssh: {user: state.user, port: state.nodes[0]?.sshPort ?? 2222, 'identity-file': paths.identity, 'known-hosts': paths.knownHosts, 'connect-timeout': '5s', 'config-file': 'none'},
-    nodes: state.nodes.map((n) => ({
+    nodes: [
+      ...state.nodes.map((n): Context['nodes'][number] => ({
       name: n.name,
       address: n.address,
       roles: ['chainfire', ...(extra.roles?.[n.name] ?? [])],
       chainfire: {'client-url': n.clientUrl, 'peer-url': n.peerUrl, 'data-dir': n.dataDir, 'env-file': nodePaths(state.dir, n.name).env},
     })),
+    // Extra hosts (lab up --hosts N): hypervisors only, reached by SSH like any node.
+    ...(state.hosts ?? []).map((h): Context['nodes'][number] => ({name: h.name, address: h.address, roles: ['plasmavmc-host', ...(extra.roles?.[h.name] ?? []).filter((r) => r !== 'plasmavmc-host')]})),
+    ],
     ...(state.tls ? {chainfire: {tls: {ca: paths.ca, cert: paths.clientCert, key: paths.clientKey}}} : {}),
     services: {
       chainfire: {

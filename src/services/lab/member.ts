@@ -4,7 +4,7 @@ import {isRunning, readPidFile, run, which} from '../../adapters/exec/index.js'
 import type {SshConnections, SshConnectOptions} from '../../adapters/ssh/index.js'
 import {OperationError} from '../../errors.js'
 import {isRoot, labPaths, nodePaths} from './layout.js'
-import type {LabNodeState, LabState} from './state.js'
+import type {LabHostState, LabNodeState, LabState} from './state.js'
 
 /** The member's pid when it is running (pid file + a live process named etcd). */
 export async function memberPid(dir: string, node: string): Promise<number | undefined> {
@@ -18,7 +18,7 @@ export async function memberDisabled(dir: string, node: string): Promise<boolean
 }
 
 /** How the operator reaches a lab node over SSH (the same settings the lab context carries). */
-export function labSshTarget(state: LabState, node: LabNodeState): SshConnectOptions {
+export function labSshTarget(state: LabState, node: LabHostState): SshConnectOptions {
   const paths = labPaths(state.dir)
   return {
     host: node.address,

@@ -2,9 +2,9 @@ import {chmod, chown, mkdir, readFile} from 'node:fs/promises'
 import {writeFileAtomic} from '../../config/load.js'
 import {UsageError} from '../../errors.js'
 import {exists} from './keys.js'
-import {LAB_SSH_PORT, type LabPaths, nodePaths, templatePath} from './layout.js'
+import {LAB_SSH_PORT, type LabPaths, type NodePaths, nodePaths, templatePath} from './layout.js'
 import type {LabUser} from './prereqs.js'
-import type {LabNodeState, LabState} from './state.js'
+import type {LabHostState, LabNodeState, LabState} from './state.js'
 
 /** Fills @NAME@ placeholders; a placeholder left unfilled is a bug in the caller. */
 export async function renderTemplate(name: string, values: Record<string, string>): Promise<string> {
@@ -50,11 +50,8 @@ export function chainfireEnv(state: LabState, node: LabNodeState, paths: LabPath
 }
 
 
-/**
- * Creates a node's directory: sshd files owned by the operator (sshd runs as root and reads them),
- * everything else owned by the lab user, who runs the member.
- */
-export async function writeNodeFiles(state: LabState, node: LabNodeState, paths: LabPaths, user: LabUser, etcdBin: string): Promise<void> {
+/** The node's directories and its sshd_config (owned by the operator: sshd runs as root and reads it). */
+export async function writeSshdFiles(state: LabState, node: LabHostState, paths: LabPaths, user: LabUser): Promise<NodePaths> {
   const np = nodePaths(state.dir, node.name)
   for (const d of [np.nodeDir, np.binDir, np.sshdDir]) {
     await mkdir(d, {recursive: true, mode: 0o755})
@@ -70,6 +67,15 @@ export async function writeNodeFiles(state: LabState, node: LabNodeState, paths:
     USER: user.name,
   })
   await writeFileAtomic(np.sshdConfig, sshdConfig, 0o644)
+  return np
+}
+
+/**
+ * Creates a node's directory: sshd files owned by the operator (sshd runs as root and reads them),
+ * everything else owned by the lab user, who runs the member.
+ */
+export async function writeNodeFiles(state: LabState, node: LabNodeState, paths: LabPaths, user: LabUser, etcdBin: string): Promise<void> {
+  const np = await writeSshdFiles(state, node, paths, user)
   const service = await renderTemplate('service.sh', {NODE: node.name, NODE_DIR: np.nodeDir, ETCD_BIN: etcdBin})
   await writeFileAtomic(np.service, service, 0o755)
   if (!(await exists(np.env))) await writeFileAtomic(np.env, chainfireEnv(state, node, paths), 0o644)

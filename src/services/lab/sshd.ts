@@ -2,7 +2,7 @@ import {mkdir, readFile, rm} from 'node:fs/promises'
 import {isRunning, processInfo, readPidFile, run, terminate} from '../../adapters/exec/index.js'
 import {OperationError} from '../../errors.js'
 import {isRoot, nodePaths} from './layout.js'
-import type {LabNodeState} from './state.js'
+import type {LabHostState} from './state.js'
 
 export interface SshdStart {
   pid: number
@@ -21,7 +21,7 @@ async function logTail(file: string, lines = 5): Promise<string> {
 }
 
 /** Starts the node's own sshd unless it runs already; returns once it listens (pid file written). */
-export async function startSshd(dir: string, node: LabNodeState, sshdBin: string): Promise<SshdStart> {
+export async function startSshd(dir: string, node: LabHostState, sshdBin: string): Promise<SshdStart> {
   const running = await sshdPid(dir, node.name)
   if (running) return {pid: running, started: false}
   const np = nodePaths(dir, node.name)

@@ -12,6 +12,9 @@ export interface LabNodeState {
   dataDir: string
 }
 
+/** An extra host of `lab up --hosts N`: only an sshd, role plasmavmc-host, no ChainFire member. */
+export type LabHostState = Pick<LabNodeState, 'name' | 'address' | 'sshPort'>
+
 /** DIR/lab.json: the lab's shape, fixed at the first `lab up`, plus the pids seen by the last run. */
 export interface LabState {
   version: 1
@@ -24,6 +27,8 @@ export interface LabState {
   clusterToken: string
   createdAt: string
   nodes: LabNodeState[]
+  /** Extra hosts (`lab up --hosts N`). */
+  hosts?: LabHostState[]
   /** QEMU VMs per node of the vm component (fixed when first added). */
   vmsPerHost?: number
   lastUp?: {at: string; pids: Record<string, {sshd?: number; member?: number}>}

@@ -29,6 +29,13 @@ export interface LabStatusNode {
   health: HealthProbe
 }
 
+export interface LabStatusHost {
+  name: string
+  address: string
+  sshPort: number
+  sshd: ProcessStatus
+}
+
 export interface LabStatusResult {
   /** ok: everything up; degraded: something down but a healthy majority; down: no quorum. */
   status: 'ok' | 'degraded' | 'down'
@@ -37,6 +44,8 @@ export interface LabStatusResult {
   user: string
   tls: boolean
   nodes: LabStatusNode[]
+  /** Extra hosts (lab up --hosts N): their sshd only. */
+  hosts: LabStatusHost[]
 }
 
 async function processStatus(pidFile: string, comm: string): Promise<ProcessStatus> {
@@ -58,8 +67,11 @@ export async function labStatus(opts: LabStatusOptions): Promise<LabStatusResult
       return {name: n.name, address: n.address, sshPort: n.sshPort, clientUrl: n.clientUrl, sshd, member, health}
     }),
   )
+  const hosts = await Promise.all(
+    (state.hosts ?? []).map(async (h) => ({name: h.name, address: h.address, sshPort: h.sshPort, sshd: await processStatus(nodePaths(dir, h.name).sshdPid, 'sshd')})),
+  )
   const healthy = nodes.filter((n) => n.health.ok).length
-  const allUp = nodes.every((n) => n.sshd.alive && n.member.alive && n.health.ok)
+  const allUp = nodes.every((n) => n.sshd.alive && n.member.alive && n.health.ok) && hosts.every((h) => h.sshd.alive)
   const status = allUp ? 'ok' : healthy > nodes.length / 2 ? 'degraded' : 'down'
-  return {status, dir, context: state.contextName, user: state.user, tls: state.tls, nodes}
+  return {status, dir, context: state.contextName, user: state.user, tls: state.tls, nodes, hosts}
 }

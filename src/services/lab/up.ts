@@ -13,7 +13,8 @@ import {DEFAULT_ADDRESS_PREFIX, DEFAULT_CONTEXT_NAME, defaultLabDir, isRoot, LAB
 import {memberDisabled, memberPid, startMemberOverSsh} from './member.js'
 import {writeNodeFiles} from './node-files.js'
 import {ensureLabUser, findLabBinaries, type LabUser} from './prereqs.js'
-import {startSshd} from './sshd.js'
+import {startSshd, type SshdStart} from './sshd.js'
+import {hostKeyOf, planHosts, startHostSshds, stopHosts, validateHostCount, writeHostFiles} from './hosts.js'
 import {resolveLabDir} from './resolve-dir.js'
 import {readLabState, writeLabState, type LabNodeState, type LabState} from './state.js'
 
@@ -34,6 +35,15 @@ export interface LabUpOptions {
   flaredbHeartbeatMs?: number
   /** QEMU VMs per node with `--with vm` (default 2; an existing lab keeps its number). */
   vmsPerHost?: number
+  /** Extra hosts running only an sshd (role plasmavmc-host), 0..100; an existing lab keeps its number. */
+  hosts?: number
+}
+
+export interface LabUpHost {
+  name: string
+  address: string
+  sshPort: number
+  sshd: SshdStart
 }
 
 export interface LabUpNode {
@@ -54,6 +64,8 @@ export interface LabUpResult {
   tls: boolean
   addressPrefix: string
   nodes: LabUpNode[]
+  /** The extra hosts (lab up --hosts N). */
+  hosts: LabUpHost[]
   started: {sshd: number; members: number}
   /** Processes of the optional components (lab up --with). */
   components: LabComponentProcess[]
@@ -75,6 +87,7 @@ function validateOptions(opts: LabUpOptions): void {
   if (prefix !== undefined && (!m || Number(m[1]) > 255 || Number(m[2]) > 255)) {
     throw new UsageError(`--address-prefix "${prefix}" must be three octets of a loopback address, like ${DEFAULT_ADDRESS_PREFIX}`)
   }
+  validateHostCount(opts.hosts)
 }
 
 /** Decides the lab's shape: flags for a new lab; for an existing one, flags must agree with it. */
@@ -163,6 +176,8 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
   // The selected context is the one written (a lab made under another name keeps its own otherwise).
   const state = planState(dir, existing, {...opts, contextName: opts.contextName ?? opts.context}, user)
   if (opts.vmsPerHost !== undefined) state.vmsPerHost = opts.vmsPerHost
+  const hostsBefore = state.hosts ?? []
+  state.hosts = planHosts(state.addressPrefix, opts.hosts ?? hostsBefore.length, hostsBefore)
   if (opts.configPath) state.configPath = configPath
   state.components = [...new Set([...(state.components ?? []), ...(opts.with ?? [])])]
   if (state.components.includes('flaredb')) state.componentOptions = {flaredbHeartbeatMs: opts.flaredbHeartbeatMs ?? 10_000, ...state.componentOptions}
@@ -175,7 +190,8 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
   await chmod(dir, 0o755)
   await checkTraversable(dir, user)
   await mkdir(paths.nodesDir, {recursive: true, mode: 0o755})
-  reporter.info(`lab: ${existing ? 'checking' : 'creating'} ${state.nodes.length} nodes in ${dir} (${state.addressPrefix}.1-${state.nodes.length}, user ${user.name})`)
+  const extra = state.hosts.length > 0 ? ` + ${state.hosts.length} hosts (${state.hosts[0].address}-${state.hosts.at(-1)!.address.split('.').pop()})` : ''
+  reporter.info(`lab: ${existing ? 'checking' : 'creating'} ${state.nodes.length} nodes in ${dir} (${state.addressPrefix}.1-${state.nodes.length}${extra}, user ${user.name})`)
 
   await ensureClientKey(bins.sshKeygen, paths)
   if (state.tls) await ensureLabCa(bins.openssl!, paths)
@@ -187,12 +203,17 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
       return {name: n.name, address: n.address, port: n.sshPort, publicKey: await ensureEd25519Key(bins.sshKeygen, np.hostKey, n.name)}
     }),
   )
+  for (const h of state.hosts) await writeHostFiles(state, h, paths, user)
+  hostKeys.push(...(await Promise.all(state.hosts.map((h) => hostKeyOf(bins.sshKeygen, dir, h)))))
   await writeKnownHosts(paths, hostKeys)
+  // A smaller --hosts drops the last hosts: their sshd stops and their directory goes.
+  await stopHosts(dir, hostsBefore.slice(state.hosts.length), true)
   // Written before anything starts, so `lab down` can clean up after a failed `lab up`.
   await writeLabState(state)
 
   const sshds = await Promise.all(state.nodes.map((n) => startSshd(dir, n, bins.sshd)))
-  const startedSshd = sshds.filter((s) => s.started).length
+  const hostSshds = await startHostSshds(dir, state.hosts, bins.sshd)
+  const startedSshd = [...sshds, ...hostSshds].filter((s) => s.started).length
   if (startedSshd > 0) reporter.info(`lab: started ${startedSshd} sshd${startedSshd > 1 ? 's' : ''}`)
 
   const ssh = new SshConnections()
@@ -234,7 +255,10 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
   await writeLabContext(state.configPath, state, await componentContext(state))
   state.lastUp = {
     at: new Date().toISOString(),
-    pids: Object.fromEntries(state.nodes.map((n, i) => [n.name, {sshd: sshds[i].pid, member: members[i].pid}])),
+    pids: Object.fromEntries([
+      ...state.nodes.map((n, i) => [n.name, {sshd: sshds[i].pid, member: members[i].pid}]),
+      ...state.hosts.map((h, i) => [h.name, {sshd: hostSshds[i].pid}]),
+    ]),
   }
   await writeLabState(state)
   reporter.info(`lab: up; context "${state.contextName}" written to ${state.configPath} and made current`)
@@ -255,6 +279,7 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
       member: members[i],
       healthy: healthy.get(n.name) ?? false,
     })),
+    hosts: state.hosts.map((h, i) => ({name: h.name, address: h.address, sshPort: h.sshPort, sshd: hostSshds[i]})),
     started: {sshd: startedSshd, members: startedMembers},
     components: componentProcs,
     elapsedMs: Date.now() - t0,

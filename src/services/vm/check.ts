@@ -1,3 +1,4 @@
+import {mapLimit} from '../../adapters/map-limit.js'
 import {chainfireClientFor} from '../../adapters/chainfire/index.js'
 import type {LoadedConfig} from '../../config/load.js'
 import type {Context, NodeSpec} from '../../config/schema.js'
@@ -81,7 +82,12 @@ export interface VmCheckOptions {
   hosts?: string[]
   /** Reuse connections (health --watch, restart after check). */
   remote?: Remote
+  /** Hosts checked at once (default 32, as exec --forks): a hung host holds one slot for its timeouts. */
+  forks?: number
 }
+
+/** pdsh's fan-out. */
+const DEFAULT_FORKS = 32
 
 const QMP_PROBLEM: Record<string, {problem: VmProblem; status: Status}> = {
   paused: {problem: 'paused', status: 'warn'},
@@ -184,15 +190,13 @@ export async function checkVms(opts: VmCheckOptions): Promise<VmCheckReport> {
     const allBySocket = new Map<string, StoredVmRecord>()
     for (const s of records) allBySocket.set(resolveVm(s.record).qmpSocket, s)
 
-    const perHost = await Promise.all(
-      wanted.map((h) =>
-        checkHost(
-          remote,
-          opts,
-          nodes.get(h)!,
-          records.filter((s) => s.record.host === h),
-          allBySocket,
-        ),
+    const perHost = await mapLimit(wanted, opts.forks ?? DEFAULT_FORKS, (h) =>
+      checkHost(
+        remote,
+        opts,
+        nodes.get(h)!,
+        records.filter((s) => s.record.host === h),
+        allBySocket,
       ),
     )
     const unknownHost: VmState[] = records

@@ -11,7 +11,7 @@ import {parseScan, SCAN_SCRIPT} from '../../vm/hosts.js'
 import {parseVmRecord, resolveVm, type VmRecord, vmKey} from '../../vm/records.js'
 import {labPaths, nodePaths} from '../layout.js'
 import {labSshTarget} from '../member.js'
-import type {LabNodeState, LabState} from '../state.js'
+import type {LabHostState, LabState} from '../state.js'
 import type {LabComponent, LabComponentProcess} from './types.js'
 
 /**
@@ -61,7 +61,7 @@ export function vmContextPatch(state: LabState, ctx: Context): Context {
 }
 
 /** The record of lab VM number I on NODE. Socket and command use {host}/{id}, so the VM can move. */
-export function labVmRecord(state: LabState, node: LabNodeState, i: number, qemu: string): VmRecord {
+export function labVmRecord(state: LabState, node: LabHostState, i: number, qemu: string): VmRecord {
   const id = `vm-${node.name}-${String(i).padStart(2, '0')}`
   const dirT = join(labPaths(state.dir).nodesDir, '{host}', 'vm')
   return {
@@ -99,11 +99,13 @@ export async function labVmUp(state: LabState, vmsPerHost: number, reporter: Rep
   if (!qemu) throw new UsageError('`--with vm` needs qemu-system-x86_64 (Debian package qemu-system-x86)', {hint: 'apt-get install -y --no-install-recommends qemu-system-x86'})
   const client = chainfireFor(state)
   const ssh = new SshConnections()
+  // The ChainFire nodes and the extra hosts of `lab up --hosts N` are all hypervisors.
+  const machines = [...state.nodes, ...(state.hosts ?? [])]
   let written = 0
   let started = 0
   let total = 0
   try {
-    for (const n of state.nodes) {
+    for (const n of machines) {
       const script = agentPath(state.dir, n.name)
       await writeFileAtomic(script, agentScript(state.dir, n.name), 0o755)
       if (process.getuid?.() === 0) {
@@ -112,7 +114,7 @@ export async function labVmUp(state: LabState, vmsPerHost: number, reporter: Rep
       }
     }
     await Promise.all(
-      state.nodes.map(async (n) => {
+      machines.map(async (n) => {
         const target = labSshTarget(state, n)
         const agent = await ssh.exec(target, `mkdir -p ${vmDir(state.dir, n.name)} && ${agentPath(state.dir, n.name)} plasmavmc start`, {timeoutMs: 30_000})
         if (agent.exitCode !== 0) throw new OperationError(`${n.name}: starting the PlasmaVMC agent failed: ${agent.stderr.trim()}`, {host: n.address})
@@ -120,7 +122,7 @@ export async function labVmUp(state: LabState, vmsPerHost: number, reporter: Rep
     )
     // Records: existing ones are kept (tests and runbooks may have changed them).
     const records: VmRecord[] = []
-    for (const n of state.nodes) {
+    for (const n of machines) {
       for (let i = 1; i <= vmsPerHost; i++) {
         const fresh = labVmRecord(state, n, i, qemu)
         const got = await client.get(vmKey(fresh.id))
@@ -135,9 +137,9 @@ export async function labVmUp(state: LabState, vmsPerHost: number, reporter: Rep
       }
     }
     total = records.length
-    const nodes = new Map(state.nodes.map((n) => [n.name, n]))
+    const nodes = new Map(machines.map((n) => [n.name, n]))
     await Promise.all(
-      state.nodes.map(async (n) => {
+      machines.map(async (n) => {
         const target = labSshTarget(state, n)
         const scan = await ssh.exec(target, SCAN_SCRIPT, {timeoutMs: 30_000})
         const sockets = new Set(parseScan(scan.stdout).map((p) => p.qmpSocket))
@@ -193,7 +195,7 @@ export const vmComponent: LabComponent = {
   programs: {'qemu-system-x86_64': 'qemu-system-x86'},
   async up(lc): Promise<LabComponentProcess[]> {
     const s = await labVmUp(lc.state, lc.state.vmsPerHost ?? DEFAULT_VMS_PER_HOST, lc.reporter)
-    return lc.state.nodes.map((n) => ({component: 'vm', node: n.name, service: `qemu x${s.vmsPerHost}`, outcome: s.started > 0 ? 'started' : 'running'}))
+    return [...lc.state.nodes, ...(lc.state.hosts ?? [])].map((n) => ({component: 'vm', node: n.name, service: `qemu x${s.vmsPerHost}`, outcome: s.started > 0 ? 'started' : 'running'}))
   },
   async down(state): Promise<LabComponentProcess[]> {
     const killed = await stopLabVms(state.dir)
