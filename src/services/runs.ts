@@ -12,6 +12,7 @@ import {resumeNodeRun} from './node/resume.js'
 import type {Reporter} from './reporter.js'
 import {restoreCluster} from './snapshot/restore.js'
 
+export {RUN_KINDS} from '../core/engine/runs.js'
 export type {RunKind, RunState, RunSummary, RunTranscript}
 
 /** Run ids whose runner is alive on this host: it holds a local lock file in that run's name. */

@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand, outputFlag} from '../../base-command.js'
-import {RUN_KINDS} from '../../core/engine/runs.js'
 import {renderRunList} from '../../output/runs.js'
-import {listRuns, type RunKind, type RunState, type RunSummary} from '../../services/runs.js'
+import {listRuns, RUN_KINDS, type RunKind, type RunState, type RunSummary} from '../../services/runs.js'
 
 export default class RunsList extends BaseCommand<typeof RunsList> {
   static override summary = 'List every journaled run of any kind (runbook, node, restore, drill): id, kind, context, operator, started, state'

@@ -68,14 +68,14 @@ export class RunInterrupt {
     if (this.signal) throw new InterruptedError(`interrupted (${this.signal}) before step ${this.o.where() ?? '?'}`, {runId: this.o.runId})
   }
 
-  /** The message of an abort at the current step (journals it once). */
-  record(reason: string): Promise<string> {
+  /** The message of an abort at the current step (journals it once; printed unless an error will carry it). */
+  record(reason: string, print = true): Promise<string> {
     this.recorded ??= (async () => {
       const where = this.o.where()
       const state = await Promise.race([this.o.state().catch((e) => `state unknown (${(e as Error).message})`), new Promise<string>((r) => setTimeout(() => r('state unknown (no answer within 2 s)'), 2000).unref())])
       const message = `aborted${where ? ` at step ${where}` : ''}: ${state}; resume with: plasmactl runs resume ${this.o.runId}`
       this.o.journal.appendSync({type: 'abort', step: where, data: {reason, by: operatorId(), state, message}})
-      this.o.report(message)
+      if (print) this.o.report(message)
       return message
     })()
     return this.recorded
@@ -83,7 +83,7 @@ export class RunInterrupt {
 
   /** A prompt closed with Ctrl-C: journal the abort and turn it into exit 130. */
   async fromPrompt(): Promise<InterruptedError> {
-    const message = await this.record('prompt')
+    const message = await this.record(this.signal ?? 'prompt', false)
     return new InterruptedError(message, {runId: this.o.runId, hint: `resume with: plasmactl runs resume ${this.o.runId}`})
   }
 }
