@@ -5,46 +5,16 @@
  * with who and when; runbook, node and restore runs show up in one list.
  */
 import assert from 'node:assert/strict'
-import {execFileSync, spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {readFile, writeFile} from 'node:fs/promises'
 import {hostname, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {parseDocument} from 'yaml'
-import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
-import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
-
-/**
- * Runs the CLI on a pseudo-terminal (util-linux `script`, whose exit status is the command's, 128+N
- * for a signal N), typing each answer's keys once the output matches its pattern.
- */
-function onTerminal(lab: Lab, args: string[], env: Record<string, string>, answers: {when: RegExp | (() => boolean); keys: string}[]): Promise<{exitCode: number | null; out: string}> {
-  const cmd = [process.execPath, join(REPO_ROOT, 'bin', 'run.js'), ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {env: {...process.env, PLASMACTL_CONFIG: lab.configPath, TERM: 'xterm', ...env}, stdio: ['pipe', 'pipe', 'pipe']})
-  let out = ''
-  let seen = 0
-  const pending = [...answers]
-  const poll = () => {
-    const next = pending[0]
-    if (next && (typeof next.when === 'function' ? next.when() : next.when.test(out.slice(seen)))) {
-      pending.shift()
-      seen = out.length
-      // Give the prompt a moment to take over the terminal's input before typing.
-      setTimeout(() => child.stdin!.write(next.keys), 200)
-    }
-  }
-  const timer = setInterval(poll, 100)
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')))
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString('utf8')))
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearInterval(timer)
-      child.stdin!.end()
-      resolve({exitCode: code, out})
-    }),
-  )
-}
+import type {ChainfireClient} from '../../src/adapters/chainfire/index.js'
+import {eventually, type Lab, startLab} from '../helpers/lab.js'
+import {clientOf} from '../helpers/node.js'
+import {onTerminal, workDir} from '../helpers/terminal.js'
 
 async function journal(path: string): Promise<{type: string; step?: string; data?: Record<string, unknown>}[]> {
   return (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
@@ -66,12 +36,9 @@ describe('runs: list, transcript, Ctrl-C and resume across run kinds (real 3-nod
 
   before(async () => {
     lab = await startLab({nodes: 3})
-    work = join(lab.dir, '..', 'work')
-    await mkdir(work, {recursive: true, mode: 0o777})
-    execFileSync('chmod', ['777', work])
+    work = await workDir(lab)
     env = {PLASMACTL_STATE_DIR: join(work, 'state')}
-    client = new ChainfireClient({endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl}))})
-    for (let i = 0; i < 20; i++) await client.put(`/data/k${i}`, `v${i}`)
+    client = clientOf(lab)
   })
 
   after(async () => {
@@ -167,6 +134,8 @@ describe('runs: list, transcript, Ctrl-C and resume across run kinds (real 3-nod
     const idx = (doc.toJS().contexts as {name: string}[]).findIndex((c) => c.name === 'lab')
     doc.setIn(['contexts', idx, 'snapshots'], doc.createNode({targets: [`file://${join(work, 'snapshots')}`]}))
     await writeFile(lab.configPath, doc.toString())
+    const quick = await cli(['runbook', 'run', await rb('quick', `steps:\n  - id: q\n    kind: run\n    on: n1\n    command: "true"\n`), '--yes'])
+    assert.equal(quick.exitCode, 0, quick.stderr)
     const save = await cli(['snapshot', 'save', '--json'])
     assert.equal(save.exitCode, 0, save.stderr + save.stdout)
     const restore = await cli(['snapshot', 'restore', save.json.data.name, '--yes', '--json'])
