@@ -19,6 +19,7 @@ import {Remote, sudoCommand} from '../services/remote.js'
 import type {Reporter} from '../services/reporter.js'
 import {type ActionContext, describeAction, newestVerifiedSnapshot, planAction, runAction} from './actions.js'
 import {batches, type ClusterFingerprint, clusterStateText, ClusterView, fingerprintOf, nodeVars, quorumImpact, resolveTargets, sameCluster} from './cluster.js'
+import {type ConditionEnv, describeCondition, evalCondition, NOT_RUN, NotEvaluated} from './conditions.js'
 import {localStepEnv} from './local-env.js'
 import type {OverrideCheck} from './overrides.js'
 import {digestSteps, type LoadedRunbook, loadRunbook, type ParamValue, resolveParams} from './loader.js'
@@ -143,8 +144,6 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 
 class StepFailed extends OperationError {}
 class Aborted extends RefusedError {}
-/** A dry run does not evaluate a condition that runs a command: runbook commands never run in one. */
-class NotEvaluated extends Error {}
 
 /** Collects the step digests of a runbook and every runbook it includes (resume refuses if any changed). */
 async function fullDigest(rb: LoadedRunbook, seen = new Set<string>()): Promise<string> {
@@ -678,6 +677,14 @@ export class RunbookEngine {
     return {ok, detail: `${describeCondition(renderCondition(step.condition!, v))}: ${ok ? 'true' : 'false'}`}
   }
 
+  private evalCondition(c: Condition, v: TemplateVars): Promise<boolean> {
+    return evalCondition(this.conditionEnv, c, v)
+  }
+
+  private get conditionEnv(): ConditionEnv {
+    return {ctx: this.o.ctx, dryRun: this.o.dryRun, health: () => this.view.health(), exec: (n, cmd, opts) => this.remote.exec(n, cmd, opts), shellOn: (n, t, v, sudo, ms) => this.shellOn(n, t, v, sudo, ms)}
+  }
+
   /** Renders and evaluates C; null in a dry run when it would run a command. */
   private evalOrNull(c: Condition, v: TemplateVars): Promise<boolean | null> {
     return this.evalCondition(renderCondition(c, v), v).catch((e) => {
@@ -685,60 +692,8 @@ export class RunbookEngine {
       throw e
     })
   }
-
-  /** Evaluates a structured condition (rendered by renderCondition) against the live cluster. */
-  async evalCondition(c: Condition, v: TemplateVars): Promise<boolean> {
-    let h: ChainfireHealth | undefined
-    const live = async () => (h ??= await this.view.health())
-    const member = async (name: string) => (await live()).members.find((m) => m.name === name)
-    if ('all' in c) {
-      for (const x of c.all as Condition[]) if (!(await this.evalCondition(x, v))) return false
-      return true
-    }
-    if ('any' in c) {
-      for (const x of c.any as Condition[]) if (await this.evalCondition(x, v)) return true
-      return false
-    }
-    if ('not' in c) return !(await this.evalCondition(c.not as Condition, v))
-    if ('healthy' in c) {
-      const hh = await live().catch(() => undefined)
-      const ok = Boolean(hh?.quorum && hh.members.every((m) => m.healthy || m.learner))
-      return ok === c.healthy
-    }
-    if ('quorum' in c) return Boolean((await live().catch(() => undefined))?.quorum) === c.quorum
-    if ('leader-is' in c) return (await live()).leader === c['leader-is']
-    if ('leader-is-not' in c) return (await live()).leader !== c['leader-is-not']
-    if ('member-present' in c) return Boolean(await member(String(c['member-present'])))
-    if ('member-absent' in c) return !(await member(String(c['member-absent'])))
-    if ('member-healthy' in c) return Boolean((await member(String(c['member-healthy'])))?.healthy)
-    if ('member-learner' in c) return Boolean((await member(String(c['member-learner'])))?.learner)
-    if ('caught-up' in c) {
-      const m = await member(String(c['caught-up']))
-      return Boolean(m?.reachable && m.lag !== null && m.lag <= Number(c['max-lag'] ?? 10))
-    }
-    if ('service-active' in c || 'service-inactive' in c) {
-      const name = String(c['service-active'] ?? c['service-inactive'])
-      const node = activeNodes(this.o.ctx).find((n) => n.name === name)
-      if (!node) throw new UsageError(`no node "${name}"`)
-      const r = await this.remote.exec(node, serviceCommand(this.o.ctx, node, String(c.component ?? 'chainfire'), 'is-active'), {timeoutMs: 30_000})
-      return 'service-active' in c ? r.exitCode === 0 : r.exitCode !== 0
-    }
-    if ('param' in c) {
-      const p = v.params[String(c.param)]
-      if (c.equals === undefined) return Boolean(p?.value)
-      return String(p?.value) === String(c.equals)
-    }
-    if ('command' in c) {
-      if (this.o.dryRun) throw new NotEvaluated(`${NOT_RUN}: ${describeCondition(c)}`)
-      const nodes = await resolveTargets(this.o.ctx, [c.on ?? 'all'].flat().map(String), () => live())
-      const rs = await Promise.all(nodes.map((n) => this.shellOn(n, String(c.command), {...v, node: nodeVars(this.o.ctx, n)}, false, 60_000)))
-      return rs.every((r) => r.exitCode === 0)
-    }
-    throw new UsageError(`unknown condition ${JSON.stringify(c)}`)
-  }
 }
 
-const NOT_RUN = 'not evaluated: a dry run runs no commands'
 
 function lastLines(s: string): string {
   return s.trim().split('\n').slice(-3).join('; ')
@@ -748,14 +703,8 @@ function formatMs(ms: number): string {
   return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`
 }
 
-export function describeCondition(c: Condition): string {
-  if ('all' in c) return `(${(c.all as Condition[]).map(describeCondition).join(' and ')})`
-  if ('any' in c) return `(${(c.any as Condition[]).map(describeCondition).join(' or ')})`
-  if ('not' in c) return `not ${describeCondition(c.not as Condition)}`
-  return Object.entries(c)
-    .map(([k, val]) => `${k}${val === true ? '' : `=${typeof val === 'string' ? val : JSON.stringify(val)}`}`)
-    .join(' ')
-}
+
+export {describeCondition}
 
 export async function runRunbook(o: RunOptions): Promise<RunResult> {
   return new RunbookEngine(o).run()
