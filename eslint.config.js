@@ -25,6 +25,7 @@ const LAYERS = [
   {files: ['src/adapters/**/*.ts'], forbid: ['services', 'runbook', 'commands', 'output', 'prompts', 'hooks'], why: 'adapters talk to the wire and return typed data; they know nothing of services, commands or rendering'},
   {files: ['src/config/**/*.ts'], forbid: ['adapters', 'services', 'runbook', 'commands', 'output', 'prompts', 'hooks'], why: 'config is schema, loading and validation only'},
   {files: ['src/services/**/*.ts', 'src/runbook/**/*.ts'], ignores: ['src/runbook/run-flags.ts'], forbid: ['commands', 'prompts', 'hooks'], why: 'services take options and return data; prompts are asked by commands (or run-flags), never by services'},
+  {files: ['src/core/**/*.ts'], forbid: ['services', 'runbook', 'commands', 'output', 'prompts', 'hooks'], why: 'the engine core (journal, step loop, abort, run kinds) is shared by every run; it knows no service'},
   {files: ['src/output/**/*.ts'], forbid: ['adapters', 'commands', 'prompts', 'hooks'], why: 'renderers turn result data into text; they do not fetch anything'},
   {files: ['src/prompts/**/*.ts'], forbid: ['adapters', 'commands', 'hooks'], why: 'prompts ask questions; they do not act'},
 ]

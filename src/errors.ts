@@ -80,6 +80,13 @@ export class RefusedError extends PlasmaError {
   }
 }
 
+/** Ctrl-C (a signal, or at a prompt) stopped a run: exit 130; the message says what state it left. */
+export class InterruptedError extends PlasmaError {
+  constructor(message: string, details: ErrorDetails = {}, options?: {cause?: unknown}) {
+    super('INTERRUPTED', message, details, options)
+  }
+}
+
 /** Formats where an error points to: "file:line:col", "host", "endpoint". */
 export function errorLocation(details: ErrorDetails): string | undefined {
   if (details.file) {

@@ -1,5 +1,18 @@
-import {RefusedError} from '../errors.js'
+import {InterruptedError, RefusedError} from '../errors.js'
 import {isInteractive} from './config-init.js'
+
+/**
+ * Asks one inquirer prompt; Ctrl-C there is an interruption (exit 130, the caller journals what it
+ * left), never inquirer's "User force closed the prompt".
+ */
+export async function ask<T>(prompt: () => Promise<T>): Promise<T> {
+  try {
+    return await prompt()
+  } catch (error) {
+    if ((error as {name?: string})?.name === 'ExitPromptError') throw new InterruptedError('interrupted at a prompt (Ctrl-C)', {}, {cause: error})
+    throw error
+  }
+}
 
 /**
  * Confirmation for a destructive step. --yes answers it; without a terminal and without --yes the
@@ -11,5 +24,5 @@ export async function confirmOrFail(message: string, opts: {yes?: boolean; flag?
     throw new RefusedError(`confirmation needed and no terminal to ask: ${message}`, {hint: `pass ${opts.flag ?? '--yes'} to confirm, or --dry-run to see the plan`})
   }
   const {confirm} = await import('@inquirer/prompts')
-  return confirm({message, default: false}, {output: process.stderr})
+  return ask(() => confirm({message, default: false}, {output: process.stderr}))
 }

@@ -1,6 +1,7 @@
 import {RefusedError} from '../errors.js'
 import type {RunPrompts, StepDecision, StepPreview} from '../runbook/executor.js'
 import {isInteractive} from './config-init.js'
+import {ask} from './confirm.js'
 
 /**
  * Prompts of a runbook run. Every one has a flag: --yes answers confirmations and runs without
@@ -14,7 +15,7 @@ export function runbookPrompts(log: (s: string) => void): RunPrompts {
       if (p.targets.length) log(`   targets (resolved now): ${p.targets.join(', ')}`)
       for (const l of p.lines) log(`   ${l}`)
       const {select} = await import('@inquirer/prompts')
-      return select<StepDecision>(
+      return ask(() => select<StepDecision>(
         {
           message: `step ${p.step}?`,
           choices: [
@@ -25,12 +26,12 @@ export function runbookPrompts(log: (s: string) => void): RunPrompts {
           ],
         },
         {output: process.stderr},
-      )
+      ))
     },
     async confirm(message: string): Promise<boolean> {
       if (!isInteractive()) throw new RefusedError(`confirmation needed and no terminal to ask: ${message}`, {hint: 'pass --yes'})
       const {confirm} = await import('@inquirer/prompts')
-      return confirm({message, default: false}, {output: process.stderr})
+      return ask(() => confirm({message, default: false}, {output: process.stderr}))
     },
   }
 }

@@ -38,6 +38,13 @@ export class ClusterView {
   }
 }
 
+/** The cluster's state in one line, for an abort message: who is down, what failure tolerance is left. */
+export function clusterStateText(h: ChainfireHealth): string {
+  if (!h.quorum) return `no quorum (${h.votersHealthy}/${h.voters} voters healthy)`
+  const down = h.members.filter((m) => !m.healthy && !m.learner).map((m) => m.name)
+  return `${down.length ? `${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} down` : 'every member is healthy'}, leader ${h.leader ?? 'none'}, failure tolerance ${h.failureTolerance}`
+}
+
 export function nodeVars(ctx: Context, n: NodeSpec) {
   return {name: n.name, address: n.address, data_dir: dataDirOf(ctx, n), peer_url: nodePeerUrl(ctx, n), client_url: nodeClientUrl(ctx, n)}
 }

@@ -1,5 +1,4 @@
 import {createHash} from 'node:crypto'
-import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {chainfireClientFor} from '../adapters/chainfire/index.js'
 import {run as runLocal} from '../adapters/exec/index.js'
@@ -10,15 +9,19 @@ import {parseDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
 import {stateDir} from '../config/paths.js'
 import type {Context, NodeSpec} from '../config/schema.js'
-import {OperationError, PlasmaError, RefusedError, UsageError} from '../errors.js'
+import {isPromptInterrupt, RunInterrupt} from '../core/engine/interrupt.js'
+import {operatorId} from '../core/engine/journal.js'
+import {InterruptedError, OperationError, PlasmaError, RefusedError, UsageError} from '../errors.js'
 import type {ChainfireHealth} from '../services/health/probes/chainfire.js'
 import {Journal} from '../services/journal.js'
-import {acquireClusterLock, type HeldLock, operatorName} from '../services/lock.js'
+import {acquireClusterLock, type HeldLock} from '../services/lock.js'
 import {Remote, sudoCommand} from '../services/remote.js'
 import type {Reporter} from '../services/reporter.js'
 import {type ActionContext, describeAction, newestVerifiedSnapshot, planAction, runAction} from './actions.js'
-import {batches, type ClusterFingerprint, ClusterView, fingerprintOf, nodeVars, quorumImpact, resolveTargets, sameCluster} from './cluster.js'
+import {batches, type ClusterFingerprint, clusterStateText, ClusterView, fingerprintOf, nodeVars, quorumImpact, resolveTargets, sameCluster} from './cluster.js'
+import {type ConditionEnv, describeCondition, evalCondition, NOT_RUN, NotEvaluated} from './conditions.js'
 import {localStepEnv} from './local-env.js'
+import type {OverrideCheck} from './overrides.js'
 import {digestSteps, type LoadedRunbook, loadRunbook, type ParamValue, resolveParams} from './loader.js'
 import type {Condition, Step} from './schema.js'
 import {Redactor, renderCommand, renderCondition, renderDeep, renderText, stdinScript, type TemplateVars} from './template.js'
@@ -54,7 +57,8 @@ export interface RunOptions {
   stepMode: boolean
   /** A terminal is there to answer prompts. */
   interactive: boolean
-  force: boolean
+  /** Named overrides, one per safety check (--force quorum); each use is journaled. */
+  force: OverrideCheck[]
   allowManual: boolean
   acceptNewHostKeys?: boolean
   forceUnlock?: boolean
@@ -140,8 +144,6 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 
 class StepFailed extends OperationError {}
 class Aborted extends RefusedError {}
-/** A dry run does not evaluate a condition that runs a command: runbook commands never run in one. */
-class NotEvaluated extends Error {}
 
 /** Collects the step digests of a runbook and every runbook it includes (resume refuses if any changed). */
 async function fullDigest(rb: LoadedRunbook, seen = new Set<string>()): Promise<string> {
@@ -168,6 +170,11 @@ export class RunbookEngine {
   readonly outcomes: StepOutcome[] = []
   readonly plan: PlanEntry[] = []
   private readonly includes = new Map<string, LoadedRunbook>()
+  private interrupt: RunInterrupt | undefined
+  /** The step key (and target) in flight, for the abort message. */
+  private current: string | undefined
+  /** Step-key prefixes the resumed journal has events of (an include entered before the interruption). */
+  private started = new Set<string>()
 
   constructor(private readonly o: RunOptions) {
     this.remote = new Remote(o.loaded, o.ctx, o.acceptNewHostKeys ? {hostKeyPolicy: 'accept-new'} : {})
@@ -257,7 +264,11 @@ export class RunbookEngine {
       if (ok === false) failedPre.push(describeCondition(c))
       if (ok === null) this.plan.push({step: '(precondition)', kind: 'check', targets: [], describe: [describeCondition(c)], check: {ok: null, detail: NOT_RUN}, readOnly: true})
     }
-    if (failedPre.length > 0 && !o.dryRun && !o.force) throw new RefusedError(`precondition failed: ${failedPre.join('; ')}`, {hint: 'fix the cluster first, or pass --force'})
+    // A resumed run was started with its preconditions holding; what holds now may be its own doing
+    // (rolling-restart stopped n2). Each step checks what it needs itself (quorum, snapshot, when:).
+    const preOverridden = failedPre.length > 0 && !o.dryRun && !resumed && o.force.includes('precondition')
+    if (failedPre.length > 0 && !o.dryRun && !resumed && !preOverridden) throw new RefusedError(`precondition failed: ${failedPre.join('; ')}`, {hint: 'fix the cluster first, or override this check alone with --force precondition'})
+    if (failedPre.length > 0 && resumed) o.reporter.info(`not re-checked on resume (the run started with them holding): ${failedPre.join('; ')}`)
 
     if (o.dryRun) {
       for (const p of failedPre) this.plan.push({step: '(precondition)', kind: 'check', targets: [], describe: [p], check: {ok: false, detail: 'precondition does not hold now'}, readOnly: true})
@@ -274,35 +285,53 @@ export class RunbookEngine {
     if (resumed) {
       this.journal = resumed
       this.done = resumed.completed()
-      await this.append({type: 'note', data: {resumed: true, fingerprint: fp, by: `${operatorName()}@${hostname()}`}})
+      for (const e of resumed.all) if (e.step) for (let i = e.step.indexOf('/'); i >= 0; i = e.step.indexOf('/', i + 1)) this.started.add(e.step.slice(0, i + 1))
+      await this.append({type: 'resume', data: {resumed: true, fingerprint: fp, by: operatorId(), force: o.force}})
     } else {
       const redactedParams = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.secret ? null : v.value]))
       this.journal = await Journal.create(dir, this.runId, this.redactor.deep({
         runbook: name, name: rb.runbook.metadata.name, file: rb.file, digest, context: o.ctx.name, params: redactedParams, fingerprint: fp,
-        by: `${operatorName()}@${hostname()}`, lock: this.lock?.scopes ?? [], copy: rb.text,
+        kind: 'runbook', by: operatorId(), force: o.force, lock: this.lock?.scopes ?? [], copy: rb.text,
       }))
     }
+    if (preOverridden) await this.override('precondition', failedPre.join('; '))
+    const interrupt = new RunInterrupt({
+      journal: this.journal, runId: this.runId, where: () => this.current, report: (m) => o.reporter.warn(m),
+      state: async () => clusterStateText(await this.view.health()),
+    })
+    interrupt.arm(this.lock)
+    this.interrupt = interrupt
     this.info(`run ${this.runId}: runbook ${rb.runbook.metadata.name} on context ${o.ctx.name}${resumed ? ` (resumed; ${this.done.size} completed steps are skipped)` : ''}`)
     let status: RunResult['status'] = 'succeeded'
     let error: unknown
     try {
       await this.runSteps(rb.runbook.steps, scope)
     } catch (e) {
-      error = e
-      status = e instanceof Aborted ? 'aborted' : 'failed'
+      error = isPromptInterrupt(e) || interrupt.signal ? await interrupt.fromPrompt() : e
+      if (error instanceof Aborted) await interrupt.record('operator')
+      status = error instanceof Aborted || error instanceof InterruptedError ? 'aborted' : 'failed'
     }
-    await this.append({type: 'end', ok: status === 'succeeded', data: {status}})
+    interrupt.disarm()
+    // An interrupted run is not ended: `runs resume` continues it.
+    if (!(error instanceof InterruptedError)) await this.append({type: 'end', ok: status === 'succeeded', data: {status}})
     const result: RunResult = this.redactor.deep({runId: this.runId, runbook: rb.runbook.metadata.name, context: o.ctx.name, dryRun: false, status, journal: this.journal.path, fingerprint: fp, plan: [], steps: this.outcomes, resumed: Boolean(resumed), lock: this.lock?.scopes ?? []})
     if (error) {
       const e = error as PlasmaError
       const msg = this.redactor.text(e.message)
-      const wrapped = e instanceof RefusedError ? new RefusedError(msg, {...e.details, runId: this.runId, hint: e.details?.hint ?? `resume with: plasmactl runbook resume ${this.runId}`})
-        : e instanceof UsageError ? new UsageError(msg, {...e.details, runId: this.runId, hint: `fix the cause, then: plasmactl runbook resume ${this.runId}`})
-        : new OperationError(msg, {...(e.details ?? {}), runId: this.runId, hint: `fix the cause, then: plasmactl runbook resume ${this.runId}`})
+      const wrapped = e instanceof InterruptedError ? new InterruptedError(msg, {...e.details, runId: this.runId})
+        : e instanceof RefusedError ? new RefusedError(msg, {...e.details, runId: this.runId, hint: e.details?.hint ?? `resume with: plasmactl runs resume ${this.runId}`})
+        : e instanceof UsageError ? new UsageError(msg, {...e.details, runId: this.runId, hint: `fix the cause, then: plasmactl runs resume ${this.runId}`})
+        : new OperationError(msg, {...(e.details ?? {}), runId: this.runId, hint: `fix the cause, then: plasmactl runs resume ${this.runId}`})
       ;(wrapped as PlasmaError & {result?: RunResult}).result = result
       throw wrapped
     }
     return result
+  }
+
+  /** A safety check skipped by a named --force: warned about and journaled (who, when, what). */
+  private async override(check: OverrideCheck, detail: string): Promise<void> {
+    this.o.reporter.warn(this.redactor.text(`check "${check}" overridden with --force ${check}: ${detail}`))
+    await this.journal?.override(check, this.redactor.text(detail), this.current)
   }
 
   private vars(scope: Scope, node?: NodeSpec): TemplateVars {
@@ -346,6 +375,10 @@ export class RunbookEngine {
     const o = this.o
     const key = scope.prefix + step.id
     if (this.lock?.lost) throw new RefusedError(`the cluster lock was lost (${this.lock.lost}); stopping before step ${key}`)
+    if (!o.dryRun) {
+      this.current = key
+      this.interrupt?.check()
+    }
     const v = this.vars(scope)
     const allDone = (keys: string[]) => keys.length > 0 && keys.every((k) => this.done.has(k))
 
@@ -421,19 +454,23 @@ export class RunbookEngine {
       const msg = typeof step.confirm === 'string' ? renderText(step.confirm, v) : `run step ${key}?`
       if (!(await o.prompts.confirm(this.redactor.text(msg)))) throw new Aborted(`step ${key} not confirmed`)
     }
-    if (step.destructive && !o.force) {
+    if (step.destructive) {
       const snap = await newestVerifiedSnapshot(this.o, parseDuration(this.maxSnapshotAge(), 'max-snapshot-age'))
-      if (!snap) throw new RefusedError(`step ${key} is destructive and there is no verified snapshot newer than ${this.maxSnapshotAge()}`, {hint: 'run `plasmactl snapshot save` first, or pass --force'})
-      this.info(`${key}: destructive; newest verified snapshot is ${snap.id}`)
+      const why = `step ${key} is destructive and there is no verified snapshot newer than ${this.maxSnapshotAge()}`
+      if (!snap && !o.force.includes('snapshot')) throw new RefusedError(why, {hint: 'run `plasmactl snapshot save` first, or override this check alone with --force snapshot'})
+      if (snap) this.info(`${key}: destructive; newest verified snapshot is ${snap.id}`)
+      else await this.override('snapshot', why)
     }
 
     try {
       for (const g of groups) {
-        if (step.kind === 'service' && step.service === 'chainfire' && (step.verb === 'stop' || step.verb === 'restart') && !o.force) {
+        if (step.kind === 'service' && step.service === 'chainfire' && (step.verb === 'stop' || step.verb === 'restart')) {
           const hh = await this.view.health().catch(() => undefined)
           const imp = hh ? quorumImpact(hh, step.verb, g.map((n) => n!.name)) : undefined
-          if (imp && !imp.quorum && hh!.quorum) throw new RefusedError(`step ${key} refused: ${imp.text}`, {hint: 'pass --force to do it anyway'})
-          if (imp) this.info(`${key}: ${imp.text}`)
+          if (imp && !imp.quorum && hh!.quorum) {
+            if (!o.force.includes('quorum')) throw new RefusedError(`step ${key} refused: ${imp.text}`, {hint: 'override this check alone with --force quorum'})
+            await this.override('quorum', `step ${key}: ${imp.text}`)
+          } else if (imp) this.info(`${key}: ${imp.text}`)
         }
         if (step.kind === 'runbook') {
           // One batch runs its includes side by side; batches follow each other.
@@ -477,9 +514,12 @@ export class RunbookEngine {
     for (const [k, p] of Object.entries(params)) if (Object.values(scope.params).some((pp) => pp.secret && String(pp.value) === String(p.value))) params[k] = {...p, secret: true}
     const prefix = `${scope.prefix}${step.id}${node ? `@${node.name}` : ''}/`
     const subScope: Scope = {prefix, params, runbook: sub.name}
-    for (const c of sub.runbook.preconditions ?? []) {
-      if (this.o.dryRun) continue
-      if (!(await this.evalOrNull(c, this.vars(subScope))) && !this.o.force) throw new RefusedError(`${sub.name}: precondition failed: ${describeCondition(c)}`)
+    // An include entered before a resume was started with its preconditions holding (see runInner).
+    for (const c of this.o.dryRun || this.started.has(prefix) ? [] : (sub.runbook.preconditions ?? [])) {
+      if (await this.evalOrNull(c, this.vars(subScope))) continue
+      const why = `${sub.name}: precondition failed: ${describeCondition(c)}`
+      if (!this.o.force.includes('precondition')) throw new RefusedError(why, {hint: 'fix the cluster first, or override this check alone with --force precondition'})
+      await this.override('precondition', why)
     }
     await this.runSteps(sub.runbook.steps, subScope)
   }
@@ -637,6 +677,14 @@ export class RunbookEngine {
     return {ok, detail: `${describeCondition(renderCondition(step.condition!, v))}: ${ok ? 'true' : 'false'}`}
   }
 
+  private evalCondition(c: Condition, v: TemplateVars): Promise<boolean> {
+    return evalCondition(this.conditionEnv, c, v)
+  }
+
+  private get conditionEnv(): ConditionEnv {
+    return {ctx: this.o.ctx, dryRun: this.o.dryRun, health: () => this.view.health(), exec: (n, cmd, opts) => this.remote.exec(n, cmd, opts), shellOn: (n, t, v, sudo, ms) => this.shellOn(n, t, v, sudo, ms)}
+  }
+
   /** Renders and evaluates C; null in a dry run when it would run a command. */
   private evalOrNull(c: Condition, v: TemplateVars): Promise<boolean | null> {
     return this.evalCondition(renderCondition(c, v), v).catch((e) => {
@@ -644,60 +692,8 @@ export class RunbookEngine {
       throw e
     })
   }
-
-  /** Evaluates a structured condition (rendered by renderCondition) against the live cluster. */
-  async evalCondition(c: Condition, v: TemplateVars): Promise<boolean> {
-    let h: ChainfireHealth | undefined
-    const live = async () => (h ??= await this.view.health())
-    const member = async (name: string) => (await live()).members.find((m) => m.name === name)
-    if ('all' in c) {
-      for (const x of c.all as Condition[]) if (!(await this.evalCondition(x, v))) return false
-      return true
-    }
-    if ('any' in c) {
-      for (const x of c.any as Condition[]) if (await this.evalCondition(x, v)) return true
-      return false
-    }
-    if ('not' in c) return !(await this.evalCondition(c.not as Condition, v))
-    if ('healthy' in c) {
-      const hh = await live().catch(() => undefined)
-      const ok = Boolean(hh?.quorum && hh.members.every((m) => m.healthy || m.learner))
-      return ok === c.healthy
-    }
-    if ('quorum' in c) return Boolean((await live().catch(() => undefined))?.quorum) === c.quorum
-    if ('leader-is' in c) return (await live()).leader === c['leader-is']
-    if ('leader-is-not' in c) return (await live()).leader !== c['leader-is-not']
-    if ('member-present' in c) return Boolean(await member(String(c['member-present'])))
-    if ('member-absent' in c) return !(await member(String(c['member-absent'])))
-    if ('member-healthy' in c) return Boolean((await member(String(c['member-healthy'])))?.healthy)
-    if ('member-learner' in c) return Boolean((await member(String(c['member-learner'])))?.learner)
-    if ('caught-up' in c) {
-      const m = await member(String(c['caught-up']))
-      return Boolean(m?.reachable && m.lag !== null && m.lag <= Number(c['max-lag'] ?? 10))
-    }
-    if ('service-active' in c || 'service-inactive' in c) {
-      const name = String(c['service-active'] ?? c['service-inactive'])
-      const node = activeNodes(this.o.ctx).find((n) => n.name === name)
-      if (!node) throw new UsageError(`no node "${name}"`)
-      const r = await this.remote.exec(node, serviceCommand(this.o.ctx, node, String(c.component ?? 'chainfire'), 'is-active'), {timeoutMs: 30_000})
-      return 'service-active' in c ? r.exitCode === 0 : r.exitCode !== 0
-    }
-    if ('param' in c) {
-      const p = v.params[String(c.param)]
-      if (c.equals === undefined) return Boolean(p?.value)
-      return String(p?.value) === String(c.equals)
-    }
-    if ('command' in c) {
-      if (this.o.dryRun) throw new NotEvaluated(`${NOT_RUN}: ${describeCondition(c)}`)
-      const nodes = await resolveTargets(this.o.ctx, [c.on ?? 'all'].flat().map(String), () => live())
-      const rs = await Promise.all(nodes.map((n) => this.shellOn(n, String(c.command), {...v, node: nodeVars(this.o.ctx, n)}, false, 60_000)))
-      return rs.every((r) => r.exitCode === 0)
-    }
-    throw new UsageError(`unknown condition ${JSON.stringify(c)}`)
-  }
 }
 
-const NOT_RUN = 'not evaluated: a dry run runs no commands'
 
 function lastLines(s: string): string {
   return s.trim().split('\n').slice(-3).join('; ')
@@ -707,14 +703,8 @@ function formatMs(ms: number): string {
   return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`
 }
 
-export function describeCondition(c: Condition): string {
-  if ('all' in c) return `(${(c.all as Condition[]).map(describeCondition).join(' and ')})`
-  if ('any' in c) return `(${(c.any as Condition[]).map(describeCondition).join(' or ')})`
-  if ('not' in c) return `not ${describeCondition(c.not as Condition)}`
-  return Object.entries(c)
-    .map(([k, val]) => `${k}${val === true ? '' : `=${typeof val === 'string' ? val : JSON.stringify(val)}`}`)
-    .join(' ')
-}
+
+export {describeCondition}
 
 export async function runRunbook(o: RunOptions): Promise<RunResult> {
   return new RunbookEngine(o).run()

@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {writeFileAtomic} from '../config/load.js'
 import {configHome, stateDir} from '../config/paths.js'
 import {UsageError} from '../errors.js'
+import {stateOf} from '../core/engine/runs.js'
 import {Journal} from '../services/journal.js'
 import {findRunbook, type LintProblem, lintRunbookText, listRunbooks, loadRunbook, PACKAGE_ROOT, type RunbookSummary} from './loader.js'
 
@@ -92,7 +93,7 @@ export async function readRunLog(runId: string): Promise<RunLog> {
     })
   return {
     runId, runbook: String(b.name ?? b.runbook), context: String(b.context), by: String(b.by ?? ''), startedAt: j.begin?.ts ?? '', endedAt: end?.ts ?? null,
-    status: end ? String((end.data as {status?: string})?.status ?? (end.ok ? 'succeeded' : 'failed')) : 'interrupted', params: (b.params as Record<string, unknown>) ?? {}, fingerprint: b.fingerprint, events, journal: j.path,
+    status: end ? String((end.data as {status?: string})?.status ?? (end.ok ? 'succeeded' : 'failed')) : stateOf(j.all), params: (b.params as Record<string, unknown>) ?? {}, fingerprint: b.fingerprint, events, journal: j.path,
   }
 }
 

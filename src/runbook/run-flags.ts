@@ -4,6 +4,7 @@ import {parseTimeout} from '../config/duration.js'
 import {isInteractive, runbookPrompts} from '../prompts/runbook.js'
 import type {Reporter} from '../services/reporter.js'
 import type {RunOptions} from './executor.js'
+import {type OverrideCheck, RUNBOOK_OVERRIDES} from './overrides.js'
 import {parseParamFlags} from './loader.js'
 
 /** Flags shared by `runbook run` and `runbook resume`. */
@@ -11,7 +12,7 @@ export const runFlags = {
   param: Flags.string({char: 'p', description: 'KEY=VALUE (repeatable); secrets better via PLASMACTL_PARAM_KEY (keeps them out of the process list)', multiple: true}),
   yes: Flags.boolean({char: 'y', description: 'run unattended: no step-by-step, confirmations answered yes'}),
   step: Flags.boolean({description: 'ask before every step (the default on a terminal without --yes)'}),
-  force: Flags.boolean({description: 'override safety refusals: failed preconditions, quorum loss, destructive steps without a recent verified snapshot'}),
+  force: Flags.string({description: 'override one safety check, journaled (repeatable): precondition (a failed precondition), quorum (a stop that loses quorum), snapshot (a destructive step without a recent verified snapshot)', multiple: true, options: [...RUNBOOK_OVERRIDES]}),
   'allow-manual': Flags.boolean({description: 'with --yes: treat manual steps as done (you did them by hand)'}),
   'accept-new-host-keys': Flags.boolean({description: 'record unknown SSH host keys (trust on first use); a changed key is still refused'}),
   'force-unlock': Flags.boolean({description: 'remove a stale cluster lock first (asks for confirmation)'}),
@@ -22,7 +23,7 @@ export const runFlags = {
 
 export function runOptions(
   rc: ResolvedContext,
-  flags: {param?: string[]; yes: boolean; step: boolean; force: boolean; 'allow-manual': boolean; 'accept-new-host-keys': boolean; 'force-unlock': boolean; 'lock-ttl': string; forks: number; 'accept-data-loss'?: boolean},
+  flags: {param?: string[]; yes: boolean; step: boolean; force?: string[]; 'allow-manual': boolean; 'accept-new-host-keys': boolean; 'force-unlock': boolean; 'lock-ttl': string; forks: number; 'accept-data-loss'?: boolean},
   extra: {reporter: Reporter; log: (s: string) => void; output: (s: string) => void; version: string; dryRun: boolean; name?: string; resume?: string; onSecrets: (values: string[]) => void},
 ): RunOptions {
   const interactive = isInteractive()
@@ -38,7 +39,7 @@ export function runOptions(
     yes: flags.yes,
     stepMode: !extra.dryRun && !flags.yes && (flags.step || interactive),
     interactive,
-    force: flags.force,
+    force: (flags.force ?? []) as OverrideCheck[],
     allowManual: flags['allow-manual'],
     acceptNewHostKeys: flags['accept-new-host-keys'],
     forceUnlock: flags['force-unlock'],

@@ -1,13 +1,14 @@
 import {randomBytes, randomUUID} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {link, mkdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
-import {hostname, userInfo} from 'node:os'
+import {hostname} from 'node:os'
 import {dirname, join} from 'node:path'
 import type {ChainfireClient} from '../adapters/chainfire/index.js'
 import {ChainfireCallError} from '../adapters/chainfire/index.js'
 import {parseDuration} from '../config/duration.js'
 import {stateDir} from '../config/paths.js'
 import type {Context} from '../config/schema.js'
+import {operatorName} from '../core/engine/journal.js'
 import {OperationError, RefusedError} from '../errors.js'
 import type {Reporter} from './reporter.js'
 
@@ -52,16 +53,14 @@ export interface HeldLock {
   /** Set when the lease could not be refreshed: the holder must stop mutating. */
   lost?: string
   release(): Promise<void>
+  /**
+   * Runs FN when a signal (Ctrl-C, SIGTERM, SIGHUP) ends the holder, before the lock is given back
+   * (bounded): a run records where it stopped. Returns the function that removes FN.
+   */
+  onSignal(fn: (sig: NodeJS.Signals) => Promise<void>): () => void
 }
 
-/** The operator's name: the OS account running plasmactl ($USER can be anything). */
-export function operatorName(): string {
-  try {
-    return userInfo().username
-  } catch {
-    return `uid ${process.getuid?.() ?? '?'}`
-  }
-}
+export {operatorName}
 
 export function describeHolder(h: Partial<LockHolder>): string {
   const who = h.user && h.host ? `${h.user}@${h.host}` : (h.holder ?? 'unknown')
@@ -175,23 +174,24 @@ export async function acquireLocalLock(path: string, holder: LockHolder): Promis
 const RELEASE_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 
 /**
- * Until the returned function is called, SIGINT/SIGTERM/SIGHUP first run RELEASE (bounded), then end
+ * Until the returned function is called, SIGINT/SIGTERM/SIGHUP first run the holder's HOOKS (a run
+ * journals where it stopped), then RELEASE (each bounded), then end
  * the process by the same signal (a shell sees 130 after Ctrl-C), so no lease outlives its holder.
  */
-function releaseOnSignal(release: () => Promise<void>): () => void {
+function releaseOnSignal(release: () => Promise<void>, hooks: Set<(sig: NodeJS.Signals) => Promise<void>>): () => void {
   const handler = (sig: NodeJS.Signals) => {
     for (const s of RELEASE_SIGNALS) process.removeListener(s, handler)
-    const bound = new Promise((r) => {
-      setTimeout(r, 3000).unref()
-    })
-    void Promise.race([release().catch(() => undefined), bound]).finally(() => {
-      process.kill(process.pid, sig)
-      // A listener that ignores SIG would keep the default action from running: end as SIG would have.
-      setTimeout(() => {
-        process.removeAllListeners(sig)
+    const bounded = (p: Promise<unknown>, ms: number) => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())])
+    void bounded(Promise.all([...hooks].map((h) => h(sig))), 5000)
+      .then(() => bounded(release(), 3000))
+      .finally(() => {
         process.kill(process.pid, sig)
-      }, 1000)
-    })
+        // A listener that ignores SIG would keep the default action from running: end as SIG would have.
+        setTimeout(() => {
+          process.removeAllListeners(sig)
+          process.kill(process.pid, sig)
+        }, 1000)
+      })
   }
   for (const s of RELEASE_SIGNALS) process.on(s, handler)
   return () => {
@@ -240,6 +240,7 @@ export async function acquireLock(opts: LockOptions): Promise<HeldLock> {
   let lease: string | undefined
   let keepalive: {stop: () => void} | undefined
   let released: Promise<void> | undefined
+  const signalHooks = new Set<(sig: NodeJS.Signals) => Promise<void>>()
   const dropLease = async () => {
     keepalive?.stop()
     const l = lease
@@ -259,8 +260,12 @@ export async function acquireLock(opts: LockOptions): Promise<HeldLock> {
       })()
       return released
     },
+    onSignal: (fn) => {
+      signalHooks.add(fn)
+      return () => signalHooks.delete(fn)
+    },
   }
-  const stopSignals = releaseOnSignal(held.release)
+  const stopSignals = releaseOnSignal(held.release, signalHooks)
   if (!client) return held
   try {
     lease = (await client.leaseGrant(opts.ttlSeconds)).id

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {access, readdir, readFile} from 'node:fs/promises'
+import {access, readdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
-import {clientOf, contextNode, journalOf, leaderOf, memberNames, nodeDirEntries, setChainfireSetting} from '../helpers/node.js'
+import {clientOf, contextNode, journalOf, leaderOf, memberNames, nodeDirEntries, setChainfireSetting, setContextValue} from '../helpers/node.js'
 
 describe('node remove / resume / add / replace against a real 5-node lab', () => {
   let lab: Lab
@@ -53,8 +53,11 @@ describe('node remove / resume / add / replace against a real 5-node lab', () =>
 
   it('kill -9 in the middle of a removal, then resume: it finishes without repeating completed steps', async () => {
     const {leader, term} = await leaderOf(client)
+    // The leader's stop command waits for a file: the run is killed while that real step is in flight.
+    const release = join(lab.dir, '..', `release-stop-${leader}`)
+    await setContextValue(lab, ['nodes', leader!, 'services'], {chainfire: {stop: `while [ ! -e ${release} ]; do sleep 0.2; done; ${lab.serviceScript(leader!)} chainfire stop`}})
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'node', 'remove', leader!, '--yes'], {
-      env: {...process.env, PLASMACTL_CONFIG: lab.configPath, ...env, PLASMACTL_TEST_PAUSE_AFTER: `mark-removed@${leader}`},
+      env: {...process.env, PLASMACTL_CONFIG: lab.configPath, ...env},
       stdio: 'ignore',
     })
     const exited = new Promise((res) => child.on('exit', res))
@@ -63,12 +66,13 @@ describe('node remove / resume / add / replace against a real 5-node lab', () =>
       for (const f of files.filter((x) => x.startsWith('node-remove-'))) {
         const id = f.replace(/\.jsonl$/, '')
         const j = await journalOf(stateDir, id)
-        if (j[0]?.data?.node === leader && j.some((e) => e.type === 'step-end' && e.step === 'mark-removed' && e.ok)) return id
+        if (j[0]?.data?.node === leader && j.some((e) => e.type === 'step-start' && e.step === 'stop-service')) return id
       }
       return undefined
-    }, 60_000, 'member-remove and mark-removed completed')
+    }, 60_000, 'member-remove and mark-removed completed, stop-service in flight')
     child.kill('SIGKILL')
     await exited
+    await writeFile(release, '')
     active.delete(leader!)
     // Half done: the member is gone and the context says so already; its service is not yet stopped.
     assert.deepEqual(await memberNames(client), [...active].sort())

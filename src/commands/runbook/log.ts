@@ -1,9 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
+import {renderRunTranscript} from '../../output/runs.js'
 import {readRunLog, renderTranscript, type RunLog} from '../../runbook/manage.js'
+import {showRun} from '../../services/runs.js'
 
 export default class RunbookLog extends BaseCommand<typeof RunbookLog> {
-  static override summary = 'Show a run\'s journal, or export it as a Markdown transcript for a postmortem'
+  static override summary = 'Show a run\'s transcript (as `runs show`), or export it as a Markdown transcript for a postmortem'
   static override examples = ['<%= config.bin %> <%= command.id %> run-20261126t101500z-a1b2c3', '<%= config.bin %> <%= command.id %> run-20261126t101500z-a1b2c3 --format markdown > postmortem.md']
   static override args = {runId: Args.string({description: 'run id', required: true})}
   static override flags = {format: Flags.string({options: ['text', 'markdown'], default: 'text', description: 'text (a timeline) or markdown (the transcript template)'})}
@@ -12,10 +14,8 @@ export default class RunbookLog extends BaseCommand<typeof RunbookLog> {
     const log = await readRunLog(this.args.runId)
     if (this.jsonEnabled()) return log
     if (this.flags.format === 'markdown') this.log(await renderTranscript(log))
-    else {
-      this.log(`run ${log.runId}: ${log.runbook} on ${log.context} by ${log.by}: ${log.status} (${log.startedAt} → ${log.endedAt ?? '…'})`)
-      for (const e of log.events) this.log(`${e.ts}  ${e.status.padEnd(8)} ${e.step}${e.target ? ` @ ${e.target}` : ''}${e.exitCode === null ? '' : ` exit ${e.exitCode}`}${e.error ? `: ${e.error}` : e.detail ? `: ${e.detail}` : ''}`)
-    }
+    // The text form is `runs show`: failures, aborts, resumes and overrides with who and when.
+    else this.log(renderRunTranscript(await showRun(this.args.runId)))
     return log
   }
 }

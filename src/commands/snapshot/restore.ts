@@ -41,7 +41,8 @@ export default class SnapshotRestore extends BaseCommand<typeof SnapshotRestore>
       },
     })
     if (!this.jsonEnabled()) {
-      if (result.dryRun) this.log(`dry run: preflight passed, nothing changed\n${renderPlan(result.plan)}`)
+      if (result.alreadyFinished) this.log(`restore ${result.runId} had already finished: nothing to do`)
+      else if (result.dryRun) this.log(`dry run: preflight passed, nothing changed\n${renderPlan(result.plan)}`)
       else this.log(`restored ${ctx.name} from ${result.plan.snapshot} (run ${result.runId}): revision ${result.verified?.revision}, ${result.verified?.keyCount} keys${result.skipped.length ? `; resumed, skipped ${result.skipped.length} completed steps` : ''}`)
     }
     return result

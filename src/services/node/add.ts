@@ -10,7 +10,7 @@ import {Remote} from '../remote.js'
 import {shellQuote} from '../../shell-quote.js'
 import type {Reporter} from '../reporter.js'
 import {dataDirOf} from '../snapshot/restore.js'
-import {addNodeToConfig, clientFor, contextWith, leaderEndpoint, memberOfNode, nodeRunsDir, readClusterLock, setNodeRemoved, type StepDef, StepRunner, takeClusterLock, waitForCluster} from './common.js'
+import {addNodeToConfig, clientFor, clusterState, contextWith, leaderEndpoint, memberOfNode, nodeRunsDir, readClusterLock, setNodeRemoved, type StepDef, StepRunner, takeClusterLock, waitForCluster} from './common.js'
 import {type CheckFinding, refusalHint, refusals, runPreflight} from './preflight.js'
 import {hostFindings} from './host-check.js'
 import {type ClusterView, mapMembershipError, outcomeOf, type RemoveOutcome, verifyAsPredicted, viewOf} from './remove.js'
@@ -330,8 +330,11 @@ export async function addNode(opts: NodeAddOptions): Promise<NodeAddResult> {
     }
     const runId = journal?.id ?? Journal.newId('node-add')
     lock = await takeClusterLock(client, opts.ctx, runId, `node add ${node.name}`, opts.reporter)
-    journal ??= await Journal.create(nodeRunsDir(), runId, {op: 'add', node: node.name, context: opts.ctx.name, spec: node, plan})
-    const runner = new StepRunner<string>(journal, opts.reporter)
+    if (!journal) {
+      journal = await Journal.create(nodeRunsDir(), runId, {kind: 'node', op: 'add', node: node.name, context: opts.ctx.name, spec: node, plan})
+      for (const c of plan.checks.filter((x) => x.overridden)) await journal.override(c.id, c.message)
+    }
+    const runner = new StepRunner<string>(journal, opts.reporter, {lock, state: () => clusterState(client, opts.ctx)})
     const verified = await executeAdd({loaded: opts.loaded, ctx: opts.ctx, node, plan, runner, remote, reporter: opts.reporter, timeoutMs: opts.timeoutMs, probeMs, lock})
     await journal.append({type: 'end', ok: true})
     return {runId, dryRun: false, plan, skipped: runner.skipped, completed: runner.completed, warnings: plan.checks.filter((c) => c.level === 'warn').map((c) => c.message), verified}

@@ -5,8 +5,8 @@ import {loadConfig, type LoadedConfig, saveConfig} from '../../config/load.js'
 import {stateDir} from '../../config/paths.js'
 import type {Context, NodeSpec} from '../../config/schema.js'
 import {OperationError, UsageError} from '../../errors.js'
+import {clusterStateText} from '../../runbook/cluster.js'
 import {checkChainfire, type ChainfireHealth} from '../health/probes/chainfire.js'
-import {Journal, type JournalEvent} from '../journal.js'
 import {acquireClusterLock, CLUSTER_LOCK_KEY, type HeldLock, type LockHolder, readLockHolder} from '../lock.js'
 import type {Reporter} from '../reporter.js'
 
@@ -110,56 +110,9 @@ export async function addNodeToConfig(loaded: LoadedConfig, ctxName: string, nod
   await saveConfig({path: loaded.path, config: loaded.config, exists: loaded.exists, doc})
 }
 
-export interface StepDef<S extends string> {
-  step: S
-  node?: string
-  describe: string
-}
+export {type StepDef, StepRunner} from '../../core/engine/steps.js'
 
-/**
- * Runs journaled steps: a step that completed in an earlier attempt of the run is skipped. Shaped
- * like a runbook's step list so these operations can become built-in runbooks on the engine.
- */
-export class StepRunner<S extends string> {
-  readonly skipped: string[] = []
-  readonly completed: string[] = []
-  private readonly done: Set<string>
-
-  constructor(
-    readonly journal: Journal,
-    private readonly reporter: Reporter,
-  ) {
-    this.done = journal.completed()
-  }
-
-  key(s: StepDef<S>): string {
-    return s.node ? `${s.step}@${s.node}` : s.step
-  }
-
-  async run(s: StepDef<S>, fn: () => Promise<Record<string, unknown> | void>): Promise<void> {
-    const key = this.key(s)
-    if (this.done.has(key)) {
-      this.skipped.push(key)
-      this.reporter.info(`skip (done earlier in this run): ${s.describe}`)
-      return
-    }
-    this.reporter.info(s.describe)
-    await this.journal.append({type: 'step-start', step: s.step, target: s.node})
-    try {
-      const data = await fn()
-      await this.journal.append({type: 'step-end', step: s.step, target: s.node, ok: true, ...(data ? {data} : {})})
-      this.completed.push(key)
-    } catch (error) {
-      await this.journal.append({type: 'step-end', step: s.step, target: s.node, ok: false, error: (error as Error).message})
-      throw error
-    }
-    // Test hook: stop in the middle of a run so the tests can kill it and resume (never set in use).
-    if (process.env.PLASMACTL_TEST_PAUSE_AFTER === key) await new Promise((r) => setTimeout(r, 600_000))
-  }
-
-  /** Data recorded by a completed step (from this attempt or an earlier one). */
-  dataOf(key: string): Record<string, unknown> | undefined {
-    const e = [...this.journal.all].reverse().find((x: JournalEvent) => x.type === 'step-end' && x.ok && (x.target ? `${x.step}@${x.target}` : x.step) === key)
-    return e?.data
-  }
+/** The live state an abort message names: who is down, the failure tolerance left. */
+export async function clusterState(client: ChainfireClient, ctx: Context): Promise<string> {
+  return clusterStateText((await checkChainfire(client, ctx, 1500)).details)
 }

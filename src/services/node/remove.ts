@@ -11,7 +11,7 @@ import {Remote} from '../remote.js'
 import {shellQuote} from '../../shell-quote.js'
 import type {Reporter} from '../reporter.js'
 import {dataDirOf} from '../snapshot/restore.js'
-import {clientFor, contextWithout, leaderEndpoint, memberOfNode, nodeRunsDir, readClusterLock, setNodeRemoved, type StepDef, StepRunner, takeClusterLock, waitForCluster} from './common.js'
+import {clientFor, clusterState, contextWithout, leaderEndpoint, memberOfNode, nodeRunsDir, readClusterLock, setNodeRemoved, type StepDef, StepRunner, takeClusterLock, waitForCluster} from './common.js'
 import {hostFindings} from './host-check.js'
 import {type CheckFinding, refusalHint, refusals, removalImpact, type RemovalImpact, runPreflight} from './preflight.js'
 
@@ -415,10 +415,11 @@ export async function removeNode(opts: NodeRemoveOptions): Promise<NodeRemoveRes
     lock = await takeClusterLock(client, opts.ctx, runId, `node remove ${node.name}`, opts.reporter)
     if (!journal) {
       plan = {...plan, asideDir: plan.asideDir.replace(RUN_PLACEHOLDER, runId), steps: plan.steps.map((s) => ({...s, describe: s.describe.replace(RUN_PLACEHOLDER, runId)}))}
-      journal = await Journal.create(nodeRunsDir(), runId, {op: 'remove', node: node.name, context: opts.ctx.name, plan})
+      journal = await Journal.create(nodeRunsDir(), runId, {kind: 'node', op: 'remove', node: node.name, context: opts.ctx.name, plan})
+      for (const c of plan.checks.filter((x) => x.overridden)) await journal.override(c.id, c.message)
       opts.reporter.info(`run ${runId} (resume with: plasmactl node resume ${runId})`)
     }
-    const runner = new StepRunner<string>(journal, opts.reporter)
+    const runner = new StepRunner<string>(journal, opts.reporter, {lock, state: () => clusterState(client, opts.ctx)})
     const verified = await executeRemoval({loaded: opts.loaded, ctx: opts.ctx, node, plan, runner, remote, reporter: opts.reporter, timeoutMs: opts.timeoutMs, graceMs: opts.graceMs, probeMs, lock})
     await journal.append({type: 'end', ok: true})
     const down = (verified?.stillDown ?? []).map((n) => `${n} was down before the removal and still is: start it, or remove it too (plasmactl node remove ${n})`)

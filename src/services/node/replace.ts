@@ -7,7 +7,7 @@ import type {HeldLock} from '../lock.js'
 import {Remote} from '../remote.js'
 import type {Reporter} from '../reporter.js'
 import {type AddPlan, addHostFindings, addPreflight, executeAdd, nodeSpecForAdd, planAdd} from './add.js'
-import {clientFor, contextWith, contextWithout, nodeRunsDir, StepRunner, takeClusterLock} from './common.js'
+import {clientFor, clusterState, contextWith, contextWithout, nodeRunsDir, StepRunner, takeClusterLock} from './common.js'
 import {refusalHint, refusals} from './preflight.js'
 import {executeRemoval, planRemoval, removalChecks, removalLeftovers, type RemoveOutcome, type RemovePlan} from './remove.js'
 
@@ -85,10 +85,11 @@ export async function replaceNode(opts: NodeReplaceOptions): Promise<NodeReplace
     lock = await takeClusterLock(client, opts.ctx, runId, `node replace ${old.name} ${fresh.name}`, opts.reporter)
     if (!journal) {
       plan.remove = {...plan.remove, asideDir: plan.remove.asideDir.replace('<run-id>', runId), steps: plan.remove.steps.map((s) => ({...s, describe: s.describe.replace('<run-id>', runId)}))}
-      journal = await Journal.create(nodeRunsDir(), runId, {op: 'replace', old: old.name, new: fresh.name, context: opts.ctx.name, spec: fresh, plan})
+      journal = await Journal.create(nodeRunsDir(), runId, {kind: 'node', op: 'replace', old: old.name, new: fresh.name, context: opts.ctx.name, spec: fresh, plan})
+      for (const c of [...plan.remove.checks, ...plan.add.checks].filter((x) => x.overridden)) await journal.override(c.id, c.message)
       opts.reporter.info(`run ${runId} (resume with: plasmactl node resume ${runId})`)
     }
-    const runner = new StepRunner<string>(journal, opts.reporter)
+    const runner = new StepRunner<string>(journal, opts.reporter, {lock, state: () => clusterState(client, opts.ctx)})
     const common = {loaded: opts.loaded, runner, remote, reporter: opts.reporter, timeoutMs: opts.timeoutMs, probeMs, lock}
     await executeRemoval({...common, ctx: current, node: old, plan: plan.remove, graceMs: opts.graceMs})
     const verified = await executeAdd({...common, ctx: contextWithout(opts.ctx, old), node: fresh, plan: plan.add})

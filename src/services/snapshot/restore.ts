@@ -5,6 +5,7 @@ import {stateDir} from '../../config/paths.js'
 import type {Context, NodeSpec} from '../../config/schema.js'
 import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {checkChainfire} from '../health/probes/chainfire.js'
+import {StepRunner} from '../../core/engine/steps.js'
 import {Journal} from '../journal.js'
 import {acquireClusterLock, clearRestoredLocks, LOCK_PREFIX} from '../lock.js'
 import {Remote} from '../remote.js'
@@ -37,6 +38,8 @@ export interface RestorePlan {
 export interface RestoreResult {
   runId: string | null
   dryRun: boolean
+  /** A resume of a restore that had finished: nothing was checked, stopped or restored again. */
+  alreadyFinished?: boolean
   plan: RestorePlan
   skipped: string[]
   /**
@@ -101,6 +104,15 @@ function buildPlan(ctx: Context, id: string, manifest: Manifest | null, token: s
  * answers over SSH, a restore tool exists), then a journaled, resumable sequence of steps.
  */
 export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResult> {
+  if (opts.resume) {
+    const finished = await Journal.open(join(stateDir(), 'restores'), opts.resume)
+    if (finished.ended) {
+      const b = finished.begin?.data ?? {}
+      opts.reporter.info(`restore ${opts.resume} already finished at ${[...finished.all].reverse().find((e) => e.type === 'end')?.ts}; nothing to do (nothing was stopped or restored again)`)
+      const plan = buildPlan(opts.ctx, String(b.snapshot), null, String(b.token))
+      return {runId: opts.resume, dryRun: false, alreadyFinished: true, plan, skipped: plan.steps.map((s) => (s.node ? `${s.step}@${s.node}` : s.step))}
+    }
+  }
   const remote = new Remote(opts.loaded, opts.ctx)
   // The cluster lock (in ChainFire while it has quorum, always in the local file): restores and every other change exclude each other.
   const runId = opts.resume ?? Journal.newId('restore')
@@ -133,25 +145,11 @@ export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResul
         if (failed.length > 0) throw new RefusedError(`preflight failed, nothing was changed: ${failed.join('; ')}`)
         if (opts.dryRun) return {runId: null, dryRun: true, plan, skipped: []}
         if (!(await opts.confirm(plan))) throw new RefusedError('restore not confirmed; nothing was changed')
-        journal ??= await Journal.create(dir, runId, {snapshot: loc.id, sha256: digest.sha256, token, context: opts.ctx.name})
-        const done = journal.completed()
-        const skipped: string[] = []
-        const runStep = async (s: RestoreStep, fn: () => Promise<void>) => {
-          const key = s.node ? `${s.step}@${s.node}` : s.step
-          if (done.has(key)) {
-            skipped.push(key)
-            return
-          }
-          opts.reporter.info(`${s.describe}`)
-          await journal!.append({type: 'step-start', step: s.step, target: s.node})
-          try {
-            await fn()
-            await journal!.append({type: 'step-end', step: s.step, target: s.node, ok: true})
-          } catch (error) {
-            await journal!.append({type: 'step-end', step: s.step, target: s.node, ok: false, error: (error as Error).message})
-            throw error
-          }
-        }
+        journal ??= await Journal.create(dir, runId, {kind: 'restore', snapshot: loc.id, sha256: digest.sha256, token, context: opts.ctx.name})
+        for (const f of opts.force ?? []) if (!opts.resume) await journal.override(f, (plan.warnings ?? []).find((w) => w.includes(`--force ${f}`)) ?? 'given')
+        const runner = new StepRunner<RestoreStep['step']>(journal, opts.reporter, {lock, state: () => restoreState(opts, plan.members.length)})
+        const skipped = runner.skipped
+        const runStep = (s: RestoreStep, fn: () => Promise<void>) => runner.run(s, fn)
         const forEach = (step: RestoreStep['step'], fn: (n: NodeSpec, m: RestorePlan['members'][number]) => Promise<void>) =>
           Promise.all(plan.steps.filter((s) => s.step === step).map((s) => runStep(s, () => fn(nodes.get(s.node!)!, plan.members.find((m) => m.name === s.node)!))))
         await forEach('upload', async (n, m) => {
@@ -170,6 +168,9 @@ export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResul
           await remote.execChecked(n, `if [ -e ${shellQuote(m.dataDir)} ]; then mv ${shellQuote(m.dataDir)} ${shellQuote(aside)}; fi`)
         })
         await forEach('restore', async (n, m) => {
+          // Resumed after the restore landed but before it was journaled: the data dir is there already.
+          const landed = await remote.exec(n, `test -d ${shellQuote(join(m.dataDir, 'member'))}`)
+          if (landed.exitCode === 0) return
           await remote.execChecked(n, `rm -rf ${shellQuote(m.dataDir)}.restoring && ${restoreCommand(opts.ctx, {snapshot: `${m.dataDir}.restore.db`, name: m.name, 'initial-cluster': plan.initialCluster, token, 'peer-url': m.peerUrl, 'data-dir': `${m.dataDir}.restoring`})} && mv ${shellQuote(m.dataDir)}.restoring ${shellQuote(m.dataDir)}`, {timeoutMs: 600_000})
         })
         await forEach('start', async (n) => {
@@ -225,6 +226,17 @@ export interface LiveCluster {
   leader: string | null
   votersHealthy: number
   voters: number
+}
+
+/** What an interrupted restore leaves: how many members answer healthy now. */
+async function restoreState(opts: RestoreOptions, members: number): Promise<string> {
+  const client = chainfireClientFor(opts.loaded, opts.ctx)
+  try {
+    const {details} = await checkChainfire(client, opts.ctx, 1500)
+    return `restore half done: ${details.votersHealthy} of ${members} members healthy${details.quorum ? '' : ', no quorum'}`
+  } finally {
+    client.close()
+  }
 }
 
 /** The cluster the restore would replace, as far as its members answer (none may). */
