@@ -16,6 +16,7 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
     '<%= config.bin %> <%= command.id %> leader-kill',
     '<%= config.bin %> <%= command.id %> follower-stop --hold 10s --json',
     '<%= config.bin %> <%= command.id %> member-kill --node n2 --no-recover',
+    '<%= config.bin %> <%= command.id %> quorum-loss --source latest --accept-data-loss',
   ]
 
   static override args = {name: Args.string({description: 'the drill (see `drill list`)', required: true})}
@@ -26,6 +27,9 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
     after: Flags.integer({description: 'seconds of workload after the failure tolerance is back', default: 3, min: 0, max: 600}),
     clients: Flags.integer({description: 'workload clients', default: 4, min: 1, max: 64}),
     'no-recover': Flags.boolean({description: 'do not run the recovery: the dead-man timer reverts the fault after --hold'}),
+    source: Flags.string({description: 'quorum-loss: where the recovery restores from: freshest (default), a node, a snapshot id, latest'}),
+    'accept-data-loss': Flags.boolean({description: 'quorum-loss: let the recovery restore from a source older than the freshest (the drill then measures the loss)'}),
+    'no-snapshot': Flags.boolean({description: 'quorum-loss: run without a verified snapshot younger than an hour'}),
     'report-dir': Flags.string({description: 'where the report goes (default $STATE/drills/RUN_ID)'}),
     'allow-production': Flags.boolean({description: 'allow a drill on a production context (the context name must also be typed at a prompt)'}),
   }
@@ -41,6 +45,7 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
     const result = await runDrill({
       loaded, ctx, reporter: this.reporter(), name: this.args.name, node: f.node, baselineSeconds: f.baseline, holdSeconds: f.hold, afterSeconds: f.after,
       clients: f.clients, recover: !f['no-recover'], productionConfirmed, reportDir: f['report-dir'],
+      source: f.source, acceptDataLoss: f['accept-data-loss'], noSnapshot: f['no-snapshot'],
     })
     if (result.verdict === 'fail') setExitCode('OPERATION_FAILED')
     if (!this.jsonEnabled()) this.log(renderDrillSummary(result))

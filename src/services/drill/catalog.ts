@@ -1,7 +1,7 @@
 import {UsageError} from '../../errors.js'
 import {didYouMean} from '../../suggest.js'
 
-export type FaultKind = 'kill' | 'stop' | 'netem'
+export type FaultKind = 'kill' | 'stop' | 'quorum-loss' | 'netem'
 /** Which member a fault hits: the leader, a follower, or the one `--node` names. */
 export type FaultTarget = 'leader' | 'follower' | 'named'
 
@@ -23,6 +23,7 @@ export const DRILLS: DrillSpec[] = [
   {name: 'member-kill', summary: 'kill -9 the member --node names, restart it with the restart-node runbook', fault: 'kill', target: 'named', recovery: 'runbook chainfire/restart-node', needsSnapshot: false},
   {name: 'leader-stop', summary: 'SIGSTOP the leader (hung, not dead), SIGCONT after the hold', fault: 'stop', target: 'leader', recovery: 'SIGCONT', needsSnapshot: false},
   {name: 'follower-stop', summary: 'SIGSTOP a follower, SIGCONT after the hold', fault: 'stop', target: 'follower', recovery: 'SIGCONT', needsSnapshot: false},
+  {name: 'quorum-loss', summary: 'kill -9 a majority (the leader first), rebuild with the quorum-loss-recovery runbook (--source, --accept-data-loss)', fault: 'quorum-loss', target: 'leader', recovery: 'runbook chainfire/quorum-loss-recovery', needsSnapshot: true},
   {name: 'latency', summary: 'add latency to a follower\'s peer traffic with tc netem (skipped where netem is not available)', fault: 'netem', target: 'follower', recovery: 'remove the qdisc', needsSnapshot: false},
 ]
 

@@ -41,9 +41,9 @@ export class ClusterMonitor {
     return this.client.endpoints.length
   }
 
-  async sample(): Promise<ClusterSample> {
+  /** One look; TIMEOUT bounds each call (a loaded machine answers slower than a poll interval). */
+  async sample(timeout = Math.max(1000, this.pollMs * 5)): Promise<ClusterSample> {
     const t = this.now()
-    const timeout = Math.max(300, this.pollMs * 2)
     const answers = await Promise.all(
       this.client.endpoints.map(async (ep) => {
         try {
@@ -82,6 +82,16 @@ export class ClusterMonitor {
         }
       })(),
     )
+  }
+
+  /** Samples until every member is healthy and the cluster can lose one (up to WITHINMS); the last sample. */
+  async settle(withinMs: number): Promise<ClusterSample> {
+    const deadline = Date.now() + withinMs
+    for (;;) {
+      const s = await this.sample(2000)
+      if ((s.healthy === this.voters && s.failureTolerance >= 1 && s.leader) || Date.now() >= deadline) return s
+      await sleep(250)
+    }
   }
 
   async stop(): Promise<void> {

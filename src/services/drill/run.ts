@@ -7,6 +7,7 @@ import type {Context, NodeSpec} from '../../config/schema.js'
 import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {runRunbook} from '../../runbook/executor.js'
 import {HealthChecker} from '../health/index.js'
+import {majority} from '../health/quorum.js'
 import {Journal} from '../journal.js'
 import {acquireClusterLock, operatorName} from '../lock.js'
 import {Remote} from '../remote.js'
@@ -35,6 +36,12 @@ export interface DrillRunOptions {
   productionConfirmed: boolean
   /** Where the report goes (default $STATE/drills/RUN_ID). */
   reportDir?: string
+  /** quorum-loss: where the recovery restores from (freshest, a node, a snapshot id, latest). */
+  source?: string
+  /** quorum-loss: let the recovery restore from an older source than the freshest. */
+  acceptDataLoss?: boolean
+  /** Quorum-loss drills run without a verified snapshot younger than an hour. */
+  noSnapshot?: boolean
   /** Longest wait for the failure tolerance to come back. */
   rtoTimeoutSeconds?: number
 }
@@ -64,6 +71,23 @@ function pickTarget(spec: DrillSpec, ctx: Context, leader: string | null, named?
   return follower
 }
 
+/** A majority of the voters, the leader first: what a quorum-loss drill kills. */
+function majorityWithLeaderFirst(ctx: Context, leader: string | null): NodeSpec[] {
+  const voters = activeNodes(ctx).filter((n) => n.roles.includes('chainfire'))
+  const ordered = [...voters.filter((n) => n.name === leader), ...voters.filter((n) => n.name !== leader)]
+  return ordered.slice(0, majority(voters.length))
+}
+
+/** Refuses a drill that may need a restore unless a verified snapshot younger than an hour exists. */
+async function requireFreshSnapshot(o: DrillRunOptions): Promise<void> {
+  const {listSnapshots} = await import('../snapshot/catalog.js')
+  const listing = await listSnapshots({loaded: o.loaded, ctx: o.ctx, verify: true})
+  const fresh = listing.snapshots.find((e) => e.complete && Date.now() - Date.parse(e.createdAt) < 3_600_000)
+  if (!fresh) {
+    throw new RefusedError(`preflight: drill ${o.name} needs a verified snapshot younger than an hour (newest: ${listing.snapshots[0]?.createdAt ?? 'none'})`, {hint: 'plasmactl snapshot save, or pass --no-snapshot'})
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
@@ -86,11 +110,12 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
   const cleanups: (() => Promise<unknown>)[] = [async () => client.close(), async () => checker.close(), () => remote.close()]
   try {
     // Preflight: healthy, and able to lose a member.
-    const pre = await monitor.sample()
+    const pre = await monitor.settle(15_000)
     if (pre.failureTolerance < 1 || pre.healthy < monitor.voters) {
       throw new RefusedError(`preflight: ${pre.healthy}/${monitor.voters} members healthy, failure tolerance ${pre.failureTolerance}: a drill needs a healthy cluster that can lose a member`, {hint: 'plasmactl health'})
     }
     const target = pickTarget(spec, o.ctx, pre.leader, o.node)
+    if (spec.needsSnapshot && !o.noSnapshot) await requireFreshSnapshot(o)
     const runId = Journal.newId('drill')
     const journal = await Journal.create(drillsDir(), runId, {kind: 'drill', drill: spec.name, context: o.ctx.name, operator: operatorName(), target: target.name})
     cleanups.unshift(() => journal.close())
@@ -98,16 +123,18 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     cleanups.unshift(() => lock.release())
     const prefix = `/plasmactl/drill/${runId}/`
     const injector = new FaultInjector(remote, o.ctx, runId)
-    // What the signal handler must take back (set once the fault is in).
-    const live: {applied?: AppliedFault; reverted: boolean} = {reverted: false}
+    // What the signal handler must take back (set once a fault is in).
+    const live: {applied: {f: AppliedFault; node: NodeSpec}[]; reverted: boolean} = {applied: [], reverted: false}
+    const revertAll = async () => {
+      live.reverted = true
+      await Promise.all(live.applied.map((a) => injector.revert(a.f, a.node)))
+    }
     // Ctrl-C / SIGTERM: take the fault back first (the lock's own handler ends the process after).
     const onSignal = () => {
-      const f = live.applied
-      if (f && !live.reverted) {
-        live.reverted = true
-        o.reporter.warn(`interrupted: reverting ${f.kind} on ${f.node}`)
-        void injector.revert(f, target).catch(() => undefined)
-        void journal.append({type: 'note', data: {aborted: true, reverted: f.kind}}).catch(() => undefined)
+      if (live.applied.length > 0 && !live.reverted) {
+        o.reporter.warn(`interrupted: reverting ${spec.fault} on ${live.applied.map((a) => a.node.name).join(', ')}`)
+        void revertAll().catch(() => undefined)
+        void journal.append({type: 'note', data: {aborted: true, reverted: spec.fault}}).catch(() => undefined)
       }
     }
     for (const s of ['SIGINT', 'SIGTERM'] as const) process.prependListener(s, onSignal)
@@ -116,7 +143,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     })
     // A drill that fails half-way still takes its fault back and deletes its keys.
     cleanups.unshift(async () => {
-      if (live.applied && !live.reverted) await injector.revert(live.applied, target)
+      if (!live.reverted) await revertAll()
     }, () => client.deletePrefix(prefix))
 
     const startRevision = (await client.get(prefix, {count_only: true})).header.revision + 1
@@ -127,33 +154,34 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     await sleep(o.baselineSeconds * 1000)
 
     const oldLeader = monitor.samples.at(-1)?.leader ?? pre.leader
+    const victims = spec.fault === 'quorum-loss' ? majorityWithLeaderFirst(o.ctx, oldLeader) : [target]
     const holdMs = o.holdSeconds * 1000
-    const deadMan = o.recover ? o.holdSeconds + 120 : o.holdSeconds
-    await journal.append({type: 'step-start', step: 'fault', target: target.name, data: {kind: spec.fault, deadManSeconds: deadMan}})
+    const deadMan = o.recover ? o.holdSeconds + 300 : o.holdSeconds
+    const victimNames = victims.map((v) => v.name).join(', ')
+    await journal.append({type: 'step-start', step: 'fault', target: victimNames, data: {kind: spec.fault, deadManSeconds: deadMan}})
     const faultAt = now()
-    const applied = spec.fault === 'kill' ? await injector.kill(target, deadMan) : await injector.stop(target, deadMan)
-    live.applied = applied
-    await journal.append({type: 'step-end', step: 'fault', target: target.name, ok: true})
-    o.reporter.info(`fault: ${spec.fault} on ${target.name}${target.name === oldLeader ? ' (the leader)' : ''}; holding ${o.holdSeconds}s`)
+    for (const v of victims) live.applied.push({f: spec.fault === 'stop' ? await injector.stop(v, deadMan) : await injector.kill(v, deadMan), node: v})
+    await journal.append({type: 'step-end', step: 'fault', target: victimNames, ok: true})
+    o.reporter.info(`fault: ${spec.fault} on ${victimNames}${victims[0].name === oldLeader ? ' (the leader first)' : ''}; holding ${o.holdSeconds}s`)
     await sleep(holdMs)
 
-    await journal.append({type: 'step-start', step: 'recover', target: target.name, data: {method: o.recover ? spec.recovery : 'dead-man timer'}})
+    await journal.append({type: 'step-start', step: 'recover', target: victimNames, data: {method: o.recover ? spec.recovery : 'dead-man timer'}})
     const recoverAt = now()
     let recoveryStatus = 'ok'
     if (!o.recover) {
       live.reverted = true
-    } else if (spec.fault === 'kill') {
+    } else if (spec.fault === 'stop') {
+      await revertAll()
+    } else {
+      const [name, params] = spec.fault === 'quorum-loss' ? ['chainfire/quorum-loss-recovery', {source: o.source ?? 'freshest'}] : ['chainfire/restart-node', {node: target.name}]
       const rb = await runRunbook({
-        loaded: o.loaded, ctx: o.ctx, reporter: o.reporter, output: (l) => o.reporter.debug(l), name: 'chainfire/restart-node', params: {node: target.name},
+        loaded: o.loaded, ctx: o.ctx, reporter: o.reporter, output: (l) => o.reporter.debug(l), name, params, acceptDataLoss: o.acceptDataLoss,
         dryRun: false, yes: true, stepMode: false, interactive: false, force: false, allowManual: false, lockTtlSeconds: 15, version: 'drill',
         prompts: {step: () => Promise.reject(new Error('no prompts in a drill')), confirm: () => Promise.resolve(false)},
       })
-      recoveryStatus = rb.status === 'succeeded' ? 'ok' : `runbook ${rb.status}`
+      recoveryStatus = rb.status === 'succeeded' ? 'ok' : `runbook ${rb.status}: ${rb.steps.find((x) => x.status === 'failed')?.error ?? ''}`.trim()
       live.reverted = true
-      await injector.disarm(applied, target)
-    } else {
-      live.reverted = true
-      await injector.revert(applied, target)
+      for (const a of live.applied) await injector.disarm(a.f, a.node)
     }
     const recoveredAt = now()
     await journal.append({type: 'step-end', step: 'recover', target: target.name, ok: recoveryStatus === 'ok', error: recoveryStatus === 'ok' ? undefined : recoveryStatus})
@@ -175,7 +203,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     const ops = workload.history
     const detection = monitor.health.find((h) => h.t > faultAt && h.status !== 'ok')
     const newLeader = monitor.samples.find((s) => s.t > faultAt && s.leader !== null && s.leader !== oldLeader)
-    const leaderFault = target.name === oldLeader
+    const leaderFault = victims.some((v) => v.name === oldLeader)
     const baselineGap = longestAckGap(ops, 0, faultAt)
     const faultGap = longestAckGap(ops, faultAt, afterFrom)
     const measures: DrillMeasures = {
@@ -192,14 +220,15 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       latency: {before: latencyWindow(ops, 0, faultAt), during: latencyWindow(ops, faultAt, afterFrom), after: latencyWindow(ops, afterFrom, end)},
     }
     const ackedDuringFault = ops.filter((x) => acked(x) && x.complete > faultAt && x.complete < recoveredAt).length
+    const single = spec.fault !== 'quorum-loss'
     const slo: SloResult[] = [
-      {
+      ...(single ? [{
         objective: 'leader election',
         limit: `< ${ELECTION_LIMIT_SECONDS}s`,
         value: measures.electionSeconds,
         pass: leaderFault ? measures.electionSeconds !== null && measures.electionSeconds < ELECTION_LIMIT_SECONDS : measures.electionSeconds === null || measures.electionSeconds < ELECTION_LIMIT_SECONDS,
       },
-      {objective: 'single node failure: cluster continues', limit: 'writes acknowledged while the member is down', value: ackedDuringFault, pass: ackedDuringFault > 0},
+      {objective: 'single node failure: cluster continues', limit: 'writes acknowledged while the member is down', value: ackedDuringFault, pass: ackedDuringFault > 0}] : []),
       {objective: 'no acknowledged write lost', limit: '0', value: lostAckedWrites, pass: lostAckedWrites === 0},
       {objective: 'linearizable history', limit: 'true', value: checks.linearizable, pass: checks.linearizable},
       {objective: 'watch saw every revision once, in order', limit: 'true', value: checks.watch.ok, pass: checks.watch.ok},
@@ -215,7 +244,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       context: o.ctx.name,
       status: verdict,
       verdict,
-      fault: {kind: spec.fault, node: target.name, wasLeader: leaderFault, deadManSeconds: deadMan},
+      fault: {kind: spec.fault, node: victimNames, wasLeader: leaderFault, deadManSeconds: deadMan},
       recovery: {method: o.recover ? spec.recovery : 'dead-man timer (--no-recover)', status: recoveryStatus, seconds: secs(recoveredAt - recoverAt)},
       measures,
       slo,
