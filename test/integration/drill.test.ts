@@ -152,6 +152,30 @@ describe('drill', {concurrency: false}, () => {
     await noDrillKeys()
   })
 
+  it('quorum loss needs a verified snapshot younger than an hour (exit 6), or --no-snapshot', async () => {
+    const r = await drill(['run', 'quorum-loss', '--json'])
+    assert.equal(r.exitCode, 6, why(r))
+    assert.match(r.json.error.message, /verified snapshot younger than an hour/)
+    await noDrillKeys()
+  })
+
+  it('a drill can fail: quorum loss recovered from an older snapshot with --accept-data-loss loses acknowledged writes; exit 3', async () => {
+    const snap = await lab.cli(['snapshot', 'save', '--json'], {env: {PLASMACTL_STATE_DIR: state}})
+    assert.equal(snap.exitCode, 0, why(snap))
+    const r = await drill(['run', 'quorum-loss', '--source', snap.json.data.name, '--accept-data-loss', '--json'])
+    assert.equal(r.exitCode, 3, why(r))
+    const d = r.json.data
+    assert.equal(d.verdict, 'fail')
+    assert.equal(d.fault.kind, 'quorum-loss')
+    assert.equal(d.fault.node.split(', ').length, 2)
+    assert.ok(d.measures.lostAckedWrites > 0, `lostAckedWrites ${d.measures.lostAckedWrites}`)
+    assert.equal(d.slo.find((s: {objective: string}) => s.objective === 'no acknowledged write lost').pass, false)
+    assert.equal(d.recovery.status, 'ok')
+    // The cluster serves again, and every member runs.
+    for (const n of lab.nodes) assert.ok(await lab.memberPid(n.name), n.name)
+    await eventually(async () => (await client.getPrefix('/plasmactl/drill/')).kvs.length === 0, 10_000, 'drill keys deleted')
+  })
+
   it('refused when the cluster cannot lose a member (preflight, exit 6)', async () => {
     await lab.killMember('n3')
     try {

@@ -150,6 +150,8 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     const workload = new Workload({client, prefix, clients: o.clients, keys: 8, pauseMs: 10, opTimeoutMs: 2000, now})
     monitor.start()
     workload.start(startRevision)
+    // Idempotent: on the normal path they are stopped before the checks.
+    cleanups.unshift(() => workload.stop(0), () => monitor.stop())
     o.reporter.info(`drill ${spec.name} (run ${runId}): workload of ${o.clients} clients on ${prefix}; baseline ${o.baselineSeconds}s`)
     await sleep(o.baselineSeconds * 1000)
 
