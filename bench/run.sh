@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks on a fresh 3-node lab in a temp directory, then removes it.
-# Usage: bash bench/run.sh [health|snapshot|runbook|linearizability|all]   (SIZE_MB=512 RUNS=5 for the snapshot benchmark)
+# Usage: bash bench/run.sh [health|snapshot|runbook|linearizability|drill|all]   (SIZE_MB=512 RUNS=5 for the snapshot benchmark)
 # The health benchmark measures the single executable (dist/plasmactl, built if missing) and the npm
 # path as a user installs it: the `npm pack` tarball, `npm install -g` into a temp prefix
 # (PLASMACTL_NPM_BIN=path skips that). For a fresh build: npm run build:exe first.
@@ -28,3 +28,4 @@ fi
 if [ "$what" = snapshot ] || [ "$what" = all ]; then node bench/snapshot.mjs; fi
 if [ "$what" = runbook ] || [ "$what" = all ]; then node bench/runbook.mjs; fi
 if [ "$what" = linearizability ] || [ "$what" = all ]; then node bench/linearizability.mjs; fi
+if [ "$what" = drill ] || [ "$what" = all ]; then node bench/drill.mjs; fi
