@@ -185,3 +185,25 @@ describe('drill', {concurrency: false}, () => {
     }
   })
 })
+
+describe('drill on 5 members', {concurrency: false}, () => {
+  let lab5: Lab
+  let state5: string
+  before(async () => {
+    lab5 = await startLab({nodes: 5})
+    state5 = await mkdtemp(join(tmpdir(), 'plasmactl-drill-state-'))
+  })
+  after(async () => {
+    await lab5?.stop()
+    if (state5) await rm(state5, {recursive: true, force: true})
+  })
+
+  it('leader kill: passes with measures filled', async () => {
+    const r = await lab5.cli(['drill', 'run', 'leader-kill', '--json'], {env: {PLASMACTL_STATE_DIR: state5}, timeoutMs: 240_000})
+    assert.equal(r.exitCode, 0, why(r))
+    assert.equal(r.json.data.verdict, 'pass')
+    assert.equal(r.json.data.fault.wasLeader, true)
+    assertMeasuresFilled(r.json.data)
+    assert.equal(typeof r.json.data.measures.electionSeconds, 'number')
+  })
+})
