@@ -36,12 +36,15 @@ async function writer(ms) {
   return acks / (ms / 1000)
 }
 
+let runs = 0
 function drillParts(clients, pauseMs) {
+  // Each drill's keys are fresh, as a real drill's (its run id): registers start out absent.
+  const keyPrefix = `${prefix}d${++runs}/`
   const t0 = performance.now()
   const now = () => performance.now() - t0
   const checker = new HealthChecker({loaded, ctx, reporter: silent, timeoutMs: 1000, components: ['chainfire']})
   const monitor = new ClusterMonitor(client, checker, now)
-  const workload = new Workload({client, prefix: `${prefix}d/`, clients, keys: 8, pauseMs, opTimeoutMs: 2000, now})
+  const workload = new Workload({client, prefix: keyPrefix, clients, keys: 8, pauseMs, opTimeoutMs: 2000, now})
   return {checker, monitor, workload}
 }
 
