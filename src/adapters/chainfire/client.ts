@@ -19,6 +19,7 @@ import {
   putCodec,
   snapshotCodec,
   type SnapshotChunk,
+  txnCasCodec,
   txnDeleteIfLeaseCodec,
   txnPutIfAbsentCodec,
   rangeCodec,
@@ -386,6 +387,21 @@ export class ChainfireClient {
 
   deleteIfLease(key: string, leaseHex: string) {
     return this.unary('/etcdserverpb.KV/Txn', txnDeleteIfLeaseCodec, {key: Buffer.from(key), lease: idLong(leaseHex)}, {retry: false})
+  }
+
+  /** A put on one member only: no retry, no failover (a drill's client records each attempt as it went). */
+  putOn(endpoint: EndpointSpec, key: string, value: string, timeoutMs?: number) {
+    return this.unaryOn(endpoint, '/etcdserverpb.KV/Put', putCodec, {key: Buffer.from(key), value: Buffer.from(value)}, timeoutMs)
+  }
+
+  /** A linearizable read of one key on one member only (no retry, no failover). */
+  getOn(endpoint: EndpointSpec, key: string, timeoutMs?: number) {
+    return this.unaryOn(endpoint, '/etcdserverpb.KV/Range', rangeCodec, {key: Buffer.from(key)}, timeoutMs)
+  }
+
+  /** Compare-and-set on one member only: puts TO if the key holds FROM; `succeeded` says whether it applied. */
+  casOn(endpoint: EndpointSpec, key: string, from: string, to: string, timeoutMs?: number) {
+    return this.unaryOn(endpoint, '/etcdserverpb.KV/Txn', txnCasCodec, {key: Buffer.from(key), from: Buffer.from(from), to: Buffer.from(to)}, timeoutMs)
   }
 
   /** The snapshot stream of one member: a Readable of chunks that respects backpressure. */

@@ -320,6 +320,19 @@ export const txnPutIfAbsentCodec: Codec<TxnPutIfAbsent, TxnResponse> = {
   },
 }
 
+/** Compare value(key) == from, then put key=to (a compare-and-set); the failure branch reads the key. */
+export const txnCasCodec: Codec<{key: Buffer; from: Buffer; to: Buffer}, TxnResponse> = {
+  serialize: (req) =>
+    Buffer.from(
+      pb().TxnRequest.encode({
+        compare: [{result: 0, target: 3, key: req.key, value: req.from}],
+        success: [{request_put: {key: req.key, value: req.to}}],
+        failure: [{request_range: {key: req.key}}],
+      }).finish(),
+    ),
+  deserialize: (buf) => txnPutIfAbsentCodec.deserialize(buf),
+}
+
 /** Delete key only if it still carries our lease (so we never delete someone else's lock). */
 export const txnDeleteIfLeaseCodec: Codec<{key: Buffer; lease: Long}, {succeeded: boolean}> = {
   serialize: (req) =>

@@ -1,0 +1,132 @@
+import type {DrillSpec} from '../services/drill/catalog.js'
+import type {DrillResult} from '../services/drill/types.js'
+import type {DrillOp} from '../services/drill/workload.js'
+
+const fmt = (v: unknown) => (v === null || v === undefined ? '–' : typeof v === 'number' ? String(v) : String(v))
+
+export function renderDrillList(drills: DrillSpec[]): string {
+  const w = Math.max(...drills.map((d) => d.name.length))
+  return drills.map((d) => `${d.name.padEnd(w)}  ${d.summary}`).join('\n')
+}
+
+/** The human summary of a drill run (the terminal form; report.md says more). */
+export function renderDrillSummary(r: DrillResult): string {
+  if (r.skipped) return `drill ${r.drill}: ${r.skipped}`
+  const m = r.measures!
+  const lines = [
+    `drill ${r.drill} on ${r.context}: ${r.verdict.toUpperCase()}   (run ${r.runId})`,
+    `fault: ${r.fault!.kind} on ${r.fault!.node}${r.fault!.wasLeader ? ' (leader)' : ''}; recovery: ${r.recovery!.method} (${r.recovery!.status})`,
+    `detection ${fmt(m.detectionSeconds)}s  election ${fmt(m.electionSeconds)}s  unavailable ${fmt(m.unavailableSeconds)}s  RTO ${fmt(m.rtoSeconds)}s`,
+    `ops: ${m.ackedWrites} acked writes, ${m.failedOps} failed, ${m.indeterminateOps} indeterminate; lost ${m.lostAckedWrites}; stale reads ${m.staleReads}; linearizable ${m.linearizable}`,
+    ...r.slo!.map((s) => `  ${s.pass ? 'PASS' : 'FAIL'}  ${s.objective} (${s.limit}): ${fmt(s.value)}`),
+    `report: ${r.reportDir}`,
+  ]
+  return lines.join('\n')
+}
+
+/** report.md of a drill run. */
+export function renderDrillMarkdown(r: DrillResult): string {
+  if (r.skipped) return `# Drill ${r.drill}\n\n${r.skipped}\n`
+  const m = r.measures!
+  const lat = (k: 'before' | 'during' | 'after') => `| ${k} | ${m.latency[k].ops} | ${fmt(m.latency[k].p50Ms)} | ${fmt(m.latency[k].p99Ms)} |`
+  return [
+    `# Drill ${r.drill} on ${r.context}: ${r.verdict}`,
+    '',
+    `Run \`${r.runId}\`. Fault: **${r.fault!.kind}** on **${r.fault!.node}**${r.fault!.wasLeader ? ' (the leader)' : ''}, dead-man timer ${r.fault!.deadManSeconds}s. Recovery: ${r.recovery!.method} — ${r.recovery!.status}, ${fmt(r.recovery!.seconds)}s.`,
+    '',
+    '![timeline](timeline.svg)',
+    '',
+    '## Objectives',
+    '',
+    '| objective | limit | value | result |',
+    '| --- | --- | --- | --- |',
+    ...r.slo!.map((s) => `| ${s.objective} | ${s.limit} | ${fmt(s.value)} | ${s.pass ? 'pass' : '**FAIL**'} |`),
+    '',
+    '## Measures',
+    '',
+    '| measure | value |',
+    '| --- | --- |',
+    ...(['detectionSeconds', 'electionSeconds', 'unavailableSeconds', 'rtoSeconds', 'ackedWrites', 'lostAckedWrites', 'failedOps', 'indeterminateOps', 'staleReads', 'linearizable'] as const).map((k) => `| ${k} | ${fmt(m[k])} |`),
+    '',
+    '| window | ops | p50 ms | p99 ms |',
+    '| --- | --- | --- | --- |',
+    lat('before'),
+    lat('during'),
+    lat('after'),
+    '',
+    '## Checks',
+    '',
+    `- acknowledged sequenced writes read back after recovery: ${r.checks!.ackedSequencedWrites - m.lostAckedWrites}/${r.checks!.ackedSequencedWrites}`,
+    `- register history linearizable: ${r.checks!.linearizable}${r.checks!.failedKeys.length ? ` (not on ${r.checks!.failedKeys.join(', ')})` : ''}`,
+    `- watch: ${r.checks!.watch.events} events, ${r.checks!.watch.duplicates} duplicates, ${r.checks!.watch.outOfOrder} out of order, ${r.checks!.watch.missing} acknowledged revisions missing, ${r.checks!.watch.gaps} compaction gaps`,
+    '',
+    'Files: `history.jsonl` (every operation with invoke/complete times in ms and its outcome), `journal.jsonl`, `result.json`, `timeline.svg`.',
+    '',
+  ].join('\n')
+}
+
+/** Most points a timeline draws: every failed or indeterminate op, successful ones thinned evenly. */
+const MAX_POINTS = 4000
+
+/** The Vega-Lite spec of the timeline: op latency over time, fault window shaded, leader and health below. */
+export function drillTimelineSpec(r: DrillResult, ops: DrillOp[]): Record<string, unknown> {
+  const bad = ops.filter((o) => o.outcome !== 'ok')
+  const good = ops.filter((o) => o.outcome === 'ok')
+  const stride = Math.max(1, Math.ceil(good.length / Math.max(1, MAX_POINTS - bad.length)))
+  const points = [...good.filter((_, i) => i % stride === 0), ...bad].map((o) => ({t: o.call / 1000, latencyMs: Math.max(0.1, o.complete - o.call), outcome: o.outcome, kind: o.kind}))
+  const tl = r.timeline!
+  const window = [{from: tl.faultAt, to: tl.recoveredAt ?? tl.end, label: `${r.fault!.kind} ${r.fault!.node}`}]
+  const changes: {t: number; leader: string}[] = []
+  for (const s of r.samples ?? []) if (changes.at(-1)?.leader !== (s.leader ?? 'none')) changes.push({t: s.t, leader: s.leader ?? 'none'})
+  const x = {field: 't', type: 'quantitative', title: 'seconds since start', scale: {domain: [0, tl.end]}}
+  const shade = {data: {values: window}, mark: {type: 'rect', color: '#d62728', opacity: 0.12}, encoding: {x: {field: 'from', type: 'quantitative', scale: {domain: [0, tl.end]}}, x2: {field: 'to'}}}
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `drill ${r.drill}: ${r.verdict}`,
+    vconcat: [
+      {
+        width: 720,
+        height: 260,
+        layer: [
+          shade,
+          {
+            data: {values: points},
+            mark: {type: 'point', filled: true, size: 12, opacity: 0.6},
+            encoding: {
+              x,
+              y: {field: 'latencyMs', type: 'quantitative', title: 'operation latency (ms, log)', scale: {type: 'log'}},
+              color: {field: 'outcome', type: 'nominal', scale: {domain: ['ok', 'fail', 'indeterminate'], range: ['#1f77b4', '#d62728', '#ff7f0e']}},
+            },
+          },
+          {data: {values: changes}, mark: {type: 'rule', color: '#2ca02c', strokeDash: [4, 3]}, encoding: {x: {field: 't', type: 'quantitative'}}},
+        ],
+      },
+      {
+        width: 720,
+        height: 60,
+        layer: [
+          shade,
+          {data: {values: changes}, mark: {type: 'text', align: 'left', dx: 3, fontSize: 10}, encoding: {x: {field: 't', type: 'quantitative'}, y: {datum: 'leader'}, text: {field: 'leader'}}},
+          {
+            data: {values: (r.health ?? []).map((h) => ({t: h.t, status: h.status, row: 'health'}))},
+            mark: {type: 'tick', thickness: 3},
+            encoding: {x, y: {field: 'row', type: 'nominal', title: null}, color: {field: 'status', type: 'nominal', scale: {domain: ['ok', 'warn', 'crit', 'unknown'], range: ['#2ca02c', '#ffbf00', '#d62728', '#7f7f7f']}, legend: {title: 'health'}}},
+          },
+        ],
+        resolve: {scale: {color: 'independent'}},
+      },
+    ],
+    resolve: {scale: {color: 'independent'}},
+  }
+}
+
+/** Renders a Vega-Lite spec to SVG headless (vega and vega-lite are loaded only here, on demand). */
+export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')])
+  const view = new vega.View(vega.parse(vl.compile(spec as never).spec), {renderer: 'none'})
+  try {
+    return await view.toSVG()
+  } finally {
+    view.finalize()
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * HA drills on a real 3-node lab: each drill runs through the real CLI, injects its fault over SSH
+ * (with a dead-man timer on the node), runs the workload, recovers, and reports measures, SLOs and
+ * a verdict; the report directory re-renders; guardrails refuse what they must.
+ */
+import assert from 'node:assert/strict'
+import {existsSync} from 'node:fs'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
+import {type CliResult, eventually, type Lab, startLab} from '../helpers/lab.js'
+
+let lab: Lab
+let state: string
+let client: ChainfireClient
+
+const drill = (args: string[], env: Record<string, string> = {}) => lab.cli(['drill', ...args], {env: {PLASMACTL_STATE_DIR: state, ...env}, timeoutMs: 240_000})
+const why = (r: CliResult) => `exit ${r.exitCode}\n${r.stdout}\n${r.stderr}`
+
+/** The state letter of a process (R, S, T for stopped…), or undefined when it is gone. */
+async function procState(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined)
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[0]
+}
+
+async function noDrillKeys(): Promise<void> {
+  const left = await client.getPrefix('/plasmactl/drill/')
+  assert.equal(left.kvs.length, 0, `drill keys left behind: ${left.kvs.map((k) => k.key.toString()).join(', ')}`)
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function assertMeasuresFilled(data: Record<string, any>): void {
+  const m = data.measures
+  for (const k of ['detectionSeconds', 'unavailableSeconds', 'rtoSeconds']) assert.equal(typeof m[k], 'number', `${k}: ${m[k]}`)
+  for (const k of ['failedOps', 'indeterminateOps', 'ackedWrites', 'lostAckedWrites', 'staleReads']) assert.ok(Number.isInteger(m[k]), `${k}: ${m[k]}`)
+  assert.ok(m.ackedWrites > 0)
+  assert.equal(m.lostAckedWrites, 0)
+  assert.equal(m.staleReads, 0)
+  assert.equal(m.linearizable, true)
+  for (const w of ['before', 'during', 'after']) {
+    assert.ok(m.latency[w].ops > 0, `no ops ${w} the fault`)
+    assert.equal(typeof m.latency[w].p50Ms, 'number')
+    assert.equal(typeof m.latency[w].p99Ms, 'number')
+  }
+  assert.ok(Array.isArray(data.slo) && data.slo.length >= 2)
+  for (const s of data.slo) assert.deepEqual(Object.keys(s).sort(), ['limit', 'objective', 'pass', 'value'])
+}
+
+describe('drill', {concurrency: false}, () => {
+  before(async () => {
+    lab = await startLab({nodes: 3})
+    state = await mkdtemp(join(tmpdir(), 'plasmactl-drill-state-'))
+    client = new ChainfireClient({endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl})), commandTimeoutMs: 3000})
+  })
+  after(async () => {
+    client?.close()
+    await lab?.stop()
+    if (state) await rm(state, {recursive: true, force: true})
+  })
+
+  it('lists the drills', async () => {
+    const r = await drill(['list', '--json'])
+    assert.equal(r.exitCode, 0, why(r))
+    const names = r.json.data.drills.map((d: {name: string}) => d.name)
+    for (const n of ['leader-kill', 'follower-kill', 'member-kill', 'leader-stop', 'follower-stop', 'latency']) assert.ok(names.includes(n), n)
+  })
+
+  it('refuses an unknown drill with exit 2 and a suggestion', async () => {
+    const r = await drill(['run', 'leader-kil', '--json'])
+    assert.equal(r.exitCode, 2, why(r))
+    assert.match(r.json.error.message, /did you mean "leader-kill"/)
+  })
+
+  it('leader kill: a new leader, no acknowledged write lost, linearizable, restarted by the runbook; pass', async () => {
+    const r = await drill(['run', 'leader-kill', '--json'])
+    assert.equal(r.exitCode, 0, why(r))
+    const d = r.json.data
+    assert.equal(d.verdict, 'pass')
+    assert.equal(d.fault.wasLeader, true)
+    assertMeasuresFilled(d)
+    assert.equal(typeof d.measures.electionSeconds, 'number')
+    assert.ok(d.measures.electionSeconds < 10)
+    assert.equal(d.recovery.method, 'runbook chainfire/restart-node')
+    assert.ok(await lab.memberPid(d.fault.node), 'the killed member runs again')
+    assert.equal(d.checks.watch.ok, true)
+    // The journal: a drill run, with fault and recovery steps.
+    const events = (await readFile(d.journal, 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
+    assert.deepEqual({kind: events[0].data.kind, drill: events[0].data.drill, context: events[0].data.context}, {kind: 'drill', drill: 'leader-kill', context: 'lab'})
+    assert.equal(typeof events[0].data.operator, 'string')
+    assert.deepEqual(events.filter((e) => e.type === 'step-end').map((e) => [e.step, e.ok]), [['fault', true], ['recover', true]])
+    // The report directory, and its re-rendering.
+    for (const f of ['history.jsonl', 'journal.jsonl', 'result.json', 'report.md', 'timeline.svg']) assert.ok(existsSync(join(d.reportDir, f)), f)
+    const history = (await readFile(join(d.reportDir, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
+    assert.ok(history.every((h) => ['ok', 'fail', 'indeterminate'].includes(h.outcome) && typeof h.call === 'number' && h.complete >= h.call))
+    const svg = await readFile(join(d.reportDir, 'timeline.svg'), 'utf8')
+    assert.match(svg, /^<svg/)
+    assert.match(await readFile(join(d.reportDir, 'report.md'), 'utf8'), /# Drill leader-kill on lab: pass/)
+    await rm(join(d.reportDir, 'timeline.svg'))
+    const again = await drill(['report', d.reportDir, '--json'])
+    assert.equal(again.exitCode, 0, why(again))
+    assert.ok(existsSync(join(d.reportDir, 'timeline.svg')))
+    await noDrillKeys()
+  })
+
+  it('follower SIGSTOP: the cluster keeps serving, the member is continued; pass', async () => {
+    const r = await drill(['run', 'follower-stop', '--json'])
+    assert.equal(r.exitCode, 0, why(r))
+    const d = r.json.data
+    assert.equal(d.verdict, 'pass')
+    assert.equal(d.fault.wasLeader, false)
+    assertMeasuresFilled(d)
+    assert.equal(d.recovery.method, 'SIGCONT')
+    const pid = await lab.memberPid(d.fault.node)
+    assert.ok(pid)
+    assert.notEqual(await procState(pid), 'T')
+    await noDrillKeys()
+  })
+
+  it('--no-recover: the dead-man timer on the node restarts a killed member by itself', async () => {
+    const r = await drill(['run', 'member-kill', '--node', 'n2', '--hold', '2', '--after', '1', '--no-recover', '--json'])
+    assert.equal(r.exitCode, 0, why(r))
+    const d = r.json.data
+    assert.equal(d.fault.node, 'n2')
+    assert.equal(d.fault.deadManSeconds, 2)
+    assert.match(d.recovery.method, /dead-man/)
+    assert.equal(typeof d.measures.rtoSeconds, 'number')
+    assert.ok(await lab.memberPid('n2'))
+  })
+
+  it('latency: skipped where netem is not available, not failed', async () => {
+    const r = await drill(['run', 'latency', '--json'])
+    assert.equal(r.exitCode, 0, why(r))
+    assert.equal(r.json.data.verdict, 'skipped')
+    assert.equal(r.json.data.skipped, 'skipped: netem not available')
+  })
+
+  it('a bad report directory is bad input (exit 2)', async () => {
+    const r = await drill(['report', join(state, 'nope'), '--json'])
+    assert.equal(r.exitCode, 2, why(r))
+  })
+
+  it('refused on a production context without --allow-production (exit 6), and without a terminal to type the name', async () => {
+    const prod = join(state, 'prod.yaml')
+    await writeFile(prod, (await readFile(lab.configPath, 'utf8')).replace(/environment: lab/, 'environment: production'))
+    const r = await drill(['run', 'leader-kill', '--json'], {PLASMACTL_CONFIG: prod})
+    assert.equal(r.exitCode, 6, why(r))
+    assert.match(r.json.error.message, /production/)
+    const typed = await drill(['run', 'leader-kill', '--allow-production', '--json'], {PLASMACTL_CONFIG: prod})
+    assert.equal(typed.exitCode, 6, why(typed))
+    await noDrillKeys()
+  })
+
+  it('quorum loss needs a verified snapshot younger than an hour (exit 6), or --no-snapshot', async () => {
+    const r = await drill(['run', 'quorum-loss', '--json'])
+    assert.equal(r.exitCode, 6, why(r))
+    assert.match(r.json.error.message, /verified snapshot younger than an hour/)
+    await noDrillKeys()
+  })
+
+  it('a drill can fail: quorum loss recovered from an older snapshot with --accept-data-loss loses acknowledged writes; exit 3', async () => {
+    const snap = await lab.cli(['snapshot', 'save', '--json'], {env: {PLASMACTL_STATE_DIR: state}})
+    assert.equal(snap.exitCode, 0, why(snap))
+    const r = await drill(['run', 'quorum-loss', '--source', snap.json.data.name, '--accept-data-loss', '--json'])
+    assert.equal(r.exitCode, 3, why(r))
+    const d = r.json.data
+    assert.equal(d.verdict, 'fail')
+    assert.equal(d.fault.kind, 'quorum-loss')
+    assert.equal(d.fault.node.split(', ').length, 2)
+    assert.ok(d.measures.lostAckedWrites > 0, `lostAckedWrites ${d.measures.lostAckedWrites}`)
+    assert.equal(d.slo.find((s: {objective: string}) => s.objective === 'no acknowledged write lost').pass, false)
+    assert.equal(d.recovery.status, 'ok')
+    // The cluster serves again, and every member runs.
+    for (const n of lab.nodes) assert.ok(await lab.memberPid(n.name), n.name)
+    await eventually(async () => (await client.getPrefix('/plasmactl/drill/')).kvs.length === 0, 10_000, 'drill keys deleted')
+  })
+
+  it('refused when the cluster cannot lose a member (preflight, exit 6)', async () => {
+    await lab.killMember('n3')
+    try {
+      await eventually(async () => (await drill(['run', 'follower-kill', '--json'])).exitCode === 6 || undefined, 30_000, 'preflight refusal')
+    } finally {
+      await lab.startMember('n3')
+    }
+  })
+})
+
+describe('drill on 5 members', {concurrency: false}, () => {
+  let lab5: Lab
+  let state5: string
+  before(async () => {
+    lab5 = await startLab({nodes: 5})
+    state5 = await mkdtemp(join(tmpdir(), 'plasmactl-drill-state-'))
+  })
+  after(async () => {
+    await lab5?.stop()
+    if (state5) await rm(state5, {recursive: true, force: true})
+  })
+
+  it('leader kill: passes with measures filled', async () => {
+    const r = await lab5.cli(['drill', 'run', 'leader-kill', '--json'], {env: {PLASMACTL_STATE_DIR: state5}, timeoutMs: 240_000})
+    assert.equal(r.exitCode, 0, why(r))
+    assert.equal(r.json.data.verdict, 'pass')
+    assert.equal(r.json.data.fault.wasLeader, true)
+    assertMeasuresFilled(r.json.data)
+    assert.equal(typeof r.json.data.measures.electionSeconds, 'number')
+  })
+})
