@@ -299,7 +299,7 @@ export class RunbookEngine {
       const wrapped = e instanceof RefusedError ? new RefusedError(msg, {...e.details, runId: this.runId, hint: e.details?.hint ?? `resume with: plasmactl runbook resume ${this.runId}`})
         : e instanceof UsageError ? new UsageError(msg, {...e.details, runId: this.runId, hint: `fix the cause, then: plasmactl runbook resume ${this.runId}`})
         : new OperationError(msg, {...(e.details ?? {}), runId: this.runId, hint: `fix the cause, then: plasmactl runbook resume ${this.runId}`})
-      ;(wrapped as PlasmaError & {result?: RunResult}).result = result
+      wrapped.data = result
       throw wrapped
     }
     return result
