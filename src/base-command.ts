@@ -60,14 +60,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * The human form of run()'s result, printed to stdout unless --json (which prints the envelope
    * instead). Commands override it rather than guarding with `if (!this.jsonEnabled())`.
    */
-  protected render(_result: unknown): string | undefined {
+  protected render(_result: unknown): Promise<string | undefined> | string | undefined {
     return undefined
   }
 
   public override async _run<R>(): Promise<R> {
     const result = await super._run<R>()
     if (result !== undefined && !this.jsonEnabled()) {
-      const text = this.render(result)
+      const text = await this.render(result)
       if (text !== undefined) this.log(text)
     }
     return result

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
+import {renderRunLog} from '../../output/runbook.js'
 import {readRunLog, renderTranscript, type RunLog} from '../../runbook/manage.js'
 
 export default class RunbookLog extends BaseCommand<typeof RunbookLog> {
@@ -10,12 +11,10 @@ export default class RunbookLog extends BaseCommand<typeof RunbookLog> {
 
   public async run(): Promise<RunLog> {
     const log = await readRunLog(this.args.runId)
-    if (this.jsonEnabled()) return log
-    if (this.flags.format === 'markdown') this.log(await renderTranscript(log))
-    else {
-      this.log(`run ${log.runId}: ${log.runbook} on ${log.context} by ${log.by}: ${log.status} (${log.startedAt} → ${log.endedAt ?? '…'})`)
-      for (const e of log.events) this.log(`${e.ts}  ${e.status.padEnd(8)} ${e.step}${e.target ? ` @ ${e.target}` : ''}${e.exitCode === null ? '' : ` exit ${e.exitCode}`}${e.error ? `: ${e.error}` : e.detail ? `: ${e.detail}` : ''}`)
-    }
     return log
+  }
+
+  protected override render(log: RunLog): Promise<string> | string {
+    return this.flags.format === 'markdown' ? renderTranscript(log) : renderRunLog(log)
   }
 }
