@@ -22,6 +22,7 @@ import {localStepEnv} from './local-env.js'
 import {digestSteps, type LoadedRunbook, loadRunbook, type ParamValue, resolveParams} from './loader.js'
 import type {Condition, Step} from './schema.js'
 import {Redactor, renderCommand, renderCondition, renderDeep, renderText, stdinScript, type TemplateVars} from './template.js'
+import {mapLimit} from '../core/concurrency.js'
 
 export type StepDecision = 'run' | 'skip' | 'abort' | 'all'
 
@@ -122,21 +123,6 @@ interface Scope {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** Runs fn over items with at most `limit` at once (bounded fan-out across hosts). */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  await Promise.all(
-    Array.from({length: Math.min(limit, items.length)}, async () => {
-      while (next < items.length) {
-        const i = next++
-        out[i] = await fn(items[i])
-      }
-    }),
-  )
-  return out
-}
 
 class StepFailed extends OperationError {}
 class Aborted extends RefusedError {}

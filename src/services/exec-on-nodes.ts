@@ -6,6 +6,7 @@ import type {Context} from '../config/schema.js'
 import {ClusterView, resolveTargets} from '../runbook/cluster.js'
 import {cannotCheck, describeCannotCheck} from './health/cannot-check.js'
 import {Remote} from './remote.js'
+import {mapLimit} from '../core/concurrency.js'
 
 export interface HostResult {
   node: string
@@ -45,30 +46,22 @@ export async function execOnNodes(o: ExecOptions): Promise<ExecResult> {
   try {
     const view = client ? new ClusterView(o.ctx, client) : undefined
     const nodes = await resolveTargets(o.ctx, o.target.split(',').filter(Boolean), () => view!.health())
-    const hosts: HostResult[] = new Array(nodes.length)
-    let next = 0
-    await Promise.all(
-      Array.from({length: Math.min(o.forks, nodes.length)}, async () => {
-        while (next < nodes.length) {
-          const i = next++
-          const n = nodes[i]
-          const started = performance.now()
-          let h: HostResult
-          try {
-            const r = o.sudo ? await remote.execSudo(n, o.command, {timeoutMs: o.timeoutMs}) : await remote.exec(n, o.command, {timeoutMs: o.timeoutMs})
-            h = {node: n.name, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: Math.round(performance.now() - started)}
-          } catch (error) {
-            const failure = failureKind(error)
-            // Our own key, known_hosts or config: name the file and the config line that sets it.
-            const local = failure === 'input' ? cannotCheck(error) : undefined
-            const message = local ? await describeCannotCheck(o.loaded, o.ctx, local) : (error as Error).message
-            h = {node: n.name, exitCode: null, stdout: '', stderr: '', durationMs: Math.round(performance.now() - started), failure, error: message}
-          }
-          hosts[i] = h
-          o.onHost?.(h)
-        }
-      }),
-    )
+    const hosts = await mapLimit(nodes, o.forks, async (n) => {
+      const started = performance.now()
+      let h: HostResult
+      try {
+        const r = o.sudo ? await remote.execSudo(n, o.command, {timeoutMs: o.timeoutMs}) : await remote.exec(n, o.command, {timeoutMs: o.timeoutMs})
+        h = {node: n.name, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: Math.round(performance.now() - started)}
+      } catch (error) {
+        const failure = failureKind(error)
+        // Our own key, known_hosts or config: name the file and the config line that sets it.
+        const local = failure === 'input' ? cannotCheck(error) : undefined
+        const message = local ? await describeCannotCheck(o.loaded, o.ctx, local) : (error as Error).message
+        h = {node: n.name, exitCode: null, stdout: '', stderr: '', durationMs: Math.round(performance.now() - started), failure, error: message}
+      }
+      o.onHost?.(h)
+      return h
+    })
     return {target: o.target, command: o.command, hosts}
   } finally {
     client?.close()
