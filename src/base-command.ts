@@ -25,9 +25,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     debug: Flags.boolean({description: 'show stack traces and debug logs on stderr', helpGroup: 'GLOBAL'}),
   }
 
-  /** Streams: with --json, one compact envelope per line (`emitEnvelope`), the last one being run()'s result. */
-  static streamsJson = false
-
   protected flags!: FlagsOf<T>
   protected args!: ArgsOf<T>
   private redactor = new Redactor([])
@@ -52,7 +49,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   public override logJson(json: unknown): void {
-    if ((this.ctor as typeof BaseCommand).streamsJson) process.stdout.write(`${JSON.stringify(this.redactor.deep(json))}\n`)
+    if (this.streams()) process.stdout.write(`${JSON.stringify(this.redactor.deep(json))}\n`)
     else super.logJson(this.redactor.deep(json))
   }
 
@@ -71,6 +68,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (text !== undefined) this.log(text)
     }
     return result
+  }
+
+  /** A stream prints with --json one compact envelope per line (`emitEnvelope`), the last one being run()'s result. */
+  protected streams(): boolean {
+    return false
   }
 
   /** One line of a --json stream: an envelope around `data` carrying the warnings reported since the previous line. */

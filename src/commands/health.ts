@@ -27,7 +27,9 @@ export default class Health extends BaseCommand<typeof Health> {
     component: Flags.string({description: 'only check this component (repeatable)', multiple: true}),
   }
 
-  static override streamsJson = true
+  protected override streams(): boolean {
+    return Boolean(this.flags?.watch)
+  }
 
   public async run(): Promise<HealthReport | HealthWatchEnd> {
     const {loaded, ctx} = await resolveContext(this.flags)

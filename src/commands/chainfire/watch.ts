@@ -17,10 +17,13 @@ export default class ChainfireWatch extends BaseCommand<typeof ChainfireWatch> {
     'Reconnects by itself (next endpoint, exponential backoff) and resumes from the revision after the last one delivered. A compacted start revision is reported as a gap (exit 3). ' +
     'Ctrl-C prints the last revision; pass it + 1 as --from-revision to resume. With --json, one envelope per line whose data.type is put, delete, gap or end.'
   static override examples = ['<%= config.bin %> <%= command.id %> /plasmavmc/', '<%= config.bin %> <%= command.id %> /flaredb/ --from-revision 1234 --json']
-  static override streamsJson = true
   static override args = {prefix: Args.string({description: 'key prefix ("" for every key)', required: true})}
   static override flags = {
     'from-revision': Flags.integer({description: 'first revision to deliver (inclusive); default: from now', min: 1}),
+  }
+
+  protected override streams(): boolean {
+    return true
   }
 
   public async run(): Promise<WatchEnd> {
