@@ -18,10 +18,11 @@ const wireImportMessage = 'commands call services; only src/adapters/** may impo
 
 /**
  * The layers of ARCHITECTURE.md, enforced over relative import paths: commands → services/runbook →
- * adapters and config; output and prompts beside them. Each entry: the files, the folders they may
+ * adapters and config → core; output and prompts beside them. Each entry: the files, the folders they may
  * not import, and why.
  */
 const LAYERS = [
+  {files: ['src/core/**/*.ts'], forbid: ['adapters', 'config', 'services', 'runbook', 'commands', 'output', 'prompts', 'hooks'], why: 'core holds the mechanisms every layer shares (atomic write, bounded concurrency, retry); it depends on nothing but errors'},
   {files: ['src/adapters/**/*.ts'], forbid: ['services', 'runbook', 'commands', 'output', 'prompts', 'hooks'], why: 'adapters talk to the wire and return typed data; they know nothing of services, commands or rendering'},
   {files: ['src/config/**/*.ts'], forbid: ['adapters', 'services', 'runbook', 'commands', 'output', 'prompts', 'hooks'], why: 'config is schema, loading and validation only'},
   {files: ['src/services/**/*.ts', 'src/runbook/**/*.ts'], ignores: ['src/runbook/run-flags.ts'], forbid: ['commands', 'prompts', 'hooks'], why: 'services take options and return data; prompts are asked by commands (or run-flags), never by services'},

@@ -1,7 +1,8 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
-import {errorLocation, exitNameOf, PlasmaError, setExitCode} from './errors.js'
+import {errorLocation, EXIT, type ExitName, exitNameOf, PlasmaError, setExitCode} from './errors.js'
 import {suggestCommands} from './hooks/command-not-found.js'
 import {errorEnvelope, successEnvelope} from './output/envelope.js'
+import {jsonLogLine} from './output/log.js'
 import {Redactor} from './runbook/template.js'
 import type {Reporter} from './services/reporter.js'
 
@@ -27,6 +28,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: FlagsOf<T>
   protected args!: ArgsOf<T>
   private redactor = new Redactor([])
+  /** Warnings reported since the last envelope was written: they fill its `warnings`. */
+  private warnings: string[] = []
 
   /** From now on these values are replaced by *** in everything the command writes: results, progress, errors, --json, --debug. */
   protected redactOutput(secrets: string[]): void {
@@ -46,7 +49,39 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   public override logJson(json: unknown): void {
-    super.logJson(this.redactor.deep(json))
+    if (this.streams()) process.stdout.write(`${JSON.stringify(this.redactor.deep(json))}\n`)
+    else super.logJson(this.redactor.deep(json))
+  }
+
+  /**
+   * The human form of run()'s result, printed to stdout unless --json (which prints the envelope
+   * instead). Commands override it rather than guarding with `if (!this.jsonEnabled())`.
+   */
+  protected render(_result: unknown): Promise<string | undefined> | string | undefined {
+    return undefined
+  }
+
+  public override async _run<R>(): Promise<R> {
+    const result = await super._run<R>()
+    if (result !== undefined && !this.jsonEnabled()) {
+      const text = await this.render(result)
+      if (text !== undefined) this.log(text)
+    }
+    return result
+  }
+
+  /** A stream prints with --json one compact envelope per line (`emitEnvelope`), the last one being run()'s result. */
+  protected streams(): boolean {
+    return false
+  }
+
+  /** One line of a --json stream: an envelope around `data` carrying the warnings reported since the previous line. */
+  protected emitEnvelope(data: unknown, status: string, exit: ExitName = 'OK'): void {
+    this.logJson(successEnvelope(data, EXIT[exit], status, this.takeWarnings()))
+  }
+
+  private takeWarnings(): string[] {
+    return this.warnings.splice(0)
   }
 
   public override async init(): Promise<void> {
@@ -62,14 +97,32 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.args = args as ArgsOf<T>
   }
 
-  /** Progress and warnings go to stderr so stdout carries only the result. */
+  /**
+   * Progress and warnings go to stderr so stdout carries only the result; with --json as JSON lines
+   * ({"ts","level","command","pid","msg"}), and warnings also fill the envelope's `warnings`.
+   */
   protected reporter(): Reporter {
     const debug = Boolean(this.flags?.debug)
-    return {
-      info: (msg) => this.logToStderr(msg),
-      warn: (msg) => this.logToStderr(`warning: ${msg}`),
+    const write = (level: 'info' | 'warn' | 'debug', msg: string) => {
+      if (this.jsonEnabled()) process.stderr.write(`${jsonLogLine(level, this.redact(msg), this.id?.replaceAll(':', ' ') ?? '')}\n`)
+      else this.logToStderr(level === 'info' ? msg : `${level === 'warn' ? 'warning' : 'debug'}: ${msg}`)
+    }
+    return this.collectWarnings({
+      info: (msg) => write('info', msg),
+      warn: (msg) => write('warn', msg),
       debug: (msg) => {
-        if (debug) this.logToStderr(`debug: ${msg}`)
+        if (debug) write('debug', msg)
+      },
+    })
+  }
+
+  /** A reporter built elsewhere (a log-file reporter) whose warnings also fill the envelope's `warnings`. */
+  protected collectWarnings(reporter: Reporter): Reporter {
+    return {
+      ...reporter,
+      warn: (msg) => {
+        this.warnings.push(this.redact(msg))
+        reporter.warn(msg)
       },
     }
   }
@@ -78,7 +131,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected override toSuccessJson(result: unknown): unknown {
     const exitCode = Number(process.exitCode ?? 0)
     const status = (result as {status?: unknown})?.status
-    return successEnvelope(result, exitCode, typeof status === 'string' ? status : exitCode === 0 ? 'ok' : 'error')
+    return successEnvelope(result, exitCode, typeof status === 'string' ? status : exitCode === 0 ? 'ok' : 'error', this.takeWarnings())
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
@@ -88,7 +141,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.exitCode = undefined
     setExitCode(name)
     if (this.jsonEnabled()) {
-      this.logJson(errorEnvelope(err))
+      this.logJson(errorEnvelope(err, this.takeWarnings()))
       return
     }
     const flagHint = unknownFlagHint(err, {...this.ctor.flags, ...(this.ctor as typeof BaseCommand).baseFlags}, this.id?.replaceAll(':', ' ') ?? '')

@@ -46,6 +46,8 @@ export interface ErrorDetails {
 export class PlasmaError extends Error {
   readonly exit: ExitName
   readonly details: ErrorDetails
+  /** The partial result of the operation that failed (steps done so far): the `data` of the --json error envelope. */
+  data?: unknown
 
   constructor(exit: ExitName, message: string, details: ErrorDetails = {}, options?: {cause?: unknown}) {
     super(message, options)

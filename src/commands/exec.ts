@@ -35,7 +35,10 @@ export default class Exec extends BaseCommand<typeof Exec> {
     })
     const exit = execExit(result)
     if (exit !== 'OK') setExitCode(exit)
-    if (!this.jsonEnabled()) this.log(renderExec(result, this.flags.group))
     return result
+  }
+
+  protected override render(result: ExecResult): string {
+    return renderExec(result, this.flags.group)
   }
 }

@@ -27,34 +27,52 @@ export default class Health extends BaseCommand<typeof Health> {
     component: Flags.string({description: 'only check this component (repeatable)', multiple: true}),
   }
 
-  public async run(): Promise<HealthReport | undefined> {
+  protected override streams(): boolean {
+    return Boolean(this.flags?.watch)
+  }
+
+  public async run(): Promise<HealthReport | HealthWatchEnd> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const opts = {loaded, ctx, reporter: this.reporter(), timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), components: this.flags.component}
-    const render = (r: HealthReport) => (this.flags.format === 'prometheus' ? renderHealthPrometheus(r).trimEnd() : renderHealth(r, {wide: this.flags.output === 'wide'}))
     if (!this.flags.watch) {
       const report = await checkHealth(opts)
       setExitCode(exitNameForStatus(report.status))
-      if (!this.jsonEnabled()) this.log(render(report))
       return report
     }
     const abort = new AbortController()
     process.once('SIGINT', () => abort.abort())
     let last: HealthReport | undefined
+    let reports = 0
     const events: string[] = []
     for await (const {report, changes} of watchHealth(opts, parseTimeout(this.flags.interval, '--interval'), abort.signal)) {
       last = report
-      // One JSON object per line (oclif's log() is silent in --json mode).
-      if (this.jsonEnabled()) process.stdout.write(JSON.stringify({...report, changes}) + '\n')
+      reports++
+      // One envelope per line; the exit code each report would have on its own.
+      if (this.jsonEnabled()) this.emitEnvelope({type: 'report', ...report, changes}, report.status, exitNameForStatus(report.status))
       else {
         // Changes stay on screen under the table (the last 10), so a blip is not lost on the next refresh.
         events.push(...changes.map((c) => `${report.checkedAt} ${c}`))
         events.splice(0, Math.max(0, events.length - 10))
         if (process.stdout.isTTY) process.stdout.write('\u001B[2J\u001B[H')
         else for (const c of changes) this.logToStderr(`${report.checkedAt} ${c}`)
-        this.log(render(report) + (process.stdout.isTTY && events.length > 0 ? `\n\nEvents:\n  ${events.join('\n  ')}` : ''))
+        this.log(this.render(report) + (process.stdout.isTTY && events.length > 0 ? `\n\nEvents:\n  ${events.join('\n  ')}` : ''))
       }
     }
     setExitCode('INTERRUPTED')
-    return this.jsonEnabled() ? undefined : last
+    // The last line of the --json stream; on a terminal the last table is already on screen.
+    return {type: 'end', status: 'interrupted', reports, lastStatus: last?.status ?? null}
   }
+
+  protected override render(r: HealthReport | HealthWatchEnd): string | undefined {
+    if ('type' in r) return undefined
+    return this.flags.format === 'prometheus' ? renderHealthPrometheus(r).trimEnd() : renderHealth(r, {wide: this.flags.output === 'wide'})
+  }
+}
+
+/** The last line of `health --watch --json`. */
+export interface HealthWatchEnd {
+  type: 'end'
+  status: 'interrupted'
+  reports: number
+  lastStatus: HealthReport['status'] | null
 }

@@ -14,7 +14,10 @@ export default class Version extends BaseCommand<typeof Version> {
 
   public async run(): Promise<VersionResult> {
     const r = {name: this.config.name, version: this.config.version, node: process.versions.node, platform: process.platform, arch: process.arch}
-    if (!this.jsonEnabled()) this.log(this.config.userAgent)
     return r
+  }
+
+  protected override render(_r: VersionResult): string {
+    return this.config.userAgent
   }
 }

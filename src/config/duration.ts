@@ -2,6 +2,9 @@ import {UsageError} from '../errors.js'
 
 const UNITS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
 
+/** The one duration grammar: "500ms", "5s", "2m30s", "1h", "7d", "1w" or a plain number of milliseconds (config, runbooks, flags). */
+export const DURATION_PATTERN = /^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$/
+
 /** Parses "500ms", "5s", "2m30s", "1h", "7d" or a plain number of milliseconds. */
 export function parseDuration(value: string | number, what = 'duration'): number {
   if (typeof value === 'number') {

@@ -1,9 +1,10 @@
-import {createHash, randomBytes} from 'node:crypto'
-import {mkdir, open, readFile, rename, rm} from 'node:fs/promises'
-import {dirname, join} from 'node:path'
+import {createHash} from 'node:crypto'
+import {readFile, rm} from 'node:fs/promises'
+import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import type {Document} from 'yaml'
-import {PlasmaError, UsageError} from '../errors.js'
+import {writeFileAtomic} from '../core/fs.js'
+import {UsageError} from '../errors.js'
 import {defaultConfigPath, stateDir} from './paths.js'
 import {containsSecrets} from './secrets.js'
 import type {Config, Context} from './schema.js'
@@ -95,31 +96,6 @@ export function selectContext(loaded: LoadedConfig, name?: string): Context {
     })
   }
   return ctx
-}
-
-/** Writes a file atomically: temp name in the same directory, fsync, rename, fsync the directory. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  await mkdir(dirname(path), {recursive: true})
-  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`
-  try {
-    const fh = await open(tmp, 'w', mode)
-    try {
-      await fh.writeFile(data)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, path)
-    const dir = await open(dirname(path), 'r')
-    try {
-      await dir.sync()
-    } finally {
-      await dir.close()
-    }
-  } catch (error) {
-    await rm(tmp, {force: true})
-    throw error instanceof PlasmaError ? error : new UsageError(`cannot write ${path}: ${(error as Error).message}`, {file: path})
-  }
 }
 
 /** Validates the edited document before saving, so a write never leaves an invalid config behind. */

@@ -1,12 +1,13 @@
 import {z} from 'zod'
 import {ROLES} from './roles.js'
+import {DURATION_PATTERN} from './duration.js'
 
 /**
  * The config file schema (kubeconfig-like). The JSON Schema in schemas/config.schema.json is generated
  * from this at build time so editors can autocomplete it. Objects are strict: a typo is an error with
  * file:line, never silently ignored.
  */
-const duration = z.union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$/, 'expected a duration like 500ms, 5s, 2m30s, 1h'), z.number().nonnegative()])
+const duration = z.union([z.string().regex(DURATION_PATTERN, 'expected a duration like 500ms, 5s, 2m30s, 1h'), z.number().nonnegative()])
 
 export {ROLES} from './roles.js'
 

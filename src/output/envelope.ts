@@ -3,7 +3,9 @@ import {errorLocation, EXIT, exitNameOf, PlasmaError, type ExitName} from '../er
 /**
  * The one JSON envelope for results and errors with --json; scripts rely on it:
  *   {"ok":true,"exitCode":0,"status":"ok","data":{...},"warnings":[]}
- *   {"ok":false,"exitCode":2,"status":"error","error":{"code":"USAGE","message":"...","location":"f.yaml:3:5"}}
+ *   {"ok":false,"exitCode":2,"status":"error","error":{"code":"USAGE","message":"...","location":"f.yaml:3:5"},"warnings":[]}
+ * An error may carry the partial result (PlasmaError.data: the steps done so far) as `data`.
+ * Streaming commands (`health --watch`, `chainfire watch`) print one such envelope per line.
  */
 export interface Envelope<T = unknown> {
   ok: boolean
@@ -18,7 +20,7 @@ export function successEnvelope<T>(data: T, exitCode: number, status: string, wa
   return {ok: exitCode === 0, exitCode, status, data, warnings}
 }
 
-export function errorEnvelope(err: unknown): Envelope<never> {
+export function errorEnvelope(err: unknown, warnings: string[] = []): Envelope {
   const code = exitNameOf(err)
   const e = err as Error
   const details = err instanceof PlasmaError ? err.details : {}
@@ -36,6 +38,7 @@ export function errorEnvelope(err: unknown): Envelope<never> {
       ...(hint ? {hint: String(hint)} : {}),
       ...(Object.keys(rest).length > 0 ? {details: rest} : {}),
     },
-    warnings: [],
+    ...(err instanceof PlasmaError && err.data !== undefined ? {data: err.data} : {}),
+    warnings,
   }
 }

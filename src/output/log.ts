@@ -9,7 +9,7 @@ export type LogFormat = 'text' | 'json'
  */
 export function createLogReporter(opts: {format: LogFormat; file?: string; debug?: boolean; command: string}): Reporter {
   const write = (level: string, msg: string) => {
-    const line = opts.format === 'json' ? JSON.stringify({ts: new Date().toISOString(), level, command: opts.command, pid: process.pid, msg}) : `${level === 'info' ? '' : `${level}: `}${msg}`
+    const line = opts.format === 'json' ? jsonLogLine(level, msg, opts.command) : `${level === 'info' ? '' : `${level}: `}${msg}`
     if (opts.file) appendFileSync(opts.file, line + '\n')
     else process.stderr.write(line + '\n')
   }
@@ -20,4 +20,9 @@ export function createLogReporter(opts: {format: LogFormat; file?: string; debug
       if (opts.debug) write('debug', m)
     },
   }
+}
+
+/** One log event as a JSON line (no newline): what --log-format json and --json write to stderr. */
+export function jsonLogLine(level: string, msg: string, command: string): string {
+  return JSON.stringify({ts: new Date().toISOString(), level, command, pid: process.pid, msg})
 }

@@ -1,5 +1,7 @@
 import type {ExecResult, HostResult} from '../services/exec-on-nodes.js'
 import type {PlanEntry, RunResult} from '../runbook/executor.js'
+import type {LintResult, ListedRunbook, RunLog} from '../runbook/manage.js'
+import {renderTable} from './table.js'
 
 export function renderPlan(r: RunResult): string {
   const out = [`DRY RUN of ${r.runbook} on context ${r.context}: nothing was changed`]
@@ -93,4 +95,28 @@ export function renderExec(r: Omit<ExecResult, 'summary'>, group: boolean): stri
   const parts = [`${count('ok')} ok`, `${count('failed')} failed`, `${count('unreachable')} unreachable`, `${count('timed out')} timed out`].filter((p, i) => i === 0 || !p.startsWith('0 '))
   out.push(`${parts.join(', ')} (of ${r.hosts.length}${failed.length > 0 ? `; not ok: ${compressHosts(failed.map((h) => h.node))}` : ''})`)
   return out.join('\n')
+}
+
+/** `runbook lint`: "ok FILE", or one file:line:col line per problem (as a compiler). */
+export function renderLint(result: LintResult): string {
+  return result.files
+    .flatMap((f) => [
+      ...(f.problems.length === 0 ? [`ok    ${f.file}`] : []),
+      ...f.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.severity}: ${p.path ? `${p.path}: ` : ''}${p.message}`),
+    ])
+    .join('\n')
+}
+
+/** `runbook list`: one row per runbook with whether it lints. */
+export function renderRunbookList(runbooks: ListedRunbook[]): string {
+  const lint = (r: ListedRunbook) => (r.lintErrors === 0 ? 'ok' : `FAILS (${r.lintErrors} error${r.lintErrors > 1 ? 's' : ''})`)
+  return renderTable(['NAME', 'PARAMS', 'LINT', 'DESCRIPTION'], runbooks.map((r) => [r.name, r.params.join(',') || '-', lint(r), r.description]))
+}
+
+/** `runbook log`: the run's header line, then one line per journal event. */
+export function renderRunLog(log: RunLog): string {
+  return [
+    `run ${log.runId}: ${log.runbook} on ${log.context} by ${log.by}: ${log.status} (${log.startedAt} → ${log.endedAt ?? '…'})`,
+    ...log.events.map((e) => `${e.ts}  ${e.status.padEnd(8)} ${e.step}${e.target ? ` @ ${e.target}` : ''}${e.exitCode === null ? '' : ` exit ${e.exitCode}`}${e.error ? `: ${e.error}` : e.detail ? `: ${e.detail}` : ''}`),
+  ].join('\n')
 }

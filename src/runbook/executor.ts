@@ -25,6 +25,7 @@ import type {OverrideCheck} from './overrides.js'
 import {digestSteps, type LoadedRunbook, loadRunbook, type ParamValue, resolveParams} from './loader.js'
 import type {Condition, Step} from './schema.js'
 import {Redactor, renderCommand, renderCondition, renderDeep, renderText, stdinScript, type TemplateVars} from './template.js'
+import {mapLimit} from '../core/concurrency.js'
 
 export type StepDecision = 'run' | 'skip' | 'abort' | 'all'
 
@@ -126,21 +127,6 @@ interface Scope {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** Runs fn over items with at most `limit` at once (bounded fan-out across hosts). */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  await Promise.all(
-    Array.from({length: Math.min(limit, items.length)}, async () => {
-      while (next < items.length) {
-        const i = next++
-        out[i] = await fn(items[i])
-      }
-    }),
-  )
-  return out
-}
 
 class StepFailed extends OperationError {}
 class Aborted extends RefusedError {}
@@ -322,7 +308,7 @@ export class RunbookEngine {
         : e instanceof RefusedError ? new RefusedError(msg, {...e.details, runId: this.runId, hint: e.details?.hint ?? `resume with: plasmactl runs resume ${this.runId}`})
         : e instanceof UsageError ? new UsageError(msg, {...e.details, runId: this.runId, hint: `fix the cause, then: plasmactl runs resume ${this.runId}`})
         : new OperationError(msg, {...(e.details ?? {}), runId: this.runId, hint: `fix the cause, then: plasmactl runs resume ${this.runId}`})
-      ;(wrapped as PlasmaError & {result?: RunResult}).result = result
+      wrapped.data = result
       throw wrapped
     }
     return result

@@ -9,6 +9,7 @@ import {locate, toJSBounded} from '../config/validate.js'
 import {UsageError} from '../errors.js'
 import {didYouMean} from '../suggest.js'
 import {type Condition, ID_RE, type Runbook, runbookSchema, type Step} from './schema.js'
+import {DURATION_PATTERN} from '../config/duration.js'
 
 export interface LintProblem {
   file: string
@@ -401,7 +402,7 @@ export function coerceParam(name: string, spec: Runbook['params'] extends Record
       throw bad(`${shown} is not a boolean (true/false)`)
     }
     case 'duration':
-      if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$/.test(raw)) throw bad(`${shown} is not a duration (like 30s, 5m)`)
+      if (!DURATION_PATTERN.test(raw)) throw bad(`${shown} is not a duration (like 30s, 5m)`)
       return raw
     case 'enum':
       if (!spec.values?.includes(raw)) throw bad(`${shown} is not one of: ${spec.values?.join(', ')}`)

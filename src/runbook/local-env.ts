@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 import {delimiter, join} from 'node:path'
-import {writeFileAtomic} from '../config/load.js'
+import {writeFileAtomic} from '../core/fs.js'
 import {stateDir} from '../config/paths.js'
 import {shellQuote} from '../shell-quote.js'
 import {PACKAGE_ROOT} from './loader.js'

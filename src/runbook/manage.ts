@@ -1,6 +1,6 @@
 import {readFile, stat} from 'node:fs/promises'
 import {join} from 'node:path'
-import {writeFileAtomic} from '../config/load.js'
+import {writeFileAtomic} from '../core/fs.js'
 import {configHome, stateDir} from '../config/paths.js'
 import {UsageError} from '../errors.js'
 import {stateOf} from '../core/engine/runs.js'

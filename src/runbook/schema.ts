@@ -1,10 +1,11 @@
 import {z} from 'zod'
+import {DURATION_PATTERN} from '../config/duration.js'
 
 /**
  * The runbook file format (YAML). The JSON Schema in schemas/runbook.schema.json is generated from
  * this at build time. Objects are strict: an unknown key is a lint error with file:line.
  */
-const duration = z.union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$/, 'expected a duration like 500ms, 5s, 2m30s'), z.number().nonnegative()])
+const duration = z.union([z.string().regex(DURATION_PATTERN, 'expected a duration like 500ms, 5s, 2m30s'), z.number().nonnegative()])
 
 export const PARAM_TYPES = ['string', 'int', 'bool', 'node', 'duration', 'enum'] as const
 export const STEP_KINDS = ['run', 'local', 'service', 'check', 'wait', 'action', 'manual', 'runbook'] as const

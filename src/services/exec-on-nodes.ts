@@ -1,5 +1,4 @@
 import {chainfireClientFor} from '../adapters/chainfire/index.js'
-import {mapLimit} from '../adapters/map-limit.js'
 import {isSshTimeout, SshConnectionError} from '../adapters/ssh/index.js'
 import {type ExitName, RefusedError, UsageError} from '../errors.js'
 import type {LoadedConfig} from '../config/load.js'
@@ -7,6 +6,7 @@ import type {Context} from '../config/schema.js'
 import {ClusterView, resolveTargets} from '../runbook/cluster.js'
 import {cannotCheck, describeCannotCheck} from './health/cannot-check.js'
 import {Remote} from './remote.js'
+import {mapLimit} from '../core/concurrency.js'
 
 export interface HostResult {
   node: string

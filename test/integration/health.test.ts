@@ -87,8 +87,9 @@ describe('health against a real 3-node lab', () => {
     const {join} = await import('node:path')
     const {REPO_ROOT} = await import('../helpers/lab.js')
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'health', '--watch', '--json', '--interval', '300ms'], {env: {...process.env, PLASMACTL_CONFIG: lab.configPath}})
-    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+    const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
     const changes: string[] = []
+    const envelopes: {ok: boolean; exitCode: number; status: string; data: {type: string; status: string}; warnings: string[]}[] = []
     let lines = 0
     let buf = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -99,7 +100,9 @@ describe('health against a real 3-node lab', () => {
         buf = buf.slice(i + 1)
         if (!line.trim()) continue
         lines++
-        changes.push(...(JSON.parse(line).changes as string[]))
+        const env = JSON.parse(line)
+        envelopes.push(env)
+        changes.push(...((env.data.changes ?? []) as string[]))
       }
     })
     try {
@@ -114,6 +117,11 @@ describe('health against a real 3-node lab', () => {
     }
     assert.equal(await exit, 130)
     assert.ok(changes.some((c) => /status ok → warn/.test(c)), changes.join('; '))
+    // One envelope per line: each report with the exit code it would have alone, then the end of the stream.
+    const reports = envelopes.filter((e) => e.data.type === 'report')
+    assert.ok(reports.every((e) => e.status === e.data.status && e.exitCode === {ok: 0, warn: 4, crit: 5, unknown: 7}[e.data.status]), JSON.stringify(reports.map((e) => [e.status, e.exitCode])))
+    assert.ok(reports.some((e) => e.exitCode === 4 && !e.ok))
+    assert.deepEqual([envelopes.at(-1)!.data.type, envelopes.at(-1)!.exitCode, envelopes.at(-1)!.status], ['end', 130, 'interrupted'])
     await eventually(async () => (await lab.cli(['health', '--json'])).exitCode === 0, 60_000, 'healthy again')
   })
 

@@ -240,10 +240,31 @@ describe('runbooks against a real 3-node lab', () => {
     const r = await cli(['runbook', 'run', f, '--yes', '--json'])
     assert.equal(r.exitCode, 3)
     const id = r.json.error.details.runId
+    // The error envelope carries the steps run so far, not only the run id.
+    assert.equal(r.json.ok, false)
+    assert.equal(r.json.data.runId, id)
+    assert.equal(r.json.data.status, 'failed')
+    assert.deepEqual(r.json.data.steps.map((s: {step: string; status: string}) => [s.step, s.status]), [['a', 'ok'], ['b', 'failed']])
     await writeFile(f, (await readFile(f, 'utf8')).replace('exit 1', 'exit 0'))
     const res = await cli(['runbook', 'resume', id, '--yes'])
     assert.equal(res.exitCode, 6, res.stderr)
     assert.match(res.stderr, /changed since run/)
+  })
+
+  it('--json: warnings fill the envelope and go to stderr as JSON lines', async () => {
+    const f = await rb('warns', `steps:\n  - id: tolerated\n    kind: run\n    on: n1\n    command: exit 4\n    on_failure: continue\n  - id: after\n    kind: run\n    on: n1\n    command: "true"\n`)
+    const r = await cli(['runbook', 'run', f, '--yes', '--json'])
+    assert.equal(r.exitCode, 0, r.stderr)
+    assert.equal(r.json.warnings.length, 1, JSON.stringify(r.json.warnings))
+    assert.match(r.json.warnings[0], /step tolerated failed.*continuing \(on_failure: continue\)/)
+    const lines = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as {level: string; msg: string; command: string})
+    const warn = lines.filter((l) => l.level === 'warn')
+    assert.deepEqual(warn.map((l) => l.msg), r.json.warnings)
+    assert.equal(warn[0].command, 'runbook run')
+    // Without --json the same warning is a plain line on stderr.
+    const human = await cli(['runbook', 'run', f, '--yes'])
+    assert.equal(human.exitCode, 0)
+    assert.match(human.stderr, /^warning: step tolerated failed.*continuing/m)
   })
 
   it('a second mutating run is refused by the lock (exit 6, holder named); after the holder dies its lease lapses', async () => {

@@ -163,7 +163,7 @@ describe('on-call signals against a real lab with VMs', () => {
     createInterface({input: child.stdout}).on('line', (line) => {
       if (!line.trim()) return
       lines++
-      changes.push(...(JSON.parse(line).changes as string[]))
+      changes.push(...((JSON.parse(line).data.changes ?? []) as string[]))
     })
     const victim = lab.nodes[2].name
     const pid = (await lab.memberPid(victim))!

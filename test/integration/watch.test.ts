@@ -7,6 +7,7 @@ import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 
 interface WatchLine {
   type: string
+  status?: string
   key?: string
   value?: string
   revision?: number
@@ -16,20 +17,32 @@ interface WatchLine {
   resumeFrom?: number
 }
 
-/** Runs `plasmactl chainfire watch ... --json` as a real process, collecting its NDJSON lines. */
+interface Envelope {
+  ok: boolean
+  exitCode: number
+  status: string
+  data?: WatchLine
+  error?: {code: string; message: string}
+  warnings: string[]
+}
+
+/** Runs `plasmactl chainfire watch ... --json` as a real process, collecting its lines: one envelope each. */
 function startWatch(lab: Lab, args: string[]) {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'chainfire', 'watch', ...args, '--json'], {
     env: {...process.env, PLASMACTL_CONFIG: lab.configPath, PLASMACTL_CONTEXT: ''},
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: WatchLine[] = []
+  const envelopes: Envelope[] = []
   let buf = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     buf += d
     let nl: number
     while ((nl = buf.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(buf.slice(0, nl)) as WatchLine)
+      const env = JSON.parse(buf.slice(0, nl)) as Envelope
+      envelopes.push(env)
+      if (env.data) lines.push(env.data)
       buf = buf.slice(nl + 1)
     }
   })
@@ -37,7 +50,9 @@ function startWatch(lab: Lab, args: string[]) {
   const closed = new Promise<number>((resolve) => child.on('close', (code, sig) => resolve(code ?? (sig ? 128 : 1))))
   return {
     lines,
+    envelopes,
     stderr: () => stderr,
+    closed,
     /** Ctrl-C, then the exit code. */
     async interrupt(): Promise<number> {
       child.kill('SIGINT')
@@ -106,6 +121,13 @@ describe('chainfire watch against a real 3-node lab', () => {
     assert.ok(reconnected.length >= 2 && reconnected.slice(1).every((n) => n !== victim), `reconnected elsewhere: ${reconnected}`)
     const end = w.lines.at(-1)!
     assert.equal(end.type, 'end')
+    // One envelope per line: every event ok, the last one carries the exit code of the Ctrl-C.
+    assert.ok(w.envelopes.slice(0, -1).every((e) => e.ok && e.exitCode === 0 && e.status === 'ok'))
+    assert.deepEqual([w.envelopes.at(-1)!.exitCode, w.envelopes.at(-1)!.status], [130, 'interrupted'])
+    // The lost member was a warning: it rides on the next envelope and is a JSON line on stderr.
+    assert.ok(w.envelopes.some((e) => e.warnings.some((m) => m.includes(`lost ${victim} `))), 'reconnect warning in an envelope')
+    const logLines = w.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l) as {level: string; msg: string})
+    assert.ok(logLines.some((l) => l.level === 'warn' && l.msg.includes(`lost ${victim} `)))
     assert.equal(end.lastRevision, puts.at(-1)!.revision)
     assert.equal(end.resumeFrom, puts.at(-1)!.revision! + 1)
     assert.match(w.stderr(), new RegExp(`resume with --from-revision ${end.resumeFrom}`))
@@ -134,7 +156,12 @@ describe('chainfire watch against a real 3-node lab', () => {
     const w = startWatch(lab, ['/gap/', '--from-revision', String(first)])
     await eventually(async () => w.lines.some((l) => l.type === 'put' && l.key === '/gap/d'), 30_000, 'events after the gap')
     const code = await w.interrupt()
-    assert.equal(code, 130)
+    // Lost events are a failure (3) that the Ctrl-C ending the watch does not hide.
+    assert.equal(code, 3, w.stderr())
+    assert.deepEqual([w.envelopes.at(-1)!.exitCode, w.envelopes.at(-1)!.status, w.lines.at(-1)!.type], [3, 'gap', 'end'])
+    const gapEnvelope = w.envelopes.find((e) => e.data?.type === 'gap')!
+    assert.equal(gapEnvelope.status, 'gap')
+    assert.match(gapEnvelope.warnings.join('\n'), /compacted: their events are LOST/)
     const gap = w.lines.find((l) => l.type === 'gap')
     assert.ok(gap, `gap reported: ${JSON.stringify(w.lines)}`)
     assert.equal(gap.fromRevision, first)
@@ -143,5 +170,15 @@ describe('chainfire watch against a real 3-node lab', () => {
     assert.deepEqual(puts.map((p) => p.key), ['/gap/c', '/gap/d'], 'only what survives compaction, after the gap line')
     assert.ok(w.lines.indexOf(gap) < w.lines.indexOf(puts[0]))
     assert.match(w.stderr(), /compacted: their events are LOST/)
+  })
+
+  it('an error under --json is one envelope line, not plain text', async () => {
+    const w = startWatch(lab, ['/x/', '--context', 'nope'])
+    const code = await w.closed
+    assert.equal(code, 2, w.stderr())
+    assert.equal(w.envelopes.length, 1)
+    assert.equal(w.envelopes[0].ok, false)
+    assert.equal(w.envelopes[0].error!.code, 'USAGE')
+    assert.match(w.envelopes[0].error!.message, /nope/)
   })
 })

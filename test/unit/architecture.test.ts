@@ -22,6 +22,10 @@ describe('import boundaries', () => {
     ['src/runbook/x.ts', "import {confirm} from '../prompts/confirm.js'", false],
     ['src/output/x.ts', "import {SshClient} from '../adapters/ssh/index.js'", false],
     ['src/commands/x.ts', "import ssh2 from 'ssh2'", false],
+    ['src/core/x.ts', "import {loadConfig} from '../config/load.js'", false],
+    ['src/core/x.ts', "import {Remote} from '../services/remote.js'", false],
+    ['src/core/x.ts', "import {UsageError} from '../errors.js'", true],
+    ['src/adapters/s3/x.ts', "import {replaceAtomically} from '../../core/fs.js'", true],
   ]
   for (const [file, code, allowed] of cases) {
     test(`${file}: ${code} is ${allowed ? 'allowed' : 'refused'}`, async () => {

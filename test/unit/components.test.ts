@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {decodeHealthRequest, decodeHealthResponse, encodeHealthRequest, encodeHealthResponse} from '../../src/adapters/grpc-health/index.js'
 import {JsonStreamSplitter, ovsdbOptional, parseRemote} from '../../src/adapters/ovsdb/index.js'
-import {withRetry} from '../../src/adapters/retry.js'
+import {withRetry} from '../../src/core/retry.js'
 import {decodeJwt, parseJwks, tokenFindings, tokenInfo} from '../../src/services/auth/index.js'
 import {parseRegionRecord, parseStoreRecord, regionStatus} from '../../src/services/flaredb/index.js'
 

@@ -81,6 +81,18 @@ describe('typed errors', () => {
       hint: 'fix it',
       details: {file: 'c.yaml', line: 2, column: 5, problems: [1]},
     })
+    assert.equal('data' in env, false, 'no partial result unless the error carries one')
+    assert.deepEqual(env.warnings, [])
+  })
+
+  it('the JSON error envelope carries the partial result and the warnings reported before the error', () => {
+    const err = new OperationError('step b failed')
+    err.data = {steps: [{step: 'a', status: 'ok'}, {step: 'b', status: 'failed'}]}
+    const env = errorEnvelope(err, ['a warning'])
+    assert.deepEqual(env.data, err.data)
+    assert.deepEqual(env.warnings, ['a warning'])
+    assert.equal(env.ok, false)
+    assert.equal(env.exitCode, 3)
   })
 })
 

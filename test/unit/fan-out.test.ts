@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {mapLimit} from '../../src/adapters/map-limit.js'
+import {mapLimit} from '../../src/core/concurrency.js'
 import {isHandshakeDropped, isSshTimeout, SshCommandTimeoutError, SshConnectionError, SshHandshakeTimeoutError} from '../../src/adapters/ssh/index.js'
 import {OperationError} from '../../src/errors.js'
 import {planHosts, validateHostCount} from '../../src/services/lab/hosts.js'

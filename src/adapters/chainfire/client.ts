@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js'
 import {OperationError, UsageError} from '../../errors.js'
 import {readTlsFile} from '../tls-files.js'
+import {backoffDelay} from '../../core/retry.js'
 import {
   alarmCodec,
   type Codec,
@@ -125,7 +126,27 @@ export class ChainfireCallError extends OperationError {
   get retryable(): boolean {
     return RETRYABLE.has(this.grpcCode)
   }
+
+  /**
+   * etcd's refusal of a membership change, by the server's own error (rpctypes: a fixed gRPC code
+   * and text), so callers branch on a kind instead of matching message text.
+   */
+  get membershipRefusal(): MembershipRefusal | undefined {
+    for (const [kind, text] of MEMBERSHIP_REFUSALS) if (this.reason.includes(text)) return kind
+    return this.grpcCode === grpc.status.FAILED_PRECONDITION ? 'precondition' : undefined
+  }
 }
+
+/** Why etcd refused a member add/remove/promote; `unhealthy-cluster` and `learner-not-ready` pass with time. */
+export type MembershipRefusal = 'unhealthy-cluster' | 'not-enough-started-members' | 'too-many-learners' | 'learner-not-ready' | 'precondition'
+
+/** etcd's errors (api/v3rpc/rpctypes/error.go): the kind and the server's fixed text. */
+const MEMBERSHIP_REFUSALS: [MembershipRefusal, string][] = [
+  ['unhealthy-cluster', 'etcdserver: unhealthy cluster'],
+  ['not-enough-started-members', 'etcdserver: re-configuration failed due to not enough started members'],
+  ['too-many-learners', 'etcdserver: too many learner members in cluster'],
+  ['learner-not-ready', 'etcdserver: can only promote a learner member which is in sync with leader'],
+]
 
 function target(url: string): string {
   let u: URL
@@ -240,8 +261,7 @@ export class ChainfireClient {
         }
       }
       if (round < rounds - 1 && open()) {
-        const base = this.opts.backoffMs * 2 ** round
-        await sleep(base / 2 + Math.random() * base)
+        await sleep(backoffDelay(round, this.opts.backoffMs, Number.POSITIVE_INFINITY))
       }
     }
     throw new OperationError(`no ChainFire endpoint answered (${n} tried${rounds > 1 ? `, ${rounds} rounds` : ''}): ${last?.message ?? 'unknown error'}`, {
@@ -501,8 +521,7 @@ export class ChainfireClient {
       }
       if (opts.signal.aborted) return
       if (reopenNow) continue
-      const delay = Math.min(cap, base * 2 ** failures)
-      const retryInMs = Math.round(delay / 2 + Math.random() * (delay / 2))
+      const retryInMs = Math.round(backoffDelay(failures, base, cap))
       failures++
       yield {type: 'disconnected', endpoint: endpoint.name, error, retryInMs}
       idx = (idx + 1) % n

@@ -3,7 +3,7 @@ import type {LoadedConfig} from '../../config/load.js'
 import type {Context} from '../../config/schema.js'
 import {ChainfireClient} from './client.js'
 
-export {ChainfireCallError, ChainfireClient, type EndpointSpec} from './client.js'
+export {ChainfireCallError, ChainfireClient, type EndpointSpec, type MembershipRefusal} from './client.js'
 export type {AlarmType, Member, StatusResponse} from './codec.js'
 
 /** Builds the ChainFire client for a context: endpoints, TLS files (relative to the config file), timeouts. */

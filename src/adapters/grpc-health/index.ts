@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js'
 import {OperationError} from '../../errors.js'
 import {readTlsFile} from '../tls-files.js'
-import {withRetry} from '../retry.js'
+import {withRetry} from '../../core/retry.js'
 
 /**
  * The standard gRPC health protocol (grpc.health.v1.Health/Check). The two messages are tiny, so

@@ -1,7 +1,7 @@
 import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import {OperationError} from '../../errors.js'
-import {withRetry} from '../retry.js'
+import {withRetry} from '../../core/retry.js'
 import {readTlsFile} from '../tls-files.js'
 
 /** HTTP(S) GETs for health endpoints and JWKS: bearer token attached, transient failures retried. */

@@ -2,7 +2,7 @@ import {connect as netConnect, type Socket} from 'node:net'
 import {StringDecoder} from 'node:string_decoder'
 import {connect as tlsConnect} from 'node:tls'
 import {OperationError, UsageError} from '../../errors.js'
-import {withRetry} from '../retry.js'
+import {withRetry} from '../../core/retry.js'
 import {readTlsFile} from '../tls-files.js'
 
 /**

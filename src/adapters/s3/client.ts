@@ -4,11 +4,12 @@
  */
 import {createHash, randomBytes} from 'node:crypto'
 import {createReadStream, createWriteStream} from 'node:fs'
-import {open, rename, rm, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 import {Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import type {S3Client, S3ClientConfig} from '@aws-sdk/client-s3'
+import {replaceAtomically} from '../../core/fs.js'
 import {OperationError, PlasmaError, RefusedError, UsageError, type ErrorDetails} from '../../errors.js'
 
 /** S3 requires parts of at least 5 MiB (except the last one). */
@@ -271,32 +272,21 @@ export class S3Store {
         cb(null, chunk)
       },
     })
+    let got = {size: 0, sha256: ''}
     try {
-      const body = await this.getStream(key)
-      await this.call('download', key, () => pipeline(body, tap, createWriteStream(tmp, {mode: 0o600})))
-      const got = {size, sha256: hash.digest('hex')}
-      if (got.size !== head.size || (head.sha256 !== undefined && head.sha256 !== got.sha256)) {
-        throw new OperationError(
-          `download of s3://${this.bucket}/${key} does not match: got ${got.size} bytes sha256 ${got.sha256}, stored ${head.size} bytes sha256 ${head.sha256 ?? '(none)'}`,
-          this.where(key),
-        )
-      }
-      const fh = await open(tmp, 'r+')
-      try {
-        await fh.sync()
-      } finally {
-        await fh.close()
-      }
-      await rename(tmp, localPath)
-      const dir = await open(dirname(localPath), 'r')
-      try {
-        await dir.sync()
-      } finally {
-        await dir.close()
-      }
+      await replaceAtomically(localPath, async (tmp) => {
+        const body = await this.getStream(key)
+        await this.call('download', key, () => pipeline(body, tap, createWriteStream(tmp, {mode: 0o600})))
+        got = {size, sha256: hash.digest('hex')}
+        if (got.size !== head.size || (head.sha256 !== undefined && head.sha256 !== got.sha256)) {
+          throw new OperationError(
+            `download of s3://${this.bucket}/${key} does not match: got ${got.size} bytes sha256 ${got.sha256}, stored ${head.size} bytes sha256 ${head.sha256 ?? '(none)'}`,
+            this.where(key),
+          )
+        }
+      }, tmp)
       return got
     } catch (error) {
-      await rm(tmp, {force: true})
       if (error instanceof PlasmaError) throw error
       throw new UsageError(`cannot write ${localPath}: ${(error as Error).message}`, {file: localPath})
     }

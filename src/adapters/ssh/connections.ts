@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {knownHostName} from './known-hosts.js'
-import {withRetry} from '../retry.js'
+import {withRetry} from '../../core/retry.js'
 import {isHandshakeDropped, onTheWayTo, SshClient, type SshConnectOptions, type SshExecOptions, type SshExecResult} from './ssh-client.js'
 
 /**

@@ -24,7 +24,10 @@ export default class AuthStatus extends BaseCommand<typeof AuthStatus> {
     const findings = tokenFindings(token)
     const result = {status: worst(findings.map((f) => f.status)), token, findings}
     setExitCode(exitNameForStatus(result.status))
-    if (!this.jsonEnabled()) this.log(renderAuthStatus(result))
     return result
+  }
+
+  protected override render(result: AuthStatusResult): string {
+    return renderAuthStatus(result)
   }
 }

@@ -19,12 +19,15 @@ export default class ChainfireMembers extends BaseCommand<typeof ChainfireMember
   public async run(): Promise<ChainfireHealth> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const result = await listMembers({loaded, ctx, reporter: this.reporter(), timeoutMs: parseTimeout(this.flags.timeout, '--timeout')})
-    if (!this.jsonEnabled()) this.log(renderChainfireMembers(result, {wide: this.flags.output === 'wide'}))
     // Nothing observed is a failure (as etcdctl's), not a list of members that happen to be down.
     if (result.members.every((m) => !m.reachable)) {
       this.reporter().warn('no ChainFire member answered: their state is unknown (plasmactl health says more)')
       setExitCode('OPERATION_FAILED')
     }
     return result
+  }
+
+  protected override render(result: ChainfireHealth): string {
+    return renderChainfireMembers(result, {wide: this.flags.output === 'wide'})
   }
 }

@@ -21,10 +21,11 @@ export default class ChainfireMoveLeader extends BaseCommand<typeof ChainfireMov
       loaded, ctx, reporter: this.reporter(), to: this.flags.to, dryRun: this.flags['dry-run'],
       timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), waitMs: parseTimeout(this.flags.wait, '--wait'),
     })
-    if (!this.jsonEnabled()) {
-      if (result.changed) this.log(`leadership moved ${result.from} → ${result.to} in ${result.elapsedMs} ms (term ${result.termBefore} → ${result.termAfter})`)
-      else this.log(`${result.dryRun ? 'dry run: ' : ''}${result.from} → ${result.to}: ${result.reason}`)
-    }
     return result
+  }
+
+  protected override render(result: MoveLeaderResult): string {
+    if (result.changed) return `leadership moved ${result.from} → ${result.to} in ${result.elapsedMs} ms (term ${result.termBefore} → ${result.termAfter})`
+    return `${result.dryRun ? 'dry run: ' : ''}${result.from} → ${result.to}: ${result.reason}`
   }
 }

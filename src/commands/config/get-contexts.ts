@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../base-command.js'
 import {getContexts, type GetContextsResult} from '../../services/config/contexts.js'
 import {configFileFrom} from '../../services/config/path.js'
-import {formatContexts} from '../../services/config/render.js'
+import {formatContexts} from '../../output/contexts.js'
 
 export default class ConfigGetContexts extends BaseCommand<typeof ConfigGetContexts> {
   static override summary = 'List the contexts in the config file'
@@ -10,7 +10,10 @@ export default class ConfigGetContexts extends BaseCommand<typeof ConfigGetConte
 
   public async run(): Promise<GetContextsResult> {
     const result = await getContexts({path: configFileFrom(this.flags.config)})
-    if (!this.jsonEnabled()) this.log(formatContexts(result))
     return result
+  }
+
+  protected override render(result: GetContextsResult): string {
+    return formatContexts(result)
   }
 }

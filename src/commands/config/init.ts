@@ -38,9 +38,10 @@ Refuses to overwrite an existing file unless --force; the file is written atomic
       flags: {contextName: f['context-name'], environment: f.environment, nodes: f.node, sshUser: f['ssh-user'], identityFile: f['identity-file'], endpoints: f.endpoint},
       prompter: isInteractive() ? promptInitAnswers : undefined,
     })
-    if (!this.jsonEnabled()) {
-      this.log(`${result.overwritten ? 'overwrote' : 'wrote'} ${result.path}: context "${result.context}" (${result.environment}, ${result.nodes.length} node${result.nodes.length === 1 ? '' : 's'}) is current`)
-    }
     return result
+  }
+
+  protected override render(result: InitResult): string {
+    return `${result.overwritten ? 'overwrote' : 'wrote'} ${result.path}: context "${result.context}" (${result.environment}, ${result.nodes.length} node${result.nodes.length === 1 ? '' : 's'}) is current`
   }
 }

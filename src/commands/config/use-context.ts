@@ -14,9 +14,10 @@ export default class ConfigUseContext extends BaseCommand<typeof ConfigUseContex
 
   public async run(): Promise<UseContextResult> {
     const result = await useContext({path: configFileFrom(this.flags.config), name: this.args.name})
-    if (!this.jsonEnabled()) {
-      this.log(result.changed ? `switched to context "${result.currentContext}"` : `context "${result.currentContext}" is already current`)
-    }
     return result
+  }
+
+  protected override render(result: UseContextResult): string {
+    return result.changed ? `switched to context "${result.currentContext}"` : `context "${result.currentContext}" is already current`
   }
 }

@@ -22,7 +22,6 @@ export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
     const path = configFileFrom(this.args.file ?? this.flags.config)
     try {
       const result = await validateConfigFile({path})
-      if (!this.jsonEnabled()) this.log(`${result.path}: valid (${result.contexts} context${result.contexts === 1 ? '' : 's'}, ${result.nodes} node${result.nodes === 1 ? '' : 's'})`)
       return result
     } catch (error) {
       // --json: the error envelope carries the problems; humans get one line per problem.
@@ -33,5 +32,11 @@ export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
       setExitCode('USAGE')
       return {path, valid: false, problems: total}
     }
+  }
+
+  protected override render(result: ValidateResult | {valid: false}): string | undefined {
+    // An invalid file was reported problem by problem on stderr.
+    if (!result.valid) return undefined
+    return `${result.path}: valid (${result.contexts} context${result.contexts === 1 ? '' : 's'}, ${result.nodes} node${result.nodes === 1 ? '' : 's'})`
   }
 }

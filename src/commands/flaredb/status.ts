@@ -29,7 +29,10 @@ export default class FlaredbStatus extends BaseCommand<typeof FlaredbStatus> {
     const {details, findings} = await checkFlaredb({loaded, ctx, timeoutMs: parseTimeout(this.flags.timeout, '--timeout')})
     const result = {status: flaredbStatus(findings), details, findings}
     setExitCode(exitNameForStatus(result.status))
-    if (!this.jsonEnabled()) this.log(renderFlaredb(result))
     return result
+  }
+
+  protected override render(result: FlaredbStatusResult): string {
+    return renderFlaredb(result)
   }
 }

@@ -12,7 +12,10 @@ export default class LabAddNode extends BaseCommand<typeof LabAddNode> {
 
   public async run(): Promise<LabAddNodeResult> {
     const result = await labAddNode({name: this.args.name, dir: this.flags.dir, context: this.flags.context, configPath: this.flags.config}, this.reporter())
-    if (!this.jsonEnabled()) this.log(`lab node ${result.node.name}: ${result.node.address}, sshd pid ${result.sshd.pid}; ChainFire disabled until \`plasmactl node add ${result.node.name}\``)
     return result
+  }
+
+  protected override render(result: LabAddNodeResult): string {
+    return `lab node ${result.node.name}: ${result.node.address}, sshd pid ${result.sshd.pid}; ChainFire disabled until \`plasmactl node add ${result.node.name}\``
   }
 }

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
-import {labDown, renderLabDown, type LabDownResult} from '../../services/lab/index.js'
+import {renderLabDown} from '../../output/lab.js'
+import {labDown, type LabDownResult} from '../../services/lab/index.js'
 
 export default class LabDown extends BaseCommand<typeof LabDown> {
   static override summary = 'Stop the lab processes (by their pid files); --purge also deletes the lab and its context'
@@ -13,7 +14,10 @@ export default class LabDown extends BaseCommand<typeof LabDown> {
 
   public async run(): Promise<LabDownResult> {
     const result = await labDown({dir: this.flags.dir, context: this.flags.context, configPath: this.flags.config, purge: this.flags.purge}, this.reporter())
-    if (!this.jsonEnabled()) this.log(renderLabDown(result))
     return result
+  }
+
+  protected override render(result: LabDownResult): string {
+    return renderLabDown(result)
   }
 }

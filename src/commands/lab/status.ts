@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
+import {renderLabStatus} from '../../output/lab.js'
 import {setExitCode} from '../../errors.js'
-import {labStatus, renderLabStatus, type LabStatusResult} from '../../services/lab/index.js'
+import {labStatus, type LabStatusResult} from '../../services/lab/index.js'
 
 export default class LabStatus extends BaseCommand<typeof LabStatus> {
   static override summary = 'Show the lab nodes: sshd, ChainFire member and health endpoint'
@@ -16,7 +17,10 @@ export default class LabStatus extends BaseCommand<typeof LabStatus> {
     const result = await labStatus({dir: this.flags.dir, context: this.flags.context, configPath: this.flags.config})
     if (result.status === 'degraded') setExitCode('HEALTH_WARN')
     if (result.status === 'down') setExitCode('HEALTH_CRIT')
-    if (!this.jsonEnabled()) this.log(renderLabStatus(result))
     return result
+  }
+
+  protected override render(result: LabStatusResult): string {
+    return renderLabStatus(result)
   }
 }

@@ -1,8 +1,9 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
+import {renderLabUp} from '../../output/lab.js'
 import {parseTimeout} from '../../config/duration.js'
 import {parseWith} from '../../services/lab/components/index.js'
-import {labUp, renderLabUp, type LabUpResult} from '../../services/lab/index.js'
+import {labUp, type LabUpResult} from '../../services/lab/index.js'
 
 export default class LabUp extends BaseCommand<typeof LabUp> {
   static override summary = 'Start a real multi-node lab cluster on this machine (sshd + ChainFire member per node)'
@@ -50,7 +51,10 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
       },
       this.reporter(),
     )
-    if (!this.jsonEnabled()) this.log(renderLabUp(result))
     return result
+  }
+
+  protected override render(result: LabUpResult): string {
+    return renderLabUp(result)
   }
 }

@@ -27,7 +27,10 @@ export default class PrismnetStatus extends BaseCommand<typeof PrismnetStatus> {
     const {details, findings} = await checkPrismnet({loaded, ctx, timeoutMs: parseTimeout(this.flags.timeout, '--timeout')})
     const result = {status: worst(findings.map((f) => f.status)), details, findings}
     setExitCode(exitNameForStatus(result.status))
-    if (!this.jsonEnabled()) this.log(renderPrismnet(result))
     return result
+  }
+
+  protected override render(result: PrismnetStatusResult): string {
+    return renderPrismnet(result)
   }
 }

@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {setExitCode} from '../../errors.js'
 import {listRunbooks} from '../../runbook/loader.js'
+import {renderLint} from '../../output/runbook.js'
 import {type LintResult, lintRunbooks} from '../../runbook/manage.js'
 
 export default class RunbookLint extends BaseCommand<typeof RunbookLint> {
@@ -14,12 +15,10 @@ export default class RunbookLint extends BaseCommand<typeof RunbookLint> {
     const names = this.argv.filter((a) => !a.startsWith('-'))
     const result = await lintRunbooks(names.length ? names : (await listRunbooks()).map((r) => r.file))
     if (!result.ok) setExitCode('USAGE')
-    if (!this.jsonEnabled()) {
-      for (const f of result.files) {
-        if (f.problems.length === 0) this.log(`ok    ${f.file}`)
-        for (const p of f.problems) this.log(`${p.file}:${p.line}:${p.column}: ${p.severity}: ${p.path ? `${p.path}: ` : ''}${p.message}`)
-      }
-    }
     return result
+  }
+
+  protected override render(result: LintResult): string {
+    return renderLint(result)
   }
 }

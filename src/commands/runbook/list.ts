@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../base-command.js'
-import {renderTable} from '../../output/table.js'
+import {renderRunbookList} from '../../output/runbook.js'
 import {type ListedRunbook, listRunbooksLinted} from '../../runbook/manage.js'
 
 export default class RunbookList extends BaseCommand<typeof RunbookList> {
@@ -11,10 +11,10 @@ export default class RunbookList extends BaseCommand<typeof RunbookList> {
     const runbooks = await listRunbooksLinted()
     const bad = runbooks.filter((r) => r.lintErrors > 0)
     if (bad.length > 0) this.reporter().warn(`${bad.map((r) => r.name).join(', ')} ${bad.length === 1 ? 'does' : 'do'} not lint and cannot run: see \`plasmactl runbook lint ${bad[0].name}\``)
-    if (!this.jsonEnabled()) {
-      const lint = (r: ListedRunbook) => (r.lintErrors === 0 ? 'ok' : `FAILS (${r.lintErrors} error${r.lintErrors > 1 ? 's' : ''})`)
-      this.log(renderTable(['NAME', 'PARAMS', 'LINT', 'DESCRIPTION'], runbooks.map((r) => [r.name, r.params.join(',') || '-', lint(r), r.description])))
-    }
     return {runbooks}
+  }
+
+  protected override render(result: {runbooks: ListedRunbook[]}): string {
+    return renderRunbookList(result.runbooks)
   }
 }

@@ -12,10 +12,12 @@ export default class RunbookLog extends BaseCommand<typeof RunbookLog> {
 
   public async run(): Promise<RunLog> {
     const log = await readRunLog(this.args.runId)
-    if (this.jsonEnabled()) return log
-    if (this.flags.format === 'markdown') this.log(await renderTranscript(log))
-    // The text form is `runs show`: failures, aborts, resumes and overrides with who and when.
-    else this.log(renderRunTranscript(await showRun(this.args.runId)))
     return log
+  }
+
+  protected override async render(log: RunLog): Promise<string> {
+    if (this.flags.format === 'markdown') return renderTranscript(log)
+    // The text form is `runs show`: failures, aborts, resumes and overrides with who and when.
+    return renderRunTranscript(await showRun(this.args.runId))
   }
 }

@@ -10,7 +10,10 @@ export default class RunbookNew extends BaseCommand<typeof RunbookNew> {
 
   public async run(): Promise<{name: string; file: string}> {
     const r = await newRunbook(this.args.name, this.flags.dir)
-    if (!this.jsonEnabled()) this.log(`created ${r.file}\nnext: plasmactl runbook lint ${r.file} && plasmactl runbook run ${r.file} --dry-run`)
     return r
+  }
+
+  protected override render(r: {name: string; file: string}): string {
+    return `created ${r.file}\nnext: plasmactl runbook lint ${r.file} && plasmactl runbook run ${r.file} --dry-run`
   }
 }

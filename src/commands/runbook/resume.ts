@@ -17,7 +17,10 @@ export default class RunbookResume extends BaseCommand<typeof RunbookResume> {
     const result = await runRunbook(
       runOptions(rc, this.flags, {reporter: this.reporter(), log: (s) => this.logToStderr(s), output: (s) => this.logToStderr(s), version: this.config.version, dryRun: false, resume: this.args.runId, onSecrets: (v) => this.redactOutput(v)}),
     )
-    if (!this.jsonEnabled()) this.log(renderRun(result))
     return result
+  }
+
+  protected override render(result: RunResult): string {
+    return renderRun(result)
   }
 }

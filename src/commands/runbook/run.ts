@@ -25,7 +25,10 @@ export default class RunbookRun extends BaseCommand<typeof RunbookRun> {
         dryRun: this.flags['dry-run'], name: this.args.runbook, onSecrets: (v) => this.redactOutput(v),
       }),
     )
-    if (!this.jsonEnabled()) this.log(result.dryRun ? renderPlan(result) : renderRun(result))
     return result
+  }
+
+  protected override render(result: RunResult): string {
+    return result.dryRun ? renderPlan(result) : renderRun(result)
   }
 }

@@ -9,10 +9,10 @@ export default class RunbookShow extends BaseCommand<typeof RunbookShow> {
 
   public async run(): Promise<Awaited<ReturnType<typeof showRunbook>>> {
     const r = await showRunbook(this.args.runbook)
-    if (!this.jsonEnabled()) {
-      this.log(`# ${r.name} (${r.file})`)
-      this.log(r.text.trimEnd())
-    }
     return r
+  }
+
+  protected override render(r: Awaited<ReturnType<typeof showRunbook>>): string {
+    return `# ${r.name} (${r.file})\n${r.text.trimEnd()}`
   }
 }

@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
-import {formatDuration} from '../../config/duration.js'
-import {dash, formatBytes, paintStatus, renderTable} from '../../output/table.js'
+import {renderSnapshotList} from '../../output/snapshot.js'
 import {type Listing, listSnapshots} from '../../services/snapshot/index.js'
 import {setExitCode} from '../../errors.js'
 
@@ -21,16 +20,11 @@ export default class SnapshotList extends BaseCommand<typeof SnapshotList> {
     const {snapshots} = listing
     if (listing.errors.length > 0 || snapshots.some((s) => s.state === 'corrupt')) setExitCode('OPERATION_FAILED')
     if (listing.errors.some((e) => e.refused)) setExitCode('REFUSED')
-    if (!this.jsonEnabled()) {
-      const now = Date.now()
-      this.log(
-        renderTable(
-          ['NAME', 'AGE', 'SIZE', 'REVISION', 'KEYS', 'CLUSTER', 'SOURCE', 'STATE', 'TARGET'],
-          snapshots.map((s) => [s.id, formatDuration(now - Date.parse(s.createdAt)), formatBytes(s.size), dash(s.revision), dash(s.manifest?.keyCount), dash(s.manifest?.clusterId), dash(s.manifest?.sourceMember), s.complete ? paintStatus('ok', s.checked === 'hash' ? 'verified' : 'size ok') : paintStatus(s.state === 'corrupt' ? 'crit' : 'warn', s.state), s.target]),
-        ),
-      )
-      for (const e of listing.errors) this.logToStderr(`error: cannot list ${e.target}: ${e.error}`)
-    }
+    for (const e of listing.errors) this.logToStderr(`error: cannot list ${e.target}: ${e.error}`)
     return listing
+  }
+
+  protected override render(listing: Listing): string {
+    return renderSnapshotList(listing)
   }
 }

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
 import {setExitCode} from '../../errors.js'
-import {paintStatus, renderTable} from '../../output/table.js'
+import {renderPrune} from '../../output/snapshot.js'
 import {pruneSnapshots, type PruneResult, retentionFor} from '../../services/snapshot/index.js'
 
 export default class SnapshotPrune extends BaseCommand<typeof SnapshotPrune> {
@@ -26,10 +26,11 @@ export default class SnapshotPrune extends BaseCommand<typeof SnapshotPrune> {
     const retention = retentionFor(ctx, {keepLast: f['keep-last'], hourly: f.hourly, daily: f.daily, weekly: f.weekly, monthly: f.monthly})
     const r = await pruneSnapshots({loaded, ctx, targets: f.target, dryRun: f['dry-run'], force: f.force, retention, reporter: this.reporter()})
     if (r.errors.length > 0) setExitCode('OPERATION_FAILED')
-    if (!this.jsonEnabled()) {
-      this.log(renderTable(['NAME', 'CREATED', 'DECISION', 'WHY'], r.decisions.map((d) => [d.id, d.createdAt, d.keep ? paintStatus('ok', 'keep') : paintStatus('warn', r.dryRun ? 'would delete' : 'deleted'), d.reasons.join('; ')])))
-      for (const e of r.errors) this.logToStderr(`error deleting ${e.id}: ${e.error}`)
-    }
+    for (const e of r.errors) this.logToStderr(`error deleting ${e.id}: ${e.error}`)
     return r
+  }
+
+  protected override render(r: PruneResult): string {
+    return renderPrune(r)
   }
 }

@@ -30,21 +30,25 @@ export default class SnapshotRestore extends BaseCommand<typeof SnapshotRestore>
     wait: Flags.string({description: 'how long to wait for the restored cluster to become healthy', default: '60s'}),
   }
 
+  private contextName = ''
+
   public async run(): Promise<RestoreResult> {
     const {loaded, ctx} = await resolveContext(this.flags)
+    this.contextName = ctx.name
     const result = await restoreCluster({
       loaded, ctx, reporter: this.reporter(), idOrFile: this.args.snapshot, dryRun: this.flags['dry-run'], resume: this.flags.resume,
       targets: this.flags.target, force: this.flags.force, waitMs: parseTimeout(this.flags.wait, '--wait'),
       confirm: async (plan) => {
-        if (!this.jsonEnabled()) this.logToStderr(renderPlan(plan))
+        this.logToStderr(renderPlan(plan))
         return confirmOrFail(`${plan.live?.healthy ? 'The live cluster is HEALTHY. ' : ''}Restore context "${ctx.name}" (${ctx.environment}) from ${plan.snapshot}? Every member is stopped and its data moved aside.`, {yes: this.flags.yes})
       },
     })
-    if (!this.jsonEnabled()) {
-      if (result.alreadyFinished) this.log(`restore ${result.runId} had already finished: nothing to do`)
-      else if (result.dryRun) this.log(`dry run: preflight passed, nothing changed\n${renderPlan(result.plan)}`)
-      else this.log(`restored ${ctx.name} from ${result.plan.snapshot} (run ${result.runId}): revision ${result.verified?.revision}, ${result.verified?.keyCount} keys${result.skipped.length ? `; resumed, skipped ${result.skipped.length} completed steps` : ''}`)
-    }
     return result
+  }
+
+  protected override render(result: RestoreResult): string {
+    if (result.alreadyFinished) return `restore ${result.runId} had already finished: nothing to do`
+    if (result.dryRun) return `dry run: preflight passed, nothing changed\n${renderPlan(result.plan)}`
+    return `restored ${this.contextName} from ${result.plan.snapshot} (run ${result.runId}): revision ${result.verified?.revision}, ${result.verified?.keyCount} keys${result.skipped.length ? `; resumed, skipped ${result.skipped.length} completed steps` : ''}`
   }
 }

@@ -5,7 +5,7 @@ import {parseDuration, parseTimeout} from '../../config/duration.js'
 import {setExitCode} from '../../errors.js'
 import {createLogReporter} from '../../output/log.js'
 import {progressBar} from '../../output/progress.js'
-import {formatBytes} from '../../output/table.js'
+import {renderSave} from '../../output/snapshot.js'
 import {runSave, type ScheduledSaveResult} from '../../services/snapshot/index.js'
 import {slotOf} from '../../services/snapshot/slot.js'
 
@@ -32,22 +32,17 @@ export default class SnapshotSave extends BaseCommand<typeof SnapshotSave> {
   public async run(): Promise<ScheduledSaveResult> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const format = (this.flags['log-format'] ?? (process.stderr.isTTY ? 'text' : 'json')) as 'text' | 'json'
-    const reporter = createLogReporter({format, file: this.flags['log-file'], debug: this.flags.debug, command: 'snapshot save'})
+    const reporter = this.collectWarnings(createLogReporter({format, file: this.flags['log-file'], debug: this.flags.debug, command: 'snapshot save'}))
     const bar = progressBar()
     const result = await runSave({
       loaded, ctx, reporter, version: this.config.version, targets: this.flags.target, endpoint: this.flags.endpoint,
       timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), slot: this.flags.slot ? slotOf(parseDuration(this.flags.slot, '--slot')) : undefined, metricsFile: this.flags['metrics-file'], prune: this.flags.prune, onProgress: bar.update,
     }).finally(bar.done)
     if (!result.ok) setExitCode(result.targets.some((t) => t.refused) ? 'REFUSED' : 'OPERATION_FAILED')
-    if (result.slot?.alreadyTaken) {
-      if (!this.jsonEnabled()) this.log(`already taken for this slot (${result.slot.id}): ${result.name} by ${result.slot.by}`)
-      return result
-    }
-    if (!this.jsonEnabled()) {
-      this.log(`${result.name}  ${formatBytes(result.manifest.size)}  revision ${result.manifest.revision}  keys ${result.manifest.keyCount ?? '?'}  from ${result.manifest.sourceMember}`)
-      for (const t of result.targets) this.log(`  ${t.ok ? 'ok    ' : 'FAILED'} ${t.target}${t.error ? `: ${t.error}` : ''}`)
-      if (result.prune) this.log(`  pruned ${result.prune.deleted.length} old snapshot(s)`)
-    }
     return result
+  }
+
+  protected override render(result: ScheduledSaveResult): string {
+    return renderSave(result)
   }
 }

@@ -4,6 +4,7 @@ import {resolve} from 'node:path'
 import {isSea} from 'node:sea'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
+import {renderScheduleFiles} from '../../output/snapshot.js'
 import {installSchedule, type RenderedFile, renderSchedule} from '../../services/snapshot/schedule.js'
 
 export default class SnapshotSchedule extends BaseCommand<typeof SnapshotSchedule> {
@@ -32,10 +33,10 @@ export default class SnapshotSchedule extends BaseCommand<typeof SnapshotSchedul
     )
     const installed = this.args.action === 'install'
     if (installed) await installSchedule(files)
-    if (!this.jsonEnabled()) {
-      for (const f of files) this.log(installed ? `wrote ${f.path}` : `# ${f.path}\n${f.content}`)
-      if (installed) this.log(`enable with: systemctl daemon-reload && systemctl enable --now ${files[1].path.split('/').pop()}`)
-    }
     return {installed, files}
+  }
+
+  protected override render(r: {installed: boolean; files: RenderedFile[]}): string {
+    return renderScheduleFiles(r)
   }
 }

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {resolveContext} from '../../config/context.js'
 import {setExitCode} from '../../errors.js'
-import {paintStatus} from '../../output/table.js'
+import {renderSnapshotVerify} from '../../output/snapshot.js'
 import {verifySnapshot, type VerifyResult} from '../../services/snapshot/index.js'
 
 export default class SnapshotVerify extends BaseCommand<typeof SnapshotVerify> {
@@ -17,10 +17,10 @@ export default class SnapshotVerify extends BaseCommand<typeof SnapshotVerify> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const result = await verifySnapshot({loaded, ctx, targets: this.flags.target, idOrFile: this.args.snapshot})
     if (!result.ok) setExitCode('OPERATION_FAILED')
-    if (!this.jsonEnabled()) {
-      this.log(`${result.ok ? paintStatus('ok', 'OK') : paintStatus('crit', 'BAD')}  ${result.id} (${result.source}), ${result.digest.size} bytes, sha256 ${result.digest.sha256}`)
-      for (const c of result.checks) this.log(`  ${c.ok ? paintStatus('ok', 'ok  ') : paintStatus('crit', 'FAIL')} ${c.check}: ${c.detail}`)
-    }
     return result
+  }
+
+  protected override render(result: VerifyResult): string {
+    return renderSnapshotVerify(result)
   }
 }

@@ -23,7 +23,10 @@ export default class VmCheck extends BaseCommand<typeof VmCheck> {
     const f = this.flags
     const report = await checkVms({loaded, ctx, reporter: this.reporter(), hosts: f.host, qmpTimeoutMs: f['qmp-timeout'] ? parseTimeout(f['qmp-timeout'], '--qmp-timeout') : undefined, forks: f.forks})
     setExitCode(exitNameForStatus(report.status))
-    if (!this.jsonEnabled()) this.log(renderVmCheck(report))
     return report
+  }
+
+  protected override render(report: VmCheckReport): string {
+    return renderVmCheck(report)
   }
 }

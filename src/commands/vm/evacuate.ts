@@ -24,7 +24,10 @@ export default class VmEvacuate extends BaseCommand<typeof VmEvacuate> {
     })
     if (result.vms.some((v) => v.outcome === 'failed')) setExitCode('OPERATION_FAILED')
     else if (result.vms.some((v) => v.outcome === 'pinned' || v.outcome === 'no-target')) setExitCode('HEALTH_WARN')
-    if (!this.jsonEnabled()) this.log(renderTable(['VM', 'NAME', 'OUTCOME', 'TO'], result.vms.map((v) => [v.id, v.name, v.outcome, v.toHost ?? (v.error ? `error: ${v.error}` : '-')])))
     return result
+  }
+
+  protected override render(result: EvacuationResult): string {
+    return renderTable(['VM', 'NAME', 'OUTCOME', 'TO'], result.vms.map((v) => [v.id, v.name, v.outcome, v.toHost ?? (v.error ? `error: ${v.error}` : '-')]))
   }
 }

@@ -21,10 +21,13 @@ export default class VmList extends BaseCommand<typeof VmList> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const reporter = this.reporter()
     const report = await checkVms({loaded, ctx, reporter, forks: this.flags.forks})
-    if (!this.jsonEnabled()) this.log(renderVmList(report))
     const {exit, problems} = vmListExit(report)
     for (const p of problems) reporter.warn(p)
     setExitCode(exit)
     return report
+  }
+
+  protected override render(report: VmCheckReport): string {
+    return renderVmList(report)
   }
 }

@@ -21,7 +21,10 @@ export default class VmReconcileOrphans extends BaseCommand<typeof VmReconcileOr
       confirm: async (orphans) => confirmOrFail(`Stop ${orphans.length} orphan QEMU process(es) (${orphans.map((o) => `${o.host}:${o.pid}`).join(', ')})?`, {yes: this.flags.yes}),
     })
     if (result.failed.length > 0) setExitCode('OPERATION_FAILED')
-    if (!this.jsonEnabled()) this.log(renderReconcile(result))
     return result
+  }
+
+  protected override render(result: ReconcileOrphansResult): string {
+    return renderReconcile(result)
   }
 }

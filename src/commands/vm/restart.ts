@@ -21,11 +21,14 @@ export default class VmRestart extends BaseCommand<typeof VmRestart> {
     const result = await restartVm({
       loaded, ctx, reporter: this.reporter(), id: this.args.id, host: this.flags.host, dryRun: this.flags['dry-run'],
       confirm: async (plan) => {
-        if (!this.jsonEnabled()) this.logToStderr(plan.steps.map((s, i) => `  ${i + 1}. ${s}`).join('\n'))
+        this.logToStderr(plan.steps.map((s, i) => `  ${i + 1}. ${s}`).join('\n'))
         return confirmOrFail(`Restart VM ${plan.id} (${plan.name}) on ${plan.toHost} in context "${ctx.name}"?`, {yes: this.flags.yes})
       },
     })
-    if (!this.jsonEnabled()) this.log(renderVmRestart(result))
     return result
+  }
+
+  protected override render(result: VmRestartResult): string {
+    return renderVmRestart(result)
   }
 }

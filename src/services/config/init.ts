@@ -2,7 +2,7 @@ import {access, readFile} from 'node:fs/promises'
 import {fileURLToPath} from 'node:url'
 import {type Document, isMap, isScalar, isSeq, parseDocument} from 'yaml'
 import {UsageError} from '../../errors.js'
-import {writeFileAtomic} from '../../config/load.js'
+import {writeFileAtomic} from '../../core/fs.js'
 import {validateConfigText} from '../../config/validate.js'
 import {ROLES, type Role, SAFE_HOST_RE, SAFE_HOST_RULE, SAFE_USER_RE, SAFE_USER_RULE} from '../../config/schema.js'
 

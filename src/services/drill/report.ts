@@ -1,6 +1,6 @@
 import {copyFile, mkdir, readFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
-import {writeFileAtomic} from '../../config/load.js'
+import {writeFileAtomic} from '../../core/fs.js'
 import {UsageError} from '../../errors.js'
 import {drillTimelineSpec, renderDrillMarkdown, renderSvg} from '../../output/drill.js'
 import type {DrillResult} from './types.js'

@@ -178,7 +178,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       const [name, params] = spec.fault === 'quorum-loss' ? ['chainfire/quorum-loss-recovery', {source: o.source ?? 'freshest'}] : ['chainfire/restart-node', {node: target.name}]
       const rb = await runRunbook({
         loaded: o.loaded, ctx: o.ctx, reporter: o.reporter, output: (l) => o.reporter.debug(l), name, params, acceptDataLoss: o.acceptDataLoss,
-        dryRun: false, yes: true, stepMode: false, interactive: false, force: false, allowManual: false, lockTtlSeconds: 15, version: 'drill',
+        dryRun: false, yes: true, stepMode: false, interactive: false, force: [], allowManual: false, lockTtlSeconds: 15, version: 'drill',
         prompts: {step: () => Promise.reject(new Error('no prompts in a drill')), confirm: () => Promise.resolve(false)},
       })
       recoveryStatus = rb.status === 'succeeded' ? 'ok' : `runbook ${rb.status}: ${rb.steps.find((x) => x.status === 'failed')?.error ?? ''}`.trim()

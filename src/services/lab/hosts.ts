@@ -1,5 +1,5 @@
 import {chown, rm} from 'node:fs/promises'
-import {mapLimit} from '../../adapters/map-limit.js'
+import {mapLimit} from '../../core/concurrency.js'
 import {UsageError} from '../../errors.js'
 import {ensureEd25519Key} from './keys.js'
 import {LAB_SSH_PORT, type LabPaths, nodePaths} from './layout.js'

@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto'
 import {access, chmod, mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {runChecked} from '../../adapters/exec/index.js'
-import {writeFileAtomic} from '../../config/load.js'
+import {writeFileAtomic} from '../../core/fs.js'
 import type {LabPaths, NodePaths} from './layout.js'
 
 export async function exists(p: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 import {chmod, chown, mkdir, readFile} from 'node:fs/promises'
-import {writeFileAtomic} from '../../config/load.js'
+import {writeFileAtomic} from '../../core/fs.js'
 import {UsageError} from '../../errors.js'
 import {exists} from './keys.js'
 import {LAB_SSH_PORT, type LabPaths, type NodePaths, nodePaths, templatePath} from './layout.js'

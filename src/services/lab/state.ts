@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {UsageError} from '../../errors.js'
-import {writeFileAtomic} from '../../config/load.js'
+import {writeFileAtomic} from '../../core/fs.js'
 import {labPaths} from './layout.js'
 
 export interface LabNodeState {

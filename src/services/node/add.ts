@@ -13,7 +13,7 @@ import {dataDirOf} from '../snapshot/restore.js'
 import {addNodeToConfig, clientFor, clusterState, contextWith, leaderEndpoint, memberOfNode, nodeRunsDir, readClusterLock, setNodeRemoved, type StepDef, StepRunner, takeClusterLock, waitForCluster} from './common.js'
 import {type CheckFinding, refusalHint, refusals, runPreflight} from './preflight.js'
 import {hostFindings} from './host-check.js'
-import {type ClusterView, mapMembershipError, outcomeOf, type RemoveOutcome, verifyAsPredicted, viewOf} from './remove.js'
+import {type ClusterView, mapMembershipError, MembershipRefusedError, outcomeOf, type RemoveOutcome, verifyAsPredicted, viewOf} from './remove.js'
 
 export type AddStepName = 'member-add' | 'clear-data' | 'write-join-settings' | 'start-service' | 'wait-caught-up' | 'promote' | 'verify' | 'mark-active'
 
@@ -264,7 +264,7 @@ export async function executeAdd(x: AddExec): Promise<RemoveOutcome> {
         } catch (error) {
           const e = mapMembershipError(error, `promote ${node.name}`)
           // "not in sync with leader" is transient: the learner is still catching up.
-          if (!(e instanceof RefusedError) || !/sync|ready/i.test(e.message) || Date.now() > deadline) throw e
+          if (!(e instanceof MembershipRefusedError) || e.refusal !== 'learner-not-ready' || Date.now() > deadline) throw e
           await new Promise((r) => setTimeout(r, 300))
         }
       }

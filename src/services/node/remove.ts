@@ -1,4 +1,5 @@
-import {type ChainfireClient, ChainfireCallError} from '../../adapters/chainfire/index.js'
+import {type ChainfireClient, ChainfireCallError, type MembershipRefusal} from '../../adapters/chainfire/index.js'
+import {SshConnectionError} from '../../adapters/ssh/index.js'
 import {findNode} from '../../config/context.js'
 import type {LoadedConfig} from '../../config/load.js'
 import type {Context, NodeSpec} from '../../config/schema.js'
@@ -178,12 +179,17 @@ export async function removalChecks(c: {client: ChainfireClient; remote: Remote;
 /** How long a transient "unhealthy cluster" refusal is retried (etcd's peer health interval is 5 s). */
 export const UNHEALTHY_RETRY_MS = 15_000
 
+/** ChainFire's own refusal of a membership change (exit 6), with etcd's reason as a kind. */
+export class MembershipRefusedError extends RefusedError {
+  constructor(what: string, error: ChainfireCallError, readonly refusal: MembershipRefusal) {
+    super(`ChainFire refused to ${what}: ${error.message.replace(/^.*failed: /, '')}`, {endpoint: error.details.endpoint, refusal}, {cause: error})
+  }
+}
+
 /** Maps the server's own refusal of a membership change to exit 6. */
 export function mapMembershipError(error: unknown, what: string): Error {
-  if (error instanceof ChainfireCallError && /FAILED_PRECONDITION|not enough started members|unhealthy cluster|unhealthy|too many learner|not in sync|learner/i.test(error.message)) {
-    return new RefusedError(`ChainFire refused to ${what}: ${error.message.replace(/^.*failed: /, '')}`, {endpoint: error.details.endpoint})
-  }
-  return error as Error
+  const refusal = error instanceof ChainfireCallError ? error.membershipRefusal : undefined
+  return refusal ? new MembershipRefusedError(what, error as ChainfireCallError, refusal) : (error as Error)
 }
 
 /** Everything the removal steps need; built by removeNode and reused by node replace. */
@@ -242,7 +248,7 @@ export async function executeRemoval(x: RemoveExec): Promise<RemoveOutcome> {
             await restClient.memberRemove(plan.member!.id, await leaderEndpoint(restClient, rest, probeMs))
             break
           } catch (error) {
-            const transient = error instanceof ChainfireCallError && /unhealthy cluster/i.test(error.message)
+            const transient = error instanceof ChainfireCallError && error.membershipRefusal === 'unhealthy-cluster'
             if (!transient || Date.now() > deadline) throw mapMembershipError(error, `remove member ${node.name}`)
             await new Promise((r) => setTimeout(r, 1000))
           }
@@ -339,10 +345,9 @@ export function removalLeftovers(runner: StepRunner<string>, plan: RemovePlan): 
   return {data, pending}
 }
 
+/** A host that is down or unreachable; a refusal (changed host key) or a failed command is not. */
 function isConnectionError(error: unknown): boolean {
-  // A refusal (changed host key: "refusing to connect") is not a host that is down.
-  if (error instanceof RefusedError) return false
-  return /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|handshake|cannot connect|connect/i.test((error as Error)?.message ?? '') && !/exit \d+/.test((error as Error)?.message ?? '')
+  return error instanceof SshConnectionError
 }
 
 /**

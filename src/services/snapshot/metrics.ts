@@ -1,5 +1,5 @@
 import {readFile} from 'node:fs/promises'
-import {writeFileAtomic} from '../../config/load.js'
+import {writeFileAtomic} from '../../core/fs.js'
 import {MetricWriter} from '../../output/prometheus.js'
 
 export interface SaveOutcome {

@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {writeFileAtomic} from '../../config/load.js'
+import {writeFileAtomic} from '../../core/fs.js'
 import type {Context} from '../../config/schema.js'
 import {UsageError} from '../../errors.js'
 import {shellQuote} from '../../shell-quote.js'

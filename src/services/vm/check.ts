@@ -1,4 +1,4 @@
-import {mapLimit} from '../../adapters/map-limit.js'
+import {mapLimit} from '../../core/concurrency.js'
 import {chainfireClientFor} from '../../adapters/chainfire/index.js'
 import type {LoadedConfig} from '../../config/load.js'
 import type {Context, NodeSpec} from '../../config/schema.js'

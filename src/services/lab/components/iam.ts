@@ -1,7 +1,7 @@
 import {generateKeyPairSync} from 'node:crypto'
 import {access, mkdir} from 'node:fs/promises'
 import {basename, join} from 'node:path'
-import {writeFileAtomic} from '../../../config/load.js'
+import {writeFileAtomic} from '../../../core/fs.js'
 import {templatePath} from '../layout.js'
 import {componentDir, labUserDir, labUserFile, livePid, serviceCommands, serviceVerb, shq, stopByPidFile, writeServiceScript} from './service-script.js'
 import type {LabComponent, LabState} from './types.js'

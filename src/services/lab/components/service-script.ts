@@ -1,7 +1,7 @@
 import {chown, mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {isRunning, readPidFile, run, terminate, which} from '../../../adapters/exec/index.js'
-import {writeFileAtomic} from '../../../config/load.js'
+import {writeFileAtomic} from '../../../core/fs.js'
 import {OperationError} from '../../../errors.js'
 import {isRoot, nodePaths} from '../layout.js'
 import type {LabUser} from '../prereqs.js'

@@ -1,22 +1,13 @@
-import {copyFile, mkdir, open, readdir, readFile, rename, rm, stat} from 'node:fs/promises'
+import {copyFile, mkdir, readdir, readFile, rename, rm, stat} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {writeFileAtomic} from '../../../config/load.js'
+import {replaceAtomically, writeFileAtomic} from '../../../core/fs.js'
 import {OperationError, UsageError} from '../../../errors.js'
 import {digestFile} from '../hash.js'
 import {processAlive} from '../../lock.js'
 import {PARTIAL_MARKER, partialName, partialOwner} from '../manifest.js'
 import type {SnapshotTarget, StoredObject, UploadExpectation} from './types.js'
-
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r')
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-}
 
 /** A directory on this machine: file:///var/backups/chainfire or a plain path. */
 export class FileTarget implements SnapshotTarget {
@@ -62,8 +53,7 @@ export class FileTarget implements SnapshotTarget {
   async upload(localPath: string, name: string, expect: UploadExpectation): Promise<void> {
     const dest = this.path(name)
     await mkdir(this.dir, {recursive: true})
-    const tmp = partialName(dest)
-    try {
+    await replaceAtomically(dest, async (tmp) => {
       if (resolve(dirname(localPath)) === resolve(this.dir)) {
         // Staged in this directory: the very bytes that were hashed while streaming and fsynced.
         // Reading them back would only re-read the page cache, so a size check is all that adds.
@@ -72,23 +62,12 @@ export class FileTarget implements SnapshotTarget {
         if (size !== expect.size) throw new OperationError(`staged snapshot ${name} in ${this.dir} has ${size} bytes, expected ${expect.size}`)
       } else {
         await copyFile(localPath, tmp)
-        const fh = await open(tmp, 'r+')
-        try {
-          await fh.sync()
-        } finally {
-          await fh.close()
-        }
         const d = await digestFile(tmp)
         if (d.size !== expect.size || d.sha256 !== expect.sha256) {
           throw new OperationError(`stored copy of ${name} in ${this.dir} does not match: size ${d.size} vs ${expect.size}, sha256 ${d.sha256.slice(0, 12)} vs ${expect.sha256.slice(0, 12)}`)
         }
       }
-      await rename(tmp, dest)
-      await fsyncDir(this.dir)
-    } catch (error) {
-      await rm(tmp, {force: true})
-      throw error
-    }
+    }, partialName(dest))
   }
 
   async download(name: string, localPath: string): Promise<void> {

@@ -1,7 +1,7 @@
-import {renderTable} from '../../output/table.js'
-import type {GetContextsResult} from './contexts.js'
+import type {GetContextsResult} from '../services/config/contexts.js'
+import {renderTable} from './table.js'
 
-/** The human form of `config get-contexts` (a string: services never print). */
+/** The human form of `config get-contexts` . */
 export function formatContexts(result: GetContextsResult): string {
   if (result.contexts.length === 0) return `no contexts in ${result.path}`
   return renderTable(

@@ -1,16 +1,9 @@
-import type {LabDownResult} from './down.js'
-import type {LabStatusResult} from './status.js'
-import type {LabUpResult} from './up.js'
+import type {LabDownResult} from '../services/lab/down.js'
+import type {LabStatusResult} from '../services/lab/status.js'
+import type {LabUpResult} from '../services/lab/up.js'
+import {renderTable as table} from './table.js'
 
-/**
- * Human tables for the lab commands (pure: they return text). They belong in src/output/ once the
- * shared table renderer exists there.
- */
-export function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()
-  return [line(head), ...rows.map(line)].join('\n')
-}
+/* Human tables for the lab commands (pure: they return text). */
 
 /** One line for the extra hosts (lab up --hosts N): at 100 hosts a row each would bury the nodes. */
 function hostsLine(hosts: {name: string; address: string; up: boolean; note?: string}[]): string[] {
