@@ -36,6 +36,7 @@ export function buildLabContext(state: LabState, extra: {sections?: Partial<Cont
         kill: serviceTemplate(state.dir, 'kill'),
         enable: serviceTemplate(state.dir, 'enable'),
         disable: serviceTemplate(state.dir, 'disable'),
+        logs: serviceTemplate(state.dir, 'logs'),
       },
       ...extraServices,
     },
