@@ -107,16 +107,28 @@ export async function saveConfig(loaded: LoadedConfig): Promise<void> {
   await writeFileAtomic(loaded.path, text)
 }
 
+/** Sets current-context; a new key goes before `contexts`, where `config init` and the operator put it. */
+function setCurrentContext(doc: Document, name: string): void {
+  const map = doc.contents as {items?: {key?: unknown}[]} | null
+  if (doc.has('current-context') || !Array.isArray(map?.items)) return void doc.set('current-context', name)
+  const items = map.items
+  const at = items.findIndex((p) => (p.key as {value?: unknown} | undefined)?.value === 'contexts')
+  items.splice(at === -1 ? items.length : at, 0, doc.createPair('current-context', name))
+}
+
 /** Replaces or appends a context by name, and optionally makes it current. */
 export function upsertContext(loaded: LoadedConfig, ctx: Context, makeCurrent: boolean): void {
   const doc = loaded.doc
   const contexts = (doc.get('contexts') as {items?: unknown[]} | undefined)?.items ?? []
   const idx = loaded.config.contexts.findIndex((c) => c.name === ctx.name)
   const node = doc.createNode(ctx)
+  const seq = doc.get('contexts', true) as {flow?: boolean} | undefined
+  // An emptied list is written as `contexts: []` (flow): the first context back makes it a block list again.
+  if (seq && typeof seq === 'object' && contexts.length === 0) seq.flow = false
   if (idx >= 0) doc.setIn(['contexts', idx], node)
   else if (contexts.length > 0 || doc.has('contexts')) doc.addIn(['contexts'], node)
   else doc.set('contexts', doc.createNode([ctx]))
-  if (makeCurrent) doc.set('current-context', ctx.name)
+  if (makeCurrent) setCurrentContext(doc, ctx.name)
   if (!doc.has('apiVersion')) doc.set('apiVersion', 'plasmactl/v1')
   const contextsNew = loaded.config.contexts.filter((c) => c.name !== ctx.name)
   loaded.config = {...loaded.config, contexts: idx >= 0 ? loaded.config.contexts.map((c, i) => (i === idx ? ctx : c)) : [...contextsNew, ctx]}

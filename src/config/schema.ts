@@ -52,6 +52,7 @@ export const serviceCommands = z
     kill: z.string().optional().describe('force-stop after the stop grace period (default: systemctl kill --signal=SIGKILL <unit>)'),
     enable: z.string().optional(),
     disable: z.string().optional().describe('keep the service from starting again (node removal)'),
+    logs: z.string().optional().describe('prints the service\'s recent log for plasmactl debug bundle; {unit} {node} {lines} {since} are replaced (default: journalctl -u {unit} --no-pager -n {lines} --since {since})'),
   })
   .describe('commands run on the node; {unit} and {node} are replaced (default: systemctl <verb> <unit>)')
 

@@ -2,7 +2,7 @@ import {chainfireClientFor} from '../adapters/chainfire/index.js'
 import {isSshTimeout, SshConnectionError} from '../adapters/ssh/index.js'
 import {type ExitName, RefusedError, UsageError} from '../errors.js'
 import type {LoadedConfig} from '../config/load.js'
-import type {Context} from '../config/schema.js'
+import type {Context, NodeSpec} from '../config/schema.js'
 import {ClusterView, resolveTargets} from '../runbook/cluster.js'
 import {cannotCheck, describeCannotCheck} from './health/cannot-check.js'
 import {Remote} from './remote.js'
@@ -35,6 +35,8 @@ export interface ExecOptions {
   ctx: Context
   target: string
   command: string
+  /** A command of its own per node (the support bundle); \`command\` then only describes it. */
+  commandFor?: (node: NodeSpec) => string
   timeoutMs: number
   /** Overrides the context's ssh.connect-timeout for this run. */
   connectTimeoutMs?: number
@@ -58,7 +60,8 @@ export async function execOnNodes(o: ExecOptions): Promise<ExecResult> {
       const started = performance.now()
       let h: HostResult
       try {
-        const r = o.sudo ? await remote.execSudo(n, o.command, {timeoutMs: o.timeoutMs}) : await remote.exec(n, o.command, {timeoutMs: o.timeoutMs})
+        const command = o.commandFor?.(n) ?? o.command
+        const r = o.sudo ? await remote.execSudo(n, command, {timeoutMs: o.timeoutMs}) : await remote.exec(n, command, {timeoutMs: o.timeoutMs})
         h = {node: n.name, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: Math.round(performance.now() - started)}
       } catch (error) {
         const failure = failureKind(error)

@@ -167,6 +167,15 @@ describe('host preflight: what the steps need on the node, decided before the fi
     assert.equal(hint, "ssh-keygen -R '[a]:22'; --force lock overrides this check (only if you know why it is safe)")
   })
 
+  it('a check refusing for several reasons is overridden once: one --force per check id', () => {
+    const hint = refusalHint([
+      {id: 'flaredb-replicas', level: 'refuse', message: 'region r1 would have 2 live replicas'},
+      {id: 'flaredb-replicas', level: 'refuse', message: 'region r2 would have 2 live replicas'},
+      {id: 'vms-running', level: 'refuse', message: 'vm-1 runs there'},
+    ])
+    assert.equal(hint, '--force flaredb-replicas --force vms-running overrides these checks (only if you know why it is safe)')
+  })
+
   it('the probe command reads the facts from a real filesystem (here: the local one)', async () => {
     const sh = (script: string) => promisify(execFile)('sh', ['-c', script]).then((r) => parseDataDirFacts(r.stdout))
     const dir = await mkdtemp(join(tmpdir(), 'plasmactl-probe-'))

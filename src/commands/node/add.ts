@@ -36,7 +36,7 @@ export default class NodeAdd extends BaseCommand<typeof NodeAdd> {
       timeoutMs: parseTimeout(f.timeout, '--timeout'),
       confirm: async (plan) => {
         if (!this.jsonEnabled()) this.logToStderr(renderAddPlan(plan))
-        return confirmOrFail(`Add ${plan.node} to the ChainFire cluster of context "${ctx.name}" (${ctx.environment})?`, {yes: f.yes})
+        return confirmOrFail(`Add ${plan.node} to the ChainFire cluster of context "${ctx.name}" (${ctx.environment})?`, {yes: f.yes, typed: {environment: ctx.environment, name: plan.node, what: 'node'}})
       },
     })
     if (!this.jsonEnabled()) this.log(renderAddResult(result))

@@ -41,7 +41,7 @@ export default class NodeRemove extends BaseCommand<typeof NodeRemove> {
       timeoutMs: parseTimeout(f.timeout, '--timeout'), graceMs: parseTimeout(f.grace, '--grace', {allowZero: true}),
       confirm: async (plan) => {
         if (!this.jsonEnabled()) this.logToStderr(renderRemovePlan(plan))
-        return confirmOrFail(`Remove ${plan.node} from context "${ctx.name}" (${ctx.environment})?`, {yes: f.yes})
+        return confirmOrFail(`Remove ${plan.node} from context "${ctx.name}" (${ctx.environment})?`, {yes: f.yes, typed: {environment: ctx.environment, name: plan.node, what: 'node'}})
       },
       confirmWipe: (plan) => confirmWipeData(plan.node, plan.asideDir, f['confirm-wipe']),
     })

@@ -34,7 +34,7 @@ export default class NodeReplace extends BaseCommand<typeof NodeReplace> {
       timeoutMs: parseTimeout(f.timeout, '--timeout'), graceMs: parseTimeout(f.grace, '--grace', {allowZero: true}),
       confirm: async (plan) => {
         if (!this.jsonEnabled()) this.logToStderr(`${renderRemovePlan(plan.remove)}\nthen:\n${renderAddPlan(plan.add)}`)
-        return confirmOrFail(`Replace ${plan.remove.node} by ${plan.add.node} in context "${ctx.name}" (${ctx.environment})?`, {yes: f.yes})
+        return confirmOrFail(`Replace ${plan.remove.node} by ${plan.add.node} in context "${ctx.name}" (${ctx.environment})?`, {yes: f.yes, typed: {environment: ctx.environment, name: plan.remove.node, what: 'node'}})
       },
     })
     if (!this.jsonEnabled()) {

@@ -40,7 +40,7 @@ export default class SnapshotRestore extends BaseCommand<typeof SnapshotRestore>
       targets: this.flags.target, force: this.flags.force, waitMs: parseTimeout(this.flags.wait, '--wait'),
       confirm: async (plan) => {
         this.logToStderr(renderPlan(plan))
-        return confirmOrFail(`${plan.live?.healthy ? 'The live cluster is HEALTHY. ' : ''}Restore context "${ctx.name}" (${ctx.environment}) from ${plan.snapshot}? Every member is stopped and its data moved aside.`, {yes: this.flags.yes})
+        return confirmOrFail(`${plan.live?.healthy ? 'The live cluster is HEALTHY. ' : ''}Restore context "${ctx.name}" (${ctx.environment}) from ${plan.snapshot}? Every member is stopped and its data moved aside.`, {yes: this.flags.yes, typed: {environment: ctx.environment, name: ctx.name, what: 'context'}})
       },
     })
     return result

@@ -22,7 +22,7 @@ export default class VmRestart extends BaseCommand<typeof VmRestart> {
       loaded, ctx, reporter: this.reporter(), id: this.args.id, host: this.flags.host, dryRun: this.flags['dry-run'],
       confirm: async (plan) => {
         this.logToStderr(plan.steps.map((s, i) => `  ${i + 1}. ${s}`).join('\n'))
-        return confirmOrFail(`Restart VM ${plan.id} (${plan.name}) on ${plan.toHost} in context "${ctx.name}"?`, {yes: this.flags.yes})
+        return confirmOrFail(`Restart VM ${plan.id} (${plan.name}) on ${plan.toHost} in context "${ctx.name}"?`, {yes: this.flags.yes, typed: {environment: ctx.environment, name: plan.toHost, what: 'host'}})
       },
     })
     return result

@@ -302,7 +302,7 @@ export async function flaredbRemovalCheck(ctx: Context, nodeName: string, opts: 
     .filter((r) => r.replicas.some((id) => onNode.includes(id)))
     .map((r) => ({region: r.id, liveAfter: r.liveReplicas.filter((id) => !onNode.includes(id)).length, replicas: r.replicas}))
     .filter((b) => b.liveAfter < MIN_REPLICAS)
-  const reasons = blocking.map((b) => `FlareDB region ${b.region} would have ${b.liveAfter} live replica${b.liveAfter === 1 ? '' : 's'} (replicas on stores ${b.replicas.join(', ')}); FlareDB loses data below ${MIN_REPLICAS}: move its replica off ${nodeName} first`)
+  const reasons = blocking.map((b) => `FlareDB region ${b.region} would have ${b.liveAfter} live replica${b.liveAfter === 1 ? '' : 's'} (replicas on stores ${b.replicas.join(', ')}); FlareDB loses data below ${MIN_REPLICAS}: let FlareDB's placement driver re-replicate it onto a store on another node first (plasmactl flaredb status shows the replicas)`)
   if (details.invalid.length > 0 && onNode.length > 0) {
     reasons.push(`${details.invalid.length} FlareDB record(s) in ChainFire are invalid (${details.invalid.map((i) => i.key).join(', ')}): placement cannot be verified`)
   }

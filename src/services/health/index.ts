@@ -107,7 +107,13 @@ export function healthChanges(prev: HealthReport, next: HealthReport): string[] 
   const p = prev.components.find((c) => c.component === 'chainfire')?.details as ChainfireDetails | undefined
   const n = next.components.find((c) => c.component === 'chainfire')?.details as ChainfireDetails | undefined
   if (p && n) {
-    if (p.leader !== n.leader) out.push(`chainfire leader changed: ${p.leader ?? 'none'} → ${n.leader ?? 'none'}`)
+    if (p.leader !== n.leader) {
+      // The old leader still up and healthy: it was deposed by an election, not lost.
+      const old = n.members.find((m) => m.name === p.leader)
+      const deposed = p.leader && n.leader && old?.reachable && old.healthy
+      const term = p.raftTerm !== null && n.raftTerm !== null && n.raftTerm > p.raftTerm ? ` (term ${p.raftTerm} → ${n.raftTerm})` : ''
+      out.push(`chainfire leader changed: ${p.leader ?? 'none'} → ${n.leader ?? 'none'}${term}${deposed ? `; ${p.leader} is still up: a member that was cut off called an election (a healed partition), or leadership was moved` : ''}`)
+    }
     if (p.quorum && !n.quorum) out.push('chainfire QUORUM LOST')
     if (!p.quorum && n.quorum) out.push('chainfire quorum restored')
     if (p.leader && p.leader === n.leader && p.raftTerm !== null && n.raftTerm !== null && n.raftTerm > p.raftTerm) {
@@ -119,7 +125,8 @@ export function healthChanges(prev: HealthReport, next: HealthReport): string[] 
       if (!b) out.push(`chainfire member ${m.name} appeared`)
       else if (b.reachable && !m.reachable) out.push(`chainfire member ${m.name} ${memberDownWords(m.error)}`)
       else if (!b.reachable && m.reachable) out.push(`chainfire member ${m.name} came back`)
-      else if (b.healthy && !m.healthy && m.reachable) out.push(`chainfire member ${m.name} became unhealthy`)
+      else if (b.healthy && !m.healthy && m.reachable) out.push(`chainfire member ${m.name} became unhealthy (answers us but cannot serve a read: cut off from its peers, or no quorum)`)
+      else if (!b.healthy && m.healthy && b.reachable && m.reachable) out.push(`chainfire member ${m.name} is healthy again: it reached its peers (a partition healed, or quorum came back)`)
     }
     const after = new Set(n.members.map((m) => m.name))
     for (const name of before.keys()) if (!after.has(name)) out.push(`chainfire member ${name} left the cluster`)

@@ -1,13 +1,43 @@
-import {resolve} from 'node:path'
+import {readdir} from 'node:fs/promises'
+import {join, resolve} from 'node:path'
 import {loadConfig, type LoadedConfig, saveConfig, upsertContext} from '../../config/load.js'
 import {defaultConfigPath} from '../../config/paths.js'
 import type {Context, Role} from '../../config/schema.js'
 import {UsageError} from '../../errors.js'
+import type {Reporter} from '../reporter.js'
 import {labPaths, nodePaths, serviceTemplate} from './layout.js'
 import {readLabState, type LabState} from './state.js'
 
 export function resolveConfigPath(flag?: string): string {
   return flag ? resolve(flag) : defaultConfigPath()
+}
+
+/** The lab's default snapshot target: DIR/snapshots. */
+export function labSnapshotTarget(dir: string): string {
+  return `file://${join(resolve(dir), 'snapshots')}`
+}
+
+/**
+ * The lab's first snapshot, so that `health` reports a backup age from the start. Only when the
+ * context still uses the lab's own target and it holds nothing yet; a failure is a warning, never
+ * a failed `lab up`.
+ */
+export async function takeFirstSnapshot(configPath: string, state: LabState, reporter: Reporter): Promise<string | undefined> {
+  const target = labSnapshotTarget(state.dir)
+  try {
+    const loaded = await loadConfig(configPath)
+    const ctx = loaded.config.contexts.find((c) => c.name === state.contextName)
+    if (!ctx?.snapshots?.targets?.includes(target)) return undefined
+    if ((await readdir(join(state.dir, 'snapshots')).catch(() => [])).length > 0) return undefined
+    const {runSave} = await import('../snapshot/index.js')
+    const r = await runSave({loaded, ctx, reporter, version: 'lab up', targets: [target], timeoutMs: 30_000})
+    if (r.ok) reporter.info(`lab: first snapshot ${r.name} in ${target}`)
+    else reporter.warn(`lab: the first snapshot failed: ${r.targets.map((t: {error?: string}) => t.error).filter(Boolean).join('; ')}`)
+    return r.ok ? r.name : undefined
+  } catch (error) {
+    reporter.warn(`lab: the first snapshot failed: ${(error as Error).message}`)
+    return undefined
+  }
 }
 
 /** The context `lab up` writes: every plasmactl command works against the lab through it. */
@@ -40,9 +70,12 @@ export function buildLabContext(state: LabState, extra: {sections?: Partial<Cont
         kill: serviceTemplate(state.dir, 'kill'),
         enable: serviceTemplate(state.dir, 'enable'),
         disable: serviceTemplate(state.dir, 'disable'),
+        logs: serviceTemplate(state.dir, 'logs'),
       },
       ...extraServices,
     },
+    // Backups out of the box: a file target in the lab dir (gone with `lab down --purge`), so health shows backup age.
+    snapshots: {targets: [labSnapshotTarget(state.dir)]},
     ...extraSections,
     lab: {dir: state.dir},
   }
@@ -109,6 +142,8 @@ function keepOperatorEdits(ctx: Context, before: Context): void {
     const b = before.nodes.find((x) => x.name === n.name)
     if (b) n.roles = [...new Set([...n.roles, ...b.roles])]
   }
+  // The operator's snapshot settings (other targets, retention) win over the lab's default target.
+  if (before.snapshots) ctx.snapshots = before.snapshots
   const out = ctx as Record<string, unknown>
   for (const [k, v] of Object.entries(before)) if (out[k] === undefined) out[k] = v
   ctx.services = {...before.services, ...ctx.services}

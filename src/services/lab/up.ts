@@ -8,7 +8,7 @@ import {loadTls, probeHealth, type TlsMaterial} from './health.js'
 import {ensureClientKey, ensureEd25519Key, ensureLabCa, ensureServerCert, writeKnownHosts} from './keys.js'
 import {which} from '../../adapters/exec/index.js'
 import {componentContext, loadLabComponents, type LabComponentProcess} from './components/index.js'
-import {assertLabContextWritable, resolveConfigPath, writeLabContext} from './lab-context.js'
+import {assertLabContextWritable, resolveConfigPath, takeFirstSnapshot, writeLabContext} from './lab-context.js'
 import {DEFAULT_ADDRESS_PREFIX, DEFAULT_CONTEXT_NAME, defaultLabDir, isRoot, LAB_CLIENT_PORT, LAB_PEER_PORT, LAB_SSH_PORT, labPaths, nodePaths} from './layout.js'
 import {memberDisabled, memberPid, startMemberOverSsh} from './member.js'
 import {writeNodeFiles} from './node-files.js'
@@ -253,6 +253,7 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
   }
 
   await writeLabContext(state.configPath, state, await componentContext(state))
+  await takeFirstSnapshot(state.configPath, state, reporter)
   state.lastUp = {
     at: new Date().toISOString(),
     pids: Object.fromEntries([

@@ -213,6 +213,8 @@ export function refusals(findings: readonly CheckFinding[]): CheckFinding[] {
 export function refusalHint(found: readonly CheckFinding[]): string {
   const forcible = found.filter((f) => (OVERRIDABLE_CHECKS as readonly string[]).includes(f.id))
   const own = found.flatMap((f) => (f.hint && !forcible.includes(f) ? [f.hint] : []))
-  const force = forcible.length > 0 ? [`${forcible.map((f) => `--force ${f.id}`).join(' ')} overrides ${forcible.length === 1 ? 'this check' : 'these checks'} (only if you know why it is safe)`] : []
+  // One override per check, however many reasons it gave.
+  const ids = [...new Set(forcible.map((f) => f.id))]
+  const force = ids.length > 0 ? [`${ids.map((id) => `--force ${id}`).join(' ')} overrides ${ids.length === 1 ? 'this check' : 'these checks'} (only if you know why it is safe)`] : []
   return [...own, ...force].join('; ')
 }

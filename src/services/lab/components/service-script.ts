@@ -35,7 +35,7 @@ export function serviceScriptPath(state: LabState, node: string, service: string
 /** The context's service commands for a component service: the per-node script, as for chainfire. */
 export function serviceCommands(state: LabState, service: string) {
   const script = join(state.dir, 'nodes', '{node}', 'bin', service)
-  return {start: `${script} start`, stop: `${script} stop`, restart: `${script} restart`, 'is-active': `${script} is-active`}
+  return {start: `${script} start`, stop: `${script} stop`, restart: `${script} restart`, 'is-active': `${script} is-active`, logs: `${script} logs`}
 }
 
 /**
@@ -94,7 +94,8 @@ case "$1" in
   restart) stop && start ;;
   is-active) read_pid; if alive "$pid"; then echo active; else echo inactive; exit 3; fi ;;
   status) read_pid; if alive "$pid"; then echo "${s.service}@${s.node}: active (pid $pid)"; else echo "${s.service}@${s.node}: inactive"; exit 3; fi ;;
-  *) echo "usage: $0 start|stop|restart|is-active|status" >&2; exit 2 ;;
+  logs) tail -n 5000 "$LOG_FILE" ;;
+  *) echo "usage: $0 start|stop|restart|is-active|status|logs" >&2; exit 2 ;;
 esac
 `
 }
