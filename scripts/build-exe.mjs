@@ -19,17 +19,28 @@ const work = join(dist, 'exe')
 const out = join(dist, 'plasmactl')
 const t0 = Date.now()
 
-const walk = (dir) => readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]))
+const walk = (dir) =>
+  readdirSync(dir, {withFileTypes: true}).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+  )
 const rel = (p) => relative(root, p).split(sep).join('/')
 
 // 1. The package root's files, with a package.json whose oclif section suits the bundle: commands
 //    come from one (virtual) module, and no plugins are looked up in node_modules.
 const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-pjson.oclif = {...pjson.oclif, commands: {strategy: 'explicit', target: './dist/index.js', identifier: 'COMMANDS'}, plugins: []}
+pjson.oclif = {
+  ...pjson.oclif,
+  commands: {strategy: 'explicit', target: './dist/index.js', identifier: 'COMMANDS'},
+  plugins: [],
+}
 delete pjson.devDependencies
 delete pjson.scripts
-const files = {'package.json': `${JSON.stringify(pjson, null, 2)}\n`, 'oclif.manifest.json': readFileSync(join(root, 'oclif.manifest.json'), 'utf8')}
-for (const dir of ['templates', 'runbooks', 'schemas']) for (const f of walk(join(root, dir)).sort()) files[rel(f)] = readFileSync(f, 'utf8')
+const files = {
+  'package.json': `${JSON.stringify(pjson, null, 2)}\n`,
+  'oclif.manifest.json': readFileSync(join(root, 'oclif.manifest.json'), 'utf8'),
+}
+for (const dir of ['templates', 'runbooks', 'schemas'])
+  for (const f of walk(join(root, dir)).sort()) files[rel(f)] = readFileSync(f, 'utf8')
 const rootJson = JSON.stringify({files})
 const rootHash = createHash('sha256').update(rootJson).digest('hex').slice(0, 16)
 rmSync(work, {recursive: true, force: true})
@@ -38,12 +49,17 @@ writeFileSync(join(work, 'root.json'), rootJson)
 
 // 2. The bundle. Every command is a lazy getter, so a run initializes only the modules it uses
 //    (dynamic import() in src/ stays lazy too: esbuild turns it into a deferred module init).
-const commandFiles = walk(join(dist, 'commands')).filter((f) => f.endsWith('.js')).sort()
+const commandFiles = walk(join(dist, 'commands'))
+  .filter((f) => f.endsWith('.js'))
+  .sort()
 const commandId = (f) => relative(join(dist, 'commands'), f).replace(/\.js$/, '').split(sep).join(':')
 const hookFiles = walk(join(dist, 'hooks')).filter((f) => f.endsWith('.js'))
 const modulesSource = [
   'const COMMANDS = {}',
-  ...commandFiles.map((f) => `Object.defineProperty(COMMANDS, ${JSON.stringify(commandId(f))}, {enumerable: true, get: () => require(${JSON.stringify(`./${relative(dist, f)}`)}).default})`),
+  ...commandFiles.map(
+    (f) =>
+      `Object.defineProperty(COMMANDS, ${JSON.stringify(commandId(f))}, {enumerable: true, get: () => require(${JSON.stringify(`./${relative(dist, f)}`)}).default})`,
+  ),
   'export const modules = {',
   "  'dist/index.js': () => ({COMMANDS}),",
   ...hookFiles.map((f) => `  ${JSON.stringify(rel(f))}: () => require(${JSON.stringify(`./${relative(dist, f)}`)}),`),
@@ -55,7 +71,11 @@ const distFiles = {
   name: 'plasmactl-dist',
   setup(build) {
     build.onResolve({filter: /^plasmactl:modules$/}, () => ({path: 'modules', namespace: 'plasmactl'}))
-    build.onLoad({filter: /.*/, namespace: 'plasmactl'}, () => ({contents: modulesSource, resolveDir: dist, loader: 'js'}))
+    build.onLoad({filter: /.*/, namespace: 'plasmactl'}, () => ({
+      contents: modulesSource,
+      resolveDir: dist,
+      loader: 'js',
+    }))
     // oclif reads tsconfig.json with typescript only in development: not bundled (10 MB).
     build.onResolve({filter: /^typescript$/}, () => ({path: 'typescript', namespace: 'plasmactl-absent'}))
     build.onLoad({filter: /.*/, namespace: 'plasmactl-absent'}, (args) => ({
@@ -63,7 +83,9 @@ const distFiles = {
       loader: 'js',
     }))
     build.onResolve({filter: /\/module-loader$/}, (args) =>
-      args.importer.includes(`${sep}@oclif${sep}core${sep}`) ? {path: join(root, 'bin', 'exe', 'module-loader.js')} : undefined,
+      args.importer.includes(`${sep}@oclif${sep}core${sep}`)
+        ? {path: join(root, 'bin', 'exe', 'module-loader.js')}
+        : undefined,
     )
     build.onLoad({filter: /\.js$/}, (args) => {
       if (!args.path.startsWith(dist + sep)) return undefined
@@ -86,6 +108,20 @@ const CHUNKS = {
   ssh: ['ssh2'],
   zod: ['zod'],
   execa: ['execa'],
+  // drill reports: Vega-Lite compiled and rendered headless to SVG (no canvas: see noCanvas).
+  vega: ['vega', 'vega-lite'],
+}
+/** vega-canvas's Node build awaits an optional `canvas` add-on at top level (not expressible in CJS);
+ *  SVG rendering needs no canvas, so the chunk gets vega-canvas's "not available" answers. */
+const noCanvas = {
+  name: 'plasmactl-no-canvas',
+  setup(build) {
+    build.onResolve({filter: /^vega-canvas$/}, () => ({path: 'vega-canvas', namespace: 'plasmactl-no-canvas'}))
+    build.onLoad({filter: /.*/, namespace: 'plasmactl-no-canvas'}, () => ({
+      contents: 'export function canvas() { return null }\nexport function image() { return null }',
+      loader: 'js',
+    }))
+  },
 }
 const common = {
   bundle: true,
@@ -104,13 +140,20 @@ const common = {
 for (const [name, specifiers] of Object.entries(CHUNKS)) {
   await esbuild.build({
     ...common,
-    stdin: {contents: `module.exports = {${specifiers.map((x) => `${JSON.stringify(x)}: require(${JSON.stringify(x)})`).join(', ')}}`, resolveDir: root, loader: 'js'},
+    stdin: {
+      contents: `module.exports = {${specifiers.map((x) => `${JSON.stringify(x)}: require(${JSON.stringify(x)})`).join(', ')}}`,
+      resolveDir: root,
+      loader: 'js',
+    },
     outfile: join(work, `chunk-${name}.js`),
+    plugins: [noCanvas],
     banner: {js: '(function (require, module, exports, __filename, __dirname) {'},
     footer: {js: '})'},
   })
 }
-const chunkOf = Object.fromEntries(Object.entries(CHUNKS).flatMap(([name, specifiers]) => specifiers.map((x) => [x, name])))
+const chunkOf = Object.fromEntries(
+  Object.entries(CHUNKS).flatMap(([name, specifiers]) => specifiers.map((x) => [x, name])),
+)
 writeFileSync(join(work, 'chunks.json'), JSON.stringify(chunkOf))
 
 const timing = process.env.PLASMACTL_EXE_TIMING
@@ -171,14 +214,40 @@ const seaConfig = {
   output: join(work, 'sea-prep.blob'),
   disableExperimentalSEAWarning: true,
   useCodeCache: true,
-  assets: Object.fromEntries(readdirSync(work).filter((f) => /\.(js|cache)$/.test(f) || f === 'root.json' || f === 'chunks.json').map((f) => [f, join(work, f)])),
+  assets: Object.fromEntries(
+    readdirSync(work)
+      .filter((f) => /\.(js|cache)$/.test(f) || f === 'root.json' || f === 'chunks.json')
+      .map((f) => [f, join(work, f)]),
+  ),
 }
 writeFileSync(join(work, 'sea-config.json'), JSON.stringify(seaConfig, null, 2))
-execFileSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], {stdio: ['ignore', 'ignore', 'inherit']})
+execFileSync(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
 rmSync(out, {force: true})
 copyFileSync(process.execPath, out)
 // Debian's node carries its symbols (~12 MiB): strip them when binutils is there.
 spawnSync('strip', [out], {stdio: 'ignore'})
-execFileSync(process.execPath, [join(root, 'node_modules', 'postject', 'dist', 'cli.js'), out, 'NODE_SEA_BLOB', seaConfig.output, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], {stdio: ['ignore', 'ignore', 'ignore']})
+execFileSync(
+  process.execPath,
+  [
+    join(root, 'node_modules', 'postject', 'dist', 'cli.js'),
+    out,
+    'NODE_SEA_BLOB',
+    seaConfig.output,
+    '--sentinel-fuse',
+    'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+  ],
+  {stdio: ['ignore', 'ignore', 'ignore']},
+)
 const mib = (p) => (statSync(p).size / 2 ** 20).toFixed(1)
-console.error(`build-exe: ${rel(out)} ${mib(out)} MiB (main bundle ${mib(join(work, 'plasmactl.js'))} MiB, ${Object.keys(CHUNKS).length} chunks ${(readdirSync(work).filter((f) => f.startsWith('chunk-') && f.endsWith('.js')).reduce((a, f) => a + statSync(join(work, f)).size, 0) / 2 ** 20).toFixed(1)} MiB, code cache ${mib(join(work, 'plasmactl.cache'))} MiB, Node ${process.version}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+console.error(
+  `build-exe: ${rel(out)} ${mib(out)} MiB (main bundle ${mib(join(work, 'plasmactl.js'))} MiB, ${Object.keys(CHUNKS).length} chunks ${(
+    readdirSync(work)
+      .filter((f) => f.startsWith('chunk-') && f.endsWith('.js'))
+      .reduce((a, f) => a + statSync(join(work, f)).size, 0) /
+    2 ** 20
+  ).toFixed(
+    1,
+  )} MiB, code cache ${mib(join(work, 'plasmactl.cache'))} MiB, Node ${process.version}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+)
