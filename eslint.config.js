@@ -6,9 +6,27 @@ import tseslint from 'typescript-eslint'
 // Node globals for the plain .js files (TypeScript checks its own); listed here to avoid a dependency.
 const nodeGlobals = Object.fromEntries(
   [
-    'AbortController', 'AbortSignal', 'Buffer', 'URL', 'URLSearchParams', 'TextDecoder', 'TextEncoder', 'clearImmediate',
-    'clearInterval', 'clearTimeout', 'console', 'fetch', 'global', 'globalThis', 'performance', 'process', 'queueMicrotask',
-    'setImmediate', 'setInterval', 'setTimeout', 'structuredClone',
+    'AbortController',
+    'AbortSignal',
+    'Buffer',
+    'URL',
+    'URLSearchParams',
+    'TextDecoder',
+    'TextEncoder',
+    'clearImmediate',
+    'clearInterval',
+    'clearTimeout',
+    'console',
+    'fetch',
+    'global',
+    'globalThis',
+    'performance',
+    'process',
+    'queueMicrotask',
+    'setImmediate',
+    'setInterval',
+    'setTimeout',
+    'structuredClone',
   ].map((name) => [name, 'readonly']),
 )
 
@@ -22,13 +40,42 @@ const wireImportMessage = 'commands call services; only src/adapters/** may impo
  * not import, and why.
  */
 const LAYERS = [
-  {files: ['src/core/**/*.ts'], forbid: ['adapters', 'config', 'services', 'runbook', 'commands', 'output', 'prompts', 'hooks'], why: 'core holds the mechanisms every layer shares (atomic write, bounded concurrency, retry); it depends on nothing but errors'},
-  {files: ['src/adapters/**/*.ts'], forbid: ['services', 'runbook', 'commands', 'output', 'prompts', 'hooks'], why: 'adapters talk to the wire and return typed data; they know nothing of services, commands or rendering'},
-  {files: ['src/config/**/*.ts'], forbid: ['adapters', 'services', 'runbook', 'commands', 'output', 'prompts', 'hooks'], why: 'config is schema, loading and validation only'},
-  {files: ['src/services/**/*.ts', 'src/runbook/**/*.ts'], ignores: ['src/runbook/run-flags.ts'], forbid: ['commands', 'prompts', 'hooks'], why: 'services take options and return data; prompts are asked by commands (or run-flags), never by services'},
-  {files: ['src/core/**/*.ts'], forbid: ['services', 'runbook', 'commands', 'output', 'prompts', 'hooks'], why: 'the engine core (journal, step loop, abort, run kinds) is shared by every run; it knows no service'},
-  {files: ['src/output/**/*.ts'], forbid: ['adapters', 'commands', 'prompts', 'hooks'], why: 'renderers turn result data into text; they do not fetch anything'},
-  {files: ['src/prompts/**/*.ts'], forbid: ['adapters', 'commands', 'hooks'], why: 'prompts ask questions; they do not act'},
+  {
+    files: ['src/core/**/*.ts'],
+    forbid: ['adapters', 'config', 'services', 'runbook', 'commands', 'output', 'prompts', 'hooks'],
+    why: 'core holds the mechanisms every layer shares (atomic write, bounded concurrency, retry); it depends on nothing but errors',
+  },
+  {
+    files: ['src/adapters/**/*.ts'],
+    forbid: ['services', 'runbook', 'commands', 'output', 'prompts', 'hooks'],
+    why: 'adapters talk to the wire and return typed data; they know nothing of services, commands or rendering',
+  },
+  {
+    files: ['src/config/**/*.ts'],
+    forbid: ['adapters', 'services', 'runbook', 'commands', 'output', 'prompts', 'hooks'],
+    why: 'config is schema, loading and validation only',
+  },
+  {
+    files: ['src/services/**/*.ts', 'src/runbook/**/*.ts'],
+    ignores: ['src/runbook/run-flags.ts'],
+    forbid: ['commands', 'prompts', 'hooks'],
+    why: 'services take options and return data; prompts are asked by commands (or run-flags), never by services',
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    forbid: ['services', 'runbook', 'commands', 'output', 'prompts', 'hooks'],
+    why: 'the engine core (journal, step loop, abort, run kinds) is shared by every run; it knows no service',
+  },
+  {
+    files: ['src/output/**/*.ts'],
+    forbid: ['adapters', 'commands', 'prompts', 'hooks'],
+    why: 'renderers turn result data into text; they do not fetch anything',
+  },
+  {
+    files: ['src/prompts/**/*.ts'],
+    forbid: ['adapters', 'commands', 'hooks'],
+    why: 'prompts ask questions; they do not act',
+  },
 ]
 
 function layerRule({files, ignores, forbid, why}) {
@@ -36,7 +83,14 @@ function layerRule({files, ignores, forbid, why}) {
     files,
     ...(ignores ? {ignores} : {}),
     rules: {
-      'no-restricted-imports': ['error', {patterns: [{regex: `^(\\.\\.?/)+(.*/)?(${forbid.join('|')})/`, message: `layer rule: ${why} (ARCHITECTURE.md)`}]}],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {regex: `^(\\.\\.?/)+(.*/)?(${forbid.join('|')})/`, message: `layer rule: ${why} (ARCHITECTURE.md)`},
+          ],
+        },
+      ],
     },
   }
 }
@@ -48,11 +102,18 @@ export default defineConfig([
     extends: [js.configs.recommended, tseslint.configs.recommended],
     languageOptions: {ecmaVersion: 2023, sourceType: 'module', globals: nodeGlobals},
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none'}],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none'},
+      ],
       // Exit codes come from the one table in src/errors.ts (setExitCode); exiting early loses output.
       'no-restricted-properties': [
         'error',
-        {object: 'process', property: 'exit', message: 'set the exit code with setExitCode() from src/errors.ts (the one exit-code table)'},
+        {
+          object: 'process',
+          property: 'exit',
+          message: 'set the exit code with setExitCode() from src/errors.ts (the one exit-code table)',
+        },
       ],
     },
   },

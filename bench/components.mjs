@@ -26,7 +26,12 @@ try {
   console.log(`runs per measurement: ${N} (median, cold processes, interleaved)`)
   console.log(`plasmactl health --component chainfire     ${fmt(ma)}`)
   console.log(`plasmactl health (all components)          ${fmt(mb)}   ratio ${(mb / ma).toFixed(2)}x (goal <= 2x)`)
-  console.log(`  in one full run: ${report.components.filter((c) => c.status !== 'skipped').map((c) => `${c.component} ${c.durationMs} ms`).join(', ')}; total ${report.durationMs} ms`)
+  console.log(
+    `  in one full run: ${report.components
+      .filter((c) => c.status !== 'skipped')
+      .map((c) => `${c.component} ${c.durationMs} ms`)
+      .join(', ')}; total ${report.durationMs} ms`,
+  )
   console.log(`  load average: ${sh('cut -d" " -f1-3 /proc/loadavg').trim()}`)
 } finally {
   try {

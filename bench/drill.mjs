@@ -30,7 +30,11 @@ async function writer(ms) {
   const end = Date.now() + ms
   await Promise.all(
     Array.from({length: WRITERS}, async (_, w) => {
-      for (let i = 0; Date.now() < end; i++) await client.put(`${prefix}w${w}/${i % 1000}`, String(i)).then(() => acks++, () => undefined)
+      for (let i = 0; Date.now() < end; i++)
+        await client.put(`${prefix}w${w}/${i % 1000}`, String(i)).then(
+          () => acks++,
+          () => undefined,
+        )
     }),
   )
   return acks / (ms / 1000)
@@ -57,7 +61,9 @@ async function withDrill(ms) {
   await workload.stop(5000)
   await monitor.stop()
   checker.close()
-  const drillWrites = workload.history.filter((o) => o.outcome === 'ok' && o.kind !== 'read' && (o.kind !== 'cas' || o.applied)).length / (ms / 1000)
+  const drillWrites =
+    workload.history.filter((o) => o.outcome === 'ok' && o.kind !== 'read' && (o.kind !== 'cas' || o.applied)).length /
+    (ms / 1000)
   return {writes, drillWrites}
 }
 
@@ -72,7 +78,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const a = median(alone)
 const w = median(beside.map((b) => b.writes))
 const d = median(beside.map((b) => b.drillWrites))
-console.log(`write throughput (${WRITERS} writers, ${seconds}s, median of ${rounds}): alone ${a.toFixed(0)}/s; with a drill's workload and monitor ${w.toFixed(0)}/s + the workload's own ${d.toFixed(0)}/s = ${(w + d).toFixed(0)}/s (${(((w + d) / a - 1) * 100).toFixed(1)} % vs alone)`)
+console.log(
+  `write throughput (${WRITERS} writers, ${seconds}s, median of ${rounds}): alone ${a.toFixed(0)}/s; with a drill's workload and monitor ${w.toFixed(0)}/s + the workload's own ${d.toFixed(0)}/s = ${(w + d).toFixed(0)}/s (${(((w + d) / a - 1) * 100).toFixed(1)} % vs alone)`,
+)
 
 // A history recorded by a drill's workload, then checked in a fresh process.
 const {workload} = drillParts(16, 0)
@@ -102,4 +110,6 @@ console.log(JSON.stringify({ops: ops.length, ms: performance.now() - t0, lineari
 )
 rmSync(histFile, {force: true})
 const r = JSON.parse(out)
-console.log(`checker on a drill-recorded history: ${r.ops} ops (recorded in ${recordSeconds.toFixed(0)} s by 16 clients), linearizable ${r.linearizable}, check ${r.ms.toFixed(0)} ms, peak RSS ${r.rssMiB.toFixed(0)} MiB, ${r.explored} configurations`)
+console.log(
+  `checker on a drill-recorded history: ${r.ops} ops (recorded in ${recordSeconds.toFixed(0)} s by 16 clients), linearizable ${r.linearizable}, check ${r.ms.toFixed(0)} ms, peak RSS ${r.rssMiB.toFixed(0)} MiB, ${r.explored} configurations`,
+)

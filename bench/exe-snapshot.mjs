@@ -26,8 +26,39 @@ const dir = join(root, 'dist', 'exe')
 const N = Number(process.env.RUNS ?? 10)
 const work = mkdtempSync(join(tmpdir(), 'plasmactl-snapshot-bench-'))
 
-const SUPPORTED = ['assert', 'buffer', 'console', 'constants', 'crypto', 'diagnostics_channel', 'dns', 'events', 'fs', 'fs/promises', 'net', 'os', 'path', 'path/posix', 'process', 'punycode', 'querystring', 'stream', 'stream/promises', 'string_decoder', 'timers', 'timers/promises', 'tty', 'url', 'util', 'util/types', 'v8', 'zlib']
-const chunkNames = readdirSync(dir).filter((f) => /^chunk-.*\.js$/.test(f)).map((f) => f.slice('chunk-'.length, -'.js'.length))
+const SUPPORTED = [
+  'assert',
+  'buffer',
+  'console',
+  'constants',
+  'crypto',
+  'diagnostics_channel',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'net',
+  'os',
+  'path',
+  'path/posix',
+  'process',
+  'punycode',
+  'querystring',
+  'stream',
+  'stream/promises',
+  'string_decoder',
+  'timers',
+  'timers/promises',
+  'tty',
+  'url',
+  'util',
+  'util/types',
+  'v8',
+  'zlib',
+]
+const chunkNames = readdirSync(dir)
+  .filter((f) => /^chunk-.*\.js$/.test(f))
+  .map((f) => f.slice('chunk-'.length, -'.js'.length))
 const entry = `'use strict'
 const v8 = require('node:v8')
 const {isBuiltin} = require('node:module')
@@ -83,12 +114,19 @@ v8.startupSnapshot.setDeserializeMainFunction(() => (process.env.SNAP_NOOP ? und
 try {
   writeFileSync(join(work, 'entry.js'), entry)
   const blob = join(work, 'snapshot.blob')
-  execFileSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', join(work, 'entry.js')], {stdio: ['ignore', 'ignore', 'ignore']})
+  execFileSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', join(work, 'entry.js')], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  })
   writeFileSync(
     join(work, 'config.yaml'),
     'apiVersion: plasmactl/v1\ncurrent-context: refused\ncontexts:\n  - name: refused\n    environment: lab\n    nodes:\n      - name: n1\n        address: 127.0.0.1\n        roles: [chainfire]\n        chainfire:\n          client-url: http://127.0.0.1:9\n',
   )
-  const env = {XDG_CACHE_HOME: join(work, 'cache'), PLASMACTL_CONFIG: join(work, 'config.yaml'), PLASMACTL_STATE_DIR: join(work, 'state'), PLASMACTL_CONTEXT: ''}
+  const env = {
+    XDG_CACHE_HOME: join(work, 'cache'),
+    PLASMACTL_CONFIG: join(work, 'config.yaml'),
+    PLASMACTL_STATE_DIR: join(work, 'state'),
+    PLASMACTL_CONTEXT: '',
+  }
   // The package root the executable extracts on its first run: the code-cache run makes it, both use it.
   const cache = [process.execPath, join(root, 'bin', 'exe', 'boot.cjs'), dir, 'run']
   const snap = [process.execPath, '--snapshot-blob', blob, 'plasmactl']
@@ -103,8 +141,11 @@ try {
   const load0 = sh('cut -d" " -f1-3 /proc/loadavg').trim()
   const m = interleaved(N, fns)
   const load1 = sh('cut -d" " -f1-3 /proc/loadavg').trim()
-  console.log(`snapshot blob ${(readFileSync(blob).length / 2 ** 20).toFixed(1)} MiB; ${N} interleaved rounds, medians; load average ${load0} before, ${load1} after`)
-  for (const [k, x] of Object.entries(m)) console.log(`${k.padEnd(32)} ${fmt(x.wall).padStart(8)} wall ${fmt(x.cpu).padStart(8)} CPU`)
+  console.log(
+    `snapshot blob ${(readFileSync(blob).length / 2 ** 20).toFixed(1)} MiB; ${N} interleaved rounds, medians; load average ${load0} before, ${load1} after`,
+  )
+  for (const [k, x] of Object.entries(m))
+    console.log(`${k.padEnd(32)} ${fmt(x.wall).padStart(8)} wall ${fmt(x.cpu).padStart(8)} CPU`)
 } finally {
   rmSync(work, {recursive: true, force: true})
 }

@@ -23,7 +23,9 @@ const endpoint = chainfireEndpoints(ctx)[0].url
 const etcdctl = (args) => ['etcdctl', `--endpoints=${endpoint}`, ...args]
 const env = {ETCDCTL_API: '3'}
 
-const bins = Object.fromEntries(binsFromArgv([...(existsSync(exe) ? [exe] : []), npmBin]).map((b) => [b.label, b.argv[0]]))
+const bins = Object.fromEntries(
+  binsFromArgv([...(existsSync(exe) ? [exe] : []), npmBin]).map((b) => [b.label, b.argv[0]]),
+)
 const fns = {
   status: () => timeCpuOnce(etcdctl(['endpoint', 'status', '--cluster', '-w', 'json']), {env}),
   health: () => timeCpuOnce(etcdctl(['endpoint', 'health', '--cluster']), {env}),
@@ -52,7 +54,9 @@ const refreshMedian = median(refresh)
 
 const both = {wall: m.status.wall + m.health.wall, cpu: m.status.cpu + m.health.cpu}
 const row = (label, x) => `${label.padEnd(46)} ${fmt(x.wall).padStart(8)} wall ${fmt(x.cpu).padStart(8)} CPU`
-console.log(`runs per measurement: ${N} (median, cold processes, taken in interleaved rounds); load average ${load0} before, ${load1} after`)
+console.log(
+  `runs per measurement: ${N} (median, cold processes, taken in interleaved rounds); load average ${load0} before, ${load1} after`,
+)
 console.log(row('etcdctl endpoint status --cluster -w json', m.status))
 console.log(row('etcdctl endpoint health --cluster', m.health))
 console.log(row('  both together', both))
@@ -61,7 +65,13 @@ for (const name of Object.keys(bins)) {
   const h = m[`${name}Health`]
   const help = m[`${name}Help`]
   console.log(`${name.replace(root, '')}${name === npmBin ? ' (npm path)' : ''}:`)
-  console.log(`${row('  plasmactl health --json', h)}   wall ${(h.wall / both.wall).toFixed(2)}x (goal <= 1.5x), CPU ${(h.cpu / both.cpu).toFixed(2)}x (goal <= 3x) the two etcdctl calls`)
-  console.log(`${row('  plasmactl --help', help)}   wall ${(help.wall / m.node0.wall).toFixed(2)}x node -e 0 (goal <= 1.3x)`)
+  console.log(
+    `${row('  plasmactl health --json', h)}   wall ${(h.wall / both.wall).toFixed(2)}x (goal <= 1.5x), CPU ${(h.cpu / both.cpu).toFixed(2)}x (goal <= 3x) the two etcdctl calls`,
+  )
+  console.log(
+    `${row('  plasmactl --help', help)}   wall ${(help.wall / m.node0.wall).toFixed(2)}x node -e 0 (goal <= 1.3x)`,
+  )
 }
-console.log(`health --watch refresh (in process)            ${fmt(refreshMedian)}   ratio ${(refreshMedian / m.status.wall).toFixed(2)}x one etcdctl status (goal <= 0.2x)`)
+console.log(
+  `health --watch refresh (in process)            ${fmt(refreshMedian)}   ratio ${(refreshMedian / m.status.wall).toFixed(2)}x one etcdctl status (goal <= 0.2x)`,
+)

@@ -34,7 +34,10 @@ sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
  * the child alone (a python3 wrapper, whose own start is not counted). Throws if it fails unless allowFail.
  */
 export function timeCpuOnce(argv, {env = {}, allowFail = false} = {}) {
-  const r = spawnSync('python3', ['-c', RUSAGE_PY, ...argv], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+  const r = spawnSync('python3', ['-c', RUSAGE_PY, ...argv], {
+    env: {...process.env, ...env},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   if (r.status !== 0 && !allowFail) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`)
   const m = /@rusage (\S+) (\S+)\n$/.exec(String(r.stderr))
   if (!m) throw new Error(`${argv.join(' ')}: no timing: ${r.stderr}`)
@@ -50,13 +53,19 @@ export function interleaved(n, fns) {
   for (const fn of Object.values(fns)) fn() // warm the page cache once
   for (let i = 0; i < n; i++) for (const [k, fn] of Object.entries(fns)) runs[k].push(fn())
   // A measurement is a number, or an object of numbers ({wall, cpu}): the median of each.
-  const med = (xs) => (typeof xs[0] === 'number' ? median(xs) : Object.fromEntries(Object.keys(xs[0]).map((f) => [f, median(xs.map((x) => x[f]))])))
+  const med = (xs) =>
+    typeof xs[0] === 'number'
+      ? median(xs)
+      : Object.fromEntries(Object.keys(xs[0]).map((f) => [f, median(xs.map((x) => x[f]))]))
   return Object.fromEntries(Object.entries(runs).map(([k, xs]) => [k, med(xs)]))
 }
 
 /** Peak RSS (KiB) of a command via GNU time. */
 export function peakRssKiB(argv, env = {}) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], {env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe']})
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], {
+    env: {...process.env, ...env},
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   const lines = String(r.stderr).trim().split('\n')
   return Number(lines.at(-1))
 }

@@ -9,7 +9,9 @@ import {join} from 'node:path'
 
 const rounds = Number(process.argv[2] ?? 5)
 const fixtures = 'test/fixtures/linearizability/jepsen-etcd'
-const largest = readdirSync(fixtures).filter((f) => f.endsWith('.log')).sort((a, b) => statSync(join(fixtures, b)).size - statSync(join(fixtures, a)).size)[0]
+const largest = readdirSync(fixtures)
+  .filter((f) => f.endsWith('.log'))
+  .sort((a, b) => statSync(join(fixtures, b)).size - statSync(join(fixtures, a)).size)[0]
 
 // A drill-shaped history: each client works on its own key most of the time and on shared keys
 // sometimes; operations overlap in time as real clients' do.
@@ -25,14 +27,22 @@ function drillHistory(n) {
     const complete = call + 2 + (i % 5)
     const cur = value.get(key) ?? null
     const kind = i % 10
-    if (i % 100 === 99) ops.push({key, client, input: {op: 'write', value: `v${i}`}, output: {indeterminate: true}, call, complete})
+    if (i % 100 === 99)
+      ops.push({key, client, input: {op: 'write', value: `v${i}`}, output: {indeterminate: true}, call, complete})
     else if (kind < 5) {
       value.set(key, `v${i}`)
       ops.push({key, client, input: {op: 'write', value: `v${i}`}, output: {ok: true}, call, complete})
     } else if (kind < 7) {
       const applied = cur !== null
       if (applied) value.set(key, `c${i}`)
-      ops.push({key, client, input: {op: 'cas', from: cur ?? 'none', to: `c${i}`}, output: {ok: true, applied}, call, complete})
+      ops.push({
+        key,
+        client,
+        input: {op: 'cas', from: cur ?? 'none', to: `c${i}`},
+        output: {ok: true, applied},
+        call,
+        complete,
+      })
     } else ops.push({key, client, input: {op: 'read'}, output: {ok: true, value: cur}, call, complete})
   }
   // Sequential by construction within a key's order of issue; the overlap in time is what the search must untangle.
@@ -54,10 +64,15 @@ console.log(JSON.stringify({ops: ops.length, ms, linearizable: r.linearizable, e
 
 const results = {jepsen: [], drill: []}
 for (let i = 0; i < rounds; i++) {
-  for (const what of ['jepsen', 'drill']) results[what].push(JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', runner(what)], {encoding: 'utf8'})))
+  for (const what of ['jepsen', 'drill'])
+    results[what].push(
+      JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', runner(what)], {encoding: 'utf8'})),
+    )
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 for (const [what, rs] of Object.entries(results)) {
-  console.log(`${what === 'jepsen' ? `largest Jepsen history (${largest})` : 'drill-shaped history'}: ${rs[0].ops} ops, linearizable ${rs[0].linearizable}, ` +
-    `check ${median(rs.map((r) => r.ms)).toFixed(1)} ms (median of ${rounds}), peak RSS ${median(rs.map((r) => r.rssMiB)).toFixed(0)} MiB, ${rs[0].explored} configurations`)
+  console.log(
+    `${what === 'jepsen' ? `largest Jepsen history (${largest})` : 'drill-shaped history'}: ${rs[0].ops} ops, linearizable ${rs[0].linearizable}, ` +
+      `check ${median(rs.map((r) => r.ms)).toFixed(1)} ms (median of ${rounds}), peak RSS ${median(rs.map((r) => r.rssMiB)).toFixed(0)} MiB, ${rs[0].explored} configurations`,
+  )
 }

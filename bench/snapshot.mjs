@@ -37,7 +37,11 @@ function measure(label, argvFor) {
     const dir = mkdtempSync(join(tmpdir(), 'plasmactl-bench-'))
     try {
       const s = timeOnce(argvFor(join(dir, 'etcdctl.db'), dir), {env: {ETCDCTL_API: '3'}})
-      size = Math.max(...readdirSync(dir).filter((f) => f.endsWith('.db')).map((f) => statSync(join(dir, f)).size))
+      size = Math.max(
+        ...readdirSync(dir)
+          .filter((f) => f.endsWith('.db'))
+          .map((f) => statSync(join(dir, f)).size),
+      )
       if (record) secs.push(s)
     } finally {
       rmSync(dir, {recursive: true, force: true})
@@ -60,12 +64,30 @@ const source = endpoints[0].url
 const results = []
 for (const mb of [SIZE_MB, SIZE_MB * 2]) {
   await fillTo(mb)
-  const etcdctl = measure(`etcdctl snapshot save (${mb} MiB)`, (out) => ['etcdctl', `--endpoints=${source}`, 'snapshot', 'save', out])
+  const etcdctl = measure(`etcdctl snapshot save (${mb} MiB)`, (out) => [
+    'etcdctl',
+    `--endpoints=${source}`,
+    'snapshot',
+    'save',
+    out,
+  ])
   results.push(etcdctl)
   for (const bin of bins) {
-    const ours = measure(`${bin.label} snapshot save (${mb} MiB)`, (_out, dir) => [...bin.argv, 'snapshot', 'save', '--target', `file://${dir}`, '--log-format', 'json', '--endpoint', endpoints[0].name])
+    const ours = measure(`${bin.label} snapshot save (${mb} MiB)`, (_out, dir) => [
+      ...bin.argv,
+      'snapshot',
+      'save',
+      '--target',
+      `file://${dir}`,
+      '--log-format',
+      'json',
+      '--endpoint',
+      endpoints[0].name,
+    ])
     results.push(ours)
-    console.log(`${mb} MiB: etcdctl ${etcdctl.mbps.toFixed(0)} MB/s peak ${etcdctl.rss.toFixed(0)} MiB | ${bin.label.replace(root, '')} ${ours.mbps.toFixed(0)} MB/s peak ${ours.rss.toFixed(0)} MiB | throughput ratio ${(ours.mbps / etcdctl.mbps).toFixed(2)}x (goal >= 1.2x at peak < 100 MiB)`)
+    console.log(
+      `${mb} MiB: etcdctl ${etcdctl.mbps.toFixed(0)} MB/s peak ${etcdctl.rss.toFixed(0)} MiB | ${bin.label.replace(root, '')} ${ours.mbps.toFixed(0)} MB/s peak ${ours.rss.toFixed(0)} MiB | throughput ratio ${(ours.mbps / etcdctl.mbps).toFixed(2)}x (goal >= 1.2x at peak < 100 MiB)`,
+    )
   }
 }
 client.close()

@@ -18,7 +18,18 @@ const env = {...process.env, PLASMACTL_CONFIG: `${base}/config.yaml`, PLASMACTL_
 const cli = (args) => spawnSync('node', [bin, ...args], {env, encoding: 'utf8'})
 
 try {
-  const up = cli(['lab', 'up', '--dir', `${base}/lab`, '--address-prefix', `127.98.${Math.floor(Math.random() * 200)}`, '--with', 'vm', '--vms-per-host', String(perHost)])
+  const up = cli([
+    'lab',
+    'up',
+    '--dir',
+    `${base}/lab`,
+    '--address-prefix',
+    `127.98.${Math.floor(Math.random() * 200)}`,
+    '--with',
+    'vm',
+    '--vms-per-host',
+    String(perHost),
+  ])
   if (up.status !== 0) throw new Error(`lab up failed: ${up.stderr}`)
   cli(['vm', 'check', '--json']) // warm the page cache; every measured run is still a cold process
   const runs = []
@@ -28,14 +39,20 @@ try {
     const wall = Number(process.hrtime.bigint() - t0) / 1e9
     const data = JSON.parse(r.stdout).data
     if (r.status !== 0) throw new Error(`vm check exited ${r.status}: ${JSON.stringify(data.findings)}`)
-    runs.push({wall, check: data.durationMs / 1000, hosts: Object.fromEntries(data.hosts.map((h) => [h.host, h.durationMs / 1000])), vms: data.vms.length})
+    runs.push({
+      wall,
+      check: data.durationMs / 1000,
+      hosts: Object.fromEntries(data.hosts.map((h) => [h.host, h.durationMs / 1000])),
+      vms: data.vms.length,
+    })
   }
   const hosts = Object.keys(runs[0].hosts)
   const perHostMedian = Object.fromEntries(hosts.map((h) => [h, median(runs.map((r) => r.hosts[h]))]))
   const slowest = Math.max(...Object.values(perHostMedian))
   const sum = Object.values(perHostMedian).reduce((a, b) => a + b, 0)
   console.log(`vm check: ${runs[0].vms} VMs on ${hosts.length} hosts, median of ${N} cold runs`)
-  for (const h of hosts) console.log(`  host ${h}: ${fmt(perHostMedian[h])} (SSH connect + scan + ${perHost} QMP queries in parallel)`)
+  for (const h of hosts)
+    console.log(`  host ${h}: ${fmt(perHostMedian[h])} (SSH connect + scan + ${perHost} QMP queries in parallel)`)
   console.log(`  slowest host:             ${fmt(slowest)}`)
   console.log(`  sum of hosts:             ${fmt(sum)}`)
   console.log(`  check (inside the CLI):   ${fmt(median(runs.map((r) => r.check)))}  (records + all hosts in parallel)`)

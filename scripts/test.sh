@@ -10,6 +10,8 @@ echo "test: typecheck" >&2
 npx tsc -p tsconfig.check.json
 echo "test: lint" >&2
 npx eslint .
+echo "test: format (prettier --check)" >&2
+npm run -s format:check
 echo "test: unit + integration" >&2
 node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-reporter=spec \
   test/unit/*.test.ts test/integration/*.test.ts

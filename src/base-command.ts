@@ -7,7 +7,11 @@ import {Redactor} from './runbook/template.js'
 import type {Reporter} from './services/reporter.js'
 
 /** `-o wide`: every column of a table, instead of the ones that fit 80 columns (as kubectl). */
-export const outputFlag = Flags.string({char: 'o', description: 'wide: every column (default: the columns that fit 80 columns)', options: ['wide']})
+export const outputFlag = Flags.string({
+  char: 'o',
+  description: 'wide: every column (default: the columns that fit 80 columns)',
+  options: ['wide'],
+})
 
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -20,8 +24,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
 
   static override baseFlags = {
-    config: Flags.string({description: 'config file (default: $XDG_CONFIG_HOME/plasmactl/config.yaml)', env: 'PLASMACTL_CONFIG', helpGroup: 'GLOBAL'}),
-    context: Flags.string({description: 'context to use (default: current-context)', env: 'PLASMACTL_CONTEXT', helpGroup: 'GLOBAL'}),
+    config: Flags.string({
+      description: 'config file (default: $XDG_CONFIG_HOME/plasmactl/config.yaml)',
+      env: 'PLASMACTL_CONFIG',
+      helpGroup: 'GLOBAL',
+    }),
+    context: Flags.string({
+      description: 'context to use (default: current-context)',
+      env: 'PLASMACTL_CONTEXT',
+      helpGroup: 'GLOBAL',
+    }),
     debug: Flags.boolean({description: 'show stack traces and debug logs on stderr', helpGroup: 'GLOBAL'}),
   }
 
@@ -104,7 +116,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected reporter(): Reporter {
     const debug = Boolean(this.flags?.debug)
     const write = (level: 'info' | 'warn' | 'debug', msg: string) => {
-      if (this.jsonEnabled()) process.stderr.write(`${jsonLogLine(level, this.redact(msg), this.id?.replaceAll(':', ' ') ?? '')}\n`)
+      if (this.jsonEnabled())
+        process.stderr.write(`${jsonLogLine(level, this.redact(msg), this.id?.replaceAll(':', ' ') ?? '')}\n`)
       else this.logToStderr(level === 'info' ? msg : `${level === 'warn' ? 'warning' : 'debug'}: ${msg}`)
     }
     return this.collectWarnings({
@@ -131,10 +144,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected override toSuccessJson(result: unknown): unknown {
     const exitCode = Number(process.exitCode ?? 0)
     const status = (result as {status?: unknown})?.status
-    return successEnvelope(result, exitCode, typeof status === 'string' ? status : exitCode === 0 ? 'ok' : 'error', this.takeWarnings())
+    return successEnvelope(
+      result,
+      exitCode,
+      typeof status === 'string' ? status : exitCode === 0 ? 'ok' : 'error',
+      this.takeWarnings(),
+    )
   }
 
-  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
+  protected override async catch(
+    err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string},
+  ): Promise<unknown> {
     // oclif's own exit (this.exit / help) passes through untouched.
     if (err.code === 'EEXIT' && err.oclif?.exit !== undefined) throw err
     const name = exitNameOf(err)
@@ -144,17 +164,24 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.logJson(errorEnvelope(err, this.takeWarnings()))
       return
     }
-    const flagHint = unknownFlagHint(err, {...this.ctor.flags, ...(this.ctor as typeof BaseCommand).baseFlags}, this.id?.replaceAll(':', ' ') ?? '')
+    const flagHint = unknownFlagHint(
+      err,
+      {...this.ctor.flags, ...(this.ctor as typeof BaseCommand).baseFlags},
+      this.id?.replaceAll(':', ' ') ?? '',
+    )
     const loc = err instanceof PlasmaError ? errorLocation(err.details) : undefined
     // Our errors are one line; oclif's parser errors carry the missing argument on later lines.
     const message = (err instanceof PlasmaError ? err.message?.split('\n')[0] : err.message?.trimEnd()) || String(err)
     this.logToStderr(`plasmactl: error: ${loc && !message.includes(loc) ? `${loc}: ` : ''}${message}`)
     if (err instanceof PlasmaError) {
-      const problems = err.details.problems as {file: string; line: number; column: number; path: string; message: string}[] | undefined
+      const problems = err.details.problems as
+        {file: string; line: number; column: number; path: string; message: string}[] | undefined
       if (problems && problems.length > 1) {
-        for (const p of problems.slice(1)) this.logToStderr(`  ${p.file}:${p.line}:${p.column}: ${p.path ? `${p.path}: ` : ''}${p.message}`)
+        for (const p of problems.slice(1))
+          this.logToStderr(`  ${p.file}:${p.line}:${p.column}: ${p.path ? `${p.path}: ` : ''}${p.message}`)
       }
-      if (typeof err.details.more === 'number' && err.details.more > 0) this.logToStderr(`  … and ${err.details.more} more`)
+      if (typeof err.details.more === 'number' && err.details.more > 0)
+        this.logToStderr(`  … and ${err.details.more} more`)
       if (err.details.hint) this.logToStderr(`hint: ${err.details.hint}`)
     } else if (flagHint) {
       this.logToStderr(`hint: ${flagHint}`)
@@ -171,9 +198,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 }
 
 /** "did you mean --watch?" for an unknown flag (oclif's NonExistentFlagsError), from the command's own flags. */
-function unknownFlagHint(err: unknown, flags: Record<string, {char?: string}> | undefined, command: string): string | undefined {
+function unknownFlagHint(
+  err: unknown,
+  flags: Record<string, {char?: string}> | undefined,
+  command: string,
+): string | undefined {
   const e = err as {constructor?: {name?: string}; flags?: unknown}
-  const typed = e?.constructor?.name === 'NonExistentFlagsError' && Array.isArray(e.flags) ? (e.flags as string[]) : undefined
+  const typed =
+    e?.constructor?.name === 'NonExistentFlagsError' && Array.isArray(e.flags) ? (e.flags as string[]) : undefined
   if (!typed?.length || !flags) return undefined
   const names = [...Object.keys(flags), 'json', 'help']
   const hints = typed.map((t) => {

@@ -25,7 +25,8 @@ export const EXIT_DESCRIPTIONS: Record<ExitName, string> = {
   HEALTH_WARN: 'health degraded (warn): the cluster works but has lost redundancy or shows problems',
   HEALTH_CRIT: 'health critical: quorum lost or a component down',
   REFUSED: 'refused by a safety check (quorum, lock, preflight)',
-  HEALTH_UNKNOWN: 'health unknown: something could not be checked from here (our key, known_hosts, config or network); the cause names the file',
+  HEALTH_UNKNOWN:
+    'health unknown: something could not be checked from here (our key, known_hosts, config or network); the cause names the file',
   INTERRUPTED: 'interrupted (Ctrl-C / SIGINT)',
 }
 
@@ -119,5 +120,11 @@ export function setExitCode(name: ExitName): void {
 
 /** Health verdicts map to exit codes: ok 0, warn 4, crit 5, unknown (could not check) 7. */
 export function exitNameForStatus(status: 'ok' | 'warn' | 'crit' | 'unknown'): ExitName {
-  return status === 'ok' ? 'OK' : status === 'warn' ? 'HEALTH_WARN' : status === 'unknown' ? 'HEALTH_UNKNOWN' : 'HEALTH_CRIT'
+  return status === 'ok'
+    ? 'OK'
+    : status === 'warn'
+      ? 'HEALTH_WARN'
+      : status === 'unknown'
+        ? 'HEALTH_UNKNOWN'
+        : 'HEALTH_CRIT'
 }

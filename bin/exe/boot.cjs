@@ -25,7 +25,8 @@ if (sea?.isSea()) {
   // node bin/exe/boot.cjs DIR write-caches|run ARGS...: the assets are files in DIR (run: with their caches).
   const [dir, mode] = process.argv.splice(2, 2)
   getAsset = (name) => require('node:fs').readFileSync(require('node:path').join(dir, name))
-  if (mode === 'write-caches') writeCaches = (name, data) => require('node:fs').writeFileSync(require('node:path').join(dir, name), data)
+  if (mode === 'write-caches')
+    writeCaches = (name, data) => require('node:fs').writeFileSync(require('node:path').join(dir, name), data)
 }
 
 const scripts = new Map()
@@ -42,7 +43,10 @@ function compile(name) {
     cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   })
-  if (process.env.PLASMACTL_EXE_DEBUG) process.stderr.write(`plasmactl: ${name}: code cache ${!cachedData ? 'absent' : script.cachedDataRejected ? 'rejected' : 'accepted'}\n`)
+  if (process.env.PLASMACTL_EXE_DEBUG)
+    process.stderr.write(
+      `plasmactl: ${name}: code cache ${!cachedData ? 'absent' : script.cachedDataRejected ? 'rejected' : 'accepted'}\n`,
+    )
   scripts.set(name, script)
   return script.runInThisContext()
 }
@@ -69,7 +73,8 @@ function requireModule(id) {
 if (writeCaches) {
   process.on('exit', () => {
     // Every chunk is loaded (its top level run) so that its cache holds that code too.
-    for (const name of new Set(Object.values(chunkOf ?? JSON.parse(getAsset('chunks.json').toString('utf8'))))) loadChunk(name)
+    for (const name of new Set(Object.values(chunkOf ?? JSON.parse(getAsset('chunks.json').toString('utf8')))))
+      loadChunk(name)
     for (const [name, script] of scripts) writeCaches(`${name}.cache`, script.createCachedData())
   })
 }

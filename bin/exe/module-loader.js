@@ -18,7 +18,9 @@ function find(root, modulePath) {
   for (const key of [rel, `${rel}.js`, `${rel}/index.js`]) {
     if (modules[key]) return {filePath: join(root, key), module: modules[key]()}
   }
-  throw new ModuleLoadError(`${modulePath} is not bundled into this executable (known: ${Object.keys(modules).join(', ')})`)
+  throw new ModuleLoadError(
+    `${modulePath} is not bundled into this executable (known: ${Object.keys(modules).join(', ')})`,
+  )
 }
 
 const rootOf = (config) => config.root ?? config.options?.root ?? process.cwd()

@@ -19,8 +19,15 @@ export default class Health extends BaseCommand<typeof Health> {
   ]
 
   static override flags = {
-    format: Flags.string({description: 'output format (use --json for JSON)', options: ['table', 'prometheus'], default: 'table'}),
-    watch: Flags.boolean({char: 'w', description: 'refresh until interrupted; calls out leader changes and members going down or coming back'}),
+    format: Flags.string({
+      description: 'output format (use --json for JSON)',
+      options: ['table', 'prometheus'],
+      default: 'table',
+    }),
+    watch: Flags.boolean({
+      char: 'w',
+      description: 'refresh until interrupted; calls out leader changes and members going down or coming back',
+    }),
     interval: Flags.string({description: 'refresh interval with --watch', default: '2s'}),
     output: outputFlag,
     timeout: Flags.string({description: 'per-member timeout of each check', default: '3s'}),
@@ -33,7 +40,13 @@ export default class Health extends BaseCommand<typeof Health> {
 
   public async run(): Promise<HealthReport | HealthWatchEnd> {
     const {loaded, ctx} = await resolveContext(this.flags)
-    const opts = {loaded, ctx, reporter: this.reporter(), timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), components: this.flags.component}
+    const opts = {
+      loaded,
+      ctx,
+      reporter: this.reporter(),
+      timeoutMs: parseTimeout(this.flags.timeout, '--timeout'),
+      components: this.flags.component,
+    }
     if (!this.flags.watch) {
       const report = await checkHealth(opts)
       setExitCode(exitNameForStatus(report.status))
@@ -44,18 +57,26 @@ export default class Health extends BaseCommand<typeof Health> {
     let last: HealthReport | undefined
     let reports = 0
     const events: string[] = []
-    for await (const {report, changes} of watchHealth(opts, parseTimeout(this.flags.interval, '--interval'), abort.signal)) {
+    for await (const {report, changes} of watchHealth(
+      opts,
+      parseTimeout(this.flags.interval, '--interval'),
+      abort.signal,
+    )) {
       last = report
       reports++
       // One envelope per line; the exit code each report would have on its own.
-      if (this.jsonEnabled()) this.emitEnvelope({type: 'report', ...report, changes}, report.status, exitNameForStatus(report.status))
+      if (this.jsonEnabled())
+        this.emitEnvelope({type: 'report', ...report, changes}, report.status, exitNameForStatus(report.status))
       else {
         // Changes stay on screen under the table (the last 10), so a blip is not lost on the next refresh.
         events.push(...changes.map((c) => `${report.checkedAt} ${c}`))
         events.splice(0, Math.max(0, events.length - 10))
         if (process.stdout.isTTY) process.stdout.write('\u001B[2J\u001B[H')
         else for (const c of changes) this.logToStderr(`${report.checkedAt} ${c}`)
-        this.log(this.render(report) + (process.stdout.isTTY && events.length > 0 ? `\n\nEvents:\n  ${events.join('\n  ')}` : ''))
+        this.log(
+          this.render(report) +
+            (process.stdout.isTTY && events.length > 0 ? `\n\nEvents:\n  ${events.join('\n  ')}` : ''),
+        )
       }
     }
     setExitCode('INTERRUPTED')
@@ -65,7 +86,9 @@ export default class Health extends BaseCommand<typeof Health> {
 
   protected override render(r: HealthReport | HealthWatchEnd): string | undefined {
     if ('type' in r) return undefined
-    return this.flags.format === 'prometheus' ? renderHealthPrometheus(r).trimEnd() : renderHealth(r, {wide: this.flags.output === 'wide'})
+    return this.flags.format === 'prometheus'
+      ? renderHealthPrometheus(r).trimEnd()
+      : renderHealth(r, {wide: this.flags.output === 'wide'})
   }
 }
 

@@ -10,10 +10,19 @@ export interface VersionResult {
 
 export default class Version extends BaseCommand<typeof Version> {
   static override summary = 'Print the plasmactl version (and Node.js, platform)'
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json | jq -r .data.version']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --json | jq -r .data.version',
+  ]
 
   public async run(): Promise<VersionResult> {
-    const r = {name: this.config.name, version: this.config.version, node: process.versions.node, platform: process.platform, arch: process.arch}
+    const r = {
+      name: this.config.name,
+      version: this.config.version,
+      node: process.versions.node,
+      platform: process.platform,
+      arch: process.arch,
+    }
     return r
   }
 

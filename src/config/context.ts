@@ -35,7 +35,13 @@ export function nodesWithRole(ctx: Context, role: Role): NodeSpec[] {
 
 export function findNode(ctx: Context, name: string): NodeSpec {
   const node = ctx.nodes.find((n) => n.name === name)
-  if (!node) throw new UsageError(`no node "${name}" in context "${ctx.name}" (have: ${ctx.nodes.map((n) => n.name).join(', ')})${didYouMean(name, ctx.nodes.map((n) => n.name))}`)
+  if (!node)
+    throw new UsageError(
+      `no node "${name}" in context "${ctx.name}" (have: ${ctx.nodes.map((n) => n.name).join(', ')})${didYouMean(
+        name,
+        ctx.nodes.map((n) => n.name),
+      )}`,
+    )
   return node
 }
 

@@ -8,7 +8,8 @@ export const DURATION_PATTERN = /^(\d+(\.\d+)?(ms|s|m|h|d|w))+$|^\d+$/
 /** Parses "500ms", "5s", "2m30s", "1h", "7d" or a plain number of milliseconds. */
 export function parseDuration(value: string | number, what = 'duration'): number {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new UsageError(`invalid ${what} ${value}: must be a non-negative number of milliseconds`)
+    if (!Number.isFinite(value) || value < 0)
+      throw new UsageError(`invalid ${what} ${value}: must be a non-negative number of milliseconds`)
     return value
   }
   const text = value.trim()

@@ -44,7 +44,10 @@ function withoutDocument(path: string, config: Config): LoadedConfig {
   }
 }
 
-export async function loadConfig(path = defaultConfigPath(), {allowMissing = false, document = false} = {}): Promise<LoadedConfig> {
+export async function loadConfig(
+  path = defaultConfigPath(),
+  {allowMissing = false, document = false} = {},
+): Promise<LoadedConfig> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -91,9 +94,12 @@ export function selectContext(loaded: LoadedConfig, name?: string): Context {
   }
   const ctx = loaded.config.contexts.find((c) => c.name === want)
   if (!ctx) {
-    throw new UsageError(`context "${want}" not found in ${loaded.path} (have: ${loaded.config.contexts.map((c) => c.name).join(', ') || 'none'})`, {
-      file: loaded.path,
-    })
+    throw new UsageError(
+      `context "${want}" not found in ${loaded.path} (have: ${loaded.config.contexts.map((c) => c.name).join(', ') || 'none'})`,
+      {
+        file: loaded.path,
+      },
+    )
   }
   return ctx
 }
@@ -131,6 +137,9 @@ export function upsertContext(loaded: LoadedConfig, ctx: Context, makeCurrent: b
   if (makeCurrent) setCurrentContext(doc, ctx.name)
   if (!doc.has('apiVersion')) doc.set('apiVersion', 'plasmactl/v1')
   const contextsNew = loaded.config.contexts.filter((c) => c.name !== ctx.name)
-  loaded.config = {...loaded.config, contexts: idx >= 0 ? loaded.config.contexts.map((c, i) => (i === idx ? ctx : c)) : [...contextsNew, ctx]}
+  loaded.config = {
+    ...loaded.config,
+    contexts: idx >= 0 ? loaded.config.contexts.map((c, i) => (i === idx ? ctx : c)) : [...contextsNew, ctx],
+  }
   if (makeCurrent) loaded.config['current-context'] = ctx.name
 }

@@ -7,7 +7,10 @@ import {DURATION_PATTERN} from './duration.js'
  * from this at build time so editors can autocomplete it. Objects are strict: a typo is an error with
  * file:line, never silently ignored.
  */
-const duration = z.union([z.string().regex(DURATION_PATTERN, 'expected a duration like 500ms, 5s, 2m30s, 1h'), z.number().nonnegative()])
+const duration = z.union([
+  z.string().regex(DURATION_PATTERN, 'expected a duration like 500ms, 5s, 2m30s, 1h'),
+  z.number().nonnegative(),
+])
 
 export {ROLES} from './roles.js'
 
@@ -18,7 +21,8 @@ export {ROLES} from './roles.js'
  */
 export const SAFE_HOST_RE = /^(?!-)[\w.:-]+$/
 export const SAFE_USER_RE = /^(?!-)[\w.-]+$/
-export const SAFE_HOST_RULE = 'a host name or IP address: letters, digits, ".", "-", "_" and ":", not starting with "-" (no shell metacharacters, spaces or non-ASCII)'
+export const SAFE_HOST_RULE =
+  'a host name or IP address: letters, digits, ".", "-", "_" and ":", not starting with "-" (no shell metacharacters, spaces or non-ASCII)'
 export const SAFE_USER_RULE = 'a user name: letters, digits, ".", "-" and "_", not starting with "-"'
 const JUMP_HOSTS_RE = /^(?![\s,]*-)(?!.*,\s*-)[\w.:@,/[\] -]+$/
 
@@ -32,11 +36,15 @@ export const sshSettings = z
       .string()
       .regex(JUMP_HOSTS_RE, '[user@]host[:port] hops, comma-separated, with the characters of host and user names only')
       .optional()
-      .describe('[user@]host[:port] of a bastion to go through, comma-separated for a chain (ssh -J / ProxyJump); "none" ignores a ProxyJump or ProxyCommand from the SSH config'),
+      .describe(
+        '[user@]host[:port] of a bastion to go through, comma-separated for a chain (ssh -J / ProxyJump); "none" ignores a ProxyJump or ProxyCommand from the SSH config',
+      ),
     'config-file': z
       .string()
       .optional()
-      .describe('OpenSSH client config consulted for the node address (Host aliases: HostName, Port, User, IdentityFile, IdentitiesOnly, ProxyJump, ProxyCommand, UserKnownHostsFile, HostKeyAlias); default ~/.ssh/config, "none" to ignore'),
+      .describe(
+        'OpenSSH client config consulted for the node address (Host aliases: HostName, Port, User, IdentityFile, IdentitiesOnly, ProxyJump, ProxyCommand, UserKnownHostsFile, HostKeyAlias); default ~/.ssh/config, "none" to ignore',
+      ),
     sudo: z.boolean().optional().describe('run service commands with sudo -n'),
     'connect-timeout': duration.optional(),
   })
@@ -49,10 +57,18 @@ export const serviceCommands = z
     stop: z.string().optional(),
     restart: z.string().optional(),
     'is-active': z.string().optional(),
-    kill: z.string().optional().describe('force-stop after the stop grace period (default: systemctl kill --signal=SIGKILL <unit>)'),
+    kill: z
+      .string()
+      .optional()
+      .describe('force-stop after the stop grace period (default: systemctl kill --signal=SIGKILL <unit>)'),
     enable: z.string().optional(),
     disable: z.string().optional().describe('keep the service from starting again (node removal)'),
-    logs: z.string().optional().describe('prints the service\'s recent log for plasmactl debug bundle; {unit} {node} {lines} {since} are replaced (default: journalctl -u {unit} --no-pager -n {lines} --since {since})'),
+    logs: z
+      .string()
+      .optional()
+      .describe(
+        "prints the service's recent log for plasmactl debug bundle; {unit} {node} {lines} {since} are replaced (default: journalctl -u {unit} --no-pager -n {lines} --since {since})",
+      ),
   })
   .describe('commands run on the node; {unit} and {node} are replaced (default: systemctl <verb> <unit>)')
 
@@ -65,13 +81,24 @@ export const tlsSettings = z.strictObject({
 
 export const plasmavmcSettings = z
   .strictObject({
-    'run-dir': z.string().optional().describe('directory of the VMs\' QMP sockets on a host ({node} is replaced); QEMU processes with a socket under it and no record are orphans'),
-    'qmp-timeout': duration.optional().describe('deadline of each QMP step (greeting, capabilities, query-status); default 2s'),
+    'run-dir': z
+      .string()
+      .optional()
+      .describe(
+        "directory of the VMs' QMP sockets on a host ({node} is replaced); QEMU processes with a socket under it and no record are orphans",
+      ),
+    'qmp-timeout': duration
+      .optional()
+      .describe('deadline of each QMP step (greeting, capabilities, query-status); default 2s'),
   })
   .describe('PlasmaVMC: VM records in ChainFire under /plasmavmc/vms/, QEMU on hosts with the role plasmavmc-host')
 
 /** A URL with a scheme and a host: JSON Schema's `uri` format alone accepts "http://", the loader must not. */
-const hostUrl = () => z.string().url().regex(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#\s]+/, 'a URL with a host (scheme://host[:port]…)')
+const hostUrl = () =>
+  z
+    .string()
+    .url()
+    .regex(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#\s]+/, 'a URL with a host (scheme://host[:port]…)')
 
 export const nodeSchema = z.strictObject({
   name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'letters, digits, ".", "_" and "-"'),
@@ -84,14 +111,22 @@ export const nodeSchema = z.strictObject({
       'client-url': hostUrl().optional(),
       'peer-url': hostUrl().optional(),
       'data-dir': z.string().optional(),
-      'env-file': z.string().optional().describe('the member\'s ETCD_* environment file that node add writes join settings into'),
+      'env-file': z
+        .string()
+        .optional()
+        .describe("the member's ETCD_* environment file that node add writes join settings into"),
     })
     .optional(),
   removed: z.boolean().optional().describe('set by node removal; removed nodes are kept for the record'),
   plasmavmc: plasmavmcSettings.optional(),
 })
 
-const targetUrl = z.string().regex(/^(file:\/\/|s3:\/\/|sftp:\/\/|\/|\.)/, 'unsupported snapshot target: use file:///dir, s3://bucket/prefix, sftp://node/path or a path')
+const targetUrl = z
+  .string()
+  .regex(
+    /^(file:\/\/|s3:\/\/|sftp:\/\/|\/|\.)/,
+    'unsupported snapshot target: use file:///dir, s3://bucket/prefix, sftp://node/path or a path',
+  )
 
 export const snapshotTarget = z.union([
   targetUrl.describe('file:///dir, s3://bucket/prefix or sftp://node-or-host/path'),
@@ -108,7 +143,10 @@ export const snapshotTarget = z.union([
 
 export const snapshotSettings = z
   .strictObject({
-    targets: z.array(snapshotTarget).optional().describe('where snapshots go; the first is the primary (default: file:// in the state dir)'),
+    targets: z
+      .array(snapshotTarget)
+      .optional()
+      .describe('where snapshots go; the first is the primary (default: file:// in the state dir)'),
     retention: z
       .strictObject({
         'keep-last': z.number().int().min(1).optional(),
@@ -119,7 +157,9 @@ export const snapshotSettings = z
       })
       .optional(),
     'prune-after-save': z.boolean().optional(),
-    rpo: duration.optional().describe('recovery-point objective: health warns when the newest verified snapshot is older'),
+    rpo: duration
+      .optional()
+      .describe('recovery-point objective: health warns when the newest verified snapshot is older'),
     'lock-ttl': duration.optional(),
   })
   .describe('ChainFire snapshots and backups')
@@ -138,8 +178,18 @@ export const contextSchema = z.strictObject({
       'command-timeout': duration.optional(),
       'data-dir': z.string().optional(),
       'restore-command': z.string().optional(),
-      'env-file': z.string().optional().describe('ETCD_* environment file of each member (default /etc/chainfire/chainfire.env); node add writes join settings into it'),
-      'join-command': z.string().optional().describe('instead of editing env-file: command run on the joining node; {name} {initial-cluster} {initial-cluster-state} {peer-url} {client-url} {data-dir} are replaced (shell-quoted)'),
+      'env-file': z
+        .string()
+        .optional()
+        .describe(
+          'ETCD_* environment file of each member (default /etc/chainfire/chainfire.env); node add writes join settings into it',
+        ),
+      'join-command': z
+        .string()
+        .optional()
+        .describe(
+          'instead of editing env-file: command run on the joining node; {name} {initial-cluster} {initial-cluster-state} {peer-url} {client-url} {data-dir} are replaced (shell-quoted)',
+        ),
       'lock-ttl': duration.optional().describe('TTL of the cluster lock lease taken by node operations (default 15s)'),
     })
     .optional(),
@@ -149,8 +199,14 @@ export const contextSchema = z.strictObject({
   snapshots: snapshotSettings.optional(),
   prismnet: z
     .strictObject({
-      nb: z.array(z.string().regex(/^(tcp|ssl):/, 'expected tcp:HOST:PORT or ssl:HOST:PORT')).optional().describe('OVN Northbound DB remotes, one per cluster member'),
-      sb: z.array(z.string().regex(/^(tcp|ssl):/, 'expected tcp:HOST:PORT or ssl:HOST:PORT')).optional().describe('OVN Southbound DB remotes, one per cluster member'),
+      nb: z
+        .array(z.string().regex(/^(tcp|ssl):/, 'expected tcp:HOST:PORT or ssl:HOST:PORT'))
+        .optional()
+        .describe('OVN Northbound DB remotes, one per cluster member'),
+      sb: z
+        .array(z.string().regex(/^(tcp|ssl):/, 'expected tcp:HOST:PORT or ssl:HOST:PORT'))
+        .optional()
+        .describe('OVN Southbound DB remotes, one per cluster member'),
       tls: tlsSettings.optional().describe('for ssl: remotes'),
     })
     .optional()
@@ -160,16 +216,27 @@ export const contextSchema = z.strictObject({
       url: hostUrl().describe('IAM base URL; health is GET URL/health'),
       'jwks-url': hostUrl().optional().describe('default: URL/.well-known/jwks.json'),
       'health-path': z.string().optional().describe('default: /health'),
-      token: z.string().optional().describe('bearer token for plasmactl itself (prefer token-command or $PLASMACTL_TOKEN)'),
-      'token-command': z.string().optional().describe('command that prints a bearer token (or {"token": ...} JSON) on stdout'),
+      token: z
+        .string()
+        .optional()
+        .describe('bearer token for plasmactl itself (prefer token-command or $PLASMACTL_TOKEN)'),
+      'token-command': z
+        .string()
+        .optional()
+        .describe('command that prints a bearer token (or {"token": ...} JSON) on stdout'),
       tls: tlsSettings.optional(),
     })
     .optional()
     .describe('IAM: health, JWKS and the credentials plasmactl presents'),
   flaredb: z
     .strictObject({
-      stores: z.array(z.string()).optional().describe('store gRPC endpoints HOST:PORT; default: the addresses in /flaredb/stores/ in ChainFire'),
-      'heartbeat-interval': duration.optional().describe('PD heartbeat interval (default 10s); a heartbeat older than 3x is stale'),
+      stores: z
+        .array(z.string())
+        .optional()
+        .describe('store gRPC endpoints HOST:PORT; default: the addresses in /flaredb/stores/ in ChainFire'),
+      'heartbeat-interval': duration
+        .optional()
+        .describe('PD heartbeat interval (default 10s); a heartbeat older than 3x is stale'),
       tls: tlsSettings.optional(),
     })
     .optional()

@@ -33,5 +33,7 @@ export function containsSecrets(value: unknown): boolean {
   if (typeof value === 'string') return redactUrlPasswords(value) !== value
   if (Array.isArray(value)) return value.some((v) => containsSecrets(v))
   if (value === null || typeof value !== 'object') return false
-  return Object.entries(value).some(([k, v]) => (isSecretKey(k) && v !== null && v !== undefined && v !== '') || containsSecrets(v))
+  return Object.entries(value).some(
+    ([k, v]) => (isSecretKey(k) && v !== null && v !== undefined && v !== '') || containsSecrets(v),
+  )
 }

@@ -1,4 +1,14 @@
-import {type Alias, type Document, isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Node as YamlNode} from 'yaml'
+import {
+  type Alias,
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Node as YamlNode,
+} from 'yaml'
 import type {z} from 'zod'
 import {UsageError} from '../errors.js'
 import {type Config, configSchema, contextSchema, nodeSchema} from './schema.js'
@@ -21,7 +31,8 @@ export class ConfigValidationError extends UsageError {
   readonly more: number
   constructor(problems: ValidationProblem[]) {
     const first = problems[0]
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''
+    const more =
+      problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''
     const listed = problems.slice(0, MAX_LISTED_PROBLEMS)
     super(`${first.path ? `${first.path}: ` : ''}${first.message}${more}`, {
       file: first.file,
@@ -66,7 +77,9 @@ export function toJSBounded(doc: Document): {value: unknown} | {offset: number; 
     return {value: doc.toJS({maxAliasCount: MAX_ALIASES})}
   } catch (error) {
     if (!(error instanceof ReferenceError) || offset === undefined) throw error
-    const why = /Excessive alias count/.test(error.message) ? `aliases expand to more than ${MAX_ALIASES} nodes (an alias bomb)` : error.message
+    const why = /Excessive alias count/.test(error.message)
+      ? `aliases expand to more than ${MAX_ALIASES} nodes (an alias bomb)`
+      : error.message
     return {offset, message: `YAML: ${why}`}
   } finally {
     for (const a of aliases) delete (a as Partial<Alias>).toJSON
@@ -168,7 +181,8 @@ function parseConfig(raw: unknown): {success: true; data: Config} | {success: fa
     add(['contexts', i], contextSchema.safeParse({...(c as object), nodes: []}))
     nodes.forEach((n, j) => add(['contexts', i, 'nodes', j], nodeSchema.safeParse(n)))
   })
-  if (issues.length === 0) issues.push({code: 'custom', path: [], message: 'too many problems to check', input: raw} as Issue)
+  if (issues.length === 0)
+    issues.push({code: 'custom', path: [], message: 'too many problems to check', input: raw} as Issue)
   return {success: false, issues}
 }
 
@@ -196,7 +210,11 @@ function toProblems(
     const known = knownKeysHint(issue.path)
     // One pass over the map's keys (not one search per key: a map may hold many thousands).
     const map = doc.getIn(issue.path, true)
-    const keyOffsets = new Map<unknown, number | undefined>(isMap(map) ? map.items.map((it) => [isScalar(it.key) ? it.key.value : it.key, (it.key as YamlNode | null)?.range?.[0]]) : [])
+    const keyOffsets = new Map<unknown, number | undefined>(
+      isMap(map)
+        ? map.items.map((it) => [isScalar(it.key) ? it.key.value : it.key, (it.key as YamlNode | null)?.range?.[0]])
+        : [],
+    )
     return issue.keys.map((key) => {
       const {line, col} = pos(keyOffsets.get(key) ?? locate(doc, issue.path, key))
       return {file, line, column: col, path: formatPath([...issue.path, key]), message: `unknown key "${key}"${known}`}
@@ -205,7 +223,8 @@ function toProblems(
   const {line, col} = pos(locate(doc, issue.path))
   // zod 4 does not report the input by default, so look at the raw data to tell "missing" from "wrong".
   const key = issue.path.at(-1)
-  const message = typeof key === 'string' && isMissingKey(raw, issue.path) ? `missing required key "${key}"` : issue.message
+  const message =
+    typeof key === 'string' && isMissingKey(raw, issue.path) ? `missing required key "${key}"` : issue.message
   return [{file, line, column: col, path: formatPath(issue.path), message}]
 }
 
@@ -213,7 +232,17 @@ function knownKeysHint(path: PropertyKey[]): string {
   // Walk the zod schema along the path to suggest the allowed keys for a typo.
   let schema: z.ZodType = configSchema as unknown as z.ZodType
   for (const seg of path) {
-    const def = (schema as unknown as {def: {type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; innerType?: z.ZodType; valueType?: z.ZodType}}).def
+    const def = (
+      schema as unknown as {
+        def: {
+          type: string
+          shape?: Record<string, z.ZodType>
+          element?: z.ZodType
+          innerType?: z.ZodType
+          valueType?: z.ZodType
+        }
+      }
+    ).def
     let next: z.ZodType | undefined
     if (def.type === 'optional' || def.type === 'default') next = def.innerType
     if (next) schema = next
@@ -236,16 +265,21 @@ function semanticProblems(config: Config): {path: PropertyKey[]; message: string
   const problems: {path: PropertyKey[]; message: string}[] = []
   const seen = new Set<string>()
   config.contexts.forEach((ctx, i) => {
-    if (seen.has(ctx.name)) problems.push({path: ['contexts', i, 'name'], message: `duplicate context name "${ctx.name}"`})
+    if (seen.has(ctx.name))
+      problems.push({path: ['contexts', i, 'name'], message: `duplicate context name "${ctx.name}"`})
     seen.add(ctx.name)
     const nodes = new Set<string>()
     ctx.nodes.forEach((n, j) => {
-      if (nodes.has(n.name)) problems.push({path: ['contexts', i, 'nodes', j, 'name'], message: `duplicate node name "${n.name}"`})
+      if (nodes.has(n.name))
+        problems.push({path: ['contexts', i, 'nodes', j, 'name'], message: `duplicate node name "${n.name}"`})
       nodes.add(n.name)
     })
   })
   const cur = config['current-context']
-  if (cur && !seen.has(cur)) problems.push({path: ['current-context'], message: `current-context "${cur}" names no context (have: ${[...seen].join(', ') || 'none'})`})
+  if (cur && !seen.has(cur))
+    problems.push({
+      path: ['current-context'],
+      message: `current-context "${cur}" names no context (have: ${[...seen].join(', ') || 'none'})`,
+    })
   return problems
 }
-

@@ -1,5 +1,9 @@
 /** Runs FN over ITEMS with at most LIMIT at once (bounded fan-out across hosts); results keep ITEMS' order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length)
   let next = 0
   await Promise.all(

@@ -18,7 +18,11 @@ export async function fsyncPath(path: string): Promise<void> {
  * renamed over PATH and the directory fsynced. On any failure the temp file is removed and PATH is
  * untouched: a reader sees the old file or the whole new one, never half of one.
  */
-export async function replaceAtomically(path: string, fill: (tmp: string) => Promise<void>, tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`): Promise<void> {
+export async function replaceAtomically(
+  path: string,
+  fill: (tmp: string) => Promise<void>,
+  tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`,
+): Promise<void> {
   try {
     await fill(tmp)
     await fsyncPath(tmp)
@@ -43,6 +47,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
       }
     })
   } catch (error) {
-    throw error instanceof PlasmaError ? error : new UsageError(`cannot write ${path}: ${(error as Error).message}`, {file: path})
+    throw error instanceof PlasmaError
+      ? error
+      : new UsageError(`cannot write ${path}: ${(error as Error).message}`, {file: path})
   }
 }

@@ -38,10 +38,16 @@ const hook: Hook.CommandNotFound = async function (opts) {
   const sep = config.topicSeparator ?? ' '
   const show = (id: string) => id.replaceAll(':', sep)
   const visible = config.commands.filter((c) => !c.hidden)
-  const candidates = [...visible.flatMap((c) => [c.id, ...c.aliases]), ...config.topics.filter((t) => !t.hidden).map((t) => t.name)]
+  const candidates = [
+    ...visible.flatMap((c) => [c.id, ...c.aliases]),
+    ...config.topics.filter((t) => !t.hidden).map((t) => t.name),
+  ]
   const suggestions = suggestCommands(opts.id, candidates).map((s) => show(s))
   const typed = show(opts.id)
-  const hint = suggestions.length > 0 ? `did you mean ${suggestions.map((s) => `\`${config.bin} ${s}\``).join(' or ')}?` : `run \`${config.bin} --help\` for the list of commands`
+  const hint =
+    suggestions.length > 0
+      ? `did you mean ${suggestions.map((s) => `\`${config.bin} ${s}\``).join(' or ')}?`
+      : `run \`${config.bin} --help\` for the list of commands`
   setExitCode('USAGE')
   if (opts.argv?.includes('--json') || process.argv.includes('--json')) {
     const envelope = errorEnvelope(new UsageError(`"${typed}" is not a ${config.bin} command`, {hint, suggestions}))

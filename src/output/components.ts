@@ -25,12 +25,20 @@ function renderOvsdbCluster(c: OvsdbClusterHealth): string {
     m.latencyMs === null ? '-' : `${m.latencyMs} ms`,
     dash(m.error),
   ])
-  return [head, renderTable(['MEMBER', 'REMOTE', 'UP', 'CONNECTED', 'ROLE', 'SID', 'INDEX', 'LATENCY', 'ERROR'], rows)].join('\n')
+  return [
+    head,
+    renderTable(['MEMBER', 'REMOTE', 'UP', 'CONNECTED', 'ROLE', 'SID', 'INDEX', 'LATENCY', 'ERROR'], rows),
+  ].join('\n')
 }
 
 export function renderPrismnet(r: {status: string; details: PrismnetHealth; findings: Finding[]}): string {
   const parts = [r.details.nb, r.details.sb].filter((c): c is OvsdbClusterHealth => c !== null).map(renderOvsdbCluster)
-  return [`${paintStatus(r.status)}  PrismNet (OVN databases)`, '', parts.join('\n\n'), ...renderFindings(r.findings)].join('\n')
+  return [
+    `${paintStatus(r.status)}  PrismNet (OVN databases)`,
+    '',
+    parts.join('\n\n'),
+    ...renderFindings(r.findings),
+  ].join('\n')
 }
 
 export function renderFlaredb(r: {status: string; details: FlaredbHealth; findings: Finding[]}): string {
@@ -42,29 +50,72 @@ export function renderFlaredb(r: {status: string; details: FlaredbHealth; findin
       dash(s.node),
       s.address,
       s.state === 'up' ? s.state : paintStatus('warn', s.state),
-      s.health === 'SERVING' ? paintStatus('ok', s.health) : s.health === 'NOT_PROBED' ? '-' : paintStatus('crit', s.health),
-      s.heartbeatAgeMs === null ? '-' : s.stale ? paintStatus('warn', `${formatDuration(s.heartbeatAgeMs)} ago STALE`) : `${formatDuration(s.heartbeatAgeMs)} ago`,
+      s.health === 'SERVING'
+        ? paintStatus('ok', s.health)
+        : s.health === 'NOT_PROBED'
+          ? '-'
+          : paintStatus('crit', s.health),
+      s.heartbeatAgeMs === null
+        ? '-'
+        : s.stale
+          ? paintStatus('warn', `${formatDuration(s.heartbeatAgeMs)} ago STALE`)
+          : `${formatDuration(s.heartbeatAgeMs)} ago`,
       s.live ? paintStatus('ok', 'yes') : paintStatus('crit', 'no'),
     ]),
   )
   const regions = renderTable(
     ['REGION', 'REPLICAS', 'LIVE', 'STATUS'],
-    d.regions.map((x) => [x.id, x.replicas.join(','), `${x.liveReplicas.length}/${x.replicas.length}`, paintStatus(x.status)]),
+    d.regions.map((x) => [
+      x.id,
+      x.replicas.join(','),
+      `${x.liveReplicas.length}/${x.replicas.length}`,
+      paintStatus(x.status),
+    ]),
   )
-  const invalid = d.invalid.length > 0 ? ['', renderTable(['INVALID RECORD', 'PROBLEM'], d.invalid.map((i) => [i.key, i.error]))] : []
-  return [`${paintStatus(r.status)}  FlareDB: heartbeat every ${formatDuration(d.heartbeatIntervalMs)}, stale after ${formatDuration(d.staleAfterMs)}`, '', stores, '', regions, ...invalid, ...renderFindings(r.findings)].join('\n')
+  const invalid =
+    d.invalid.length > 0
+      ? [
+          '',
+          renderTable(
+            ['INVALID RECORD', 'PROBLEM'],
+            d.invalid.map((i) => [i.key, i.error]),
+          ),
+        ]
+      : []
+  return [
+    `${paintStatus(r.status)}  FlareDB: heartbeat every ${formatDuration(d.heartbeatIntervalMs)}, stale after ${formatDuration(d.staleAfterMs)}`,
+    '',
+    stores,
+    '',
+    regions,
+    ...invalid,
+    ...renderFindings(r.findings),
+  ].join('\n')
 }
 
 export function renderAuthStatus(r: {status: string; token: TokenInfo; findings: Finding[]}): string {
   const t = r.token
   const rows: [string, string][] = [
     ['source', t.source],
-    ['format', t.jwt ? `JWT (${dash(t.algorithm)}, kid ${dash(t.keyId)}), decoded without verification` : 'opaque (not a JWT)'],
+    [
+      'format',
+      t.jwt ? `JWT (${dash(t.algorithm)}, kid ${dash(t.keyId)}), decoded without verification` : 'opaque (not a JWT)',
+    ],
     ['subject', dash(t.subject)],
     ['issuer', dash(t.issuer)],
     ['audience', Array.isArray(t.audience) ? t.audience.join(', ') : dash(t.audience)],
     ['issued', dash(t.issuedAt)],
-    ['expires', t.expiresAt ? `${t.expiresAt} (${t.expired ? paintStatus('crit', 'EXPIRED') : `in ${formatDuration(t.expiresInMs ?? 0)}`})` : '-'],
+    [
+      'expires',
+      t.expiresAt
+        ? `${t.expiresAt} (${t.expired ? paintStatus('crit', 'EXPIRED') : `in ${formatDuration(t.expiresInMs ?? 0)}`})`
+        : '-',
+    ],
   ]
-  return [`${paintStatus(r.status)}  IAM credentials`, '', ...rows.map(([k, v]) => `${k.padEnd(9)} ${v}`), ...renderFindings(r.findings)].join('\n')
+  return [
+    `${paintStatus(r.status)}  IAM credentials`,
+    '',
+    ...rows.map(([k, v]) => `${k.padEnd(9)} ${v}`),
+    ...renderFindings(r.findings),
+  ].join('\n')
 }

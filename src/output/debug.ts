@@ -8,7 +8,10 @@ export function renderBundle(r: BundleResult): string {
     `nodes: ${collected}/${r.nodes.length} collected over SSH`,
     `redacted: ${r.redaction.replaced} occurrence(s) of ${r.redaction.secretsKnown} known secret value(s), config-view key redaction applied`,
   ]
-  if (r.redaction.tooShortToRedactByValue > 0) lines.push(`note: ${r.redaction.tooShortToRedactByValue} secret value(s) too short to redact by value (key-based redaction still applies)`)
+  if (r.redaction.tooShortToRedactByValue > 0)
+    lines.push(
+      `note: ${r.redaction.tooShortToRedactByValue} secret value(s) too short to redact by value (key-based redaction still applies)`,
+    )
   if (r.notes.length > 0) {
     lines.push('', `not collected (${r.notes.length}; recorded in manifest.json):`)
     for (const n of r.notes) lines.push(`  - ${n.source}${n.node ? ` [${n.node}]` : ''}: ${n.message}`)

@@ -28,7 +28,8 @@ export function renderDrillSummary(r: DrillResult): string {
 export function renderDrillMarkdown(r: DrillResult): string {
   if (r.skipped) return `# Drill ${r.drill}\n\n${r.skipped}\n`
   const m = r.measures!
-  const lat = (k: 'before' | 'during' | 'after') => `| ${k} | ${m.latency[k].ops} | ${fmt(m.latency[k].p50Ms)} | ${fmt(m.latency[k].p99Ms)} |`
+  const lat = (k: 'before' | 'during' | 'after') =>
+    `| ${k} | ${m.latency[k].ops} | ${fmt(m.latency[k].p50Ms)} | ${fmt(m.latency[k].p99Ms)} |`
   return [
     `# Drill ${r.drill} on ${r.context}: ${r.verdict}`,
     '',
@@ -46,7 +47,20 @@ export function renderDrillMarkdown(r: DrillResult): string {
     '',
     '| measure | value |',
     '| --- | --- |',
-    ...(['detectionSeconds', 'electionSeconds', 'unavailableSeconds', 'rtoSeconds', 'ackedWrites', 'lostAckedWrites', 'failedOps', 'indeterminateOps', 'staleReads', 'linearizable'] as const).map((k) => `| ${k} | ${fmt(m[k])} |`),
+    ...(
+      [
+        'detectionSeconds',
+        'electionSeconds',
+        'unavailableSeconds',
+        'rtoSeconds',
+        'ackedWrites',
+        'lostAckedWrites',
+        'failedOps',
+        'indeterminateOps',
+        'staleReads',
+        'linearizable',
+      ] as const
+    ).map((k) => `| ${k} | ${fmt(m[k])} |`),
     '',
     '| window | ops | p50 ms | p99 ms |',
     '| --- | --- | --- | --- |',
@@ -73,13 +87,23 @@ export function drillTimelineSpec(r: DrillResult, ops: DrillOp[]): Record<string
   const bad = ops.filter((o) => o.outcome !== 'ok')
   const good = ops.filter((o) => o.outcome === 'ok')
   const stride = Math.max(1, Math.ceil(good.length / Math.max(1, MAX_POINTS - bad.length)))
-  const points = [...good.filter((_, i) => i % stride === 0), ...bad].map((o) => ({t: o.call / 1000, latencyMs: Math.max(0.1, o.complete - o.call), outcome: o.outcome, kind: o.kind}))
+  const points = [...good.filter((_, i) => i % stride === 0), ...bad].map((o) => ({
+    t: o.call / 1000,
+    latencyMs: Math.max(0.1, o.complete - o.call),
+    outcome: o.outcome,
+    kind: o.kind,
+  }))
   const tl = r.timeline!
   const window = [{from: tl.faultAt, to: tl.recoveredAt ?? tl.end, label: `${r.fault!.kind} ${r.fault!.node}`}]
   const changes: {t: number; leader: string}[] = []
-  for (const s of r.samples ?? []) if (changes.at(-1)?.leader !== (s.leader ?? 'none')) changes.push({t: s.t, leader: s.leader ?? 'none'})
+  for (const s of r.samples ?? [])
+    if (changes.at(-1)?.leader !== (s.leader ?? 'none')) changes.push({t: s.t, leader: s.leader ?? 'none'})
   const x = {field: 't', type: 'quantitative', title: 'seconds since start', scale: {domain: [0, tl.end]}}
-  const shade = {data: {values: window}, mark: {type: 'rect', color: '#d62728', opacity: 0.12}, encoding: {x: {field: 'from', type: 'quantitative', scale: {domain: [0, tl.end]}}, x2: {field: 'to'}}}
+  const shade = {
+    data: {values: window},
+    mark: {type: 'rect', color: '#d62728', opacity: 0.12},
+    encoding: {x: {field: 'from', type: 'quantitative', scale: {domain: [0, tl.end]}}, x2: {field: 'to'}},
+  }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `drill ${r.drill}: ${r.verdict}`,
@@ -95,10 +119,18 @@ export function drillTimelineSpec(r: DrillResult, ops: DrillOp[]): Record<string
             encoding: {
               x,
               y: {field: 'latencyMs', type: 'quantitative', title: 'operation latency (ms, log)', scale: {type: 'log'}},
-              color: {field: 'outcome', type: 'nominal', scale: {domain: ['ok', 'fail', 'indeterminate'], range: ['#1f77b4', '#d62728', '#ff7f0e']}},
+              color: {
+                field: 'outcome',
+                type: 'nominal',
+                scale: {domain: ['ok', 'fail', 'indeterminate'], range: ['#1f77b4', '#d62728', '#ff7f0e']},
+              },
             },
           },
-          {data: {values: changes}, mark: {type: 'rule', color: '#2ca02c', strokeDash: [4, 3]}, encoding: {x: {field: 't', type: 'quantitative'}}},
+          {
+            data: {values: changes},
+            mark: {type: 'rule', color: '#2ca02c', strokeDash: [4, 3]},
+            encoding: {x: {field: 't', type: 'quantitative'}},
+          },
         ],
       },
       {
@@ -106,11 +138,24 @@ export function drillTimelineSpec(r: DrillResult, ops: DrillOp[]): Record<string
         height: 60,
         layer: [
           shade,
-          {data: {values: changes}, mark: {type: 'text', align: 'left', dx: 3, fontSize: 10}, encoding: {x: {field: 't', type: 'quantitative'}, y: {datum: 'leader'}, text: {field: 'leader'}}},
+          {
+            data: {values: changes},
+            mark: {type: 'text', align: 'left', dx: 3, fontSize: 10},
+            encoding: {x: {field: 't', type: 'quantitative'}, y: {datum: 'leader'}, text: {field: 'leader'}},
+          },
           {
             data: {values: (r.health ?? []).map((h) => ({t: h.t, status: h.status, row: 'health'}))},
             mark: {type: 'tick', thickness: 3},
-            encoding: {x, y: {field: 'row', type: 'nominal', title: null}, color: {field: 'status', type: 'nominal', scale: {domain: ['ok', 'warn', 'crit', 'unknown'], range: ['#2ca02c', '#ffbf00', '#d62728', '#7f7f7f']}, legend: {title: 'health'}}},
+            encoding: {
+              x,
+              y: {field: 'row', type: 'nominal', title: null},
+              color: {
+                field: 'status',
+                type: 'nominal',
+                scale: {domain: ['ok', 'warn', 'crit', 'unknown'], range: ['#2ca02c', '#ffbf00', '#d62728', '#7f7f7f']},
+                legend: {title: 'health'},
+              },
+            },
           },
         ],
         resolve: {scale: {color: 'independent'}},

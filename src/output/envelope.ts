@@ -12,7 +12,14 @@ export interface Envelope<T = unknown> {
   exitCode: number
   status: string
   data?: T
-  error?: {code: ExitName; name: string; message: string; location?: string; hint?: string; details?: Record<string, unknown>}
+  error?: {
+    code: ExitName
+    name: string
+    message: string
+    location?: string
+    hint?: string
+    details?: Record<string, unknown>
+  }
   warnings: string[]
 }
 

@@ -5,7 +5,21 @@ import {dash, formatBytes, NARROW_WIDTH, paint, paintStatus, pickColumns, render
 const MEMBER_NARROW = ['MEMBER', 'UP', 'HEALTHY', 'ROLE', 'TERM', 'LAG', 'DB SIZE', 'ALARMS']
 
 export function renderChainfireMembers(d: ChainfireHealth, view: TableView = {}): string {
-  const headers = ['MEMBER', 'ID', 'ENDPOINT', 'UP', 'HEALTHY', 'ROLE', 'TERM', 'INDEX', 'APPLIED', 'LAG', 'DB SIZE', 'VERSION', 'ALARMS']
+  const headers = [
+    'MEMBER',
+    'ID',
+    'ENDPOINT',
+    'UP',
+    'HEALTHY',
+    'ROLE',
+    'TERM',
+    'INDEX',
+    'APPLIED',
+    'LAG',
+    'DB SIZE',
+    'VERSION',
+    'ALARMS',
+  ]
   const rows = d.members.map((m) => [
     m.name,
     dash(m.id),
@@ -28,9 +42,17 @@ export function renderChainfireMembers(d: ChainfireHealth, view: TableView = {})
 /** The human view: verdict first, then the component summaries, the member table and every problem. */
 export function renderHealth(r: HealthReport, view: TableView = {}): string {
   const out: string[] = []
-  out.push(`${paintStatus(r.status)}  context ${r.context} (${r.environment}), checked ${r.checkedAt} in ${r.durationMs} ms`)
+  out.push(
+    `${paintStatus(r.status)}  context ${r.context} (${r.environment}), checked ${r.checkedAt} in ${r.durationMs} ms`,
+  )
   out.push('')
-  out.push(renderTable(['COMPONENT', 'STATUS', 'SUMMARY'], r.components.map((c) => [c.component, paintStatus(c.status), c.summary]), {maxWidth: view.wide ? undefined : NARROW_WIDTH}))
+  out.push(
+    renderTable(
+      ['COMPONENT', 'STATUS', 'SUMMARY'],
+      r.components.map((c) => [c.component, paintStatus(c.status), c.summary]),
+      {maxWidth: view.wide ? undefined : NARROW_WIDTH},
+    ),
+  )
   const cf = r.components.find((c) => c.component === 'chainfire' && c.details)?.details as ChainfireHealth | undefined
   if (cf) {
     out.push('')

@@ -7,9 +7,15 @@ export type LogFormat = 'text' | 'json'
  * A reporter for unattended runs: JSON lines ({"ts","level","msg",...}) to stderr or appended to a
  * log file, so cron and systemd journals get one parseable event per line.
  */
-export function createLogReporter(opts: {format: LogFormat; file?: string; debug?: boolean; command: string}): Reporter {
+export function createLogReporter(opts: {
+  format: LogFormat
+  file?: string
+  debug?: boolean
+  command: string
+}): Reporter {
   const write = (level: string, msg: string) => {
-    const line = opts.format === 'json' ? jsonLogLine(level, msg, opts.command) : `${level === 'info' ? '' : `${level}: `}${msg}`
+    const line =
+      opts.format === 'json' ? jsonLogLine(level, msg, opts.command) : `${level === 'info' ? '' : `${level}: `}${msg}`
     if (opts.file) appendFileSync(opts.file, line + '\n')
     else process.stderr.write(line + '\n')
   }

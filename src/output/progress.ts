@@ -9,7 +9,10 @@ export interface ProgressState {
 }
 
 /** One-line progress bar on a TTY (stderr); nothing at all otherwise. */
-export function progressBar(stream: NodeJS.WriteStream = process.stderr): {update: (p: ProgressState) => void; done: () => void} {
+export function progressBar(stream: NodeJS.WriteStream = process.stderr): {
+  update: (p: ProgressState) => void
+  done: () => void
+} {
   if (!stream.isTTY) return {update() {}, done() {}}
   let drawn = false
   return {
@@ -19,7 +22,9 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): {updat
       const filled = Math.round(frac * width)
       const bar = '█'.repeat(filled) + '░'.repeat(width - filled)
       const eta = p.etaMs === null ? '' : ` ETA ${formatDuration(p.etaMs)}`
-      stream.write(`\r${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${formatBytes(p.bytes)}/${formatBytes(p.total)} ${formatBytes(p.rateBytesPerSec)}/s${eta}\u001B[K`)
+      stream.write(
+        `\r${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${formatBytes(p.bytes)}/${formatBytes(p.total)} ${formatBytes(p.rateBytesPerSec)}/s${eta}\u001B[K`,
+      )
       drawn = true
     },
     done() {

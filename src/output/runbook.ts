@@ -5,12 +5,20 @@ import {renderTable} from './table.js'
 
 export function renderPlan(r: RunResult): string {
   const out = [`DRY RUN of ${r.runbook} on context ${r.context}: nothing was changed`]
-  if (r.fingerprint) out.push(`cluster ${r.fingerprint.clusterId}, leader ${r.fingerprint.leader ?? 'none'}, revision ${r.fingerprint.revision}, members ${r.fingerprint.members.join(' ')}`)
+  if (r.fingerprint)
+    out.push(
+      `cluster ${r.fingerprint.clusterId}, leader ${r.fingerprint.leader ?? 'none'}, revision ${r.fingerprint.revision}, members ${r.fingerprint.members.join(' ')}`,
+    )
   r.plan.forEach((p: PlanEntry, i) => {
-    out.push(`${String(i + 1).padStart(3)}. ${p.step} [${p.kind}]${p.name ? ` ${p.name}` : ''}${p.targets.length ? ` → ${p.targets.join(', ')}` : ''}`)
+    out.push(
+      `${String(i + 1).padStart(3)}. ${p.step} [${p.kind}]${p.name ? ` ${p.name}` : ''}${p.targets.length ? ` → ${p.targets.join(', ')}` : ''}`,
+    )
     for (const d of p.describe) out.push(`       ${d}`)
     for (const imp of p.impact ?? []) out.push(`       quorum: ${imp}`)
-    if (p.check) out.push(`       now: ${p.check.ok === null ? 'not evaluated' : p.check.ok ? 'true' : 'FALSE'} (${p.check.detail})`)
+    if (p.check)
+      out.push(
+        `       now: ${p.check.ok === null ? 'not evaluated' : p.check.ok ? 'true' : 'FALSE'} (${p.check.detail})`,
+      )
   })
   return out.join('\n')
 }
@@ -78,7 +86,10 @@ export function renderExec(r: Omit<ExecResult, 'summary'>, group: boolean): stri
     const blocks = new Map<string, {hosts: string[]; text: string; status: string}>()
     for (const h of [...failed, ...r.hosts.filter((x) => hostState(x) === 'ok')]) {
       const status = h.error ? h.error : `exit ${h.exitCode}`
-      const text = [h.stdout, h.stderr].filter(Boolean).map((t) => t.replace(/\n$/, '')).join('\n')
+      const text = [h.stdout, h.stderr]
+        .filter(Boolean)
+        .map((t) => t.replace(/\n$/, ''))
+        .join('\n')
       const key = `${status}\0${text}`
       const b = blocks.get(key) ?? {hosts: [], text, status}
       b.hosts.push(h.node)
@@ -92,8 +103,15 @@ export function renderExec(r: Omit<ExecResult, 'summary'>, group: boolean): stri
     for (const h of failed) out.push(`${h.node}: ${hostState(h)}: ${h.error ?? `exit ${h.exitCode}`}`)
   }
   const count = (s: string) => r.hosts.filter((h) => hostState(h) === s).length
-  const parts = [`${count('ok')} ok`, `${count('failed')} failed`, `${count('unreachable')} unreachable`, `${count('timed out')} timed out`].filter((p, i) => i === 0 || !p.startsWith('0 '))
-  out.push(`${parts.join(', ')} (of ${r.hosts.length}${failed.length > 0 ? `; not ok: ${compressHosts(failed.map((h) => h.node))}` : ''})`)
+  const parts = [
+    `${count('ok')} ok`,
+    `${count('failed')} failed`,
+    `${count('unreachable')} unreachable`,
+    `${count('timed out')} timed out`,
+  ].filter((p, i) => i === 0 || !p.startsWith('0 '))
+  out.push(
+    `${parts.join(', ')} (of ${r.hosts.length}${failed.length > 0 ? `; not ok: ${compressHosts(failed.map((h) => h.node))}` : ''})`,
+  )
   return out.join('\n')
 }
 
@@ -102,21 +120,30 @@ export function renderLint(result: LintResult): string {
   return result.files
     .flatMap((f) => [
       ...(f.problems.length === 0 ? [`ok    ${f.file}`] : []),
-      ...f.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.severity}: ${p.path ? `${p.path}: ` : ''}${p.message}`),
+      ...f.problems.map(
+        (p) => `${p.file}:${p.line}:${p.column}: ${p.severity}: ${p.path ? `${p.path}: ` : ''}${p.message}`,
+      ),
     ])
     .join('\n')
 }
 
 /** `runbook list`: one row per runbook with whether it lints. */
 export function renderRunbookList(runbooks: ListedRunbook[]): string {
-  const lint = (r: ListedRunbook) => (r.lintErrors === 0 ? 'ok' : `FAILS (${r.lintErrors} error${r.lintErrors > 1 ? 's' : ''})`)
-  return renderTable(['NAME', 'PARAMS', 'LINT', 'DESCRIPTION'], runbooks.map((r) => [r.name, r.params.join(',') || '-', lint(r), r.description]))
+  const lint = (r: ListedRunbook) =>
+    r.lintErrors === 0 ? 'ok' : `FAILS (${r.lintErrors} error${r.lintErrors > 1 ? 's' : ''})`
+  return renderTable(
+    ['NAME', 'PARAMS', 'LINT', 'DESCRIPTION'],
+    runbooks.map((r) => [r.name, r.params.join(',') || '-', lint(r), r.description]),
+  )
 }
 
 /** `runbook log`: the run's header line, then one line per journal event. */
 export function renderRunLog(log: RunLog): string {
   return [
     `run ${log.runId}: ${log.runbook} on ${log.context} by ${log.by}: ${log.status} (${log.startedAt} → ${log.endedAt ?? '…'})`,
-    ...log.events.map((e) => `${e.ts}  ${e.status.padEnd(8)} ${e.step}${e.target ? ` @ ${e.target}` : ''}${e.exitCode === null ? '' : ` exit ${e.exitCode}`}${e.error ? `: ${e.error}` : e.detail ? `: ${e.detail}` : ''}`),
+    ...log.events.map(
+      (e) =>
+        `${e.ts}  ${e.status.padEnd(8)} ${e.step}${e.target ? ` @ ${e.target}` : ''}${e.exitCode === null ? '' : ` exit ${e.exitCode}`}${e.error ? `: ${e.error}` : e.detail ? `: ${e.detail}` : ''}`,
+    ),
   ].join('\n')
 }

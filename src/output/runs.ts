@@ -1,7 +1,13 @@
 import type {RunSummary, RunTranscript, TranscriptEntry} from '../core/engine/runs.js'
 import {NARROW_WIDTH, paint, renderTable} from './table.js'
 
-const STATE_STYLE = {succeeded: 'green', failed: 'red', aborted: 'yellow', interrupted: 'yellow', running: 'cyan'} as const
+const STATE_STYLE = {
+  succeeded: 'green',
+  failed: 'red',
+  aborted: 'yellow',
+  interrupted: 'yellow',
+  running: 'cyan',
+} as const
 
 function paintState(state: RunSummary['state']): string {
   return paint(STATE_STYLE[state] ?? 'reset', state)
@@ -11,28 +17,57 @@ function paintState(state: RunSummary['state']): string {
 export function renderRunList(runs: RunSummary[], opts: {wide?: boolean} = {}): string {
   if (runs.length === 0) return 'no runs journaled yet'
   const headers = ['ID', 'KIND', 'CONTEXT', 'OPERATOR', 'STARTED', 'STATE', 'WHAT']
-  const rows = runs.map((r) => [r.id, r.kind, r.context, r.operator, r.started.replace(/\.\d+Z$/, 'Z'), paintState(r.state), r.what])
+  const rows = runs.map((r) => [
+    r.id,
+    r.kind,
+    r.context,
+    r.operator,
+    r.started.replace(/\.\d+Z$/, 'Z'),
+    paintState(r.state),
+    r.what,
+  ])
   return renderTable(headers, rows, {maxWidth: opts.wide ? undefined : NARROW_WIDTH})
 }
 
 const LABEL: Record<TranscriptEntry['event'], string> = {
-  begin: 'BEGIN', ok: 'ok', skipped: 'skipped', failed: 'FAILED', 'in-flight': 'CUT', abort: 'ABORTED', resume: 'RESUMED', override: 'OVERRIDE', end: 'END', note: 'note',
+  begin: 'BEGIN',
+  ok: 'ok',
+  skipped: 'skipped',
+  failed: 'FAILED',
+  'in-flight': 'CUT',
+  abort: 'ABORTED',
+  resume: 'RESUMED',
+  override: 'OVERRIDE',
+  end: 'END',
+  note: 'note',
 }
 
-const EVENT_STYLE: Partial<Record<TranscriptEntry['event'], Parameters<typeof paint>[0]>> = {failed: 'red', abort: 'yellow', 'in-flight': 'yellow', override: ['magenta', 'bold'], resume: 'cyan', skipped: 'gray'}
+const EVENT_STYLE: Partial<Record<TranscriptEntry['event'], Parameters<typeof paint>[0]>> = {
+  failed: 'red',
+  abort: 'yellow',
+  'in-flight': 'yellow',
+  override: ['magenta', 'bold'],
+  resume: 'cyan',
+  skipped: 'gray',
+}
 
 /** `runs show`: the transcript, one line per event; failures, aborts, resumes and overrides stand out with who and when. */
 export function renderRunTranscript(t: RunTranscript): string {
-  const out = [`run ${t.id} (${t.kind}): ${t.what} on ${t.context}, started by ${t.operator} at ${t.started}: ${paintState(t.state)}${t.ended ? ` (ended ${t.ended})` : ''}`]
+  const out = [
+    `run ${t.id} (${t.kind}): ${t.what} on ${t.context}, started by ${t.operator} at ${t.started}: ${paintState(t.state)}${t.ended ? ` (ended ${t.ended})` : ''}`,
+  ]
   for (const e of t.entries) {
     const label = LABEL[e.event].padEnd(8)
     const where = e.step ? ` ${e.step}${e.target ? ` @ ${e.target}` : ''}` : ''
     const retries = e.attempts ? ` after ${e.attempts} attempts` : ''
     const by = e.by ? ` by ${e.by}` : ''
     const detail = e.detail ? `: ${e.detail}` : ''
-    out.push(`${e.ts}  ${EVENT_STYLE[e.event] ? paint(EVENT_STYLE[e.event]!, label) : label}${where}${retries}${by}${detail}`)
+    out.push(
+      `${e.ts}  ${EVENT_STYLE[e.event] ? paint(EVENT_STYLE[e.event]!, label) : label}${where}${retries}${by}${detail}`,
+    )
   }
-  if (t.state === 'aborted' || t.state === 'interrupted' || t.state === 'failed') out.push(`resume with: plasmactl runs resume ${t.id}`)
+  if (t.state === 'aborted' || t.state === 'interrupted' || t.state === 'failed')
+    out.push(`resume with: plasmactl runs resume ${t.id}`)
   out.push(`journal: ${t.journal}`)
   return out.join('\n')
 }

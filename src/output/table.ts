@@ -13,7 +13,14 @@ export function paint(style: Style, text: string, color = useColor()): string {
   return color ? styleText(style, text) : text
 }
 
-const STATUS_STYLE: Record<string, Style> = {ok: 'green', warn: 'yellow', crit: ['red', 'bold'], unknown: 'magenta', skipped: 'gray', error: 'red'}
+const STATUS_STYLE: Record<string, Style> = {
+  ok: 'green',
+  warn: 'yellow',
+  crit: ['red', 'bold'],
+  unknown: 'magenta',
+  skipped: 'gray',
+  error: 'red',
+}
 
 export function paintStatus(status: string, text = status.toUpperCase(), color = useColor()): string {
   return paint(STATUS_STYLE[status] ?? 'reset', text, color)
@@ -38,7 +45,10 @@ export function truncate(text: string, n: number): string {
  */
 export function renderTable(headers: string[], rows: string[][], {maxWidth}: {maxWidth?: number} = {}): string {
   if (maxWidth && headers.length > 1) {
-    const before = headers.slice(0, -1).map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))) + 2).reduce((a, b) => a + b, 0)
+    const before = headers
+      .slice(0, -1)
+      .map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))) + 2)
+      .reduce((a, b) => a + b, 0)
     const room = Math.max(width(headers.at(-1)!), maxWidth - before)
     rows = rows.map((r) => [...r.slice(0, -1), truncate(r.at(-1) ?? '', room)])
   }
@@ -66,7 +76,12 @@ export function formatBytes(n: number | null | undefined): string {
 export const dash = (v: unknown): string => (v === null || v === undefined || v === '' ? '-' : String(v))
 
 /** Keeps the columns of a narrow view (by header), or every column when WIDE. */
-export function pickColumns(headers: string[], rows: string[][], narrow: string[], wide: boolean): {headers: string[]; rows: string[][]} {
+export function pickColumns(
+  headers: string[],
+  rows: string[][],
+  narrow: string[],
+  wide: boolean,
+): {headers: string[]; rows: string[][]} {
   if (wide) return {headers, rows}
   const keep = headers.flatMap((h, i) => (narrow.includes(h) ? [i] : []))
   return {headers: keep.map((i) => headers[i]), rows: rows.map((r) => keep.map((i) => r[i]))}

@@ -1,5 +1,11 @@
 import {PlasmaError} from '../errors.js'
-import {ENVIRONMENTS, type Environment, type InitAnswers, type InitNode, parseNodeFlag} from '../services/config/init.js'
+import {
+  ENVIRONMENTS,
+  type Environment,
+  type InitAnswers,
+  type InitNode,
+  parseNodeFlag,
+} from '../services/config/init.js'
 
 /** Prompts only where someone can answer: stdin and stderr (where prompts draw) are terminals. */
 export function isInteractive(): boolean {
@@ -39,23 +45,33 @@ export async function promptInitAnswers(given: Partial<InitAnswers>): Promise<Pa
     const nodes: InitNode[] = []
     for (;;) {
       const message = `Node ${nodes.length + 1} as name=address[:role,…] (--node)${nodes.length > 0 ? ', empty to finish' : ''}`
-      const answer = await input({message, validate: (v) => (v.trim() === '' ? nodes.length > 0 || 'at least one node' : validNode(v.trim()))}, ctx)
+      const answer = await input(
+        {message, validate: (v) => (v.trim() === '' ? nodes.length > 0 || 'at least one node' : validNode(v.trim()))},
+        ctx,
+      )
       if (answer.trim() === '') break
       nodes.push(parseNodeFlag(answer.trim()))
     }
     out.nodes = nodes
   }
   if (wizard) {
-    out.sshUser = (await input({message: 'SSH user (--ssh-user)', default: process.env.USER ?? 'root'}, ctx)) || undefined
-    out.identityFile = (await input({message: 'SSH private key path, empty for the agent/defaults (--identity-file)'}, ctx)) || undefined
+    out.sshUser =
+      (await input({message: 'SSH user (--ssh-user)', default: process.env.USER ?? 'root'}, ctx)) || undefined
+    out.identityFile =
+      (await input({message: 'SSH private key path, empty for the agent/defaults (--identity-file)'}, ctx)) || undefined
     const endpoints = await input(
       {
         message: 'ChainFire endpoints, comma-separated; empty to use every chainfire node (--endpoint)',
-        validate: (v) => v.split(',').every((e) => e.trim() === '' || URL.canParse(e.trim())) || 'expected URLs like http://10.0.0.11:2379',
+        validate: (v) =>
+          v.split(',').every((e) => e.trim() === '' || URL.canParse(e.trim())) ||
+          'expected URLs like http://10.0.0.11:2379',
       },
       ctx,
     )
-    const list = endpoints.split(',').map((e) => e.trim()).filter(Boolean)
+    const list = endpoints
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean)
     if (list.length > 0) out.endpoints = list
   }
   return out

@@ -16,7 +16,8 @@ export async function ask<T>(prompt: () => Promise<T>): Promise<T> {
   try {
     return await prompt()
   } catch (error) {
-    if ((error as {name?: string})?.name === 'ExitPromptError') throw new InterruptedError('interrupted at a prompt (Ctrl-C)', {}, {cause: error})
+    if ((error as {name?: string})?.name === 'ExitPromptError')
+      throw new InterruptedError('interrupted at a prompt (Ctrl-C)', {}, {cause: error})
     throw error
   }
 }
@@ -29,12 +30,19 @@ export async function ask<T>(prompt: () => Promise<T>): Promise<T> {
 export async function confirmOrFail(message: string, opts: ConfirmOptions): Promise<boolean> {
   if (opts.yes) return true
   if (!isInteractive()) {
-    throw new RefusedError(`confirmation needed and no terminal to ask: ${message}`, {hint: `pass ${opts.flag ?? '--yes'} to confirm, or --dry-run to see the plan`})
+    throw new RefusedError(`confirmation needed and no terminal to ask: ${message}`, {
+      hint: `pass ${opts.flag ?? '--yes'} to confirm, or --dry-run to see the plan`,
+    })
   }
   if (opts.typed?.environment === 'production') {
     const {input} = await import('@inquirer/prompts')
     const {name, what} = opts.typed
-    const answer = await input({message: `${message}\n  This is a PRODUCTION context: type the ${what} name (${name}) to confirm, anything else cancels:`}, {output: process.stderr})
+    const answer = await input(
+      {
+        message: `${message}\n  This is a PRODUCTION context: type the ${what} name (${name}) to confirm, anything else cancels:`,
+      },
+      {output: process.stderr},
+    )
     return answer.trim() === name
   }
   const {confirm} = await import('@inquirer/prompts')

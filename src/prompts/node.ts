@@ -8,13 +8,21 @@ import {ask} from './confirm.js'
  */
 export async function confirmWipeData(node: string, dir: string, answer?: string): Promise<boolean> {
   if (answer !== undefined) {
-    if (answer !== node) throw new UsageError(`--confirm-wipe must name the node being removed (${node}), not "${answer}"`)
+    if (answer !== node)
+      throw new UsageError(`--confirm-wipe must name the node being removed (${node}), not "${answer}"`)
     return true
   }
   if (!isInteractive()) {
-    throw new RefusedError(`--wipe-data deletes ${node}:${dir} and needs its own confirmation; no terminal to ask`, {hint: `pass --confirm-wipe ${node}, or drop --wipe-data to keep the data`})
+    throw new RefusedError(`--wipe-data deletes ${node}:${dir} and needs its own confirmation; no terminal to ask`, {
+      hint: `pass --confirm-wipe ${node}, or drop --wipe-data to keep the data`,
+    })
   }
   const {input} = await import('@inquirer/prompts')
-  const typed = await ask(() => input({message: `Type the node name (${node}) to DELETE ${dir} on it after the removal:`}, {output: process.stderr}))
+  const typed = await ask(() =>
+    input(
+      {message: `Type the node name (${node}) to DELETE ${dir} on it after the removal:`},
+      {output: process.stderr},
+    ),
+  )
   return typed.trim() === node
 }

@@ -40,11 +40,18 @@ function argNode(a: ActionContext, args: Record<string, unknown>, node: NodeSpec
 
 function memberOf(h: ChainfireHealth, ctx: Context, n: NodeSpec) {
   const peer = nodePeerUrl(ctx, n)
-  return h.members.find((m) => m.name === n.name) ?? h.members.find((m) => m.endpoint && m.endpoint === n.chainfire?.['client-url']) ?? (peer ? undefined : undefined)
+  return (
+    h.members.find((m) => m.name === n.name) ??
+    h.members.find((m) => m.endpoint && m.endpoint === n.chainfire?.['client-url']) ??
+    (peer ? undefined : undefined)
+  )
 }
 
 /** The newest complete snapshot that also verifies (hash and manifest), or undefined. */
-export async function newestVerifiedSnapshot(a: Pick<ActionContext, 'loaded' | 'ctx'>, maxAgeMs?: number): Promise<{id: string; createdAt: string} | undefined> {
+export async function newestVerifiedSnapshot(
+  a: Pick<ActionContext, 'loaded' | 'ctx'>,
+  maxAgeMs?: number,
+): Promise<{id: string; createdAt: string} | undefined> {
   const entries = (await listSnapshots({loaded: a.loaded, ctx: a.ctx})).snapshots.filter((e) => e.complete)
   for (const e of entries) {
     if (maxAgeMs !== undefined && Date.now() - Date.parse(e.createdAt) > maxAgeMs) return undefined
@@ -58,7 +65,13 @@ export async function newestVerifiedSnapshot(a: Pick<ActionContext, 'loaded' | '
 export async function planAction(a: ActionContext, action: string, args: Record<string, unknown>): Promise<string[]> {
   if (action !== 'recover-quorum') return []
   try {
-    const d = await planRecovery({loaded: a.loaded, ctx: a.ctx, client: a.client, source: args.source ? String(args.source) : undefined, acceptDataLoss: a.acceptDataLoss ?? false})
+    const d = await planRecovery({
+      loaded: a.loaded,
+      ctx: a.ctx,
+      client: a.client,
+      source: args.source ? String(args.source) : undefined,
+      acceptDataLoss: a.acceptDataLoss ?? false,
+    })
     return d.lines
   } catch (error) {
     return [`the run would refuse: ${(error as Error).message}`]
@@ -84,7 +97,7 @@ export function describeAction(action: string, args: Record<string, unknown>, no
     case 'defrag':
       return `defragment the backend of ${n}`
     case 'recover-quorum':
-      return `restore every member from ${args.source && args.source !== 'freshest' ? args.source : 'the freshest source (live member, stopped member\'s data dir or verified snapshot: highest revision)'}; every member's data is moved aside`
+      return `restore every member from ${args.source && args.source !== 'freshest' ? args.source : "the freshest source (live member, stopped member's data dir or verified snapshot: highest revision)"}; every member's data is moved aside`
     case 'wait-healthy':
       return `wait until the cluster has quorum and every member is healthy (timeout ${args.timeout ?? '60s'})`
     default:
@@ -92,13 +105,30 @@ export function describeAction(action: string, args: Record<string, unknown>, no
   }
 }
 
-export async function runAction(a: ActionContext, action: string, args: Record<string, unknown>, node: NodeSpec | undefined, waitMs: number): Promise<ActionResult> {
+export async function runAction(
+  a: ActionContext,
+  action: string,
+  args: Record<string, unknown>,
+  node: NodeSpec | undefined,
+  waitMs: number,
+): Promise<ActionResult> {
   switch (action) {
     case 'move-leader': {
       const h = await a.view.health()
-      if (args.from && h.leader !== String(args.from)) return {changed: false, detail: `leader is ${h.leader ?? 'none'}, not ${args.from}: nothing to move`}
-      const r = await moveLeader({loaded: a.loaded, ctx: a.ctx, reporter: a.reporter, timeoutMs: a.timeoutMs, to: args.to ? String(args.to) : undefined, waitMs})
-      return {changed: r.changed, detail: r.changed ? `leadership moved ${r.from} → ${r.to} in ${r.elapsedMs} ms` : r.reason}
+      if (args.from && h.leader !== String(args.from))
+        return {changed: false, detail: `leader is ${h.leader ?? 'none'}, not ${args.from}: nothing to move`}
+      const r = await moveLeader({
+        loaded: a.loaded,
+        ctx: a.ctx,
+        reporter: a.reporter,
+        timeoutMs: a.timeoutMs,
+        to: args.to ? String(args.to) : undefined,
+        waitMs,
+      })
+      return {
+        changed: r.changed,
+        detail: r.changed ? `leadership moved ${r.from} → ${r.to} in ${r.elapsedMs} ms` : r.reason,
+      }
     }
     case 'member-remove': {
       const n = argNode(a, args, node)
@@ -114,7 +144,11 @@ export async function runAction(a: ActionContext, action: string, args: Record<s
       const peer = nodePeerUrl(a.ctx, n)
       const list = await a.client.memberList()
       const existing = list.members.find((m) => m.peerURLs.includes(peer))
-      if (existing) return {changed: false, detail: `${n.name} (${peer}) is already a member${existing.isLearner ? ' (learner)' : ''}`}
+      if (existing)
+        return {
+          changed: false,
+          detail: `${n.name} (${peer}) is already a member${existing.isLearner ? ' (learner)' : ''}`,
+        }
       const r = await a.client.memberAdd([peer], true)
       return {changed: true, detail: `added ${n.name} as learner ${r.member?.id ?? ''}`.trim()}
     }
@@ -129,24 +163,60 @@ export async function runAction(a: ActionContext, action: string, args: Record<s
       return {changed: true, detail: `promoted ${n.name} to a voting member`}
     }
     case 'snapshot-save': {
-      const r = await runSave({loaded: a.loaded, ctx: a.ctx, reporter: a.reporter, version: a.version, timeoutMs: a.timeoutMs})
+      const r = await runSave({
+        loaded: a.loaded,
+        ctx: a.ctx,
+        reporter: a.reporter,
+        version: a.version,
+        timeoutMs: a.timeoutMs,
+      })
       return {changed: true, detail: `saved snapshot ${r.name} (revision ${r.manifest.revision})`}
     }
     case 'snapshot-restore': {
       let id = args.snapshot ? String(args.snapshot) : 'latest'
       if (id === 'latest') {
         const newest = await newestVerifiedSnapshot(a)
-        if (!newest) throw new RefusedError('no verified snapshot to restore from', {hint: 'see `plasmactl snapshot list`'})
+        if (!newest)
+          throw new RefusedError('no verified snapshot to restore from', {hint: 'see `plasmactl snapshot list`'})
         id = newest.id
       }
-      const force = args.force ? String(args.force).split(',').map((f) => f.trim()) : []
-      const r = await restoreCluster({loaded: a.loaded, ctx: a.ctx, reporter: a.reporter, idOrFile: id, dryRun: false, confirm: async () => true, waitMs, force})
-      return {changed: true, detail: `restored the cluster from ${id} (restore run ${r.runId}, revision ${r.verified?.revision})`}
+      const force = args.force
+        ? String(args.force)
+            .split(',')
+            .map((f) => f.trim())
+        : []
+      const r = await restoreCluster({
+        loaded: a.loaded,
+        ctx: a.ctx,
+        reporter: a.reporter,
+        idOrFile: id,
+        dryRun: false,
+        confirm: async () => true,
+        waitMs,
+        force,
+      })
+      return {
+        changed: true,
+        detail: `restored the cluster from ${id} (restore run ${r.runId}, revision ${r.verified?.revision})`,
+      }
     }
     case 'recover-quorum': {
-      const r = await recoverCluster({loaded: a.loaded, ctx: a.ctx, client: a.client, reporter: a.reporter, version: a.version, source: args.source ? String(args.source) : undefined, acceptDataLoss: a.acceptDataLoss ?? false, waitMs})
+      const r = await recoverCluster({
+        loaded: a.loaded,
+        ctx: a.ctx,
+        client: a.client,
+        reporter: a.reporter,
+        version: a.version,
+        source: args.source ? String(args.source) : undefined,
+        acceptDataLoss: a.acceptDataLoss ?? false,
+        waitMs,
+      })
       const c = r.decision.chosen
-      return {changed: true, detail: `restored from ${c.kind === 'snapshot' ? `snapshot ${c.name}` : `${c.name}'s data`} at revision ${c.revision}${r.decision.loses > 0 ? ` (--accept-data-loss: ${r.decision.loses} revisions lost)` : ''}; old data kept at ${r.movedAside.join(', ') || '(none)'}`, output: r.lines.join('\n')}
+      return {
+        changed: true,
+        detail: `restored from ${c.kind === 'snapshot' ? `snapshot ${c.name}` : `${c.name}'s data`} at revision ${c.revision}${r.decision.loses > 0 ? ` (--accept-data-loss: ${r.decision.loses} revisions lost)` : ''}; old data kept at ${r.movedAside.join(', ') || '(none)'}`,
+        output: r.lines.join('\n'),
+      }
     }
     case 'defrag': {
       const n = argNode(a, args, node)
@@ -162,8 +232,12 @@ export async function runAction(a: ActionContext, action: string, args: Record<s
       const deadline = Date.now() + waitMs
       for (;;) {
         const h = await a.view.health()
-        if (h.quorum && h.members.every((m) => m.healthy || m.learner)) return {changed: false, detail: `healthy: leader ${h.leader}, ${h.votersHealthy}/${h.voters} voters`}
-        if (Date.now() > deadline) throw new OperationError(`cluster not healthy within ${waitMs} ms: ${h.votersHealthy}/${h.voters} voters healthy`)
+        if (h.quorum && h.members.every((m) => m.healthy || m.learner))
+          return {changed: false, detail: `healthy: leader ${h.leader}, ${h.votersHealthy}/${h.voters} voters`}
+        if (Date.now() > deadline)
+          throw new OperationError(
+            `cluster not healthy within ${waitMs} ms: ${h.votersHealthy}/${h.voters} voters healthy`,
+          )
         await sleep(250)
       }
     }

@@ -17,7 +17,12 @@ export interface ClusterFingerprint {
 }
 
 export function fingerprintOf(h: ChainfireHealth): ClusterFingerprint {
-  return {clusterId: h.clusterId, members: h.members.map((m) => `${m.name}:${m.id ?? '?'}${m.learner ? ':learner' : ''}`).sort(), leader: h.leader, revision: h.revision}
+  return {
+    clusterId: h.clusterId,
+    members: h.members.map((m) => `${m.name}:${m.id ?? '?'}${m.learner ? ':learner' : ''}`).sort(),
+    leader: h.leader,
+    revision: h.revision,
+  }
 }
 
 /** The part of the fingerprint that must match for a resume to go on without asking. */
@@ -46,14 +51,25 @@ export function clusterStateText(h: ChainfireHealth): string {
 }
 
 export function nodeVars(ctx: Context, n: NodeSpec) {
-  return {name: n.name, address: n.address, data_dir: dataDirOf(ctx, n), peer_url: nodePeerUrl(ctx, n), client_url: nodeClientUrl(ctx, n)}
+  return {
+    name: n.name,
+    address: n.address,
+    data_dir: dataDirOf(ctx, n),
+    peer_url: nodePeerUrl(ctx, n),
+    client_url: nodeClientUrl(ctx, n),
+  }
 }
 
 /**
  * Resolves target expressions (already rendered) to context nodes, live: all, leader, followers,
  * node:NAME, NAME, role:ROLE. `leader-last` puts the current leader at the end.
  */
-export async function resolveTargets(ctx: Context, exprs: string[], health: () => Promise<ChainfireHealth>, order: 'as-listed' | 'leader-last' = 'as-listed'): Promise<NodeSpec[]> {
+export async function resolveTargets(
+  ctx: Context,
+  exprs: string[],
+  health: () => Promise<ChainfireHealth>,
+  order: 'as-listed' | 'leader-last' = 'as-listed',
+): Promise<NodeSpec[]> {
   const out: NodeSpec[] = []
   const add = (n: NodeSpec) => {
     if (!out.includes(n)) out.push(n)
@@ -74,10 +90,14 @@ export async function resolveTargets(ctx: Context, exprs: string[], health: () =
         .forEach(add)
     } else if (e.startsWith('role:')) {
       const role = e.slice(5)
-      if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`unknown role "${role}" in target "${e}" (roles: ${ROLES.join(', ')})${didYouMean(role, ROLES)}`)
-      activeNodes(ctx).filter((n) => n.roles.includes(role as Role)).forEach(add)
-    }
-    else add(findNode(ctx, e.startsWith('node:') ? e.slice(5) : e))
+      if (!(ROLES as readonly string[]).includes(role))
+        throw new UsageError(
+          `unknown role "${role}" in target "${e}" (roles: ${ROLES.join(', ')})${didYouMean(role, ROLES)}`,
+        )
+      activeNodes(ctx)
+        .filter((n) => n.roles.includes(role as Role))
+        .forEach(add)
+    } else add(findNode(ctx, e.startsWith('node:') ? e.slice(5) : e))
   }
   if (order === 'leader-last') {
     const l = (await live()).leader
@@ -87,7 +107,11 @@ export async function resolveTargets(ctx: Context, exprs: string[], health: () =
 }
 
 /** Batches for rolling work: `serial` nodes at a time ("tolerance": the failure tolerance, at least 1); the leader always alone, last. */
-export function batches(nodes: NodeSpec[], serial: number | 'tolerance' | undefined, h: ChainfireHealth | undefined): NodeSpec[][] {
+export function batches(
+  nodes: NodeSpec[],
+  serial: number | 'tolerance' | undefined,
+  h: ChainfireHealth | undefined,
+): NodeSpec[][] {
   if (serial === undefined) return nodes.length ? [nodes] : []
   const size = serial === 'tolerance' ? Math.max(1, h?.failureTolerance ?? 1) : serial
   const leader = nodes.filter((n) => n.name === h?.leader)
@@ -109,7 +133,11 @@ export interface QuorumImpact {
 }
 
 /** Quorum impact of stopping (or removing) these nodes' ChainFire members. */
-export function quorumImpact(h: ChainfireHealth, verb: 'stop' | 'restart' | 'remove', nodes: string[]): QuorumImpact | undefined {
+export function quorumImpact(
+  h: ChainfireHealth,
+  verb: 'stop' | 'restart' | 'remove',
+  nodes: string[],
+): QuorumImpact | undefined {
   const voters = h.members.filter((m) => !m.learner)
   const affected = voters.filter((m) => nodes.includes(m.name))
   if (affected.length === 0) return undefined
@@ -136,5 +164,13 @@ export function quorumImpact(h: ChainfireHealth, verb: 'stop' | 'restart' | 'rem
     quorum = r.quorum
   }
   const text = `${verb} ${affected.map((m) => m.name).join(', ')}: ${remaining}/${total} voters remain${verb === 'restart' ? ' while it restarts' : ''}, failure tolerance ${tolerance}${quorum ? '' : ' — QUORUM LOST'}`
-  return {verb, nodes: affected.map((m) => m.name), votersRemaining: remaining, voters: total, failureTolerance: tolerance, quorum, text}
+  return {
+    verb,
+    nodes: affected.map((m) => m.name),
+    votersRemaining: remaining,
+    voters: total,
+    failureTolerance: tolerance,
+    quorum,
+    text,
+  }
 }

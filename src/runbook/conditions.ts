@@ -17,7 +17,13 @@ export interface ConditionEnv {
   dryRun: boolean
   health(): Promise<ChainfireHealth>
   exec(node: NodeSpec, command: string, opts: {timeoutMs: number}): Promise<{exitCode: number | null}>
-  shellOn(node: NodeSpec, template: string, v: TemplateVars, sudo: boolean | undefined, timeoutMs: number): Promise<{exitCode: number | null}>
+  shellOn(
+    node: NodeSpec,
+    template: string,
+    v: TemplateVars,
+    sudo: boolean | undefined,
+    timeoutMs: number,
+  ): Promise<{exitCode: number | null}>
 }
 
 /** Evaluates a structured condition (rendered by renderCondition) against the live cluster. */
@@ -54,7 +60,9 @@ export async function evalCondition(env: ConditionEnv, c: Condition, v: Template
     const name = String(c['service-active'] ?? c['service-inactive'])
     const node = activeNodes(env.ctx).find((n) => n.name === name)
     if (!node) throw new UsageError(`no node "${name}"`)
-    const r = await env.exec(node, serviceCommand(env.ctx, node, String(c.component ?? 'chainfire'), 'is-active'), {timeoutMs: 30_000})
+    const r = await env.exec(node, serviceCommand(env.ctx, node, String(c.component ?? 'chainfire'), 'is-active'), {
+      timeoutMs: 30_000,
+    })
     return 'service-active' in c ? r.exitCode === 0 : r.exitCode !== 0
   }
   if ('param' in c) {
@@ -65,7 +73,9 @@ export async function evalCondition(env: ConditionEnv, c: Condition, v: Template
   if ('command' in c) {
     if (env.dryRun) throw new NotEvaluated(`${NOT_RUN}: ${describeCondition(c)}`)
     const nodes = await resolveTargets(env.ctx, [c.on ?? 'all'].flat().map(String), () => live())
-    const rs = await Promise.all(nodes.map((n) => env.shellOn(n, String(c.command), {...v, node: nodeVars(env.ctx, n)}, false, 60_000)))
+    const rs = await Promise.all(
+      nodes.map((n) => env.shellOn(n, String(c.command), {...v, node: nodeVars(env.ctx, n)}, false, 60_000)),
+    )
     return rs.every((r) => r.exitCode === 0)
   }
   throw new UsageError(`unknown condition ${JSON.stringify(c)}`)

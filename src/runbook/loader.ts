@@ -44,7 +44,11 @@ export function digestSteps(steps: Step[]): string {
 
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`
   return JSON.stringify(v)
 }
 
@@ -66,7 +70,9 @@ export async function findRunbook(nameOrFile: string): Promise<{name: string; fi
       if (await isFile(file)) return {name: nameOrFile, file}
     }
   }
-  throw new UsageError(`no runbook "${nameOrFile}" (looked in ${runbookDirs().join(', ')})`, {hint: 'see `plasmactl runbook list`'})
+  throw new UsageError(`no runbook "${nameOrFile}" (looked in ${runbookDirs().join(', ')})`, {
+    hint: 'see `plasmactl runbook list`',
+  })
 }
 
 export interface RunbookSummary {
@@ -108,7 +114,6 @@ export async function listRunbooks(): Promise<RunbookSummary[]> {
   return [...seen.values()]
 }
 
-
 function fmtPath(path: PropertyKey[]): string {
   let out = ''
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${String(p)}`
@@ -116,17 +121,26 @@ function fmtPath(path: PropertyKey[]): string {
 }
 
 const TEMPLATE_RE = /\{\{\s*([^}]*?)\s*\}\}/g
-const TEMPLATE_VARS = /^(params\.[a-z][a-z0-9_]*|node\.(name|address|data_dir|peer_url|client_url)|run\.id|context\.name)$/
+const TEMPLATE_VARS =
+  /^(params\.[a-z][a-z0-9_]*|node\.(name|address|data_dir|peer_url|client_url)|run\.id|context\.name)$/
 
 /**
  * Parses and lints a runbook: YAML syntax, schema (unknown keys, wrong types), then semantics
  * (duplicate ids, fields each kind needs, references to undeclared params or missing runbooks,
  * required params of included runbooks). Every problem carries file:line:column.
  */
-export async function lintRunbookText(text: string, file: string): Promise<{runbook?: Runbook; problems: LintProblem[]}> {
+export async function lintRunbookText(
+  text: string,
+  file: string,
+): Promise<{runbook?: Runbook; problems: LintProblem[]}> {
   const lc = new LineCounter()
   const doc = parseDocument(text, {lineCounter: lc, prettyErrors: false, uniqueKeys: true})
-  const at = (path: PropertyKey[], message: string, unknownKey?: string, severity: LintProblem['severity'] = 'error'): LintProblem => {
+  const at = (
+    path: PropertyKey[],
+    message: string,
+    unknownKey?: string,
+    severity: LintProblem['severity'] = 'error',
+  ): LintProblem => {
     const off = locate(doc, path, unknownKey)
     const {line, col} = off === undefined ? {line: 1, col: 1} : lc.linePos(off)
     return {file, line, column: col, path: fmtPath(unknownKey ? [...path, unknownKey] : path), message, severity}
@@ -135,7 +149,14 @@ export async function lintRunbookText(text: string, file: string): Promise<{runb
     return {
       problems: doc.errors.map((e) => {
         const {line, col} = lc.linePos(e.pos[0])
-        return {file, line, column: col, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}`, severity: 'error' as const}
+        return {
+          file,
+          line,
+          column: col,
+          path: '',
+          message: `YAML syntax error: ${e.message.split('\n')[0]}`,
+          severity: 'error' as const,
+        }
       }),
     }
   }
@@ -153,7 +174,12 @@ export async function lintRunbookText(text: string, file: string): Promise<{runb
         // A condition (or on_failure) with an unknown or misspelled key.
         const value = issue.path.reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown>)?.[k as string], raw)
         const keys = value && typeof value === 'object' ? Object.keys(value).join(', ') : JSON.stringify(value)
-        return [at(issue.path, `not a valid ${typeof issue.path.at(-1) === 'string' ? String(issue.path.at(-1)) : 'condition'} (${keys}): see docs/runbooks.md`)]
+        return [
+          at(
+            issue.path,
+            `not a valid ${typeof issue.path.at(-1) === 'string' ? String(issue.path.at(-1)) : 'condition'} (${keys}): see docs/runbooks.md`,
+          ),
+        ]
       }
       return [at(issue.path, issue.message)]
     })
@@ -185,19 +211,34 @@ export async function lintRunbookText(text: string, file: string): Promise<{runb
     if (typeof value === 'string') {
       for (const m of value.matchAll(TEMPLATE_RE)) {
         const expr = m[1]
-        if (!TEMPLATE_VARS.test(expr)) problems.push(at(path, `unknown template variable "{{ ${expr} }}" (params.NAME, node.name|address|data_dir|peer_url|client_url, run.id, context.name)`))
-        else if (expr.startsWith('params.') && !(expr.slice(7) in params)) problems.push(at(path, `"{{ ${expr} }}" references undeclared param "${expr.slice(7)}"`))
+        if (!TEMPLATE_VARS.test(expr))
+          problems.push(
+            at(
+              path,
+              `unknown template variable "{{ ${expr} }}" (params.NAME, node.name|address|data_dir|peer_url|client_url, run.id, context.name)`,
+            ),
+          )
+        else if (expr.startsWith('params.') && !(expr.slice(7) in params))
+          problems.push(at(path, `"{{ ${expr} }}" references undeclared param "${expr.slice(7)}"`))
         else if (params[expr.slice(7)]?.secret && path.some((k) => NAME_FIELDS.has(String(k)))) {
-          problems.push(at(path, `secret param "${expr.slice(7)}" cannot name a target, service or component (it would reach a command line): use secrets in commands, instructions and confirmations only`))
+          problems.push(
+            at(
+              path,
+              `secret param "${expr.slice(7)}" cannot name a target, service or component (it would reach a command line): use secrets in commands, instructions and confirmations only`,
+            ),
+          )
         }
       }
     } else if (Array.isArray(value)) value.forEach((v, i) => checkTemplates(v, [...path, i]))
-    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) checkTemplates(v, [...path, k])
+    else if (value && typeof value === 'object')
+      for (const [k, v] of Object.entries(value)) checkTemplates(v, [...path, k])
   }
   const checkCondition = (c: Condition | undefined, path: PropertyKey[]) => {
     if (!c) return
-    if ('param' in c && !((c.param as string) in params)) problems.push(at([...path, 'param'], `condition references undeclared param "${String(c.param)}"`))
-    for (const k of ['all', 'any'] as const) if (Array.isArray(c[k])) (c[k] as Condition[]).forEach((x, i) => checkCondition(x, [...path, k, i]))
+    if ('param' in c && !((c.param as string) in params))
+      problems.push(at([...path, 'param'], `condition references undeclared param "${String(c.param)}"`))
+    for (const k of ['all', 'any'] as const)
+      if (Array.isArray(c[k])) (c[k] as Condition[]).forEach((x, i) => checkCondition(x, [...path, k, i]))
     if (c.not) checkCondition(c.not as Condition, [...path, 'not'])
   }
   const ids = new Map<string, string>()
@@ -218,7 +259,8 @@ export async function lintRunbookText(text: string, file: string): Promise<{runb
         need('service')
         need('verb')
       }
-      if (s.kind === 'check' && !s.condition && !s.command) problems.push(at(path, 'kind "check" needs "condition" or "command"'))
+      if (s.kind === 'check' && !s.condition && !s.command)
+        problems.push(at(path, 'kind "check" needs "condition" or "command"'))
       if (s.kind === 'wait') need('condition')
       if (s.kind === 'action') need('action')
       if (s.kind === 'manual') need('instructions')
@@ -226,17 +268,36 @@ export async function lintRunbookText(text: string, file: string): Promise<{runb
         need('runbook')
         if (s.runbook) includes.push({name: s.runbook, path: [...path, 'runbook'], params: s.params ?? {}})
       }
-      if (s.kind === 'local' && s.on !== undefined) problems.push(at([...path, 'on'], 'a "local" step runs on this machine: remove "on"'))
-      if ((s.kind === 'run' || s.kind === 'service') && s.on === undefined) problems.push(at(path, `kind "${s.kind}" needs "on" (targets)`))
+      if (s.kind === 'local' && s.on !== undefined)
+        problems.push(at([...path, 'on'], 'a "local" step runs on this machine: remove "on"'))
+      if ((s.kind === 'run' || s.kind === 'service') && s.on === undefined)
+        problems.push(at(path, `kind "${s.kind}" needs "on" (targets)`))
       for (const t of [s.on ?? []].flat()) {
-        if (!/^(all|leader|followers|local|node:[\w.-]+|role:[\w-]+|\{\{\s*params\.[a-z][a-z0-9_]*\s*\}\}|[\w.-]+)$/.test(t)) problems.push(at([...path, 'on'], `bad target "${t}" (all, leader, followers, node:NAME, role:ROLE or {{ params.NODE }})`))
-        else if (t.startsWith('role:') && !(ROLES as readonly string[]).includes(t.slice(5))) problems.push(at([...path, 'on'], `unknown role in target "${t}" (roles: ${ROLES.join(', ')})${didYouMean(t.slice(5), ROLES)}`))
+        if (
+          !/^(all|leader|followers|local|node:[\w.-]+|role:[\w-]+|\{\{\s*params\.[a-z][a-z0-9_]*\s*\}\}|[\w.-]+)$/.test(
+            t,
+          )
+        )
+          problems.push(
+            at(
+              [...path, 'on'],
+              `bad target "${t}" (all, leader, followers, node:NAME, role:ROLE or {{ params.NODE }})`,
+            ),
+          )
+        else if (t.startsWith('role:') && !(ROLES as readonly string[]).includes(t.slice(5)))
+          problems.push(
+            at(
+              [...path, 'on'],
+              `unknown role in target "${t}" (roles: ${ROLES.join(', ')})${didYouMean(t.slice(5), ROLES)}`,
+            ),
+          )
       }
       checkTemplates(s, path)
       checkCondition(s.when, [...path, 'when'])
       checkCondition(s.until, [...path, 'until'])
       checkCondition(s.condition, [...path, 'condition'])
-      if (s.on_failure && typeof s.on_failure === 'object') checkSteps(s.on_failure.rescue, [...path, 'on_failure', 'rescue'])
+      if (s.on_failure && typeof s.on_failure === 'object')
+        checkSteps(s.on_failure.rescue, [...path, 'on_failure', 'rescue'])
       if (!ID_RE.test(s.id)) problems.push(at([...path, 'id'], 'bad id'))
     })
   }
@@ -258,9 +319,12 @@ export async function lintRunbookText(text: string, file: string): Promise<{runb
       if ('message' in js) continue // reported when that runbook is linted or loaded
       const sub = js.value as Runbook
       for (const [pn, ps] of Object.entries(sub?.params ?? {})) {
-        if (ps.required && ps.default === undefined && !(pn in inc.params)) problems.push(at(inc.path, `included runbook "${inc.name}" needs param "${pn}"`))
+        if (ps.required && ps.default === undefined && !(pn in inc.params))
+          problems.push(at(inc.path, `included runbook "${inc.name}" needs param "${pn}"`))
       }
-      for (const pn of Object.keys(inc.params)) if (!(pn in (sub?.params ?? {}))) problems.push(at(inc.path, `included runbook "${inc.name}" has no param "${pn}"`))
+      for (const pn of Object.keys(inc.params))
+        if (!(pn in (sub?.params ?? {})))
+          problems.push(at(inc.path, `included runbook "${inc.name}" has no param "${pn}"`))
     } catch (error) {
       problems.push(at(inc.path, (error as Error).message))
     }
@@ -296,7 +360,8 @@ async function includesOf(file: string): Promise<IncludeEdge[]> {
         const {line, col} = lc.linePos(locate(doc, [...base, i, 'runbook']) ?? 0)
         out.push({name: s.runbook, file, line, column: col})
       }
-      if (s?.on_failure && typeof s.on_failure === 'object') walk(s.on_failure.rescue, [...base, i, 'on_failure', 'rescue'])
+      if (s?.on_failure && typeof s.on_failure === 'object')
+        walk(s.on_failure.rescue, [...base, i, 'on_failure', 'rescue'])
     })
   }
   walk(raw.steps, ['steps'])
@@ -319,7 +384,10 @@ async function includeGraphProblems(root: string, rootEdges: IncludeEdge[]): Pro
     stack.push(file)
     let longest: string[] = []
     for (const e of edges) {
-      const target = await findRunbook(e.name).then((f) => f.file, () => undefined)
+      const target = await findRunbook(e.name).then(
+        (f) => f.file,
+        () => undefined,
+      )
       if (!target) continue
       const i = stack.indexOf(target)
       if (i >= 0) {
@@ -336,20 +404,37 @@ async function includeGraphProblems(root: string, rootEdges: IncludeEdge[]): Pro
   const problems: LintProblem[] = []
   try {
     for (const e of rootEdges) {
-      const target = await findRunbook(e.name).then((f) => f.file, () => undefined)
+      const target = await findRunbook(e.name).then(
+        (f) => f.file,
+        () => undefined,
+      )
       if (!target) continue
       if (target === root) throw Object.assign(new Error(`include cycle: ${show(root)} → ${show(root)}`), {edge: e})
       stack.push(root)
       const chain = [e.name, ...(await walk(target, await includesOf(target)))]
       stack.pop()
       if (chain.length > MAX_INCLUDE_DEPTH) {
-        problems.push({file: e.file, line: e.line, column: e.column, path: '', message: `includes nest ${chain.length} deep (${[show(root), ...chain].join(' → ')}); at most ${MAX_INCLUDE_DEPTH} levels`, severity: 'error'})
+        problems.push({
+          file: e.file,
+          line: e.line,
+          column: e.column,
+          path: '',
+          message: `includes nest ${chain.length} deep (${[show(root), ...chain].join(' → ')}); at most ${MAX_INCLUDE_DEPTH} levels`,
+          severity: 'error',
+        })
       }
     }
   } catch (error) {
     const edge = (error as {edge?: IncludeEdge}).edge
     if (!edge) throw error
-    problems.push({file: edge.file, line: edge.line, column: edge.column, path: '', message: (error as Error).message, severity: 'error'})
+    problems.push({
+      file: edge.file,
+      line: edge.line,
+      column: edge.column,
+      path: '',
+      message: (error as Error).message,
+      severity: 'error',
+    })
   }
   return problems
 }
@@ -357,12 +442,15 @@ async function includeGraphProblems(root: string, rootEdges: IncludeEdge[]): Pro
 export class RunbookInvalidError extends UsageError {
   constructor(problems: LintProblem[]) {
     const first = problems[0]
-    super(`${first.path ? `${first.path}: ` : ''}${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more: run \`plasmactl runbook lint\`)` : ''}`, {
-      file: first.file,
-      line: first.line,
-      column: first.column,
-      problems,
-    })
+    super(
+      `${first.path ? `${first.path}: ` : ''}${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more: run \`plasmactl runbook lint\`)` : ''}`,
+      {
+        file: first.file,
+        line: first.line,
+        column: first.column,
+        problems,
+      },
+    )
   }
 }
 
@@ -384,7 +472,11 @@ export interface ParamValue {
 }
 
 /** Checks and converts one param value against its spec (type, enum values, pattern, min/max). */
-export function coerceParam(name: string, spec: Runbook['params'] extends Record<string, infer P> | undefined ? P : never, raw: string): string | number | boolean {
+export function coerceParam(
+  name: string,
+  spec: Runbook['params'] extends Record<string, infer P> | undefined ? P : never,
+  raw: string,
+): string | number | boolean {
   const bad = (why: string) => new UsageError(`param ${name}: ${why}`)
   // A secret's value is never shown, not even in the error that refuses it.
   const shown = spec.secret ? 'the secret value' : `"${raw}"`
@@ -392,8 +484,10 @@ export function coerceParam(name: string, spec: Runbook['params'] extends Record
     case 'int': {
       if (!/^-?\d+$/.test(raw.trim())) throw bad(`${shown} is not an integer`)
       const n = Number(raw)
-      if (spec.min !== undefined && n < spec.min) throw bad(`${spec.secret ? shown : n} is below the minimum ${spec.min}`)
-      if (spec.max !== undefined && n > spec.max) throw bad(`${spec.secret ? shown : n} is above the maximum ${spec.max}`)
+      if (spec.min !== undefined && n < spec.min)
+        throw bad(`${spec.secret ? shown : n} is below the minimum ${spec.min}`)
+      if (spec.max !== undefined && n > spec.max)
+        throw bad(`${spec.secret ? shown : n} is above the maximum ${spec.max}`)
       return n
     }
     case 'bool': {
@@ -420,23 +514,40 @@ export function coerceParam(name: string, spec: Runbook['params'] extends Record
  * Resolves param values: --param k=v, then PLASMACTL_PARAM_K from the environment (the way to pass
  * secrets without putting them in the process list), then defaults; node params must name a node.
  */
-export function resolveParams(rb: Runbook, given: Record<string, string>, nodeNames: string[], env: NodeJS.ProcessEnv = process.env): Record<string, ParamValue> {
+export function resolveParams(
+  rb: Runbook,
+  given: Record<string, string>,
+  nodeNames: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, ParamValue> {
   const specs = rb.params ?? {}
-  for (const k of Object.keys(given)) if (!(k in specs)) throw new UsageError(`runbook ${rb.metadata.name} has no param "${k}" (params: ${Object.keys(specs).join(', ') || 'none'})`)
+  for (const k of Object.keys(given))
+    if (!(k in specs))
+      throw new UsageError(
+        `runbook ${rb.metadata.name} has no param "${k}" (params: ${Object.keys(specs).join(', ') || 'none'})`,
+      )
   const out: Record<string, ParamValue> = {}
   const missing: string[] = []
   for (const [name, spec] of Object.entries(specs)) {
-    const raw = given[name] ?? env[`PLASMACTL_PARAM_${name.toUpperCase()}`] ?? (spec.default === undefined ? undefined : String(spec.default))
+    const raw =
+      given[name] ??
+      env[`PLASMACTL_PARAM_${name.toUpperCase()}`] ??
+      (spec.default === undefined ? undefined : String(spec.default))
     if (raw === undefined) {
       if (spec.required) missing.push(name)
       continue
     }
     const value = coerceParam(name, spec, raw)
-    if (spec.type === 'node' && !nodeNames.includes(String(value))) throw new UsageError(`param ${name}: no node ${spec.secret ? 'by the secret name' : `"${value}"`} in the context (have: ${nodeNames.join(', ')})`)
+    if (spec.type === 'node' && !nodeNames.includes(String(value)))
+      throw new UsageError(
+        `param ${name}: no node ${spec.secret ? 'by the secret name' : `"${value}"`} in the context (have: ${nodeNames.join(', ')})`,
+      )
     out[name] = {value, secret: Boolean(spec.secret)}
   }
   if (missing.length > 0) {
-    throw new UsageError(`missing required param${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, {hint: missing.map((m) => `--param ${m}=VALUE (or PLASMACTL_PARAM_${m.toUpperCase()})`).join(' ')})
+    throw new UsageError(`missing required param${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, {
+      hint: missing.map((m) => `--param ${m}=VALUE (or PLASMACTL_PARAM_${m.toUpperCase()})`).join(' '),
+    })
   }
   return out
 }

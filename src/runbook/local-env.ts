@@ -24,5 +24,9 @@ export async function selfShimDir(): Promise<string> {
  * and it acts on the run's config file and context, not on the current context.
  */
 export async function localStepEnv(configPath: string, context: string): Promise<Record<string, string>> {
-  return {PATH: `${await selfShimDir()}${delimiter}${process.env.PATH ?? ''}`, PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: context}
+  return {
+    PATH: `${await selfShimDir()}${delimiter}${process.env.PATH ?? ''}`,
+    PLASMACTL_CONFIG: configPath,
+    PLASMACTL_CONTEXT: context,
+  }
 }

@@ -5,7 +5,15 @@ import {configHome, stateDir} from '../config/paths.js'
 import {UsageError} from '../errors.js'
 import {stateOf} from '../core/engine/runs.js'
 import {Journal} from '../services/journal.js'
-import {findRunbook, type LintProblem, lintRunbookText, listRunbooks, loadRunbook, PACKAGE_ROOT, type RunbookSummary} from './loader.js'
+import {
+  findRunbook,
+  type LintProblem,
+  lintRunbookText,
+  listRunbooks,
+  loadRunbook,
+  PACKAGE_ROOT,
+  type RunbookSummary,
+} from './loader.js'
 
 export interface LintResult {
   files: {file: string; ok: boolean; problems: LintProblem[]}[]
@@ -32,7 +40,10 @@ export async function listRunbooksLinted(): Promise<ListedRunbook[]> {
   return Promise.all(
     (await listRunbooks()).map(async (r) => {
       const text = await readFile(r.file, 'utf8').catch(() => undefined)
-      const problems = text === undefined ? [undefined] : (await lintRunbookText(text, r.file)).problems.filter((p) => p.severity === 'error')
+      const problems =
+        text === undefined
+          ? [undefined]
+          : (await lintRunbookText(text, r.file)).problems.filter((p) => p.severity === 'error')
       return {...r, lintErrors: problems.length}
     }),
   )
@@ -40,12 +51,22 @@ export async function listRunbooksLinted(): Promise<ListedRunbook[]> {
 
 export async function showRunbook(name: string) {
   const rb = await loadRunbook(name)
-  return {name: rb.name, file: rb.file, metadata: rb.runbook.metadata, params: rb.runbook.params ?? {}, preconditions: rb.runbook.preconditions ?? [], steps: rb.runbook.steps, stepsDigest: rb.stepsDigest, text: rb.text}
+  return {
+    name: rb.name,
+    file: rb.file,
+    metadata: rb.runbook.metadata,
+    params: rb.runbook.params ?? {},
+    preconditions: rb.runbook.preconditions ?? [],
+    steps: rb.runbook.steps,
+    stepsDigest: rb.stepsDigest,
+    text: rb.text,
+  }
 }
 
 /** Scaffolds a runbook from templates/runbook/scaffold.yaml into the user's runbook dir (or --dir). */
 export async function newRunbook(name: string, dir?: string): Promise<{name: string; file: string}> {
-  if (!/^[a-z0-9][a-z0-9-]*(\/[a-z0-9][a-z0-9-]*)*$/.test(name)) throw new UsageError(`invalid runbook name "${name}" (lower-case, digits, "-", "/" for a folder)`)
+  if (!/^[a-z0-9][a-z0-9-]*(\/[a-z0-9][a-z0-9-]*)*$/.test(name))
+    throw new UsageError(`invalid runbook name "${name}" (lower-case, digits, "-", "/" for a folder)`)
   const file = join(dir ?? join(configHome(), 'plasmactl', 'runbooks'), `${name}.yaml`)
   if (await stat(file).catch(() => undefined)) throw new UsageError(`${file} already exists`, {file})
   const tpl = await readFile(join(PACKAGE_ROOT, 'templates', 'runbook', 'scaffold.yaml'), 'utf8')
@@ -89,26 +110,71 @@ export async function readRunLog(runId: string): Promise<RunLog> {
     .filter((e) => e.type === 'step-end')
     .map((e) => {
       const d = (e.data ?? {}) as Record<string, unknown>
-      return {ts: e.ts, step: e.step!, target: e.target ?? null, status: String(d.status ?? (e.ok ? 'ok' : 'failed')), exitCode: e.exitCode ?? null, failure: e.failure ?? null, error: e.error ?? null, durationMs: (d.durationMs as number) ?? null, outputDigest: (d.outputDigest as string) ?? null, output: (d.output as string) ?? null, detail: (d.detail as string) ?? null}
+      return {
+        ts: e.ts,
+        step: e.step!,
+        target: e.target ?? null,
+        status: String(d.status ?? (e.ok ? 'ok' : 'failed')),
+        exitCode: e.exitCode ?? null,
+        failure: e.failure ?? null,
+        error: e.error ?? null,
+        durationMs: (d.durationMs as number) ?? null,
+        outputDigest: (d.outputDigest as string) ?? null,
+        output: (d.output as string) ?? null,
+        detail: (d.detail as string) ?? null,
+      }
     })
   return {
-    runId, runbook: String(b.name ?? b.runbook), context: String(b.context), by: String(b.by ?? ''), startedAt: j.begin?.ts ?? '', endedAt: end?.ts ?? null,
-    status: end ? String((end.data as {status?: string})?.status ?? (end.ok ? 'succeeded' : 'failed')) : stateOf(j.all), params: (b.params as Record<string, unknown>) ?? {}, fingerprint: b.fingerprint, events, journal: j.path,
+    runId,
+    runbook: String(b.name ?? b.runbook),
+    context: String(b.context),
+    by: String(b.by ?? ''),
+    startedAt: j.begin?.ts ?? '',
+    endedAt: end?.ts ?? null,
+    status: end ? String((end.data as {status?: string})?.status ?? (end.ok ? 'succeeded' : 'failed')) : stateOf(j.all),
+    params: (b.params as Record<string, unknown>) ?? {},
+    fingerprint: b.fingerprint,
+    events,
+    journal: j.path,
   }
 }
 
 /** The postmortem transcript: templates/runbook/transcript.md with {{placeholders}} filled in. */
 export async function renderTranscript(log: RunLog): Promise<string> {
   const tpl = await readFile(join(PACKAGE_ROOT, 'templates', 'runbook', 'transcript.md'), 'utf8')
-  const cell = (s: unknown) => String(s ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ')
-  const rows = log.events.map((e) => `| ${e.ts} | ${cell(e.step)} | ${cell(e.target ?? '—')} | ${e.status}${e.failure ? ` (${e.failure})` : ''} | ${e.exitCode ?? '—'} | ${e.durationMs ?? '—'} | ${cell(e.error ?? e.detail ?? '')} |`)
-  const outputs = log.events.filter((e) => e.output?.trim()).map((e) => `#### ${e.step}${e.target ? ` @ ${e.target}` : ''}\n\n\`\`\`\n${e.output!.trimEnd()}\n\`\`\`\n\n${e.outputDigest}`)
+  const cell = (s: unknown) =>
+    String(s ?? '')
+      .replaceAll('|', '\\|')
+      .replaceAll('\n', ' ')
+  const rows = log.events.map(
+    (e) =>
+      `| ${e.ts} | ${cell(e.step)} | ${cell(e.target ?? '—')} | ${e.status}${e.failure ? ` (${e.failure})` : ''} | ${e.exitCode ?? '—'} | ${e.durationMs ?? '—'} | ${cell(e.error ?? e.detail ?? '')} |`,
+  )
+  const outputs = log.events
+    .filter((e) => e.output?.trim())
+    .map(
+      (e) =>
+        `#### ${e.step}${e.target ? ` @ ${e.target}` : ''}\n\n\`\`\`\n${e.output!.trimEnd()}\n\`\`\`\n\n${e.outputDigest}`,
+    )
   const fp = log.fingerprint as {clusterId?: string; leader?: string; revision?: number; members?: string[]} | undefined
   const vars: Record<string, string> = {
-    run_id: log.runId, runbook: log.runbook, context: log.context, by: log.by, started_at: log.startedAt, ended_at: log.endedAt ?? '(not ended)', status: log.status,
-    params: Object.entries(log.params).map(([k, v]) => `- \`${k}\` = ${v === null ? '*(secret, not recorded)*' : `\`${v}\``}`).join('\n') || '- (none)',
-    fingerprint: fp ? `cluster ${fp.clusterId}, leader ${fp.leader}, revision ${fp.revision}, members ${fp.members?.join(' ')}` : '(cluster unreachable at start)',
-    steps: rows.join('\n'), outputs: outputs.join('\n\n') || '(no command output)', journal: log.journal,
+    run_id: log.runId,
+    runbook: log.runbook,
+    context: log.context,
+    by: log.by,
+    started_at: log.startedAt,
+    ended_at: log.endedAt ?? '(not ended)',
+    status: log.status,
+    params:
+      Object.entries(log.params)
+        .map(([k, v]) => `- \`${k}\` = ${v === null ? '*(secret, not recorded)*' : `\`${v}\``}`)
+        .join('\n') || '- (none)',
+    fingerprint: fp
+      ? `cluster ${fp.clusterId}, leader ${fp.leader}, revision ${fp.revision}, members ${fp.members?.join(' ')}`
+      : '(cluster unreachable at start)',
+    steps: rows.join('\n'),
+    outputs: outputs.join('\n\n') || '(no command output)',
+    journal: log.journal,
   }
   return tpl.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (m, k: string) => vars[k] ?? m)
 }

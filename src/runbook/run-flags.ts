@@ -9,22 +9,58 @@ import {parseParamFlags} from './loader.js'
 
 /** Flags shared by `runbook run` and `runbook resume`. */
 export const runFlags = {
-  param: Flags.string({char: 'p', description: 'KEY=VALUE (repeatable); secrets better via PLASMACTL_PARAM_KEY (keeps them out of the process list)', multiple: true}),
+  param: Flags.string({
+    char: 'p',
+    description: 'KEY=VALUE (repeatable); secrets better via PLASMACTL_PARAM_KEY (keeps them out of the process list)',
+    multiple: true,
+  }),
   yes: Flags.boolean({char: 'y', description: 'run unattended: no step-by-step, confirmations answered yes'}),
   step: Flags.boolean({description: 'ask before every step (the default on a terminal without --yes)'}),
-  force: Flags.string({description: 'override one safety check, journaled (repeatable): precondition (a failed precondition), quorum (a stop that loses quorum), snapshot (a destructive step without a recent verified snapshot)', multiple: true, options: [...RUNBOOK_OVERRIDES]}),
+  force: Flags.string({
+    description:
+      'override one safety check, journaled (repeatable): precondition (a failed precondition), quorum (a stop that loses quorum), snapshot (a destructive step without a recent verified snapshot)',
+    multiple: true,
+    options: [...RUNBOOK_OVERRIDES],
+  }),
   'allow-manual': Flags.boolean({description: 'with --yes: treat manual steps as done (you did them by hand)'}),
-  'accept-new-host-keys': Flags.boolean({description: 'record unknown SSH host keys (trust on first use); a changed key is still refused'}),
+  'accept-new-host-keys': Flags.boolean({
+    description: 'record unknown SSH host keys (trust on first use); a changed key is still refused',
+  }),
   'force-unlock': Flags.boolean({description: 'remove a stale cluster lock first (asks for confirmation)'}),
-  'lock-ttl': Flags.string({description: 'lease TTL of the cluster lock: a dead runner\'s lock lapses after this', default: '15s'}),
-  'accept-data-loss': Flags.boolean({description: 'let a recovery restore from a source older than the freshest one (the revisions in between are lost)'}),
+  'lock-ttl': Flags.string({
+    description: "lease TTL of the cluster lock: a dead runner's lock lapses after this",
+    default: '15s',
+  }),
+  'accept-data-loss': Flags.boolean({
+    description: 'let a recovery restore from a source older than the freshest one (the revisions in between are lost)',
+  }),
   forks: Flags.integer({description: 'hosts worked on at once', default: 32, min: 1}),
 }
 
 export function runOptions(
   rc: ResolvedContext,
-  flags: {param?: string[]; yes: boolean; step: boolean; force?: string[]; 'allow-manual': boolean; 'accept-new-host-keys': boolean; 'force-unlock': boolean; 'lock-ttl': string; forks: number; 'accept-data-loss'?: boolean},
-  extra: {reporter: Reporter; log: (s: string) => void; output: (s: string) => void; version: string; dryRun: boolean; name?: string; resume?: string; onSecrets: (values: string[]) => void},
+  flags: {
+    param?: string[]
+    yes: boolean
+    step: boolean
+    force?: string[]
+    'allow-manual': boolean
+    'accept-new-host-keys': boolean
+    'force-unlock': boolean
+    'lock-ttl': string
+    forks: number
+    'accept-data-loss'?: boolean
+  },
+  extra: {
+    reporter: Reporter
+    log: (s: string) => void
+    output: (s: string) => void
+    version: string
+    dryRun: boolean
+    name?: string
+    resume?: string
+    onSecrets: (values: string[]) => void
+  },
 ): RunOptions {
   const interactive = isInteractive()
   return {

@@ -5,11 +5,24 @@ import {DURATION_PATTERN} from '../config/duration.js'
  * The runbook file format (YAML). The JSON Schema in schemas/runbook.schema.json is generated from
  * this at build time. Objects are strict: an unknown key is a lint error with file:line.
  */
-const duration = z.union([z.string().regex(DURATION_PATTERN, 'expected a duration like 500ms, 5s, 2m30s'), z.number().nonnegative()])
+const duration = z.union([
+  z.string().regex(DURATION_PATTERN, 'expected a duration like 500ms, 5s, 2m30s'),
+  z.number().nonnegative(),
+])
 
 export const PARAM_TYPES = ['string', 'int', 'bool', 'node', 'duration', 'enum'] as const
 export const STEP_KINDS = ['run', 'local', 'service', 'check', 'wait', 'action', 'manual', 'runbook'] as const
-export const ACTIONS = ['move-leader', 'member-remove', 'member-add-learner', 'member-promote', 'snapshot-save', 'snapshot-restore', 'recover-quorum', 'defrag', 'wait-healthy'] as const
+export const ACTIONS = [
+  'move-leader',
+  'member-remove',
+  'member-add-learner',
+  'member-promote',
+  'snapshot-save',
+  'snapshot-restore',
+  'recover-quorum',
+  'defrag',
+  'wait-healthy',
+] as const
 export const ID_RE = /^[a-z0-9][a-z0-9_-]*$/
 
 export const paramSchema = z
@@ -22,7 +35,10 @@ export const paramSchema = z
     pattern: z.string().optional().describe('regular expression a string value must match'),
     min: z.number().optional(),
     max: z.number().optional(),
-    secret: z.boolean().optional().describe('redacted by value everywhere output lands; passed to commands through the environment, never argv'),
+    secret: z
+      .boolean()
+      .optional()
+      .describe('redacted by value everywhere output lands; passed to commands through the environment, never argv'),
   })
   .describe('a typed parameter')
 
@@ -87,11 +103,25 @@ export const stepSchema: z.ZodType<Step> = z.lazy(() =>
     id: z.string().regex(ID_RE, 'lower-case letters, digits, "-" and "_"'),
     name: z.string().optional(),
     kind: z.enum(STEP_KINDS),
-    on: z.union([z.string(), z.array(z.string())]).optional().describe('targets, resolved live before the step: all, leader, followers, node:NAME, role:ROLE, local, or a node param'),
-    serial: z.union([z.number().int().min(1), z.literal('tolerance')]).optional().describe('batch size for rolling work; "tolerance" derives it from the failure tolerance'),
+    on: z
+      .union([z.string(), z.array(z.string())])
+      .optional()
+      .describe(
+        'targets, resolved live before the step: all, leader, followers, node:NAME, role:ROLE, local, or a node param',
+      ),
+    serial: z
+      .union([z.number().int().min(1), z.literal('tolerance')])
+      .optional()
+      .describe('batch size for rolling work; "tolerance" derives it from the failure tolerance'),
     order: z.enum(['as-listed', 'leader-last']).optional(),
     when: conditionSchema.optional(),
-    retries: z.number().int().min(0).max(100).optional().describe('retries after a command failure (connection failures are always retried)'),
+    retries: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .optional()
+      .describe('retries after a command failure (connection failures are always retried)'),
     until: conditionSchema.optional().describe('retry the step until this holds'),
     delay: duration.optional().describe('pause between retries'),
     timeout: duration.optional(),
@@ -120,7 +150,9 @@ export const runbookSchema = z.strictObject({
     description: z.string().optional(),
     component: z.string().optional(),
     mutating: z.boolean().optional().describe('default true: takes the cluster lock'),
-    'max-snapshot-age': duration.optional().describe('how recent a verified snapshot destructive steps need (default 24h)'),
+    'max-snapshot-age': duration
+      .optional()
+      .describe('how recent a verified snapshot destructive steps need (default 24h)'),
   }),
   params: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and "_"'), paramSchema).optional(),
   preconditions: z.array(conditionSchema).optional(),

@@ -66,7 +66,10 @@ export function renderText(template: string, vars: TemplateVars): string {
 export function renderDeep<T>(value: T, vars: TemplateVars, raw: ReadonlySet<string> = new Set()): T {
   if (typeof value === 'string') return renderText(value, vars) as T
   if (Array.isArray(value)) return value.map((v) => renderDeep(v, vars, raw)) as T
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, raw.has(k) ? v : renderDeep(v, vars, raw)])) as T
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, raw.has(k) ? v : renderDeep(v, vars, raw)]),
+    ) as T
   return value
 }
 
@@ -108,7 +111,8 @@ export class Redactor {
     if (!this.active) return value
     if (typeof value === 'string') return this.text(value) as T
     if (Array.isArray(value)) return value.map((v) => this.deep(v)) as T
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.deep(v)])) as T
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.deep(v)])) as T
     return value
   }
 }

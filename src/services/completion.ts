@@ -46,7 +46,11 @@ export async function complete(o: CompleteOptions): Promise<string[]> {
   const before = words.slice(0, -1)
   const prev = before.at(-1)
   const {command, used} = matchCommand(before, o.commands)
-  const flagOf = (w: string | undefined) => (w === undefined || !w.startsWith('-') ? undefined : command?.flags.find((f) => w === `--${f.name}` || (f.char && w === `-${f.char}`)) ?? GLOBAL_FLAGS.find((f) => w === `--${f.name}`))
+  const flagOf = (w: string | undefined) =>
+    w === undefined || !w.startsWith('-')
+      ? undefined
+      : (command?.flags.find((f) => w === `--${f.name}` || (f.char && w === `-${f.char}`)) ??
+        GLOBAL_FLAGS.find((f) => w === `--${f.name}`))
   const filter = (xs: string[]) => xs.filter((x) => x.startsWith(cur)).sort()
   const names = (kind: Kind) => namesOf(kind, before, o.env ?? process.env).catch(() => [] as string[])
 
@@ -147,7 +151,10 @@ function paramCandidates(cur: string, nodes: string[], shell: 'bash' | 'zsh'): s
   if (!cur.includes('=')) return ['node='].filter((x) => x.startsWith(cur))
   const [key, value] = [cur.slice(0, cur.indexOf('=')), cur.slice(cur.indexOf('=') + 1)]
   if (key !== 'node') return []
-  return nodes.filter((n) => n.startsWith(value)).sort().map((n) => (shell === 'bash' ? n : `${key}=${n}`))
+  return nodes
+    .filter((n) => n.startsWith(value))
+    .sort()
+    .map((n) => (shell === 'bash' ? n : `${key}=${n}`))
 }
 
 function flagValue(words: string[], name: string): string | undefined {

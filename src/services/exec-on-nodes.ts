@@ -49,7 +49,10 @@ export interface ExecOptions {
 
 /** Runs one command on the nodes TARGET selects (names, role:R, all, leader, followers), in parallel, bounded. */
 export async function execOnNodes(o: ExecOptions): Promise<ExecResult> {
-  const remote = new Remote(o.loaded, o.ctx, {...(o.acceptNewHostKeys ? {hostKeyPolicy: 'accept-new'} : {}), ...(o.connectTimeoutMs ? {connectTimeoutMs: o.connectTimeoutMs} : {})})
+  const remote = new Remote(o.loaded, o.ctx, {
+    ...(o.acceptNewHostKeys ? {hostKeyPolicy: 'accept-new'} : {}),
+    ...(o.connectTimeoutMs ? {connectTimeoutMs: o.connectTimeoutMs} : {}),
+  })
   const needsCluster = /(^|,)(leader|followers)(,|$)/.test(o.target)
   const client = needsCluster ? chainfireClientFor(o.loaded, o.ctx) : undefined
   try {
@@ -61,14 +64,31 @@ export async function execOnNodes(o: ExecOptions): Promise<ExecResult> {
       let h: HostResult
       try {
         const command = o.commandFor?.(n) ?? o.command
-        const r = o.sudo ? await remote.execSudo(n, command, {timeoutMs: o.timeoutMs}) : await remote.exec(n, command, {timeoutMs: o.timeoutMs})
-        h = {node: n.name, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: Math.round(performance.now() - started)}
+        const r = o.sudo
+          ? await remote.execSudo(n, command, {timeoutMs: o.timeoutMs})
+          : await remote.exec(n, command, {timeoutMs: o.timeoutMs})
+        h = {
+          node: n.name,
+          exitCode: r.exitCode,
+          stdout: r.stdout,
+          stderr: r.stderr,
+          durationMs: Math.round(performance.now() - started),
+        }
       } catch (error) {
         const failure = failureKind(error)
         // Our own key, known_hosts or config: name the file and the config line that sets it.
         const local = failure === 'input' ? cannotCheck(error) : undefined
         const message = local ? await describeCannotCheck(o.loaded, o.ctx, local) : (error as Error).message
-        h = {node: n.name, exitCode: null, stdout: '', stderr: '', durationMs: Math.round(performance.now() - started), failure, error: message, ...(isSshTimeout(error) ? {timedOut: true} : {})}
+        h = {
+          node: n.name,
+          exitCode: null,
+          stdout: '',
+          stderr: '',
+          durationMs: Math.round(performance.now() - started),
+          failure,
+          error: message,
+          ...(isSshTimeout(error) ? {timedOut: true} : {}),
+        }
       }
       o.onHost?.(h)
       return h

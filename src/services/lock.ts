@@ -160,12 +160,20 @@ export async function acquireLocalLock(path: string, holder: LockHolder): Promis
       ;[text, ino] = await Promise.all([readFile(path, 'utf8'), stat(path).then((s) => s.ino)])
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
-      throw new RefusedError(`cannot read the lock file ${path}: ${(error as Error).message}`, {file: path, hint: 'check its owner and mode; remove it if no plasmactl run is active'})
+      throw new RefusedError(`cannot read the lock file ${path}: ${(error as Error).message}`, {
+        file: path,
+        hint: 'check its owner and mode; remove it if no plasmactl run is active',
+      })
     }
     const other = parseHolder(text)
     // Nested in a run of this process that holds it: the outer run releases it.
     if (ownProcess(other)) return async () => {}
-    if (!staleHolder(other)) throw new RefusedError(`locked by ${describeHolder(other!)}`, {file: path, holder: other, hint: 'another run holds the lock; wait for it to finish'})
+    if (!staleHolder(other))
+      throw new RefusedError(`locked by ${describeHolder(other!)}`, {
+        file: path,
+        holder: other,
+        hint: 'another run holds the lock; wait for it to finish',
+      })
     await breakStale(path, ino)
   }
   throw new RefusedError(`could not take the lock file ${path}: it keeps changing`, {file: path})
@@ -181,7 +189,8 @@ const RELEASE_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 function releaseOnSignal(release: () => Promise<void>, hooks: Set<(sig: NodeJS.Signals) => Promise<void>>): () => void {
   const handler = (sig: NodeJS.Signals) => {
     for (const s of RELEASE_SIGNALS) process.removeListener(s, handler)
-    const bounded = (p: Promise<unknown>, ms: number) => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())])
+    const bounded = (p: Promise<unknown>, ms: number) =>
+      Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())])
     void bounded(Promise.all([...hooks].map((h) => h(sig))), 5000)
       .then(() => bounded(release(), 3000))
       .finally(() => {
@@ -272,7 +281,8 @@ export async function acquireLock(opts: LockOptions): Promise<HeldLock> {
     for (const k of opts.keys) {
       const res = await client.putIfAbsent(k.key, JSON.stringify(holder), lease)
       // A key this process holds already (nested run) stays bound to the outer run's lease.
-      if (!res.succeeded && !ownProcess(parseHolder(res.kvs[0]?.value.toString('utf8') ?? ''))) throw refusedBy(k.key, res.kvs[0]?.value.toString('utf8'), opts.ttlSeconds)
+      if (!res.succeeded && !ownProcess(parseHolder(res.kvs[0]?.value.toString('utf8') ?? '')))
+        throw refusedBy(k.key, res.kvs[0]?.value.toString('utf8'), opts.ttlSeconds)
     }
     scopes.unshift('chainfire')
     keepalive = client.keepAlive(lease, opts.ttlSeconds, (reason) => {
@@ -287,7 +297,9 @@ export async function acquireLock(opts: LockOptions): Promise<HeldLock> {
     }
     // No quorum (or no ChainFire): the local lock still prevents overlap on this machine.
     const why = error instanceof ChainfireCallError ? error.message : (error as Error).message
-    opts.reporter.warn(`ChainFire lock unavailable (${why}); holding the local lock ${opts.keys.map((k) => k.file).join(', ')} only`)
+    opts.reporter.warn(
+      `ChainFire lock unavailable (${why}); holding the local lock ${opts.keys.map((k) => k.file).join(', ')} only`,
+    )
     await dropLease()
   }
   return held
@@ -295,7 +307,10 @@ export async function acquireLock(opts: LockOptions): Promise<HeldLock> {
 
 /** Lease TTL of the lock of KIND in CTX: chainfire.lock-ttl (snapshots.lock-ttl for a save), default 15s. */
 export function lockTtlSeconds(ctx: Context, kind: LockKind = 'node'): number {
-  const [value, where] = kind === 'snapshot-save' ? [ctx.snapshots?.['lock-ttl'], 'snapshots.lock-ttl'] : [ctx.chainfire?.['lock-ttl'], 'chainfire.lock-ttl']
+  const [value, where] =
+    kind === 'snapshot-save'
+      ? [ctx.snapshots?.['lock-ttl'], 'snapshots.lock-ttl']
+      : [ctx.chainfire?.['lock-ttl'], 'chainfire.lock-ttl']
   return Math.max(1, Math.ceil(parseDuration(value ?? '15s', where) / 1000))
 }
 
@@ -345,11 +360,21 @@ export async function acquireClusterLock(ctx: Context, o: ClusterLockOptions): P
   }
   if (o.forceUnlock) await forceUnlock(keys, o.client, o.forceUnlock, o.reporter)
   if (o.resume && o.client) for (const k of keys) await takeOverOwnLock(o.client, k.key, holder.runId, o.reporter)
-  return acquireLock({client: o.client, keys, holder, ttlSeconds: o.ttlSeconds ?? lockTtlSeconds(ctx, o.kind), reporter: o.reporter, lossExpected: o.kind === 'restore'})
+  return acquireLock({
+    client: o.client,
+    keys,
+    holder,
+    ttlSeconds: o.ttlSeconds ?? lockTtlSeconds(ctx, o.kind),
+    reporter: o.reporter,
+    lossExpected: o.kind === 'restore',
+  })
 }
 
 /** The holder of a lock key, or null when it is free. */
-export async function readLockHolder(client: ChainfireClient, key: string = CLUSTER_LOCK_KEY): Promise<Partial<LockHolder> | null> {
+export async function readLockHolder(
+  client: ChainfireClient,
+  key: string = CLUSTER_LOCK_KEY,
+): Promise<Partial<LockHolder> | null> {
   const kv = (await client.get(key)).kvs[0]
   if (!kv) return null
   return parseHolder(kv.value.toString('utf8')) ?? {holder: `unparseable value under ${key}`}
@@ -358,15 +383,23 @@ export async function readLockHolder(client: ChainfireClient, key: string = CLUS
 /** On resume, the lock left by this same run's dead runner (same host, process gone) is taken over instead of waiting for its lease. */
 async function takeOverOwnLock(client: ChainfireClient, key: string, runId: string, reporter: Reporter): Promise<void> {
   const h = await readLockHolder(client, key).catch(() => null)
-  if (!h || h.runId !== runId || h.host !== hostname() || typeof h.pid !== 'number' || processAlive(h.pid, h.pidStart)) return
+  if (!h || h.runId !== runId || h.host !== hostname() || typeof h.pid !== 'number' || processAlive(h.pid, h.pidStart))
+    return
   await client.deleteKey(key)
   reporter.info(`took over the lock of run ${runId} (its runner, pid ${h.pid}, is gone)`)
 }
 
-async function forceUnlock(keys: {key: string; file: string}[], client: ChainfireClient | undefined, confirm: (holder: string) => Promise<boolean>, reporter: Reporter): Promise<void> {
+async function forceUnlock(
+  keys: {key: string; file: string}[],
+  client: ChainfireClient | undefined,
+  confirm: (holder: string) => Promise<boolean>,
+  reporter: Reporter,
+): Promise<void> {
   const holders: string[] = []
   for (const k of keys) {
-    const h = (client ? await readLockHolder(client, k.key).catch(() => null) : null) ?? parseHolder(await readFile(k.file, 'utf8').catch(() => ''))
+    const h =
+      (client ? await readLockHolder(client, k.key).catch(() => null) : null) ??
+      parseHolder(await readFile(k.file, 'utf8').catch(() => ''))
     if (h) holders.push(describeHolder(h))
   }
   const described = holders.join('; ') || '(nobody holds it now)'

@@ -1,12 +1,31 @@
 import {existsSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
-import {SftpFiles, SshConnections, type SshConnectOptions, type SshExecOptions, type SshExecResult} from '../adapters/ssh/index.js'
-import {DEFAULT_SSH_CONFIG, expandProxyCommand, lookupSshHost, parseJumpHosts, readSshConfig} from '../adapters/ssh/ssh-config.js'
+import {
+  SftpFiles,
+  SshConnections,
+  type SshConnectOptions,
+  type SshExecOptions,
+  type SshExecResult,
+} from '../adapters/ssh/index.js'
+import {
+  DEFAULT_SSH_CONFIG,
+  expandProxyCommand,
+  lookupSshHost,
+  parseJumpHosts,
+  readSshConfig,
+} from '../adapters/ssh/ssh-config.js'
 import {configPath, nodeSsh, serviceCommand, type ServiceVerb} from '../config/context.js'
 import {parseDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
-import {type Context, type NodeSpec, SAFE_HOST_RE, SAFE_HOST_RULE, SAFE_USER_RE, SAFE_USER_RULE} from '../config/schema.js'
+import {
+  type Context,
+  type NodeSpec,
+  SAFE_HOST_RE,
+  SAFE_HOST_RULE,
+  SAFE_USER_RE,
+  SAFE_USER_RULE,
+} from '../config/schema.js'
 import {OperationError, RefusedError, UsageError} from '../errors.js'
 import {shellQuote} from '../shell-quote.js'
 
@@ -24,7 +43,8 @@ export function sshOptionsFor(loaded: LoadedConfig, ctx: Context, node: NodeSpec
     host: node.address,
     username: s.user ?? process.env.USER ?? 'root',
     knownHostsFile: abs(s['known-hosts']) ?? join(homedir(), '.ssh', 'known_hosts'),
-    connectTimeoutMs: s['connect-timeout'] === undefined ? 10_000 : parseDuration(s['connect-timeout'], 'ssh.connect-timeout'),
+    connectTimeoutMs:
+      s['connect-timeout'] === undefined ? 10_000 : parseDuration(s['connect-timeout'], 'ssh.connect-timeout'),
     passphrase: process.env.PLASMACTL_SSH_PASSPHRASE,
     askPassphrase: process.stdin.isTTY && process.stderr.isTTY ? askPassphrase : undefined,
     agent: process.env.SSH_AUTH_SOCK || undefined,
@@ -42,14 +62,26 @@ function resolveHost(
   jumpSpec: string | undefined,
   depth = 0,
 ): SshConnectOptions {
-  if (depth > 8) throw new UsageError(`ssh: more than 8 nested jump hosts on the way to ${alias}: is there a ProxyJump loop in the SSH config?`, {host: alias})
+  if (depth > 8)
+    throw new UsageError(
+      `ssh: more than 8 nested jump hosts on the way to ${alias}: is there a ProxyJump loop in the SSH config?`,
+      {host: alias},
+    )
   // Names from plasmactl's config, URLs and jump hosts (not the operator's own ssh_config, as in OpenSSH).
-  if (!SAFE_HOST_RE.test(alias)) throw new UsageError(`ssh: refusing host "${alias}": expected ${SAFE_HOST_RULE}`, {host: alias})
-  if (explicit.user !== undefined && !SAFE_USER_RE.test(explicit.user)) throw new UsageError(`ssh: refusing user "${explicit.user}" for ${alias}: expected ${SAFE_USER_RULE}`, {host: alias})
+  if (!SAFE_HOST_RE.test(alias))
+    throw new UsageError(`ssh: refusing host "${alias}": expected ${SAFE_HOST_RULE}`, {host: alias})
+  if (explicit.user !== undefined && !SAFE_USER_RE.test(explicit.user))
+    throw new UsageError(`ssh: refusing user "${explicit.user}" for ${alias}: expected ${SAFE_USER_RULE}`, {
+      host: alias,
+    })
   const h = lookupSshHost(sshConfig, alias)
   const configured = h.identityFiles.filter((f) => existsSync(f))
   const identity = identityFile ?? configured[0] ?? DEFAULT_IDENTITIES.find((f) => existsSync(f))
-  const knownFiles = explicit['known-hosts'] ? [base.knownHostsFile] : h.userKnownHostsFiles.length > 0 ? h.userKnownHostsFiles : [base.knownHostsFile]
+  const knownFiles = explicit['known-hosts']
+    ? [base.knownHostsFile]
+    : h.userKnownHostsFiles.length > 0
+      ? h.userKnownHostsFiles
+      : [base.knownHostsFile]
   const opts: SshConnectOptions = {
     ...base,
     host: h.hostName ?? alias,
@@ -69,17 +101,31 @@ function resolveHost(
   }
   if (jumpSpec === 'none') return opts
   if (!jumpSpec && h.proxyCommand) {
-    return {...opts, proxyCommand: expandProxyCommand(h.proxyCommand, {h: opts.host, p: opts.port ?? 22, r: opts.username, n: alias})}
+    return {
+      ...opts,
+      proxyCommand: expandProxyCommand(h.proxyCommand, {h: opts.host, p: opts.port ?? 22, r: opts.username, n: alias}),
+    }
   }
   // ssh -J A,B host: connect to A, through A to B, through B to the host. Each hop is looked up in
   // ssh_config too. As with ssh, the first hop follows its own ProxyJump or ProxyCommand (a bastion
   // behind a bastion); the later hops are reached through the chain as given. A hop without a user
   // logs in as the node's user, with plasmactl's identity and known_hosts when set.
-  const hops = parseJumpHosts(jumpSpec ?? h.proxyJump ?? '', jumpSpec ? 'ssh.jump-host' : `ProxyJump of ${alias} in ssh config`)
+  const hops = parseJumpHosts(
+    jumpSpec ?? h.proxyJump ?? '',
+    jumpSpec ? 'ssh.jump-host' : `ProxyJump of ${alias} in ssh config`,
+  )
   let jump: SshConnectOptions | undefined
   for (const [i, hop] of hops.entries()) {
     const hopExplicit = {user: hop.user, port: hop.port, 'known-hosts': explicit['known-hosts']}
-    const hopOpts = resolveHost({...base, username: opts.username}, hop.host, hopExplicit, sshConfig, identityFile, i === 0 ? undefined : 'none', depth + 1)
+    const hopOpts = resolveHost(
+      {...base, username: opts.username},
+      hop.host,
+      hopExplicit,
+      sshConfig,
+      identityFile,
+      i === 0 ? undefined : 'none',
+      depth + 1,
+    )
     jump = i === 0 ? hopOpts : {...hopOpts, jump}
   }
   return {...opts, jump}
@@ -156,7 +202,10 @@ export class Remote {
 function checked(node: NodeSpec, command: string, r: SshExecResult): SshExecResult {
   if (r.exitCode !== 0) {
     const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join('; ')
-    throw new OperationError(`${node.name}: \`${command}\` failed (${r.signal ?? `exit ${r.exitCode}`})${why ? `: ${why}` : ''}`, {host: node.address, command})
+    throw new OperationError(
+      `${node.name}: \`${command}\` failed (${r.signal ?? `exit ${r.exitCode}`})${why ? `: ${why}` : ''}`,
+      {host: node.address, command},
+    )
   }
   return r
 }
@@ -172,11 +221,13 @@ export function sudoCommand(command: string): string {
 /** Throws RefusedError when a `sudo -n` run failed because sudo wants a password; else returns R. */
 function refuseSudoPassword(node: NodeSpec, r: SshExecResult): SshExecResult {
   if (r.exitCode !== 0 && SUDO_PASSWORD.test(r.stderr)) {
-    throw new RefusedError(`${node.name}: sudo wants a password for the SSH user; plasmactl only runs sudo -n (configure NOPASSWD in sudoers for what plasmactl runs)`, {
-      host: node.address,
-      hint: 'or connect as a user that needs no sudo (ssh.sudo: false)',
-    })
+    throw new RefusedError(
+      `${node.name}: sudo wants a password for the SSH user; plasmactl only runs sudo -n (configure NOPASSWD in sudoers for what plasmactl runs)`,
+      {
+        host: node.address,
+        hint: 'or connect as a user that needs no sudo (ssh.sudo: false)',
+      },
+    )
   }
   return r
 }
-

@@ -9,7 +9,12 @@ import {chmod, mkdir, mkdtemp, open, rm} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {isRunning, readPidFile, waitForExit} from '../../src/adapters/exec/processes.js'
-import {SshConnections, type SshClient, type SshConnectOptions, type SshExecResult} from '../../src/adapters/ssh/index.js'
+import {
+  SshConnections,
+  type SshClient,
+  type SshConnectOptions,
+  type SshExecResult,
+} from '../../src/adapters/ssh/index.js'
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const RUN_JS = join(REPO_ROOT, 'bin', 'run.js')
@@ -40,7 +45,11 @@ export function cliCommand(): [string, string[]] {
 }
 
 /** Runs the real CLI (`node bin/run.js ARGS`, or PLASMACTL_BIN ARGS). Never throws for a non-zero exit. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}, opts: Omit<CliOptions, 'env'> = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  opts: Omit<CliOptions, 'env'> = {},
+): Promise<CliResult> {
   const fullEnv: NodeJS.ProcessEnv = {...process.env}
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete fullEnv[k]
@@ -48,7 +57,11 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
   }
   return new Promise((resolvePromise, reject) => {
     const [cmd, pre] = cliCommand()
-    const child = spawn(cmd, [...pre, ...args], {cwd: opts.cwd ?? REPO_ROOT, env: fullEnv, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(cmd, [...pre, ...args], {
+      cwd: opts.cwd ?? REPO_ROOT,
+      env: fullEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
@@ -146,7 +159,19 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
   const env = {PLASMACTL_CONFIG: configPath, PLASMACTL_CONTEXT: undefined}
   const cli = (args: string[], o: CliOptions = {}) => runCli(args, {...env, ...o.env}, o)
 
-  const args = ['lab', 'up', '--dir', dir, '--address-prefix', prefix, '--nodes', String(opts.nodes ?? 3), ...(opts.tls ? ['--tls'] : []), ...(opts.args ?? []), '--json']
+  const args = [
+    'lab',
+    'up',
+    '--dir',
+    dir,
+    '--address-prefix',
+    prefix,
+    '--nodes',
+    String(opts.nodes ?? 3),
+    ...(opts.tls ? ['--tls'] : []),
+    ...(opts.args ?? []),
+    '--json',
+  ]
   const up = await cli(args)
   if (up.exitCode !== 0 || !up.json?.ok) {
     await cli(['lab', 'down', '--dir', dir, '--purge', '--json']).catch(() => undefined)
@@ -155,7 +180,12 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
     throw new Error(`lab up failed (exit ${up.exitCode}):\n${up.stdout}\n${up.stderr}`)
   }
   const data = up.json.data
-  const nodes: LabNode[] = data.nodes.map((n: LabNode) => ({name: n.name, address: n.address, clientUrl: n.clientUrl, sshPort: n.sshPort}))
+  const nodes: LabNode[] = data.nodes.map((n: LabNode) => ({
+    name: n.name,
+    address: n.address,
+    clientUrl: n.clientUrl,
+    sshPort: n.sshPort,
+  }))
   const node = (name: string) => {
     const n = nodes.find((x) => x.name === name)
     if (!n) throw new Error(`no lab node ${name} (have ${nodes.map((x) => x.name).join(', ')})`)
@@ -201,7 +231,8 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
     serviceScript: (name) => join(dir, 'nodes', node(name).name, 'bin', 'service'),
     async startMember(name) {
       const r = await lab.sshExec(name, `${lab.serviceScript(name)} chainfire start`)
-      if (r.exitCode !== 0) throw new Error(`starting member ${name} failed (exit ${r.exitCode}): ${r.stderr}${r.stdout}`)
+      if (r.exitCode !== 0)
+        throw new Error(`starting member ${name} failed (exit ${r.exitCode}): ${r.stderr}${r.stdout}`)
     },
     async stop() {
       if (stopped) return
@@ -212,7 +243,10 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
       if (down.exitCode !== 0) {
         // Extra hosts (lab up --hosts N) run only an sshd.
         for (const n of [...nodes, ...((data.hosts ?? []) as {name: string}[])]) {
-          for (const [f, comm] of [[join(dir, 'nodes', n.name, 'chainfire.pid'), 'etcd'], [join(dir, 'nodes', n.name, 'sshd', 'sshd.pid'), 'sshd']]) {
+          for (const [f, comm] of [
+            [join(dir, 'nodes', n.name, 'chainfire.pid'), 'etcd'],
+            [join(dir, 'nodes', n.name, 'sshd', 'sshd.pid'), 'sshd'],
+          ]) {
             const pid = await readPidFile(f)
             if (pid && (await isRunning(pid, comm))) process.kill(pid, 'SIGKILL')
           }
@@ -227,7 +261,11 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
 }
 
 /** Polls FN until it returns a truthy value (or throws after timeoutMs). No timing assertions: only a bound. */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
   for (;;) {
@@ -237,7 +275,8 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, ti
     } catch (error) {
       lastError = error
     }
-    if (Date.now() >= deadline) throw new Error(`${what} not reached within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`)
+    if (Date.now() >= deadline)
+      throw new Error(`${what} not reached within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`)
     await new Promise((r) => setTimeout(r, 100))
   }
 }

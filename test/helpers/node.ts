@@ -7,7 +7,11 @@ import type {Lab} from './lab.js'
 
 export function clientOf(lab: Lab, names?: string[]): ChainfireClient {
   const nodes = names ? lab.nodes.filter((n) => names.includes(n.name)) : lab.nodes
-  return new ChainfireClient({endpoints: nodes.map((n) => ({name: n.name, url: n.clientUrl})), commandTimeoutMs: 2000, retries: 2})
+  return new ChainfireClient({
+    endpoints: nodes.map((n) => ({name: n.name, url: n.clientUrl})),
+    commandTimeoutMs: 2000,
+    retries: 2,
+  })
 }
 
 /** Member names, sorted, as the cluster reports them. */
@@ -23,7 +27,9 @@ export function setChainfireSetting(lab: Lab, key: string, value: unknown): Prom
 /** Sets (or, with undefined, deletes) the value at PATH in the lab context; a node is named by its name (e.g. ['nodes', 'n2', 'services']). */
 export async function setContextValue(lab: Lab, path: string[], value: unknown): Promise<void> {
   const doc = parseDocument(await readFile(lab.configPath, 'utf8'))
-  const ctx = (doc.toJS().contexts as {name: string; nodes: {name: string}[]}[]).map((c, i) => ({...c, i})).find((c) => c.name === 'lab')!
+  const ctx = (doc.toJS().contexts as {name: string; nodes: {name: string}[]}[])
+    .map((c, i) => ({...c, i}))
+    .find((c) => c.name === 'lab')!
   const at = path[0] === 'nodes' ? ['nodes', ctx.nodes.findIndex((n) => n.name === path[1]), ...path.slice(2)] : path
   if (value === undefined) doc.deleteIn(['contexts', ctx.i, ...at])
   else doc.setIn(['contexts', ctx.i, ...at], value)
@@ -31,7 +37,9 @@ export async function setContextValue(lab: Lab, path: string[], value: unknown):
 }
 
 export async function contextNode(lab: Lab, name: string): Promise<{name: string; removed?: boolean} | undefined> {
-  const doc = parseDocument(await readFile(lab.configPath, 'utf8')).toJS() as {contexts: {name: string; nodes: {name: string; removed?: boolean}[]}[]}
+  const doc = parseDocument(await readFile(lab.configPath, 'utf8')).toJS() as {
+    contexts: {name: string; nodes: {name: string; removed?: boolean}[]}[]
+  }
   return doc.contexts.find((c) => c.name === 'lab')?.nodes.find((n) => n.name === name)
 }
 
@@ -43,7 +51,10 @@ export async function nodeDirEntries(lab: Lab, name: string): Promise<string[]> 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function journalOf(stateDir: string, runId: string): Promise<any[]> {
   const text = await readFile(join(stateDir, 'node-runs', `${runId}.jsonl`), 'utf8')
-  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l))
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l))
 }
 
 /** The leader's name and the term, as the members themselves report them. */
@@ -65,7 +76,9 @@ export async function fingerprint(lab: Lab, client: ChainfireClient, names: stri
   const members = await memberNames(client)
   const revision = (await client.get('/nothing')).header.revision
   const pids = await Promise.all(names.map((n) => lab.memberPid(n)))
-  const disabled = await Promise.all(names.map(async (n) => (await nodeDirEntries(lab, n)).includes('chainfire.disabled')))
+  const disabled = await Promise.all(
+    names.map(async (n) => (await nodeDirEntries(lab, n)).includes('chainfire.disabled')),
+  )
   const data = await Promise.all(names.map(async (n) => (await nodeDirEntries(lab, n)).includes('data')))
   return {members, revision, pids, disabled, data}
 }

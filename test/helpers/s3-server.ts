@@ -27,9 +27,13 @@ export async function startS3Server(bucket = 'plasma-test'): Promise<S3Server> {
   const bin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js')
   const dataDir = await mkdtemp(join(tmpdir(), 'plasmactl-s3rver-'))
   // -p 0: the kernel picks a free port, s3rver prints the one it got.
-  const child = spawn(process.execPath, [bin, '-d', dataDir, '-a', '127.0.0.1', '-p', '0', '--silent', '--configure-bucket', bucket], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    [bin, '-d', dataDir, '-a', '127.0.0.1', '-p', '0', '--silent', '--configure-bucket', bucket],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let output = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
   const port = await new Promise<number>((resolve, reject) => {

@@ -15,9 +15,19 @@ export /**
  * Runs the CLI on a pseudo-terminal (util-linux `script`, whose exit status is the command's, 128+N
  * for a signal N), typing each answer's keys once the output matches its pattern.
  */
-function onTerminal(lab: Lab, args: string[], env: Record<string, string>, answers: {when: RegExp | (() => boolean); keys: string}[]): Promise<{exitCode: number | null; out: string}> {
-  const cmd = [process.execPath, join(REPO_ROOT, 'bin', 'run.js'), ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {env: {...process.env, PLASMACTL_CONFIG: lab.configPath, TERM: 'xterm', ...env}, stdio: ['pipe', 'pipe', 'pipe']})
+function onTerminal(
+  lab: Lab,
+  args: string[],
+  env: Record<string, string>,
+  answers: {when: RegExp | (() => boolean); keys: string}[],
+): Promise<{exitCode: number | null; out: string}> {
+  const cmd = [process.execPath, join(REPO_ROOT, 'bin', 'run.js'), ...args]
+    .map((a) => `'${a.replaceAll("'", `'\\''`)}'`)
+    .join(' ')
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+    env: {...process.env, PLASMACTL_CONFIG: lab.configPath, TERM: 'xterm', ...env},
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   let out = ''
   let seen = 0
   const pending = [...answers]

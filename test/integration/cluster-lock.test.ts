@@ -28,8 +28,13 @@ interface Holder {
 function spawnCli(lab: Lab, args: string[], env: Record<string, string>, viaTerminal = false): Holder {
   const argv = [process.execPath, join(REPO_ROOT, 'bin', 'run.js'), ...args]
   // On a terminal (util-linux `script`) a command waits at its confirmation prompt, holding its lock.
-  const [cmd, cmdArgs] = viaTerminal ? ['script', ['-qfec', argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' '), '/dev/null']] : [argv[0], argv.slice(1)]
-  const child = spawn(cmd, cmdArgs as string[], {env: {...process.env, PLASMACTL_CONFIG: lab.configPath, TERM: 'xterm', ...env}, stdio: ['pipe', 'pipe', 'pipe']})
+  const [cmd, cmdArgs] = viaTerminal
+    ? ['script', ['-qfec', argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' '), '/dev/null']]
+    : [argv[0], argv.slice(1)]
+  const child = spawn(cmd, cmdArgs as string[], {
+    env: {...process.env, PLASMACTL_CONFIG: lab.configPath, TERM: 'xterm', ...env},
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
@@ -54,7 +59,10 @@ async function silentS3(): Promise<{url: string; close: () => void}> {
   }
 }
 
-async function editContext(lab: Lab, edit: (ctx: Record<string, unknown>, nodes: Record<string, Record<string, unknown>>) => void): Promise<void> {
+async function editContext(
+  lab: Lab,
+  edit: (ctx: Record<string, unknown>, nodes: Record<string, Record<string, unknown>>) => void,
+): Promise<void> {
   const doc = parseDocument(await readFile(lab.configPath, 'utf8'))
   const js = doc.toJS() as {contexts: Record<string, unknown>[]}
   const idx = js.contexts.findIndex((c) => c.name === 'lab')
@@ -81,21 +89,29 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
 
   const release = (node: string) => join(work, `release-${node}`)
   /** Lock keys held now (a slot's record, which stays, is not a lock). */
-  const locksHeld = async () => (await client.getPrefix('/plasmactl/locks/')).kvs.map((kv) => kv.key.toString()).filter((k) => !k.includes('/snapshot-slot/'))
+  const locksHeld = async () =>
+    (await client.getPrefix('/plasmactl/locks/')).kvs
+      .map((kv) => kv.key.toString())
+      .filter((k) => !k.includes('/snapshot-slot/'))
   /** Waits until a lock key is held for PURPOSE; returns the key and its holder. */
   const heldBy = (purpose: RegExp) =>
-    eventually(async () => {
-      for (const kv of (await client.getPrefix('/plasmactl/locks/')).kvs) {
-        const v = JSON.parse(kv.value.toString()) as {pid: number; runId: string; purpose: string}
-        if (purpose.test(v.purpose)) return {...v, key: kv.key.toString()}
-      }
-      return undefined
-    }, 60_000, `a lock held for ${purpose}`)
+    eventually(
+      async () => {
+        for (const kv of (await client.getPrefix('/plasmactl/locks/')).kvs) {
+          const v = JSON.parse(kv.value.toString()) as {pid: number; runId: string; purpose: string}
+          if (purpose.test(v.purpose)) return {...v, key: kv.key.toString()}
+        }
+        return undefined
+      },
+      60_000,
+      `a lock held for ${purpose}`,
+    )
 
   function assertRefused(r: CliResult, holder: {pid: number; runId: string}, cell: string) {
     const text = r.stderr + r.stdout
     assert.equal(r.exitCode, 6, `${cell}: exit ${r.exitCode}\n${text}`)
-    for (const part of [me, `pid ${holder.pid}`, holder.runId, 'since']) assert.ok(text.includes(part), `${cell}: the refusal names ${part}\n${text}`)
+    for (const part of [me, `pid ${holder.pid}`, holder.runId, 'since'])
+      assert.ok(text.includes(part), `${cell}: the refusal names ${part}\n${text}`)
   }
 
   const attempt = {
@@ -133,19 +149,42 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
     for (const n of ['n4']) {
       const r = await lab.cli(['lab', 'add-node', n, '--json'])
       assert.equal(r.exitCode, 0, r.stderr + r.stdout)
-      lab.nodes.push({name: n, address: r.json.data.node.address, clientUrl: r.json.data.node.clientUrl, sshPort: r.json.data.node.sshPort})
+      lab.nodes.push({
+        name: n,
+        address: r.json.data.node.address,
+        clientUrl: r.json.data.node.clientUrl,
+        sshPort: r.json.data.node.sshPort,
+      })
     }
     targetDir = join(work, 'snapshots')
     s3 = await silentS3()
     await editContext(lab, (ctx) => {
       // Long leases: a lease that outlived its holder would refuse the next command for 30 s.
       ctx.chainfire = {...(ctx.chainfire as object), 'lock-ttl': '30s'}
-      ctx.snapshots = {'lock-ttl': '30s', targets: [`file://${targetDir}`, {url: 's3://silent/backups', endpoint: s3.url, 'path-style': true, 'access-key-id': 'k', 'secret-access-key': 's'}]}
+      ctx.snapshots = {
+        'lock-ttl': '30s',
+        targets: [
+          `file://${targetDir}`,
+          {
+            url: 's3://silent/backups',
+            endpoint: s3.url,
+            'path-style': true,
+            'access-key-id': 'k',
+            'secret-access-key': 's',
+          },
+        ],
+      }
     })
     client = clientOf(lab, ['n1', 'n2', 'n3'])
     quick = join(work, 'quick.yaml')
-    await writeFile(quick, 'apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: quick\nsteps:\n  - id: q\n    kind: run\n    on: n1\n    command: "true"\n')
-    await writeFile(join(work, 'holder.yaml'), 'apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: lockholder\nsteps:\n  - id: wait\n    kind: run\n    on: n1\n    command: sleep 300\n')
+    await writeFile(
+      quick,
+      'apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: quick\nsteps:\n  - id: q\n    kind: run\n    on: n1\n    command: "true"\n',
+    )
+    await writeFile(
+      join(work, 'holder.yaml'),
+      'apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: lockholder\nsteps:\n  - id: wait\n    kind: run\n    on: n1\n    command: sleep 300\n',
+    )
     const save = await lab.cli(['snapshot', 'save', '--target', '0', '--json'], {env})
     assert.equal(save.exitCode, 0, save.stderr + save.stdout)
     snapshotId = save.json.data.name
@@ -174,7 +213,7 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
     }
   })
 
-  it('a save removes only partial files of dead runs: a live run\'s (another context sharing the target) survives', async () => {
+  it("a save removes only partial files of dead runs: a live run's (another context sharing the target) survives", async () => {
     const dead = spawnSync('true').pid
     const live = `snapshot.partial-${process.pid}@${hostname()}.aaaa0001`
     const liveUpload = `lab2-20261202t000000z-r1.db.partial-${process.pid}@${hostname()}.aaaa0002`
@@ -191,14 +230,17 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
   it('three hosts saving the same slot: exactly one snapshot is taken, the others exit 0 "already taken for this slot"', async () => {
     const manifests = async () => (await readdir(targetDir)).filter((f) => f.endsWith('.manifest.json'))
     const before = await manifests()
-    const hosts = ['cron-a', 'cron-b', 'cron-c'].map((h) => spawnCli(lab, ['snapshot', 'save', '--target', '0', '--slot', '24h'], {PLASMACTL_STATE_DIR: join(work, h)}))
+    const hosts = ['cron-a', 'cron-b', 'cron-c'].map((h) =>
+      spawnCli(lab, ['snapshot', 'save', '--target', '0', '--slot', '24h'], {PLASMACTL_STATE_DIR: join(work, h)}),
+    )
     const exits = await Promise.all(hosts.map((h) => h.exit))
     for (const [i, e] of exits.entries()) assert.equal(e.code, 0, hosts[i].out())
     const skipped = hosts.filter((h) => /already taken for this slot/.test(h.out()))
     assert.equal(skipped.length, 2, hosts.map((h) => h.out()).join('\n---\n'))
     const added = (await manifests()).filter((f) => !before.includes(f))
     assert.equal(added.length, 1, `one snapshot for the slot: ${added.join(' ')}`)
-    for (const h of skipped) assert.ok(h.out().includes(added[0].replace('.manifest.json', '')), 'the skipped runs name the slot\'s snapshot')
+    for (const h of skipped)
+      assert.ok(h.out().includes(added[0].replace('.manifest.json', '')), "the skipped runs name the slot's snapshot")
     const again = await lab.cli(['snapshot', 'save', '--target', '0', '--slot', '24h'], {env})
     assert.equal(again.exitCode, 0, again.stderr)
     assert.match(again.stdout, /already taken for this slot/)
@@ -249,7 +291,11 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
     await holding(h, async () => {
       const v = await heldBy(/^snapshot restore$/)
       assert.equal(v.key, CLUSTER_KEY)
-      assert.equal(JSON.parse((await client.get(SNAPSHOT_KEY)).kvs[0].value.toString()).runId, v.runId, 'a restore holds the snapshot lock too')
+      assert.equal(
+        JSON.parse((await client.get(SNAPSHOT_KEY)).kvs[0].value.toString()).runId,
+        v.runId,
+        'a restore holds the snapshot lock too',
+      )
       await eventually(async () => /Restore context/.test(h.out()), 60_000, 'restore prompt')
       await refusedCells(v, 'a restore', ['runbook', 'remove', 'add', 'save', 'restore'])
       assert.deepEqual(await memberNames(client), ['n1', 'n2', 'n3'])
@@ -267,7 +313,12 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
     const script = (verb: string) => `${join(lab.dir, 'nodes', '{node}', 'bin', 'service')} chainfire ${verb}`
     const waitFor = (f: string) => `while [ ! -e ${f} ]; do sleep 0.2; done`
     await editContext(lab, (_ctx, nodes) => {
-      nodes.n4.services = {chainfire: {start: `setsid sh -c '${waitFor(release('start'))}; ${script('start')}' </dev/null >/dev/null 2>&1 &`, stop: `${waitFor(release('stop'))}; ${script('stop')}`}}
+      nodes.n4.services = {
+        chainfire: {
+          start: `setsid sh -c '${waitFor(release('start'))}; ${script('start')}' </dev/null >/dev/null 2>&1 &`,
+          stop: `${waitFor(release('stop'))}; ${script('stop')}`,
+        },
+      }
     })
     const add = spawnCli(lab, ['node', 'add', 'n4', '--yes', '--timeout', '10m'], env)
     await holding(add, async () => {

@@ -25,7 +25,10 @@ contexts:
 `
 
 async function has(program: string): Promise<boolean> {
-  return exec('sh', ['-c', `command -v ${program}`]).then(() => true, () => false)
+  return exec('sh', ['-c', `command -v ${program}`]).then(
+    () => true,
+    () => false,
+  )
 }
 
 /**
@@ -71,15 +74,32 @@ describe('shell completion of context, node and runbook names', () => {
       const session = `s-${shell}`
       const rc = join(dir, `${shell}rc`)
       const init = shell === 'zsh' ? 'autoload -U compinit && compinit -u\n' : ''
-      await writeFile(rc, `export PATH=${dir}:$PATH PLASMACTL_CONFIG=${join(dir, 'config.yaml')} PS1='$ '\n${init}eval "$(plasmactl completion ${shell})"\n`)
+      await writeFile(
+        rc,
+        `export PATH=${dir}:$PATH PLASMACTL_CONFIG=${join(dir, 'config.yaml')} PS1='$ '\n${init}eval "$(plasmactl completion ${shell})"\n`,
+      )
       // zsh -f reads no start-up files: the shell sources ours as its first command.
-      await tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', shell === 'bash' ? `bash --noprofile --rcfile ${rc} -i` : 'zsh -f -i')
+      await tmux(
+        'new-session',
+        '-d',
+        '-s',
+        session,
+        '-x',
+        '200',
+        '-y',
+        '50',
+        shell === 'bash' ? `bash --noprofile --rcfile ${rc} -i` : 'zsh -f -i',
+      )
       if (shell === 'zsh') await tmux('send-keys', '-t', session, `source ${rc}`, 'Enter')
       const pane = async () => (await tmux('capture-pane', '-p', '-t', session)).stdout
       const tab = async (typed: string, want: RegExp) => {
         await tmux('send-keys', '-t', session, '-l', typed)
         await tmux('send-keys', '-t', session, 'Tab')
-        await eventually(async () => want.test(await pane()), 30_000, `${shell}: "${typed}<TAB>" to match ${want}`).catch(async (error) => {
+        await eventually(
+          async () => want.test(await pane()),
+          30_000,
+          `${shell}: "${typed}<TAB>" to match ${want}`,
+        ).catch(async (error) => {
           throw new Error(`${(error as Error).message}\n--- pane ---\n${await pane()}`)
         })
         await tmux('send-keys', '-t', session, 'C-c')

@@ -28,7 +28,10 @@ function plasmactl(args: string[], env: Record<string, string> = {}): Promise<Ru
     const child = execFile(
       process.execPath,
       [BIN, ...args],
-      {cwd: home, env: {...base, XDG_CONFIG_HOME: join(home, 'xdg'), XDG_STATE_HOME: join(home, 'state'), NO_COLOR: '1', ...env}},
+      {
+        cwd: home,
+        env: {...base, XDG_CONFIG_HOME: join(home, 'xdg'), XDG_STATE_HOME: join(home, 'state'), NO_COLOR: '1', ...env},
+      },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') reject(error)
         else resolve({code: error ? Number(error.code) : 0, stdout, stderr})
@@ -38,7 +41,13 @@ function plasmactl(args: string[], env: Record<string, string> = {}): Promise<Ru
   })
 }
 
-const json = (r: Run) => JSON.parse(r.stdout) as {ok: boolean; exitCode: number; data?: Record<string, unknown>; error?: Record<string, unknown>}
+const json = (r: Run) =>
+  JSON.parse(r.stdout) as {
+    ok: boolean
+    exitCode: number
+    data?: Record<string, unknown>
+    error?: Record<string, unknown>
+  }
 
 const TWO_CONTEXTS = `# Clusters on call this week.
 apiVersion: plasmactl/v1
@@ -58,7 +67,10 @@ contexts:
 
 describe('plasmactl config (built CLI)', () => {
   before(async () => {
-    if (!existsSync(join(ROOT, 'dist', 'commands', 'config', 'init.js')) || !existsSync(join(ROOT, 'dist', 'hooks', 'command-not-found.js'))) {
+    if (
+      !existsSync(join(ROOT, 'dist', 'commands', 'config', 'init.js')) ||
+      !existsSync(join(ROOT, 'dist', 'hooks', 'command-not-found.js'))
+    ) {
       throw new Error('dist/ is missing the config commands: run `npm run build` first')
     }
     home = await mkdtemp(join(tmpdir(), 'plasmactl-it-config-'))
@@ -72,8 +84,20 @@ describe('plasmactl config (built CLI)', () => {
     const key = join(home, 'plasma_ed25519')
     await writeFile(key, 'key\n')
     const init = await plasmactl([
-      'config', 'init', '--context-name', 'prod-eu1', '--environment', 'production',
-      '--node', 'cp1=10.20.0.11:chainfire,flaredb', '--node', 'cp2=10.20.0.12', '--ssh-user', 'plasma', '--identity-file', key,
+      'config',
+      'init',
+      '--context-name',
+      'prod-eu1',
+      '--environment',
+      'production',
+      '--node',
+      'cp1=10.20.0.11:chainfire,flaredb',
+      '--node',
+      'cp2=10.20.0.12',
+      '--ssh-user',
+      'plasma',
+      '--identity-file',
+      key,
     ])
     assert.equal(init.code, 0, init.stderr)
     const path = join(home, 'xdg', 'plasmactl', 'config.yaml')
@@ -111,8 +135,14 @@ describe('plasmactl config (built CLI)', () => {
     await writeFile(file, TWO_CONTEXTS.replace('    environment: staging', '    enviroment: staging'))
     const validate = await plasmactl(['config', 'validate', file])
     assert.equal(validate.code, 2)
-    assert.ok(validate.stderr.includes(`${file}:12:5: contexts[1].enviroment: unknown key "enviroment"`), validate.stderr)
-    assert.ok(validate.stderr.includes(`${file}:11:5: contexts[1].environment: missing required key "environment"`), validate.stderr)
+    assert.ok(
+      validate.stderr.includes(`${file}:12:5: contexts[1].enviroment: unknown key "enviroment"`),
+      validate.stderr,
+    )
+    assert.ok(
+      validate.stderr.includes(`${file}:11:5: contexts[1].environment: missing required key "environment"`),
+      validate.stderr,
+    )
     assert.equal(validate.stdout, '')
     const list = await plasmactl(['config', 'get-contexts', '--config', file])
     assert.equal(list.code, 2)
@@ -131,7 +161,10 @@ describe('plasmactl config (built CLI)', () => {
     assert.equal(env.error?.code, 'USAGE')
     assert.equal(env.error?.location, `${file}:3:18`)
     const problems = (env.error?.details as {problems: {line: number; path: string}[]}).problems
-    assert.deepEqual(problems.map((p) => [p.line, p.path]), [[3, 'current-context']])
+    assert.deepEqual(
+      problems.map((p) => [p.line, p.path]),
+      [[3, 'current-context']],
+    )
   })
 
   it('use-context switches and preserves comments', async () => {
@@ -153,7 +186,13 @@ describe('plasmactl config (built CLI)', () => {
     assert.equal(r.code, 0, r.stderr)
     const env = json(r)
     assert.deepEqual(env.data?.contexts, [
-      {current: true, name: 'prod', environment: 'production', nodes: 2, endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379']},
+      {
+        current: true,
+        name: 'prod',
+        environment: 'production',
+        nodes: 2,
+        endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'],
+      },
       {current: false, name: 'staging', environment: 'staging', nodes: 0, endpoints: ['http://10.9.0.1:2379']},
     ])
     const table = await plasmactl(['config', 'get-contexts'], {PLASMACTL_CONFIG: file})
@@ -170,9 +209,16 @@ describe('plasmactl config (built CLI)', () => {
     assert.ok(!v.stdout.includes(secret), 'secret printed')
     assert.match(v.stdout, /secret-access-key: "?\[REDACTED\]"?/)
     assert.match(v.stdout, /# Clusters on call this week/)
-    const min = json(await plasmactl(['config', 'view', '--config', file, '--minify', '--context', 'staging', '--json']))
-    const config = min.data?.config as {contexts: {name: string; snapshots?: {targets: {'secret-access-key': string}[]}}[]}
-    assert.deepEqual(config.contexts.map((c) => c.name), ['staging'])
+    const min = json(
+      await plasmactl(['config', 'view', '--config', file, '--minify', '--context', 'staging', '--json']),
+    )
+    const config = min.data?.config as {
+      contexts: {name: string; snapshots?: {targets: {'secret-access-key': string}[]}}[]
+    }
+    assert.deepEqual(
+      config.contexts.map((c) => c.name),
+      ['staging'],
+    )
     assert.equal(config.contexts[0].snapshots?.targets[0]['secret-access-key'], '[REDACTED]')
     assert.ok(!JSON.stringify(min).includes(secret))
   })
@@ -192,7 +238,20 @@ describe('plasmactl config (built CLI)', () => {
   it('init --config creates missing directories and keeps --endpoint', async () => {
     const file = join(home, 'deep', 'er', 'config.yaml')
     await mkdir(join(home, 'deep'), {recursive: true})
-    const r = await plasmactl(['config', 'init', '--config', file, '--context-name', 'x', '--environment', 'staging', '--node', 'a=10.0.0.1', '--endpoint', 'https://10.0.0.1:2379'])
+    const r = await plasmactl([
+      'config',
+      'init',
+      '--config',
+      file,
+      '--context-name',
+      'x',
+      '--environment',
+      'staging',
+      '--node',
+      'a=10.0.0.1',
+      '--endpoint',
+      'https://10.0.0.1:2379',
+    ])
     assert.equal(r.code, 0, r.stderr)
     const env = json(await plasmactl(['config', 'get-contexts', '--config', file, '--json']))
     assert.deepEqual((env.data?.contexts as {endpoints: string[]}[])[0].endpoints, ['https://10.0.0.1:2379'])

@@ -39,17 +39,37 @@ describe('debug bundle', () => {
     const doc = parseDocument(await readFile(lab.configPath, 'utf8'))
     const idx = (doc.toJS().contexts as {name: string}[]).findIndex((c) => c.name === 'lab')
     doc.setIn(['contexts', idx, 'iam'], {url: 'http://127.0.0.1:9', token: planted.iamToken})
-    doc.setIn(['contexts', idx, 'snapshots', 'targets'], [
-      `file://${join(work, 'snapshots')}`,
-      {url: 's3://bucket/lab', endpoint: `http://backup:${planted.urlPassword}@127.0.0.1:9`, 'access-key-id': planted.accessKeyId, 'secret-access-key': planted.secretKey},
-    ])
+    doc.setIn(
+      ['contexts', idx, 'snapshots', 'targets'],
+      [
+        `file://${join(work, 'snapshots')}`,
+        {
+          url: 's3://bucket/lab',
+          endpoint: `http://backup:${planted.urlPassword}@127.0.0.1:9`,
+          'access-key-id': planted.accessKeyId,
+          'secret-access-key': planted.secretKey,
+        },
+      ],
+    )
     await writeFile(lab.configPath, doc.toString())
     // The same secrets where an operator's logs and journals would leak them.
-    await appendFile(join(lab.dir, 'nodes', 'n1', 'chainfire.log'), `debug: auth header Bearer ${planted.iamToken} key ${planted.secretKey} id ${planted.accessKeyId}\n`)
+    await appendFile(
+      join(lab.dir, 'nodes', 'n1', 'chainfire.log'),
+      `debug: auth header Bearer ${planted.iamToken} key ${planted.secretKey} id ${planted.accessKeyId}\n`,
+    )
     await mkdir(join(work, 'state', 'runbooks'), {recursive: true})
     await writeFile(
       join(work, 'state', 'runbooks', 'rb-test-1.jsonl'),
-      [{ts: new Date().toISOString(), type: 'begin', data: {runbook: 'chainfire/restart-node', params: {note: planted.envToken}}}, {ts: new Date().toISOString(), type: 'end', ok: true}].map((e) => JSON.stringify(e)).join('\n') + '\n',
+      [
+        {
+          ts: new Date().toISOString(),
+          type: 'begin',
+          data: {runbook: 'chainfire/restart-node', params: {note: planted.envToken}},
+        },
+        {ts: new Date().toISOString(), type: 'end', ok: true},
+      ]
+        .map((e) => JSON.stringify(e))
+        .join('\n') + '\n',
     )
   })
 
@@ -60,20 +80,41 @@ describe('debug bundle', () => {
 
   it('writes a tar.gz with a manifest, member metrics and node logs, and no planted secret anywhere in it', async () => {
     const out = join(work, 'bundle-all.tar.gz')
-    const r = await lab.cli(['debug', 'bundle', '--out', out, '--since', '1h', '--timeout', '10s', '--json'], {env: env()})
+    const r = await lab.cli(['debug', 'bundle', '--out', out, '--since', '1h', '--timeout', '10s', '--json'], {
+      env: env(),
+    })
     assert.equal(r.exitCode, 0, r.stdout + r.stderr)
     const data = r.json.data
-    assert.deepEqual(data.nodes.map((n: {collected: boolean}) => n.collected), [true, true, true], JSON.stringify(data.notes))
+    assert.deepEqual(
+      data.nodes.map((n: {collected: boolean}) => n.collected),
+      [true, true, true],
+      JSON.stringify(data.notes),
+    )
     const x = join(work, 'x-all')
     await mkdir(x)
     execFileSync('tar', ['-xzf', out, '-C', x])
     const files = (await walk(x)).map((f) => f.slice(x.length + 1)).sort()
-    for (const f of ['manifest.json', 'health.json', 'chainfire/members.json', 'chainfire/alarms.json', 'runs.json', 'versions.json', 'config/context.yaml', 'nodes/n1/log-chainfire.txt', 'nodes/n2/service-chainfire.txt', 'nodes/n3/disk.txt']) {
+    for (const f of [
+      'manifest.json',
+      'health.json',
+      'chainfire/members.json',
+      'chainfire/alarms.json',
+      'runs.json',
+      'versions.json',
+      'config/context.yaml',
+      'nodes/n1/log-chainfire.txt',
+      'nodes/n2/service-chainfire.txt',
+      'nodes/n3/disk.txt',
+    ]) {
       assert.ok(files.includes(f), `${f} missing from ${files.join(', ')}`)
     }
-    for (const n of ['n1', 'n2', 'n3']) assert.ok(files.includes(`chainfire/metrics/${n}.prom`), `metrics of ${n} missing`)
+    for (const n of ['n1', 'n2', 'n3'])
+      assert.ok(files.includes(`chainfire/metrics/${n}.prom`), `metrics of ${n} missing`)
     const manifest = JSON.parse(await readFile(join(x, 'manifest.json'), 'utf8'))
-    assert.deepEqual(manifest.files.map((f: {path: string}) => f.path).sort(), files.filter((f) => f !== 'manifest.json'))
+    assert.deepEqual(
+      manifest.files.map((f: {path: string}) => f.path).sort(),
+      files.filter((f) => f !== 'manifest.json'),
+    )
     assert.match(await readFile(join(x, 'chainfire/metrics/n1.prom'), 'utf8'), /etcd_server_has_leader/)
     assert.match(await readFile(join(x, 'nodes/n2/service-chainfire.txt'), 'utf8'), /active/)
     assert.match(await readFile(join(x, 'runs.json'), 'utf8'), /rb-test-1/)
@@ -103,9 +144,19 @@ describe('debug bundle', () => {
     await mkdir(x)
     execFileSync('tar', ['-xzf', out, '-C', x])
     const manifest = JSON.parse(await readFile(join(x, 'manifest.json'), 'utf8'))
-    assert.deepEqual(manifest.nodes, [{node: 'n1', collected: true}, {node: 'n2', collected: true}, {node: 'n3', collected: false}])
-    assert.ok(manifest.notes.some((n: {source: string; node?: string}) => n.source === 'node' && n.node === 'n3'), JSON.stringify(manifest.notes))
-    assert.ok(manifest.notes.some((n: {source: string; node?: string}) => n.source === 'chainfire metrics' && n.node === 'n3'), JSON.stringify(manifest.notes))
+    assert.deepEqual(manifest.nodes, [
+      {node: 'n1', collected: true},
+      {node: 'n2', collected: true},
+      {node: 'n3', collected: false},
+    ])
+    assert.ok(
+      manifest.notes.some((n: {source: string; node?: string}) => n.source === 'node' && n.node === 'n3'),
+      JSON.stringify(manifest.notes),
+    )
+    assert.ok(
+      manifest.notes.some((n: {source: string; node?: string}) => n.source === 'chainfire metrics' && n.node === 'n3'),
+      JSON.stringify(manifest.notes),
+    )
     assert.ok(manifest.files.some((f: {path: string}) => f.path === 'nodes/n1/log-chainfire.txt'))
     const again = await lab.cli(['debug', 'bundle', '--out', out, '--json'], {env: env()})
     assert.equal(again.exitCode, 2, again.stdout + again.stderr)

@@ -59,7 +59,13 @@ describe('distribution: the single executable and the npm tarball', () => {
     const dirs = await readdir(join(tmp, 'cache', 'plasmactl'))
     assert.equal(dirs.length, 1, `one extracted root: ${dirs.join(', ')}`)
     assert.match(dirs[0], /^exe-[0-9a-f]{16}$/)
-    for (const f of ['package.json', 'oclif.manifest.json', 'schemas/config.schema.json', 'templates/runbook/transcript.md', 'runbooks/chainfire/rolling-restart.yaml']) {
+    for (const f of [
+      'package.json',
+      'oclif.manifest.json',
+      'schemas/config.schema.json',
+      'templates/runbook/transcript.md',
+      'runbooks/chainfire/rolling-restart.yaml',
+    ]) {
       assert.ok(existsSync(join(tmp, 'cache', 'plasmactl', dirs[0], f)), f)
     }
   })
@@ -90,7 +96,10 @@ describe('distribution: the single executable and the npm tarball', () => {
   it('the executable: exec over SSH', async () => {
     const r = await exe(['exec', 'all', '--json', '--', 'echo hello'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
-    assert.deepEqual(r.json.data.hosts.map((h: {node: string}) => h.node), ['n1', 'n2', 'n3'])
+    assert.deepEqual(
+      r.json.data.hosts.map((h: {node: string}) => h.node),
+      ['n1', 'n2', 'n3'],
+    )
   })
 
   it('the executable: runbook dry-run (a shipped runbook) and run (with its transcript)', async () => {
@@ -98,7 +107,10 @@ describe('distribution: the single executable and the npm tarball', () => {
     assert.equal(dry.exitCode, 0, dry.stderr + dry.stdout)
     assert.match(dry.stdout, /quorum: stop n\d: 2\/3 voters remain, failure tolerance 0/)
     const f = join(tmp, 'hello.yaml')
-    await writeFile(f, 'apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: hello\nsteps:\n  - id: hello\n    kind: run\n    on: all\n    command: echo hello\n  - id: local\n    kind: local\n    command: "true"\n')
+    await writeFile(
+      f,
+      'apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: hello\nsteps:\n  - id: hello\n    kind: run\n    on: all\n    command: echo hello\n  - id: local\n    kind: local\n    command: "true"\n',
+    )
     const r = await exe(['runbook', 'run', f, '--yes', '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
     const runId = r.json.data.runId ?? r.json.data.id
@@ -126,7 +138,10 @@ describe('distribution: the single executable and the npm tarball', () => {
     const v = await run(bin!, ['--version'], {cwd: tmp})
     assert.match(v.stdout, /^plasmactl\/\d+\.\d+\.\d+ /)
     // Exits non-zero if a component other than ChainFire is not ok (a test before set up backups).
-    const h: {stdout: string} = await run(bin!, ['health', '--json'], {cwd: tmp, env: {...process.env, PLASMACTL_CONFIG: lab.configPath}}).catch((error) => error)
+    const h: {stdout: string} = await run(bin!, ['health', '--json'], {
+      cwd: tmp,
+      env: {...process.env, PLASMACTL_CONFIG: lab.configPath},
+    }).catch((error) => error)
     const chainfire = JSON.parse(h.stdout).data.components[0]
     assert.equal(chainfire.component, 'chainfire')
     assert.equal(chainfire.status, 'ok', h.stdout)
@@ -138,8 +153,25 @@ async function packAndInstall(dir: string): Promise<string> {
   const pack = await run('npm', ['pack', '--json', '--pack-destination', dir], {cwd: REPO_ROOT})
   const [{filename, files}] = JSON.parse(pack.stdout) as {filename: string; files: {path: string}[]}[]
   assert.ok(files.some((x) => x.path === 'bin/run.js'))
-  assert.ok(!files.some((x) => x.path === 'dist/plasmactl' || x.path.startsWith('dist/exe/')), 'the executable is not in the tarball')
+  assert.ok(
+    !files.some((x) => x.path === 'dist/plasmactl' || x.path.startsWith('dist/exe/')),
+    'the executable is not in the tarball',
+  )
   const prefix = join(dir, 'prefix')
-  await run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(dir, filename)], {cwd: dir})
+  await run(
+    'npm',
+    [
+      'install',
+      '-g',
+      '--prefix',
+      prefix,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      join(dir, filename),
+    ],
+    {cwd: dir},
+  )
   return join(prefix, 'bin', 'plasmactl')
 }

@@ -16,7 +16,8 @@ let lab: Lab
 let state: string
 let client: ChainfireClient
 
-const drill = (args: string[], env: Record<string, string> = {}) => lab.cli(['drill', ...args], {env: {PLASMACTL_STATE_DIR: state, ...env}, timeoutMs: 240_000})
+const drill = (args: string[], env: Record<string, string> = {}) =>
+  lab.cli(['drill', ...args], {env: {PLASMACTL_STATE_DIR: state, ...env}, timeoutMs: 240_000})
 const why = (r: CliResult) => `exit ${r.exitCode}\n${r.stdout}\n${r.stderr}`
 
 /** The state letter of a process (R, S, T for stopped…), or undefined when it is gone. */
@@ -33,8 +34,10 @@ async function noDrillKeys(): Promise<void> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function assertMeasuresFilled(data: Record<string, any>): void {
   const m = data.measures
-  for (const k of ['detectionSeconds', 'unavailableSeconds', 'rtoSeconds']) assert.equal(typeof m[k], 'number', `${k}: ${m[k]}`)
-  for (const k of ['failedOps', 'indeterminateOps', 'ackedWrites', 'lostAckedWrites', 'staleReads']) assert.ok(Number.isInteger(m[k]), `${k}: ${m[k]}`)
+  for (const k of ['detectionSeconds', 'unavailableSeconds', 'rtoSeconds'])
+    assert.equal(typeof m[k], 'number', `${k}: ${m[k]}`)
+  for (const k of ['failedOps', 'indeterminateOps', 'ackedWrites', 'lostAckedWrites', 'staleReads'])
+    assert.ok(Number.isInteger(m[k]), `${k}: ${m[k]}`)
   assert.ok(m.ackedWrites > 0)
   assert.equal(m.lostAckedWrites, 0)
   assert.equal(m.staleReads, 0)
@@ -52,7 +55,10 @@ describe('drill', {concurrency: false}, () => {
   before(async () => {
     lab = await startLab({nodes: 3})
     state = await mkdtemp(join(tmpdir(), 'plasmactl-drill-state-'))
-    client = new ChainfireClient({endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl})), commandTimeoutMs: 3000})
+    client = new ChainfireClient({
+      endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl})),
+      commandTimeoutMs: 3000,
+    })
   })
   after(async () => {
     client?.close()
@@ -64,7 +70,8 @@ describe('drill', {concurrency: false}, () => {
     const r = await drill(['list', '--json'])
     assert.equal(r.exitCode, 0, why(r))
     const names = r.json.data.drills.map((d: {name: string}) => d.name)
-    for (const n of ['leader-kill', 'follower-kill', 'member-kill', 'leader-stop', 'follower-stop', 'latency']) assert.ok(names.includes(n), n)
+    for (const n of ['leader-kill', 'follower-kill', 'member-kill', 'leader-stop', 'follower-stop', 'latency'])
+      assert.ok(names.includes(n), n)
   })
 
   it('refuses an unknown drill with exit 2 and a suggestion', async () => {
@@ -86,14 +93,35 @@ describe('drill', {concurrency: false}, () => {
     assert.ok(await lab.memberPid(d.fault.node), 'the killed member runs again')
     assert.equal(d.checks.watch.ok, true)
     // The journal: a drill run, with fault and recovery steps.
-    const events = (await readFile(d.journal, 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
-    assert.deepEqual({kind: events[0].data.kind, drill: events[0].data.drill, context: events[0].data.context}, {kind: 'drill', drill: 'leader-kill', context: 'lab'})
+    const events = (await readFile(d.journal, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    assert.deepEqual(
+      {kind: events[0].data.kind, drill: events[0].data.drill, context: events[0].data.context},
+      {kind: 'drill', drill: 'leader-kill', context: 'lab'},
+    )
     assert.equal(typeof events[0].data.operator, 'string')
-    assert.deepEqual(events.filter((e) => e.type === 'step-end').map((e) => [e.step, e.ok]), [['fault', true], ['recover', true]])
+    assert.deepEqual(
+      events.filter((e) => e.type === 'step-end').map((e) => [e.step, e.ok]),
+      [
+        ['fault', true],
+        ['recover', true],
+      ],
+    )
     // The report directory, and its re-rendering.
-    for (const f of ['history.jsonl', 'journal.jsonl', 'result.json', 'report.md', 'timeline.svg']) assert.ok(existsSync(join(d.reportDir, f)), f)
-    const history = (await readFile(join(d.reportDir, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
-    assert.ok(history.every((h) => ['ok', 'fail', 'indeterminate'].includes(h.outcome) && typeof h.call === 'number' && h.complete >= h.call))
+    for (const f of ['history.jsonl', 'journal.jsonl', 'result.json', 'report.md', 'timeline.svg'])
+      assert.ok(existsSync(join(d.reportDir, f)), f)
+    const history = (await readFile(join(d.reportDir, 'history.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    assert.ok(
+      history.every(
+        (h) =>
+          ['ok', 'fail', 'indeterminate'].includes(h.outcome) && typeof h.call === 'number' && h.complete >= h.call,
+      ),
+    )
     const svg = await readFile(join(d.reportDir, 'timeline.svg'), 'utf8')
     assert.match(svg, /^<svg/)
     assert.match(await readFile(join(d.reportDir, 'report.md'), 'utf8'), /# Drill leader-kill on lab: pass/)
@@ -119,7 +147,18 @@ describe('drill', {concurrency: false}, () => {
   })
 
   it('--no-recover: the dead-man timer on the node restarts a killed member by itself', async () => {
-    const r = await drill(['run', 'member-kill', '--node', 'n2', '--hold', '2', '--after', '1', '--no-recover', '--json'])
+    const r = await drill([
+      'run',
+      'member-kill',
+      '--node',
+      'n2',
+      '--hold',
+      '2',
+      '--after',
+      '1',
+      '--no-recover',
+      '--json',
+    ])
     assert.equal(r.exitCode, 0, why(r))
     const d = r.json.data
     assert.equal(d.fault.node, 'n2')
@@ -143,7 +182,10 @@ describe('drill', {concurrency: false}, () => {
 
   it('refused on a production context without --allow-production (exit 6), and without a terminal to type the name', async () => {
     const prod = join(state, 'prod.yaml')
-    await writeFile(prod, (await readFile(lab.configPath, 'utf8')).replace(/environment: lab/, 'environment: production'))
+    await writeFile(
+      prod,
+      (await readFile(lab.configPath, 'utf8')).replace(/environment: lab/, 'environment: production'),
+    )
     const r = await drill(['run', 'leader-kill', '--json'], {PLASMACTL_CONFIG: prod})
     assert.equal(r.exitCode, 6, why(r))
     assert.match(r.json.error.message, /production/)
@@ -173,13 +215,21 @@ describe('drill', {concurrency: false}, () => {
     assert.equal(d.recovery.status, 'ok')
     // The cluster serves again, and every member runs.
     for (const n of lab.nodes) assert.ok(await lab.memberPid(n.name), n.name)
-    await eventually(async () => (await client.getPrefix('/plasmactl/drill/')).kvs.length === 0, 10_000, 'drill keys deleted')
+    await eventually(
+      async () => (await client.getPrefix('/plasmactl/drill/')).kvs.length === 0,
+      10_000,
+      'drill keys deleted',
+    )
   })
 
   it('refused when the cluster cannot lose a member (preflight, exit 6)', async () => {
     await lab.killMember('n3')
     try {
-      await eventually(async () => (await drill(['run', 'follower-kill', '--json'])).exitCode === 6 || undefined, 30_000, 'preflight refusal')
+      await eventually(
+        async () => (await drill(['run', 'follower-kill', '--json'])).exitCode === 6 || undefined,
+        30_000,
+        'preflight refusal',
+      )
     } finally {
       await lab.startMember('n3')
     }
@@ -199,7 +249,10 @@ describe('drill on 5 members', {concurrency: false}, () => {
   })
 
   it('leader kill: passes with measures filled', async () => {
-    const r = await lab5.cli(['drill', 'run', 'leader-kill', '--json'], {env: {PLASMACTL_STATE_DIR: state5}, timeoutMs: 240_000})
+    const r = await lab5.cli(['drill', 'run', 'leader-kill', '--json'], {
+      env: {PLASMACTL_STATE_DIR: state5},
+      timeoutMs: 240_000,
+    })
     assert.equal(r.exitCode, 0, why(r))
     assert.equal(r.json.data.verdict, 'pass')
     assert.equal(r.json.data.fault.wasLeader, true)

@@ -9,15 +9,25 @@ import {loadConfig, selectContext} from '../../src/config/load.js'
 import {flaredbRemovalCheck} from '../../src/services/flaredb/index.js'
 import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 
-interface StoreJson {id: string; stale: boolean; live: boolean; health: string}
-interface RegionJson {id: string; status: string; liveReplicas: string[]}
+interface StoreJson {
+  id: string
+  stale: boolean
+  live: boolean
+  health: string
+}
+interface RegionJson {
+  id: string
+  status: string
+  liveReplicas: string[]
+}
 
 describe('FlareDB: real store processes (gRPC health + heartbeats) and placement in real etcd', () => {
   let lab: Lab
   let client: ChainfireClient
   let extraStore: ChildProcess | undefined
   const status = () => lab.cli(['flaredb', 'status', '--timeout', '500ms', '--json'])
-  const storePid = async (node: string) => Number((await readFile(join(lab.dir, 'nodes', node, 'flaredb', 'store.pid'), 'utf8')).trim())
+  const storePid = async (node: string) =>
+    Number((await readFile(join(lab.dir, 'nodes', node, 'flaredb', 'store.pid'), 'utf8')).trim())
   const context = async () => {
     const loaded = await loadConfig(lab.configPath)
     return {loaded, ctx: selectContext(loaded)}
@@ -37,7 +47,14 @@ describe('FlareDB: real store processes (gRPC health + heartbeats) and placement
     const r = await status()
     assert.equal(r.exitCode, 0, r.stdout + r.stderr)
     const d = r.json.data.details
-    assert.deepEqual(d.stores.map((s: StoreJson) => [s.id, s.live, s.health]), [['1', true, 'SERVING'], ['2', true, 'SERVING'], ['3', true, 'SERVING']])
+    assert.deepEqual(
+      d.stores.map((s: StoreJson) => [s.id, s.live, s.health]),
+      [
+        ['1', true, 'SERVING'],
+        ['2', true, 'SERVING'],
+        ['3', true, 'SERVING'],
+      ],
+    )
     assert.equal(d.regions.length, 4)
     assert.ok(d.regions.every((x: RegionJson) => x.status === 'ok' && x.liveReplicas.length === 3))
     assert.equal(d.staleAfterMs, 3000)
@@ -52,18 +69,27 @@ describe('FlareDB: real store processes (gRPC health + heartbeats) and placement
       const r = await status()
       assert.equal(r.exitCode, 4, r.stdout + r.stderr)
       const d = r.json.data.details
-      assert.deepEqual(d.invalid.map((i: {key: string}) => i.key), ['/flaredb/regions/6', '/flaredb/regions/7', '/flaredb/stores/8', '/flaredb/stores/9'])
+      assert.deepEqual(
+        d.invalid.map((i: {key: string}) => i.key),
+        ['/flaredb/regions/6', '/flaredb/regions/7', '/flaredb/stores/8', '/flaredb/stores/9'],
+      )
       assert.match(d.invalid.find((i: {key: string}) => i.key === '/flaredb/stores/9').error, /not JSON/)
-      assert.match(d.invalid.find((i: {key: string}) => i.key === '/flaredb/stores/8').error, /missing .*address.*lastHeartbeat/)
+      assert.match(
+        d.invalid.find((i: {key: string}) => i.key === '/flaredb/stores/8').error,
+        /missing .*address.*lastHeartbeat/,
+      )
       assert.match(d.invalid.find((i: {key: string}) => i.key === '/flaredb/regions/7').error, /replicas/)
       assert.equal(d.stores.length, 3, 'the valid stores are still reported')
       assert.equal(d.regions.length, 4, 'the valid regions are still reported')
-      assert.ok(r.json.data.findings.some((f: {message: string}) => f.message.startsWith('invalid record /flaredb/stores/9')))
+      assert.ok(
+        r.json.data.findings.some((f: {message: string}) => f.message.startsWith('invalid record /flaredb/stores/9')),
+      )
       const h = await lab.cli(['health', '--json'])
       const names = h.json.data.components.map((c: {component: string; status: string}) => `${c.component}:${c.status}`)
       assert.ok(names.includes('flaredb:warn') && names.includes('chainfire:ok'), names.join(' '))
     } finally {
-      for (const k of ['/flaredb/stores/9', '/flaredb/stores/8', '/flaredb/regions/7', '/flaredb/regions/6']) await client.deletePrefix(k)
+      for (const k of ['/flaredb/stores/9', '/flaredb/stores/8', '/flaredb/regions/7', '/flaredb/regions/6'])
+        await client.deletePrefix(k)
     }
   })
 
@@ -71,16 +97,27 @@ describe('FlareDB: real store processes (gRPC health + heartbeats) and placement
     const pid = await storePid('n3')
     process.kill(pid, 'SIGSTOP')
     try {
-      const r = await eventually(async () => {
-        const x = await status()
-        return x.json?.data?.details?.stores?.find((s: StoreJson) => s.id === '3')?.stale ? x : undefined
-      }, 20_000, 'store 3 stale')
+      const r = await eventually(
+        async () => {
+          const x = await status()
+          return x.json?.data?.details?.stores?.find((s: StoreJson) => s.id === '3')?.stale ? x : undefined
+        },
+        20_000,
+        'store 3 stale',
+      )
       assert.equal(r.exitCode, 4)
       const d = r.json.data.details
       assert.equal(d.stores.find((s: StoreJson) => s.id === '3').live, false)
-      assert.ok(d.regions.every((x: RegionJson) => x.status === 'warn' && x.liveReplicas.length === 2), JSON.stringify(d.regions))
+      assert.ok(
+        d.regions.every((x: RegionJson) => x.status === 'warn' && x.liveReplicas.length === 2),
+        JSON.stringify(d.regions),
+      )
       assert.ok(r.json.data.findings.some((f: {message: string}) => /store 3 \(n3.*heartbeat is stale/.test(f.message)))
-      assert.ok(r.json.data.findings.some((f: {message: string}) => /region 1 is under-replicated: 2 live replicas, 3 needed/.test(f.message)))
+      assert.ok(
+        r.json.data.findings.some((f: {message: string}) =>
+          /region 1 is under-replicated: 2 live replicas, 3 needed/.test(f.message),
+        ),
+      )
     } finally {
       process.kill(pid, 'SIGCONT')
     }
@@ -103,7 +140,15 @@ describe('FlareDB: real store processes (gRPC health + heartbeats) and placement
     const address = `${lab.addressPrefix}.4:20160`
     const pidFile = join(lab.dir, 'store4.pid')
     extraStore = spawn(process.execPath, [join(REPO_ROOT, 'templates', 'lab', 'flaredb-store.mjs')], {
-      env: {...process.env, STORE_ID: '4', STORE_NODE: 'extra', STORE_LISTEN: address, CHAINFIRE_URLS: lab.nodes.map((n) => n.clientUrl).join(','), HEARTBEAT_MS: '1000', PID_FILE: pidFile},
+      env: {
+        ...process.env,
+        STORE_ID: '4',
+        STORE_NODE: 'extra',
+        STORE_LISTEN: address,
+        CHAINFIRE_URLS: lab.nodes.map((n) => n.clientUrl).join(','),
+        HEARTBEAT_MS: '1000',
+        PID_FILE: pidFile,
+      },
       stdio: 'ignore',
     })
     await eventually(() => readFile(pidFile, 'utf8').catch(() => undefined), 20_000, 'store 4 serving')
@@ -114,7 +159,10 @@ describe('FlareDB: real store processes (gRPC health + heartbeats) and placement
     assert.equal(allowed.allowed, true, allowed.reasons.join('; '))
     const stillRefused = await flaredbRemovalCheck(ctx, 'n2', {loaded})
     assert.equal(stillRefused.allowed, false)
-    assert.deepEqual(stillRefused.blocking.map((b) => b.region), ['2'])
+    assert.deepEqual(
+      stillRefused.blocking.map((b) => b.region),
+      ['2'],
+    )
 
     extraStore.kill('SIGTERM')
     await new Promise((r) => extraStore!.once('exit', r))
@@ -138,7 +186,11 @@ describe('FlareDB: real store processes (gRPC health + heartbeats) and placement
     const region = r.json.data.details.regions[0]
     assert.equal(region.status, 'crit')
     assert.deepEqual(region.liveReplicas, ['1'])
-    assert.ok(r.json.data.findings.some((f: {status: string; message: string}) => f.status === 'crit' && /region 1 lost a majority/.test(f.message)))
+    assert.ok(
+      r.json.data.findings.some(
+        (f: {status: string; message: string}) => f.status === 'crit' && /region 1 lost a majority/.test(f.message),
+      ),
+    )
     const h = await lab.cli(['health', '--json'])
     assert.equal(h.exitCode, 5)
     assert.equal(h.json.data.components.find((c: {component: string}) => c.component === 'chainfire').status, 'ok')

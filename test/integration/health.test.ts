@@ -34,10 +34,28 @@ describe('health against a real 3-node lab', () => {
     assert.equal(d.failureTolerance, 1)
     assert.equal(d.clusterIdAgrees, true)
     assert.match(d.clusterId, /^[0-9a-f]+$/)
-    assert.ok(lab.nodes.some((n) => n.name === d.leader), `leader ${d.leader}`)
+    assert.ok(
+      lab.nodes.some((n) => n.name === d.leader),
+      `leader ${d.leader}`,
+    )
     assert.deepEqual(d.members.map((m: {name: string}) => m.name).sort(), lab.nodes.map((n) => n.name).sort())
     for (const m of d.members) {
-      for (const k of ['id', 'endpoint', 'reachable', 'healthy', 'leader', 'learner', 'raftTerm', 'raftIndex', 'appliedIndex', 'lag', 'dbSize', 'version', 'alarms', 'clusterId']) {
+      for (const k of [
+        'id',
+        'endpoint',
+        'reachable',
+        'healthy',
+        'leader',
+        'learner',
+        'raftTerm',
+        'raftIndex',
+        'appliedIndex',
+        'lag',
+        'dbSize',
+        'version',
+        'alarms',
+        'clusterId',
+      ]) {
         assert.ok(k in m, `member field ${k}`)
       }
       assert.equal(m.reachable, true)
@@ -57,7 +75,11 @@ describe('health against a real 3-node lab', () => {
     assert.equal(prom.exitCode, 0)
     assert.match(prom.stdout, /^plasmactl_health_status\{context="lab"\} 0$/m)
     assert.match(prom.stdout, /^plasmactl_chainfire_failure_tolerance\{context="lab"\} 1$/m)
-    for (const n of lab.nodes) assert.match(prom.stdout, new RegExp(`^plasmactl_chainfire_member_up\\{context="lab",member="${n.name}"\\} 1$`, 'm'))
+    for (const n of lab.nodes)
+      assert.match(
+        prom.stdout,
+        new RegExp(`^plasmactl_chainfire_member_up\\{context="lab",member="${n.name}"\\} 1$`, 'm'),
+      )
   })
 
   it('move-leader moves leadership, checked through the API', async () => {
@@ -86,10 +108,20 @@ describe('health against a real 3-node lab', () => {
     const {spawn} = await import('node:child_process')
     const {join} = await import('node:path')
     const {REPO_ROOT} = await import('../helpers/lab.js')
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'health', '--watch', '--json', '--interval', '300ms'], {env: {...process.env, PLASMACTL_CONFIG: lab.configPath}})
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, 'bin', 'run.js'), 'health', '--watch', '--json', '--interval', '300ms'],
+      {env: {...process.env, PLASMACTL_CONFIG: lab.configPath}},
+    )
     const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
     const changes: string[] = []
-    const envelopes: {ok: boolean; exitCode: number; status: string; data: {type: string; status: string}; warnings: string[]}[] = []
+    const envelopes: {
+      ok: boolean
+      exitCode: number
+      status: string
+      data: {type: string; status: string}
+      warnings: string[]
+    }[] = []
     let lines = 0
     let buf = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -116,12 +148,23 @@ describe('health against a real 3-node lab', () => {
       child.kill('SIGINT')
     }
     assert.equal(await exit, 130)
-    assert.ok(changes.some((c) => /status ok → warn/.test(c)), changes.join('; '))
+    assert.ok(
+      changes.some((c) => /status ok → warn/.test(c)),
+      changes.join('; '),
+    )
     // One envelope per line: each report with the exit code it would have alone, then the end of the stream.
     const reports = envelopes.filter((e) => e.data.type === 'report')
-    assert.ok(reports.every((e) => e.status === e.data.status && e.exitCode === {ok: 0, warn: 4, crit: 5, unknown: 7}[e.data.status]), JSON.stringify(reports.map((e) => [e.status, e.exitCode])))
+    assert.ok(
+      reports.every(
+        (e) => e.status === e.data.status && e.exitCode === {ok: 0, warn: 4, crit: 5, unknown: 7}[e.data.status],
+      ),
+      JSON.stringify(reports.map((e) => [e.status, e.exitCode])),
+    )
     assert.ok(reports.some((e) => e.exitCode === 4 && !e.ok))
-    assert.deepEqual([envelopes.at(-1)!.data.type, envelopes.at(-1)!.exitCode, envelopes.at(-1)!.status], ['end', 130, 'interrupted'])
+    assert.deepEqual(
+      [envelopes.at(-1)!.data.type, envelopes.at(-1)!.exitCode, envelopes.at(-1)!.status],
+      ['end', 130, 'interrupted'],
+    )
     await eventually(async () => (await lab.cli(['health', '--json'])).exitCode === 0, 60_000, 'healthy again')
   })
 
@@ -160,10 +203,14 @@ describe('health against a real 3-node lab', () => {
 
   it('both restarted: ok again', async () => {
     for (const n of lab.nodes.slice(0, 2)) await lab.startMember(n.name)
-    const r = await eventually(async () => {
-      const x = await lab.cli(['health', '--json'])
-      return x.exitCode === 0 ? x : undefined
-    }, 60_000, 'health ok after restart')
+    const r = await eventually(
+      async () => {
+        const x = await lab.cli(['health', '--json'])
+        return x.exitCode === 0 ? x : undefined
+      },
+      60_000,
+      'health ok after restart',
+    )
     assert.equal(r.json.data.components[0].details.failureTolerance, 1)
   })
 
@@ -192,7 +239,9 @@ describe('health against a TLS lab (mutual TLS to every member)', () => {
     const r = await lab.cli(['health', '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
     const d = r.json.data.components[0].details
-    assert.ok(d.members.every((m: {endpoint: string; healthy: boolean}) => m.endpoint.startsWith('https://') && m.healthy))
+    assert.ok(
+      d.members.every((m: {endpoint: string; healthy: boolean}) => m.endpoint.startsWith('https://') && m.healthy),
+    )
   })
 
   it('without the client certificate every member is unreachable (crit), with a reason', async () => {

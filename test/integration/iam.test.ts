@@ -5,10 +5,15 @@ import {after, before, describe, it} from 'node:test'
 import {waitForExit} from '../../src/adapters/exec/processes.js'
 import {eventually, type Lab, startLab} from '../helpers/lab.js'
 
-interface Component {component: string; status: string; summary: string}
+interface Component {
+  component: string
+  status: string
+  summary: string
+}
 
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
-const fakeJwt = (expInSeconds: number) => `${b64({alg: 'RS256', kid: 'x'})}.${b64({sub: 'someone', exp: Math.floor(Date.now() / 1000) + expInSeconds})}.c2ln`
+const fakeJwt = (expInSeconds: number) =>
+  `${b64({alg: 'RS256', kid: 'x'})}.${b64({sub: 'someone', exp: Math.floor(Date.now() / 1000) + expInSeconds})}.c2ln`
 
 describe('IAM: a real HTTP server (health + JWKS) in a lab with every component', () => {
   let lab: Lab
@@ -23,7 +28,14 @@ describe('IAM: a real HTTP server (health + JWKS) in a lab with every component'
     const h = await lab.cli(['health', '--json'])
     assert.equal(h.exitCode, 0, h.stdout + h.stderr)
     const byName = Object.fromEntries(h.json.data.components.map((c: Component) => [c.component, c.status]))
-    assert.deepEqual(byName, {chainfire: 'ok', backups: 'skipped', flaredb: 'ok', iam: 'ok', prismnet: 'ok', plasmavmc: 'skipped'})
+    assert.deepEqual(byName, {
+      chainfire: 'ok',
+      backups: 'skipped',
+      flaredb: 'ok',
+      iam: 'ok',
+      prismnet: 'ok',
+      plasmavmc: 'skipped',
+    })
     const iam = h.json.data.components.find((c: Component) => c.component === 'iam')
     assert.equal(iam.details.jwks.keys.length, 1)
     assert.equal(iam.details.jwks.keys[0].valid, true)
@@ -52,8 +64,18 @@ describe('IAM: a real HTTP server (health + JWKS) in a lab with every component'
     const h = await lab.cli(['health', '--json'])
     assert.equal(h.exitCode, 5)
     const byName = Object.fromEntries(h.json.data.components.map((c: Component) => [c.component, c.status]))
-    assert.deepEqual(byName, {chainfire: 'ok', backups: 'skipped', flaredb: 'ok', iam: 'crit', prismnet: 'ok', plasmavmc: 'skipped'})
-    assert.match(h.json.data.problems[0].message, /^iam: IAM is DOWN \(GET http:\/\/[\d.]+:\d+\/health: connection refused\): every authenticated operation fails/)
+    assert.deepEqual(byName, {
+      chainfire: 'ok',
+      backups: 'skipped',
+      flaredb: 'ok',
+      iam: 'crit',
+      prismnet: 'ok',
+      plasmavmc: 'skipped',
+    })
+    assert.match(
+      h.json.data.problems[0].message,
+      /^iam: IAM is DOWN \(GET http:\/\/[\d.]+:\d+\/health: connection refused\): every authenticated operation fails/,
+    )
     const text = await lab.cli(['health'])
     // The 80-column table shortens the summary; the problem line says it in full.
     assert.match(text.stdout, /^iam\s+CRIT\s+DOWN: GET /m)
@@ -61,6 +83,10 @@ describe('IAM: a real HTTP server (health + JWKS) in a lab with every component'
 
     const r = await lab.sshExec('n1', `${join(lab.dir, 'nodes', 'n1', 'bin', 'iam')} start`)
     assert.equal(r.exitCode, 0, r.stderr)
-    await eventually(async () => (await lab.cli(['health', '--component', 'iam', '--json'])).exitCode === 0, 20_000, 'IAM back')
+    await eventually(
+      async () => (await lab.cli(['health', '--component', 'iam', '--json'])).exitCode === 0,
+      20_000,
+      'IAM back',
+    )
   })
 })

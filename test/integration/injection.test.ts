@@ -47,7 +47,9 @@ function watchProcesses(needle: string, seen: RegExp) {
     while (running) {
       for (const pid of await readdir('/proc')) {
         if (!/^\d+$/.test(pid)) continue
-        const argv = (await readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0))).toString('utf8').replaceAll('\0', ' ')
+        const argv = (await readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0)))
+          .toString('utf8')
+          .replaceAll('\0', ' ')
         if (argv.includes(needle)) hits.add(argv)
         const m = seen.exec(argv)
         if (m) sightings.add(m[0])
@@ -93,10 +95,22 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     assert.deepEqual(seen.hits, [], 'the secret was in the argv of a process')
     return {r, sightings: seen.sightings}
   }
-  const writeRunbook = async (name: string, params: Record<string, unknown>, steps: unknown[], preconditions: unknown[] = []) => {
+  const writeRunbook = async (
+    name: string,
+    params: Record<string, unknown>,
+    steps: unknown[],
+    preconditions: unknown[] = [],
+  ) => {
     const f = join(work, `${name}.yaml`)
     // JSON is YAML.
-    await writeFile(f, JSON.stringify({apiVersion: 'plasmactl/v1', kind: 'Runbook', metadata: {name}, params, preconditions, steps}, null, 1))
+    await writeFile(
+      f,
+      JSON.stringify(
+        {apiVersion: 'plasmactl/v1', kind: 'Runbook', metadata: {name}, params, preconditions, steps},
+        null,
+        1,
+      ),
+    )
     return f
   }
 
@@ -122,10 +136,26 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     const write = (field: string, i: number) => `printf '%s' ${value(i)} > ${out}/${field}-${i}`
     const token = '{{ params.token }}'
     const secretSteps = (sleep: (n: number) => string) => [
-      {id: 's-run', kind: 'run', on: 'n1', command: `test -n ${token} && echo "token is ${token}"${sleep(1)}`, confirm: `use ${token}?`},
+      {
+        id: 's-run',
+        kind: 'run',
+        on: 'n1',
+        command: `test -n ${token} && echo "token is ${token}"${sleep(1)}`,
+        confirm: `use ${token}?`,
+      },
       {id: 's-check', kind: 'check', on: 'n1', command: `test -n ${token}${sleep(2)}`},
-      {id: 's-cond', kind: 'check', condition: {all: [{command: `test -n ${token}${sleep(3)}`, on: 'n1'}, {'leader-is-not': token}]}},
-      {id: 's-when', kind: 'local', command: 'true', when: {command: `test -n ${token}${sleep(4)}`, on: 'n1'}, until: {command: `test -n ${token}${sleep(5)}`, on: 'n1'}},
+      {
+        id: 's-cond',
+        kind: 'check',
+        condition: {all: [{command: `test -n ${token}${sleep(3)}`, on: 'n1'}, {'leader-is-not': token}]},
+      },
+      {
+        id: 's-when',
+        kind: 'local',
+        command: 'true',
+        when: {command: `test -n ${token}${sleep(4)}`, on: 'n1'},
+        until: {command: `test -n ${token}${sleep(5)}`, on: 'n1'},
+      },
       {id: 's-local', kind: 'local', command: `test -n ${token} && echo "local ${token}"${sleep(6)}`},
       {id: 's-manual', kind: 'manual', instructions: `type ${token} into the console`},
       {id: 's-fail', kind: 'run', on: 'n1', command: `echo "bad ${token}" >&2; exit 1`, on_failure: 'continue'},
@@ -135,8 +165,21 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     payloads.forEach((_p, i) => (params[`p${i}`] = {type: 'string', required: true}))
     table = await writeRunbook('table', params, [
       ...payloads.flatMap((_p, i) => [
-        {id: `run-${i}`, kind: 'run', on: 'n1', command: write('run', i), confirm: `really ${value(i)}?`, when: {command: write('when', i), on: 'n1'}, until: {command: write('until', i), on: 'n1'}},
-        {id: `local-${i}`, kind: 'local', command: write('local', i), when: {any: [{'service-active': 'n1', component: value(i)}, {quorum: true}]}},
+        {
+          id: `run-${i}`,
+          kind: 'run',
+          on: 'n1',
+          command: write('run', i),
+          confirm: `really ${value(i)}?`,
+          when: {command: write('when', i), on: 'n1'},
+          until: {command: write('until', i), on: 'n1'},
+        },
+        {
+          id: `local-${i}`,
+          kind: 'local',
+          command: write('local', i),
+          when: {any: [{'service-active': 'n1', component: value(i)}, {quorum: true}]},
+        },
         {id: `check-${i}`, kind: 'check', on: 'n1', command: write('check', i)},
         {id: `cond-${i}`, kind: 'check', condition: {command: write('cond', i), on: 'n1'}},
         {id: `manual-${i}`, kind: 'manual', instructions: `do ${value(i)} by hand`},
@@ -144,7 +187,12 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
       ]),
       ...secretSteps(() => ''),
     ])
-    slow = await writeRunbook('slow', tokenParam, secretSteps((n) => ` && sleep 1.0${n}`), [{command: `test -n ${token} && sleep 1.07`, on: 'n1'}])
+    slow = await writeRunbook(
+      'slow',
+      tokenParam,
+      secretSteps((n) => ` && sleep 1.0${n}`),
+      [{command: `test -n ${token} && sleep 1.07`, on: 'n1'}],
+    )
   })
 
   after(async () => {
@@ -160,10 +208,17 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     assert.deepEqual(await readdir(out), [], 'a dry run ran a runbook command')
     noSecretIn(json, 'dry-run --json')
     noSecretIn(human, 'dry-run')
-    const plan = new Map<string, {describe: string[]; check?: {ok: boolean | null}}>(json.json.data.plan.map((p: {step: string}) => [p.step, p]))
-    const whenNote = (i: number) => `when command=printf '%s' {{ params.p${i} }} > ${out}/when-${i} on=n1: not evaluated: a dry run runs no commands`
+    const plan = new Map<string, {describe: string[]; check?: {ok: boolean | null}}>(
+      json.json.data.plan.map((p: {step: string}) => [p.step, p]),
+    )
+    const whenNote = (i: number) =>
+      `when command=printf '%s' {{ params.p${i} }} > ${out}/when-${i} on=n1: not evaluated: a dry run runs no commands`
     payloads.forEach((p, i) => {
-      assert.deepEqual(plan.get(`run-${i}`)!.describe, [whenNote(i), `confirm: really ${p}?`, `n1: printf '%s' ${q(p)} > ${out}/run-${i}`])
+      assert.deepEqual(plan.get(`run-${i}`)!.describe, [
+        whenNote(i),
+        `confirm: really ${p}?`,
+        `n1: printf '%s' ${q(p)} > ${out}/run-${i}`,
+      ])
       assert.deepEqual(plan.get(`local-${i}`)!.describe, [`printf '%s' ${q(p)} > ${out}/local-${i}`])
       assert.deepEqual(plan.get(`manual-${i}`)!.describe, [`manual: do ${p} by hand`])
       assert.deepEqual(plan.get(`service-${i}`)!.describe, [`n1: systemctl is-active ${q(p)}`])
@@ -171,9 +226,15 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
       assert.equal(plan.get(`cond-${i}`)!.check!.ok, null, 'a dry run does not run condition commands')
     })
     assert.deepEqual(plan.get('s-manual')!.describe, ['manual: type *** into the console'])
-    assert.deepEqual(plan.get('s-run')!.describe, ['confirm: use ***?', 'n1: test -n "$PLASMA_SECRET_TOKEN" && echo "token is "$PLASMA_SECRET_TOKEN""'])
+    assert.deepEqual(plan.get('s-run')!.describe, [
+      'confirm: use ***?',
+      'n1: test -n "$PLASMA_SECRET_TOKEN" && echo "token is "$PLASMA_SECRET_TOKEN""',
+    ])
     assert.match(human.stdout, /manual: type \*\*\* into the console/)
-    assert.match(human.stderr, /secret param token was given with --param, so it is in this machine's process list: prefer PLASMACTL_PARAM_TOKEN/)
+    assert.match(
+      human.stderr,
+      /secret param token was given with --param, so it is in this machine's process list: prefer PLASMACTL_PARAM_TOKEN/,
+    )
   })
 
   it('run: every payload reaches its command as one literal value and no marker appears; the --json result holds no secret', async () => {
@@ -181,18 +242,27 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     assert.equal(json.exitCode, 0, show(json))
     assert.deepEqual(await markersLeft(), [], 'injected code ran')
     for (const [i, p] of payloads.entries()) {
-      for (const field of SHELL_FIELDS) assert.equal(await readFile(join(out, `${field}-${i}`), 'utf8'), p, `${field} with the ${PAYLOADS[i][0]} payload`)
+      for (const field of SHELL_FIELDS)
+        assert.equal(
+          await readFile(join(out, `${field}-${i}`), 'utf8'),
+          p,
+          `${field} with the ${PAYLOADS[i][0]} payload`,
+        )
     }
     const result = json.json.data
     const detail = (step: string) => result.steps.find((s: {step: string}) => s.step === step)?.detail
-    payloads.forEach((p, i) => assert.equal(detail(`manual-${i}`), `manual step allowed (--allow-manual): do ${p} by hand`))
+    payloads.forEach((p, i) =>
+      assert.equal(detail(`manual-${i}`), `manual step allowed (--allow-manual): do ${p} by hand`),
+    )
     assert.equal(detail('s-manual'), 'manual step allowed (--allow-manual): type *** into the console')
     noSecretIn(json, 'run --json')
   })
 
   it('a secret is in no argv on the node while its steps run, nor in output, --debug, journals, transcripts or the state directory', async () => {
     // A plain secret: code that put it in an argv would run (and wait) with it there.
-    const {r: human, sightings} = await watched(['runbook', 'run', slow, '--yes', '--allow-manual', '--debug'], {PLASMACTL_PARAM_TOKEN: core})
+    const {r: human, sightings} = await watched(['runbook', 'run', slow, '--yes', '--allow-manual', '--debug'], {
+      PLASMACTL_PARAM_TOKEN: core,
+    })
     assert.equal(human.exitCode, 0, show(human))
     assert.ok(sightings.length > 0, 'the process list was watched while the secret steps ran')
     assert.match(human.stderr, /n1 \| token is \*\*\*/)
@@ -208,7 +278,9 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
   })
 
   it('a secret param cannot name a target, service or component', async () => {
-    const f = await writeRunbook('secret-service', {token: {type: 'string', secret: true}}, [{id: 'svc', kind: 'service', on: 'n1', service: '{{ params.token }}', verb: 'is-active'}])
+    const f = await writeRunbook('secret-service', {token: {type: 'string', secret: true}}, [
+      {id: 'svc', kind: 'service', on: 'n1', service: '{{ params.token }}', verb: 'is-active'},
+    ])
     const r = await cli(['runbook', 'run', f, '--yes'])
     assert.equal(r.exitCode, 2, show(r))
     assert.match(r.stderr, /secret param "token" cannot name a target, service or component/)
@@ -221,16 +293,38 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     // Config validation: every node address, user and jump host refused with exit 2.
     const badConfig = join(work, 'bad-config.yaml')
     const nodes = sshPayloads.map((p, i) => ({name: `b${i}`, address: p, ssh: {user: p}}))
-    await writeFile(badConfig, JSON.stringify({apiVersion: 'plasmactl/v1', 'current-context': 'bad', contexts: [{name: 'bad', environment: 'lab', ssh: {'jump-host': `j$(touch ${marker(99)})`}, nodes}]}))
+    await writeFile(
+      badConfig,
+      JSON.stringify({
+        apiVersion: 'plasmactl/v1',
+        'current-context': 'bad',
+        contexts: [{name: 'bad', environment: 'lab', ssh: {'jump-host': `j$(touch ${marker(99)})`}, nodes}],
+      }),
+    )
     const v = await lab.cli(['config', 'validate', badConfig, '--json'])
     assert.equal(v.exitCode, 2, show(v))
     const problems = v.json.error.details.problems.map((p: {path: string}) => p.path)
     for (const [i] of sshPayloads.entries()) {
-      assert.ok(problems.includes(`contexts[0].nodes[${i}].address`), `address ${i} not refused: ${problems.join(', ')}`)
+      assert.ok(
+        problems.includes(`contexts[0].nodes[${i}].address`),
+        `address ${i} not refused: ${problems.join(', ')}`,
+      )
       assert.ok(problems.includes(`contexts[0].nodes[${i}].ssh.user`), `user ${i} not refused: ${problems.join(', ')}`)
     }
     assert.ok(problems.includes('contexts[0].ssh.jump-host'), problems.join(', '))
-    const init = (extra: string[]) => lab.cli(['config', 'init', '--config', join(work, 'init.yaml'), '--force', '--context-name', 'c', '--environment', 'lab', ...extra])
+    const init = (extra: string[]) =>
+      lab.cli([
+        'config',
+        'init',
+        '--config',
+        join(work, 'init.yaml'),
+        '--force',
+        '--context-name',
+        'c',
+        '--environment',
+        'lab',
+        ...extra,
+      ])
     const address = await init(['--node', `n1=${sshPayloads[0]}`])
     assert.equal(address.exitCode, 2, show(address))
     assert.match(address.stderr, /invalid --node .*the address must be a host name or IP address/)
@@ -251,10 +345,27 @@ describe('nothing a user passes in runs as shell code; secrets stay out of argv 
     // A value with spaces must be quoted in ssh_config (as ssh requires); one with a newline or a double quote cannot be written.
     const usable = sshPayloads.filter((p) => !p.includes('\n') && !p.includes('"'))
     const sshConfig = join(work, 'ssh_config')
-    await writeFile(sshConfig, `${usable.map((p, i) => `Host px${i}\n  HostName "${p}"\n  User "${p}"\n`).join('')}Host px*\n  ProxyCommand ${proxy} %h %p %r %n\n`)
+    await writeFile(
+      sshConfig,
+      `${usable.map((p, i) => `Host px${i}\n  HostName "${p}"\n  User "${p}"\n`).join('')}Host px*\n  ProxyCommand ${proxy} %h %p %r %n\n`,
+    )
     const pxConfig = join(work, 'px-config.yaml')
-    const ssh = {'config-file': sshConfig, 'connect-timeout': '5s', 'known-hosts': join(work, 'px_known_hosts'), 'identity-file': join(lab.dir, 'ssh', 'id_ed25519')}
-    await writeFile(pxConfig, JSON.stringify({apiVersion: 'plasmactl/v1', 'current-context': 'px', contexts: [{name: 'px', environment: 'lab', ssh, nodes: usable.map((_p, i) => ({name: `px${i}`, address: `px${i}`}))}]}))
+    const ssh = {
+      'config-file': sshConfig,
+      'connect-timeout': '5s',
+      'known-hosts': join(work, 'px_known_hosts'),
+      'identity-file': join(lab.dir, 'ssh', 'id_ed25519'),
+    }
+    await writeFile(
+      pxConfig,
+      JSON.stringify({
+        apiVersion: 'plasmactl/v1',
+        'current-context': 'px',
+        contexts: [
+          {name: 'px', environment: 'lab', ssh, nodes: usable.map((_p, i) => ({name: `px${i}`, address: `px${i}`}))},
+        ],
+      }),
+    )
     const px = await lab.cli(['exec', 'all', '--json', '--', 'true'], {env: {PLASMACTL_CONFIG: pxConfig}})
     assert.equal(px.exitCode, 3, show(px))
     const lines = (await readFile(proxyLog, 'utf8')).trim().split('\n').sort()

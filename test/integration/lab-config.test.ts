@@ -8,8 +8,15 @@ import {type Lab, startLab} from '../helpers/lab.js'
 /** The lab context as `lab up` writes it: backups configured out of the box, the operator's edits kept, tidy YAML. */
 describe('lab context', () => {
   let lab: Lab
-  const up = () => lab.cli(['lab', 'up', '--dir', lab.dir, '--address-prefix', lab.addressPrefix, '--nodes', '3', '--json'])
-  const labCtx = async () => (parseDocument(await readFile(lab.configPath, 'utf8')).toJS().contexts as {name: string; snapshots?: {targets?: string[]}}[]).find((c) => c.name === 'lab')
+  const up = () =>
+    lab.cli(['lab', 'up', '--dir', lab.dir, '--address-prefix', lab.addressPrefix, '--nodes', '3', '--json'])
+  const labCtx = async () =>
+    (
+      parseDocument(await readFile(lab.configPath, 'utf8')).toJS().contexts as {
+        name: string
+        snapshots?: {targets?: string[]}
+      }[]
+    ).find((c) => c.name === 'lab')
 
   before(async () => {
     lab = await startLab({nodes: 3})
@@ -32,7 +39,7 @@ describe('lab context', () => {
     assert.match(backups.summary, /^newest \S+, .* old/)
   })
 
-  it('re-running lab up keeps the operator\'s snapshot targets and takes no second first snapshot', async () => {
+  it("re-running lab up keeps the operator's snapshot targets and takes no second first snapshot", async () => {
     const text = await readFile(lab.configPath, 'utf8')
     const doc = parseDocument(text)
     const idx = (doc.toJS().contexts as {name: string}[]).findIndex((c) => c.name === 'lab')

@@ -161,7 +161,9 @@ describe('lab up (3 nodes)', () => {
   })
 
   it("the service script over SSH acts on that node's member only", async () => {
-    const before = Object.fromEntries(await Promise.all(lab.nodes.map(async (n) => [n.name, await lab.memberPid(n.name)] as const)))
+    const before = Object.fromEntries(
+      await Promise.all(lab.nodes.map(async (n) => [n.name, await lab.memberPid(n.name)] as const)),
+    )
     const stop = await lab.sshExec('n3', `${lab.serviceScript('n3')} chainfire stop`)
     assert.equal(stop.exitCode, 0, stop.stderr)
     assert.equal(await lab.memberPid('n3'), undefined)
@@ -212,7 +214,9 @@ describe('lab up (3 nodes)', () => {
       const remote = join(lab.dir, 'nodes', 'n1', 'uploaded')
       const client = await lab.ssh('n1')
       await client.upload(local, remote, {mode: 0o640})
-      const r = await client.exec(`cat ${remote}; stat -c %a ${remote}; ls ${join(lab.dir, 'nodes', 'n1')} | grep -c tmp- || true`)
+      const r = await client.exec(
+        `cat ${remote}; stat -c %a ${remote}; ls ${join(lab.dir, 'nodes', 'n1')} | grep -c tmp- || true`,
+      )
       assert.deepEqual(r.stdout.trim().split('\n'), ['payload', '640', '0'])
     } finally {
       await rm(tmp, {recursive: true, force: true})
@@ -221,11 +225,18 @@ describe('lab up (3 nodes)', () => {
 
   it('times out a command and keeps the connection usable', async () => {
     const client = await lab.ssh('n2')
-    await assert.rejects(client.exec('sleep 31; echo late', {timeoutMs: 300}), (e: unknown) => e instanceof OperationError && /timed out/.test(e.message))
+    await assert.rejects(
+      client.exec('sleep 31; echo late', {timeoutMs: 300}),
+      (e: unknown) => e instanceof OperationError && /timed out/.test(e.message),
+    )
     const r = await client.exec('echo still here')
     assert.equal(r.stdout.trim(), 'still here')
     // The remote command was killed, not left running.
-    await eventually(async () => !(await client.exec('ps -eo args')).stdout.includes('sleep 31'), 10_000, 'remote sleep killed')
+    await eventually(
+      async () => !(await client.exec('ps -eo args')).stdout.includes('sleep 31'),
+      10_000,
+      'remote sleep killed',
+    )
   })
 
   it('refuses a changed host key with both fingerprints, and unknown keys unless accept-new', async () => {
@@ -284,7 +295,11 @@ describe('lab up (3 nodes)', () => {
     const sshds = status.json.data.nodes.map((n: {sshd: {pid: number}}) => n.sshd.pid)
     const down = await lab.cli(['lab', 'down', '--dir', lab.dir, '--json'])
     assert.equal(down.exitCode, 0, down.stdout + down.stderr)
-    assert.ok(down.json.data.nodes.every((n: {member: string; sshd: string}) => n.member === 'stopped' && n.sshd !== 'not-running'))
+    assert.ok(
+      down.json.data.nodes.every(
+        (n: {member: string; sshd: string}) => n.member === 'stopped' && n.sshd !== 'not-running',
+      ),
+    )
     for (const pid of [...members, ...sshds]) assert.equal(await isRunning(pid), false, `pid ${pid} still alive`)
     // The context stays until --purge.
     assert.ok((await readFile(lab.configPath, 'utf8')).includes(lab.dir))
@@ -335,7 +350,10 @@ describe('lab prerequisites', () => {
   it('names the Debian package of a missing binary', async () => {
     const tmp = await mkdtemp('/tmp/plasmactl-nobin-')
     try {
-      const r = await runCli(['lab', 'up', '--dir', join(tmp, 'lab'), '--json'], {PATH: '/nonexistent', PLASMACTL_CONFIG: join(tmp, 'config.yaml')})
+      const r = await runCli(['lab', 'up', '--dir', join(tmp, 'lab'), '--json'], {
+        PATH: '/nonexistent',
+        PLASMACTL_CONFIG: join(tmp, 'config.yaml'),
+      })
       assert.equal(r.exitCode, 2, r.stdout + r.stderr)
       assert.equal(r.json.error.code, 'USAGE')
       assert.match(r.json.error.message, /etcd \(Debian package etcd-server\)/)

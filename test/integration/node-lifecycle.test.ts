@@ -5,7 +5,16 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
-import {clientOf, contextNode, journalOf, leaderOf, memberNames, nodeDirEntries, setChainfireSetting, setContextValue} from '../helpers/node.js'
+import {
+  clientOf,
+  contextNode,
+  journalOf,
+  leaderOf,
+  memberNames,
+  nodeDirEntries,
+  setChainfireSetting,
+  setContextValue,
+} from '../helpers/node.js'
 
 describe('node remove / resume / add / replace against a real 5-node lab', () => {
   let lab: Lab
@@ -55,21 +64,28 @@ describe('node remove / resume / add / replace against a real 5-node lab', () =>
     const {leader, term} = await leaderOf(client)
     // The leader's stop command waits for a file: the run is killed while that real step is in flight.
     const release = join(lab.dir, '..', `release-stop-${leader}`)
-    await setContextValue(lab, ['nodes', leader!, 'services'], {chainfire: {stop: `while [ ! -e ${release} ]; do sleep 0.2; done; ${lab.serviceScript(leader!)} chainfire stop`}})
+    await setContextValue(lab, ['nodes', leader!, 'services'], {
+      chainfire: {stop: `while [ ! -e ${release} ]; do sleep 0.2; done; ${lab.serviceScript(leader!)} chainfire stop`},
+    })
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'node', 'remove', leader!, '--yes'], {
       env: {...process.env, PLASMACTL_CONFIG: lab.configPath, ...env},
       stdio: 'ignore',
     })
     const exited = new Promise((res) => child.on('exit', res))
-    const runId = await eventually(async () => {
-      const files = await readdir(join(stateDir, 'node-runs')).catch(() => [] as string[])
-      for (const f of files.filter((x) => x.startsWith('node-remove-'))) {
-        const id = f.replace(/\.jsonl$/, '')
-        const j = await journalOf(stateDir, id)
-        if (j[0]?.data?.node === leader && j.some((e) => e.type === 'step-start' && e.step === 'stop-service')) return id
-      }
-      return undefined
-    }, 60_000, 'member-remove and mark-removed completed, stop-service in flight')
+    const runId = await eventually(
+      async () => {
+        const files = await readdir(join(stateDir, 'node-runs')).catch(() => [] as string[])
+        for (const f of files.filter((x) => x.startsWith('node-remove-'))) {
+          const id = f.replace(/\.jsonl$/, '')
+          const j = await journalOf(stateDir, id)
+          if (j[0]?.data?.node === leader && j.some((e) => e.type === 'step-start' && e.step === 'stop-service'))
+            return id
+        }
+        return undefined
+      },
+      60_000,
+      'member-remove and mark-removed completed, stop-service in flight',
+    )
     child.kill('SIGKILL')
     await exited
     await writeFile(release, '')
@@ -80,12 +96,27 @@ describe('node remove / resume / add / replace against a real 5-node lab', () =>
 
     const r = await cli(['node', 'resume', runId, '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
-    assert.deepEqual(r.json.data.skipped, [`transfer-leadership@${leader}`, `member-remove@${leader}`, `mark-removed@${leader}`])
-    assert.deepEqual(r.json.data.completed, [`stop-service@${leader}`, `disable-service@${leader}`, `move-data@${leader}`, 'verify'])
+    assert.deepEqual(r.json.data.skipped, [
+      `transfer-leadership@${leader}`,
+      `member-remove@${leader}`,
+      `mark-removed@${leader}`,
+    ])
+    assert.deepEqual(r.json.data.completed, [
+      `stop-service@${leader}`,
+      `disable-service@${leader}`,
+      `move-data@${leader}`,
+      'verify',
+    ])
     const j = await journalOf(stateDir, runId)
-    for (const step of ['transfer-leadership', 'member-remove']) assert.equal(j.filter((e) => e.type === 'step-start' && e.step === step).length, 1, `${step} ran once`)
+    for (const step of ['transfer-leadership', 'member-remove'])
+      assert.equal(j.filter((e) => e.type === 'step-start' && e.step === step).length, 1, `${step} ran once`)
     assert.equal(j.at(-1).type, 'end')
-    assert.deepEqual(r.json.data.result.verified, {leader: r.json.data.result.verified.leader, voters: 3, votersHealthy: 3, failureTolerance: 1})
+    assert.deepEqual(r.json.data.result.verified, {
+      leader: r.json.data.result.verified.leader,
+      voters: 3,
+      votersHealthy: 3,
+      failureTolerance: 1,
+    })
     assert.notEqual(r.json.data.result.verified.leader, leader)
     const rest = clientOf(lab, [...active])
     assert.equal((await leaderOf(rest)).term, term + 1, 'one election: the transfer')
@@ -134,7 +165,10 @@ describe('node remove / resume / add / replace against a real 5-node lab', () =>
       assert.equal(cf.voters, 3)
       assert.equal(cf.votersHealthy, 3)
       await access(join(lab.dir, 'nodes', old))
-      assert.ok((await nodeDirEntries(lab, old)).some((e) => e.startsWith('data.removed-')), 'the old node keeps its data')
+      assert.ok(
+        (await nodeDirEntries(lab, old)).some((e) => e.startsWith('data.removed-')),
+        'the old node keeps its data',
+      )
     } finally {
       now.close()
       onlyNew.close()
@@ -149,14 +183,18 @@ describe('node remove / resume / add / replace against a real 5-node lab', () =>
     await lab.killMember(dead)
     const sshdPid = Number((await readFile(join(lab.dir, 'nodes', dead, 'sshd', 'sshd.pid'), 'utf8')).trim())
     process.kill(sshdPid, 'SIGKILL')
-    await eventually(async () => {
-      try {
-        process.kill(sshdPid, 0)
-        return false
-      } catch {
-        return true
-      }
-    }, 10_000, 'sshd gone')
+    await eventually(
+      async () => {
+        try {
+          process.kill(sshdPid, 0)
+          return false
+        } catch {
+          return true
+        }
+      },
+      10_000,
+      'sshd gone',
+    )
     const r = await cli(['node', 'remove', dead, '--yes', '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
     active.delete(dead)

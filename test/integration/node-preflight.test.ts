@@ -22,7 +22,9 @@ async function changeHostKey(lab: Lab, node: string, other: string): Promise<() 
 }
 
 async function runIds(stateDir: string): Promise<string[]> {
-  return (await readdir(join(stateDir, 'node-runs')).catch(() => [] as string[])).filter((f) => f.endsWith('.jsonl')).map((f) => f.replace(/\.jsonl$/, ''))
+  return (await readdir(join(stateDir, 'node-runs')).catch(() => [] as string[]))
+    .filter((f) => f.endsWith('.jsonl'))
+    .map((f) => f.replace(/\.jsonl$/, ''))
 }
 
 describe('node operations check every host before their first change (3-node lab)', () => {
@@ -59,7 +61,10 @@ describe('node operations check every host before their first change (3-node lab
       assert.deepEqual(before.members, all)
       assert.equal((await contextNode(lab, 'n2'))?.removed, undefined)
       assert.equal(r.json.error.code, 'REFUSED')
-      assert.match(r.json.error.message, /refusing to remove n2, nothing was changed: n2 refuses its host key: host key for .* has CHANGED/)
+      assert.match(
+        r.json.error.message,
+        /refusing to remove n2, nothing was changed: n2 refuses its host key: host key for .* has CHANGED/,
+      )
       assert.match(r.json.error.hint, /ssh-keygen -R/)
       assert.doesNotMatch(r.json.error.hint, /--force ssh/, 'a changed host key has no override')
       assert.deepEqual(await runIds(stateDir), [], 'no run was started')
@@ -84,14 +89,19 @@ describe('node operations check every host before their first change (3-node lab
   })
 
   it('node add n4 whose join settings cannot be written: exit 6 before the learner is added', async () => {
-    const envFile = ((await contextNode(lab, 'n4')) as unknown as {chainfire: Record<string, string>}).chainfire['env-file']
+    const envFile = ((await contextNode(lab, 'n4')) as unknown as {chainfire: Record<string, string>}).chainfire[
+      'env-file'
+    ]
     // The env file's nearest existing directory is /etc, which the lab user cannot write.
     await setContextValue(lab, ['nodes', 'n4', 'chainfire', 'env-file'], '/etc/plasmactl-preflight-test/chainfire.env')
     try {
       const before = await fingerprint(lab, client, all)
       const r = await cli(['node', 'add', 'n4', '--yes', '--json'])
       assert.equal(r.exitCode, 6, r.stderr + r.stdout)
-      assert.match(r.json.error.message, /refusing to add n4, nothing was changed: n4: \/etc\/plasmactl-preflight-test\/chainfire.env cannot be written by the SSH user/)
+      assert.match(
+        r.json.error.message,
+        /refusing to add n4, nothing was changed: n4: \/etc\/plasmactl-preflight-test\/chainfire.env cannot be written by the SSH user/,
+      )
       assert.deepEqual(await fingerprint(lab, client, all), before)
       assert.equal(await lab.memberPid('n4'), undefined)
     } finally {
@@ -100,7 +110,8 @@ describe('node operations check every host before their first change (3-node lab
   })
 
   it('node remove n2 when its service commands use sudo and sudo wants a password: exit 6, nothing changed', async (t) => {
-    if ((await lab.sshExec('n2', 'sudo -n true')).exitCode === 0) return t.skip('the lab user has passwordless sudo here')
+    if ((await lab.sshExec('n2', 'sudo -n true')).exitCode === 0)
+      return t.skip('the lab user has passwordless sudo here')
     await setContextValue(lab, ['nodes', 'n2', 'ssh'], {sudo: true})
     try {
       const before = await fingerprint(lab, client, all)
@@ -116,7 +127,9 @@ describe('node operations check every host before their first change (3-node lab
 
   it('a step that fails after the member removal leaves the context true (n2 marked removed); the resume finishes', async () => {
     // n2's service commands fail (stop, kill) and report it still active: the stop step fails after the removal.
-    await setContextValue(lab, ['nodes', 'n2', 'services'], {chainfire: {stop: 'false', kill: 'false', 'is-active': 'true'}})
+    await setContextValue(lab, ['nodes', 'n2', 'services'], {
+      chainfire: {stop: 'false', kill: 'false', 'is-active': 'true'},
+    })
     const r = await cli(['node', 'remove', 'n2', '--yes', '--json'])
     assert.equal(r.exitCode, 3, r.stderr + r.stdout)
     assert.match(r.json.error.message, /n2: `false` failed/)
@@ -127,7 +140,11 @@ describe('node operations check every host before their first change (3-node lab
     assert.deepEqual(
       // (n2 may lead at this point: its leadership transfer comes first then.)
       j.filter((e) => e.type === 'step-end' && e.step !== 'transfer-leadership').map((e) => [e.step, e.ok]),
-      [['member-remove', true], ['mark-removed', true], ['stop-service', false]],
+      [
+        ['member-remove', true],
+        ['mark-removed', true],
+        ['stop-service', false],
+      ],
     )
     const list = await cli(['node', 'list', '--json'])
     assert.equal(list.json.data.nodes.find((n: {name: string}) => n.name === 'n2').state, 'removed')
@@ -135,9 +152,17 @@ describe('node operations check every host before their first change (3-node lab
     await setContextValue(lab, ['nodes', 'n2', 'services'], undefined)
     const resumed = await cli(['node', 'resume', runId, '--json'])
     assert.equal(resumed.exitCode, 0, resumed.stderr + resumed.stdout)
-    assert.deepEqual(resumed.json.data.skipped.filter((k: string) => k !== 'transfer-leadership@n2'), ['member-remove@n2', 'mark-removed@n2'])
+    assert.deepEqual(
+      resumed.json.data.skipped.filter((k: string) => k !== 'transfer-leadership@n2'),
+      ['member-remove@n2', 'mark-removed@n2'],
+    )
     assert.deepEqual(resumed.json.data.completed, ['stop-service@n2', 'disable-service@n2', 'move-data@n2', 'verify'])
-    assert.deepEqual(resumed.json.data.result.verified, {leader: resumed.json.data.result.verified.leader, voters: 2, votersHealthy: 2, failureTolerance: 0})
+    assert.deepEqual(resumed.json.data.result.verified, {
+      leader: resumed.json.data.result.verified.leader,
+      voters: 2,
+      votersHealthy: 2,
+      failureTolerance: 0,
+    })
     assert.equal(await lab.memberPid('n2'), undefined)
   })
 })
@@ -162,8 +187,17 @@ describe('node remove on 5 nodes with two down (5-node lab)', () => {
     const r = await cli(['node', 'remove', 'n4', '--yes', '--timeout', '20s', '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
     assert.match(r.json.data.plan.summary, /4 voters remain \(3 healthy, 3 needed\), failure tolerance 0/)
-    assert.deepEqual(r.json.data.verified, {leader: r.json.data.verified.leader, voters: 4, votersHealthy: 3, failureTolerance: 0, stillDown: ['n5']})
-    assert.ok(r.json.data.warnings.some((w: string) => /n5 was down before the removal and still is/.test(w)), r.json.data.warnings.join('\n'))
+    assert.deepEqual(r.json.data.verified, {
+      leader: r.json.data.verified.leader,
+      voters: 4,
+      votersHealthy: 3,
+      failureTolerance: 0,
+      stillDown: ['n5'],
+    })
+    assert.ok(
+      r.json.data.warnings.some((w: string) => /n5 was down before the removal and still is/.test(w)),
+      r.json.data.warnings.join('\n'),
+    )
     const rest = clientOf(lab, ['n1', 'n2', 'n3'])
     try {
       assert.deepEqual(await memberNames(rest), ['n1', 'n2', 'n3', 'n5'])

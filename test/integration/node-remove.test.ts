@@ -34,22 +34,49 @@ describe('node remove against a real 3-node lab', () => {
     const plan = dry.json.data.plan
     assert.equal(dry.json.data.dryRun, true)
     assert.equal(plan.member.leader, true)
-    assert.deepEqual(plan.steps.map((s: {step: string}) => s.step), ['transfer-leadership', 'member-remove', 'mark-removed', 'stop-service', 'disable-service', 'move-data', 'verify'])
-    assert.match(plan.summary, new RegExp(`remove ${leader} \\(leader\\): leadership → n\\d first; 2 voters remain .*failure tolerance 0`))
-    assert.ok(plan.checks.some((c: {id: string}) => c.id === 'tolerance'), 'warns that failure tolerance drops to 0')
-    assert.ok(plan.checks.some((c: {id: string}) => c.id === 'even-voters'), 'warns about an even voter count')
+    assert.deepEqual(
+      plan.steps.map((s: {step: string}) => s.step),
+      [
+        'transfer-leadership',
+        'member-remove',
+        'mark-removed',
+        'stop-service',
+        'disable-service',
+        'move-data',
+        'verify',
+      ],
+    )
+    assert.match(
+      plan.summary,
+      new RegExp(`remove ${leader} \\(leader\\): leadership → n\\d first; 2 voters remain .*failure tolerance 0`),
+    )
+    assert.ok(
+      plan.checks.some((c: {id: string}) => c.id === 'tolerance'),
+      'warns that failure tolerance drops to 0',
+    )
+    assert.ok(
+      plan.checks.some((c: {id: string}) => c.id === 'even-voters'),
+      'warns about an even voter count',
+    )
     const human = await cli(['node', 'remove', leader!, '--dry-run'])
     assert.equal(human.exitCode, 0)
     assert.match(human.stdout, /dry run: nothing changed/)
     assert.match(human.stdout, /1\. transfer leadership/)
     assert.deepEqual(await fingerprint(lab, client, ['n1', 'n2', 'n3']), before)
     assert.equal((await leaderOf(client)).leader, leader)
-    assert.deepEqual((await readdirSafe(join(stateDir, 'node-runs'))), [], 'no journal written')
+    assert.deepEqual(await readdirSafe(join(stateDir, 'node-runs')), [], 'no journal written')
   })
 
   it('refuses while the cluster lock is held (exit 6), changing nothing', async () => {
     const lease = await client.leaseGrant(60)
-    const holder = {holder: 'runbook@elsewhere', host: 'elsewhere', pid: 1, runId: 'runbook-123', purpose: 'runbook run', startedAt: new Date().toISOString()}
+    const holder = {
+      holder: 'runbook@elsewhere',
+      host: 'elsewhere',
+      pid: 1,
+      runId: 'runbook-123',
+      purpose: 'runbook run',
+      startedAt: new Date().toISOString(),
+    }
     const put = await client.putIfAbsent('/plasmactl/locks/cluster', JSON.stringify(holder), lease.id)
     assert.equal(put.succeeded, true)
     try {
@@ -92,12 +119,20 @@ describe('node remove against a real 3-node lab', () => {
     const r = await cli(['node', 'remove', 'n3', '--yes', '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
     assert.equal(r.json.data.plan.member.healthy, false)
-    assert.deepEqual(r.json.data.verified, {leader: r.json.data.verified.leader, voters: 2, votersHealthy: 2, failureTolerance: 0})
+    assert.deepEqual(r.json.data.verified, {
+      leader: r.json.data.verified.leader,
+      voters: 2,
+      votersHealthy: 2,
+      failureTolerance: 0,
+    })
     assert.deepEqual(await memberNames(client), ['n1', 'n2'])
     const entries = await nodeDirEntries(lab, 'n3')
     assert.ok(entries.includes(`data.removed-${r.json.data.runId}`), entries.join(' '))
     assert.ok(entries.includes('chainfire.disabled'))
-    assert.ok((await readdirSafe(join(lab.dir, 'nodes', 'n3', `data.removed-${r.json.data.runId}`))).includes('member'), 'the etcd data is intact')
+    assert.ok(
+      (await readdirSafe(join(lab.dir, 'nodes', 'n3', `data.removed-${r.json.data.runId}`))).includes('member'),
+      'the etcd data is intact',
+    )
     assert.equal((await contextNode(lab, 'n3'))?.removed, true)
     // The disabled service refuses to start again.
     const start = await lab.sshExec('n3', `${lab.serviceScript('n3')} chainfire start`)
@@ -120,7 +155,10 @@ describe('node remove against a real 3-node lab', () => {
         while (watching) {
           const sts = await Promise.all(two.endpoints.map((e) => two.status(e, 500).catch(() => undefined)))
           const alive = sts.filter((s) => s !== undefined)
-          samples.push({leader: alive.some((s) => s.leader !== '0'), term: Math.max(...alive.map((s) => s.raftTerm), -1)})
+          samples.push({
+            leader: alive.some((s) => s.leader !== '0'),
+            term: Math.max(...alive.map((s) => s.raftTerm), -1),
+          })
           await new Promise((res) => setTimeout(res, 20))
         }
       })()
@@ -130,7 +168,15 @@ describe('node remove against a real 3-node lab', () => {
       assert.equal(r.exitCode, 0, r.stderr + r.stdout)
       const j = await journalOf(stateDir, r.json.data.runId)
       const order = j.filter((e) => e.type === 'step-end').map((e) => e.step)
-      assert.deepEqual(order, ['transfer-leadership', 'member-remove', 'mark-removed', 'stop-service', 'disable-service', 'move-data', 'verify'])
+      assert.deepEqual(order, [
+        'transfer-leadership',
+        'member-remove',
+        'mark-removed',
+        'stop-service',
+        'disable-service',
+        'move-data',
+        'verify',
+      ])
       assert.equal(j.find((e) => e.step === 'transfer-leadership' && e.type === 'step-end').data.to, other)
       const survivor = clientOf(lab, [other])
       const after = await leaderOf(survivor)
@@ -139,7 +185,10 @@ describe('node remove against a real 3-node lab', () => {
       assert.equal(after.term, start.term + 1, 'exactly one election (the transfer)')
       const gaps = samples.filter((s, i) => !s.leader && (i === 0 || samples[i - 1].leader)).length
       assert.ok(gaps <= 1, `leaderless stretches: ${gaps}`)
-      assert.ok(samples.every((s) => s.term <= start.term + 1), 'no election beyond the transfer')
+      assert.ok(
+        samples.every((s) => s.term <= start.term + 1),
+        'no election beyond the transfer',
+      )
     } finally {
       two.close()
     }
@@ -156,17 +205,31 @@ describe('node remove against a real 3-node lab', () => {
       assert.deepEqual(await fingerprint(lab, one, [last]), before)
       const list = await cli(['node', 'list', '--json'])
       assert.equal(list.exitCode, 0, list.stderr)
-      const rows = list.json.data.nodes as {name: string; state: string; chainfire: {leader: boolean; learner: boolean; healthy: boolean} | null}[]
-      assert.deepEqual(rows.map((n) => [n.name, n.state]).sort(), [['n1', last === 'n1' ? 'active' : 'removed'], ['n2', last === 'n2' ? 'active' : 'removed'], ['n3', 'removed']])
+      const rows = list.json.data.nodes as {
+        name: string
+        state: string
+        chainfire: {leader: boolean; learner: boolean; healthy: boolean} | null
+      }[]
+      assert.deepEqual(rows.map((n) => [n.name, n.state]).sort(), [
+        ['n1', last === 'n1' ? 'active' : 'removed'],
+        ['n2', last === 'n2' ? 'active' : 'removed'],
+        ['n3', 'removed'],
+      ])
       const me = rows.find((n) => n.name === last)!
-      assert.deepEqual({leader: me.chainfire?.leader, learner: me.chainfire?.learner, healthy: me.chainfire?.healthy}, {leader: true, learner: false, healthy: true})
+      assert.deepEqual(
+        {leader: me.chainfire?.leader, learner: me.chainfire?.learner, healthy: me.chainfire?.healthy},
+        {leader: true, learner: false, healthy: true},
+      )
     } finally {
       one.close()
     }
     // Every run released the cluster lock: nothing of ours is left under the lock prefix.
     const c = clientOf(lab, [last])
     try {
-      assert.equal((await c.getPrefix('/plasmactl/locks/')).kvs.filter((kv) => kv.value.toString().includes(hostname())).length, 0)
+      assert.equal(
+        (await c.getPrefix('/plasmactl/locks/')).kvs.filter((kv) => kv.value.toString().includes(hostname())).length,
+        0,
+      )
     } finally {
       c.close()
     }
@@ -180,7 +243,19 @@ describe('node remove against a real 3-node lab', () => {
     lab.nodes.push({name: 'n4', address: n4.address, clientUrl: n4.clientUrl, sshPort: n4.sshPort})
     const dry = await cli(['node', 'add', 'n4', '--dry-run', '--json'])
     assert.equal(dry.exitCode, 0, dry.stderr + dry.stdout)
-    assert.deepEqual(dry.json.data.plan.steps.map((s: {step: string}) => s.step), ['member-add', 'mark-active', 'clear-data', 'write-join-settings', 'start-service', 'wait-caught-up', 'promote', 'verify'])
+    assert.deepEqual(
+      dry.json.data.plan.steps.map((s: {step: string}) => s.step),
+      [
+        'member-add',
+        'mark-active',
+        'clear-data',
+        'write-join-settings',
+        'start-service',
+        'wait-caught-up',
+        'promote',
+        'verify',
+      ],
+    )
     assert.equal(await lab.memberPid('n4'), undefined, 'dry run started nothing')
     const r = await cli(['node', 'add', 'n4', '--yes', '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
@@ -196,7 +271,13 @@ describe('node remove against a real 3-node lab', () => {
     const env = await lab.sshExec('n4', `cat ${join(lab.dir, 'nodes', 'n4', 'chainfire.env')}`)
     assert.match(env.stdout, /ETCD_INITIAL_CLUSTER_STATE='existing'/)
     const initial = /ETCD_INITIAL_CLUSTER='([^']*)'/.exec(env.stdout)?.[1] ?? ''
-    assert.deepEqual(initial.split(',').map((e) => e.split('=')[0]).sort(), [last, 'n4'])
+    assert.deepEqual(
+      initial
+        .split(',')
+        .map((e) => e.split('=')[0])
+        .sort(),
+      [last, 'n4'],
+    )
     const again = await cli(['node', 'add', 'n4', '--yes', '--json'])
     assert.equal(again.exitCode, 2, 'already a voter')
   })

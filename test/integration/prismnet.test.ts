@@ -8,7 +8,8 @@ import {eventually, type Lab, startLab} from '../helpers/lab.js'
 describe('PrismNet: a real clustered OVN Northbound DB (ovsdb-server x3)', () => {
   let lab: Lab
   const status = async () => lab.cli(['prismnet', 'status', '--json'])
-  const nbPid = async (node: string) => Number((await readFile(join(lab.dir, 'nodes', node, 'ovn', 'nb.pid'), 'utf8')).trim())
+  const nbPid = async (node: string) =>
+    Number((await readFile(join(lab.dir, 'nodes', node, 'ovn', 'nb.pid'), 'utf8')).trim())
   const kill = async (node: string) => {
     const pid = await nbPid(node)
     process.kill(pid, 'SIGKILL')
@@ -32,7 +33,10 @@ describe('PrismNet: a real clustered OVN Northbound DB (ovsdb-server x3)', () =>
     assert.ok(nb.members.every((m: {reachable: boolean; connected: boolean}) => m.reachable && m.connected))
     assert.equal(nb.members.filter((m: {leader: boolean}) => m.leader).length, 1)
     assert.ok(nb.clusterId && nb.clusterIdAgrees)
-    assert.deepEqual(nb.members.map((m: {name: string}) => m.name), ['n1', 'n2', 'n3'])
+    assert.deepEqual(
+      nb.members.map((m: {name: string}) => m.name),
+      ['n1', 'n2', 'n3'],
+    )
     const h = await lab.cli(['health', '--json'])
     const p = h.json.data.components.find((c: {component: string}) => c.component === 'prismnet')
     assert.equal(p.status, 'ok')
@@ -41,17 +45,25 @@ describe('PrismNet: a real clustered OVN Northbound DB (ovsdb-server x3)', () =>
   it('kill the leader: a new leader is reported and the dead member is named', async () => {
     const before = (await status()).json.data.details.nb.leader as string
     await kill(before)
-    const r = await eventually(async () => {
-      const x = await status()
-      const nb = x.json?.data?.details?.nb
-      return nb?.leader && nb.leader !== before ? x : undefined
-    }, 30_000, 'a new OVN NB leader')
+    const r = await eventually(
+      async () => {
+        const x = await status()
+        const nb = x.json?.data?.details?.nb
+        return nb?.leader && nb.leader !== before ? x : undefined
+      },
+      30_000,
+      'a new OVN NB leader',
+    )
     assert.equal(r.exitCode, 4, 'one member down is a warning')
     assert.equal(r.json.data.status, 'warn')
     const dead = r.json.data.details.nb.members.find((m: {name: string}) => m.name === before)
     assert.equal(dead.reachable, false)
     assert.match(dead.error, /refused/)
-    assert.ok(r.json.data.findings.some((f: {message: string; status: string}) => f.status === 'warn' && f.message.includes(`member ${before}`)))
+    assert.ok(
+      r.json.data.findings.some(
+        (f: {message: string; status: string}) => f.status === 'warn' && f.message.includes(`member ${before}`),
+      ),
+    )
     // ChainFire is unaffected and still reported.
     const h = await lab.cli(['health', '--json'])
     assert.equal(h.json.data.components.find((c: {component: string}) => c.component === 'chainfire').status, 'ok')
@@ -65,12 +77,21 @@ describe('PrismNet: a real clustered OVN Northbound DB (ovsdb-server x3)', () =>
     const r = await status()
     assert.equal(r.exitCode, 5, r.stdout)
     assert.equal(r.json.data.status, 'crit')
-    assert.ok(r.json.data.findings.some((f: {status: string; message: string}) => f.status === 'crit' && /QUORUM LOST/.test(f.message)), JSON.stringify(r.json.data.findings))
+    assert.ok(
+      r.json.data.findings.some(
+        (f: {status: string; message: string}) => f.status === 'crit' && /QUORUM LOST/.test(f.message),
+      ),
+      JSON.stringify(r.json.data.findings),
+    )
     const h = await lab.cli(['health', '--json'])
     assert.equal(h.exitCode, 5)
     assert.equal(h.json.data.components.find((c: {component: string}) => c.component === 'prismnet').status, 'crit')
     assert.equal(h.json.data.components.find((c: {component: string}) => c.component === 'chainfire').status, 'ok')
-    assert.ok(h.json.data.problems.some((p: {message: string}) => p.message.startsWith('prismnet: OVN Northbound DB: QUORUM LOST')))
+    assert.ok(
+      h.json.data.problems.some((p: {message: string}) =>
+        p.message.startsWith('prismnet: OVN Northbound DB: QUORUM LOST'),
+      ),
+    )
 
     // The service scripts bring them back through each node's sshd, as a runbook would.
     for (const n of [...down, alive[0]]) {

@@ -33,7 +33,17 @@ describe('production confirmation', () => {
     const bin = join(lab.dir, '..', 'plasmactl')
     await writeFile(bin, `#!/bin/sh\nexec ${[cmd, ...pre].map((a) => `'${a}'`).join(' ')} "$@"\n`)
     await chmod(bin, 0o755)
-    await tmux('new-session', '-d', '-s', 'c', '-x', '200', '-y', '50', `env PATH=${join(lab.dir, '..')}:$PATH PLASMACTL_CONFIG=${prodConfig} PS1='$ ' bash --norc --noprofile -i`)
+    await tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'c',
+      '-x',
+      '200',
+      '-y',
+      '50',
+      `env PATH=${join(lab.dir, '..')}:$PATH PLASMACTL_CONFIG=${prodConfig} PS1='$ ' bash --norc --noprofile -i`,
+    )
   })
 
   after(async () => {

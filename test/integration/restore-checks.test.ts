@@ -45,7 +45,10 @@ describe('snapshot restore checks what it restores onto (real 3-node lab)', () =
     const writer = (async () => {
       let c = newClient()
       for (let i = 0; !stop; i++) {
-        const ok = await c.put(`/during-restore/${i}`, 'x').then(() => true, () => false)
+        const ok = await c.put(`/during-restore/${i}`, 'x').then(
+          () => true,
+          () => false,
+        )
         if (ok) acked++
         else {
           c.close()
@@ -60,9 +63,14 @@ describe('snapshot restore checks what it restores onto (real 3-node lab)', () =
     await writer
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
     const v = r.json.data.verified
-    t.diagnostic(`verified ${v.keyCount} keys at revision ${snap.manifest.revision}; ${v.liveKeyCount} live when checked; ${acked} writes acknowledged during the run`)
+    t.diagnostic(
+      `verified ${v.keyCount} keys at revision ${snap.manifest.revision}; ${v.liveKeyCount} live when checked; ${acked} writes acknowledged during the run`,
+    )
     assert.equal(v.keyCount, snap.manifest.keyCount)
-    assert.ok(r.json.data.plan.warnings.some((w: string) => /the live cluster is healthy/.test(w)), JSON.stringify(r.json.data.plan.warnings))
+    assert.ok(
+      r.json.data.plan.warnings.some((w: string) => /the live cluster is healthy/.test(w)),
+      JSON.stringify(r.json.data.plan.warnings),
+    )
   })
 
   it('a snapshot of another cluster is refused (exit 6) without --force cluster-mismatch; the plan shows the revision gap', async () => {
@@ -74,14 +82,31 @@ describe('snapshot restore checks what it restores onto (real 3-node lab)', () =
     for (const args of [['--dry-run'], ['--yes']]) {
       const r = await cli(['snapshot', 'restore', snap.name, ...args, '--json'])
       assert.equal(r.exitCode, 6, r.stderr + r.stdout)
-      assert.match(r.json.error.message, new RegExp(`was taken from cluster ${snap.manifest.clusterId}, but the live cluster is ${live.clusterId}`))
+      assert.match(
+        r.json.error.message,
+        new RegExp(`was taken from cluster ${snap.manifest.clusterId}, but the live cluster is ${live.clusterId}`),
+      )
     }
-    assert.equal((await client.status({name: 'n1', url: lab.nodes[0].clientUrl})).header.clusterId, live.clusterId, 'nothing was restored')
+    assert.equal(
+      (await client.status({name: 'n1', url: lab.nodes[0].clientUrl})).header.clusterId,
+      live.clusterId,
+      'nothing was restored',
+    )
     await client.put('/after/one-more', 'x')
     const forced = await cli(['snapshot', 'restore', snap.name, '--force', 'cluster-mismatch', '--yes', '--json'])
     assert.equal(forced.exitCode, 0, forced.stderr + forced.stdout)
     const warnings: string[] = forced.json.data.plan.warnings
-    assert.ok(warnings.some((w) => /--force cluster-mismatch/.test(w)), warnings.join('\n'))
-    assert.ok(warnings.some((w) => new RegExp(`the live data is at revision \\d+, the snapshot at ${snap.manifest.revision}: restoring loses the last \\d+ revisions`).test(w)), warnings.join('\n'))
+    assert.ok(
+      warnings.some((w) => /--force cluster-mismatch/.test(w)),
+      warnings.join('\n'),
+    )
+    assert.ok(
+      warnings.some((w) =>
+        new RegExp(
+          `the live data is at revision \\d+, the snapshot at ${snap.manifest.revision}: restoring loses the last \\d+ revisions`,
+        ).test(w),
+      ),
+      warnings.join('\n'),
+    )
   })
 })

@@ -20,7 +20,14 @@ describe('runbook new/lint/list/show and snapshot schedule through the real bina
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'plasmactl-rbcmd-'))
     dir = join(home, 'runbooks')
-    env = {HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_STATE_HOME: join(home, '.state'), PLASMACTL_CONFIG: join(home, 'config.yaml'), PLASMACTL_CONTEXT: undefined, PLASMACTL_RUNBOOK_PATH: dir}
+    env = {
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, '.config'),
+      XDG_STATE_HOME: join(home, '.state'),
+      PLASMACTL_CONFIG: join(home, 'config.yaml'),
+      PLASMACTL_CONTEXT: undefined,
+      PLASMACTL_RUNBOOK_PATH: dir,
+    }
   })
   after(() => rm(home, {recursive: true, force: true}))
 
@@ -28,7 +35,10 @@ describe('runbook new/lint/list/show and snapshot schedule through the real bina
     const r = await cli(['runbook', 'new', 'team/check-disk', '--dir', dir])
     assert.equal(r.exitCode, 0, r.stderr)
     const file = join(dir, 'team', 'check-disk.yaml')
-    assert.equal(r.stdout, `created ${file}\nnext: plasmactl runbook lint ${file} && plasmactl runbook run ${file} --dry-run\n`)
+    assert.equal(
+      r.stdout,
+      `created ${file}\nnext: plasmactl runbook lint ${file} && plasmactl runbook run ${file} --dry-run\n`,
+    )
     const text = await readFile(file, 'utf8')
     assert.match(text, /^ {2}name: team\/check-disk$/m)
     assert.doesNotMatch(text, /@NAME@/)
@@ -51,7 +61,10 @@ describe('runbook new/lint/list/show and snapshot schedule through the real bina
     assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr)
     assert.equal(ok.stdout, `ok    ${good}\n`)
     const broken = join(dir, 'team', 'broken.yaml')
-    await writeFile(broken, 'apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: team/broken\nsteps:\n  - id: a\n    kind: teleport\n    on: n1\n')
+    await writeFile(
+      broken,
+      'apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: team/broken\nsteps:\n  - id: a\n    kind: teleport\n    on: n1\n',
+    )
     const r = await cli(['runbook', 'lint', broken, good])
     assert.equal(r.exitCode, 2)
     assert.match(r.stdout, new RegExp(`^${broken}:7:11: error: .*kind`, 'm'))
@@ -83,7 +96,10 @@ describe('runbook new/lint/list/show and snapshot schedule through the real bina
     assert.equal(r.exitCode, 0, r.stderr)
     assert.equal(r.stdout, `# team/check-disk (${file})\n${(await readFile(file, 'utf8')).trimEnd()}\n`)
     const json = await cli(['runbook', 'show', 'team/check-disk', '--json'])
-    assert.deepEqual(json.json.data.steps.map((s: {id: string}) => s.id), ['show-status', 'wait-healthy'])
+    assert.deepEqual(
+      json.json.data.steps.map((s: {id: string}) => s.id),
+      ['show-status', 'wait-healthy'],
+    )
     assert.equal(json.json.data.params.node.type, 'node')
     assert.match(json.json.data.stepsDigest, /^[0-9a-f]{16,}$/)
     const missing = await cli(['runbook', 'show', 'team/no-such'])
@@ -92,7 +108,18 @@ describe('runbook new/lint/list/show and snapshot schedule through the real bina
   })
 
   it('snapshot schedule show renders the units and the crontab line and writes nothing', async () => {
-    const init = await cli(['config', 'init', '--context-name', 'prod-eu1', '--environment', 'production', '--node', 'n1=10.0.0.1', '--endpoint', 'http://10.0.0.1:2379'])
+    const init = await cli([
+      'config',
+      'init',
+      '--context-name',
+      'prod-eu1',
+      '--environment',
+      'production',
+      '--node',
+      'n1=10.0.0.1',
+      '--endpoint',
+      'http://10.0.0.1:2379',
+    ])
     assert.equal(init.exitCode, 0, init.stderr)
     const units = join(home, 'units')
     const r = await cli(['snapshot', 'schedule', 'show', '--dir', units, '--cron-dir', units])
@@ -100,11 +127,17 @@ describe('runbook new/lint/list/show and snapshot schedule through the real bina
     assert.match(r.stdout, new RegExp(`^# ${units}/plasmactl-snapshot-prod-eu1\\.service$`, 'm'))
     assert.match(r.stdout, new RegExp(`^# ${units}/plasmactl-snapshot-prod-eu1\\.timer$`, 'm'))
     assert.match(r.stdout, /^OnCalendar=hourly$/m)
-    assert.match(r.stdout, /^17 \* \* \* \* \S+ PLASMACTL_CONFIG=\S+ .* snapshot save --context prod-eu1 --log-format json /m)
+    assert.match(
+      r.stdout,
+      /^17 \* \* \* \* \S+ PLASMACTL_CONFIG=\S+ .* snapshot save --context prod-eu1 --log-format json /m,
+    )
     assert.equal(existsSync(units), false, 'show writes nothing')
     const json = await cli(['snapshot', 'schedule', 'show', '--dir', units, '--cron-dir', units, '--json'])
     assert.equal(json.json.data.installed, false)
-    assert.deepEqual(json.json.data.files.map((f: {path: string}) => f.path), ['service', 'timer', ''].map((ext) => join(units, `plasmactl-snapshot-prod-eu1${ext ? `.${ext}` : ''}`)))
+    assert.deepEqual(
+      json.json.data.files.map((f: {path: string}) => f.path),
+      ['service', 'timer', ''].map((ext) => join(units, `plasmactl-snapshot-prod-eu1${ext ? `.${ext}` : ''}`)),
+    )
   })
 
   it('snapshot schedule install writes exactly what show renders; a bad schedule writes nothing (exit 2)', async () => {
@@ -121,7 +154,10 @@ describe('runbook new/lint/list/show and snapshot schedule through the real bina
       assert.equal(await readFile(f.path, 'utf8'), f.content)
       assert.match(r.stdout, new RegExp(`^wrote ${f.path}$`, 'm'))
     }
-    assert.match(r.stdout, /^enable with: systemctl daemon-reload && systemctl enable --now plasmactl-snapshot-prod-eu1\.timer$/m)
+    assert.match(
+      r.stdout,
+      /^enable with: systemctl daemon-reload && systemctl enable --now plasmactl-snapshot-prod-eu1\.timer$/m,
+    )
     assert.match(await readFile(join(units, 'plasmactl-snapshot-prod-eu1'), 'utf8'), /^@hourly /m)
   })
 })

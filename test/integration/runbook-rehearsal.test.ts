@@ -21,10 +21,23 @@ describe('shipped runbooks rehearsed against a lab with every component', () => 
   let work: string
   let env: Record<string, string>
   /** The CLI on the lab context (selected by environment). */
-  const cli = (args: string[], extra: Record<string, string> = {}) => lab.cli(args, {env: {...env, PLASMACTL_CONTEXT: 'lab', ...extra}})
+  const cli = (args: string[], extra: Record<string, string> = {}) =>
+    lab.cli(args, {env: {...env, PLASMACTL_CONTEXT: 'lab', ...extra}})
   /** `runbook run NAME --context lab --yes`: the current context is another cluster. */
   const runbook = async (name: string, params: Record<string, string> = {}, ...extra: string[]) => {
-    const r = await lab.cli(['runbook', 'run', name, '--context', 'lab', '--yes', ...Object.entries(params).flatMap(([k, v]) => ['--param', `${k}=${v}`]), ...extra], {env})
+    const r = await lab.cli(
+      [
+        'runbook',
+        'run',
+        name,
+        '--context',
+        'lab',
+        '--yes',
+        ...Object.entries(params).flatMap(([k, v]) => ['--param', `${k}=${v}`]),
+        ...extra,
+      ],
+      {env},
+    )
     assert.equal(r.exitCode, 0, `${name}: ${r.stdout}${r.stderr}`)
     return r
   }
@@ -65,15 +78,26 @@ describe('shipped runbooks rehearsed against a lab with every component', () => 
     assert.equal(lint.exitCode, 0, lint.stdout + lint.stderr)
     const list = await cli(['runbook', 'list', '--json'])
     assert.equal(list.exitCode, 0, list.stderr)
-    const shipped = list.json.data.runbooks.filter((r: {file: string}) => r.file.startsWith(join(REPO_ROOT, 'runbooks')))
+    const shipped = list.json.data.runbooks.filter((r: {file: string}) =>
+      r.file.startsWith(join(REPO_ROOT, 'runbooks')),
+    )
     const names = shipped.map((r: {name: string}) => r.name)
-    for (const n of ['prismnet/ovn-db-recovery', 'flaredb/store-restart', 'chainfire/restart-node', 'plasmavmc/vm-crash-restart']) assert.ok(names.includes(n), names.join(' '))
+    for (const n of [
+      'prismnet/ovn-db-recovery',
+      'flaredb/store-restart',
+      'chainfire/restart-node',
+      'plasmavmc/vm-crash-restart',
+    ])
+      assert.ok(names.includes(n), names.join(' '))
     for (const r of shipped) assert.equal(r.lintErrors, 0, r.name)
     // Dry runs change nothing: all at once.
     const dryRuns = await Promise.all(
       (shipped as {name: string; params: string[]}[]).map(async (r) => {
         const params = r.params.filter((p) => SAMPLE_PARAMS[p]).flatMap((p) => ['--param', `${p}=${SAMPLE_PARAMS[p]}`])
-        return {name: r.name, dry: await lab.cli(['runbook', 'run', r.name, '--context', 'lab', '--dry-run', '--json', ...params], {env})}
+        return {
+          name: r.name,
+          dry: await lab.cli(['runbook', 'run', r.name, '--context', 'lab', '--dry-run', '--json', ...params], {env}),
+        }
       }),
     )
     for (const {name, dry} of dryRuns) {
@@ -85,7 +109,10 @@ describe('shipped runbooks rehearsed against a lab with every component', () => 
   it('runbook list marks a runbook that does not lint', async () => {
     const dir = join(work, 'runbooks')
     await mkdir(dir, {recursive: true})
-    await writeFile(join(dir, 'broken.yaml'), 'apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: broken\nsteps:\n  - id: a\n    kind: local\n    command: echo hi\n    allow-failure: true\n')
+    await writeFile(
+      join(dir, 'broken.yaml'),
+      'apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: broken\nsteps:\n  - id: a\n    kind: local\n    command: echo hi\n    allow-failure: true\n',
+    )
     const extra = {PLASMACTL_RUNBOOK_PATH: dir}
     const json = await cli(['runbook', 'list', '--json'], extra)
     const broken = json.json.data.runbooks.find((r: {name: string}) => r.name === 'broken')
@@ -107,7 +134,8 @@ describe('shipped runbooks rehearsed against a lab with every component', () => 
     const before = await Promise.all(lab.nodes.map((n) => lab.memberPid(n.name)))
     await runbook('chainfire/rolling-restart')
     const now = await Promise.all(lab.nodes.map((n) => lab.memberPid(n.name)))
-    for (const [i, pid] of now.entries()) assert.ok(pid && pid !== before[i], `${lab.nodes[i].name}: ${before[i]} -> ${pid}`)
+    for (const [i, pid] of now.entries())
+      assert.ok(pid && pid !== before[i], `${lab.nodes[i].name}: ${before[i]} -> ${pid}`)
     assert.equal(await healthy('chainfire'), 'ok')
   })
 
@@ -129,7 +157,10 @@ describe('shipped runbooks rehearsed against a lab with every component', () => 
   it('plasmavmc/reconcile-orphans stops a QEMU no record accounts for', async () => {
     const sock = nodeFile('n2', 'vm', 'stray.qmp')
     const pidFile = nodeFile('n2', 'vm', 'stray.pid')
-    const started = await lab.sshExec('n2', `qemu-system-x86_64 -machine none -nodefaults -nographic -display none -qmp unix:${sock},server=on,wait=off -daemonize -pidfile ${pidFile}`)
+    const started = await lab.sshExec(
+      'n2',
+      `qemu-system-x86_64 -machine none -nodefaults -nographic -display none -qmp unix:${sock},server=on,wait=off -daemonize -pidfile ${pidFile}`,
+    )
     assert.equal(started.exitCode, 0, started.stderr)
     const pid = await pidOf(pidFile)
     assert.equal((await cli(['vm', 'check'])).exitCode, 4)
@@ -155,14 +186,19 @@ describe('shipped runbooks rehearsed against a lab with every component', () => 
 
   it('flaredb/store-restart brings a killed store back: live, heartbeating, regions replicated', async () => {
     await killByPidFile(nodeFile('n2', 'flaredb', 'store.pid'))
-    await eventually(async () => (await cli(['flaredb', 'status', '--timeout', '500ms'])).exitCode !== 0, 20_000, 'store n2 reported down')
+    await eventually(
+      async () => (await cli(['flaredb', 'status', '--timeout', '500ms'])).exitCode !== 0,
+      20_000,
+      'store n2 reported down',
+    )
     await runbook('flaredb/store-restart', {node: 'n2'})
     assert.equal((await cli(['flaredb', 'status'])).exitCode, 0)
   })
 
   const nb = (node: string) => `tcp:${lab.nodes.find((n) => n.name === node)!.address}:6641`
   const raft = (node: string) => `tcp:${lab.nodes.find((n) => n.name === node)!.address}:6643`
-  const nbctl = (node: string, ...args: string[]) => run('ovn-nbctl', ['--no-leader-only', `--db=${nb(node)}`, ...args], {timeoutMs: 20_000})
+  const nbctl = (node: string, ...args: string[]) =>
+    run('ovn-nbctl', ['--no-leader-only', `--db=${nb(node)}`, ...args], {timeoutMs: 20_000})
 
   it('prismnet/ovn-db-recovery restarts a killed OVN NB member', async () => {
     await killByPidFile(nodeFile('n2', 'ovn', 'nb.pid'))
@@ -172,7 +208,18 @@ describe('shipped runbooks rehearsed against a lab with every component', () => 
   })
 
   it('prismnet/ovn-db-recovery rejoin=true replaces a damaged member database from the survivors, keeping the damaged file', async () => {
-    const add = await run('ovn-nbctl', [`--db=${lab.nodes.slice(0, 3).map((n) => nb(n.name)).join(',')}`, 'ls-add', 'rehearsal-sw'], {timeoutMs: 20_000})
+    const add = await run(
+      'ovn-nbctl',
+      [
+        `--db=${lab.nodes
+          .slice(0, 3)
+          .map((n) => nb(n.name))
+          .join(',')}`,
+        'ls-add',
+        'rehearsal-sw',
+      ],
+      {timeoutMs: 20_000},
+    )
     assert.equal(add.exitCode, 0, add.stderr)
     const db = nodeFile('n3', 'ovn', 'nb.db')
     await killByPidFile(nodeFile('n3', 'ovn', 'nb.pid'))
@@ -180,15 +227,28 @@ describe('shipped runbooks rehearsed against a lab with every component', () => 
     // A restart is not enough: the member does not come up with a damaged file.
     const restart = await lab.sshExec('n3', `${nodeFile('n3', 'bin', 'ovn-nb')} start`)
     assert.notEqual(restart.exitCode, 0, restart.stdout)
-    const r = await runbook('prismnet/ovn-db-recovery', {node: 'n3', rejoin: 'true', peers: `${raft('n1')},${raft('n2')}`, db_file: db, ctl: nodeFile('n3', 'ovn', 'nb.ctl')})
+    const r = await runbook('prismnet/ovn-db-recovery', {
+      node: 'n3',
+      rejoin: 'true',
+      peers: `${raft('n1')},${raft('n2')}`,
+      db_file: db,
+      ctl: nodeFile('n3', 'ovn', 'nb.ctl'),
+    })
     assert.match(r.stderr, /removed old server [0-9a-f]+/)
     assert.equal((await cli(['prismnet', 'status'])).exitCode, 0)
     // The damaged file is kept, the member holds the data again, the cluster has three servers.
     const moved = /moved aside: (\S+)/.exec(r.stderr)?.[1]
     assert.ok(moved && (await stat(moved)).isFile(), r.stderr)
     assert.equal(await readFile(moved, 'utf8'), 'not an ovsdb file\n')
-    await eventually(async () => (await nbctl('n3', 'ls-list')).stdout.includes('rehearsal-sw'), 20_000, 'n3 serves the data')
-    const status = await lab.sshExec('n1', `ovn-appctl -t ${nodeFile('n1', 'ovn', 'nb.ctl')} cluster/status OVN_Northbound`)
+    await eventually(
+      async () => (await nbctl('n3', 'ls-list')).stdout.includes('rehearsal-sw'),
+      20_000,
+      'n3 serves the data',
+    )
+    const status = await lab.sshExec(
+      'n1',
+      `ovn-appctl -t ${nodeFile('n1', 'ovn', 'nb.ctl')} cluster/status OVN_Northbound`,
+    )
     const servers = status.stdout.split('\n').filter((l) => / at tcp:/.test(l))
     assert.equal(servers.length, 3, status.stdout)
   })

@@ -7,8 +7,15 @@ import {after, before, describe, it} from 'node:test'
 import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 
-function spawnCli(lab: Lab, args: string[], env: Record<string, string>): {child: ChildProcess; exit: Promise<number | null>; out: () => string} {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), ...args], {env: {...process.env, PLASMACTL_CONFIG: lab.configPath, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+function spawnCli(
+  lab: Lab,
+  args: string[],
+  env: Record<string, string>,
+): {child: ChildProcess; exit: Promise<number | null>; out: () => string} {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), ...args], {
+    env: {...process.env, PLASMACTL_CONFIG: lab.configPath, ...env},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
@@ -19,9 +26,19 @@ function spawnCli(lab: Lab, args: string[], env: Record<string, string>): {child
  * Runs the CLI on a pseudo-terminal (util-linux `script`), answering each prompt whose text matches
  * the next entry of ANSWERS with its keys, as an operator at a terminal would.
  */
-function onTerminal(lab: Lab, args: string[], env: Record<string, string>, answers: {when: RegExp; keys: string}[]): Promise<{exitCode: number | null; out: string}> {
-  const cmd = [process.execPath, join(REPO_ROOT, 'bin', 'run.js'), ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {env: {...process.env, PLASMACTL_CONFIG: lab.configPath, TERM: 'xterm', ...env}, stdio: ['pipe', 'pipe', 'pipe']})
+function onTerminal(
+  lab: Lab,
+  args: string[],
+  env: Record<string, string>,
+  answers: {when: RegExp; keys: string}[],
+): Promise<{exitCode: number | null; out: string}> {
+  const cmd = [process.execPath, join(REPO_ROOT, 'bin', 'run.js'), ...args]
+    .map((a) => `'${a.replaceAll("'", `'\\''`)}'`)
+    .join(' ')
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+    env: {...process.env, PLASMACTL_CONFIG: lab.configPath, TERM: 'xterm', ...env},
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   let out = ''
   let seen = 0
   const pending = [...answers]
@@ -37,13 +54,19 @@ function onTerminal(lab: Lab, args: string[], env: Record<string, string>, answe
   }
   child.stdout!.on('data', onData)
   child.stderr!.on('data', onData)
-  return new Promise((resolve) => child.on('exit', (code) => {
-    child.stdin!.end()
-    resolve({exitCode: code, out})
-  }))
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      child.stdin!.end()
+      resolve({exitCode: code, out})
+    }),
+  )
 }
 
-const starts = async (lab: Lab, node: string) => ((await readFile(join(lab.dir, 'nodes', node, 'chainfire.log'), 'utf8')).match(/"msg":"starting an etcd server"/g) ?? []).length
+const starts = async (lab: Lab, node: string) =>
+  (
+    (await readFile(join(lab.dir, 'nodes', node, 'chainfire.log'), 'utf8')).match(/"msg":"starting an etcd server"/g) ??
+    []
+  ).length
 
 describe('runbooks against a real 3-node lab', () => {
   let lab: Lab
@@ -52,7 +75,8 @@ describe('runbooks against a real 3-node lab', () => {
   let env: Record<string, string>
   const cli = (args: string[], extra: Record<string, string> = {}) => lab.cli(args, {env: {...env, ...extra}})
   const revision = async () => (await client.get('/nothing')).header.revision
-  const journals = async () => (await readdir(join(work, 'state', 'runbooks')).catch(() => [] as string[])).filter((f) => f.endsWith('.jsonl'))
+  const journals = async () =>
+    (await readdir(join(work, 'state', 'runbooks')).catch(() => [] as string[])).filter((f) => f.endsWith('.jsonl'))
   const rb = async (name: string, body: string) => {
     const f = join(work, `${name}.yaml`)
     await writeFile(f, `apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: ${name}\n${body}`)
@@ -75,9 +99,18 @@ describe('runbooks against a real 3-node lab', () => {
   })
 
   it('exec runs on the selected nodes in parallel, labels output, summarises exit codes', async () => {
-    const r = await cli(['exec', 'all', '--json', '--', 'echo hello-$(hostname) && test "$(whoami)" = plasmalab || test "$(whoami)" = root'])
+    const r = await cli([
+      'exec',
+      'all',
+      '--json',
+      '--',
+      'echo hello-$(hostname) && test "$(whoami)" = plasmalab || test "$(whoami)" = root',
+    ])
     assert.equal(r.exitCode, 0, r.stderr)
-    assert.deepEqual(r.json.data.hosts.map((h: {node: string}) => h.node), ['n1', 'n2', 'n3'])
+    assert.deepEqual(
+      r.json.data.hosts.map((h: {node: string}) => h.node),
+      ['n1', 'n2', 'n3'],
+    )
     const f = await cli(['exec', 'n1,n3', '--', 'echo out; exit 3'])
     assert.equal(f.exitCode, 3)
     assert.match(f.stdout, /^n1 \| out$/m)
@@ -92,12 +125,18 @@ describe('runbooks against a real 3-node lab', () => {
 
   it('--dry-run renders commands, shows quorum impact, and changes nothing (revision, marker)', async () => {
     const marker = join(work, 'dry-marker')
-    const f = await rb('dry', `params:\n  node:\n    type: node\n    default: n2\nsteps:\n  - id: touch\n    kind: run\n    on: all\n    command: touch ${marker}-{{ node.name }}\n  - id: local\n    kind: local\n    command: touch ${marker}-local\n  - id: stop\n    kind: service\n    on: "{{ params.node }}"\n    service: chainfire\n    verb: stop\n  - id: rm\n    kind: action\n    action: member-remove\n    with:\n      node: n3\n`)
+    const f = await rb(
+      'dry',
+      `params:\n  node:\n    type: node\n    default: n2\nsteps:\n  - id: touch\n    kind: run\n    on: all\n    command: touch ${marker}-{{ node.name }}\n  - id: local\n    kind: local\n    command: touch ${marker}-local\n  - id: stop\n    kind: service\n    on: "{{ params.node }}"\n    service: chainfire\n    verb: stop\n  - id: rm\n    kind: action\n    action: member-remove\n    with:\n      node: n3\n`,
+    )
     const before = await revision()
     const r = await cli(['runbook', 'run', f, '--dry-run', '--json'])
     assert.equal(r.exitCode, 0, r.stderr)
     const plan = r.json.data.plan
-    assert.deepEqual(plan.map((p: {step: string}) => p.step), ['touch', 'local', 'stop', 'rm'])
+    assert.deepEqual(
+      plan.map((p: {step: string}) => p.step),
+      ['touch', 'local', 'stop', 'rm'],
+    )
     assert.equal(plan[0].describe[0], `n1: touch ${marker}-n1`)
     assert.deepEqual(plan[0].targets, ['n1', 'n2', 'n3'])
     assert.deepEqual(plan[2].impact, ['stop n2: 2/3 voters remain, failure tolerance 0'])
@@ -105,7 +144,8 @@ describe('runbooks against a real 3-node lab', () => {
     const human = await cli(['runbook', 'run', 'chainfire/rolling-restart', '--dry-run'])
     assert.equal(human.exitCode, 0, human.stderr)
     assert.match(human.stdout, /quorum: stop n\d: 2\/3 voters remain, failure tolerance 0/)
-    for (const n of ['n1', 'n2', 'n3', 'local']) assert.equal(existsSync(`${marker}-${n}`), false, `marker ${n} must not exist`)
+    for (const n of ['n1', 'n2', 'n3', 'local'])
+      assert.equal(existsSync(`${marker}-${n}`), false, `marker ${n} must not exist`)
     assert.equal(await revision(), before, 'ChainFire revision unchanged')
     assert.deepEqual(await journals(), [], 'a dry run writes no journal')
     assert.equal((await client.getPrefix('/plasmactl/locks/')).kvs.length, 0)
@@ -114,7 +154,10 @@ describe('runbooks against a real 3-node lab', () => {
   it("a param value like x'; touch /tmp/pwned; ' is never executed (remote, local, sudo-less run)", async () => {
     const pwned = `/tmp/pwned-${process.pid}`
     const out = join(work, 'inject-out')
-    const f = await rb('inject', `params:\n  msg:\n    type: string\nsteps:\n  - id: remote\n    kind: run\n    on: n1\n    command: echo {{ params.msg }} > ${out}-remote\n  - id: local\n    kind: local\n    command: echo {{ params.msg }} > ${out}-local\n  - id: check\n    kind: check\n    on: n2\n    command: test -n {{ params.msg }}\n`)
+    const f = await rb(
+      'inject',
+      `params:\n  msg:\n    type: string\nsteps:\n  - id: remote\n    kind: run\n    on: n1\n    command: echo {{ params.msg }} > ${out}-remote\n  - id: local\n    kind: local\n    command: echo {{ params.msg }} > ${out}-local\n  - id: check\n    kind: check\n    on: n2\n    command: test -n {{ params.msg }}\n`,
+    )
     const value = `x'; touch ${pwned}; '`
     const r = await cli(['runbook', 'run', f, '--yes', '--param', `msg=${value}`, '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
@@ -128,7 +171,10 @@ describe('runbooks against a real 3-node lab', () => {
 
   it('sudo: steps run through sudo -n; a sudo that wants a password is refused (exit 6) and never prompts', async () => {
     const out = join(work, 'sudo-uid')
-    const f = await rb('sudo-check', `steps:\n  - id: as-root\n    kind: run\n    on: n1\n    sudo: true\n    command: id -u > ${out}\n`)
+    const f = await rb(
+      'sudo-check',
+      `steps:\n  - id: as-root\n    kind: run\n    on: n1\n    sudo: true\n    command: id -u > ${out}\n`,
+    )
     const probe = await lab.sshExec('n1', 'command -v sudo && sudo -n true')
     assert.ok(probe.stdout.includes('sudo'), 'sudo is installed (scripts/setup.sh installs it)')
     if (probe.exitCode !== 0) {
@@ -139,7 +185,10 @@ describe('runbooks against a real 3-node lab', () => {
       assert.equal(existsSync(out), false)
       const x = await cli(['exec', 'n1,n2', '--sudo', '--json', '--', 'true'])
       assert.equal(x.exitCode, 6, x.stdout + x.stderr)
-      assert.deepEqual(x.json.data.hosts.map((h: {failure: string}) => h.failure), ['refused', 'refused'])
+      assert.deepEqual(
+        x.json.data.hosts.map((h: {failure: string}) => h.failure),
+        ['refused', 'refused'],
+      )
     }
     if (process.getuid?.() !== 0) return
     // As root the test can grant the lab user NOPASSWD for the length of this test.
@@ -158,7 +207,10 @@ describe('runbooks against a real 3-node lab', () => {
 
   it('--step on a terminal shows each step with its resolved targets and asks run / skip / abort / run the rest', async () => {
     const mark = join(work, 'stepped')
-    const f = await rb('stepped', `steps:\n${[1, 2, 3, 4].map((i) => `  - id: s${i}\n    kind: run\n    on: n${(i % 3) + 1}\n    command: touch ${mark}-${i}\n`).join('')}`)
+    const f = await rb(
+      'stepped',
+      `steps:\n${[1, 2, 3, 4].map((i) => `  - id: s${i}\n    kind: run\n    on: n${(i % 3) + 1}\n    command: touch ${mark}-${i}\n`).join('')}`,
+    )
     const DOWN = '\x1b[B'
     const r = await onTerminal(lab, ['runbook', 'run', f, '--step'], env, [
       {when: /step s1\?/, keys: '\r'},
@@ -170,18 +222,26 @@ describe('runbooks against a real 3-node lab', () => {
     assert.match(r.out, /── step s1 \(run\)/)
     assert.match(r.out, /targets \(resolved now\): n2/)
     assert.match(r.out, new RegExp(`touch ${mark.replaceAll('/', '\\/')}-1`))
-    assert.deepEqual([1, 2, 3, 4].map((i) => existsSync(`${mark}-${i}`)), [true, false, true, true])
+    assert.deepEqual(
+      [1, 2, 3, 4].map((i) => existsSync(`${mark}-${i}`)),
+      [true, false, true, true],
+    )
     // "run the rest": s4 ran without a question.
     assert.doesNotMatch(r.out, /step s4\?/)
     // abort before the first step: nothing runs, refused (exit 6).
-    const aborted = await onTerminal(lab, ['runbook', 'run', f, '--step'], env, [{when: /step s1\?/, keys: `${DOWN}${DOWN}\r`}])
+    const aborted = await onTerminal(lab, ['runbook', 'run', f, '--step'], env, [
+      {when: /step s1\?/, keys: `${DOWN}${DOWN}\r`},
+    ])
     assert.equal(aborted.exitCode, 6, aborted.out)
     assert.match(aborted.out, /aborted by the operator before step s1/)
   })
 
   it('a secret param never appears in terminal output, journal, transcript or the process list', async () => {
     const secret = `s3cr3t-${Date.now()}-value`
-    const f = await rb('secret', `params:\n  token:\n    type: string\n    secret: true\nsteps:\n  - id: use\n    kind: run\n    on: all\n    command: echo "token is {{ params.token }}"; sleep 1.5\n  - id: fail-loudly\n    kind: run\n    on: n1\n    command: echo "bad {{ params.token }}" >&2; exit 1\n    on_failure: continue\n  - id: local\n    kind: local\n    command: echo {{ params.token }}\n`)
+    const f = await rb(
+      'secret',
+      `params:\n  token:\n    type: string\n    secret: true\nsteps:\n  - id: use\n    kind: run\n    on: all\n    command: echo "token is {{ params.token }}"; sleep 1.5\n  - id: fail-loudly\n    kind: run\n    on: n1\n    command: echo "bad {{ params.token }}" >&2; exit 1\n    on_failure: continue\n  - id: local\n    kind: local\n    command: echo {{ params.token }}\n`,
+    )
     const run = spawnCli(lab, ['runbook', 'run', f, '--yes', '--debug'], {...env, PLASMACTL_PARAM_TOKEN: secret})
     let seen = false
     const poll = setInterval(() => {
@@ -199,7 +259,11 @@ describe('runbooks against a real 3-node lab', () => {
     assert.match(run.out(), /token is \*\*\*/)
     const files = await journals()
     const j = files.find(async () => true)!
-    for (const file of files) assert.ok(!(await readFile(join(work, 'state', 'runbooks', file), 'utf8')).includes(secret), `secret in journal ${file}`)
+    for (const file of files)
+      assert.ok(
+        !(await readFile(join(work, 'state', 'runbooks', file), 'utf8')).includes(secret),
+        `secret in journal ${file}`,
+      )
     const runId = /run (run-[\w-]+)/.exec(run.out())![1]
     assert.ok(j)
     const md = await cli(['runbook', 'log', runId, '--format', 'markdown'])
@@ -212,9 +276,16 @@ describe('runbooks against a real 3-node lab', () => {
 
   it('kill the runner mid-run, then resume: completed steps do not run again and the run finishes', async () => {
     const m = join(work, 'resume-marker')
-    const f = await rb('resumable', `steps:\n  - id: one\n    kind: run\n    on: all\n    command: echo one-{{ node.name }} >> ${m}\n  - id: slow\n    kind: run\n    on: n1\n    command: echo slow >> ${m}; sleep 4\n  - id: three\n    kind: run\n    on: all\n    command: echo three-{{ node.name }} >> ${m}\n`)
+    const f = await rb(
+      'resumable',
+      `steps:\n  - id: one\n    kind: run\n    on: all\n    command: echo one-{{ node.name }} >> ${m}\n  - id: slow\n    kind: run\n    on: n1\n    command: echo slow >> ${m}; sleep 4\n  - id: three\n    kind: run\n    on: all\n    command: echo three-{{ node.name }} >> ${m}\n`,
+    )
     const run = spawnCli(lab, ['runbook', 'run', f, '--yes', '--lock-ttl', '30s'], env)
-    await eventually(async () => existsSync(m) && (await readFile(m, 'utf8')).includes('slow'), 30_000, 'slow step started')
+    await eventually(
+      async () => existsSync(m) && (await readFile(m, 'utf8')).includes('slow'),
+      30_000,
+      'slow step started',
+    )
     run.child.kill('SIGKILL')
     await run.exit
     const before = await readFile(m, 'utf8')
@@ -236,7 +307,10 @@ describe('runbooks against a real 3-node lab', () => {
   })
 
   it('resume refuses when the runbook steps changed', async () => {
-    const f = await rb('changing', `steps:\n  - id: a\n    kind: run\n    on: n1\n    command: "true"\n  - id: b\n    kind: run\n    on: n1\n    command: exit 1\n`)
+    const f = await rb(
+      'changing',
+      `steps:\n  - id: a\n    kind: run\n    on: n1\n    command: "true"\n  - id: b\n    kind: run\n    on: n1\n    command: exit 1\n`,
+    )
     const r = await cli(['runbook', 'run', f, '--yes', '--json'])
     assert.equal(r.exitCode, 3)
     const id = r.json.error.details.runId
@@ -244,7 +318,13 @@ describe('runbooks against a real 3-node lab', () => {
     assert.equal(r.json.ok, false)
     assert.equal(r.json.data.runId, id)
     assert.equal(r.json.data.status, 'failed')
-    assert.deepEqual(r.json.data.steps.map((s: {step: string; status: string}) => [s.step, s.status]), [['a', 'ok'], ['b', 'failed']])
+    assert.deepEqual(
+      r.json.data.steps.map((s: {step: string; status: string}) => [s.step, s.status]),
+      [
+        ['a', 'ok'],
+        ['b', 'failed'],
+      ],
+    )
     await writeFile(f, (await readFile(f, 'utf8')).replace('exit 1', 'exit 0'))
     const res = await cli(['runbook', 'resume', id, '--yes'])
     assert.equal(res.exitCode, 6, res.stderr)
@@ -252,14 +332,23 @@ describe('runbooks against a real 3-node lab', () => {
   })
 
   it('--json: warnings fill the envelope and go to stderr as JSON lines', async () => {
-    const f = await rb('warns', `steps:\n  - id: tolerated\n    kind: run\n    on: n1\n    command: exit 4\n    on_failure: continue\n  - id: after\n    kind: run\n    on: n1\n    command: "true"\n`)
+    const f = await rb(
+      'warns',
+      `steps:\n  - id: tolerated\n    kind: run\n    on: n1\n    command: exit 4\n    on_failure: continue\n  - id: after\n    kind: run\n    on: n1\n    command: "true"\n`,
+    )
     const r = await cli(['runbook', 'run', f, '--yes', '--json'])
     assert.equal(r.exitCode, 0, r.stderr)
     assert.equal(r.json.warnings.length, 1, JSON.stringify(r.json.warnings))
     assert.match(r.json.warnings[0], /step tolerated failed.*continuing \(on_failure: continue\)/)
-    const lines = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as {level: string; msg: string; command: string})
+    const lines = r.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as {level: string; msg: string; command: string})
     const warn = lines.filter((l) => l.level === 'warn')
-    assert.deepEqual(warn.map((l) => l.msg), r.json.warnings)
+    assert.deepEqual(
+      warn.map((l) => l.msg),
+      r.json.warnings,
+    )
     assert.equal(warn[0].command, 'runbook run')
     // Without --json the same warning is a plain line on stderr.
     const human = await cli(['runbook', 'run', f, '--yes'])
@@ -276,13 +365,22 @@ describe('runbooks against a real 3-node lab', () => {
       holder.child.kill('SIGKILL')
     }
     const quick = await rb('quick', `steps:\n  - id: q\n    kind: run\n    on: n1\n    command: "true"\n`)
-    await eventually(async () => (await cli(['runbook', 'run', quick, '--yes'], {PLASMACTL_STATE_DIR: join(work, 'state2')})).exitCode === 0, 30_000, 'run after the lease lapsed')
+    await eventually(
+      async () =>
+        (await cli(['runbook', 'run', quick, '--yes'], {PLASMACTL_STATE_DIR: join(work, 'state2')})).exitCode === 0,
+      30_000,
+      'run after the lease lapsed',
+    )
     assert.equal((await client.getPrefix('/plasmactl/locks/cluster')).kvs.length, 0)
   })
 
   async function lockChecks(holder: ReturnType<typeof spawnCli>) {
     const f = join(work, 'holder.yaml')
-    const kv = await eventually(async () => (await client.getPrefix('/plasmactl/locks/cluster')).kvs[0], 20_000, 'lock taken')
+    const kv = await eventually(
+      async () => (await client.getPrefix('/plasmactl/locks/cluster')).kvs[0],
+      20_000,
+      'lock taken',
+    )
     const value = JSON.parse(kv.value.toString())
     assert.match(value.runId, /^run-/)
     assert.equal(value.purpose, 'runbook holder')
@@ -295,7 +393,10 @@ describe('runbooks against a real 3-node lab', () => {
   }
 
   it('an SSH connection dropped mid-step is a connection failure, not a command failure', async () => {
-    const f = await rb('drop', `steps:\n  - id: drop\n    kind: run\n    on: n1\n    command: sleep 0.2; kill -9 $PPID; sleep 5\n  - id: cmd-fails\n    kind: run\n    on: n2\n    command: exit 7\n`)
+    const f = await rb(
+      'drop',
+      `steps:\n  - id: drop\n    kind: run\n    on: n1\n    command: sleep 0.2; kill -9 $PPID; sleep 5\n  - id: cmd-fails\n    kind: run\n    on: n2\n    command: exit 7\n`,
+    )
     const r = await cli(['runbook', 'run', f, '--yes', '--json'])
     assert.equal(r.exitCode, 3, r.stderr)
     assert.match(r.json.error.message, /connection failure/)
@@ -362,7 +463,9 @@ describe('runbooks against a real 3-node lab', () => {
     const r = await cli(['runbook', 'run', 'chainfire/rolling-restart', '--yes', '--json'])
     assert.equal(r.exitCode, 0, r.stderr)
     for (const n of ['n1', 'n2', 'n3']) assert.equal((await starts(lab, n)) - before[n], 1, `${n} started exactly once`)
-    const startSteps = r.json.data.steps.filter((s: {step: string; status: string}) => /\/start$/.test(s.step) && s.status === 'ok').map((s: {target: string}) => s.target)
+    const startSteps = r.json.data.steps
+      .filter((s: {step: string; status: string}) => /\/start$/.test(s.step) && s.status === 'ok')
+      .map((s: {target: string}) => s.target)
     assert.equal(startSteps.length, 3)
     assert.equal(startSteps.at(-1), leader, 'leader restarted last')
     const h = await cli(['health', '--json'])
@@ -374,36 +477,60 @@ describe('runbooks against a real 3-node lab', () => {
     for (let i = 0; i < 24; i++) await client.put(`/junk/${i}`, blob)
     await client.deletePrefix('/junk/')
     const rev = await revision()
-    execFileSync('etcdctl', ['--endpoints', lab.nodes[0].clientUrl, 'compact', String(rev)], {env: {...process.env, ETCDCTL_API: '3'}})
-    const size = async () => Object.fromEntries(await Promise.all(lab.nodes.map(async (n) => [n.name, (await client.status({name: n.name, url: n.clientUrl})).dbSize])))
+    execFileSync('etcdctl', ['--endpoints', lab.nodes[0].clientUrl, 'compact', String(rev)], {
+      env: {...process.env, ETCDCTL_API: '3'},
+    })
+    const size = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          lab.nodes.map(async (n) => [n.name, (await client.status({name: n.name, url: n.clientUrl})).dbSize]),
+        ),
+      )
     const before = await size()
     const leader = (await cli(['chainfire', 'members', '--json'])).json.data.leader
     const r = await cli(['runbook', 'run', 'chainfire/defrag', '--yes', '--json'])
     assert.equal(r.exitCode, 0, r.stderr)
     const afterSize = await size()
     for (const n of ['n1', 'n2', 'n3']) assert.ok(afterSize[n] < before[n], `${n}: ${before[n]} → ${afterSize[n]}`)
-    const order = r.json.data.steps.filter((s: {step: string; status: string}) => s.step.endsWith('/defrag') && s.status === 'ok').map((s: {step: string}) => /@(n\d)\//.exec(s.step)![1])
+    const order = r.json.data.steps
+      .filter((s: {step: string; status: string}) => s.step.endsWith('/defrag') && s.status === 'ok')
+      .map((s: {step: string}) => /@(n\d)\//.exec(s.step)![1])
     assert.equal(order.at(-1), leader)
-    assert.ok(r.json.data.steps.some((s: {step: string; status: string}) => s.step === `defrag@${leader}/move-leadership` && s.status === 'ok'))
+    assert.ok(
+      r.json.data.steps.some(
+        (s: {step: string; status: string}) => s.step === `defrag@${leader}/move-leadership` && s.status === 'ok',
+      ),
+    )
   })
 
   it('chainfire/replace-node removes a failed member, re-adds it as a learner and promotes it', async () => {
     const snap = await cli(['snapshot', 'save', '--json'])
     assert.equal(snap.exitCode, 0, snap.stderr)
-    const oldId = (await cli(['chainfire', 'members', '--json'])).json.data.members.find((m: {name: string}) => m.name === 'n3').id
+    const oldId = (await cli(['chainfire', 'members', '--json'])).json.data.members.find(
+      (m: {name: string}) => m.name === 'n3',
+    ).id
     await lab.killMember('n3')
     await rm(join(lab.dir, 'nodes', 'n3', 'data'), {recursive: true, force: true})
     await client.put('/data/after-failure', 'yes')
     const r = await cli(['runbook', 'run', 'chainfire/replace-node', '--param', 'node=n3', '--yes', '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
-    const m = await eventually(async () => {
-      const d = (await cli(['chainfire', 'members', '--json'])).json.data
-      const n3 = d.members.find((x: {name: string}) => x.name === 'n3')
-      return n3?.healthy && !n3.learner && d.members.every((x: {healthy: boolean}) => x.healthy) ? n3 : undefined
-    }, 30_000, 'n3 a healthy voter')
+    const m = await eventually(
+      async () => {
+        const d = (await cli(['chainfire', 'members', '--json'])).json.data
+        const n3 = d.members.find((x: {name: string}) => x.name === 'n3')
+        return n3?.healthy && !n3.learner && d.members.every((x: {healthy: boolean}) => x.healthy) ? n3 : undefined
+      },
+      30_000,
+      'n3 a healthy voter',
+    )
     assert.notEqual(m.id, oldId)
     const n3 = lab.nodes.find((n) => n.name === 'n3')!
-    const v = await client.unaryOn({name: 'n3', url: n3.clientUrl}, '/etcdserverpb.KV/Range', (await import('../../src/adapters/chainfire/codec.js')).rangeCodec, {key: Buffer.from('/data/after-failure'), serializable: true})
+    const v = await client.unaryOn(
+      {name: 'n3', url: n3.clientUrl},
+      '/etcdserverpb.KV/Range',
+      (await import('../../src/adapters/chainfire/codec.js')).rangeCodec,
+      {key: Buffer.from('/data/after-failure'), serializable: true},
+    )
     assert.equal(v.kvs[0]?.value.toString(), 'yes')
   })
 
@@ -417,7 +544,10 @@ describe('runbooks against a real 3-node lab', () => {
     assert.equal(dry.exitCode, 0, dry.stderr)
     const r = await cli(['runbook', 'run', 'chainfire/quorum-loss-recovery', '--yes', '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
-    assert.match(r.json.data.steps.find((s: {step: string}) => s.step === 'restore').detail, /restored from n1's data at revision \d+/)
+    assert.match(
+      r.json.data.steps.find((s: {step: string}) => s.step === 'restore').detail,
+      /restored from n1's data at revision \d+/,
+    )
     const h = await cli(['health', '--json'])
     assert.equal(h.exitCode, 0, h.stdout)
     assert.equal((await client.get('/data/before-loss')).kvs[0]?.value.toString(), 'kept')

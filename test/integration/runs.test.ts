@@ -17,7 +17,10 @@ import {clientOf} from '../helpers/node.js'
 import {onTerminal, workDir} from '../helpers/terminal.js'
 
 async function journal(path: string): Promise<{type: string; step?: string; data?: Record<string, unknown>}[]> {
-  return (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
+  return (await readFile(path, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
 }
 
 describe('runs: list, transcript, Ctrl-C and resume across run kinds (real 3-node lab)', () => {
@@ -26,7 +29,8 @@ describe('runs: list, transcript, Ctrl-C and resume across run kinds (real 3-nod
   let work: string
   let env: Record<string, string>
   const me = `${userInfo().username}@${hostname()}`
-  const cli = (args: string[], extra: Record<string, string | undefined> = {}) => lab.cli(args, {env: {...env, ...extra}})
+  const cli = (args: string[], extra: Record<string, string | undefined> = {}) =>
+    lab.cli(args, {env: {...env, ...extra}})
   const rb = async (name: string, body: string) => {
     const f = join(work, `${name}.yaml`)
     await writeFile(f, `apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: ${name}\n${body}`)
@@ -54,10 +58,16 @@ describe('runs: list, transcript, Ctrl-C and resume across run kinds (real 3-nod
     ])
     assert.equal(r.exitCode, 130, r.out)
     assert.doesNotMatch(r.out, /User force closed/)
-    const m = /aborted at step (restart@(n\d)\/start): (.*?); resume with: plasmactl runs resume (run-[\w-]+)/.exec(r.out)
+    const m = /aborted at step (restart@(n\d)\/start): (.*?); resume with: plasmactl runs resume (run-[\w-]+)/.exec(
+      r.out,
+    )
     assert.ok(m, r.out)
     const [, step, node, state, runId] = m
-    assert.match(state, new RegExp(`${node} is down.*failure tolerance 0`), 'the state names the stopped member and the tolerance left')
+    assert.match(
+      state,
+      new RegExp(`${node} is down.*failure tolerance 0`),
+      'the state names the stopped member and the tolerance left',
+    )
     assert.equal(await lab.memberPid(node), undefined, `${node} was left stopped`)
     const file = join(work, 'state', 'runbooks', `${runId}.jsonl`)
     const j = await journal(file)
@@ -76,7 +86,12 @@ describe('runs: list, transcript, Ctrl-C and resume across run kinds (real 3-nod
     assert.equal(res.exitCode, 0, res.stderr + res.stdout)
     assert.equal(res.json.data.kind, 'runbook')
     assert.equal(res.json.data.result.status, 'succeeded')
-    assert.ok(res.json.data.result.steps.some((s: {step: string; status: string}) => s.step === `restart@${node}/stop` && s.status === 'completed-before'), 'the stop is not repeated')
+    assert.ok(
+      res.json.data.result.steps.some(
+        (s: {step: string; status: string}) => s.step === `restart@${node}/stop` && s.status === 'completed-before',
+      ),
+      'the stop is not repeated',
+    )
     assert.ok(await lab.memberPid(node), `${node} runs again`)
     const after = await journal(file)
     assert.equal(after.filter((e) => e.type === 'override').length, 0, 'no override was needed')
@@ -92,23 +107,36 @@ describe('runs: list, transcript, Ctrl-C and resume across run kinds (real 3-nod
 
   it('Ctrl-C while a step runs: exit 130, the step is recorded as cut, the lock is given back; resume finishes without override', async () => {
     const marker = join(work, 'slow-marker')
-    const f = await rb('slow', `preconditions:\n  - healthy: true\nsteps:\n  - id: first\n    kind: run\n    on: n1\n    command: "true"\n  - id: slow\n    kind: run\n    on: n1\n    command: if [ -e ${marker} ]; then echo again; else touch ${marker}; sleep 60; fi\n  - id: last\n    kind: run\n    on: n1\n    command: echo last\n`)
-    const r = await onTerminal(lab, ['runbook', 'run', f, '--yes'], env, [{when: () => existsSync(marker), keys: '\u0003'}])
+    const f = await rb(
+      'slow',
+      `preconditions:\n  - healthy: true\nsteps:\n  - id: first\n    kind: run\n    on: n1\n    command: "true"\n  - id: slow\n    kind: run\n    on: n1\n    command: if [ -e ${marker} ]; then echo again; else touch ${marker}; sleep 60; fi\n  - id: last\n    kind: run\n    on: n1\n    command: echo last\n`,
+    )
+    const r = await onTerminal(lab, ['runbook', 'run', f, '--yes'], env, [
+      {when: () => existsSync(marker), keys: '\u0003'},
+    ])
     assert.equal(r.exitCode, 130, r.out)
     const m = /aborted at step slow: (.*?); resume with: plasmactl runs resume (run-[\w-]+)/.exec(r.out)
     assert.ok(m, r.out)
     assert.match(m[1], /every member is healthy, leader n\d, failure tolerance 1/)
     assert.equal((await client.getPrefix('/plasmactl/locks/cluster')).kvs.length, 0, 'the lease was given back')
     const show = await cli(['runs', 'show', m[2], '--json'])
-    const events = show.json.data.entries.map((e: {event: string; step?: string}) => `${e.event}${e.step ? ` ${e.step}` : ''}`)
+    const events = show.json.data.entries.map(
+      (e: {event: string; step?: string}) => `${e.event}${e.step ? ` ${e.step}` : ''}`,
+    )
     assert.deepEqual(events, ['begin', 'ok first', 'in-flight slow', 'abort slow'])
     const res = await cli(['runs', 'resume', m[2], '--yes', '--json'])
     assert.equal(res.exitCode, 0, res.stderr + res.stdout)
-    assert.deepEqual(res.json.data.result.steps.map((s: {step: string; status: string}) => `${s.step}:${s.status}`), ['first:completed-before', 'slow:ok', 'last:ok'])
+    assert.deepEqual(
+      res.json.data.result.steps.map((s: {step: string; status: string}) => `${s.step}:${s.status}`),
+      ['first:completed-before', 'slow:ok', 'last:ok'],
+    )
   })
 
   it('a named override (--force snapshot) is journaled with who and when and shown in the transcript; a bare --force is no blanket', async () => {
-    const f = await rb('wipe', `steps:\n  - id: wipe\n    kind: run\n    on: n1\n    destructive: true\n    command: "true"\n`)
+    const f = await rb(
+      'wipe',
+      `steps:\n  - id: wipe\n    kind: run\n    on: n1\n    destructive: true\n    command: "true"\n`,
+    )
     const refused = await cli(['runbook', 'run', f, '--yes'])
     assert.equal(refused.exitCode, 6, refused.stderr)
     assert.match(refused.stderr, /--force snapshot/)
@@ -134,7 +162,12 @@ describe('runs: list, transcript, Ctrl-C and resume across run kinds (real 3-nod
     const idx = (doc.toJS().contexts as {name: string}[]).findIndex((c) => c.name === 'lab')
     doc.setIn(['contexts', idx, 'snapshots'], doc.createNode({targets: [`file://${join(work, 'snapshots')}`]}))
     await writeFile(lab.configPath, doc.toString())
-    const quick = await cli(['runbook', 'run', await rb('quick', `steps:\n  - id: q\n    kind: run\n    on: n1\n    command: "true"\n`), '--yes'])
+    const quick = await cli([
+      'runbook',
+      'run',
+      await rb('quick', `steps:\n  - id: q\n    kind: run\n    on: n1\n    command: "true"\n`),
+      '--yes',
+    ])
     assert.equal(quick.exitCode, 0, quick.stderr)
     const save = await cli(['snapshot', 'save', '--json'])
     assert.equal(save.exitCode, 0, save.stderr + save.stdout)
@@ -150,7 +183,14 @@ describe('runs: list, transcript, Ctrl-C and resume across run kinds (real 3-nod
     // $USER unset: the operator is still the OS account.
     const list = await cli(['runs', 'list', '--json'], {USER: undefined})
     assert.equal(list.exitCode, 0, list.stderr)
-    const runs = list.json.data.runs as {id: string; kind: string; context: string; operator: string; started: string; state: string}[]
+    const runs = list.json.data.runs as {
+      id: string
+      kind: string
+      context: string
+      operator: string
+      started: string
+      state: string
+    }[]
     assert.deepEqual([...new Set(runs.map((x) => x.kind))].sort(), ['node', 'restore', 'runbook'])
     for (const x of runs) {
       assert.equal(x.context, 'lab')

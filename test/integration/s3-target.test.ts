@@ -59,7 +59,10 @@ describe('S3Target on s3rver', () => {
       assert.deepEqual([...parts].sort(), [1, 2, 3], 'uploaded as three multipart parts')
 
       const listed = await t.list()
-      assert.deepEqual(listed.map((o) => [o.name, o.size]), [['snap-1.db', f.size]])
+      assert.deepEqual(
+        listed.map((o) => [o.name, o.size]),
+        [['snap-1.db', f.size]],
+      )
       assert.ok(listed[0].modifiedAt instanceof Date && !Number.isNaN(listed[0].modifiedAt.getTime()))
 
       const out = join(work, 'big.out')
@@ -75,16 +78,26 @@ describe('S3Target on s3rver', () => {
 
   test('list shows only direct children of the prefix, sorted, and the manifest round-trips as text', async () => {
     const t = target()
-    const nested = new S3Target(`${t.url}/nested`, {endpoint: server.endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'})
+    const nested = new S3Target(`${t.url}/nested`, {
+      endpoint: server.endpoint,
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+    })
     try {
       const manifest = JSON.stringify({name: 'b', sha256: 'x', members: ['ሴ']}, null, 2)
       await t.writeText('b.manifest.json', manifest)
       const f = await localFile('a.db', Buffer.from('aaaa'))
       await t.upload(f.path, 'a.db', {size: 4, sha256: f.sha256})
       await nested.writeText('deeper.json', '{}')
-      assert.deepEqual((await t.list()).map((o) => o.name), ['a.db', 'b.manifest.json'])
+      assert.deepEqual(
+        (await t.list()).map((o) => o.name),
+        ['a.db', 'b.manifest.json'],
+      )
       assert.equal(await t.readText('b.manifest.json'), manifest)
-      assert.deepEqual((await nested.list()).map((o) => o.name), ['deeper.json'])
+      assert.deepEqual(
+        (await nested.list()).map((o) => o.name),
+        ['deeper.json'],
+      )
     } finally {
       await t.close()
       await nested.close()
@@ -92,7 +105,15 @@ describe('S3Target on s3rver', () => {
   })
 
   test('names with space, +, :, ~, = and non-ASCII round-trip through upload, list, download, readText and remove', async () => {
-    const names = ['with space.db', 'plus+sign.db', '2026-01-02T03:04:05Z.db', 'tilde~x.db', 'a=b.db', 'snapshot-ሴ-é.db', 'all +~=: ሴ.db']
+    const names = [
+      'with space.db',
+      'plus+sign.db',
+      '2026-01-02T03:04:05Z.db',
+      'tilde~x.db',
+      'a=b.db',
+      'snapshot-ሴ-é.db',
+      'all +~=: ሴ.db',
+    ]
     const t = target({}, `s3://${server.bucket}/odd prefix+ሴ/t${++seq}`)
     try {
       const contents = new Map<string, Buffer>()
@@ -105,7 +126,10 @@ describe('S3Target on s3rver', () => {
       }
       const listed = await t.list()
       const want = [...names, ...names.map((n) => `${n}.manifest.json`)].sort()
-      assert.deepEqual(listed.map((o) => o.name), want)
+      assert.deepEqual(
+        listed.map((o) => o.name),
+        want,
+      )
       for (const [i, name] of names.entries()) {
         const out = join(work, `out-${i}`)
         await t.download(name, out)
@@ -149,7 +173,10 @@ describe('S3Target on s3rver', () => {
         return true
       })
       const out = join(work, 'c.out')
-      await assert.rejects(t.download('c.db', out), (e: unknown) => e instanceof OperationError && /does not match/.test(e.message))
+      await assert.rejects(
+        t.download('c.db', out),
+        (e: unknown) => e instanceof OperationError && /does not match/.test(e.message),
+      )
       assert.equal(existsSync(out), false, 'a failed download leaves no file behind')
     } finally {
       await t.close()
@@ -162,7 +189,10 @@ describe('S3Target on s3rver', () => {
       const f = await localFile('d.db', randomBytes(64 * 1024))
       await t.upload(f.path, 'd.db', {size: f.size, sha256: f.sha256})
       await truncate(server.objectPath(`${t.prefix}d.db`), 1000)
-      await assert.rejects(t.verify('d.db', {size: f.size, sha256: f.sha256}), /read-back failed: .* is 1000 bytes, expected 65536/)
+      await assert.rejects(
+        t.verify('d.db', {size: f.size, sha256: f.sha256}),
+        /read-back failed: .* is 1000 bytes, expected 65536/,
+      )
     } finally {
       await t.close()
     }
@@ -212,7 +242,10 @@ describe('S3Target on s3rver', () => {
         return true
       })
       const f = await localFile('h.db', Buffer.from('h'))
-      await assert.rejects(t.upload(f.path, 'h.db', {size: 1, sha256: f.sha256}), (e: unknown) => e instanceof OperationError && e.exitCode === 3)
+      await assert.rejects(
+        t.upload(f.path, 'h.db', {size: 1, sha256: f.sha256}),
+        (e: unknown) => e instanceof OperationError && e.exitCode === 3,
+      )
       await assert.rejects(t.readText('h.manifest.json'), OperationError)
     } finally {
       await t.close()
@@ -222,7 +255,10 @@ describe('S3Target on s3rver', () => {
   test('a missing object is an OperationError', async () => {
     const t = target()
     try {
-      await assert.rejects(t.download('nope.db', join(work, 'nope')), (e: unknown) => e instanceof OperationError && /does not exist/.test(e.message))
+      await assert.rejects(
+        t.download('nope.db', join(work, 'nope')),
+        (e: unknown) => e instanceof OperationError && /does not exist/.test(e.message),
+      )
       await assert.rejects(t.readText('nope.manifest.json'), OperationError)
     } finally {
       await t.close()
@@ -251,7 +287,10 @@ describe('S3Target on s3rver', () => {
       const t = new S3Target(`s3://${server.bucket}/env`, {endpoint: server.endpoint})
       try {
         await t.writeText('x.json', '{}')
-        assert.deepEqual((await t.list()).map((o) => o.name), ['x.json'])
+        assert.deepEqual(
+          (await t.list()).map((o) => o.name),
+          ['x.json'],
+        )
       } finally {
         delete process.env.AWS_ACCESS_KEY_ID
         delete process.env.AWS_SECRET_ACCESS_KEY
@@ -261,7 +300,10 @@ describe('S3Target on s3rver', () => {
 
     test('from a named profile in a shared credentials file', async () => {
       const creds = join(work, 'credentials')
-      await writeFile(creds, `[plasma]\naws_access_key_id = ${server.accessKeyId}\naws_secret_access_key = ${server.secretAccessKey}\n`)
+      await writeFile(
+        creds,
+        `[plasma]\naws_access_key_id = ${server.accessKeyId}\naws_secret_access_key = ${server.secretAccessKey}\n`,
+      )
       process.env.AWS_SHARED_CREDENTIALS_FILE = creds
       process.env.AWS_CONFIG_FILE = join(work, 'no-config')
       delete process.env.AWS_ACCESS_KEY_ID
@@ -269,7 +311,10 @@ describe('S3Target on s3rver', () => {
       const t = new S3Target(`s3://${server.bucket}/profile`, {endpoint: server.endpoint, profile: 'plasma'})
       try {
         await t.writeText('y.json', '{}')
-        assert.deepEqual((await t.list()).map((o) => o.name), ['y.json'])
+        assert.deepEqual(
+          (await t.list()).map((o) => o.name),
+          ['y.json'],
+        )
       } finally {
         await t.close()
       }
@@ -278,7 +323,10 @@ describe('S3Target on s3rver', () => {
     test('an unknown access key is rejected by the server as an OperationError', async () => {
       const t = target({accessKeyId: 'NOT-A-KEY', secretAccessKey: 'x'})
       try {
-        await assert.rejects(t.list(), (e: unknown) => e instanceof OperationError && /InvalidAccessKeyId/.test(e.message))
+        await assert.rejects(
+          t.list(),
+          (e: unknown) => e instanceof OperationError && /InvalidAccessKeyId/.test(e.message),
+        )
       } finally {
         await t.close()
       }

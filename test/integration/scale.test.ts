@@ -42,9 +42,14 @@ describe('fleet scale: 50 extra hosts', () => {
     const status = await lab.cli(['lab', 'status', '--json'])
     assert.equal(status.exitCode, 0, status.stdout + status.stderr)
     assert.equal(status.json.data.hosts.length, HOSTS)
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    assert.ok(status.json.data.hosts.every((h: any) => h.sshd.alive), 'every host sshd is up')
-    const config = parseYaml(await readFile(lab.configPath, 'utf8')) as {contexts: {nodes: {name: string; roles: string[]; chainfire?: unknown}[]}[]}
+    assert.ok(
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      status.json.data.hosts.every((h: any) => h.sshd.alive),
+      'every host sshd is up',
+    )
+    const config = parseYaml(await readFile(lab.configPath, 'utf8')) as {
+      contexts: {nodes: {name: string; roles: string[]; chainfire?: unknown}[]}[]
+    }
     const h1 = config.contexts[0].nodes.find((n) => n.name === 'h1')
     assert.deepEqual(h1?.roles, ['plasmavmc-host'])
     assert.equal(h1?.chainfire, undefined, 'an extra host runs no ChainFire member')
@@ -62,7 +67,11 @@ describe('fleet scale: 50 extra hosts', () => {
     const grouped = await lab.cli(['exec', 'all', '--group', ...CONNECT, '--', 'uname', '-s'])
     assert.equal(grouped.exitCode, 0, grouped.stderr)
     const lines = grouped.stdout.trim().split('\n')
-    assert.deepEqual(lines, [`── n[1-3],h[1-${HOSTS}] (${HOSTS + 3} hosts, exit 0)`, 'Linux', `${HOSTS + 3} ok (of ${HOSTS + 3})`])
+    assert.deepEqual(lines, [
+      `── n[1-3],h[1-${HOSTS}] (${HOSTS + 3} hosts, exit 0)`,
+      'Linux',
+      `${HOSTS + 3} ok (of ${HOSTS + 3})`,
+    ])
   })
 
   it('a dead host and a hung host: failures first with their reason, the run finishes, the hung host is a timeout', async () => {
@@ -94,8 +103,12 @@ describe('fleet scale: 50 extra hosts', () => {
     }
     const up = await lab.cli(['lab', 'up', '--json'])
     assert.equal(up.exitCode, 0, up.stderr)
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    assert.equal(up.json.data.hosts.find((h: any) => h.name === 'h7').sshd.started, true, 'lab up restarts the dead host')
+    assert.equal(
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      up.json.data.hosts.find((h: any) => h.name === 'h7').sshd.started,
+      true,
+      'lab up restarts the dead host',
+    )
   })
 
   it('sshd over MaxStartups drops handshakes: connecting with retries gets every connection through', async () => {
@@ -105,14 +118,22 @@ describe('fleet scale: 50 extra hosts', () => {
     const pid = await readPidFile(sshdPidFile('h2'))
     process.kill(pid!, 'SIGTERM')
     for (let i = 0; i < 100 && (await isRunning(pid, 'sshd')); i++) await new Promise((r) => setTimeout(r, 50))
-    const started = await run((await which('sshd')) ?? '/usr/sbin/sshd', ['-f', cfgFile, '-E', join(lab.dir, 'nodes', 'h2', 'sshd', 'sshd.log')])
+    const started = await run((await which('sshd')) ?? '/usr/sbin/sshd', [
+      '-f',
+      cfgFile,
+      '-E',
+      join(lab.dir, 'nodes', 'h2', 'sshd', 'sshd.log'),
+    ])
     assert.equal(started.exitCode, 0, started.stderr)
     const target = hostTarget('h2')
     for (let i = 0; i < 100 && !(await readPidFile(sshdPidFile('h2'))); i++) await new Promise((r) => setTimeout(r, 50))
     const clients = await Promise.all(Array.from({length: 8}, () => connectRetrying(target)))
     try {
       const outs = await Promise.all(clients.map((c) => c.exec('echo ok')))
-      assert.deepEqual(outs.map((o) => o.stdout.trim()), Array(8).fill('ok'))
+      assert.deepEqual(
+        outs.map((o) => o.stdout.trim()),
+        Array(8).fill('ok'),
+      )
     } finally {
       await Promise.all(clients.map((c) => c.close()))
     }
@@ -122,7 +143,10 @@ describe('fleet scale: 50 extra hosts', () => {
     // Without retries, the same burst loses connections.
     const plain = await Promise.allSettled(Array.from({length: 8}, () => SshClient.connect(target)))
     for (const p of plain) if (p.status === 'fulfilled') await p.value.close()
-    assert.ok(plain.some((p) => p.status === 'rejected'), 'a burst over MaxStartups without retries fails some handshakes')
+    assert.ok(
+      plain.some((p) => p.status === 'rejected'),
+      'a burst over MaxStartups without retries fails some handshakes',
+    )
   })
 
   it('lab down stops every host sshd', async () => {

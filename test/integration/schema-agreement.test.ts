@@ -27,8 +27,16 @@ const CASES: [string, string, boolean, boolean?][] = [
   ['ssh port 0', config({ctx: '    ssh: {port: 0}\n'}), false],
   ['ssh port 70000', config({ctx: '    ssh: {port: 70000}\n'}), false],
   ['node ssh port 65536', config({node: '{name: n1, address: 127.0.0.1, ssh: {port: 65536}}'}), false],
-  ['client-url with host', config({node: "{name: n1, address: 127.0.0.1, chainfire: {client-url: 'http://127.0.0.1:2379'}}"}), true],
-  ['client-url http:// with no host', config({node: "{name: n1, address: 127.0.0.1, chainfire: {client-url: 'http://'}}"}), false],
+  [
+    'client-url with host',
+    config({node: "{name: n1, address: 127.0.0.1, chainfire: {client-url: 'http://127.0.0.1:2379'}}"}),
+    true,
+  ],
+  [
+    'client-url http:// with no host',
+    config({node: "{name: n1, address: 127.0.0.1, chainfire: {client-url: 'http://'}}"}),
+    false,
+  ],
   ['endpoint not a URL', config({ctx: "    chainfire: {endpoints: ['not a url']}\n"}), false],
   ['iam url with no host', config({ctx: "    iam: {url: 'https://'}\n"}), false],
   ['unknown top-level key', config({top: 'colour: blue\n'}), false],
@@ -65,8 +73,14 @@ describe('config: JSON Schema (ajv) and the loader give the same verdicts', () =
         const loader = r.exitCode === 0
         if (!loader && r.exitCode !== 2) disagree.push(`${label}: loader exit ${r.exitCode} ${r.stdout}${r.stderr}`)
         const schema = validate(parse(text)) === true
-        if (loader !== expected) disagree.push(`${label}: loader ${loader ? 'accepts' : 'rejects'}, expected ${expected ? 'accept' : 'reject'}`)
-        if (!loaderOnly && schema !== loader) disagree.push(`${label}: JSON Schema ${schema ? 'accepts' : 'rejects'}, loader ${loader ? 'accepts' : 'rejects'}`)
+        if (loader !== expected)
+          disagree.push(
+            `${label}: loader ${loader ? 'accepts' : 'rejects'}, expected ${expected ? 'accept' : 'reject'}`,
+          )
+        if (!loaderOnly && schema !== loader)
+          disagree.push(
+            `${label}: JSON Schema ${schema ? 'accepts' : 'rejects'}, loader ${loader ? 'accepts' : 'rejects'}`,
+          )
       }),
     )
     assert.deepEqual(disagree.sort(), [])

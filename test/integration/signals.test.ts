@@ -27,7 +27,8 @@ describe('on-call signals against a real lab with VMs', () => {
     const line = out.split('\n').findIndex((l) => l.trimStart().startsWith(`${key}:`)) + 1
     return {path, line}
   }
-  const withConfig = (path: string, args: string[]): Promise<CliResult> => lab.cli(args, {env: {PLASMACTL_CONFIG: path}})
+  const withConfig = (path: string, args: string[]): Promise<CliResult> =>
+    lab.cli(args, {env: {PLASMACTL_CONFIG: path}})
 
   before(async () => {
     lab = await startLab({nodes: 3, args: ['--with', 'vm,flaredb', '--vms-per-host', '1']})
@@ -55,7 +56,10 @@ describe('on-call signals against a real lab with VMs', () => {
     assert.ok(problem.message.includes(missing), problem.message)
     assert.ok(problem.message.includes(`${path}:${line}`), problem.message)
     assert.match(problem.message, /not an outage/)
-    assert.ok(!r.json.data.problems.some((p: {status: string}) => p.status === 'crit'), JSON.stringify(r.json.data.problems))
+    assert.ok(
+      !r.json.data.problems.some((p: {status: string}) => p.status === 'crit'),
+      JSON.stringify(r.json.data.problems),
+    )
     const human = await withConfig(path, ['health', ...only])
     assert.equal(human.exitCode, 7, human.stdout + human.stderr)
     assert.match(human.stdout, /^UNKNOWN {2}context lab/m)
@@ -129,7 +133,8 @@ describe('on-call signals against a real lab with VMs', () => {
       // QUORUM LOST, or on a loaded machine the survivor too slow to answer: the same next commands.
       const quorum = problems.find((p) => /QUORUM LOST|no ChainFire member is reachable/.test(p.message))
       assert.ok(quorum?.fix, all)
-      for (const n of [a, b]) assert.ok(quorum.fix.includes(`plasmactl runbook run chainfire/restart-node -p node=${n}`), all)
+      for (const n of [a, b])
+        assert.ok(quorum.fix.includes(`plasmactl runbook run chainfire/restart-node -p node=${n}`), all)
       assert.ok(quorum.fix.includes('plasmactl runbook run chainfire/quorum-loss-recovery'), all)
       const down = problems.find((p) => p.message.includes(`member ${a} is down`))
       assert.equal(down?.fix, `plasmactl runbook run chainfire/restart-node -p node=${a}`)
@@ -141,7 +146,10 @@ describe('on-call signals against a real lab with VMs', () => {
         assert.equal(show.exitCode, 0, `runbook ${rb}: ${show.stderr} (${all})`)
       }
       const human = await lab.cli(['health', '--timeout', '2s'])
-      assert.match(human.stdout, new RegExp(`member ${a} is down.*\n\\s+→ plasmactl runbook run chainfire/restart-node -p node=${a}`))
+      assert.match(
+        human.stdout,
+        new RegExp(`member ${a} is down.*\n\\s+→ plasmactl runbook run chainfire/restart-node -p node=${a}`),
+      )
       // Restarting a member is how quorum comes back: the runbook does not refuse for want of quorum.
       const dry = await lab.cli(['runbook', 'run', 'chainfire/restart-node', '-p', `node=${a}`, '--dry-run'])
       assert.doesNotMatch(dry.stdout + dry.stderr, /precondition failed: quorum/, all)
@@ -149,11 +157,21 @@ describe('on-call signals against a real lab with VMs', () => {
       await lab.startMember(a)
       await lab.startMember(b)
     }
-    await eventually(async () => (await lab.cli(['chainfire', 'members'])).exitCode === 0 && (await lab.cli(['health', '--json'])).json?.data.components[0].status === 'ok', 60_000, 'quorum back')
+    await eventually(
+      async () =>
+        (await lab.cli(['chainfire', 'members'])).exitCode === 0 &&
+        (await lab.cli(['health', '--json'])).json?.data.components[0].status === 'ok',
+      60_000,
+      'quorum back',
+    )
   })
 
   it('health --watch: a paused member is reported as not answering (hung), not as down, and no listener leak', async () => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'health', '--watch', '--json', '--interval', '100ms', '--timeout', '1s'], {env: {...process.env, PLASMACTL_CONFIG: lab.configPath}})
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, 'bin', 'run.js'), 'health', '--watch', '--json', '--interval', '100ms', '--timeout', '1s'],
+      {env: {...process.env, PLASMACTL_CONFIG: lab.configPath}},
+    )
     const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
     const changes: string[] = []
     let lines = 0
@@ -171,7 +189,11 @@ describe('on-call signals against a real lab with VMs', () => {
       // More refreshes than EventEmitter's default of 10 listeners.
       await eventually(async () => lines >= 14, 60_000, '14 reports')
       process.kill(pid, 'SIGSTOP')
-      await eventually(async () => changes.some((c) => c.includes(`member ${victim} is NOT ANSWERING (hung`)), 30_000, 'hung event')
+      await eventually(
+        async () => changes.some((c) => c.includes(`member ${victim} is NOT ANSWERING (hung`)),
+        30_000,
+        'hung event',
+      )
     } finally {
       process.kill(pid, 'SIGCONT')
     }
@@ -228,7 +250,7 @@ describe('on-call signals against a real lab with VMs', () => {
     await eventually(async () => (await lab.cli(['chainfire', 'members'])).exitCode === 0, 60_000, 'members back')
   })
 
-  it('lab add-node keeps the component roles and sections of the context; lab up keeps the operator\'s edits', async () => {
+  it("lab add-node keeps the component roles and sections of the context; lab up keeps the operator's edits", async () => {
     const doc = parseDocument(await readFile(lab.configPath, 'utf8'))
     const idx = (doc.toJS().contexts as {name: string}[]).findIndex((c) => c.name === 'lab')
     const target = `file://${join(lab.dir, 'my-backups')}`
@@ -236,9 +258,20 @@ describe('on-call signals against a real lab with VMs', () => {
     await writeFile(lab.configPath, doc.toString())
     const add = await lab.cli(['lab', 'add-node', 'n4', '--dir', lab.dir])
     assert.equal(add.exitCode, 0, add.stdout + add.stderr)
-    const ctxAfter = () => readFile(lab.configPath, 'utf8').then((t) => (parseDocument(t).toJS().contexts as {name: string; nodes: {name: string; roles: string[]}[]; flaredb?: unknown; snapshots?: {targets: string[]}}[]).find((c) => c.name === 'lab')!)
+    const ctxAfter = () =>
+      readFile(lab.configPath, 'utf8').then((t) =>
+        (
+          parseDocument(t).toJS().contexts as {
+            name: string
+            nodes: {name: string; roles: string[]}[]
+            flaredb?: unknown
+            snapshots?: {targets: string[]}
+          }[]
+        ).find((c) => c.name === 'lab')!,
+      )
     const ctx = await ctxAfter()
-    for (const n of ['n1', 'n2', 'n3']) assert.deepEqual(ctx.nodes.find((x) => x.name === n)!.roles.sort(), ['chainfire', 'flaredb', 'plasmavmc-host'], n)
+    for (const n of ['n1', 'n2', 'n3'])
+      assert.deepEqual(ctx.nodes.find((x) => x.name === n)!.roles.sort(), ['chainfire', 'flaredb', 'plasmavmc-host'], n)
     assert.deepEqual(ctx.nodes.find((x) => x.name === 'n4')!.roles, ['chainfire'])
     assert.ok(ctx.flaredb, 'flaredb section kept')
     assert.deepEqual(ctx.snapshots?.targets, [target])

@@ -42,7 +42,10 @@ describe('snapshot verify, list and targets with bad input on a real lab', () =>
     const name = await save()
     const ok = await cli(['snapshot', 'verify', name, '--json'])
     assert.equal(ok.exitCode, 0, ok.stderr + ok.stdout)
-    assert.deepEqual(ok.json.data.checks.filter((c: {check: string}) => c.check.startsWith('bbolt')).map((c: {ok: boolean}) => c.ok), [true, true])
+    assert.deepEqual(
+      ok.json.data.checks.filter((c: {check: string}) => c.check.startsWith('bbolt')).map((c: {ok: boolean}) => c.ok),
+      [true, true],
+    )
     // Drop the last page of the database and append a fresh, matching trailer.
     const bytes = await readFile(join(dir, `${name}.db`))
     const db = bytes.subarray(0, bytes.length - 32 - 4096)
@@ -50,7 +53,9 @@ describe('snapshot verify, list and targets with bad input on a real lab', () =>
     await writeFile(cut, Buffer.concat([db, createHash('sha256').update(db).digest()]))
     const bad = await cli(['snapshot', 'verify', cut, '--json'])
     assert.equal(bad.exitCode, 3, bad.stderr + bad.stdout)
-    const checks = Object.fromEntries(bad.json.data.checks.map((c: {check: string; ok: boolean; detail: string}) => [c.check, c]))
+    const checks = Object.fromEntries(
+      bad.json.data.checks.map((c: {check: string; ok: boolean; detail: string}) => [c.check, c]),
+    )
     assert.equal(checks.trailer.ok, true, 'the trailer matches: only the structure can tell')
     assert.equal(checks['bbolt-pages'].ok, false)
     assert.match(checks['bbolt-pages'].detail, /references \d+ pages of 4096 bytes .* \(truncated\)/)
@@ -116,13 +121,28 @@ describe('snapshot verify, list and targets with bad input on a real lab', () =>
     // n2 now presents a key other than the one known_hosts records for it (n1's key stands in).
     const khFile = join(lab.dir, 'ssh', 'known_hosts')
     const known = await readFile(khFile, 'utf8')
-    const hostOf = (n: string) => `[${lab.nodes.find((x) => x.name === n)!.address}]:${lab.nodes.find((x) => x.name === n)!.sshPort}`
-    const keyOf = (n: string) => known.split('\n').find((l) => l.startsWith(`${hostOf(n)} `))!.split(' ').slice(1).join(' ')
-    const forged = known.split('\n').map((l) => (l.startsWith(`${hostOf('n2')} `) ? `${hostOf('n2')} ${keyOf('n1')}` : l)).join('\n')
+    const hostOf = (n: string) =>
+      `[${lab.nodes.find((x) => x.name === n)!.address}]:${lab.nodes.find((x) => x.name === n)!.sshPort}`
+    const keyOf = (n: string) =>
+      known
+        .split('\n')
+        .find((l) => l.startsWith(`${hostOf(n)} `))!
+        .split(' ')
+        .slice(1)
+        .join(' ')
+    const forged = known
+      .split('\n')
+      .map((l) => (l.startsWith(`${hostOf('n2')} `) ? `${hostOf('n2')} ${keyOf('n1')}` : l))
+      .join('\n')
     assert.notEqual(forged, known)
     await writeFile(khFile, forged)
     try {
-      for (const args of [['snapshot', 'list'], ['snapshot', 'save'], ['snapshot', 'verify', stored.json.data.name, '--target', '1'], ['snapshot', 'list', '--target', '1']]) {
+      for (const args of [
+        ['snapshot', 'list'],
+        ['snapshot', 'save'],
+        ['snapshot', 'verify', stored.json.data.name, '--target', '1'],
+        ['snapshot', 'list', '--target', '1'],
+      ]) {
         const r = await cli(args)
         assert.equal(r.exitCode, 6, `${args.join(' ')}: ${r.stderr}${r.stdout}`)
         assert.match(r.stderr, /host key/i)

@@ -17,16 +17,28 @@ describe('snapshot targets: file, S3 (real S3-compatible server) and SFTP (a lab
     lab = await startLab({nodes: 3})
     s3 = await startS3Server()
     sftpDir = join(lab.dir, 'nodes', 'n2', 'backups')
-    env = {PLASMACTL_STATE_DIR: join(lab.dir, '..', 'state'), AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey}
+    env = {
+      PLASMACTL_STATE_DIR: join(lab.dir, '..', 'state'),
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    }
     const doc = parseDocument(await readFile(lab.configPath, 'utf8'))
     const idx = (doc.toJS().contexts as {name: string}[]).findIndex((c) => c.name === 'lab')
-    doc.setIn(['contexts', idx, 'snapshots'], doc.createNode({
-      targets: [
-        `file://${join(lab.dir, '..', 'local')}`,
-        {url: `s3://${s3.bucket}/chainfire backups/+lab`, endpoint: s3.endpoint, 'path-style': true, region: 'us-east-1'},
-        `sftp://n2${sftpDir}`,
-      ],
-    }))
+    doc.setIn(
+      ['contexts', idx, 'snapshots'],
+      doc.createNode({
+        targets: [
+          `file://${join(lab.dir, '..', 'local')}`,
+          {
+            url: `s3://${s3.bucket}/chainfire backups/+lab`,
+            endpoint: s3.endpoint,
+            'path-style': true,
+            region: 'us-east-1',
+          },
+          `sftp://n2${sftpDir}`,
+        ],
+      }),
+    )
     await writeFile(lab.configPath, doc.toString())
   })
 
@@ -46,7 +58,11 @@ describe('snapshot targets: file, S3 (real S3-compatible server) and SFTP (a lab
     for (const s of list.json.data.snapshots) byTarget.set(s.target, [...(byTarget.get(s.target) ?? []), s])
     assert.equal(byTarget.size, 3, JSON.stringify([...byTarget.keys()]))
     for (const [t, snaps] of byTarget) {
-      assert.deepEqual(snaps.map((s) => s.id), [save.json.data.name], t)
+      assert.deepEqual(
+        snaps.map((s) => s.id),
+        [save.json.data.name],
+        t,
+      )
       assert.equal(snaps[0].complete, true)
     }
     // The SFTP copy is a real file on the node, owned by the node's login user.
@@ -64,7 +80,10 @@ describe('snapshot targets: file, S3 (real S3-compatible server) and SFTP (a lab
       assert.match(v.json.data.source, target === '1' ? /^s3:/ : /^sftp:/)
     }
     // Corrupt the SFTP copy on the node: verify through that target now fails (exit 3).
-    const corrupt = await lab.sshExec('n2', `printf 'X' | dd of=${sftpDir}/${id}.db bs=1 seek=200 conv=notrunc 2>/dev/null`)
+    const corrupt = await lab.sshExec(
+      'n2',
+      `printf 'X' | dd of=${sftpDir}/${id}.db bs=1 seek=200 conv=notrunc 2>/dev/null`,
+    )
     assert.equal(corrupt.exitCode, 0)
     const bad = await cli(['snapshot', 'verify', id, '--target', '2', '--json'])
     assert.equal(bad.exitCode, 3)
@@ -78,7 +97,10 @@ describe('snapshot targets: file, S3 (real S3-compatible server) and SFTP (a lab
     const save = await cli(['snapshot', 'save', '--json'])
     assert.equal(save.exitCode, 3, save.stderr)
     const outcomes = save.json.data.targets as {target: string; ok: boolean}[]
-    assert.deepEqual(outcomes.map((t) => t.ok), [true, false, true])
+    assert.deepEqual(
+      outcomes.map((t) => t.ok),
+      [true, false, true],
+    )
   })
 
   it('falls back to another member when the one asked for cannot stream', async () => {

@@ -18,8 +18,15 @@ async function configureSnapshots(lab: Lab, snapshots: Record<string, unknown>):
 }
 
 /** Spawns the CLI; `exit` settles even when the process ends before anyone waits for it. */
-function spawnCli(lab: Lab, args: string[], env: Record<string, string>): {child: ChildProcess; exit: Promise<number | null>} {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), ...args], {env: {...process.env, PLASMACTL_CONFIG: lab.configPath, ...env}, stdio: 'ignore'})
+function spawnCli(
+  lab: Lab,
+  args: string[],
+  env: Record<string, string>,
+): {child: ChildProcess; exit: Promise<number | null>} {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), ...args], {
+    env: {...process.env, PLASMACTL_CONFIG: lab.configPath, ...env},
+    stdio: 'ignore',
+  })
   return {child, exit: new Promise((r) => child.on('exit', (code) => r(code)))}
 }
 
@@ -34,7 +41,11 @@ describe('snapshots against a real 3-node lab', () => {
     lab = await startLab({nodes: 3})
     targetDir = join(lab.dir, '..', 'snapshots')
     env = {PLASMACTL_STATE_DIR: join(lab.dir, '..', 'state')}
-    await configureSnapshots(lab, {targets: [`file://${targetDir}`], 'lock-ttl': '2s', retention: {'keep-last': 2, hourly: 0, daily: 0, weekly: 0, monthly: 0}})
+    await configureSnapshots(lab, {
+      targets: [`file://${targetDir}`],
+      'lock-ttl': '2s',
+      retention: {'keep-last': 2, hourly: 0, daily: 0, weekly: 0, monthly: 0},
+    })
     client = new ChainfireClient({endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl}))})
     // ~8 MiB of data so that a save takes long enough to be interrupted.
     const blob = 'x'.repeat(64 * 1024)
@@ -72,7 +83,10 @@ describe('snapshots against a real 3-node lab', () => {
 
     const list = await cli(['snapshot', 'list', '--json'])
     assert.equal(list.exitCode, 0)
-    assert.deepEqual(list.json.data.snapshots.map((s: {id: string}) => s.id), [first])
+    assert.deepEqual(
+      list.json.data.snapshots.map((s: {id: string}) => s.id),
+      [first],
+    )
     assert.equal(list.json.data.snapshots[0].complete, true)
 
     const inspect = await cli(['snapshot', 'inspect', first, '--json'])
@@ -133,7 +147,11 @@ describe('snapshots against a real 3-node lab', () => {
 
   it('overlapping saves: the second is refused with "locked by"; a holder killed with -9 stops blocking once its lease expires', async () => {
     const {child: holder, exit: holderExit} = spawnCli(lab, ['snapshot', 'save', '--debug'], env)
-    await eventually(async () => (await client.getPrefix('/plasmactl/locks/snapshot/')).kvs.length > 0, 20_000, 'first save holds the lock')
+    await eventually(
+      async () => (await client.getPrefix('/plasmactl/locks/snapshot/')).kvs.length > 0,
+      20_000,
+      'first save holds the lock',
+    )
     holder.kill('SIGSTOP')
     const second = await cli(['snapshot', 'save'])
     assert.equal(second.exitCode, 6, second.stderr)
@@ -141,10 +159,14 @@ describe('snapshots against a real 3-node lab', () => {
     holder.kill('SIGKILL')
     await holderExit
     // lock-ttl is 2s: the dead holder's lease lapses and the next run proceeds.
-    const third = await eventually(async () => {
-      const r = await cli(['snapshot', 'save', '--json'])
-      return r.exitCode === 0 ? r : undefined
-    }, 30_000, 'save after the lease expired')
+    const third = await eventually(
+      async () => {
+        const r = await cli(['snapshot', 'save', '--json'])
+        return r.exitCode === 0 ? r : undefined
+      },
+      30_000,
+      'save after the lease expired',
+    )
     assert.equal(third.json.data.lock[0], 'chainfire')
   })
 
@@ -156,11 +178,23 @@ describe('snapshots against a real 3-node lab', () => {
     assert.equal(dry.exitCode, 0)
     assert.equal((await cli(['snapshot', 'list', '--json'])).json.data.snapshots.length, before.length)
     const wouldGo = dry.json.data.decisions.filter((d: {keep: boolean}) => !d.keep).map((d: {id: string}) => d.id)
-    assert.deepEqual(wouldGo.sort(), complete.slice(2).map((s) => s.id).sort())
+    assert.deepEqual(
+      wouldGo.sort(),
+      complete
+        .slice(2)
+        .map((s) => s.id)
+        .sort(),
+    )
     const real = await cli(['snapshot', 'prune', '--json'])
     assert.equal(real.exitCode, 0)
     const after = (await cli(['snapshot', 'list', '--json'])).json.data.snapshots as {id: string}[]
-    assert.deepEqual(after.map((s) => s.id).sort(), before.filter((s) => !wouldGo.includes(s.id)).map((s) => s.id).sort())
+    assert.deepEqual(
+      after.map((s) => s.id).sort(),
+      before
+        .filter((s) => !wouldGo.includes(s.id))
+        .map((s) => s.id)
+        .sort(),
+    )
     assert.equal(after[0].id, complete[0].id, 'newest kept')
   })
 
@@ -216,14 +250,20 @@ describe('snapshots against a real 3-node lab', () => {
     assert.equal(restore.exitCode, 0, restore.stderr + restore.stdout)
     assert.equal(restore.json.data.verified.keyCount, 178)
     // The snapshot was taken under the save's own lock: the restore clears it, so the next save is not refused.
-    assert.ok(restore.json.data.clearedLocks.some((l: string) => l.startsWith('/plasmactl/locks/snapshot/')), restore.stdout)
+    assert.ok(
+      restore.json.data.clearedLocks.some((l: string) => l.startsWith('/plasmactl/locks/snapshot/')),
+      restore.stdout,
+    )
 
     const health = await cli(['health', '--json'])
     assert.equal(health.exitCode === 0 || health.exitCode === 4, true, health.stdout)
     const cf = health.json.data.components.find((c: {component: string}) => c.component === 'chainfire').details
     assert.equal(cf.quorum, true)
     assert.ok(cf.leader)
-    assert.equal(cf.members.every((m: {healthy: boolean}) => m.healthy), true)
+    assert.equal(
+      cf.members.every((m: {healthy: boolean}) => m.healthy),
+      true,
+    )
     const fresh = new ChainfireClient({endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl}))})
     try {
       const got = (await fresh.getPrefix('/data/')).kvs.map((kv) => `${kv.key}=${kv.value.length}`)
@@ -241,22 +281,33 @@ describe('snapshots against a real 3-node lab', () => {
     const before = new Set(await readdir(journals).catch(() => [] as string[]))
     const {child, exit} = spawnCli(lab, ['snapshot', 'restore', id, '--yes'], env)
     // Kill it as soon as every member's data directory has been moved aside (the cluster is down).
-    const journal = await eventually(async () => {
-      const fresh = (await readdir(journals).catch(() => [] as string[])).filter((f) => !before.has(f))
-      if (fresh.length !== 1) return undefined
-      const text = await readFile(join(journals, fresh[0]), 'utf8')
-      const moved = text.split('\n').filter((l) => l.includes('"step":"move-aside"') && l.includes('"ok":true')).length
-      return moved === lab.nodes.length ? fresh[0] : undefined
-    }, 60_000, 'restore reached move-aside')
+    const journal = await eventually(
+      async () => {
+        const fresh = (await readdir(journals).catch(() => [] as string[])).filter((f) => !before.has(f))
+        if (fresh.length !== 1) return undefined
+        const text = await readFile(join(journals, fresh[0]), 'utf8')
+        const moved = text
+          .split('\n')
+          .filter((l) => l.includes('"step":"move-aside"') && l.includes('"ok":true')).length
+        return moved === lab.nodes.length ? fresh[0] : undefined
+      },
+      60_000,
+      'restore reached move-aside',
+    )
     child.kill('SIGKILL')
     await exit
     const runId = journal.replace(/\.jsonl$/, '')
     const resumed = await cli(['snapshot', 'restore', id, '--yes', '--resume', runId, '--json'])
     assert.equal(resumed.exitCode, 0, resumed.stderr + resumed.stdout)
     const skipped = resumed.json.data.skipped as string[]
-    for (const n of lab.nodes) for (const step of ['upload', 'stop', 'move-aside']) assert.ok(skipped.includes(`${step}@${n.name}`), `${step}@${n.name} skipped`)
+    for (const n of lab.nodes)
+      for (const step of ['upload', 'stop', 'move-aside'])
+        assert.ok(skipped.includes(`${step}@${n.name}`), `${step}@${n.name} skipped`)
     // No step ran to completion twice.
-    const events = (await readFile(join(journals, journal), 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
+    const events = (await readFile(join(journals, journal), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     const ends = events.filter((e) => e.type === 'step-end' && e.ok).map((e) => `${e.step}@${e.target ?? ''}`)
     assert.equal(new Set(ends).size, ends.length, ends.join(', '))
     assert.equal(resumed.json.data.verified.keyCount, 178)

@@ -8,7 +8,14 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {parse as parseYaml, stringify} from 'yaml'
 import {run} from '../../src/adapters/exec/run.js'
-import {HostKeyRefusedError, SftpFiles, SshClient, SshConnectionError, SshConnections, type SshConnectOptions} from '../../src/adapters/ssh/index.js'
+import {
+  HostKeyRefusedError,
+  SftpFiles,
+  SshClient,
+  SshConnectionError,
+  SshConnections,
+  type SshConnectOptions,
+} from '../../src/adapters/ssh/index.js'
 import {expandProxyCommand} from '../../src/adapters/ssh/ssh-config.js'
 import {UsageError} from '../../src/errors.js'
 import {runCli, startLab, type Lab} from '../helpers/lab.js'
@@ -30,7 +37,9 @@ type LabContext = {ssh: Record<string, unknown>; nodes: {name: string; address: 
 
 /** An ssh_config Host block that points ALIAS at a lab node's sshd, with more settings after it. */
 function hostBlock(alias: string, n: {address: string; sshPort: number}, ...settings: string[]): string {
-  return [`Host ${alias}`, `  HostName ${n.address}`, `  Port ${n.sshPort}`, ...settings.map((x) => `  ${x}`), ''].join('\n')
+  return [`Host ${alias}`, `  HostName ${n.address}`, `  Port ${n.sshPort}`, ...settings.map((x) => `  ${x}`), ''].join(
+    '\n',
+  )
 }
 
 describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)', () => {
@@ -49,7 +58,10 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     await rm(tmp, {recursive: true, force: true})
   })
 
-  const through = (target: string, bastion: string): SshConnectOptions => ({...lab.sshTarget(target), jump: lab.sshTarget(bastion)})
+  const through = (target: string, bastion: string): SshConnectOptions => ({
+    ...lab.sshTarget(target),
+    jump: lab.sshTarget(bastion),
+  })
 
   /** A copy of the lab config with the lab context edited; returns the environment that selects it. */
   const configCopy = async (file: string, edit: (ctx: LabContext) => void) => {
@@ -99,12 +111,19 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     const forged = join(tmp, 'forged_known_hosts')
     const n2 = lab.nodes[1]
     await writeFile(forged, `${n1Key.bastionLine}\n[${n2.address}]:${n2.sshPort} ${n1Key.keyType} ${n1Key.key}\n`)
-    await assert.rejects(SshClient.connect({...through('n2', 'n1'), knownHostsFile: forged, jump: {...lab.sshTarget('n1'), knownHostsFile: forged}}), (e: unknown) => {
-      assert.ok(e instanceof HostKeyRefusedError, String(e))
-      assert.match(e.message, /CHANGED/)
-      assert.equal(e.details.host, n2.address)
-      return true
-    })
+    await assert.rejects(
+      SshClient.connect({
+        ...through('n2', 'n1'),
+        knownHostsFile: forged,
+        jump: {...lab.sshTarget('n1'), knownHostsFile: forged},
+      }),
+      (e: unknown) => {
+        assert.ok(e instanceof HostKeyRefusedError, String(e))
+        assert.match(e.message, /CHANGED/)
+        assert.equal(e.details.host, n2.address)
+        return true
+      },
+    )
   })
 
   it('tells a jump host that cannot reach the target apart from the jump host being down', async () => {
@@ -126,7 +145,9 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     const pool = new SshConnections()
     try {
       const [a, b] = await Promise.all([pool.get(through('n2', 'n1')), pool.get(through('n3', 'n1'))])
-      const ports = await Promise.all([a, b].map(async (c) => clientPort((await c.exec('echo $SSH_CONNECTION')).stdout)))
+      const ports = await Promise.all(
+        [a, b].map(async (c) => clientPort((await c.exec('echo $SSH_CONNECTION')).stdout)),
+      )
       for (const p of ports) assert.match(await ownerOfLocalPort(p), /sshd/)
       // One connection to n1's sshd from this process, not two.
       const n1 = lab.nodes[0]
@@ -176,7 +197,14 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     const [n1, n2, n3] = lab.nodes
     const sshConfig = join(tmp, 'ssh_config_nested')
     const write = (edgePort: number) =>
-      writeFile(sshConfig, [hostBlock('db-3', n3, 'ProxyJump mid'), hostBlock('mid', n2, 'ProxyJump edge'), hostBlock('edge', {...n1, sshPort: edgePort})].join(''))
+      writeFile(
+        sshConfig,
+        [
+          hostBlock('db-3', n3, 'ProxyJump mid'),
+          hostBlock('mid', n2, 'ProxyJump edge'),
+          hostBlock('edge', {...n1, sshPort: edgePort}),
+        ].join(''),
+      )
     await write(n1.sshPort)
     const env = await configCopy('nested.yaml', throughSshConfig('n3', 'db-3', sshConfig, ['port']))
     const ok = await runCli(['exec', 'n3', '--json', '--', 'echo $SSH_CONNECTION'], env)
@@ -221,11 +249,14 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
       assert.match(e.message, /ProxyCommand exited with status 7: bastion says no/)
       return true
     })
-    await assert.rejects(SshClient.connect({...lab.sshTarget('n2'), proxyCommand: '/nonexistent/proxy %h'}), (e: unknown) => {
-      assert.ok(e instanceof SshConnectionError, String(e))
-      assert.match(e.message, /ProxyCommand exited with status 127: .*nonexistent/)
-      return true
-    })
+    await assert.rejects(
+      SshClient.connect({...lab.sshTarget('n2'), proxyCommand: '/nonexistent/proxy %h'}),
+      (e: unknown) => {
+        assert.ok(e instanceof SshConnectionError, String(e))
+        assert.match(e.message, /ProxyCommand exited with status 127: .*nonexistent/)
+        return true
+      },
+    )
   })
 
   it('plasmactl exec follows a ProxyCommand and a HostKeyAlias from the SSH config file', async () => {
@@ -237,9 +268,20 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     const aliasKnownHosts = join(tmp, 'alias_known_hosts')
     await writeFile(aliasKnownHosts, `db-two ${n2Line.split(' ').slice(1).join(' ')}\n`)
     const sshConfig = join(tmp, 'ssh_config_proxy')
-    const block = (proxy: string) => hostBlock('db-2', n2, `User ${lab.user}`, 'HostKeyAlias db-two', `UserKnownHostsFile ${aliasKnownHosts}`, `ProxyCommand ${proxy}`)
+    const block = (proxy: string) =>
+      hostBlock(
+        'db-2',
+        n2,
+        `User ${lab.user}`,
+        'HostKeyAlias db-two',
+        `UserKnownHostsFile ${aliasKnownHosts}`,
+        `ProxyCommand ${proxy}`,
+      )
     await writeFile(sshConfig, block(sshW()))
-    const env = await configCopy('proxy.yaml', throughSshConfig('n2', 'db-2', sshConfig, ['port', 'user', 'known-hosts']))
+    const env = await configCopy(
+      'proxy.yaml',
+      throughSshConfig('n2', 'db-2', sshConfig, ['port', 'user', 'known-hosts']),
+    )
     const ok = await runCli(['exec', 'n2', '--json', '--', 'echo via-proxy'], env)
     assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr)
     assert.equal(ok.json.data.hosts[0].stdout.trim(), 'via-proxy')
@@ -248,7 +290,10 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     const broken = await runCli(['exec', 'n2', '--json', '--', 'true'], env)
     assert.equal(broken.exitCode, 3, broken.stdout + broken.stderr)
     assert.equal(broken.json.data.hosts[0].failure, 'connection')
-    assert.match(broken.json.data.hosts[0].error, new RegExp(`ProxyCommand exited with status 3: no route to ${n2.address.replaceAll('.', '\\.')}`))
+    assert.match(
+      broken.json.data.hosts[0].error,
+      new RegExp(`ProxyCommand exited with status 3: no route to ${n2.address.replaceAll('.', '\\.')}`),
+    )
     // And the alias is what the host key is checked under: n2's key filed under another name is unknown.
     await writeFile(sshConfig, block(sshW()))
     await writeFile(aliasKnownHosts, `db-other ${n2Line.split(' ').slice(1).join(' ')}\n`)
@@ -264,7 +309,10 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
     assert.ok(pid > 0, started.stdout)
     agent = {sock, pid}
     const noIdentity = {...lab.sshTarget('n1'), identityFile: undefined}
-    await assert.rejects(SshClient.connect(noIdentity), (e: unknown) => e instanceof UsageError && /ssh-agent/.test(e.message))
+    await assert.rejects(
+      SshClient.connect(noIdentity),
+      (e: unknown) => e instanceof UsageError && /ssh-agent/.test(e.message),
+    )
     // An agent without the key: authentication fails (exit 3), it does not hang.
     await assert.rejects(SshClient.connect({...noIdentity, agent: sock}), /authentication failed/)
     const add = await run('ssh-add', [join(lab.dir, 'ssh', 'id_ed25519')], {env: {...process.env, SSH_AUTH_SOCK: sock}})
@@ -287,7 +335,10 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
       assert.match(e.message, /encrypted and no passphrase was given: set PLASMACTL_SSH_PASSPHRASE/)
       return true
     })
-    await assert.rejects(SshClient.connect({...target, passphrase: 'wrong'}), (e: unknown) => e instanceof UsageError && /wrong passphrase/.test(e.message))
+    await assert.rejects(
+      SshClient.connect({...target, passphrase: 'wrong'}),
+      (e: unknown) => e instanceof UsageError && /wrong passphrase/.test(e.message),
+    )
     const c = await SshClient.connect({...target, passphrase: 'open sesame'})
     assert.equal((await c.exec('echo unlocked')).stdout.trim(), 'unlocked')
     await c.close()
@@ -298,14 +349,22 @@ describe('SSH: jump hosts, ssh config aliases, agent, encrypted keys (real sshd)
       assert.equal(file, key)
       return 'open sesame'
     }
-    const clients = await Promise.all(['n1', 'n2', 'n3'].map((n) => SshClient.connect({...lab.sshTarget(n), identityFile: key, askPassphrase})))
+    const clients = await Promise.all(
+      ['n1', 'n2', 'n3'].map((n) => SshClient.connect({...lab.sshTarget(n), identityFile: key, askPassphrase})),
+    )
     for (const cl of clients) await cl.close()
     assert.equal(asked, 1)
     // Through the CLI, non-interactively: PLASMACTL_SSH_PASSPHRASE.
-    const env = {...(await configCopy('locked.yaml', (ctx) => (ctx.ssh['identity-file'] = key))), SSH_AUTH_SOCK: undefined}
+    const env = {
+      ...(await configCopy('locked.yaml', (ctx) => (ctx.ssh['identity-file'] = key))),
+      SSH_AUTH_SOCK: undefined,
+    }
     const refused = await runCli(['exec', 'n1', '--json', '--', 'true'], {...env, PLASMACTL_SSH_PASSPHRASE: undefined})
     assert.equal(refused.exitCode, 2, refused.stdout + refused.stderr)
-    const ok = await runCli(['exec', 'n1', '--json', '--', 'echo ok'], {...env, PLASMACTL_SSH_PASSPHRASE: 'open sesame'})
+    const ok = await runCli(['exec', 'n1', '--json', '--', 'echo ok'], {
+      ...env,
+      PLASMACTL_SSH_PASSPHRASE: 'open sesame',
+    })
     assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr)
   })
 

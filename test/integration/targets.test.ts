@@ -10,7 +10,12 @@ import {after, before, describe, it} from 'node:test'
 import {parse as parseYaml, stringify} from 'yaml'
 import {runCli, startLab, type Lab} from '../helpers/lab.js'
 
-interface Ctx {name: string; ssh: Record<string, unknown>; nodes: {name: string; address: string; roles?: string[]; ssh?: Record<string, unknown>}[]; lab?: {dir: string}}
+interface Ctx {
+  name: string
+  ssh: Record<string, unknown>
+  nodes: {name: string; address: string; roles?: string[]; ssh?: Record<string, unknown>}[]
+  lab?: {dir: string}
+}
 
 describe('commands act on the cluster and host they name (real lab)', () => {
   let lab: Lab
@@ -41,7 +46,7 @@ describe('commands act on the cluster and host they name (real lab)', () => {
     await lab?.stop()
   })
 
-  it('a runbook local step runs this installation of plasmactl, with the run\'s --config and --context', async () => {
+  it("a runbook local step runs this installation of plasmactl, with the run's --config and --context", async () => {
     // Context "elsewhere" is current and reaches nothing; the run names context "A" (the lab).
     const elsewhere = copyOf('elsewhere', (c) => {
       for (const n of c.nodes) n.address = '127.0.0.254'
@@ -71,7 +76,9 @@ describe('commands act on the cluster and host they name (real lab)', () => {
       ].join('\n'),
     )
     const r = await runCli(['runbook', 'run', rb, '--config', cfg, '--context', 'A', '--yes'], {
-      ...clean, PATH: `${otherBin}:${process.env.PATH}`, PLASMACTL_STATE_DIR: join(work, 'state'),
+      ...clean,
+      PATH: `${otherBin}:${process.env.PATH}`,
+      PLASMACTL_STATE_DIR: join(work, 'state'),
     })
     assert.equal(r.exitCode, 0, r.stdout + r.stderr)
     const n2 = lab.nodes[1]
@@ -84,14 +91,30 @@ describe('commands act on the cluster and host they name (real lab)', () => {
     const [n1, n2] = lab.nodes
     const sshDir = join(lab.dir, 'ssh')
     const labKnownHosts = await readFile(join(sshDir, 'known_hosts'), 'utf8')
-    const keyOf = (n: {address: string; sshPort: number}) => labKnownHosts.split('\n').find((l) => l.startsWith(`[${n.address}]:${n.sshPort} `))!.split(' ').slice(1).join(' ')
+    const keyOf = (n: {address: string; sshPort: number}) =>
+      labKnownHosts
+        .split('\n')
+        .find((l) => l.startsWith(`[${n.address}]:${n.sshPort} `))!
+        .split(' ')
+        .slice(1)
+        .join(' ')
     // "behind" is n1's address and port, reached through a ProxyCommand that lands on n2's sshd
     // (its key filed under a HostKeyAlias).
     const aliasKnownHosts = join(work, 'alias_known_hosts')
     await writeFile(aliasKnownHosts, `n2-alias ${keyOf(n2)}\n`)
     const proxy = `ssh -F /dev/null -i ${sshDir}/id_ed25519 -o UserKnownHostsFile=${sshDir}/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -p ${n2.sshPort} -l ${lab.user} -W ${n2.address}:${n2.sshPort} ${n2.address}`
     const sshConfig = join(work, 'ssh_config')
-    await writeFile(sshConfig, ['Host behind', `  HostName ${n1.address}`, `  Port ${n1.sshPort}`, '  HostKeyAlias n2-alias', `  ProxyCommand ${proxy}`, ''].join('\n'))
+    await writeFile(
+      sshConfig,
+      [
+        'Host behind',
+        `  HostName ${n1.address}`,
+        `  Port ${n1.sshPort}`,
+        '  HostKeyAlias n2-alias',
+        `  ProxyCommand ${proxy}`,
+        '',
+      ].join('\n'),
+    )
     // "forged" is n1's address and port too, but its known_hosts file holds another key for it.
     const forgedKnownHosts = join(work, 'forged_known_hosts')
     await writeFile(forgedKnownHosts, `[${n1.address}]:${n1.sshPort} ${keyOf(n2)}\n`)
@@ -104,7 +127,10 @@ describe('commands act on the cluster and host they name (real lab)', () => {
       delete c.lab
     })
     const cfg = await config('pool.yaml', [ctx], 'pool')
-    const r = await runCli(['exec', 'direct,behind,forged', '--json', '--', 'echo $SSH_CONNECTION'], {...clean, PLASMACTL_CONFIG: cfg})
+    const r = await runCli(['exec', 'direct,behind,forged', '--json', '--', 'echo $SSH_CONNECTION'], {
+      ...clean,
+      PLASMACTL_CONFIG: cfg,
+    })
     assert.ok(r.json, r.stdout + r.stderr)
     const host = (name: string) => r.json.data.hosts.find((h: {node: string}) => h.node === name)
     const server = (name: string) => host(name).stdout.trim().split(/\s+/).slice(2).join(':')
@@ -117,12 +143,15 @@ describe('commands act on the cluster and host they name (real lab)', () => {
     assert.equal(r.exitCode, 6, r.stdout + r.stderr)
   })
 
-  it('lab up and lab status choose the selected context\'s lab (PLASMACTL_CONTEXT), not the current context\'s', async () => {
+  it("lab up and lab status choose the selected context's lab (PLASMACTL_CONTEXT), not the current context's", async () => {
     // The current context "lab" points at another lab dir (a lab the operator cannot bring up here).
     const decoy = join(work, 'decoy-lab')
     await mkdir(decoy, {recursive: true})
     const state = JSON.parse(await readFile(join(lab.dir, 'lab.json'), 'utf8'))
-    await writeFile(join(decoy, 'lab.json'), JSON.stringify({...state, dir: decoy, user: 'not-this-lab-user', addressPrefix: '127.0.99'}))
+    await writeFile(
+      join(decoy, 'lab.json'),
+      JSON.stringify({...state, dir: decoy, user: 'not-this-lab-user', addressPrefix: '127.0.99'}),
+    )
     const cfg = await config('labs.yaml', [copyOf('x'), copyOf('lab', (c) => (c.lab = {dir: decoy}))], 'lab')
     const env = {...clean, PLASMACTL_CONFIG: cfg, PLASMACTL_CONTEXT: 'x'}
     const status = await runCli(['lab', 'status', '--json'], env)

@@ -42,7 +42,10 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
       assert.equal(v.qmpStatus, 'running')
       assert.ok(v.pid > 0)
     }
-    assert.deepEqual(r.data.hosts.map((h: {host: string}) => h.host), ['n1', 'n2', 'n3'])
+    assert.deepEqual(
+      r.data.hosts.map((h: {host: string}) => h.host),
+      ['n1', 'n2', 'n3'],
+    )
     for (const h of r.data.hosts) {
       assert.equal(h.reachable, true)
       assert.equal(h.serviceActive, true)
@@ -52,7 +55,8 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
     const pid = await vmPid('n1', 'vm-n1-01')
     const status = await readFile(`/proc/${pid}/status`, 'utf8')
     const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1])
-    const want = process.getuid?.() === 0 ? Number((await lab.sshExec('n1', 'id -u')).stdout.trim()) : process.getuid?.()
+    const want =
+      process.getuid?.() === 0 ? Number((await lab.sshExec('n1', 'id -u')).stdout.trim()) : process.getuid?.()
     assert.equal(uid, want)
     const list = await lab.cli(['vm', 'list'])
     assert.equal(list.exitCode, 0)
@@ -72,7 +76,11 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
     assert.equal(v.observed, 'crashed')
     assert.equal(v.problem, 'crashed')
     assert.equal(v.pid, null)
-    assert.ok(r.data.findings.some((f: {status: string; message: string}) => f.status === 'crit' && /vm-n1-01.*crashed/.test(f.message)))
+    assert.ok(
+      r.data.findings.some(
+        (f: {status: string; message: string}) => f.status === 'crit' && /vm-n1-01.*crashed/.test(f.message),
+      ),
+    )
     assert.equal(vm(r.data, 'vm-n1-02').observed, 'running', 'the other VMs are unaffected')
 
     // Without a terminal and without --yes it refuses to act (exit 6) and changes nothing.
@@ -96,14 +104,20 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
   it('a QEMU with no record is reported as an orphan; reconcile-orphans --dry-run lists it, a run stops it', async () => {
     const sock = join(lab.dir, 'nodes', 'n2', 'vm', 'stray.qmp')
     const pidFile = join(lab.dir, 'nodes', 'n2', 'vm', 'stray.pid')
-    const started = await lab.sshExec('n2', `qemu-system-x86_64 -machine none -nodefaults -nographic -display none -qmp unix:${sock},server=on,wait=off -daemonize -pidfile ${pidFile}`)
+    const started = await lab.sshExec(
+      'n2',
+      `qemu-system-x86_64 -machine none -nodefaults -nographic -display none -qmp unix:${sock},server=on,wait=off -daemonize -pidfile ${pidFile}`,
+    )
     assert.equal(started.exitCode, 0, started.stderr)
     const pid = Number((await readFile(pidFile, 'utf8')).trim())
     const r = await check()
     assert.equal(r.exitCode, 4, r.raw)
     assert.equal(r.data.status, 'warn')
     assert.equal(r.data.orphans.length, 1)
-    assert.deepEqual({host: r.data.orphans[0].host, pid: r.data.orphans[0].pid, qmpSocket: r.data.orphans[0].qmpSocket}, {host: 'n2', pid, qmpSocket: sock})
+    assert.deepEqual(
+      {host: r.data.orphans[0].host, pid: r.data.orphans[0].pid, qmpSocket: r.data.orphans[0].qmpSocket},
+      {host: 'n2', pid, qmpSocket: sock},
+    )
     assert.equal(r.data.vms.filter((v: {observed: string}) => v.observed === 'running').length, 6)
 
     const dry = await lab.cli(['vm', 'reconcile-orphans', '--dry-run', '--json'])
@@ -136,7 +150,11 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
       assert.equal(v.problem, 'hung')
       assert.equal(v.pid, pid)
       assert.equal(v.processState, 'T')
-      assert.equal(r.json.data.vms.filter((x: {observed: string}) => x.observed === 'running').length, 5, 'one hung VM does not hide the others')
+      assert.equal(
+        r.json.data.vms.filter((x: {observed: string}) => x.observed === 'running').length,
+        5,
+        'one hung VM does not hide the others',
+      )
       const restart = await lab.cli(['vm', 'restart', 'vm-n3-02', '--yes', '--json'])
       assert.equal(restart.exitCode, 0, restart.stdout + restart.stderr)
       assert.equal(restart.json.data.stoppedPid, pid)
@@ -157,13 +175,19 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
     const sock = join(lab.dir, 'nodes', 'n2', 'vm', 'vm-n2-01.qmp')
     const {QmpSession} = await import('../../src/adapters/qmp/index.js')
     const ssh = await lab.ssh('n2')
-    const s = await QmpSession.open(await ssh.forwardOutStreamLocal(sock, {timeoutMs: 5000}), {timeoutMs: 5000, where: sock})
+    const s = await QmpSession.open(await ssh.forwardOutStreamLocal(sock, {timeoutMs: 5000}), {
+      timeoutMs: 5000,
+      where: sock,
+    })
     await s.execute('stop', undefined, 5000)
     s.close()
     const r = await check()
     assert.equal(r.exitCode, 4, r.raw)
     assert.equal(vm(r.data, 'vm-n2-01').observed, 'paused')
-    const s2 = await QmpSession.open(await ssh.forwardOutStreamLocal(sock, {timeoutMs: 5000}), {timeoutMs: 5000, where: sock})
+    const s2 = await QmpSession.open(await ssh.forwardOutStreamLocal(sock, {timeoutMs: 5000}), {
+      timeoutMs: 5000,
+      where: sock,
+    })
     await s2.execute('cont', undefined, 5000)
     s2.close()
     assert.equal((await check()).exitCode, 0)
@@ -172,13 +196,38 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
   it('malformed VM records are reported as invalid by key; they never crash the check or hide the others', async () => {
     await client.put('/plasmavmc/vms/bad-json', '{"id": "bad-json", name: oops')
     await client.put('/plasmavmc/vms/missing', JSON.stringify({id: 'missing', name: 'no host'}))
-    await client.put('/plasmavmc/vms/wrong-id', JSON.stringify({id: 'other', name: 'x', host: 'n1', desiredState: 'running', qmpSocket: '/x.qmp', startCommand: 'true'}))
-    await client.put('/plasmavmc/vms/bad-state', JSON.stringify({id: 'bad-state', name: 'x', host: 'n1', desiredState: 'dancing', qmpSocket: 'relative.qmp', startCommand: 'true'}))
+    await client.put(
+      '/plasmavmc/vms/wrong-id',
+      JSON.stringify({
+        id: 'other',
+        name: 'x',
+        host: 'n1',
+        desiredState: 'running',
+        qmpSocket: '/x.qmp',
+        startCommand: 'true',
+      }),
+    )
+    await client.put(
+      '/plasmavmc/vms/bad-state',
+      JSON.stringify({
+        id: 'bad-state',
+        name: 'x',
+        host: 'n1',
+        desiredState: 'dancing',
+        qmpSocket: 'relative.qmp',
+        startCommand: 'true',
+      }),
+    )
     try {
       const r = await check()
       assert.equal(r.exitCode, 4, r.raw)
       const byKey = Object.fromEntries(r.data.invalidRecords.map((i: {key: string; error: string}) => [i.key, i.error]))
-      assert.deepEqual(Object.keys(byKey).sort(), ['/plasmavmc/vms/bad-json', '/plasmavmc/vms/bad-state', '/plasmavmc/vms/missing', '/plasmavmc/vms/wrong-id'])
+      assert.deepEqual(Object.keys(byKey).sort(), [
+        '/plasmavmc/vms/bad-json',
+        '/plasmavmc/vms/bad-state',
+        '/plasmavmc/vms/missing',
+        '/plasmavmc/vms/wrong-id',
+      ])
       assert.match(byKey['/plasmavmc/vms/bad-json'], /not JSON/)
       assert.match(byKey['/plasmavmc/vms/missing'], /missing field "host"/)
       assert.match(byKey['/plasmavmc/vms/missing'], /missing field "startCommand"/)
@@ -224,7 +273,8 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
       assert.equal(r.exitCode, 5)
       assert.ok(r.data.findings.some((f: {message: string}) => /PlasmaVMC service on n3 is not active/.test(f.message)))
       const dry = await lab.cli(['vm', 'evacuate', 'n3', '--dry-run', '--json'])
-      const outcome = (d: {vms: {id: string; outcome: string}[]}) => Object.fromEntries(d.vms.map((v) => [v.id, v.outcome]))
+      const outcome = (d: {vms: {id: string; outcome: string}[]}) =>
+        Object.fromEntries(d.vms.map((v) => [v.id, v.outcome]))
       assert.deepEqual(outcome(dry.json.data), {'vm-n3-01': 'would-move', 'vm-n3-02': 'pinned'})
       const run = await lab.cli(['vm', 'evacuate', 'n3', '--yes', '--json'])
       assert.equal(run.exitCode, 4, run.stdout + run.stderr)

@@ -70,7 +70,10 @@ describe('chainfire watch against a real 3-node lab', () => {
 
   before(async () => {
     lab = await startLab({nodes: 3})
-    client = new ChainfireClient({endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl})), commandTimeoutMs: 3000})
+    client = new ChainfireClient({
+      endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl})),
+      commandTimeoutMs: 3000,
+    })
   })
 
   after(async () => {
@@ -82,7 +85,11 @@ describe('chainfire watch against a real 3-node lab', () => {
 
   it('1000 writes while the member the watch uses is killed: every event exactly once, in order, no gap', async () => {
     const w = startWatch(lab, ['/load/'])
-    const connected = await eventually(async () => /connected to (\S+) /.exec(w.stderr()) ?? undefined, 30_000, 'watch connected')
+    const connected = await eventually(
+      async () => /connected to (\S+) /.exec(w.stderr()) ?? undefined,
+      30_000,
+      'watch connected',
+    )
     const victim = connected[1]
     const pad = (i: number) => String(i).padStart(4, '0')
     // put-if-absent, retried until it is known to be there: a retry never writes a key twice.
@@ -103,7 +110,11 @@ describe('chainfire watch against a real 3-node lab', () => {
       await putOnce(`/load/${pad(i)}`, String(i))
     }
     await kill
-    await eventually(async () => w.lines.filter((l) => l.type === 'put').length >= 1000, 60_000, '1000 events delivered')
+    await eventually(
+      async () => w.lines.filter((l) => l.type === 'put').length >= 1000,
+      60_000,
+      '1000 events delivered',
+    )
     // Give a duplicate the chance to show up before stopping.
     await new Promise((r) => setTimeout(r, 500))
     const code = await w.interrupt()
@@ -118,15 +129,25 @@ describe('chainfire watch against a real 3-node lab', () => {
     assert.equal(w.lines.filter((l) => l.type === 'gap').length, 0)
     assert.match(w.stderr(), new RegExp(`lost ${victim} `), 'the watch saw its member go away')
     const reconnected = [...w.stderr().matchAll(/connected to (\S+) /g)].map((m) => m[1])
-    assert.ok(reconnected.length >= 2 && reconnected.slice(1).every((n) => n !== victim), `reconnected elsewhere: ${reconnected}`)
+    assert.ok(
+      reconnected.length >= 2 && reconnected.slice(1).every((n) => n !== victim),
+      `reconnected elsewhere: ${reconnected}`,
+    )
     const end = w.lines.at(-1)!
     assert.equal(end.type, 'end')
     // One envelope per line: every event ok, the last one carries the exit code of the Ctrl-C.
     assert.ok(w.envelopes.slice(0, -1).every((e) => e.ok && e.exitCode === 0 && e.status === 'ok'))
     assert.deepEqual([w.envelopes.at(-1)!.exitCode, w.envelopes.at(-1)!.status], [130, 'interrupted'])
     // The lost member was a warning: it rides on the next envelope and is a JSON line on stderr.
-    assert.ok(w.envelopes.some((e) => e.warnings.some((m) => m.includes(`lost ${victim} `))), 'reconnect warning in an envelope')
-    const logLines = w.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l) as {level: string; msg: string})
+    assert.ok(
+      w.envelopes.some((e) => e.warnings.some((m) => m.includes(`lost ${victim} `))),
+      'reconnect warning in an envelope',
+    )
+    const logLines = w
+      .stderr()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as {level: string; msg: string})
     assert.ok(logLines.some((l) => l.level === 'warn' && l.msg.includes(`lost ${victim} `)))
     assert.equal(end.lastRevision, puts.at(-1)!.revision)
     assert.equal(end.resumeFrom, puts.at(-1)!.revision! + 1)
@@ -144,7 +165,13 @@ describe('chainfire watch against a real 3-node lab', () => {
     await new Promise((r) => setTimeout(r, 300))
     await w.interrupt()
     const puts = w.lines.filter((l) => l.type === 'put')
-    assert.deepEqual(puts.map((p) => [p.key, p.revision]), [['/load/after-1', lastRevision + 1], ['/load/after-2', lastRevision + 2]])
+    assert.deepEqual(
+      puts.map((p) => [p.key, p.revision]),
+      [
+        ['/load/after-1', lastRevision + 1],
+        ['/load/after-2', lastRevision + 2],
+      ],
+    )
   })
 
   it('a compacted start revision is reported as a gap, then the watch continues', async () => {
@@ -154,11 +181,18 @@ describe('chainfire watch against a real 3-node lab', () => {
     await client.put('/gap/d', '4')
     await client.compact(compactAt)
     const w = startWatch(lab, ['/gap/', '--from-revision', String(first)])
-    await eventually(async () => w.lines.some((l) => l.type === 'put' && l.key === '/gap/d'), 30_000, 'events after the gap')
+    await eventually(
+      async () => w.lines.some((l) => l.type === 'put' && l.key === '/gap/d'),
+      30_000,
+      'events after the gap',
+    )
     const code = await w.interrupt()
     // Lost events are a failure (3) that the Ctrl-C ending the watch does not hide.
     assert.equal(code, 3, w.stderr())
-    assert.deepEqual([w.envelopes.at(-1)!.exitCode, w.envelopes.at(-1)!.status, w.lines.at(-1)!.type], [3, 'gap', 'end'])
+    assert.deepEqual(
+      [w.envelopes.at(-1)!.exitCode, w.envelopes.at(-1)!.status, w.lines.at(-1)!.type],
+      [3, 'gap', 'end'],
+    )
     const gapEnvelope = w.envelopes.find((e) => e.data?.type === 'gap')!
     assert.equal(gapEnvelope.status, 'gap')
     assert.match(gapEnvelope.warnings.join('\n'), /compacted: their events are LOST/)
@@ -167,7 +201,11 @@ describe('chainfire watch against a real 3-node lab', () => {
     assert.equal(gap.fromRevision, first)
     assert.equal(gap.compactRevision, compactAt)
     const puts = w.lines.filter((l) => l.type === 'put')
-    assert.deepEqual(puts.map((p) => p.key), ['/gap/c', '/gap/d'], 'only what survives compaction, after the gap line')
+    assert.deepEqual(
+      puts.map((p) => p.key),
+      ['/gap/c', '/gap/d'],
+      'only what survives compaction, after the gap line',
+    )
     assert.ok(w.lines.indexOf(gap) < w.lines.indexOf(puts[0]))
     assert.match(w.stderr(), /compacted: their events are LOST/)
   })

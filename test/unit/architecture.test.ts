@@ -29,7 +29,13 @@ describe('import boundaries', () => {
   ]
   for (const [file, code, allowed] of cases) {
     test(`${file}: ${code} is ${allowed ? 'allowed' : 'refused'}`, async () => {
-      const errors = await layerErrors(`${REPO_ROOT}/${file}`, `${code}\nexport const used = [${code.match(/\{(\w+)\}|import (\w+)/)!.slice(1).find(Boolean)}]\n`)
+      const errors = await layerErrors(
+        `${REPO_ROOT}/${file}`,
+        `${code}\nexport const used = [${code
+          .match(/\{(\w+)\}|import (\w+)/)!
+          .slice(1)
+          .find(Boolean)}]\n`,
+      )
       assert.equal(errors.length === 0, allowed, errors.join('; '))
     })
   }

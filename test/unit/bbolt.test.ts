@@ -3,7 +3,10 @@ import {describe, it} from 'node:test'
 import {BBOLT_MAGIC, checkBboltStructure, decodeMeta, fnv1a64} from '../../src/services/snapshot/bbolt.js'
 
 /** A meta page as bbolt writes one (little-endian; checksum over the 56 bytes before it). */
-function metaPage(page: number, {pgid = 4n, root = 3n, freelist = 2n, txid = 7n, pageSize = 4096, magic = BBOLT_MAGIC} = {}): Buffer {
+function metaPage(
+  page: number,
+  {pgid = 4n, root = 3n, freelist = 2n, txid = 7n, pageSize = 4096, magic = BBOLT_MAGIC} = {},
+): Buffer {
   const b = Buffer.alloc(pageSize)
   b.writeBigUInt64LE(BigInt(page), 0)
   b.writeUInt16LE(0x04, 8)
@@ -26,9 +29,19 @@ describe('bbolt structure', () => {
   })
 
   it('a whole database passes; the newest meta page decides how many pages it needs', () => {
-    const db = Buffer.concat([metaPage(0, {txid: 8n, pgid: 4n}), metaPage(1, {txid: 7n, pgid: 3n, root: 2n}), Buffer.alloc(2 * 4096)])
+    const db = Buffer.concat([
+      metaPage(0, {txid: 8n, pgid: 4n}),
+      metaPage(1, {txid: 7n, pgid: 3n, root: 2n}),
+      Buffer.alloc(2 * 4096),
+    ])
     const checks = checkBboltStructure(db, db.length)
-    assert.deepEqual(checks.map((c) => [c.check, c.ok]), [['bbolt-meta', true], ['bbolt-pages', true]])
+    assert.deepEqual(
+      checks.map((c) => [c.check, c.ok]),
+      [
+        ['bbolt-meta', true],
+        ['bbolt-pages', true],
+      ],
+    )
     assert.match(checks[1].detail, /all 4 pages of 4096 bytes that meta page 0 references/)
   })
 
@@ -36,7 +49,10 @@ describe('bbolt structure', () => {
     const db = Buffer.concat([metaPage(0, {pgid: 6n}), metaPage(1, {pgid: 6n, txid: 6n}), Buffer.alloc(2 * 4096)])
     const pages = checkBboltStructure(db, db.length).find((c) => c.check === 'bbolt-pages')
     assert.equal(pages?.ok, false)
-    assert.match(pages!.detail, /references 6 pages of 4096 bytes \(24576 bytes\) but the database is 16384 bytes \(truncated\)/)
+    assert.match(
+      pages!.detail,
+      /references 6 pages of 4096 bytes \(24576 bytes\) but the database is 16384 bytes \(truncated\)/,
+    )
   })
 
   it('a meta page with a wrong checksum, magic or root past the high-water mark is invalid', () => {
@@ -44,7 +60,10 @@ describe('bbolt structure', () => {
     bad[40] ^= 1
     assert.equal(decodeMeta(bad, 0).error, 'checksum mismatch')
     assert.match(decodeMeta(metaPage(0, {magic: 0xbeefc0de}), 0).error!, /bad magic/)
-    assert.match(decodeMeta(metaPage(0, {root: 9n, pgid: 4n}), 0).error!, /root bucket page 9 is past the high-water mark 4/)
+    assert.match(
+      decodeMeta(metaPage(0, {root: 9n, pgid: 4n}), 0).error!,
+      /root bucket page 9 is past the high-water mark 4/,
+    )
     const db = Buffer.concat([bad, metaPage(1), Buffer.alloc(2 * 4096)])
     const meta = checkBboltStructure(db, db.length)[0]
     assert.equal(meta.ok, false)
@@ -53,6 +72,9 @@ describe('bbolt structure', () => {
 
   it('a file that is not bbolt at all fails without throwing', () => {
     const checks = checkBboltStructure(Buffer.from('not a database'), 14)
-    assert.deepEqual(checks.map((c) => [c.check, c.ok]), [['bbolt-meta', false]])
+    assert.deepEqual(
+      checks.map((c) => [c.check, c.ok]),
+      [['bbolt-meta', false]],
+    )
   })
 })

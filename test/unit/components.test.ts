@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {decodeHealthRequest, decodeHealthResponse, encodeHealthRequest, encodeHealthResponse} from '../../src/adapters/grpc-health/index.js'
+import {
+  decodeHealthRequest,
+  decodeHealthResponse,
+  encodeHealthRequest,
+  encodeHealthResponse,
+} from '../../src/adapters/grpc-health/index.js'
 import {JsonStreamSplitter, ovsdbOptional, parseRemote} from '../../src/adapters/ovsdb/index.js'
 import {withRetry} from '../../src/core/retry.js'
 import {decodeJwt, parseJwks, tokenFindings, tokenInfo} from '../../src/services/auth/index.js'
@@ -14,10 +19,18 @@ describe('OVSDB stream and values', () => {
     const whole = a + b
     const out: string[] = []
     for (let i = 0; i < whole.length; i += 7) out.push(...s.push(whole.slice(i, i + 7)))
-    assert.deepEqual(out.map((x) => JSON.parse(x)), [JSON.parse(a), JSON.parse(b)])
+    assert.deepEqual(
+      out.map((x) => JSON.parse(x)),
+      [JSON.parse(a), JSON.parse(b)],
+    )
   })
   it('parses remotes and optional columns', () => {
-    assert.deepEqual(parseRemote('tcp:127.0.0.1:6641'), {url: 'tcp:127.0.0.1:6641', protocol: 'tcp', host: '127.0.0.1', port: 6641})
+    assert.deepEqual(parseRemote('tcp:127.0.0.1:6641'), {
+      url: 'tcp:127.0.0.1:6641',
+      protocol: 'tcp',
+      host: '127.0.0.1',
+      port: 6641,
+    })
     assert.equal(parseRemote('ssl:[::1]:6641').host, '::1')
     assert.throws(() => parseRemote('http://x:1'), /tcp:HOST:PORT/)
     assert.equal(ovsdbOptional(['set', []]), null)
@@ -39,10 +52,32 @@ describe('gRPC health codec', () => {
 describe('FlareDB records and replication', () => {
   it('reports what is wrong with a record, naming nothing else', () => {
     assert.match((parseStoreRecord('/flaredb/stores/1', '{') as {error: string}).error, /not JSON/)
-    assert.match((parseStoreRecord('/flaredb/stores/1', '{"state":"up"}') as {error: string}).error, /address, lastHeartbeat/)
-    assert.match((parseStoreRecord('/flaredb/stores/1', '{"id":"2","address":"a:1","state":"up","lastHeartbeat":"2026-01-01T00:00:00Z"}') as {error: string}).error, /does not match/)
-    assert.equal((parseStoreRecord('/flaredb/stores/1', '{"address":"a:1","state":"up","lastHeartbeat":"2026-01-01T00:00:00Z"}') as {id: string}).id, '1')
-    assert.deepEqual((parseRegionRecord('/flaredb/regions/5', '{"replicas":[1,2,3]}') as {replicas: string[]}).replicas, ['1', '2', '3'])
+    assert.match(
+      (parseStoreRecord('/flaredb/stores/1', '{"state":"up"}') as {error: string}).error,
+      /address, lastHeartbeat/,
+    )
+    assert.match(
+      (
+        parseStoreRecord(
+          '/flaredb/stores/1',
+          '{"id":"2","address":"a:1","state":"up","lastHeartbeat":"2026-01-01T00:00:00Z"}',
+        ) as {error: string}
+      ).error,
+      /does not match/,
+    )
+    assert.equal(
+      (
+        parseStoreRecord(
+          '/flaredb/stores/1',
+          '{"address":"a:1","state":"up","lastHeartbeat":"2026-01-01T00:00:00Z"}',
+        ) as {id: string}
+      ).id,
+      '1',
+    )
+    assert.deepEqual(
+      (parseRegionRecord('/flaredb/regions/5', '{"replicas":[1,2,3]}') as {replicas: string[]}).replicas,
+      ['1', '2', '3'],
+    )
     assert.match((parseRegionRecord('/flaredb/regions/5', '{"replicas":[]}') as {error: string}).error, /replicas/)
   })
   it('warns below 3 live replicas and is critical when a majority is lost', () => {
@@ -78,17 +113,26 @@ describe('credentials', () => {
 describe('retry', () => {
   it('retries transient failures only, with backoff', async () => {
     let calls = 0
-    const v = await withRetry(async () => {
-      if (++calls < 3) throw new Error('transient')
-      return 'ok'
-    }, {retries: 3, baseMs: 1, isTransient: () => true})
+    const v = await withRetry(
+      async () => {
+        if (++calls < 3) throw new Error('transient')
+        return 'ok'
+      },
+      {retries: 3, baseMs: 1, isTransient: () => true},
+    )
     assert.equal(v, 'ok')
     assert.equal(calls, 3)
     calls = 0
-    await assert.rejects(withRetry(async () => {
-      calls++
-      throw new Error('refused')
-    }, {retries: 3, baseMs: 1, isTransient: () => false}), /refused/)
+    await assert.rejects(
+      withRetry(
+        async () => {
+          calls++
+          throw new Error('refused')
+        },
+        {retries: 3, baseMs: 1, isTransient: () => false},
+      ),
+      /refused/,
+    )
     assert.equal(calls, 1)
   })
 })

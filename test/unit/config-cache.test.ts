@@ -46,6 +46,9 @@ describe('config validation cache', () => {
     await writeFile(file, GOOD)
     await loadConfig(file)
     await writeFile(file, GOOD.replace('address:', 'adress:'))
-    await assert.rejects(loadConfig(file), (e: unknown) => e instanceof ConfigValidationError && /address/.test((e as Error).message))
+    await assert.rejects(
+      loadConfig(file),
+      (e: unknown) => e instanceof ConfigValidationError && /address/.test((e as Error).message),
+    )
   })
 })

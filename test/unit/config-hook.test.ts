@@ -2,7 +2,20 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {editDistance, suggestCommands} from '../../src/hooks/command-not-found.js'
 
-const IDS = ['chainfire', 'chainfire:members', 'chainfire:move-leader', 'config', 'config:view', 'config:validate', 'config:use-context', 'config:get-contexts', 'config:init', 'health', 'lab', 'lab:up']
+const IDS = [
+  'chainfire',
+  'chainfire:members',
+  'chainfire:move-leader',
+  'config',
+  'config:view',
+  'config:validate',
+  'config:use-context',
+  'config:get-contexts',
+  'config:init',
+  'health',
+  'lab',
+  'lab:up',
+]
 
 describe('command-not-found suggestions', () => {
   it('edit distance', () => {

@@ -7,7 +7,13 @@ import {loadConfig} from '../../src/config/load.js'
 import {validateConfigText} from '../../src/config/validate.js'
 import {EXIT, PlasmaError, UsageError} from '../../src/errors.js'
 import {getContexts, useContext} from '../../src/services/config/contexts.js'
-import {initConfig, type InitAnswers, parseNodeFlag, renderConfig, TEMPLATE_PATH} from '../../src/services/config/init.js'
+import {
+  initConfig,
+  type InitAnswers,
+  parseNodeFlag,
+  renderConfig,
+  TEMPLATE_PATH,
+} from '../../src/services/config/init.js'
 import {viewConfig} from '../../src/services/config/view.js'
 
 async function rejectsWith(p: Promise<unknown>, exit: number, re: RegExp): Promise<PlasmaError> {
@@ -24,19 +30,51 @@ async function rejectsWith(p: Promise<unknown>, exit: number, re: RegExp): Promi
 
 describe('parseNodeFlag', () => {
   it('parses name=address with roles', () => {
-    assert.deepEqual(parseNodeFlag('cp1=10.0.0.11:chainfire,flaredb'), {name: 'cp1', address: '10.0.0.11', roles: ['chainfire', 'flaredb']})
+    assert.deepEqual(parseNodeFlag('cp1=10.0.0.11:chainfire,flaredb'), {
+      name: 'cp1',
+      address: '10.0.0.11',
+      roles: ['chainfire', 'flaredb'],
+    })
   })
   it('defaults roles to chainfire', () => {
-    assert.deepEqual(parseNodeFlag('cp1=node1.example.net'), {name: 'cp1', address: 'node1.example.net', roles: ['chainfire']})
+    assert.deepEqual(parseNodeFlag('cp1=node1.example.net'), {
+      name: 'cp1',
+      address: 'node1.example.net',
+      roles: ['chainfire'],
+    })
   })
   it('takes IPv6 addresses in brackets', () => {
     assert.deepEqual(parseNodeFlag('n6=[fd00::1]:iam'), {name: 'n6', address: 'fd00::1', roles: ['iam']})
     assert.deepEqual(parseNodeFlag('n6=[fd00::1]'), {name: 'n6', address: 'fd00::1', roles: ['chainfire']})
   })
-  const shellish = ['10.0.0.1$(touch /tmp/m)', '`id`', 'a;b', 'a&&b', 'a b', "a'b", 'a"b', '-oProxyCommand=x', 'a*', 'ünï', 'a|b', 'a\nb']
-  for (const bad of ['cp1', '=10.0.0.1', 'cp1=', 'cp1=10.0.0.1:chainfyre', 'bad name=10.0.0.1', 'n6=[fd00::1', ...shellish.map((a) => `n1=${a}`)]) {
+  const shellish = [
+    '10.0.0.1$(touch /tmp/m)',
+    '`id`',
+    'a;b',
+    'a&&b',
+    'a b',
+    "a'b",
+    'a"b',
+    '-oProxyCommand=x',
+    'a*',
+    'ünï',
+    'a|b',
+    'a\nb',
+  ]
+  for (const bad of [
+    'cp1',
+    '=10.0.0.1',
+    'cp1=',
+    'cp1=10.0.0.1:chainfyre',
+    'bad name=10.0.0.1',
+    'n6=[fd00::1',
+    ...shellish.map((a) => `n1=${a}`),
+  ]) {
     it(`rejects "${bad}" as bad usage`, () => {
-      assert.throws(() => parseNodeFlag(bad), (e: unknown) => e instanceof UsageError && e.exitCode === EXIT.USAGE && e.message.includes('--node'))
+      assert.throws(
+        () => parseNodeFlag(bad),
+        (e: unknown) => e instanceof UsageError && e.exitCode === EXIT.USAGE && e.message.includes('--node'),
+      )
     })
   }
 })
@@ -60,10 +98,13 @@ describe('template', () => {
     const {config} = validateConfigText(text, 'rendered.yaml')
     assert.equal(config['current-context'], 'stage')
     assert.equal(config.contexts.length, 1)
-    assert.deepEqual(config.contexts[0].nodes.map((n) => [n.name, n.address, n.roles]), [
-      ['a', '10.1.0.1', ['chainfire', 'flaredb']],
-      ['b', '10.1.0.2', ['chainfire']],
-    ])
+    assert.deepEqual(
+      config.contexts[0].nodes.map((n) => [n.name, n.address, n.roles]),
+      [
+        ['a', '10.1.0.1', ['chainfire', 'flaredb']],
+        ['b', '10.1.0.2', ['chainfire']],
+      ],
+    )
     assert.equal(config.contexts[0].ssh?.user, 'ops')
     assert.equal(config.contexts[0].ssh?.['identity-file'], undefined)
     assert.deepEqual(config.contexts[0].chainfire?.endpoints, ['http://10.1.0.1:2379'])
@@ -84,7 +125,11 @@ describe('config services on a real temp directory', () => {
 
   it('init without answers and without a terminal fails fast listing the flags', async () => {
     const path = join(dir, 'none.yaml')
-    const err = await rejectsWith(initConfig({path, force: false, flags: {}}), EXIT.USAGE, /--context-name.*--environment.*--node/)
+    const err = await rejectsWith(
+      initConfig({path, force: false, flags: {}}),
+      EXIT.USAGE,
+      /--context-name.*--environment.*--node/,
+    )
     assert.match(err.message, /no terminal/)
     await assert.rejects(stat(path), /ENOENT/)
   })
@@ -108,12 +153,19 @@ describe('config services on a real temp directory', () => {
 
   it('init writes a valid file, refuses to overwrite it, and overwrites with force', async () => {
     const path = join(dir, 'sub', 'config.yaml')
-    const flags = {contextName: 'prod', environment: 'production' as const, nodes: ['cp1=10.0.0.1', 'cp2=10.0.0.2:chainfire,iam']}
+    const flags = {
+      contextName: 'prod',
+      environment: 'production' as const,
+      nodes: ['cp1=10.0.0.1', 'cp2=10.0.0.2:chainfire,iam'],
+    }
     const first = await initConfig({path, force: false, flags})
     assert.equal(first.overwritten, false)
     assert.equal((await stat(path)).mode & 0o777, 0o600)
     const loaded = await loadConfig(path)
-    assert.deepEqual(loaded.config.contexts.map((c) => c.name), ['prod'])
+    assert.deepEqual(
+      loaded.config.contexts.map((c) => c.name),
+      ['prod'],
+    )
     await rejectsWith(initConfig({path, force: false, flags}), EXIT.USAGE, /already exists[\s\S]*--force/)
     const again = await initConfig({path, force: true, flags: {...flags, contextName: 'prod2'}})
     assert.equal(again.overwritten, true)
@@ -122,13 +174,29 @@ describe('config services on a real temp directory', () => {
 
   it('init rejects a bad --endpoint before writing', async () => {
     const path = join(dir, 'bad-endpoint.yaml')
-    await rejectsWith(initConfig({path, force: false, flags: {contextName: 'x', environment: 'lab', nodes: ['n=1.2.3.4'], endpoints: ['not a url']}}), EXIT.USAGE, /--endpoint/)
+    await rejectsWith(
+      initConfig({
+        path,
+        force: false,
+        flags: {contextName: 'x', environment: 'lab', nodes: ['n=1.2.3.4'], endpoints: ['not a url']},
+      }),
+      EXIT.USAGE,
+      /--endpoint/,
+    )
     await assert.rejects(stat(path), /ENOENT/)
   })
 
   it('init rejects duplicate node names as bad usage', async () => {
     const path = join(dir, 'dup.yaml')
-    await rejectsWith(initConfig({path, force: false, flags: {contextName: 'x', environment: 'lab', nodes: ['n=1.2.3.4', 'n=1.2.3.5']}}), EXIT.USAGE, /node "n" is given twice/)
+    await rejectsWith(
+      initConfig({
+        path,
+        force: false,
+        flags: {contextName: 'x', environment: 'lab', nodes: ['n=1.2.3.4', 'n=1.2.3.5']},
+      }),
+      EXIT.USAGE,
+      /node "n" is given twice/,
+    )
     await assert.rejects(stat(path), /ENOENT/)
   })
 
@@ -156,7 +224,10 @@ describe('config services on a real temp directory', () => {
     const result = await useContext({path, name: 'staging'})
     assert.deepEqual(result, {path, previous: 'prod', currentContext: 'staging', changed: true})
     const text = await readFile(path, 'utf8')
-    assert.equal(text, twoContexts.replace('current-context: prod # the default', 'current-context: staging # the default'))
+    assert.equal(
+      text,
+      twoContexts.replace('current-context: prod # the default', 'current-context: staging # the default'),
+    )
     await rejectsWith(useContext({path, name: 'nope'}), EXIT.USAGE, /no context "nope".*have: prod, staging/)
   })
 
@@ -164,7 +235,10 @@ describe('config services on a real temp directory', () => {
     const path = join(dir, 'nocurrent.yaml')
     await writeFile(path, twoContexts.replace('current-context: prod # the default\n', ''))
     await useContext({path, name: 'prod'})
-    assert.match(await readFile(path, 'utf8'), /^# Clusters I operate.\napiVersion: plasmactl\/v1\ncurrent-context: prod\ncontexts:/)
+    assert.match(
+      await readFile(path, 'utf8'),
+      /^# Clusters I operate.\napiVersion: plasmactl\/v1\ncurrent-context: prod\ncontexts:/,
+    )
   })
 
   it('get-contexts lists current marker, environment, active nodes and endpoints', async () => {
@@ -184,7 +258,10 @@ describe('config services on a real temp directory', () => {
     assert.equal(full.data.config.contexts.length, 2)
     assert.match(full.yaml, /# Clusters I operate/)
     const min = await viewConfig({path, minify: true, context: 'staging'})
-    assert.deepEqual(min.data.config.contexts.map((c) => c.name), ['staging'])
+    assert.deepEqual(
+      min.data.config.contexts.map((c) => c.name),
+      ['staging'],
+    )
     assert.equal(min.data.config['current-context'], 'staging')
     assert.doesNotMatch(min.yaml, /name: prod/)
     assert.match(min.yaml, /current-context: staging/)

@@ -174,7 +174,15 @@ describe('config validation points at file:line:column', () => {
 
   it('a valid config passes and fills defaults', () => {
     const {config} = validateConfigText(
-      ['apiVersion: plasmactl/v1', 'current-context: prod', 'contexts:', '  - name: prod', '    environment: production', '    nodes:', '      - {name: n1, address: 10.0.0.1}'].join('\n'),
+      [
+        'apiVersion: plasmactl/v1',
+        'current-context: prod',
+        'contexts:',
+        '  - name: prod',
+        '    environment: production',
+        '    nodes:',
+        '      - {name: n1, address: 10.0.0.1}',
+      ].join('\n'),
       FILE,
     )
     assert.deepEqual(config.contexts[0].nodes[0].roles, [])

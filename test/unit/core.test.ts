@@ -40,7 +40,10 @@ describe('core: atomic replace', () => {
     await writeFileAtomic(f, 'x', 0o640)
     const {stat} = await import('node:fs/promises')
     assert.equal((await stat(f)).mode & 0o777, 0o640)
-    await assert.rejects(writeFileAtomic(join(f, 'under-a-file'), 'x'), (e) => e instanceof UsageError && e.details.file === join(f, 'under-a-file'))
+    await assert.rejects(
+      writeFileAtomic(join(f, 'under-a-file'), 'x'),
+      (e) => e instanceof UsageError && e.details.file === join(f, 'under-a-file'),
+    )
   })
 })
 
@@ -63,7 +66,27 @@ describe('core: bounded concurrency', () => {
 
 describe('the duration grammar is one', () => {
   it('DURATION_PATTERN (config and runbook schemas) accepts exactly what parseDuration parses', () => {
-    for (const s of ['500ms', '5s', '2m30s', '1h', '7d', '1w', '1.5s', '1000', '0', '', 's', '5', '5x', '1h 2m', '-1s', '2m30', 'ms5', '1.s', '3d4h']) {
+    for (const s of [
+      '500ms',
+      '5s',
+      '2m30s',
+      '1h',
+      '7d',
+      '1w',
+      '1.5s',
+      '1000',
+      '0',
+      '',
+      's',
+      '5',
+      '5x',
+      '1h 2m',
+      '-1s',
+      '2m30',
+      'ms5',
+      '1.s',
+      '3d4h',
+    ]) {
       let parses = true
       try {
         parseDuration(s)
@@ -77,14 +100,27 @@ describe('the duration grammar is one', () => {
 
 describe('membership refusals are classified by kind, not by the caller matching text', () => {
   const endpoint = {name: 'n1', url: 'http://127.0.0.1:2379'}
-  const callError = (code: grpc.status, details: string) => new ChainfireCallError(endpoint, '/etcdserverpb.Cluster/MemberPromote', Object.assign(new Error(details), {code, details, metadata: new grpc.Metadata()}))
+  const callError = (code: grpc.status, details: string) =>
+    new ChainfireCallError(
+      endpoint,
+      '/etcdserverpb.Cluster/MemberPromote',
+      Object.assign(new Error(details), {code, details, metadata: new grpc.Metadata()}),
+    )
 
   it("maps etcd's errors to kinds and exit 6", () => {
     const cases: [grpc.status, string, string][] = [
       [grpc.status.UNAVAILABLE, 'etcdserver: unhealthy cluster', 'unhealthy-cluster'],
-      [grpc.status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member which is in sync with leader', 'learner-not-ready'],
+      [
+        grpc.status.FAILED_PRECONDITION,
+        'etcdserver: can only promote a learner member which is in sync with leader',
+        'learner-not-ready',
+      ],
       [grpc.status.FAILED_PRECONDITION, 'etcdserver: too many learner members in cluster', 'too-many-learners'],
-      [grpc.status.FAILED_PRECONDITION, 'etcdserver: re-configuration failed due to not enough started members', 'not-enough-started-members'],
+      [
+        grpc.status.FAILED_PRECONDITION,
+        'etcdserver: re-configuration failed due to not enough started members',
+        'not-enough-started-members',
+      ],
       [grpc.status.FAILED_PRECONDITION, 'etcdserver: something new', 'precondition'],
     ]
     for (const [code, text, kind] of cases) {

@@ -5,7 +5,14 @@
  */
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {checkHistory, checkWatch, countStaleReads, latencyWindow, longestAckGap, registerHistory} from '../../src/services/drill/analyze.js'
+import {
+  checkHistory,
+  checkWatch,
+  countStaleReads,
+  latencyWindow,
+  longestAckGap,
+  registerHistory,
+} from '../../src/services/drill/analyze.js'
 import {deadManCommand, pidFromSs} from '../../src/services/drill/faults.js'
 import type {DrillOp} from '../../src/services/drill/workload.js'
 
@@ -16,7 +23,19 @@ function history(readValue: string, readRevision: number): DrillOp[] {
     {...base, client: 0, kind: 'write', key: 'r1', value: 'a', outcome: 'ok', revision: 10, call: 5, complete: 10},
     {...base, client: 1, kind: 'write', key: 'r1', value: 'b', outcome: 'ok', revision: 11, call: 12, complete: 20},
     {...base, client: 2, kind: 'read', key: 'r1', outcome: 'ok', read: readValue, readRevision, call: 30, complete: 35},
-    {...base, client: 1, kind: 'cas', key: 'r1', from: 'b', to: 'c', outcome: 'ok', applied: true, revision: 12, call: 40, complete: 45},
+    {
+      ...base,
+      client: 1,
+      kind: 'cas',
+      key: 'r1',
+      from: 'b',
+      to: 'c',
+      outcome: 'ok',
+      applied: true,
+      revision: 12,
+      call: 40,
+      complete: 45,
+    },
     {...base, client: 0, kind: 'write', key: 'r2', value: 'x', outcome: 'indeterminate', call: 41, complete: 2041},
     {...base, client: 2, kind: 'read', key: 'r2', outcome: 'fail', call: 50, complete: 51},
   ]

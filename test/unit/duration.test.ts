@@ -21,12 +21,26 @@ describe('parseDuration', () => {
   ]
   for (const [input, ms] of ok) it(`${JSON.stringify(input)} is ${ms} ms`, () => assert.equal(parseDuration(input), ms))
 
-  const bad: (string | number)[] = ['', 'soon', '5x', 's5', '5s garbage', '5 s', '-5s', '1h-', 'ms', -1, Number.NaN, Number.POSITIVE_INFINITY]
+  const bad: (string | number)[] = [
+    '',
+    'soon',
+    '5x',
+    's5',
+    '5s garbage',
+    '5 s',
+    '-5s',
+    '1h-',
+    'ms',
+    -1,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+  ]
   for (const input of bad) {
     it(`rejects ${JSON.stringify(input)} as bad usage naming what was parsed`, () => {
       assert.throws(
         () => parseDuration(input, 'chainfire.dial-timeout'),
-        (e: unknown) => e instanceof UsageError && e.exitCode === EXIT.USAGE && e.message.includes('chainfire.dial-timeout'),
+        (e: unknown) =>
+          e instanceof UsageError && e.exitCode === EXIT.USAGE && e.message.includes('chainfire.dial-timeout'),
       )
     })
   }
@@ -67,7 +81,10 @@ describe('parseTimeout (flags)', () => {
   })
   for (const bad of ['0', '0s', '24h1ms', '99999999999999999999h', '9'.repeat(400), '-1s', '1e3']) {
     it(`refuses "${bad.slice(0, 24)}" as bad usage (exit 2)`, () => {
-      assert.throws(() => parseTimeout(bad, '--timeout'), (e: unknown) => e instanceof UsageError && e.exitCode === EXIT.USAGE && e.message.includes('--timeout'))
+      assert.throws(
+        () => parseTimeout(bad, '--timeout'),
+        (e: unknown) => e instanceof UsageError && e.exitCode === EXIT.USAGE && e.message.includes('--timeout'),
+      )
     })
   }
   it('never yields a non-finite duration', () => {

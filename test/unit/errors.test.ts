@@ -25,12 +25,23 @@ describe('the exit-code table', () => {
       Object.values(EXIT).sort((a, b) => a - b),
       [0, 1, 2, 3, 4, 5, 6, 7, 130],
     )
-    assert.deepEqual(EXIT, {OK: 0, INTERNAL: 1, USAGE: 2, OPERATION_FAILED: 3, HEALTH_WARN: 4, HEALTH_CRIT: 5, REFUSED: 6, HEALTH_UNKNOWN: 7, INTERRUPTED: 130})
+    assert.deepEqual(EXIT, {
+      OK: 0,
+      INTERNAL: 1,
+      USAGE: 2,
+      OPERATION_FAILED: 3,
+      HEALTH_WARN: 4,
+      HEALTH_CRIT: 5,
+      REFUSED: 6,
+      HEALTH_UNKNOWN: 7,
+      INTERRUPTED: 130,
+    })
   })
 
   it('documents every name, and nothing else', () => {
     assert.deepEqual(Object.keys(EXIT_DESCRIPTIONS).sort(), Object.keys(EXIT).sort())
-    for (const [name, text] of Object.entries(EXIT_DESCRIPTIONS)) assert.ok(text.trim().length > 10, `${name} needs a description`)
+    for (const [name, text] of Object.entries(EXIT_DESCRIPTIONS))
+      assert.ok(text.trim().length > 10, `${name} needs a description`)
   })
 
   it('keeps codes within what a shell can report', () => {
@@ -70,7 +81,9 @@ describe('typed errors', () => {
   })
 
   it('the JSON error envelope carries code, location, hint and details', () => {
-    const env = errorEnvelope(new UsageError('bad', {file: 'c.yaml', line: 2, column: 5, hint: 'fix it', problems: [1]}))
+    const env = errorEnvelope(
+      new UsageError('bad', {file: 'c.yaml', line: 2, column: 5, hint: 'fix it', problems: [1]}),
+    )
     assert.equal(env.ok, false)
     assert.equal(env.exitCode, 2)
     assert.deepEqual(env.error, {
@@ -87,7 +100,12 @@ describe('typed errors', () => {
 
   it('the JSON error envelope carries the partial result and the warnings reported before the error', () => {
     const err = new OperationError('step b failed')
-    err.data = {steps: [{step: 'a', status: 'ok'}, {step: 'b', status: 'failed'}]}
+    err.data = {
+      steps: [
+        {step: 'a', status: 'ok'},
+        {step: 'b', status: 'failed'},
+      ],
+    }
     const env = errorEnvelope(err, ['a warning'])
     assert.deepEqual(env.data, err.data)
     assert.deepEqual(env.warnings, ['a warning'])

@@ -3,7 +3,14 @@ import {describe, test} from 'node:test'
 import {compressHosts, renderExec} from '../../src/output/runbook.js'
 import type {HostResult} from '../../src/services/exec-on-nodes.js'
 
-const host = (node: string, over: Partial<HostResult> = {}): HostResult => ({node, exitCode: 0, stdout: 'up 3 days\n', stderr: '', durationMs: 5, ...over})
+const host = (node: string, over: Partial<HostResult> = {}): HostResult => ({
+  node,
+  exitCode: 0,
+  stdout: 'up 3 days\n',
+  stderr: '',
+  durationMs: 5,
+  ...over,
+})
 
 describe('exec output at fleet scale', () => {
   test('host names compress as pdsh prints them', () => {
@@ -25,14 +32,28 @@ describe('exec output at fleet scale', () => {
     assert.equal(lines[4], 'up 3 days')
     assert.equal(lines.at(-1), '48 ok, 1 failed, 1 unreachable (of 50; not ok: h[10,30])')
     const plain = renderExec({target: 'all', command: 'uptime', hosts}, false).split('\n')
-    assert.deepEqual(plain, ['h10: failed: exit 1', 'h30: unreachable: ssh h30: connection refused', '48 ok, 1 failed, 1 unreachable (of 50; not ok: h[10,30])'])
+    assert.deepEqual(plain, [
+      'h10: failed: exit 1',
+      'h30: unreachable: ssh h30: connection refused',
+      '48 ok, 1 failed, 1 unreachable (of 50; not ok: h[10,30])',
+    ])
   })
 
   test('a hung host is counted as timed out, apart from the unreachable ones', () => {
     const hosts = Array.from({length: 50}, (_, i) => host(`h${i + 1}`))
     hosts[6] = host('h7', {exitCode: null, stdout: '', error: 'ssh h7: connection refused', failure: 'connection'})
-    hosts[12] = host('h13', {exitCode: null, stdout: '', error: 'ssh h13: no SSH handshake within 5000 ms', failure: 'connection', timedOut: true})
+    hosts[12] = host('h13', {
+      exitCode: null,
+      stdout: '',
+      error: 'ssh h13: no SSH handshake within 5000 ms',
+      failure: 'connection',
+      timedOut: true,
+    })
     const plain = renderExec({target: 'all', command: 'true', hosts}, false).split('\n')
-    assert.deepEqual(plain, ['h7: unreachable: ssh h7: connection refused', 'h13: timed out: ssh h13: no SSH handshake within 5000 ms', '48 ok, 1 unreachable, 1 timed out (of 50; not ok: h[7,13])'])
+    assert.deepEqual(plain, [
+      'h7: unreachable: ssh h7: connection refused',
+      'h13: timed out: ssh h13: no SSH handshake within 5000 ms',
+      '48 ok, 1 unreachable, 1 timed out (of 50; not ok: h[7,13])',
+    ])
   })
 })

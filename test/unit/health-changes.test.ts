@@ -5,7 +5,12 @@ import {type HealthReport, healthChanges} from '../../src/services/health/index.
 type M = {name: string; reachable: boolean; healthy: boolean; error: string | null}
 const member = (name: string, o: Partial<M> = {}): M => ({name, reachable: true, healthy: true, error: null, ...o})
 
-function report(leader: string | null, raftTerm: number, members: M[], extra: HealthReport['components'] = []): HealthReport {
+function report(
+  leader: string | null,
+  raftTerm: number,
+  members: M[],
+  extra: HealthReport['components'] = [],
+): HealthReport {
   return {
     context: 'lab',
     environment: 'lab',
@@ -13,7 +18,17 @@ function report(leader: string | null, raftTerm: number, members: M[], extra: He
     checkedAt: '2026-12-02T00:00:00Z',
     durationMs: 1,
     problems: [],
-    components: [{component: 'chainfire', status: 'ok', summary: '', findings: [], durationMs: 1, details: {leader, quorum: leader !== null, raftTerm, members}}, ...extra],
+    components: [
+      {
+        component: 'chainfire',
+        status: 'ok',
+        summary: '',
+        findings: [],
+        durationMs: 1,
+        details: {leader, quorum: leader !== null, raftTerm, members},
+      },
+      ...extra,
+    ],
   } as HealthReport
 }
 
@@ -23,12 +38,16 @@ describe('health --watch change lines', () => {
 
   it('a raft term jump without a leader change says a member called an election', () => {
     const lines = healthChanges(report('n1', 2, three()), report('n1', 4, three()))
-    assert.deepEqual(lines, ['chainfire raft term 2 → 4 without a leader change: a member called an election (cut off, or restarted)'])
+    assert.deepEqual(lines, [
+      'chainfire raft term 2 → 4 without a leader change: a member called an election (cut off, or restarted)',
+    ])
   })
 
   it('a partition: the cut-off member answers us but cannot serve; when it heals it says so, and a deposed leader that stayed up is not a lost one', () => {
     const cut = [member('n1'), member('n2'), member('n3', {healthy: false})]
-    assert.deepEqual(healthChanges(report('n1', 2, three()), report('n1', 2, cut)), ['chainfire member n3 became unhealthy (answers us but cannot serve a read: cut off from its peers, or no quorum)'])
+    assert.deepEqual(healthChanges(report('n1', 2, three()), report('n1', 2, cut)), [
+      'chainfire member n3 became unhealthy (answers us but cannot serve a read: cut off from its peers, or no quorum)',
+    ])
     const healed = healthChanges(report('n1', 2, cut), report('n2', 5, three()))
     assert.deepEqual(healed, [
       'chainfire leader changed: n1 → n2 (term 2 → 5); n1 is still up: a member that was cut off called an election (a healed partition), or leadership was moved',
@@ -37,13 +56,29 @@ describe('health --watch change lines', () => {
   })
 
   it('a leader that went down is a plain leader change and a member down, hung members are not called crashed', () => {
-    const lines = healthChanges(report('n1', 2, three()), report('n2', 3, [member('n1', {reachable: false, healthy: false, error: 'no answer within 1s'}), member('n2'), member('n3')]))
-    assert.deepEqual(lines, ['chainfire leader changed: n1 → n2 (term 2 → 3)', 'chainfire member n1 is NOT ANSWERING (hung or overloaded: no answer within 1s)'])
+    const lines = healthChanges(
+      report('n1', 2, three()),
+      report('n2', 3, [
+        member('n1', {reachable: false, healthy: false, error: 'no answer within 1s'}),
+        member('n2'),
+        member('n3'),
+      ]),
+    )
+    assert.deepEqual(lines, [
+      'chainfire leader changed: n1 → n2 (term 2 → 3)',
+      'chainfire member n1 is NOT ANSWERING (hung or overloaded: no answer within 1s)',
+    ])
   })
 
   it('a component change names what changed, not only the status', () => {
-    const iam = (status: 'ok' | 'crit', message?: string) => [{component: 'iam', status, summary: 'IAM', findings: message ? [{status, message}] : [], durationMs: 1}] as HealthReport['components']
-    const lines = healthChanges(report('n1', 2, three(), iam('ok')), report('n1', 2, three(), iam('crit', 'IAM health endpoint refused the connection')))
+    const iam = (status: 'ok' | 'crit', message?: string) =>
+      [
+        {component: 'iam', status, summary: 'IAM', findings: message ? [{status, message}] : [], durationMs: 1},
+      ] as HealthReport['components']
+    const lines = healthChanges(
+      report('n1', 2, three(), iam('ok')),
+      report('n1', 2, three(), iam('crit', 'IAM health endpoint refused the connection')),
+    )
     assert.deepEqual(lines, ['iam ok → crit: IAM health endpoint refused the connection'])
   })
 })

@@ -57,7 +57,14 @@ describe('known_hosts parsing', () => {
   })
 
   it('reports broken lines with their line numbers and keeps the rest', () => {
-    const text = [`host-a ssh-ed25519 ${K1}`, 'host-b ssh-ed25519', `host-c ssh-rsa ${K1}`, 'host-d ssh-ed25519 !!!notbase64', `@bogus host-e ssh-ed25519 ${K1}`, `|2|abc|def ssh-ed25519 ${K1}`].join('\n')
+    const text = [
+      `host-a ssh-ed25519 ${K1}`,
+      'host-b ssh-ed25519',
+      `host-c ssh-rsa ${K1}`,
+      'host-d ssh-ed25519 !!!notbase64',
+      `@bogus host-e ssh-ed25519 ${K1}`,
+      `|2|abc|def ssh-ed25519 ${K1}`,
+    ].join('\n')
     const {entries, problems} = parseKnownHosts(text, 'kh')
     assert.equal(entries.length, 1)
     assert.deepEqual(
@@ -119,7 +126,11 @@ describe('known_hosts parsing', () => {
 })
 
 describe('host key decision', () => {
-  const text = [`[10.1.2.3]:2222 ssh-ed25519 ${K1}`, `@revoked [10.9.9.9]:2222 ssh-ed25519 ${K2}`, `@cert-authority [10.7.7.7]:2222 ssh-ed25519 ${K2}`].join('\n')
+  const text = [
+    `[10.1.2.3]:2222 ssh-ed25519 ${K1}`,
+    `@revoked [10.9.9.9]:2222 ssh-ed25519 ${K2}`,
+    `@cert-authority [10.7.7.7]:2222 ssh-ed25519 ${K2}`,
+  ].join('\n')
   const {entries} = parseKnownHosts(text, 'kh')
 
   it('accepts the known key', () => {
@@ -177,7 +188,14 @@ describe('SshClient host key verification (in-process server)', () => {
     await rm(dir, {recursive: true, force: true})
   })
 
-  const target = (knownHostsFile: string) => ({host: '127.0.0.1', port, username: 'op', privateKey: clientKey, knownHostsFile, connectTimeoutMs: 5000})
+  const target = (knownHostsFile: string) => ({
+    host: '127.0.0.1',
+    port,
+    username: 'op',
+    privateKey: clientKey,
+    knownHostsFile,
+    connectTimeoutMs: 5000,
+  })
 
   it('connects to a known host and returns a non-zero exit as a result', async () => {
     const kh = join(dir, 'known')

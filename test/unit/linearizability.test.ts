@@ -8,7 +8,11 @@ import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {describe, test} from 'node:test'
 import {fileURLToPath} from 'node:url'
-import {checkLinearizable, type HistoryOperation, parseJepsenRegisterLog} from '../../src/services/drill/linearizability.js'
+import {
+  checkLinearizable,
+  type HistoryOperation,
+  parseJepsenRegisterLog,
+} from '../../src/services/drill/linearizability.js'
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'linearizability', 'jepsen-etcd')
 const verdicts = readFileSync(join(DIR, 'VERDICTS.tsv'), 'utf8')
@@ -28,8 +32,22 @@ describe('Jepsen etcd histories', () => {
   })
 })
 
-const w = (client: number, call: number, complete: number, value: string, key?: string): HistoryOperation => ({key, client, input: {op: 'write', value}, output: {ok: true}, call, complete})
-const r = (client: number, call: number, complete: number, value: string | null, key?: string): HistoryOperation => ({key, client, input: {op: 'read'}, output: {ok: true, value}, call, complete})
+const w = (client: number, call: number, complete: number, value: string, key?: string): HistoryOperation => ({
+  key,
+  client,
+  input: {op: 'write', value},
+  output: {ok: true},
+  call,
+  complete,
+})
+const r = (client: number, call: number, complete: number, value: string | null, key?: string): HistoryOperation => ({
+  key,
+  client,
+  input: {op: 'read'},
+  output: {ok: true, value},
+  call,
+  complete,
+})
 
 describe('hand-made histories', () => {
   test('sequential writes and reads are linearizable; a stale read injected after a newer write is not', () => {
@@ -40,21 +58,47 @@ describe('hand-made histories', () => {
   })
 
   test('concurrent operations may take either order', () => {
-    assert.equal(checkLinearizable([w(1, 0, 10, 'a'), r(2, 1, 2, 'a'), r(3, 3, 4, null)]).linearizable, false, 'once a is seen, absent cannot be')
+    assert.equal(
+      checkLinearizable([w(1, 0, 10, 'a'), r(2, 1, 2, 'a'), r(3, 3, 4, null)]).linearizable,
+      false,
+      'once a is seen, absent cannot be',
+    )
     assert.equal(checkLinearizable([w(1, 0, 10, 'a'), r(2, 1, 2, null), r(3, 3, 4, 'a')]).linearizable, true)
   })
 
   test('an indeterminate write may have happened or not; cas outcomes are checked', () => {
-    const lost: HistoryOperation = {client: 1, input: {op: 'write', value: 'x'}, output: {indeterminate: true}, call: 0, complete: 1}
+    const lost: HistoryOperation = {
+      client: 1,
+      input: {op: 'write', value: 'x'},
+      output: {indeterminate: true},
+      call: 0,
+      complete: 1,
+    }
     assert.equal(checkLinearizable([lost, r(2, 5, 6, null)]).linearizable, true)
     assert.equal(checkLinearizable([lost, r(2, 5, 6, 'x')]).linearizable, true)
-    const cas = (applied: boolean): HistoryOperation => ({client: 3, input: {op: 'cas', from: 'a', to: 'b'}, output: {ok: true, applied}, call: 2, complete: 3})
+    const cas = (applied: boolean): HistoryOperation => ({
+      client: 3,
+      input: {op: 'cas', from: 'a', to: 'b'},
+      output: {ok: true, applied},
+      call: 2,
+      complete: 3,
+    })
     assert.equal(checkLinearizable([w(1, 0, 1, 'a'), cas(true), r(2, 4, 5, 'b')]).linearizable, true)
-    assert.equal(checkLinearizable([w(1, 0, 1, 'a'), cas(false), r(2, 4, 5, 'a')]).linearizable, false, 'a cas from the current value must apply')
+    assert.equal(
+      checkLinearizable([w(1, 0, 1, 'a'), cas(false), r(2, 4, 5, 'a')]).linearizable,
+      false,
+      'a cas from the current value must apply',
+    )
   })
 
   test('keys are checked separately and the failing key is named', () => {
-    const res = checkLinearizable([w(1, 0, 1, 'a', 'k1'), r(2, 2, 3, 'a', 'k1'), w(1, 0, 1, 'a', 'k2'), w(1, 2, 3, 'b', 'k2'), r(2, 4, 5, 'a', 'k2')])
+    const res = checkLinearizable([
+      w(1, 0, 1, 'a', 'k1'),
+      r(2, 2, 3, 'a', 'k1'),
+      w(1, 0, 1, 'a', 'k2'),
+      w(1, 2, 3, 'b', 'k2'),
+      r(2, 4, 5, 'a', 'k2'),
+    ])
     assert.deepEqual([res.linearizable, res.failedKeys], [false, ['k2']])
   })
 })

@@ -9,7 +9,16 @@ import {acquireLocalLock, type LockHolder} from '../../src/services/lock.js'
 import {partialName, partialOwner} from '../../src/services/snapshot/manifest.js'
 import {FileTarget} from '../../src/services/snapshot/targets/file.js'
 
-const holder = (over: Partial<LockHolder> = {}): LockHolder => ({holder: `op@${hostname()}`, user: 'op', host: hostname(), pid: process.pid, runId: 'run-1', purpose: 'test', startedAt: '2026-12-02T00:00:00.000Z', ...over})
+const holder = (over: Partial<LockHolder> = {}): LockHolder => ({
+  holder: `op@${hostname()}`,
+  user: 'op',
+  host: hostname(),
+  pid: process.pid,
+  runId: 'run-1',
+  purpose: 'test',
+  startedAt: '2026-12-02T00:00:00.000Z',
+  ...over,
+})
 const deadPid = () => spawnSync('true').pid!
 
 describe('local lock file', () => {
@@ -30,7 +39,11 @@ describe('local lock file', () => {
       const release = await acquireLocalLock(p, holder())
       assert.equal(JSON.parse(await readFile(p, 'utf8')).runId, 'run-1')
       await release()
-      assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith(p.split('/').pop()!)), [], 'released, nothing left beside it')
+      assert.deepEqual(
+        (await readdir(dir)).filter((f) => f.startsWith(p.split('/').pop()!)),
+        [],
+        'released, nothing left beside it',
+      )
     }
   })
 
@@ -38,16 +51,26 @@ describe('local lock file', () => {
     // Another live process of this host holds it (our parent stands in for it).
     const p = path()
     await writeFile(p, JSON.stringify(holder({pid: process.ppid, runId: 'run-live'})))
-    await assert.rejects(acquireLocalLock(p, holder({runId: 'run-2'})), (e: unknown) => e instanceof RefusedError && e.exitCode === 6 && new RegExp(`op@.* pid ${process.ppid}, test run run-live, since 2026`).test(e.message))
+    await assert.rejects(
+      acquireLocalLock(p, holder({runId: 'run-2'})),
+      (e: unknown) =>
+        e instanceof RefusedError &&
+        e.exitCode === 6 &&
+        new RegExp(`op@.* pid ${process.ppid}, test run run-live, since 2026`).test(e.message),
+    )
 
     const dead = path()
     await writeFile(dead, JSON.stringify(holder({pid: deadPid()})))
-    await (await acquireLocalLock(dead, holder()))()
+    await (
+      await acquireLocalLock(dead, holder())
+    )()
 
     // The pid is alive, but it is another process than the one that took the lock.
     const reused = path()
     await writeFile(reused, JSON.stringify(holder({pid: process.ppid, pidStart: '1'})))
-    await (await acquireLocalLock(reused, holder()))()
+    await (
+      await acquireLocalLock(reused, holder())
+    )()
   })
 
   it('a step nested in a run of this process that holds the lock goes on; the outer run keeps it', async () => {
@@ -91,7 +114,11 @@ describe('partial files in a shared file target', () => {
       const removed = await new FileTarget(dir).cleanPartials()
       assert.deepEqual(removed, [names.dead])
       assert.deepEqual((await readdir(dir)).sort(), [names.live, names.otherHost, names.unnamed].sort())
-      assert.deepEqual((await new FileTarget(dir).cleanPartials(-1)).sort(), [names.otherHost, names.unnamed].sort(), 'others\' partials go once older than the bound')
+      assert.deepEqual(
+        (await new FileTarget(dir).cleanPartials(-1)).sort(),
+        [names.otherHost, names.unnamed].sort(),
+        "others' partials go once older than the bound",
+      )
     } finally {
       await rm(dir, {recursive: true, force: true})
     }

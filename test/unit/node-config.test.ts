@@ -34,7 +34,10 @@ describe('node operations edit the config file in place', () => {
       const ctx = (await loadConfig(path)).config.contexts[0]
       assert.equal(ctx.nodes.find((n) => n.name === 'n2')?.removed, true)
       assert.deepEqual(ctx.chainfire?.endpoints, ['http://10.0.0.1:2379'])
-      assert.deepEqual(ctx.nodes.map((n) => n.name), ['n1', 'n2', 'n3'])
+      assert.deepEqual(
+        ctx.nodes.map((n) => n.name),
+        ['n1', 'n2', 'n3'],
+      )
       await setNodeRemoved(await loadConfig(path), 'prod', 'n2', false)
       const back = (await loadConfig(path)).config.contexts[0]
       assert.equal(back.nodes.find((n) => n.name === 'n2')?.removed, undefined)

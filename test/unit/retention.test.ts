@@ -4,15 +4,33 @@ import type {CatalogEntry} from '../../src/services/snapshot/catalog.js'
 import {planRetention, type Retention} from '../../src/services/snapshot/prune.js'
 
 function entry(id: string, createdAt: string, state: CatalogEntry['state'] = 'complete'): CatalogEntry {
-  return {id, target: 'file:///t', state, complete: state === 'complete', size: 4128, createdAt, revision: 1, manifest: null, checked: 'size'}
+  return {
+    id,
+    target: 'file:///t',
+    state,
+    complete: state === 'complete',
+    size: 4128,
+    createdAt,
+    revision: 1,
+    manifest: null,
+    checked: 'size',
+  }
 }
 
 const none: Retention = {keepLast: 1, hourly: 0, daily: 0, weekly: 0, monthly: 0}
-const kept = (d: ReturnType<typeof planRetention>) => d.filter((x) => x.keep).map((x) => x.id).sort()
+const kept = (d: ReturnType<typeof planRetention>) =>
+  d
+    .filter((x) => x.keep)
+    .map((x) => x.id)
+    .sort()
 
 describe('snapshot retention (GFS)', () => {
   it('keep-last keeps the N newest complete snapshots', () => {
-    const e = [entry('a', '2026-11-01T00:00:00Z'), entry('b', '2026-11-02T00:00:00Z'), entry('c', '2026-11-03T00:00:00Z')]
+    const e = [
+      entry('a', '2026-11-01T00:00:00Z'),
+      entry('b', '2026-11-02T00:00:00Z'),
+      entry('c', '2026-11-03T00:00:00Z'),
+    ]
     assert.deepEqual(kept(planRetention(e, {...none, keepLast: 2})), ['b', 'c'])
   })
 
@@ -49,7 +67,11 @@ describe('snapshot retention (GFS)', () => {
   })
 
   it('keeps snapshots with unreadable manifests unless forced', () => {
-    const e = [entry('new', '2026-11-05T00:00:00Z'), entry('bad', '2026-11-01T00:00:00Z', 'bad-manifest'), entry('old', '2026-10-01T00:00:00Z')]
+    const e = [
+      entry('new', '2026-11-05T00:00:00Z'),
+      entry('bad', '2026-11-01T00:00:00Z', 'bad-manifest'),
+      entry('old', '2026-10-01T00:00:00Z'),
+    ]
     assert.deepEqual(kept(planRetention(e, none)), ['bad', 'new'])
     assert.deepEqual(kept(planRetention(e, none, true)), ['new'])
   })

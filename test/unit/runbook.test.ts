@@ -4,12 +4,20 @@ import {describe, it} from 'node:test'
 import {lintRunbookText, resolveParams} from '../../src/runbook/loader.js'
 import {Redactor, renderCommand, stdinScript} from '../../src/runbook/template.js'
 
-const vars = (params: Record<string, {value: string; secret: boolean}>) => ({params, run: {id: 'run-1'}, context: {name: 'lab'}, node: {name: 'n1', address: '127.0.0.1'}})
+const vars = (params: Record<string, {value: string; secret: boolean}>) => ({
+  params,
+  run: {id: 'run-1'},
+  context: {name: 'lab'},
+  node: {name: 'n1', address: '127.0.0.1'},
+})
 
 describe('runbook templating', () => {
   it('shell-quotes every value and never re-templates substituted text', () => {
     const evil = `x'; touch /tmp/pwned; ' {{ params.other }} $(id) \`id\``
-    const r = renderCommand('echo {{ params.msg }} {{node.name}}', vars({msg: {value: evil, secret: false}, other: {value: 'SHOULD-NOT-APPEAR', secret: false}}))
+    const r = renderCommand(
+      'echo {{ params.msg }} {{node.name}}',
+      vars({msg: {value: evil, secret: false}, other: {value: 'SHOULD-NOT-APPEAR', secret: false}}),
+    )
     assert.ok(!r.command.includes('SHOULD-NOT-APPEAR'))
     const out = execFileSync('/bin/sh', ['-c', r.command]).toString()
     assert.equal(out, `${evil} n1\n`)
@@ -48,16 +56,32 @@ steps:
 `
     const {problems} = await lintRunbookText(text, 'rb.yaml')
     const msgs = problems.map((p) => `${p.line}: ${p.message}`)
-    assert.ok(msgs.some((m) => /^12: .*undeclared param "nope"/.test(m)), msgs.join('\n'))
-    assert.ok(msgs.some((m) => /^13: duplicate step id "a"/.test(m)), msgs.join('\n'))
-    assert.ok(msgs.some((m) => /^13: kind "service" needs "service"/.test(m)), msgs.join('\n'))
-    assert.ok(msgs.some((m) => /^18: included runbook "chainfire\/restart-node" needs param "node"/.test(m)), msgs.join('\n'))
-    const unknown = await lintRunbookText(text.replace('    command: echo', '    comand: x\n    command: echo'), 'rb.yaml')
+    assert.ok(
+      msgs.some((m) => /^12: .*undeclared param "nope"/.test(m)),
+      msgs.join('\n'),
+    )
+    assert.ok(
+      msgs.some((m) => /^13: duplicate step id "a"/.test(m)),
+      msgs.join('\n'),
+    )
+    assert.ok(
+      msgs.some((m) => /^13: kind "service" needs "service"/.test(m)),
+      msgs.join('\n'),
+    )
+    assert.ok(
+      msgs.some((m) => /^18: included runbook "chainfire\/restart-node" needs param "node"/.test(m)),
+      msgs.join('\n'),
+    )
+    const unknown = await lintRunbookText(
+      text.replace('    command: echo', '    comand: x\n    command: echo'),
+      'rb.yaml',
+    )
     assert.ok(unknown.problems.some((p) => p.line === 12 && /unknown key "comand"/.test(p.message)))
   })
 
   it('validates typed params', async () => {
-    const {runbook} = await lintRunbookText(`apiVersion: plasmactl/v1
+    const {runbook} = await lintRunbookText(
+      `apiVersion: plasmactl/v1
 kind: Runbook
 metadata: {name: t}
 params:
@@ -67,9 +91,15 @@ params:
   who: {type: node}
 steps:
   - {id: x, kind: local, command: "true"}
-`, 'p.yaml')
+`,
+      'p.yaml',
+    )
     assert.ok(runbook)
-    assert.deepEqual(resolveParams(runbook, {m: 'a'}, ['n1']), {n: {value: 2, secret: false}, m: {value: 'a', secret: false}, d: {value: '5s', secret: false}})
+    assert.deepEqual(resolveParams(runbook, {m: 'a'}, ['n1']), {
+      n: {value: 2, secret: false},
+      m: {value: 'a', secret: false},
+      d: {value: '5s', secret: false},
+    })
     assert.throws(() => resolveParams(runbook, {}, ['n1']), /missing required param: m/)
     assert.throws(() => resolveParams(runbook, {m: 'c'}, ['n1']), /not one of: a, b/)
     assert.throws(() => resolveParams(runbook, {m: 'a', n: '9'}, ['n1']), /above the maximum/)

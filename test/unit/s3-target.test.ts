@@ -34,7 +34,10 @@ describe('parseS3Url', () => {
   ]
   for (const [url, re] of bad) {
     test(`rejects ${url}`, () => {
-      assert.throws(() => parseS3Url(url), (e: unknown) => e instanceof UsageError && e.exitCode === 2 && re.test(e.message) && e.message.includes(url))
+      assert.throws(
+        () => parseS3Url(url),
+        (e: unknown) => e instanceof UsageError && e.exitCode === 2 && re.test(e.message) && e.message.includes(url),
+      )
     })
   }
   test('S3Target rejects a bad URL in its constructor', () => {
@@ -52,7 +55,10 @@ describe('clientConfigFor', () => {
   test('AWS: virtual-hosted style, region from AWS_REGION, explicit values win', () => {
     assert.equal(clientConfigFor({bucket: 'b'}, {AWS_REGION: 'eu-west-1'}).region, 'eu-west-1')
     assert.equal(clientConfigFor({bucket: 'b'}, {}).forcePathStyle, false)
-    const c = clientConfigFor({bucket: 'b', region: 'us-west-2', forcePathStyle: true, accessKeyId: 'A', secretAccessKey: 'S', profile: 'p'}, {AWS_REGION: 'x'})
+    const c = clientConfigFor(
+      {bucket: 'b', region: 'us-west-2', forcePathStyle: true, accessKeyId: 'A', secretAccessKey: 'S', profile: 'p'},
+      {AWS_REGION: 'x'},
+    )
     assert.equal(c.region, 'us-west-2')
     assert.equal(c.forcePathStyle, true)
     assert.equal(c.profile, 'p')
@@ -75,16 +81,30 @@ test('importing the S3 adapter and target loads no AWS SDK module; opening a sto
   const register = `import {register} from 'node:module'; register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}))`
   const {spawnSync} = await import('node:child_process')
   const go = (code: string) => {
-    const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--import', 'tsx', '--input-type=module', '-e', code], {
-      encoding: 'utf8',
-      cwd: new URL('../..', import.meta.url).pathname,
-    })
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        `data:text/javascript,${encodeURIComponent(register)}`,
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        code,
+      ],
+      {
+        encoding: 'utf8',
+        cwd: new URL('../..', import.meta.url).pathname,
+      },
+    )
     assert.equal(r.status, 0, r.stderr)
     return r.stderr
   }
   const lazy = go("const m = await import('./src/services/snapshot/targets/s3.ts'); new m.S3Target('s3://bucket/x')")
   assert.doesNotMatch(lazy, /SDK @aws-sdk/)
-  const eager = go("const m = await import('./src/adapters/s3/index.ts'); const s = await m.openS3Store({bucket: 'b', endpoint: 'http://127.0.0.1:9'}); await s.close()")
+  const eager = go(
+    "const m = await import('./src/adapters/s3/index.ts'); const s = await m.openS3Store({bucket: 'b', endpoint: 'http://127.0.0.1:9'}); await s.close()",
+  )
   assert.match(eager, /SDK @aws-sdk\/client-s3/, 'the hook sees the SDK once a store is opened')
 })
 

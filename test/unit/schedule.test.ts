@@ -7,18 +7,40 @@ import type {Context} from '../../src/config/schema.js'
 import {fill, installSchedule, renderSchedule} from '../../src/services/snapshot/schedule.js'
 
 const ctx = {name: 'Prod EU', environment: 'production', nodes: []} as unknown as Context
-const base = {ctx, configPath: '/etc/plasmactl/config.yaml', bin: '/usr/bin/plasmactl', user: 'ops', onCalendar: '*-*-* *:00/15:00', cron: '*/15 * * * *', metricsFile: '/var/lib/nx/p.prom', logFile: '/var/log/p.log'}
+const base = {
+  ctx,
+  configPath: '/etc/plasmactl/config.yaml',
+  bin: '/usr/bin/plasmactl',
+  user: 'ops',
+  onCalendar: '*-*-* *:00/15:00',
+  cron: '*/15 * * * *',
+  metricsFile: '/var/lib/nx/p.prom',
+  logFile: '/var/log/p.log',
+}
 
 describe('snapshot schedule', () => {
   it('renders a service, a timer and a crontab line for the context', async () => {
     const files = await renderSchedule({...base, cronDir: '/etc/cron.d'}, '/etc/systemd/system')
-    assert.deepEqual(files.map((f) => f.path), ['/etc/systemd/system/plasmactl-snapshot-prod-eu.service', '/etc/systemd/system/plasmactl-snapshot-prod-eu.timer', '/etc/cron.d/plasmactl-snapshot-prod-eu'])
+    assert.deepEqual(
+      files.map((f) => f.path),
+      [
+        '/etc/systemd/system/plasmactl-snapshot-prod-eu.service',
+        '/etc/systemd/system/plasmactl-snapshot-prod-eu.timer',
+        '/etc/cron.d/plasmactl-snapshot-prod-eu',
+      ],
+    )
     const [service, timer, cron] = files.map((f) => f.content)
-    assert.match(service, /^ExecStart=\/usr\/bin\/plasmactl snapshot save --context "Prod EU" --log-format json --metrics-file \/var\/lib\/nx\/p\.prom$/m)
+    assert.match(
+      service,
+      /^ExecStart=\/usr\/bin\/plasmactl snapshot save --context "Prod EU" --log-format json --metrics-file \/var\/lib\/nx\/p\.prom$/m,
+    )
     assert.match(service, /^User=ops$/m)
     assert.match(timer, /^OnCalendar=\*-\*-\* \*:00\/15:00$/m)
     assert.match(timer, /^Unit=plasmactl-snapshot-prod-eu\.service$/m)
-    assert.match(cron, /^\*\/15 \* \* \* \* ops PLASMACTL_CONFIG=\/etc\/plasmactl\/config\.yaml \/usr\/bin\/plasmactl snapshot save/m)
+    assert.match(
+      cron,
+      /^\*\/15 \* \* \* \* ops PLASMACTL_CONFIG=\/etc\/plasmactl\/config\.yaml \/usr\/bin\/plasmactl snapshot save/m,
+    )
     for (const f of files) assert.doesNotMatch(f.content, /\{\{/)
   })
 

@@ -89,7 +89,11 @@ function parseRequest(text: string): {method: string; rawPath: string; request: 
     last = existing ?? name
   }
   const host = Object.entries(headers).find(([k]) => k.toLowerCase() === 'host')?.[1] ?? ''
-  return {method, rawPath, request: {method, protocol: 'https:', hostname: host.trim(), path: rawPath, query, headers, body}}
+  return {
+    method,
+    rawPath,
+    request: {method, protocol: 'https:', hostname: host.trim(), path: rawPath, query, headers, body},
+  }
 }
 
 function loadVectors(): Vector[] {
@@ -121,7 +125,12 @@ type Mode = 'generic' | 's3'
  * way the S3 serializer produces it: each byte RFC 3986-encoded, "/" kept.
  */
 function requestFor(v: Vector, mode: Mode): HttpRequestLike {
-  return {...v.request, headers: {...v.request.headers}, query: {...v.request.query}, path: mode === 's3' ? rfc3986(v.rawPath, true) : v.rawPath}
+  return {
+    ...v.request,
+    headers: {...v.request.headers},
+    query: {...v.request.query},
+    path: mode === 's3' ? rfc3986(v.rawPath, true) : v.rawPath,
+  }
 }
 
 /** Why a vector cannot apply to a mode, or undefined when it does. */
@@ -197,7 +206,12 @@ describe('SigV4 official vectors (aws-c-auth v4 suite)', () => {
 })
 
 /** SigV4 from first principles (node:crypto only), to check what the SDK signed. */
-function referenceSignature(canonicalRequest: string, amzDate: string, region: string, secret: string): {sts: string; sig: string} {
+function referenceSignature(
+  canonicalRequest: string,
+  amzDate: string,
+  region: string,
+  secret: string,
+): {sts: string; sig: string} {
   const day = amzDate.slice(0, 8)
   const scope = `${day}/${region}/s3/aws4_request`
   const sts = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`
@@ -219,7 +233,11 @@ describe('S3 keys through the real S3 client: RFC 3986 canonical URI', () => {
     ['dir/sub/file.db', 'dir/sub/file.db', 'dir%2Fsub%2Ffile.db'],
     ['snapshot-ሴ-é.db', 'snapshot-%E1%88%B4-%C3%A9.db', 'snapshot-%E1%88%B4-%C3%A9.db'],
     ['all of: +~=/ሴ %41', 'all%20of%3A%20%2B~%3D/%E1%88%B4%20%2541', 'all%20of%3A%20%2B~%3D%2F%E1%88%B4%20%2541'],
-    ["unreserved-AZaz09._~ and !*'()", "unreserved-AZaz09._~%20and%20%21%2A%27%28%29", "unreserved-AZaz09._~%20and%20%21%2A%27%28%29"],
+    [
+      "unreserved-AZaz09._~ and !*'()",
+      'unreserved-AZaz09._~%20and%20%21%2A%27%28%29',
+      'unreserved-AZaz09._~%20and%20%21%2A%27%28%29',
+    ],
   ]
 
   test('the hand-written expectations agree with the reference encoder', () => {
@@ -241,8 +259,11 @@ describe('S3 keys through the real S3 client: RFC 3986 canonical URI', () => {
         // SDK's Authorization signature against it.
         const auth = r.headers.authorization
         const signedHeaders = /SignedHeaders=([^,]+)/.exec(auth)?.[1]?.split(';') ?? []
-        for (const h of ['host', 'x-amz-content-sha256', 'x-amz-date']) assert.ok(signedHeaders.includes(h), `${h} is signed`)
-        const lower = Object.fromEntries(Object.entries(r.headers).map(([k, val]) => [k.toLowerCase(), val.trim().replace(/\s+/g, ' ')]))
+        for (const h of ['host', 'x-amz-content-sha256', 'x-amz-date'])
+          assert.ok(signedHeaders.includes(h), `${h} is signed`)
+        const lower = Object.fromEntries(
+          Object.entries(r.headers).map(([k, val]) => [k.toLowerCase(), val.trim().replace(/\s+/g, ' ')]),
+        )
         const query = Object.entries(r.query)
           .flatMap(([k, val]) => (Array.isArray(val) ? val.map((x) => [k, x]) : [[k, val ?? '']]))
           .map(([k, val]) => `${rfc3986(k, false)}=${rfc3986(val, false)}`)

@@ -3,7 +3,13 @@ import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {homedir, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {expandProxyCommand, lookupSshHost, parseJumpHosts, parseSshConfig, readSshConfig} from '../../src/adapters/ssh/ssh-config.js'
+import {
+  expandProxyCommand,
+  lookupSshHost,
+  parseJumpHosts,
+  parseSshConfig,
+  readSshConfig,
+} from '../../src/adapters/ssh/ssh-config.js'
 import {loadConfig} from '../../src/config/load.js'
 import {UsageError} from '../../src/errors.js'
 import {sshOptionsFor} from '../../src/services/remote.js'
@@ -37,7 +43,17 @@ Host *
   it('an unmatched host gets only the wildcard settings; no config at all is empty', () => {
     const h = lookupSshHost(config, '10.0.0.1')
     assert.deepEqual([h.hostName, h.port, h.proxyJump, h.user], [undefined, undefined, undefined, 'fallback'])
-    assert.deepEqual(lookupSshHost(undefined, 'x'), {hostName: undefined, port: undefined, user: undefined, identityFiles: [], proxyJump: undefined, proxyCommand: undefined, userKnownHostsFiles: [], identitiesOnly: false, hostKeyAlias: undefined})
+    assert.deepEqual(lookupSshHost(undefined, 'x'), {
+      hostName: undefined,
+      port: undefined,
+      user: undefined,
+      identityFiles: [],
+      proxyJump: undefined,
+      proxyCommand: undefined,
+      userKnownHostsFiles: [],
+      identitiesOnly: false,
+      hostKeyAlias: undefined,
+    })
   })
 
   it('ProxyJump none means no jump host', () => {
@@ -45,14 +61,22 @@ Host *
   })
 
   it('ProxyJump and ProxyCommand: whichever comes first wins, as in ssh; ProxyCommand none means none', () => {
-    const both = parseSshConfig('Host a\n  ProxyCommand ssh -W %h:%p gw\nHost a b\n  ProxyJump j1\nHost b\n  ProxyCommand nc %h %p\n')
-    assert.deepEqual([lookupSshHost(both, 'a').proxyCommand, lookupSshHost(both, 'a').proxyJump], ['ssh -W %h:%p gw', undefined])
+    const both = parseSshConfig(
+      'Host a\n  ProxyCommand ssh -W %h:%p gw\nHost a b\n  ProxyJump j1\nHost b\n  ProxyCommand nc %h %p\n',
+    )
+    assert.deepEqual(
+      [lookupSshHost(both, 'a').proxyCommand, lookupSshHost(both, 'a').proxyJump],
+      ['ssh -W %h:%p gw', undefined],
+    )
     assert.deepEqual([lookupSshHost(both, 'b').proxyCommand, lookupSshHost(both, 'b').proxyJump], [undefined, 'j1'])
     assert.equal(lookupSshHost(parseSshConfig('Host a\n  ProxyCommand none\n'), 'a').proxyCommand, undefined)
   })
 
   it('ProxyCommand tokens expand to the final host, port, user and the name as given', () => {
-    assert.equal(expandProxyCommand('ssh -W %h:%p -l %r gw # %n 100%%', {h: '10.0.0.7', p: 2201, r: 'ops', n: 'db-7'}), 'ssh -W 10.0.0.7:2201 -l ops gw # db-7 100%')
+    assert.equal(
+      expandProxyCommand('ssh -W %h:%p -l %r gw # %n 100%%', {h: '10.0.0.7', p: 2201, r: 'ops', n: 'db-7'}),
+      'ssh -W 10.0.0.7:2201 -l ops gw # db-7 100%',
+    )
   })
 
   it('ProxyCommand token values are shell-quoted, in one pass (a %h in a value is not expanded again)', () => {
@@ -77,7 +101,10 @@ describe('SSH config Include', () => {
     await writeFile(join(dir, 'conf.d', '.hidden.conf'), 'Port 1\n')
     await writeFile(join(dir, 'conf.d', 'notes.txt'), 'Port 2\n')
     await writeFile(join(dir, 'extra'), 'Host bastion\n  HostName 10.0.0.9\n')
-    await writeFile(join(dir, 'config'), `Host db-*\n  Include "${join(dir, 'conf.d')}/*.conf"\nInclude ${join(dir, 'extra')} ${join(dir, 'missing')}\n`)
+    await writeFile(
+      join(dir, 'config'),
+      `Host db-*\n  Include "${join(dir, 'conf.d')}/*.conf"\nInclude ${join(dir, 'extra')} ${join(dir, 'missing')}\n`,
+    )
     await writeFile(join(dir, 'loop'), `Include ${join(dir, 'loop')}\n`)
   })
   after(() => rm(dir, {recursive: true, force: true}))
@@ -93,7 +120,10 @@ describe('SSH config Include', () => {
   })
 
   it('refuses an Include loop with a clear error', () => {
-    assert.throws(() => readSshConfig(join(dir, 'loop')), (e: unknown) => e instanceof UsageError && /nested more than 16 deep/.test(e.message))
+    assert.throws(
+      () => readSshConfig(join(dir, 'loop')),
+      (e: unknown) => e instanceof UsageError && /nested more than 16 deep/.test(e.message),
+    )
   })
 })
 
@@ -110,7 +140,11 @@ describe('jump host specs', () => {
 
   it('refuses what it cannot parse, naming the setting', () => {
     for (const bad of ['ops@', 'host:99999', 'a b', 'user@host:port']) {
-      assert.throws(() => parseJumpHosts(bad, 'ssh.jump-host'), (e: unknown) => e instanceof UsageError && e.message.startsWith('ssh.jump-host: cannot parse jump host'), bad)
+      assert.throws(
+        () => parseJumpHosts(bad, 'ssh.jump-host'),
+        (e: unknown) => e instanceof UsageError && e.message.startsWith('ssh.jump-host: cannot parse jump host'),
+        bad,
+      )
     }
   })
 })
@@ -193,7 +227,10 @@ contexts:
 
   it('an explicit jump-host replaces the ProxyJump; jump-host none drops it', async () => {
     const o = await load("'jump-host': 'admin@10.1.1.1:2200'", 'edge-7')
-    assert.deepEqual([o.jump?.username, o.jump?.host, o.jump?.port, o.jump?.jump], ['admin', '10.1.1.1', 2200, undefined])
+    assert.deepEqual(
+      [o.jump?.username, o.jump?.host, o.jump?.port, o.jump?.jump],
+      ['admin', '10.1.1.1', 2200, undefined],
+    )
     assert.equal((await load("'jump-host': none", 'edge-7')).jump, undefined)
   })
 
@@ -216,7 +253,7 @@ contexts:
     }
   })
 
-  it("the first jump host follows its own ProxyJump / ProxyCommand (a bastion behind a bastion); later hops do not", async () => {
+  it('the first jump host follows its own ProxyJump / ProxyCommand (a bastion behind a bastion); later hops do not', async () => {
     const o = await load('port: 22', 'deep-1')
     // deep-1 ← jump1 ← inner ← outer (reached by its ProxyCommand)
     assert.equal(o.jump?.host, '198.51.100.1')
@@ -224,7 +261,10 @@ contexts:
     assert.equal(o.jump?.jump?.jump?.host, '10.8.8.8')
     assert.equal(o.jump?.jump?.jump?.proxyCommand, 'nc 10.8.8.8 22')
     assert.equal(o.jump?.jump?.jump?.jump, undefined)
-    await assert.rejects(load('port: 22', 'loop-a'), (e: unknown) => e instanceof UsageError && /ProxyJump loop/.test(e.message))
+    await assert.rejects(
+      load('port: 22', 'loop-a'),
+      (e: unknown) => e instanceof UsageError && /ProxyJump loop/.test(e.message),
+    )
   })
 
   it('an address with no Host entry is used as it is', async () => {

@@ -4,7 +4,13 @@ import {connectionIdentity} from '../../src/adapters/ssh/connections.js'
 import type {SshConnectOptions} from '../../src/adapters/ssh/index.js'
 
 describe('SSH connection pool identity', () => {
-  const base: SshConnectOptions = {host: '10.0.0.1', port: 22, username: 'ops', identityFile: '/k/id', knownHostsFile: '/k/known_hosts'}
+  const base: SshConnectOptions = {
+    host: '10.0.0.1',
+    port: 22,
+    username: 'ops',
+    identityFile: '/k/id',
+    knownHostsFile: '/k/known_hosts',
+  }
 
   it('is the same for the same resolved settings, and the default port counts as 22', () => {
     assert.equal(connectionIdentity(base), connectionIdentity({...base}))

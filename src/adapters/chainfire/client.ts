@@ -98,8 +98,13 @@ export function transportReason(code: number, detail: string): string | undefine
     const after = /after ([\d.]+)s/.exec(detail)?.[1]
     return after ? `no answer within ${Number(after).toFixed(1).replace(/\.0$/, '')}s` : 'no answer in time'
   }
-  if (code === grpc.status.UNAVAILABLE && /No connection established|Connection dropped|failed to connect|Name resolution/i.test(detail)) return 'not answering (no connection could be established)'
-  if (/certificate|SSL|TLS|handshake/i.test(detail) && code === grpc.status.UNAVAILABLE) return `TLS handshake failed: ${detail.replace(/\s*Last error:.*$/s, '').trim()}`
+  if (
+    code === grpc.status.UNAVAILABLE &&
+    /No connection established|Connection dropped|failed to connect|Name resolution/i.test(detail)
+  )
+    return 'not answering (no connection could be established)'
+  if (/certificate|SSL|TLS|handshake/i.test(detail) && code === grpc.status.UNAVAILABLE)
+    return `TLS handshake failed: ${detail.replace(/\s*Last error:.*$/s, '').trim()}`
   return undefined
 }
 
@@ -114,11 +119,16 @@ export class ChainfireCallError extends OperationError {
     const plain = transportReason(code, detail)
     const call = method.split('/').pop() ?? method
     const reason = plain ?? `${call} failed: ${grpc.status[code] ?? code}: ${detail}`
-    super(plain ? `ChainFire member ${endpoint.name} at ${endpoint.url}: ${plain}` : `${endpoint.name} (${endpoint.url}): ${reason}`, {
-      endpoint: endpoint.url,
-      member: endpoint.name,
-      grpcCode: grpc.status[code] ?? String(code),
-    })
+    super(
+      plain
+        ? `ChainFire member ${endpoint.name} at ${endpoint.url}: ${plain}`
+        : `${endpoint.name} (${endpoint.url}): ${reason}`,
+      {
+        endpoint: endpoint.url,
+        member: endpoint.name,
+        grpcCode: grpc.status[code] ?? String(code),
+      },
+    )
     this.grpcCode = code
     this.reason = reason
   }
@@ -138,7 +148,8 @@ export class ChainfireCallError extends OperationError {
 }
 
 /** Why etcd refused a member add/remove/promote; `unhealthy-cluster` and `learner-not-ready` pass with time. */
-export type MembershipRefusal = 'unhealthy-cluster' | 'not-enough-started-members' | 'too-many-learners' | 'learner-not-ready' | 'precondition'
+export type MembershipRefusal =
+  'unhealthy-cluster' | 'not-enough-started-members' | 'too-many-learners' | 'learner-not-ready' | 'precondition'
 
 /** etcd's errors (api/v3rpc/rpctypes/error.go): the kind and the server's fixed text. */
 const MEMBERSHIP_REFUSALS: [MembershipRefusal, string][] = [
@@ -169,7 +180,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export class ChainfireClient {
   private readonly clients = new Map<string, grpc.Client>()
   private readonly creds: grpc.ChannelCredentials
-  private readonly opts: Required<Omit<ChainfireClientOptions, 'tls' | 'token'>> & Pick<ChainfireClientOptions, 'tls' | 'token'>
+  private readonly opts: Required<Omit<ChainfireClientOptions, 'tls' | 'token'>> &
+    Pick<ChainfireClientOptions, 'tls' | 'token'>
   private preferred = 0
   /** Counts close() calls: calls in flight across one stop retrying. */
   private closes = 0
@@ -225,18 +237,35 @@ export class ChainfireClient {
 
   endpoint(name: string): EndpointSpec {
     const e = this.opts.endpoints.find((x) => x.name === name || x.url === name)
-    if (!e) throw new UsageError(`unknown ChainFire endpoint "${name}" (have: ${this.opts.endpoints.map((x) => x.name).join(', ')})`)
+    if (!e)
+      throw new UsageError(
+        `unknown ChainFire endpoint "${name}" (have: ${this.opts.endpoints.map((x) => x.name).join(', ')})`,
+      )
     return e
   }
 
   /** One call on one endpoint, no retry: what per-member probes need. */
-  unaryOn<Req, Res>(endpoint: EndpointSpec, method: string, c: Codec<Req, Res>, req: Req, timeoutMs = this.opts.commandTimeoutMs): Promise<Res> {
+  unaryOn<Req, Res>(
+    endpoint: EndpointSpec,
+    method: string,
+    c: Codec<Req, Res>,
+    req: Req,
+    timeoutMs = this.opts.commandTimeoutMs,
+  ): Promise<Res> {
     const client = this.client(endpoint)
     return new Promise<Res>((resolve, reject) => {
-      client.makeUnaryRequest(method, c.serialize, c.deserialize, req, new grpc.Metadata(), {deadline: Date.now() + timeoutMs}, (err, res) => {
-        if (err) reject(new ChainfireCallError(endpoint, method.split('/').pop() ?? method, err))
-        else resolve(res as Res)
-      })
+      client.makeUnaryRequest(
+        method,
+        c.serialize,
+        c.deserialize,
+        req,
+        new grpc.Metadata(),
+        {deadline: Date.now() + timeoutMs},
+        (err, res) => {
+          if (err) reject(new ChainfireCallError(endpoint, method.split('/').pop() ?? method, err))
+          else resolve(res as Res)
+        },
+      )
     })
   }
 
@@ -264,10 +293,13 @@ export class ChainfireClient {
         await sleep(backoffDelay(round, this.opts.backoffMs, Number.POSITIVE_INFINITY))
       }
     }
-    throw new OperationError(`no ChainFire endpoint answered (${n} tried${rounds > 1 ? `, ${rounds} rounds` : ''}): ${last?.message ?? 'unknown error'}`, {
-      endpoint: this.opts.endpoints.map((e) => e.url).join(','),
-      hint: 'check that the members run and that the endpoints in the context are right (plasmactl health)',
-    })
+    throw new OperationError(
+      `no ChainFire endpoint answered (${n} tried${rounds > 1 ? `, ${rounds} rounds` : ''}): ${last?.message ?? 'unknown error'}`,
+      {
+        endpoint: this.opts.endpoints.map((e) => e.url).join(','),
+        hint: 'check that the members run and that the endpoints in the context are right (plasmactl health)',
+      },
+    )
   }
 
   status(endpoint: EndpointSpec, timeoutMs?: number) {
@@ -276,7 +308,13 @@ export class ChainfireClient {
 
   /** A linearizable read: succeeds only when the member can reach a quorum (as etcdctl endpoint health). */
   linearizableRead(endpoint: EndpointSpec, timeoutMs?: number) {
-    return this.unaryOn(endpoint, '/etcdserverpb.KV/Range', rangeCodec, {key: Buffer.from('health'), count_only: true}, timeoutMs)
+    return this.unaryOn(
+      endpoint,
+      '/etcdserverpb.KV/Range',
+      rangeCodec,
+      {key: Buffer.from('health'), count_only: true},
+      timeoutMs,
+    )
   }
 
   memberList(endpoint?: EndpointSpec) {
@@ -287,12 +325,20 @@ export class ChainfireClient {
 
   alarms(endpoint?: EndpointSpec) {
     const req = {action: 0}
-    return endpoint ? this.unaryOn(endpoint, '/etcdserverpb.Maintenance/Alarm', alarmCodec, req) : this.unary('/etcdserverpb.Maintenance/Alarm', alarmCodec, req)
+    return endpoint
+      ? this.unaryOn(endpoint, '/etcdserverpb.Maintenance/Alarm', alarmCodec, req)
+      : this.unary('/etcdserverpb.Maintenance/Alarm', alarmCodec, req)
   }
 
   /** Must be sent to the current leader. */
   moveLeader(leader: EndpointSpec, targetIdHex: string) {
-    return this.unaryOn(leader, '/etcdserverpb.Maintenance/MoveLeader', moveLeaderCodec, {targetID: idLong(targetIdHex)}, Math.max(this.opts.commandTimeoutMs, 10_000))
+    return this.unaryOn(
+      leader,
+      '/etcdserverpb.Maintenance/MoveLeader',
+      moveLeaderCodec,
+      {targetID: idLong(targetIdHex)},
+      Math.max(this.opts.commandTimeoutMs, 10_000),
+    )
   }
 
   /** Defragments one member (it stalls while defragmenting: do followers first, the leader last). */
@@ -307,17 +353,23 @@ export class ChainfireClient {
    */
   memberAdd(peerURLs: string[], isLearner: boolean, endpoint?: EndpointSpec) {
     const req = {peerURLs, isLearner}
-    return endpoint ? this.unaryOn(endpoint, '/etcdserverpb.Cluster/MemberAdd', memberAddCodec, req) : this.unary('/etcdserverpb.Cluster/MemberAdd', memberAddCodec, req, {retry: false})
+    return endpoint
+      ? this.unaryOn(endpoint, '/etcdserverpb.Cluster/MemberAdd', memberAddCodec, req)
+      : this.unary('/etcdserverpb.Cluster/MemberAdd', memberAddCodec, req, {retry: false})
   }
 
   memberRemove(idHex: string, endpoint?: EndpointSpec) {
     const req = {ID: idLong(idHex)}
-    return endpoint ? this.unaryOn(endpoint, '/etcdserverpb.Cluster/MemberRemove', memberRemoveCodec, req) : this.unary('/etcdserverpb.Cluster/MemberRemove', memberRemoveCodec, req, {retry: false})
+    return endpoint
+      ? this.unaryOn(endpoint, '/etcdserverpb.Cluster/MemberRemove', memberRemoveCodec, req)
+      : this.unary('/etcdserverpb.Cluster/MemberRemove', memberRemoveCodec, req, {retry: false})
   }
 
   memberPromote(idHex: string, endpoint?: EndpointSpec) {
     const req = {ID: idLong(idHex)}
-    return endpoint ? this.unaryOn(endpoint, '/etcdserverpb.Cluster/MemberPromote', memberPromoteCodec, req) : this.unary('/etcdserverpb.Cluster/MemberPromote', memberPromoteCodec, req, {retry: false})
+    return endpoint
+      ? this.unaryOn(endpoint, '/etcdserverpb.Cluster/MemberPromote', memberPromoteCodec, req)
+      : this.unary('/etcdserverpb.Cluster/MemberPromote', memberPromoteCodec, req, {retry: false})
   }
 
   get(key: string, opts: Omit<RangeRequest, 'key'> = {}) {
@@ -326,11 +378,20 @@ export class ChainfireClient {
 
   /** All keys under a prefix. */
   getPrefix(prefix: string, opts: Omit<RangeRequest, 'key' | 'range_end'> = {}) {
-    return this.unary('/etcdserverpb.KV/Range', rangeCodec, {key: Buffer.from(prefix), range_end: prefixEnd(Buffer.from(prefix)), ...opts})
+    return this.unary('/etcdserverpb.KV/Range', rangeCodec, {
+      key: Buffer.from(prefix),
+      range_end: prefixEnd(Buffer.from(prefix)),
+      ...opts,
+    })
   }
 
   put(key: string, value: string | Buffer) {
-    return this.unary('/etcdserverpb.KV/Put', putCodec, {key: Buffer.from(key), value: Buffer.from(value)}, {retry: false})
+    return this.unary(
+      '/etcdserverpb.KV/Put',
+      putCodec,
+      {key: Buffer.from(key), value: Buffer.from(value)},
+      {retry: false},
+    )
   }
 
   /** Deletes exactly KEY (not the keys it prefixes). */
@@ -339,7 +400,12 @@ export class ChainfireClient {
   }
 
   deletePrefix(prefix: string) {
-    return this.unary('/etcdserverpb.KV/DeleteRange', deleteRangeCodec, {key: Buffer.from(prefix), range_end: prefixEnd(Buffer.from(prefix))}, {retry: false})
+    return this.unary(
+      '/etcdserverpb.KV/DeleteRange',
+      deleteRangeCodec,
+      {key: Buffer.from(prefix), range_end: prefixEnd(Buffer.from(prefix))},
+      {retry: false},
+    )
   }
 
   leaseGrant(ttlSeconds: number) {
@@ -361,7 +427,11 @@ export class ChainfireClient {
     let lastOk = Date.now()
     const open = () => {
       const endpoint = this.opts.endpoints[this.preferred]
-      const c = this.client(endpoint).makeBidiStreamRequest(method, leaseKeepAliveCodec.serialize, leaseKeepAliveCodec.deserialize)
+      const c = this.client(endpoint).makeBidiStreamRequest(
+        method,
+        leaseKeepAliveCodec.serialize,
+        leaseKeepAliveCodec.deserialize,
+      )
       call = c
       c.on('data', (res) => {
         if (res.ttl <= 0) {
@@ -373,20 +443,23 @@ export class ChainfireClient {
         if (call === c) call = undefined
       })
     }
-    const timer = setInterval(() => {
-      if (stopped) return
-      if (Date.now() - lastOk > ttlSeconds * 1000) {
-        stopped = true
-        clearInterval(timer)
-        onLost('lease could not be refreshed within its TTL')
-        return
-      }
-      if (!call) {
-        this.preferred = (this.preferred + 1) % this.opts.endpoints.length
-        open()
-      }
-      call?.write({ID: idLong(idHex)})
-    }, Math.max(500, (ttlSeconds * 1000) / 3))
+    const timer = setInterval(
+      () => {
+        if (stopped) return
+        if (Date.now() - lastOk > ttlSeconds * 1000) {
+          stopped = true
+          clearInterval(timer)
+          onLost('lease could not be refreshed within its TTL')
+          return
+        }
+        if (!call) {
+          this.preferred = (this.preferred + 1) % this.opts.endpoints.length
+          open()
+        }
+        call?.write({ID: idLong(idHex)})
+      },
+      Math.max(500, (ttlSeconds * 1000) / 3),
+    )
     timer.unref()
     open()
     call?.write({ID: idLong(idHex)})
@@ -402,16 +475,32 @@ export class ChainfireClient {
 
   /** Puts key=value (bound to a lease) only if the key does not exist; else returns the current holder. */
   putIfAbsent(key: string, value: string, leaseHex?: string) {
-    return this.unary('/etcdserverpb.KV/Txn', txnPutIfAbsentCodec, {key: Buffer.from(key), value: Buffer.from(value), lease: leaseHex ? idLong(leaseHex) : undefined}, {retry: false})
+    return this.unary(
+      '/etcdserverpb.KV/Txn',
+      txnPutIfAbsentCodec,
+      {key: Buffer.from(key), value: Buffer.from(value), lease: leaseHex ? idLong(leaseHex) : undefined},
+      {retry: false},
+    )
   }
 
   deleteIfLease(key: string, leaseHex: string) {
-    return this.unary('/etcdserverpb.KV/Txn', txnDeleteIfLeaseCodec, {key: Buffer.from(key), lease: idLong(leaseHex)}, {retry: false})
+    return this.unary(
+      '/etcdserverpb.KV/Txn',
+      txnDeleteIfLeaseCodec,
+      {key: Buffer.from(key), lease: idLong(leaseHex)},
+      {retry: false},
+    )
   }
 
   /** A put on one member only: no retry, no failover (a drill's client records each attempt as it went). */
   putOn(endpoint: EndpointSpec, key: string, value: string, timeoutMs?: number) {
-    return this.unaryOn(endpoint, '/etcdserverpb.KV/Put', putCodec, {key: Buffer.from(key), value: Buffer.from(value)}, timeoutMs)
+    return this.unaryOn(
+      endpoint,
+      '/etcdserverpb.KV/Put',
+      putCodec,
+      {key: Buffer.from(key), value: Buffer.from(value)},
+      timeoutMs,
+    )
   }
 
   /** A linearizable read of one key on one member only (no retry, no failover). */
@@ -421,12 +510,23 @@ export class ChainfireClient {
 
   /** Compare-and-set on one member only: puts TO if the key holds FROM; `succeeded` says whether it applied. */
   casOn(endpoint: EndpointSpec, key: string, from: string, to: string, timeoutMs?: number) {
-    return this.unaryOn(endpoint, '/etcdserverpb.KV/Txn', txnCasCodec, {key: Buffer.from(key), from: Buffer.from(from), to: Buffer.from(to)}, timeoutMs)
+    return this.unaryOn(
+      endpoint,
+      '/etcdserverpb.KV/Txn',
+      txnCasCodec,
+      {key: Buffer.from(key), from: Buffer.from(from), to: Buffer.from(to)},
+      timeoutMs,
+    )
   }
 
   /** The snapshot stream of one member: a Readable of chunks that respects backpressure. */
   snapshot(endpoint: EndpointSpec): grpc.ClientReadableStream<SnapshotChunk> {
-    return this.client(endpoint).makeServerStreamRequest('/etcdserverpb.Maintenance/Snapshot', snapshotCodec.serialize, snapshotCodec.deserialize, {})
+    return this.client(endpoint).makeServerStreamRequest(
+      '/etcdserverpb.Maintenance/Snapshot',
+      snapshotCodec.serialize,
+      snapshotCodec.deserialize,
+      {},
+    )
   }
 
   /**
@@ -434,10 +534,21 @@ export class ChainfireClient {
    * endpoint, linearizably from the cluster. Keys under excludePrefix are not counted. With
    * atRevision, the keys that were live at that revision (a count that later writes never change).
    */
-  async keyCount(endpoint?: EndpointSpec, excludePrefix?: string, atRevision?: number): Promise<{count: number; revision: number}> {
+  async keyCount(
+    endpoint?: EndpointSpec,
+    excludePrefix?: string,
+    atRevision?: number,
+  ): Promise<{count: number; revision: number}> {
     const count = (req: RangeRequest) =>
-      endpoint ? this.unaryOn(endpoint, '/etcdserverpb.KV/Range', rangeCodec, {...req, serializable: true}) : this.unary('/etcdserverpb.KV/Range', rangeCodec, req)
-    const all = await count({key: Buffer.from([0]), range_end: Buffer.from([0]), count_only: true, revision: atRevision})
+      endpoint
+        ? this.unaryOn(endpoint, '/etcdserverpb.KV/Range', rangeCodec, {...req, serializable: true})
+        : this.unary('/etcdserverpb.KV/Range', rangeCodec, req)
+    const all = await count({
+      key: Buffer.from([0]),
+      range_end: Buffer.from([0]),
+      count_only: true,
+      revision: atRevision,
+    })
     const revision = atRevision ?? all.header.revision
     if (!excludePrefix) return {count: all.count, revision}
     const prefix = Buffer.from(excludePrefix)
@@ -469,19 +580,18 @@ export class ChainfireClient {
       // hasleader: a member cut off from the leader cancels the watch instead of going silent.
       const md = new grpc.Metadata()
       md.set('hasleader', 'true')
-      const call: grpc.ClientDuplexStream<WatchRequestMsg, WatchResponseMsg> = this.client(endpoint).makeBidiStreamRequest(
-        '/etcdserverpb.Watch/Watch',
-        watchCodec.serialize,
-        watchCodec.deserialize,
-        md,
-      )
+      const call: grpc.ClientDuplexStream<WatchRequestMsg, WatchResponseMsg> = this.client(
+        endpoint,
+      ).makeBidiStreamRequest('/etcdserverpb.Watch/Watch', watchCodec.serialize, watchCodec.deserialize, md)
       const onAbort = () => call.cancel()
       opts.signal.addEventListener('abort', onAbort, {once: true})
       const from = next
       let error = 'stream ended'
       let reopenNow = false
       try {
-        call.write({create_request: {key: opts.key, range_end: opts.rangeEnd, start_revision: from ?? 0, progress_notify: true}})
+        call.write({
+          create_request: {key: opts.key, range_end: opts.rangeEnd, start_revision: from ?? 0, progress_notify: true},
+        })
         for await (const msg of call as AsyncIterable<WatchResponseMsg>) {
           if (msg.compactRevision > 0) {
             const wanted = next ?? msg.compactRevision

@@ -26,7 +26,11 @@ export interface Codec<Req, Res> {
 }
 
 /** A codec over two generated message types, named as in etcdserverpb (resolved on first use). */
-export function codec<Req, Res>(reqType: string, resType: string, map: (raw: Record<string, unknown>) => Res): Codec<Req, Res> {
+export function codec<Req, Res>(
+  reqType: string,
+  resType: string,
+  map: (raw: Record<string, unknown>) => Res,
+): Codec<Req, Res> {
   return {
     serialize: (req) => Buffer.from(pb()[reqType].encode(req).finish()),
     deserialize: (buf) => map(pb()[resType].decode(buf)),
@@ -58,7 +62,12 @@ export interface ResponseHeader {
 
 function header(raw: unknown): ResponseHeader {
   const h = (raw ?? {}) as Record<string, unknown>
-  return {clusterId: idHex(h.cluster_id), memberId: idHex(h.member_id), revision: num(h.revision), raftTerm: num(h.raft_term)}
+  return {
+    clusterId: idHex(h.cluster_id),
+    memberId: idHex(h.member_id),
+    revision: num(h.revision),
+    raftTerm: num(h.raft_term),
+  }
 }
 
 /** ResponseHeader from the wire: cluster_id 1, member_id 2, revision 3, raft_term 4. */
@@ -124,7 +133,13 @@ export interface MemberListResponse {
 /** Member from the wire: ID 1, name 2, peerURLs 3, clientURLs 4, isLearner 5. */
 function wireMember(buf: Buffer): Member {
   const m = new Message(buf)
-  return {id: m.hex(1), name: m.str(2), peerURLs: m.repeatedBytes(3).map(String), clientURLs: m.repeatedBytes(4).map(String), isLearner: m.bool(5)}
+  return {
+    id: m.hex(1),
+    name: m.str(2),
+    peerURLs: m.repeatedBytes(3).map(String),
+    clientURLs: m.repeatedBytes(4).map(String),
+    isLearner: m.bool(5),
+  }
 }
 
 export const memberListCodec: Codec<{linearizable?: boolean}, MemberListResponse> = {
@@ -141,21 +156,33 @@ export interface MemberAddResponse {
   members: Member[]
 }
 
-export const memberAddCodec = codec<{peerURLs: string[]; isLearner?: boolean}, MemberAddResponse>('MemberAddRequest', 'MemberAddResponse', (r) => ({
-  header: header(r.header),
-  member: member((r.member ?? {}) as Record<string, unknown>),
-  members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
-}))
+export const memberAddCodec = codec<{peerURLs: string[]; isLearner?: boolean}, MemberAddResponse>(
+  'MemberAddRequest',
+  'MemberAddResponse',
+  (r) => ({
+    header: header(r.header),
+    member: member((r.member ?? {}) as Record<string, unknown>),
+    members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
+  }),
+)
 
-export const memberRemoveCodec = codec<{ID: Long}, MemberListResponse>('MemberRemoveRequest', 'MemberRemoveResponse', (r) => ({
-  header: header(r.header),
-  members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
-}))
+export const memberRemoveCodec = codec<{ID: Long}, MemberListResponse>(
+  'MemberRemoveRequest',
+  'MemberRemoveResponse',
+  (r) => ({
+    header: header(r.header),
+    members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
+  }),
+)
 
-export const memberPromoteCodec = codec<{ID: Long}, MemberListResponse>('MemberPromoteRequest', 'MemberPromoteResponse', (r) => ({
-  header: header(r.header),
-  members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
-}))
+export const memberPromoteCodec = codec<{ID: Long}, MemberListResponse>(
+  'MemberPromoteRequest',
+  'MemberPromoteResponse',
+  (r) => ({
+    header: header(r.header),
+    members: ((r.members as Record<string, unknown>[] | undefined) ?? []).map(member),
+  }),
+)
 
 export const ALARM_TYPES = ['NONE', 'NOSPACE', 'CORRUPT'] as const
 export type AlarmType = (typeof ALARM_TYPES)[number]
@@ -185,13 +212,21 @@ export const alarmCodec: Codec<{action: number; memberID?: Long; alarm?: number}
 }
 
 /** Maintenance.Defragment: compacts one member's backend file (blocks that member while it runs). */
-export const defragmentCodec = codec<Record<string, never>, {header: ResponseHeader}>('DefragmentRequest', 'DefragmentResponse', (r) => ({
-  header: header(r.header),
-}))
+export const defragmentCodec = codec<Record<string, never>, {header: ResponseHeader}>(
+  'DefragmentRequest',
+  'DefragmentResponse',
+  (r) => ({
+    header: header(r.header),
+  }),
+)
 
-export const moveLeaderCodec = codec<{targetID: Long}, {header: ResponseHeader}>('MoveLeaderRequest', 'MoveLeaderResponse', (r) => ({
-  header: header(r.header),
-}))
+export const moveLeaderCodec = codec<{targetID: Long}, {header: ResponseHeader}>(
+  'MoveLeaderRequest',
+  'MoveLeaderResponse',
+  (r) => ({
+    header: header(r.header),
+  }),
+)
 
 export interface KeyValue {
   key: Buffer
@@ -233,7 +268,14 @@ export interface RangeResponse {
 /** KeyValue from the wire: key 1, create_revision 2, mod_revision 3, version 4, value 5, lease 6. */
 function wireKeyValue(buf: Buffer): KeyValue {
   const m = new Message(buf)
-  return {key: Buffer.from(m.bytes(1)), value: Buffer.from(m.bytes(5)), createRevision: m.num(2), modRevision: m.num(3), version: m.num(4), lease: m.num(6)}
+  return {
+    key: Buffer.from(m.bytes(1)),
+    value: Buffer.from(m.bytes(5)),
+    createRevision: m.num(2),
+    modRevision: m.num(3),
+    version: m.num(4),
+    lease: m.num(6),
+  }
 }
 
 export const rangeCodec: Codec<RangeRequest, RangeResponse> = {
@@ -249,19 +291,27 @@ export const rangeCodec: Codec<RangeRequest, RangeResponse> = {
       .finish(),
   deserialize: (buf) => {
     const r = new Message(buf)
-    return {header: wireHeader(r.message(1)), kvs: r.repeatedBytes(2).map(wireKeyValue), more: r.bool(3), count: r.num(4)}
+    return {
+      header: wireHeader(r.message(1)),
+      kvs: r.repeatedBytes(2).map(wireKeyValue),
+      more: r.bool(3),
+      count: r.num(4),
+    }
   },
 }
 
-export const putCodec = codec<{key: Uint8Array; value: Uint8Array; lease?: Long}, {header: ResponseHeader}>('PutRequest', 'PutResponse', (r) => ({
-  header: header(r.header),
-}))
-
-export const deleteRangeCodec = codec<{key: Uint8Array; range_end?: Uint8Array}, {header: ResponseHeader; deleted: number}>(
-  'DeleteRangeRequest',
-  'DeleteRangeResponse',
-  (r) => ({header: header(r.header), deleted: num(r.deleted)}),
+export const putCodec = codec<{key: Uint8Array; value: Uint8Array; lease?: Long}, {header: ResponseHeader}>(
+  'PutRequest',
+  'PutResponse',
+  (r) => ({
+    header: header(r.header),
+  }),
 )
+
+export const deleteRangeCodec = codec<
+  {key: Uint8Array; range_end?: Uint8Array},
+  {header: ResponseHeader; deleted: number}
+>('DeleteRangeRequest', 'DeleteRangeResponse', (r) => ({header: header(r.header), deleted: num(r.deleted)}))
 
 export interface LeaseGrantResponse {
   header: ResponseHeader
@@ -270,21 +320,33 @@ export interface LeaseGrantResponse {
   error: string
 }
 
-export const leaseGrantCodec = codec<{TTL: number; ID?: number}, LeaseGrantResponse>('LeaseGrantRequest', 'LeaseGrantResponse', (r) => ({
-  header: header(r.header),
-  id: idHex(r.ID),
-  ttl: num(r.TTL),
-  error: String(r.error ?? ''),
-}))
+export const leaseGrantCodec = codec<{TTL: number; ID?: number}, LeaseGrantResponse>(
+  'LeaseGrantRequest',
+  'LeaseGrantResponse',
+  (r) => ({
+    header: header(r.header),
+    id: idHex(r.ID),
+    ttl: num(r.TTL),
+    error: String(r.error ?? ''),
+  }),
+)
 
-export const leaseRevokeCodec = codec<{ID: Long}, {header: ResponseHeader}>('LeaseRevokeRequest', 'LeaseRevokeResponse', (r) => ({
-  header: header(r.header),
-}))
+export const leaseRevokeCodec = codec<{ID: Long}, {header: ResponseHeader}>(
+  'LeaseRevokeRequest',
+  'LeaseRevokeResponse',
+  (r) => ({
+    header: header(r.header),
+  }),
+)
 
-export const leaseKeepAliveCodec = codec<{ID: Long}, {id: string; ttl: number}>('LeaseKeepAliveRequest', 'LeaseKeepAliveResponse', (r) => ({
-  id: idHex(r.ID),
-  ttl: num(r.TTL),
-}))
+export const leaseKeepAliveCodec = codec<{ID: Long}, {id: string; ttl: number}>(
+  'LeaseKeepAliveRequest',
+  'LeaseKeepAliveResponse',
+  (r) => ({
+    id: idHex(r.ID),
+    ttl: num(r.TTL),
+  }),
+)
 
 /** Compare create_revision(key) == 0: the key does not exist. */
 export interface TxnPutIfAbsent {
@@ -303,15 +365,18 @@ export interface TxnResponse {
 export const txnPutIfAbsentCodec: Codec<TxnPutIfAbsent, TxnResponse> = {
   serialize: (req) =>
     Buffer.from(
-      pb().TxnRequest.encode({
-        compare: [{result: 0, target: 1, key: req.key, create_revision: 0}],
-        success: [{request_put: {key: req.key, value: req.value, lease: req.lease}}],
-        failure: [{request_range: {key: req.key}}],
-      }).finish(),
+      pb()
+        .TxnRequest.encode({
+          compare: [{result: 0, target: 1, key: req.key, create_revision: 0}],
+          success: [{request_put: {key: req.key, value: req.value, lease: req.lease}}],
+          failure: [{request_range: {key: req.key}}],
+        })
+        .finish(),
     ),
   deserialize: (buf) => {
     const r = pb().TxnResponse.decode(buf) as Record<string, unknown>
-    const first = ((r.responses as Record<string, unknown>[] | undefined) ?? [])[0]?.response_range as Record<string, unknown> | undefined
+    const first = ((r.responses as Record<string, unknown>[] | undefined) ?? [])[0]?.response_range as
+      Record<string, unknown> | undefined
     return {
       header: header(r.header),
       succeeded: Boolean(r.succeeded),
@@ -324,11 +389,13 @@ export const txnPutIfAbsentCodec: Codec<TxnPutIfAbsent, TxnResponse> = {
 export const txnCasCodec: Codec<{key: Buffer; from: Buffer; to: Buffer}, TxnResponse> = {
   serialize: (req) =>
     Buffer.from(
-      pb().TxnRequest.encode({
-        compare: [{result: 0, target: 3, key: req.key, value: req.from}],
-        success: [{request_put: {key: req.key, value: req.to}}],
-        failure: [{request_range: {key: req.key}}],
-      }).finish(),
+      pb()
+        .TxnRequest.encode({
+          compare: [{result: 0, target: 3, key: req.key, value: req.from}],
+          success: [{request_put: {key: req.key, value: req.to}}],
+          failure: [{request_range: {key: req.key}}],
+        })
+        .finish(),
     ),
   deserialize: (buf) => txnPutIfAbsentCodec.deserialize(buf),
 }
@@ -337,11 +404,13 @@ export const txnCasCodec: Codec<{key: Buffer; from: Buffer; to: Buffer}, TxnResp
 export const txnDeleteIfLeaseCodec: Codec<{key: Buffer; lease: Long}, {succeeded: boolean}> = {
   serialize: (req) =>
     Buffer.from(
-      pb().TxnRequest.encode({
-        compare: [{result: 0, target: 4, key: req.key, lease: req.lease}],
-        success: [{request_delete_range: {key: req.key}}],
-        failure: [],
-      }).finish(),
+      pb()
+        .TxnRequest.encode({
+          compare: [{result: 0, target: 4, key: req.key, lease: req.lease}],
+          success: [{request_delete_range: {key: req.key}}],
+          failure: [],
+        })
+        .finish(),
     ),
   deserialize: (buf) => ({succeeded: Boolean((pb().TxnResponse.decode(buf) as Record<string, unknown>).succeeded)}),
 }
@@ -398,9 +467,13 @@ function readHeaderRevision(buf: Buffer): number {
   return new Message(buf).num(3)
 }
 
-export const compactionCodec = codec<{revision: number; physical?: boolean}, {header: ResponseHeader}>('CompactionRequest', 'CompactionResponse', (r) => ({
-  header: header(r.header),
-}))
+export const compactionCodec = codec<{revision: number; physical?: boolean}, {header: ResponseHeader}>(
+  'CompactionRequest',
+  'CompactionResponse',
+  (r) => ({
+    header: header(r.header),
+  }),
+)
 
 export interface WatchCreate {
   key: Uint8Array
@@ -411,7 +484,8 @@ export interface WatchCreate {
   prev_kv?: boolean
 }
 
-export type WatchRequestMsg = {create_request: WatchCreate} | {cancel_request: {watch_id: number}} | {progress_request: Record<string, never>}
+export type WatchRequestMsg =
+  {create_request: WatchCreate} | {cancel_request: {watch_id: number}} | {progress_request: Record<string, never>}
 
 export interface WatchEvent {
   type: 'put' | 'delete'

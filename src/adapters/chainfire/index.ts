@@ -7,7 +7,11 @@ export {ChainfireCallError, ChainfireClient, type EndpointSpec, type MembershipR
 export type {AlarmType, Member, StatusResponse} from './codec.js'
 
 /** Builds the ChainFire client for a context: endpoints, TLS files (relative to the config file), timeouts. */
-export function chainfireClientFor(loaded: LoadedConfig, ctx: Context, overrides: {commandTimeoutMs?: number; token?: string} = {}): ChainfireClient {
+export function chainfireClientFor(
+  loaded: LoadedConfig,
+  ctx: Context,
+  overrides: {commandTimeoutMs?: number; token?: string} = {},
+): ChainfireClient {
   const tls = ctx.chainfire?.tls
   const timeouts = chainfireTimeouts(ctx)
   const endpoints = chainfireEndpoints(ctx).map(({name, url}) => ({name, url}))

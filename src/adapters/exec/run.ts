@@ -46,23 +46,42 @@ export async function run(file: string, args: readonly string[] = [], opts: RunO
   }
   if (result.failed && result.exitCode === undefined && !result.signal) {
     const cause = result.cause as NodeJS.ErrnoException | undefined
-    throw new OperationError(`cannot run ${command}: ${cause?.code === 'ENOENT' ? 'program not found' : cause?.message ?? result.shortMessage}`, {command}, {cause})
+    throw new OperationError(
+      `cannot run ${command}: ${cause?.code === 'ENOENT' ? 'program not found' : (cause?.message ?? result.shortMessage)}`,
+      {command},
+      {cause},
+    )
   }
-  return {command, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode: result.exitCode, signal: result.signal}
+  return {
+    command,
+    stdout: String(result.stdout ?? ''),
+    stderr: String(result.stderr ?? ''),
+    exitCode: result.exitCode,
+    signal: result.signal,
+  }
 }
 
 /** Like run(), but a non-zero exit throws OperationError with the command's stderr. */
-export async function runChecked(file: string, args: readonly string[] = [], opts: RunOptions = {}): Promise<RunResult> {
+export async function runChecked(
+  file: string,
+  args: readonly string[] = [],
+  opts: RunOptions = {},
+): Promise<RunResult> {
   const r = await run(file, args, opts)
   if (r.exitCode !== 0) {
     const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join('; ')
-    throw new OperationError(`${r.command} failed (${r.signal ?? `exit ${r.exitCode}`})${why ? `: ${why}` : ''}`, {command: r.command})
+    throw new OperationError(`${r.command} failed (${r.signal ?? `exit ${r.exitCode}`})${why ? `: ${why}` : ''}`, {
+      command: r.command,
+    })
   }
   return r
 }
 
 /** Finds an executable on PATH, also looking in the sbin directories (sshd, useradd live there). */
-export async function which(name: string, extraDirs: readonly string[] = ['/usr/local/sbin', '/usr/sbin', '/sbin']): Promise<string | undefined> {
+export async function which(
+  name: string,
+  extraDirs: readonly string[] = ['/usr/local/sbin', '/usr/sbin', '/sbin'],
+): Promise<string | undefined> {
   if (name.includes('/')) return (await isExecutable(name)) ? name : undefined
   const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...extraDirs]
   for (const dir of dirs) {

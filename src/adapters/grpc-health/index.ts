@@ -42,7 +42,7 @@ function readVarint(buf: Buffer, pos: number): [number, number] {
 
 export function decodeHealthResponse(buf: Buffer): {status: ServingStatus} {
   let status = 0
-  for (let pos = 0; pos < buf.length; ) {
+  for (let pos = 0; pos < buf.length;) {
     const [tag, p] = readVarint(buf, pos)
     pos = p
     const field = Math.floor(tag / 8)
@@ -80,20 +80,31 @@ export interface GrpcTls {
 export class GrpcHealthError extends OperationError {
   readonly code: number
   constructor(endpoint: string, err: grpc.ServiceError) {
-    const why = err.code === grpc.status.UNAVAILABLE && /ECONNREFUSED/.test(err.details ?? '') ? 'connection refused' : err.code === grpc.status.DEADLINE_EXCEEDED ? 'timeout' : `${grpc.status[err.code] ?? err.code}: ${err.details}`
+    const why =
+      err.code === grpc.status.UNAVAILABLE && /ECONNREFUSED/.test(err.details ?? '')
+        ? 'connection refused'
+        : err.code === grpc.status.DEADLINE_EXCEEDED
+          ? 'timeout'
+          : `${grpc.status[err.code] ?? err.code}: ${err.details}`
     super(`${endpoint}: health check failed: ${why}`, {endpoint})
     this.code = err.code
   }
 }
 
 /** One Health/Check call against HOST:PORT; transient failures are retried with backoff and jitter. */
-export async function grpcHealthCheck(endpoint: string, opts: {service?: string; timeoutMs?: number; tls?: GrpcTls; retries?: number} = {}): Promise<{status: ServingStatus; latencyMs: number}> {
+export async function grpcHealthCheck(
+  endpoint: string,
+  opts: {service?: string; timeoutMs?: number; tls?: GrpcTls; retries?: number} = {},
+): Promise<{status: ServingStatus; latencyMs: number}> {
   let creds = grpc.credentials.createInsecure()
   if (opts.tls?.ca || opts.tls?.cert) {
     const read = (p?: string) => readTlsFile(p) ?? null
     creds = grpc.credentials.createSsl(read(opts.tls.ca), read(opts.tls.key), read(opts.tls.cert))
   }
-  const client = new grpc.Client(endpoint.replace(/^[a-z]+:\/\//, ''), creds, {'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000})
+  const client = new grpc.Client(endpoint.replace(/^[a-z]+:\/\//, ''), creds, {
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': 1000,
+  })
   const started = performance.now()
   try {
     const res = await withRetry(
@@ -110,7 +121,12 @@ export async function grpcHealthCheck(endpoint: string, opts: {service?: string;
           )
         }),
       // Refused means nothing listens: not retried, so a down store is reported at once.
-      {retries: opts.retries ?? 1, baseMs: 50, isTransient: (e) => e instanceof GrpcHealthError && e.code === grpc.status.UNAVAILABLE && !/refused/.test(e.message)},
+      {
+        retries: opts.retries ?? 1,
+        baseMs: 50,
+        isTransient: (e) =>
+          e instanceof GrpcHealthError && e.code === grpc.status.UNAVAILABLE && !/refused/.test(e.message),
+      },
     )
     return {status: res.status, latencyMs: Math.round(performance.now() - started)}
   } finally {

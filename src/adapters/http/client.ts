@@ -51,29 +51,54 @@ function getOnce(url: string, opts: HttpGetOptions): Promise<HttpResponse> {
   const maxBytes = opts.maxBytes ?? 1024 * 1024
   const headers: Record<string, string> = {accept: 'application/json'}
   if (opts.token) headers.authorization = `Bearer ${opts.token}`
-  const tls = u.protocol === 'https:' ? {ca: readTlsFile(opts.tls?.ca), cert: readTlsFile(opts.tls?.cert), key: readTlsFile(opts.tls?.key), servername: opts.tls?.serverName} : {}
+  const tls =
+    u.protocol === 'https:'
+      ? {
+          ca: readTlsFile(opts.tls?.ca),
+          cert: readTlsFile(opts.tls?.cert),
+          key: readTlsFile(opts.tls?.key),
+          servername: opts.tls?.serverName,
+        }
+      : {}
   return new Promise((resolve, reject) => {
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, {method: 'GET', headers, ...tls}, (res) => {
       const chunks: Buffer[] = []
       let size = 0
       res.on('data', (d: Buffer) => {
         size += d.length
-        if (size > maxBytes) req.destroy(new HttpError(url, `response larger than ${maxBytes} bytes`, {transient: false}))
+        if (size > maxBytes)
+          req.destroy(new HttpError(url, `response larger than ${maxBytes} bytes`, {transient: false}))
         else chunks.push(d)
       })
       res.on('end', () => {
         const status = res.statusCode ?? 0
         const body = Buffer.concat(chunks).toString('utf8')
-        if (status >= 200 && status < 300) resolve({url, status, body, latencyMs: Math.round(performance.now() - started)})
-        else reject(new HttpError(url, `HTTP ${status}${body ? `: ${body.trim().slice(0, 200)}` : ''}`, {transient: [502, 503, 504].includes(status), status}))
+        if (status >= 200 && status < 300)
+          resolve({url, status, body, latencyMs: Math.round(performance.now() - started)})
+        else
+          reject(
+            new HttpError(url, `HTTP ${status}${body ? `: ${body.trim().slice(0, 200)}` : ''}`, {
+              transient: [502, 503, 504].includes(status),
+              status,
+            }),
+          )
       })
       res.on('error', (err) => reject(new HttpError(url, err.message, {transient: true, cause: err})))
     })
-    req.setTimeout(timeoutMs, () => req.destroy(new HttpError(url, `no answer within ${timeoutMs} ms`, {transient: true})))
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(new HttpError(url, `no answer within ${timeoutMs} ms`, {transient: true})),
+    )
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof HttpError) return reject(err)
       const down = ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND'].includes(err.code ?? '')
-      const what = err.code === 'ECONNREFUSED' ? 'connection refused' : err.code === 'ENOTFOUND' ? `host ${u.hostname} not found` : err.code ? `${err.code}: ${err.message}` : err.message
+      const what =
+        err.code === 'ECONNREFUSED'
+          ? 'connection refused'
+          : err.code === 'ENOTFOUND'
+            ? `host ${u.hostname} not found`
+            : err.code
+              ? `${err.code}: ${err.message}`
+              : err.message
       reject(new HttpError(url, what, {transient: !down, down, cause: err}))
     })
     req.end()
@@ -82,10 +107,17 @@ function getOnce(url: string, opts: HttpGetOptions): Promise<HttpResponse> {
 
 /** GET with retries on transient failures (exponential backoff, jitter); a refused connection fails at once. */
 export function httpGet(url: string, opts: HttpGetOptions = {}): Promise<HttpResponse> {
-  return withRetry(() => getOnce(url, opts), {retries: opts.retries ?? 2, baseMs: 100, isTransient: (e) => e instanceof HttpError && e.transient})
+  return withRetry(() => getOnce(url, opts), {
+    retries: opts.retries ?? 2,
+    baseMs: 100,
+    isTransient: (e) => e instanceof HttpError && e.transient,
+  })
 }
 
-export async function httpGetJson<T = unknown>(url: string, opts: HttpGetOptions = {}): Promise<{value: T; response: HttpResponse}> {
+export async function httpGetJson<T = unknown>(
+  url: string,
+  opts: HttpGetOptions = {},
+): Promise<{value: T; response: HttpResponse}> {
   const response = await httpGet(url, opts)
   try {
     return {value: JSON.parse(response.body) as T, response}

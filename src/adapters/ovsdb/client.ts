@@ -109,7 +109,10 @@ export class OvsdbConnection {
   private closedError?: Error
   readonly remote: OvsdbRemote
 
-  constructor(url: string, private readonly opts: OvsdbConnectOptions = {}) {
+  constructor(
+    url: string,
+    private readonly opts: OvsdbConnectOptions = {},
+  ) {
     this.remote = parseRemote(url)
   }
 
@@ -134,18 +137,32 @@ export class OvsdbConnection {
       if (protocol === 'ssl') {
         const read = readTlsFile
         const t = this.opts.tls ?? {}
-        sock = tlsConnect({host, port, ca: read(t.ca), cert: read(t.cert), key: read(t.key), servername: t.serverName ?? (/^[\d.:]+$/.test(host) ? undefined : host)})
+        sock = tlsConnect({
+          host,
+          port,
+          ca: read(t.ca),
+          cert: read(t.cert),
+          key: read(t.key),
+          servername: t.serverName ?? (/^[\d.:]+$/.test(host) ? undefined : host),
+        })
         sock.once('secureConnect', () => done())
       } else {
         sock = netConnect({host, port})
         sock.once('connect', () => done())
       }
-      const timer = setTimeout(() => done(new OvsdbError(url, `no connection within ${this.timeoutMs} ms`, true)), this.timeoutMs)
-      sock.once('error', (err: NodeJS.ErrnoException) => done(new OvsdbError(url, describeSocketError(err), isTransientSocketError(err), err)))
+      const timer = setTimeout(
+        () => done(new OvsdbError(url, `no connection within ${this.timeoutMs} ms`, true)),
+        this.timeoutMs,
+      )
+      sock.once('error', (err: NodeJS.ErrnoException) =>
+        done(new OvsdbError(url, describeSocketError(err), isTransientSocketError(err), err)),
+      )
       this.socket = sock
       const decoder = new StringDecoder('utf8')
       sock.on('data', (d: Buffer) => this.onData(decoder.write(d)))
-      sock.on('error', (err: NodeJS.ErrnoException) => this.failAll(new OvsdbError(url, describeSocketError(err), true, err)))
+      sock.on('error', (err: NodeJS.ErrnoException) =>
+        this.failAll(new OvsdbError(url, describeSocketError(err), true, err)),
+      )
       sock.on('close', () => this.failAll(new OvsdbError(url, 'connection closed by the server', true)))
     })
   }
@@ -197,7 +214,8 @@ export class OvsdbConnection {
   }
 
   request<T = unknown>(method: string, params: unknown[]): Promise<T> {
-    if (!this.socket || this.closedError) return Promise.reject(this.closedError ?? new OvsdbError(this.remote.url, 'not connected', true))
+    if (!this.socket || this.closedError)
+      return Promise.reject(this.closedError ?? new OvsdbError(this.remote.url, 'not connected', true))
     const id = this.nextId++
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -216,9 +234,17 @@ export class OvsdbConnection {
   async select(db: string, table: string, columns?: string[]): Promise<Record<string, unknown>[]> {
     const op: Record<string, unknown> = {op: 'select', table, where: []}
     if (columns) op.columns = columns
-    const result = await this.request<{rows?: Record<string, unknown>[]; error?: string; details?: string}[]>('transact', [db, op])
+    const result = await this.request<{rows?: Record<string, unknown>[]; error?: string; details?: string}[]>(
+      'transact',
+      [db, op],
+    )
     const r = result?.[0]
-    if (!r || r.error) throw new OvsdbError(this.remote.url, `select ${db}.${table} failed: ${r?.error ?? 'no result'}${r?.details ? `: ${r.details}` : ''}`, false)
+    if (!r || r.error)
+      throw new OvsdbError(
+        this.remote.url,
+        `select ${db}.${table} failed: ${r?.error ?? 'no result'}${r?.details ? `: ${r.details}` : ''}`,
+        false,
+      )
     return r.rows ?? []
   }
 
@@ -245,7 +271,8 @@ export function ovsdbValue(v: unknown): unknown {
   if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string') {
     if (v[0] === 'uuid' || v[0] === 'named-uuid') return v[1]
     if (v[0] === 'set') return (v[1] as unknown[]).map((x) => ovsdbValue(x))
-    if (v[0] === 'map') return Object.fromEntries((v[1] as [unknown, unknown][]).map(([k, x]) => [String(ovsdbValue(k)), ovsdbValue(x)]))
+    if (v[0] === 'map')
+      return Object.fromEntries((v[1] as [unknown, unknown][]).map(([k, x]) => [String(ovsdbValue(k)), ovsdbValue(x)]))
   }
   return v
 }
@@ -280,7 +307,10 @@ export interface OvsdbServerInfo {
  * Connects, lists the databases and reads _Server.Database, then closes. Transient failures
  * (reset, timeout) are retried with backoff and jitter; a refused connection fails at once.
  */
-export async function queryServer(url: string, opts: OvsdbConnectOptions & {retries?: number} = {}): Promise<OvsdbServerInfo> {
+export async function queryServer(
+  url: string,
+  opts: OvsdbConnectOptions & {retries?: number} = {},
+): Promise<OvsdbServerInfo> {
   return withRetry(
     async () => {
       const started = performance.now()
@@ -288,7 +318,9 @@ export async function queryServer(url: string, opts: OvsdbConnectOptions & {retr
       try {
         await c.connect()
         const dbs = await c.listDbs()
-        const rows = dbs.includes('_Server') ? await c.select('_Server', 'Database', ['name', 'model', 'connected', 'leader', 'cid', 'sid', 'index']) : []
+        const rows = dbs.includes('_Server')
+          ? await c.select('_Server', 'Database', ['name', 'model', 'connected', 'leader', 'cid', 'sid', 'index'])
+          : []
         const databases = rows.map((r) => ({
           name: String(r.name),
           model: String(r.model),

@@ -81,7 +81,11 @@ export class QmpSession {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.greetingWaiter = undefined
-        reject(new QmpError('timeout', `QMP ${this.where}: no greeting within ${timeoutMs} ms (QEMU not answering)`, {file: this.where}))
+        reject(
+          new QmpError('timeout', `QMP ${this.where}: no greeting within ${timeoutMs} ms (QEMU not answering)`, {
+            file: this.where,
+          }),
+        )
       }, timeoutMs)
       this.greetingWaiter = {resolve: resolve as (v: unknown) => void, reject, timer}
     })
@@ -94,7 +98,13 @@ export class QmpSession {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id)
-        reject(new QmpError('timeout', `QMP ${this.where}: no answer to ${command} within ${timeoutMs} ms (QEMU not answering)`, {file: this.where, command}))
+        reject(
+          new QmpError(
+            'timeout',
+            `QMP ${this.where}: no answer to ${command} within ${timeoutMs} ms (QEMU not answering)`,
+            {file: this.where, command},
+          ),
+        )
       }, timeoutMs)
       this.pending.set(id, {resolve: resolve as (v: unknown) => void, reject, timer})
       this.stream.write(`${JSON.stringify({execute: command, ...(args ? {arguments: args} : {}), id})}\n`)
@@ -114,7 +124,8 @@ export class QmpSession {
       if (line) this.onMessage(line)
     }
     // A peer that never sends a newline must not grow memory without bound.
-    if (this.buffer.length > 1 << 20) this.fail(new QmpError('protocol', `QMP ${this.where}: message too long`, {file: this.where}))
+    if (this.buffer.length > 1 << 20)
+      this.fail(new QmpError('protocol', `QMP ${this.where}: message too long`, {file: this.where}))
   }
 
   private onMessage(line: string): void {
@@ -145,7 +156,11 @@ export class QmpSession {
     clearTimeout(p.timer)
     if ('error' in msg) {
       const e = msg.error as {class?: string; desc?: string}
-      p.reject(new QmpError('command', `QMP ${this.where}: ${e.class ?? 'Error'}: ${e.desc ?? 'command failed'}`, {file: this.where}))
+      p.reject(
+        new QmpError('command', `QMP ${this.where}: ${e.class ?? 'Error'}: ${e.desc ?? 'command failed'}`, {
+          file: this.where,
+        }),
+      )
     } else p.resolve(msg.return)
   }
 

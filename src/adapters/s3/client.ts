@@ -78,7 +78,10 @@ export function clientConfigFor(opts: S3ConnectOptions, env: NodeJS.ProcessEnv =
     try {
       u = new URL(opts.endpoint)
     } catch {
-      throw new UsageError(`S3 endpoint "${opts.endpoint}" is not a URL`, {endpoint: opts.endpoint, hint: 'use http(s)://host:port'})
+      throw new UsageError(`S3 endpoint "${opts.endpoint}" is not a URL`, {
+        endpoint: opts.endpoint,
+        hint: 'use http(s)://host:port',
+      })
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
       throw new UsageError(`S3 endpoint "${opts.endpoint}" must be http:// or https://`, {endpoint: opts.endpoint})
@@ -100,7 +103,11 @@ export function clientConfigFor(opts: S3ConnectOptions, env: NodeJS.ProcessEnv =
     requestHandler: {connectionTimeout: opts.connectTimeoutMs ?? 10_000, requestTimeout: 120_000},
   }
   if (opts.accessKeyId && opts.secretAccessKey) {
-    config.credentials = {accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey, sessionToken: opts.sessionToken}
+    config.credentials = {
+      accessKeyId: opts.accessKeyId,
+      secretAccessKey: opts.secretAccessKey,
+      sessionToken: opts.sessionToken,
+    }
   }
   return config
 }
@@ -143,7 +150,12 @@ export class S3Store {
     do {
       const page = await this.call('list', prefix, () =>
         this.client.send(
-          new this.sdk.ListObjectsV2Command({Bucket: this.bucket, Prefix: prefix || undefined, Delimiter: '/', ContinuationToken: token}),
+          new this.sdk.ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix || undefined,
+            Delimiter: '/',
+            ContinuationToken: token,
+          }),
         ),
       )
       for (const o of page.Contents ?? []) {
@@ -159,7 +171,11 @@ export class S3Store {
   async head(key: string): Promise<{size: number; modifiedAt: Date; sha256?: string} | undefined> {
     try {
       const h = await this.client.send(new this.sdk.HeadObjectCommand({Bucket: this.bucket, Key: key}))
-      return {size: Number(h.ContentLength ?? 0), modifiedAt: h.LastModified ?? new Date(0), sha256: h.Metadata?.[SHA256_METADATA_KEY]}
+      return {
+        size: Number(h.ContentLength ?? 0),
+        modifiedAt: h.LastModified ?? new Date(0),
+        sha256: h.Metadata?.[SHA256_METADATA_KEY],
+      }
     } catch (error) {
       if (isNotFound(error) && !isNoSuchBucket(error)) return undefined
       throw this.toError('head', key, error)
@@ -201,7 +217,8 @@ export class S3Store {
       leavePartsOnError: false,
     })
     const report = this.opts.onUploadProgress
-    if (report) upload.on('httpUploadProgress', (p) => report({key, loaded: p.loaded ?? 0, total: p.total, part: p.part}))
+    if (report)
+      upload.on('httpUploadProgress', (p) => report({key, loaded: p.loaded ?? 0, total: p.total, part: p.part}))
     await this.call('upload', key, () => upload.done())
     try {
       await this.verifyObject(key, expect)
@@ -227,10 +244,16 @@ export class S3Store {
     const where = this.where(key)
     if (!head) throw new OperationError(`read-back failed: s3://${this.bucket}/${key} is missing after upload`, where)
     if (head.size !== expect.size) {
-      throw new OperationError(`read-back failed: s3://${this.bucket}/${key} is ${head.size} bytes, expected ${expect.size}`, where)
+      throw new OperationError(
+        `read-back failed: s3://${this.bucket}/${key} is ${head.size} bytes, expected ${expect.size}`,
+        where,
+      )
     }
     if (head.sha256 !== undefined && head.sha256 !== expect.sha256) {
-      throw new OperationError(`read-back failed: s3://${this.bucket}/${key} has sha256 metadata ${head.sha256}, expected ${expect.sha256}`, where)
+      throw new OperationError(
+        `read-back failed: s3://${this.bucket}/${key} has sha256 metadata ${head.sha256}, expected ${expect.sha256}`,
+        where,
+      )
     }
     const got = await this.hashObject(key)
     if (got.size !== expect.size || got.sha256 !== expect.sha256) {
@@ -274,17 +297,21 @@ export class S3Store {
     })
     let got = {size: 0, sha256: ''}
     try {
-      await replaceAtomically(localPath, async (tmp) => {
-        const body = await this.getStream(key)
-        await this.call('download', key, () => pipeline(body, tap, createWriteStream(tmp, {mode: 0o600})))
-        got = {size, sha256: hash.digest('hex')}
-        if (got.size !== head.size || (head.sha256 !== undefined && head.sha256 !== got.sha256)) {
-          throw new OperationError(
-            `download of s3://${this.bucket}/${key} does not match: got ${got.size} bytes sha256 ${got.sha256}, stored ${head.size} bytes sha256 ${head.sha256 ?? '(none)'}`,
-            this.where(key),
-          )
-        }
-      }, tmp)
+      await replaceAtomically(
+        localPath,
+        async (tmp) => {
+          const body = await this.getStream(key)
+          await this.call('download', key, () => pipeline(body, tap, createWriteStream(tmp, {mode: 0o600})))
+          got = {size, sha256: hash.digest('hex')}
+          if (got.size !== head.size || (head.sha256 !== undefined && head.sha256 !== got.sha256)) {
+            throw new OperationError(
+              `download of s3://${this.bucket}/${key} does not match: got ${got.size} bytes sha256 ${got.sha256}, stored ${head.size} bytes sha256 ${head.sha256 ?? '(none)'}`,
+              this.where(key),
+            )
+          }
+        },
+        tmp,
+      )
       return got
     } catch (error) {
       if (error instanceof PlasmaError) throw error
@@ -322,7 +349,9 @@ export class S3Store {
 
   /** Deletes KEY. Like S3 itself, deleting a key that is not there succeeds. */
   async delete(key: string): Promise<void> {
-    await this.call('delete', key, () => this.client.send(new this.sdk.DeleteObjectCommand({Bucket: this.bucket, Key: key})))
+    await this.call('delete', key, () =>
+      this.client.send(new this.sdk.DeleteObjectCommand({Bucket: this.bucket, Key: key})),
+    )
   }
 
   async close(): Promise<void> {
@@ -330,7 +359,9 @@ export class S3Store {
   }
 
   private async getStream(key: string): Promise<AsyncIterable<unknown>> {
-    const res = await this.call('read', key, () => this.client.send(new this.sdk.GetObjectCommand({Bucket: this.bucket, Key: key})))
+    const res = await this.call('read', key, () =>
+      this.client.send(new this.sdk.GetObjectCommand({Bucket: this.bucket, Key: key})),
+    )
     if (!res.Body) throw new OperationError(`s3://${this.bucket}/${key} returned no body`, this.where(key))
     return res.Body as unknown as AsyncIterable<unknown>
   }
@@ -353,19 +384,34 @@ export class S3Store {
     const status = e.$metadata?.httpStatusCode
     const what = `${op} s3://${this.bucket}/${key ?? ''}`
     const details = this.where(key)
-    if (e.name === 'CredentialsProviderError' || /Could not load credentials|Region is missing/i.test(e.message ?? '')) {
-      return new UsageError(`S3 ${what}: ${e.message}`, {
-        ...details,
-        hint: 'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or accessKeyId/secretAccessKey/profile/region in the target options',
-      }, {cause: error})
+    if (
+      e.name === 'CredentialsProviderError' ||
+      /Could not load credentials|Region is missing/i.test(e.message ?? '')
+    ) {
+      return new UsageError(
+        `S3 ${what}: ${e.message}`,
+        {
+          ...details,
+          hint: 'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or accessKeyId/secretAccessKey/profile/region in the target options',
+        },
+        {cause: error},
+      )
     }
     let hint: string | undefined
     if (isNoSuchBucket(error)) hint = `bucket "${this.bucket}" does not exist on ${this.endpoint}`
-    else if (e.name === 'SignatureDoesNotMatch') hint = 'check the secret key, region and clock; a key with unusual characters signed differently by the gateway points to a canonicalization bug'
-    else if (e.name === 'AccessDenied' || e.name === 'InvalidAccessKeyId' || status === 403) hint = 'check the credentials and the bucket policy'
-    else if (e.code === 'ECONNREFUSED' || e.name === 'TimeoutError') hint = `is the S3 endpoint ${this.endpoint} reachable?`
+    else if (e.name === 'SignatureDoesNotMatch')
+      hint =
+        'check the secret key, region and clock; a key with unusual characters signed differently by the gateway points to a canonicalization bug'
+    else if (e.name === 'AccessDenied' || e.name === 'InvalidAccessKeyId' || status === 403)
+      hint = 'check the credentials and the bucket policy'
+    else if (e.code === 'ECONNREFUSED' || e.name === 'TimeoutError')
+      hint = `is the S3 endpoint ${this.endpoint} reachable?`
     const code = e.name && e.name !== 'Error' ? e.name : (e.code ?? `HTTP ${status ?? '?'}`)
-    return new OperationError(`S3 ${what} failed: ${code}${e.message && e.message !== e.name ? `: ${e.message}` : ''}`, {...details, hint}, {cause: error})
+    return new OperationError(
+      `S3 ${what} failed: ${code}${e.message && e.message !== e.name ? `: ${e.message}` : ''}`,
+      {...details, hint},
+      {cause: error},
+    )
   }
 }
 
@@ -375,5 +421,8 @@ function isNotFound(error: unknown): boolean {
 }
 
 function isNoSuchBucket(error: unknown): boolean {
-  return (error as {name?: string; Code?: string})?.name === 'NoSuchBucket' || (error as {Code?: string})?.Code === 'NoSuchBucket'
+  return (
+    (error as {name?: string; Code?: string})?.name === 'NoSuchBucket' ||
+    (error as {Code?: string})?.Code === 'NoSuchBucket'
+  )
 }

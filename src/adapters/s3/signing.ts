@@ -76,7 +76,11 @@ export async function createS3Signer(opts: CreateSignerOptions): Promise<Sigv4Si
   const sdk = await import('@aws-sdk/client-s3')
   const client = new sdk.S3Client({region: opts.region, credentials: opts.credentials})
   try {
-    const cfg = client.config as unknown as {signerConstructor: new (o: unknown) => Sigv4Signer; sha256: HashCtor; signingEscapePath: boolean}
+    const cfg = client.config as unknown as {
+      signerConstructor: new (o: unknown) => Sigv4Signer
+      sha256: HashCtor
+      signingEscapePath: boolean
+    }
     const sha256 = opts.trace ? tracingHash(cfg.sha256, opts.trace) : cfg.sha256
     return new cfg.signerConstructor({
       credentials: opts.credentials,

@@ -1,7 +1,14 @@
 import {createHash} from 'node:crypto'
 import {knownHostName} from './known-hosts.js'
 import {withRetry} from '../../core/retry.js'
-import {isHandshakeDropped, onTheWayTo, SshClient, type SshConnectOptions, type SshExecOptions, type SshExecResult} from './ssh-client.js'
+import {
+  isHandshakeDropped,
+  onTheWayTo,
+  SshClient,
+  type SshConnectOptions,
+  type SshExecOptions,
+  type SshExecResult,
+} from './ssh-client.js'
 
 /**
  * Everything that decides which host a connection reaches and how that host is verified: host,
@@ -48,7 +55,8 @@ export class SshConnections {
   constructor(private readonly maxHandshakes = MAX_HANDSHAKES) {}
 
   private async inTurn<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.handshakes >= this.maxHandshakes) await new Promise<void>((resolve) => this.handshakeQueue.push(resolve))
+    while (this.handshakes >= this.maxHandshakes)
+      await new Promise<void>((resolve) => this.handshakeQueue.push(resolve))
     this.handshakes++
     try {
       return await fn()
@@ -71,7 +79,8 @@ export class SshConnections {
       opts.jump && !opts.via
         ? this.get(opts.jump).then(
             (via) => this.inTurn(() => connectRetrying({...opts, via})),
-            (error: unknown) => Promise.reject(onTheWayTo(error, `${opts.username}@${knownHostName(opts.host, opts.port ?? 22)}`)),
+            (error: unknown) =>
+              Promise.reject(onTheWayTo(error, `${opts.username}@${knownHostName(opts.host, opts.port ?? 22)}`)),
           )
         : this.inTurn(() => connectRetrying(opts))
     this.clients.set(key, next)
@@ -98,5 +107,10 @@ export class SshConnections {
  * a refused host key or a timeout fails at once: a dead or hung host costs its timeout once.
  */
 export function connectRetrying(opts: SshConnectOptions): Promise<SshClient> {
-  return withRetry(() => SshClient.connect(opts), {retries: 4, baseMs: 100, maxMs: 1600, isTransient: isHandshakeDropped})
+  return withRetry(() => SshClient.connect(opts), {
+    retries: 4,
+    baseMs: 100,
+    maxMs: 1600,
+    isTransient: isHandshakeDropped,
+  })
 }

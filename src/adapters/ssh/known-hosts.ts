@@ -65,14 +65,29 @@ export function parseKnownHosts(text: string, file = 'known_hosts'): ParsedKnown
     }
     const blobType = keyTypeOf(key)
     if (blobType !== keyType) {
-      problems.push({file, line, message: `key type ${keyType} does not match the key blob (${blobType ?? 'unreadable'})`})
+      problems.push({
+        file,
+        line,
+        message: `key type ${keyType} does not match the key blob (${blobType ?? 'unreadable'})`,
+      })
       return
     }
-    const entry: KnownHostEntry = {file, line, marker, keyType, key, comment: rest.length > 0 ? rest.join(' ') : undefined}
+    const entry: KnownHostEntry = {
+      file,
+      line,
+      marker,
+      keyType,
+      key,
+      comment: rest.length > 0 ? rest.join(' ') : undefined,
+    }
     if (hostsField.startsWith('|')) {
       const hashed = parseHashed(hostsField)
       if (!hashed) {
-        problems.push({file, line, message: `unsupported hashed host ${hostsField.slice(0, 3)}… (only |1| HMAC-SHA1 hashes exist)`})
+        problems.push({
+          file,
+          line,
+          message: `unsupported hashed host ${hostsField.slice(0, 3)}… (only |1| HMAC-SHA1 hashes exist)`,
+        })
         return
       }
       entry.hashed = hashed
@@ -113,7 +128,13 @@ export function hashKnownHostName(name: string, salt: Buffer = randomBytes(20)):
 
 /** Glob match as OpenSSH's match_pattern: "*" any run, "?" one character, case-insensitive. */
 function globMatch(name: string, pattern: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`, 'i')
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replaceAll('*', '.*')
+      .replaceAll('?', '.')}$`,
+    'i',
+  )
   return re.test(name)
 }
 
@@ -158,7 +179,12 @@ export type HostKeyVerdict =
  * What the client must do with the key HOST:PORT presented. A host that has known keys but none
  * equal to the presented one is "changed" (man-in-the-middle or a reinstalled host): refuse.
  */
-export function checkHostKey(entries: readonly KnownHostEntry[], host: string, port: number, key: Buffer): HostKeyVerdict {
+export function checkHostKey(
+  entries: readonly KnownHostEntry[],
+  host: string,
+  port: number,
+  key: Buffer,
+): HostKeyVerdict {
   const forHost = hostEntries(entries, host, port)
   const revoked = forHost.find((e) => e.marker === '@revoked' && e.key.equals(key))
   if (revoked) return {status: 'revoked', entry: revoked}
@@ -168,7 +194,10 @@ export function checkHostKey(entries: readonly KnownHostEntry[], host: string, p
   if (plain.length === 0) return {status: 'unknown', certAuthority: forHost.find((e) => e.marker === '@cert-authority')}
   const type = keyTypeOf(key)
   // Same key type first: that is the entry the server's key replaced.
-  return {status: 'changed', expected: [...plain.filter((e) => e.keyType === type), ...plain.filter((e) => e.keyType !== type)]}
+  return {
+    status: 'changed',
+    expected: [...plain.filter((e) => e.keyType === type), ...plain.filter((e) => e.keyType !== type)],
+  }
 }
 
 /**
@@ -182,7 +211,15 @@ function hostEntries(entries: readonly KnownHostEntry[], host: string, port: num
 }
 
 /** OpenSSH's default HostKeyAlgorithms order (plain keys): the type ssh asks for first among those known. */
-const OPENSSH_KEY_PREFERENCE = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com', 'ssh-rsa']
+const OPENSSH_KEY_PREFERENCE = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'sk-ssh-ed25519@openssh.com',
+  'sk-ecdsa-sha2-nistp256@openssh.com',
+  'ssh-rsa',
+]
 
 /**
  * Key types known for HOST:PORT, to offer only those host-key algorithms, in OpenSSH's preference
@@ -190,12 +227,22 @@ const OPENSSH_KEY_PREFERENCE = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha
  * and refuses the changed key, even when a good key of another type is also listed.
  */
 export function knownKeyTypes(entries: readonly KnownHostEntry[], host: string, port: number): string[] {
-  const types = new Set(hostEntries(entries, host, port).filter((e) => e.marker === undefined).map((e) => e.keyType))
-  const rank = (t: string) => (OPENSSH_KEY_PREFERENCE.includes(t) ? OPENSSH_KEY_PREFERENCE.indexOf(t) : OPENSSH_KEY_PREFERENCE.length)
+  const types = new Set(
+    hostEntries(entries, host, port)
+      .filter((e) => e.marker === undefined)
+      .map((e) => e.keyType),
+  )
+  const rank = (t: string) =>
+    OPENSSH_KEY_PREFERENCE.includes(t) ? OPENSSH_KEY_PREFERENCE.indexOf(t) : OPENSSH_KEY_PREFERENCE.length
   return [...types].sort((a, b) => rank(a) - rank(b))
 }
 
-export function formatKnownHostsLine(host: string, port: number, key: Buffer, {hash = false, comment}: {hash?: boolean; comment?: string} = {}): string {
+export function formatKnownHostsLine(
+  host: string,
+  port: number,
+  key: Buffer,
+  {hash = false, comment}: {hash?: boolean; comment?: string} = {},
+): string {
   const name = knownHostName(host, port)
   const type = keyTypeOf(key) ?? 'unknown'
   return `${hash ? hashKnownHostName(name) : name} ${type} ${key.toString('base64')}${comment ? ` ${comment}` : ''}`
@@ -219,7 +266,13 @@ export async function loadKnownHosts(path: string): Promise<ParsedKnownHosts> {
   return parseKnownHosts(text, path)
 }
 
-export async function appendKnownHost(path: string, host: string, port: number, key: Buffer, opts: {hash?: boolean; comment?: string} = {}): Promise<void> {
+export async function appendKnownHost(
+  path: string,
+  host: string,
+  port: number,
+  key: Buffer,
+  opts: {hash?: boolean; comment?: string} = {},
+): Promise<void> {
   await mkdir(dirname(path), {recursive: true, mode: 0o700})
   let sep = ''
   try {

@@ -17,17 +17,41 @@ export interface RemoteEntry {
 export class SftpFiles {
   constructor(private readonly client: SshClient) {}
 
-  private async op<T>(what: string, fn: (sftp: SFTPWrapper, cb: (err: Error | null | undefined, v?: T) => void) => void): Promise<T> {
+  private async op<T>(
+    what: string,
+    fn: (sftp: SFTPWrapper, cb: (err: Error | null | undefined, v?: T) => void) => void,
+  ): Promise<T> {
     const sftp = await this.client.sftp()
     return new Promise<T>((resolve, reject) =>
-      fn(sftp, (err, v) => (err ? reject(Object.assign(new OperationError(`sftp ${this.client.target}: ${what}: ${err.message}`, {host: this.client.host}, {cause: err}), {sftpCode: (err as {code?: number}).code})) : resolve(v as T))),
+      fn(sftp, (err, v) =>
+        err
+          ? reject(
+              Object.assign(
+                new OperationError(
+                  `sftp ${this.client.target}: ${what}: ${err.message}`,
+                  {host: this.client.host},
+                  {cause: err},
+                ),
+                {sftpCode: (err as {code?: number}).code},
+              ),
+            )
+          : resolve(v as T),
+      ),
     )
   }
 
   async list(dir: string): Promise<RemoteEntry[]> {
     try {
-      const items = await this.op<{filename: string; attrs: {size: number; mtime: number; isFile(): boolean}}[]>(`readdir ${dir}`, (s, cb) => s.readdir(dir, cb))
-      return items.map((i) => ({name: i.filename, size: i.attrs.size, mtimeMs: i.attrs.mtime * 1000, isFile: i.attrs.isFile()}))
+      const items = await this.op<{filename: string; attrs: {size: number; mtime: number; isFile(): boolean}}[]>(
+        `readdir ${dir}`,
+        (s, cb) => s.readdir(dir, cb),
+      )
+      return items.map((i) => ({
+        name: i.filename,
+        size: i.attrs.size,
+        mtimeMs: i.attrs.mtime * 1000,
+        isFile: i.attrs.isFile(),
+      }))
     } catch (error) {
       if ((error as {sftpCode?: number}).sftpCode === 2) return [] // no such directory yet
       throw error
@@ -36,7 +60,8 @@ export class SftpFiles {
 
   mkdirp(dir: string): Promise<void> {
     return this.client.execArgv(['mkdir', '-p', dir]).then((r) => {
-      if (r.exitCode !== 0) throw new OperationError(`${this.client.target}: mkdir -p ${dir}: ${r.stderr.trim()}`, {host: this.client.host})
+      if (r.exitCode !== 0)
+        throw new OperationError(`${this.client.target}: mkdir -p ${dir}: ${r.stderr.trim()}`, {host: this.client.host})
     })
   }
 
@@ -55,12 +80,23 @@ export class SftpFiles {
    * that too (`closed`): a connection closed right after the last chunk would otherwise fail the
    * pending handle close and raise an 'error' on a stream nobody listens to any more.
    */
-  private async openRead(remotePath: string, opts: {highWaterMark?: number} = {}): Promise<{stream: Readable; closed: Promise<void>}> {
+  private async openRead(
+    remotePath: string,
+    opts: {highWaterMark?: number} = {},
+  ): Promise<{stream: Readable; closed: Promise<void>}> {
     const sftp = await this.client.sftp()
     const stream = sftp.createReadStream(remotePath, opts as never)
     const closed = new Promise<void>((resolve, reject) => {
       stream.once('close', () => resolve())
-      stream.on('error', (err: Error) => reject(new OperationError(`sftp ${this.client.target}: read ${remotePath}: ${err.message}`, {host: this.client.host}, {cause: err})))
+      stream.on('error', (err: Error) =>
+        reject(
+          new OperationError(
+            `sftp ${this.client.target}: read ${remotePath}: ${err.message}`,
+            {host: this.client.host},
+            {cause: err},
+          ),
+        ),
+      )
     })
     closed.catch(() => undefined) // observed through the returned promise
     return {stream, closed}

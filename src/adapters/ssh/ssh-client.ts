@@ -3,11 +3,27 @@ import {spawn} from 'node:child_process'
 import {readFile} from 'node:fs/promises'
 import {Duplex} from 'node:stream'
 // ssh2 is CommonJS: Node's ESM loader does not see all of its named exports, so use the default export.
-import ssh2, {type AgentAuthMethod, type AuthMethod, type ClientChannel, type ConnectConfig, type ParsedKey, type PublicKeyAuthMethod, type SFTPWrapper} from 'ssh2'
+import ssh2, {
+  type AgentAuthMethod,
+  type AuthMethod,
+  type ClientChannel,
+  type ConnectConfig,
+  type ParsedKey,
+  type PublicKeyAuthMethod,
+  type SFTPWrapper,
+} from 'ssh2'
 import {OperationError, UsageError} from '../../errors.js'
 import {shellQuote} from '../../shell-quote.js'
 import {HostKeyRefusedError} from './errors.js'
-import {appendKnownHost, checkHostKey, fingerprintSha256, keyTypeOf, knownHostName, knownKeyTypes, loadKnownHostsFiles} from './known-hosts.js'
+import {
+  appendKnownHost,
+  checkHostKey,
+  fingerprintSha256,
+  keyTypeOf,
+  knownHostName,
+  knownKeyTypes,
+  loadKnownHostsFiles,
+} from './known-hosts.js'
 
 /** What to do with a host whose key is not in known_hosts yet (a changed key is always refused). */
 export type HostKeyPolicy = 'strict' | 'accept-new'
@@ -97,7 +113,11 @@ export function isSshTimeout(error: unknown): boolean {
 export function isHandshakeDropped(error: unknown): boolean {
   if (!(error instanceof SshConnectionError) || error instanceof SshHandshakeTimeoutError) return false
   const cause = (error.details as {cause?: unknown} | undefined)?.cause
-  return cause === 'ECONNRESET' || cause === 'EPIPE' || /connection closed during the handshake|Connection lost before handshake/i.test(error.message)
+  return (
+    cause === 'ECONNRESET' ||
+    cause === 'EPIPE' ||
+    /connection closed during the handshake|Connection lost before handshake/i.test(error.message)
+  )
 }
 
 const HOST_KEY_ALGORITHMS: Record<string, string[]> = {
@@ -156,10 +176,19 @@ export class SshClient {
     const privateKey = await usableKey(opts, where, details)
     // Further IdentityFiles are offered in order, as ssh does; one that cannot be used is skipped.
     const extraKeys = (
-      await Promise.all((opts.extraIdentityFiles ?? []).map((f) => usableKey({...opts, identityFile: f, privateKey: undefined, askPassphrase: undefined}, where, details).catch(() => undefined)))
+      await Promise.all(
+        (opts.extraIdentityFiles ?? []).map((f) =>
+          usableKey({...opts, identityFile: f, privateKey: undefined, askPassphrase: undefined}, where, details).catch(
+            () => undefined,
+          ),
+        ),
+      )
     ).filter((k): k is ParsedKey => k !== undefined)
     if (!privateKey && extraKeys.length === 0 && !opts.agent) {
-      throw new UsageError(`no identity for ${where}: set ssh.identity-file, add an IdentityFile to ~/.ssh/config, or run ssh-agent (SSH_AUTH_SOCK)`, details)
+      throw new UsageError(
+        `no identity for ${where}: set ssh.identity-file, add an IdentityFile to ~/.ssh/config, or run ssh-agent (SSH_AUTH_SOCK)`,
+        details,
+      )
     }
 
     const known = await loadKnownHostsFiles([opts.knownHostsFile, ...(opts.extraKnownHostsFiles ?? [])])
@@ -195,13 +224,19 @@ export class SshClient {
     if (opts.jump) {
       // Through a jump host: the bastion opens a TCP connection to the host (direct-tcpip, what
       // `ssh -J` does) and this connection runs over it, end to end, host key checked as usual.
-      const via: SshClient = opts.via ?? (await SshClient.connect(opts.jump).catch((error: unknown) => Promise.reject(onTheWayTo(error, where))))
+      const via: SshClient =
+        opts.via ??
+        (await SshClient.connect(opts.jump).catch((error: unknown) => Promise.reject(onTheWayTo(error, where))))
       bastion = via
       try {
         sock = await via.forwardOutTcp(opts.host, port, opts.connectTimeoutMs ?? 10_000)
       } catch (error) {
         if (!opts.via) await via.close()
-        throw new SshConnectionError(`ssh ${where} via jump host ${via.target}: ${(error as Error).message}`, {...details, jumpHost: via.target}, {cause: error})
+        throw new SshConnectionError(
+          `ssh ${where} via jump host ${via.target}: ${(error as Error).message}`,
+          {...details, jumpHost: via.target},
+          {cause: error},
+        )
       }
     }
 
@@ -213,7 +248,9 @@ export class SshClient {
       // The key is already parsed and decrypted: offered through authHandler, which takes it as it is;
       // the agent's keys after it (as ssh does with an IdentityFile and an agent).
       authHandler: [
-        ...[privateKey, ...extraKeys].filter((k) => k !== undefined).map((key) => ({type: 'publickey', username: opts.username, key}) satisfies PublicKeyAuthMethod),
+        ...[privateKey, ...extraKeys]
+          .filter((k) => k !== undefined)
+          .map((key) => ({type: 'publickey', username: opts.username, key}) satisfies PublicKeyAuthMethod),
         ...(opts.agent ? [{type: 'agent', username: opts.username, agent: opts.agent} satisfies AgentAuthMethod] : []),
       ] as unknown as AuthMethod[],
       ...(sock ? {sock} : {}),
@@ -232,7 +269,8 @@ export class SshClient {
         if (refusal) return reject(refusal)
         const plain = connectError(err, where, opts.connectTimeoutMs ?? 10_000, details)
         // A failed proxy command is the better explanation than the transport error it caused.
-        if (proxy) return void proxy.failure().then((why) => reject(why ? proxyFailure(why, where, details, err) : plain))
+        if (proxy)
+          return void proxy.failure().then((why) => reject(why ? proxyFailure(why, where, details, err) : plain))
         reject(plain)
       }
       const onReady = () => {
@@ -242,7 +280,8 @@ export class SshClient {
       const onClose = () => {
         cleanup()
         if (refusal) return reject(refusal)
-        if (proxy) return void proxy.failure().then((why) => reject(proxyFailure(why ?? 'closed its output', where, details)))
+        if (proxy)
+          return void proxy.failure().then((why) => reject(proxyFailure(why ?? 'closed its output', where, details)))
         reject(new SshConnectionError(`ssh ${where}: connection closed during the handshake`, details))
       }
       const cleanup = () => {
@@ -281,7 +320,8 @@ export class SshClient {
   async exec(command: string, opts: SshExecOptions = {}): Promise<SshExecResult> {
     // The server refuses channels beyond its MaxSessions: queue instead of failing.
     // An open SFTP session holds a channel too.
-    while (this.openChannels + (this.sftpSession && this.maxChannels > 1 ? 1 : 0) >= this.maxChannels) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    while (this.openChannels + (this.sftpSession && this.maxChannels > 1 ? 1 : 0) >= this.maxChannels)
+      await new Promise<void>((resolve) => this.waiting.push(resolve))
     this.openChannels++
     try {
       return await this.execOnChannel(command, opts)
@@ -293,7 +333,8 @@ export class SshClient {
 
   private execOnChannel(command: string, opts: SshExecOptions): Promise<SshExecResult> {
     const details = {host: this.host, port: this.port, user: this.username, command}
-    if (this.isClosed) return Promise.reject(new SshConnectionError(`ssh ${this.target}: connection is closed`, details))
+    if (this.isClosed)
+      return Promise.reject(new SshConnectionError(`ssh ${this.target}: connection is closed`, details))
     return new Promise<SshExecResult>((resolve, reject) => {
       let settled = false
       let channel: ClientChannel | undefined
@@ -307,7 +348,14 @@ export class SshClient {
         opts.timeoutMs === undefined
           ? undefined
           : setTimeout(() => {
-              finish(() => reject(new SshCommandTimeoutError(`ssh ${this.target}: command timed out after ${opts.timeoutMs} ms: ${command}`, details)))
+              finish(() =>
+                reject(
+                  new SshCommandTimeoutError(
+                    `ssh ${this.target}: command timed out after ${opts.timeoutMs} ms: ${command}`,
+                    details,
+                  ),
+                ),
+              )
               if (!channel) return
               killRemote(channel)
               channel.close()
@@ -323,7 +371,11 @@ export class SshClient {
             setTimeout(start, Math.min(5 * attempt, 50))
             return
           }
-          finish(() => reject(new SshConnectionError(`ssh ${this.target}: cannot start command: ${err.message}`, details, {cause: err})))
+          finish(() =>
+            reject(
+              new SshConnectionError(`ssh ${this.target}: cannot start command: ${err.message}`, details, {cause: err}),
+            ),
+          )
           return
         }
         channel = ch
@@ -341,7 +393,12 @@ export class SshClient {
           finish(() => {
             if (code === undefined && sig === undefined) {
               const why = this.lastError ? `: ${this.lastError.message}` : ''
-              reject(new SshConnectionError(`ssh ${this.target}: connection lost before the command finished${why}`, details))
+              reject(
+                new SshConnectionError(
+                  `ssh ${this.target}: connection lost before the command finished${why}`,
+                  details,
+                ),
+              )
               return
             }
             resolve({
@@ -374,7 +431,12 @@ export class SshClient {
           ? undefined
           : setTimeout(() => {
               settled = true
-              reject(new OperationError(`ssh ${this.target}: no answer to a forward to ${socketPath} within ${opts.timeoutMs} ms`, details))
+              reject(
+                new OperationError(
+                  `ssh ${this.target}: no answer to a forward to ${socketPath} within ${opts.timeoutMs} ms`,
+                  details,
+                ),
+              )
             }, opts.timeoutMs)
       this.conn.openssh_forwardOutStreamLocal(socketPath, (err, channel) => {
         if (timer) clearTimeout(timer)
@@ -385,7 +447,11 @@ export class SshClient {
         settled = true
         if (err) {
           // The server says why: typically "open failed" when nothing listens on the socket.
-          reject(new OperationError(`ssh ${this.target}: cannot forward to ${socketPath}: ${err.message}`, details, {cause: err}))
+          reject(
+            new OperationError(`ssh ${this.target}: cannot forward to ${socketPath}: ${err.message}`, details, {
+              cause: err,
+            }),
+          )
           return
         }
         resolve(channel)
@@ -398,12 +464,20 @@ export class SshClient {
    * use); the channel is a duplex stream. Refused when the server forbids TCP forwarding.
    */
   forwardOutTcp(host: string, port: number, timeoutMs = 10_000): Promise<ClientChannel> {
-    if (this.isClosed) return Promise.reject(new SshConnectionError(`ssh ${this.target}: connection is closed`, {host: this.host, port: this.port}))
+    if (this.isClosed)
+      return Promise.reject(
+        new SshConnectionError(`ssh ${this.target}: connection is closed`, {host: this.host, port: this.port}),
+      )
     return new Promise<ClientChannel>((resolve, reject) => {
       let settled = false
       const timer = setTimeout(() => {
         settled = true
-        reject(new SshConnectionError(`no connection to ${knownHostName(host, port)} from ${this.target} within ${timeoutMs} ms`, {host, port}))
+        reject(
+          new SshConnectionError(
+            `no connection to ${knownHostName(host, port)} from ${this.target} within ${timeoutMs} ms`,
+            {host, port},
+          ),
+        )
       }, timeoutMs)
       this.conn.forwardOut('127.0.0.1', 0, host, port, (err, channel) => {
         clearTimeout(timer)
@@ -414,7 +488,13 @@ export class SshClient {
         settled = true
         if (err) {
           // e.g. "(SSH) Channel open failure: Connection refused" or "administratively prohibited".
-          reject(new SshConnectionError(`cannot open a connection to ${knownHostName(host, port)} from ${this.target}: ${err.message}`, {host, port}, {cause: err}))
+          reject(
+            new SshConnectionError(
+              `cannot open a connection to ${knownHostName(host, port)} from ${this.target}: ${err.message}`,
+              {host, port},
+              {cause: err},
+            ),
+          )
           return
         }
         resolve(channel)
@@ -437,10 +517,16 @@ export class SshClient {
     const tmp = `${remotePath}.tmp-${randomBytes(4).toString('hex')}`
     const call = (what: string, fn: (cb: (err?: Error | null) => void) => void) =>
       new Promise<void>((resolve, reject) =>
-        fn((err) => (err ? reject(new OperationError(`ssh ${this.target}: ${what}: ${err.message}`, details, {cause: err})) : resolve())),
+        fn((err) =>
+          err
+            ? reject(new OperationError(`ssh ${this.target}: ${what}: ${err.message}`, details, {cause: err}))
+            : resolve(),
+        ),
       )
     try {
-      await call(`upload ${localPath} to ${tmp}`, (cb) => sftp.fastPut(localPath, tmp, opts.mode === undefined ? {} : {mode: opts.mode}, cb))
+      await call(`upload ${localPath} to ${tmp}`, (cb) =>
+        sftp.fastPut(localPath, tmp, opts.mode === undefined ? {} : {mode: opts.mode}, cb),
+      )
       await call(`rename ${tmp} to ${remotePath}`, (cb) => sftp.ext_openssh_rename(tmp, remotePath, cb))
     } catch (error) {
       await new Promise<void>((resolve) => sftp.unlink(tmp, () => resolve()))
@@ -454,7 +540,13 @@ export class SshClient {
       this.conn.sftp((err, sftp) => {
         if (err) {
           this.sftpSession = undefined
-          reject(new OperationError(`ssh ${this.target}: cannot open SFTP: ${err.message}`, {host: this.host, port: this.port, user: this.username}, {cause: err}))
+          reject(
+            new OperationError(
+              `ssh ${this.target}: cannot open SFTP: ${err.message}`,
+              {host: this.host, port: this.port, user: this.username},
+              {cause: err},
+            ),
+          )
           return
         }
         sftp.on('close', () => (this.sftpSession = undefined))
@@ -487,9 +579,14 @@ export class SshClient {
  * to the protocol directly.
  */
 function killRemote(channel: ClientChannel): void {
-  const ch = channel as unknown as {type?: string; outgoing?: {id: number; state: string}; _client?: {_protocol?: {signal(id: number, sig: string): void}}}
+  const ch = channel as unknown as {
+    type?: string
+    outgoing?: {id: number; state: string}
+    _client?: {_protocol?: {signal(id: number, sig: string): void}}
+  }
   try {
-    if (ch.type === 'session' && (ch.outgoing?.state === 'open' || ch.outgoing?.state === 'eof')) ch._client?._protocol?.signal(ch.outgoing.id, 'KILL')
+    if (ch.type === 'session' && (ch.outgoing?.state === 'open' || ch.outgoing?.state === 'eof'))
+      ch._client?._protocol?.signal(ch.outgoing.id, 'KILL')
   } catch {
     // A server that refuses signals still ends the session when the channel closes.
   }
@@ -545,7 +642,11 @@ function startProxyCommand(command: string): ProxyProcess {
   return {
     sock,
     // The command may still be flushing its exit: give it a moment to say why before reporting.
-    failure: () => Promise.race([exited, new Promise<undefined>((resolve) => (setTimeout(resolve, 500) as unknown as NodeJS.Timeout).unref())]),
+    failure: () =>
+      Promise.race([
+        exited,
+        new Promise<undefined>((resolve) => (setTimeout(resolve, 500) as unknown as NodeJS.Timeout).unref()),
+      ]),
     stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
     },
@@ -576,7 +677,11 @@ const decryptedKeys = new Map<string, ParsedKey>()
  * passphrase is left to the agent when there is one, else the passphrase is asked for (TTY) or the
  * connection is refused with a clear message.
  */
-async function usableKey(opts: SshConnectOptions, where: string, details: Record<string, unknown>): Promise<ParsedKey | undefined> {
+async function usableKey(
+  opts: SshConnectOptions,
+  where: string,
+  details: Record<string, unknown>,
+): Promise<ParsedKey | undefined> {
   const key = opts.privateKey ?? (opts.identityFile ? await readIdentity(opts.identityFile) : undefined)
   if (!key) return undefined
   const file = opts.identityFile ?? 'the private key'
@@ -606,9 +711,13 @@ async function usableKey(opts: SshConnectOptions, where: string, details: Record
     return unlocked
   }
   if (encrypted) {
-    throw new UsageError(`ssh ${where}: identity file ${file} is encrypted and no passphrase was given: set PLASMACTL_SSH_PASSPHRASE, add the key to ssh-agent, or run on a terminal to be asked`, {...details, file})
+    throw new UsageError(
+      `ssh ${where}: identity file ${file} is encrypted and no passphrase was given: set PLASMACTL_SSH_PASSPHRASE, add the key to ssh-agent, or run on a terminal to be asked`,
+      {...details, file},
+    )
   }
-  if (opts.passphrase && /bad passphrase|decrypt/i.test(parsed.message)) throw new UsageError(`ssh ${where}: wrong passphrase for ${file}`, {...details, file})
+  if (opts.passphrase && /bad passphrase|decrypt/i.test(parsed.message))
+    throw new UsageError(`ssh ${where}: wrong passphrase for ${file}`, {...details, file})
   throw new UsageError(`ssh ${where}: cannot use identity file ${file}: ${parsed.message}`, {...details, file})
 }
 
@@ -637,30 +746,56 @@ function hostKeyRefusal(
     )
   }
   if (verdict.status === 'revoked') {
-    return new HostKeyRefusedError(`host key ${presented.fingerprint} of ${name} is marked @revoked in ${verdict.entry.file}:${verdict.entry.line}`, {
-      ...details,
-      presentedFingerprint: presented.fingerprint,
-    })
+    return new HostKeyRefusedError(
+      `host key ${presented.fingerprint} of ${name} is marked @revoked in ${verdict.entry.file}:${verdict.entry.line}`,
+      {
+        ...details,
+        presentedFingerprint: presented.fingerprint,
+      },
+    )
   }
   if (verdict.status === 'unknown' && verdict.certAuthority) {
     const ca = verdict.certAuthority
     return new HostKeyRefusedError(
       `host key of ${name}: ${ca.file}:${ca.line} trusts a certificate authority (@cert-authority) for it, but plasmactl does not check host certificates; refusing to connect`,
-      {...details, file: ca.file, line: ca.line, presentedFingerprint: presented.fingerprint, hint: `add the host's own key to ${file} (ssh-keyscan -p ${port} ${opts.host}), after checking its fingerprint`},
+      {
+        ...details,
+        file: ca.file,
+        line: ca.line,
+        presentedFingerprint: presented.fingerprint,
+        hint: `add the host's own key to ${file} (ssh-keyscan -p ${port} ${opts.host}), after checking its fingerprint`,
+      },
     )
   }
-  return new HostKeyRefusedError(`host key of ${name} is not in ${file} (server presented ${presented.type} ${presented.fingerprint})`, {
-    ...details,
-    presentedFingerprint: presented.fingerprint,
-    hint: `verify the fingerprint and add it (ssh-keyscan -p ${port} ${opts.host} >> ${file}), or allow trust on first use (accept-new)`,
-  })
+  return new HostKeyRefusedError(
+    `host key of ${name} is not in ${file} (server presented ${presented.type} ${presented.fingerprint})`,
+    {
+      ...details,
+      presentedFingerprint: presented.fingerprint,
+      hint: `verify the fingerprint and add it (ssh-keyscan -p ${port} ${opts.host} >> ${file}), or allow trust on first use (accept-new)`,
+    },
+  )
 }
 
-function connectError(err: Error & {level?: string; code?: string}, where: string, timeoutMs: number, details: Record<string, unknown>): OperationError {
-  if (err.level === 'client-authentication') return new OperationError(`ssh ${where}: authentication failed (key not accepted for this user)`, {...details, cause: err.level}, {cause: err})
+function connectError(
+  err: Error & {level?: string; code?: string},
+  where: string,
+  timeoutMs: number,
+  details: Record<string, unknown>,
+): OperationError {
+  if (err.level === 'client-authentication')
+    return new OperationError(
+      `ssh ${where}: authentication failed (key not accepted for this user)`,
+      {...details, cause: err.level},
+      {cause: err},
+    )
   let why = err.message
   if (err.level === 'client-timeout' || /Timed out while waiting for handshake/.test(err.message)) {
-    return new SshHandshakeTimeoutError(`ssh ${where}: no SSH handshake within ${timeoutMs} ms (hung or overloaded host?)`, {...details, cause: 'timeout'}, {cause: err})
+    return new SshHandshakeTimeoutError(
+      `ssh ${where}: no SSH handshake within ${timeoutMs} ms (hung or overloaded host?)`,
+      {...details, cause: 'timeout'},
+      {cause: err},
+    )
   }
   if (err.level === 'client-authentication') why = 'authentication failed (key not accepted for this user)'
   else if (err.code === 'ECONNREFUSED') why = 'connection refused (is sshd running on that address and port?)'

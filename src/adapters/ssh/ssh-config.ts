@@ -73,7 +73,15 @@ function words(text: string, where: string): string[] {
 }
 
 /** Keywords ssh refuses with more than one argument (a value with spaces must be quoted). */
-const SINGLE_ARGUMENT = new Set(['hostname', 'user', 'port', 'proxyjump', 'hostkeyalias', 'identitiesonly', 'identityfile'])
+const SINGLE_ARGUMENT = new Set([
+  'hostname',
+  'user',
+  'port',
+  'proxyjump',
+  'hostkeyalias',
+  'identitiesonly',
+  'identityfile',
+])
 
 const RAW_KEYWORDS = new Set(['proxycommand', 'localcommand', 'remotecommand', 'knownhostscommand'])
 
@@ -86,9 +94,14 @@ export function parseSshConfig(text: string, path = '(ssh config)', depth = 0): 
     const keyword = m[1].toLowerCase()
     // Commands are the rest of the line, verbatim (quotes included), as ssh reads them.
     const args = RAW_KEYWORDS.has(keyword) ? [m[2]] : words(m[2], `${path}:${i + 1}`)
-    if (SINGLE_ARGUMENT.has(keyword) && args.length > 1) throw new UsageError(`${path}:${i + 1}: keyword ${keyword} extra arguments at end of line (quote a value with spaces)`, {file: path, line: i + 1})
+    if (SINGLE_ARGUMENT.has(keyword) && args.length > 1)
+      throw new UsageError(
+        `${path}:${i + 1}: keyword ${keyword} extra arguments at end of line (quote a value with spaces)`,
+        {file: path, line: i + 1},
+      )
     const line: Line = {keyword, args, line: i + 1}
-    if (keyword === 'include') line.include = args.flatMap((p) => includedFiles(p, path)).flatMap((f) => readConfigFile(f, depth + 1) ?? [])
+    if (keyword === 'include')
+      line.include = args.flatMap((p) => includedFiles(p, path)).flatMap((f) => readConfigFile(f, depth + 1) ?? [])
     lines.push(line)
   })
   return {path, lines}
@@ -97,7 +110,12 @@ export function parseSshConfig(text: string, path = '(ssh config)', depth = 0): 
 function includedFiles(pattern: string, from: string): string[] {
   const home = homedir()
   const base0 = from.startsWith('/etc/ssh/') ? '/etc/ssh' : join(home, '.ssh')
-  const abs = pattern === '~' || pattern.startsWith('~/') ? join(home, pattern.slice(1)) : isAbsolute(pattern) ? pattern : join(base0, pattern)
+  const abs =
+    pattern === '~' || pattern.startsWith('~/')
+      ? join(home, pattern.slice(1))
+      : isAbsolute(pattern)
+        ? pattern
+        : join(base0, pattern)
   const dir = dirname(abs)
   const base = basename(abs)
   if (!/[*?[]/.test(base)) return [abs]
@@ -117,7 +135,13 @@ function includedFiles(pattern: string, from: string): string[] {
 function globMatch(pattern: string, s: string, caseFold = true): boolean {
   const p = caseFold ? pattern.toLowerCase() : pattern
   const t = caseFold ? s.toLowerCase() : s
-  const re = new RegExp(`^${p.replaceAll(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`, 's')
+  const re = new RegExp(
+    `^${p
+      .replaceAll(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replaceAll('*', '.*')
+      .replaceAll('?', '.')}$`,
+    's',
+  )
   return re.test(t)
 }
 
@@ -141,7 +165,15 @@ interface EvalState {
   wantFinal: boolean
 }
 
-const ACCUMULATE = new Set(['identityfile', 'certificatefile', 'localforward', 'remoteforward', 'dynamicforward', 'sendenv', 'setenv'])
+const ACCUMULATE = new Set([
+  'identityfile',
+  'certificatefile',
+  'localforward',
+  'remoteforward',
+  'dynamicforward',
+  'sendenv',
+  'setenv',
+])
 
 function setOption(st: EvalState, keyword: string, args: string[]): void {
   if (ACCUMULATE.has(keyword)) {
@@ -259,7 +291,9 @@ export function lookupSshHost(config: SshConfig | undefined, alias: string): Ssh
   const tokens = {h: hostName ?? alias, n: alias, p: String(port ?? 22), r: user ?? localUser()}
   const path = (p: string) => expandPath(p, tokens)
   // ProxyJump and ProxyCommand compete: whichever the config gives first wins (ssh_config(5)).
-  const jumpFirst = !st.options.has('proxycommand') || (st.options.has('proxyjump') && st.order.indexOf('proxyjump') < st.order.indexOf('proxycommand'))
+  const jumpFirst =
+    !st.options.has('proxycommand') ||
+    (st.options.has('proxyjump') && st.order.indexOf('proxyjump') < st.order.indexOf('proxycommand'))
   const proxyJump = jumpFirst ? str('proxyjump') : undefined
   const proxyCommand = jumpFirst ? undefined : str('proxycommand')
   return {
@@ -280,7 +314,9 @@ export function lookupSshHost(config: SshConfig | undefined, alias: string): Ssh
  * is shell-quoted (plain names stay as they are), in one pass: a name never runs as shell code.
  */
 export function expandProxyCommand(command: string, t: {h: string; p: number; r: string; n: string}): string {
-  return command.replaceAll(/%([%hprn])/g, (_, k: string) => (k === '%' ? '%' : shellQuote(String(t[k as 'h' | 'p' | 'r' | 'n']))))
+  return command.replaceAll(/%([%hprn])/g, (_, k: string) =>
+    k === '%' ? '%' : shellQuote(String(t[k as 'h' | 'p' | 'r' | 'n'])),
+  )
 }
 
 function localUser(): string {
@@ -294,7 +330,18 @@ function localUser(): string {
 /** Tokens ssh expands in paths and Match exec: %% %d %h %i %L %l %n %p %r %u. */
 function expandTokens(p: string, t: {h: string; n: string; p: string; r: string}): string {
   const local = hostname()
-  const table: Record<string, string> = {'%': '%', d: homedir(), h: t.h, i: String(process.getuid?.() ?? ''), L: local.split('.')[0], l: local, n: t.n, p: t.p, r: t.r, u: localUser()}
+  const table: Record<string, string> = {
+    '%': '%',
+    d: homedir(),
+    h: t.h,
+    i: String(process.getuid?.() ?? ''),
+    L: local.split('.')[0],
+    l: local,
+    n: t.n,
+    p: t.p,
+    r: t.r,
+    u: localUser(),
+  }
   return p.replaceAll(/%([%dhiLlnpru])/g, (_, k: string) => table[k])
 }
 
@@ -315,7 +362,10 @@ export function parseJumpHosts(spec: string, where = 'jump-host'): JumpHop[] {
       const m = /^(?:ssh:\/\/)?(?:([^@/\s]+)@)?(\[[^\]]+\]|[^:@/\s[\]]+)(?::(\d+))?\/?$/.exec(hop)
       const port = m?.[3] === undefined ? undefined : Number(m[3])
       if (!m || (port !== undefined && (port < 1 || port > 65_535))) {
-        throw new UsageError(`${where}: cannot parse jump host "${hop}" (expected [user@]host[:port], comma-separated for a chain)`, {value: spec})
+        throw new UsageError(
+          `${where}: cannot parse jump host "${hop}" (expected [user@]host[:port], comma-separated for a chain)`,
+          {value: spec},
+        )
       }
       return {user: m[1], host: m[2].replace(/^\[(.*)\]$/, '$1'), port}
     })

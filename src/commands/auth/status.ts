@@ -12,14 +12,21 @@ export interface AuthStatusResult {
 }
 
 export default class AuthStatus extends BaseCommand<typeof AuthStatus> {
-  static override summary = "Show the CLI's own IAM credentials: where the token comes from, who it names, when it expires"
+  static override summary =
+    "Show the CLI's own IAM credentials: where the token comes from, who it names, when it expires"
   static override description = `The token comes from $${TOKEN_ENV}, the context's iam.token, or iam.token-command (first found). It is decoded without verifying it, for display only. Warns when it expires within an hour (exit 4); an expired token is critical (exit 5).`
-  static override examples = ['<%= config.bin %> <%= command.id %>', `${TOKEN_ENV}=$(cat token) <%= config.bin %> <%= command.id %> --json | jq .data.token.expiresAt`]
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    `${TOKEN_ENV}=$(cat token) <%= config.bin %> <%= command.id %> --json | jq .data.token.expiresAt`,
+  ]
 
   public async run(): Promise<AuthStatusResult> {
     const {ctx} = await resolveContext(this.flags)
     const t = await resolveToken(ctx)
-    if (!t) throw new UsageError(`no credentials: set $${TOKEN_ENV}, or iam.token / iam.token-command in context "${ctx.name}"`)
+    if (!t)
+      throw new UsageError(
+        `no credentials: set $${TOKEN_ENV}, or iam.token / iam.token-command in context "${ctx.name}"`,
+      )
     const token = tokenInfo(t)
     const findings = tokenFindings(token)
     const result = {status: worst(findings.map((f) => f.status)), token, findings}

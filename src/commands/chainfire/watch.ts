@@ -12,11 +12,15 @@ export interface WatchEnd extends WatchSummary {
 }
 
 export default class ChainfireWatch extends BaseCommand<typeof ChainfireWatch> {
-  static override summary = 'Stream changes under a key prefix; survives member failures and resumes without gaps or duplicates'
+  static override summary =
+    'Stream changes under a key prefix; survives member failures and resumes without gaps or duplicates'
   static override description =
     'Reconnects by itself (next endpoint, exponential backoff) and resumes from the revision after the last one delivered. A compacted start revision is reported as a gap (exit 3). ' +
     'Ctrl-C prints the last revision; pass it + 1 as --from-revision to resume. With --json, one envelope per line whose data.type is put, delete, gap or end.'
-  static override examples = ['<%= config.bin %> <%= command.id %> /plasmavmc/', '<%= config.bin %> <%= command.id %> /flaredb/ --from-revision 1234 --json']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> /plasmavmc/',
+    '<%= config.bin %> <%= command.id %> /flaredb/ --from-revision 1234 --json',
+  ]
   static override args = {prefix: Args.string({description: 'key prefix ("" for every key)', required: true})}
   static override flags = {
     'from-revision': Flags.integer({description: 'first revision to deliver (inclusive); default: from now', min: 1}),
@@ -36,12 +40,32 @@ export default class ChainfireWatch extends BaseCommand<typeof ChainfireWatch> {
     const reporter = this.reporter()
     try {
       const summary = await watchPrefix({
-        loaded, ctx, reporter, prefix: this.args.prefix, fromRevision: this.flags['from-revision'], signal: ac.signal,
-        onEvent: (e) => (json ? this.emitEnvelope(e, 'ok') : process.stdout.write(`${e.revision}\t${e.type === 'put' ? 'PUT' : 'DELETE'}\t${e.key}${e.type === 'put' ? `\t${e.value}` : ''}\n`)),
-        onGap: (g) => (json ? this.emitEnvelope({type: 'gap', ...g, lostRevisions: `${g.fromRevision}..${g.compactRevision - 1}`}, 'gap') : process.stdout.write(`GAP\trevisions ${g.fromRevision}..${g.compactRevision - 1} compacted: events lost\n`)),
+        loaded,
+        ctx,
+        reporter,
+        prefix: this.args.prefix,
+        fromRevision: this.flags['from-revision'],
+        signal: ac.signal,
+        onEvent: (e) =>
+          json
+            ? this.emitEnvelope(e, 'ok')
+            : process.stdout.write(
+                `${e.revision}\t${e.type === 'put' ? 'PUT' : 'DELETE'}\t${e.key}${e.type === 'put' ? `\t${e.value}` : ''}\n`,
+              ),
+        onGap: (g) =>
+          json
+            ? this.emitEnvelope(
+                {type: 'gap', ...g, lostRevisions: `${g.fromRevision}..${g.compactRevision - 1}`},
+                'gap',
+              )
+            : process.stdout.write(
+                `GAP\trevisions ${g.fromRevision}..${g.compactRevision - 1} compacted: events lost\n`,
+              ),
       })
       const resume = summary.lastRevision === null ? undefined : summary.lastRevision + 1
-      reporter.info(`watch: stopped; last revision ${summary.lastRevision ?? 'none'}${resume ? ` (resume with --from-revision ${resume})` : ''}; ${summary.events} events, ${summary.reconnects} reconnects, ${summary.gaps.length} gaps`)
+      reporter.info(
+        `watch: stopped; last revision ${summary.lastRevision ?? 'none'}${resume ? ` (resume with --from-revision ${resume})` : ''}; ${summary.events} events, ${summary.reconnects} reconnects, ${summary.gaps.length} gaps`,
+      )
       // Lost events outrank the Ctrl-C that ends every watch: exit 3 after a gap, else 130.
       setExitCode(summary.gaps.length > 0 ? 'OPERATION_FAILED' : 'INTERRUPTED')
       return {type: 'end', status: summary.gaps.length > 0 ? 'gap' : 'interrupted', ...summary, resumeFrom: resume}

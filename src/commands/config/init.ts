@@ -20,13 +20,18 @@ Refuses to overwrite an existing file unless --force; the file is written atomic
     'context-name': Flags.string({description: 'name of the context to create (becomes current-context)'}),
     environment: Flags.option({options: ENVIRONMENTS, description: 'kind of cluster'})(),
     node: Flags.string({
-      description: 'a node as name=address[:role,…] (roles default to chainfire; IPv6 in brackets: n1=[fd00::1]:chainfire)',
+      description:
+        'a node as name=address[:role,…] (roles default to chainfire; IPv6 in brackets: n1=[fd00::1]:chainfire)',
       multiple: true,
       multipleNonGreedy: true,
     }),
     'ssh-user': Flags.string({description: 'SSH user for every node (default: $USER)'}),
     'identity-file': Flags.string({description: 'path to the SSH private key'}),
-    endpoint: Flags.string({description: 'ChainFire client URL (default: every chainfire node at :2379)', multiple: true, multipleNonGreedy: true}),
+    endpoint: Flags.string({
+      description: 'ChainFire client URL (default: every chainfire node at :2379)',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     force: Flags.boolean({description: 'overwrite an existing config file', default: false}),
   }
 
@@ -35,7 +40,14 @@ Refuses to overwrite an existing file unless --force; the file is written atomic
     const result = await initConfig({
       path: configFileFrom(f.config),
       force: f.force,
-      flags: {contextName: f['context-name'], environment: f.environment, nodes: f.node, sshUser: f['ssh-user'], identityFile: f['identity-file'], endpoints: f.endpoint},
+      flags: {
+        contextName: f['context-name'],
+        environment: f.environment,
+        nodes: f.node,
+        sshUser: f['ssh-user'],
+        identityFile: f['identity-file'],
+        endpoints: f.endpoint,
+      },
       prompter: isInteractive() ? promptInitAnswers : undefined,
     })
     return result

@@ -5,8 +5,12 @@ import {configFileFrom} from '../../services/config/path.js'
 
 export default class ConfigUseContext extends BaseCommand<typeof ConfigUseContext> {
   static override summary = 'Make a context the current one'
-  static override description = 'Rewrites current-context in place: comments and layout of the file are kept, and the result is validated before it is written atomically.'
-  static override examples = ['<%= config.bin %> <%= command.id %> staging', '<%= config.bin %> <%= command.id %> prod-eu1 --config ./clusters.yaml']
+  static override description =
+    'Rewrites current-context in place: comments and layout of the file are kept, and the result is validated before it is written atomically.'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> staging',
+    '<%= config.bin %> <%= command.id %> prod-eu1 --config ./clusters.yaml',
+  ]
 
   static override args = {
     name: Args.string({description: 'context to make current', required: true}),
@@ -18,6 +22,8 @@ export default class ConfigUseContext extends BaseCommand<typeof ConfigUseContex
   }
 
   protected override render(result: UseContextResult): string {
-    return result.changed ? `switched to context "${result.currentContext}"` : `context "${result.currentContext}" is already current`
+    return result.changed
+      ? `switched to context "${result.currentContext}"`
+      : `context "${result.currentContext}" is already current`
   }
 }

@@ -7,7 +7,8 @@ import {formatProblem, validateConfigFile, type ValidateResult} from '../../serv
 
 export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
   static override summary = 'Check a config file and list every problem as file:line:col'
-  static override description = 'Exits 0 when the file is valid and 2 when it is not. With --json, the error envelope carries error.location (the first problem) and error.details.problems (all of them).'
+  static override description =
+    'Exits 0 when the file is valid and 2 when it is not. With --json, the error envelope carries error.location (the first problem) and error.details.problems (all of them).'
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> ./staging.yaml',
@@ -28,7 +29,9 @@ export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
       if (!(error instanceof ConfigValidationError) || this.jsonEnabled()) throw error
       for (const p of error.problems) this.logToStderr(formatProblem(p))
       const total = error.problems.length + error.more
-      this.logToStderr(`${path}: ${total} problem${total === 1 ? '' : 's'}${error.more > 0 ? ` (the first ${error.problems.length} listed, ${error.more} more)` : ''}`)
+      this.logToStderr(
+        `${path}: ${total} problem${total === 1 ? '' : 's'}${error.more > 0 ? ` (the first ${error.problems.length} listed, ${error.more} more)` : ''}`,
+      )
       setExitCode('USAGE')
       return {path, valid: false, problems: total}
     }

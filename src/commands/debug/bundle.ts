@@ -17,7 +17,9 @@ export default class DebugBundle extends BaseCommand<typeof DebugBundle> {
 
   static override flags = {
     since: Flags.string({description: 'logs and runs of this recent past', default: '1h'}),
-    out: Flags.string({description: 'the tar.gz to write (default: plasmactl-debug-CONTEXT-TIME.tar.gz here); never overwritten'}),
+    out: Flags.string({
+      description: 'the tar.gz to write (default: plasmactl-debug-CONTEXT-TIME.tar.gz here); never overwritten',
+    }),
     lines: Flags.integer({description: 'last lines of each component log per node', default: 500, min: 1}),
     timeout: Flags.string({description: 'per-node (SSH) and per-call timeout', default: '20s'}),
     forks: Flags.integer({description: 'nodes collected at once', default: 16, min: 1}),
@@ -25,12 +27,19 @@ export default class DebugBundle extends BaseCommand<typeof DebugBundle> {
 
   public async run(): Promise<BundleResult> {
     const {loaded, ctx} = await resolveContext(this.flags)
-    const stamp = new Date().toISOString().replaceAll(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+    const stamp = new Date()
+      .toISOString()
+      .replaceAll(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')
     const result = await createBundle({
-      loaded, ctx, reporter: this.reporter(),
+      loaded,
+      ctx,
+      reporter: this.reporter(),
       out: resolve(this.flags.out ?? `plasmactl-debug-${ctx.name}-${stamp}.tar.gz`),
-      sinceMs: parseDuration(this.flags.since, '--since'), lines: this.flags.lines,
-      timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), forks: this.flags.forks,
+      sinceMs: parseDuration(this.flags.since, '--since'),
+      lines: this.flags.lines,
+      timeoutMs: parseTimeout(this.flags.timeout, '--timeout'),
+      forks: this.flags.forks,
       cli: {name: this.config.name, version: this.config.version},
     })
     if (!this.jsonEnabled()) this.log(renderBundle(result))

@@ -11,7 +11,10 @@ export default class LabAddNode extends BaseCommand<typeof LabAddNode> {
   }
 
   public async run(): Promise<LabAddNodeResult> {
-    const result = await labAddNode({name: this.args.name, dir: this.flags.dir, context: this.flags.context, configPath: this.flags.config}, this.reporter())
+    const result = await labAddNode(
+      {name: this.args.name, dir: this.flags.dir, context: this.flags.context, configPath: this.flags.config},
+      this.reporter(),
+    )
     return result
   }
 

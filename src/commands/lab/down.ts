@@ -5,7 +5,11 @@ import {labDown, type LabDownResult} from '../../services/lab/index.js'
 
 export default class LabDown extends BaseCommand<typeof LabDown> {
   static override summary = 'Stop the lab processes (by their pid files); --purge also deletes the lab and its context'
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --purge', '<%= config.bin %> <%= command.id %> --dir /tmp/lab2 --purge']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --purge',
+    '<%= config.bin %> <%= command.id %> --dir /tmp/lab2 --purge',
+  ]
 
   static override flags = {
     dir: Flags.string({description: 'lab directory (default: from the lab context, else the default lab dir)'}),
@@ -13,7 +17,10 @@ export default class LabDown extends BaseCommand<typeof LabDown> {
   }
 
   public async run(): Promise<LabDownResult> {
-    const result = await labDown({dir: this.flags.dir, context: this.flags.context, configPath: this.flags.config, purge: this.flags.purge}, this.reporter())
+    const result = await labDown(
+      {dir: this.flags.dir, context: this.flags.context, configPath: this.flags.config, purge: this.flags.purge},
+      this.reporter(),
+    )
     return result
   }
 

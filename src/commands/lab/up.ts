@@ -20,16 +20,36 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
   ]
 
   static override flags = {
-    nodes: Flags.integer({description: 'number of nodes: 3 or 5 (default 3; an existing lab keeps its size)', min: 3, max: 5}),
-    dir: Flags.string({description: 'lab directory (default: /var/lib/plasmactl/lab as root, else $XDG_STATE_HOME/plasmactl/lab)'}),
-    'address-prefix': Flags.string({description: 'first three octets of the nodes\' loopback addresses (default 127.0.10)'}),
+    nodes: Flags.integer({
+      description: 'number of nodes: 3 or 5 (default 3; an existing lab keeps its size)',
+      min: 3,
+      max: 5,
+    }),
+    dir: Flags.string({
+      description: 'lab directory (default: /var/lib/plasmactl/lab as root, else $XDG_STATE_HOME/plasmactl/lab)',
+    }),
+    'address-prefix': Flags.string({
+      description: "first three octets of the nodes' loopback addresses (default 127.0.10)",
+    }),
     tls: Flags.boolean({description: 'serve ChainFire clients over TLS with client certificates', allowNo: true}),
     'context-name': Flags.string({description: 'name of the context to write (default lab)'}),
     wait: Flags.string({description: 'how long to wait for a leader', default: '60s'}),
-    with: Flags.string({description: 'optional components to add: ovn, flaredb, iam, vm (comma-separated or repeated; kept by later runs)', multiple: true}),
-    hosts: Flags.integer({description: 'extra hosts h1..hN running only an sshd (role plasmavmc-host; their VMs with --with vm), on PREFIX.101 and up; 0..100, kept by later runs', min: 0, max: 100}),
+    with: Flags.string({
+      description:
+        'optional components to add: ovn, flaredb, iam, vm (comma-separated or repeated; kept by later runs)',
+      multiple: true,
+    }),
+    hosts: Flags.integer({
+      description:
+        'extra hosts h1..hN running only an sshd (role plasmavmc-host; their VMs with --with vm), on PREFIX.101 and up; 0..100, kept by later runs',
+      min: 0,
+      max: 100,
+    }),
     'vms-per-host': Flags.integer({description: 'QEMU VMs per node with --with vm (default 2)', min: 0, max: 50}),
-    'flaredb-heartbeat': Flags.string({description: 'heartbeat interval of the lab\'s FlareDB stores (set when flaredb is first added)', default: '10s'}),
+    'flaredb-heartbeat': Flags.string({
+      description: "heartbeat interval of the lab's FlareDB stores (set when flaredb is first added)",
+      default: '10s',
+    }),
   }
 
   public async run(): Promise<LabUpResult> {

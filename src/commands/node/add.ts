@@ -18,13 +18,21 @@ export default class NodeAdd extends BaseCommand<typeof NodeAdd> {
     '<%= config.bin %> <%= command.id %> n4 --address 10.0.0.14 --yes',
   ]
 
-  static override args = {node: Args.string({description: 'node name (in the context, or new with --address)', required: true})}
+  static override args = {
+    node: Args.string({description: 'node name (in the context, or new with --address)', required: true}),
+  }
   static override flags = {
-    address: Flags.string({description: 'address of a node the context does not list yet (it is added to the context)'}),
+    address: Flags.string({
+      description: 'address of a node the context does not list yet (it is added to the context)',
+    }),
     'dry-run': Flags.boolean({description: 'run the preflight and print the plan; change nothing'}),
     yes: Flags.boolean({char: 'y', description: 'confirm without asking (required without a terminal)'}),
     timeout: Flags.string({description: 'bound of each wait (catch-up, promotion, verification)', default: '120s'}),
-    force: Flags.string({description: 'override one refusing preflight check (repeatable)', multiple: true, options: [...OVERRIDABLE_CHECKS]}),
+    force: Flags.string({
+      description: 'override one refusing preflight check (repeatable)',
+      multiple: true,
+      options: [...OVERRIDABLE_CHECKS],
+    }),
     resume: Flags.string({description: 'continue an interrupted add run'}),
   }
 
@@ -32,11 +40,21 @@ export default class NodeAdd extends BaseCommand<typeof NodeAdd> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const f = this.flags
     const result = await addNode({
-      loaded, ctx, reporter: this.reporter(), node: this.args.node, address: f.address, dryRun: f['dry-run'], force: f.force ?? [], resume: f.resume,
+      loaded,
+      ctx,
+      reporter: this.reporter(),
+      node: this.args.node,
+      address: f.address,
+      dryRun: f['dry-run'],
+      force: f.force ?? [],
+      resume: f.resume,
       timeoutMs: parseTimeout(f.timeout, '--timeout'),
       confirm: async (plan) => {
         if (!this.jsonEnabled()) this.logToStderr(renderAddPlan(plan))
-        return confirmOrFail(`Add ${plan.node} to the ChainFire cluster of context "${ctx.name}" (${ctx.environment})?`, {yes: f.yes, typed: {environment: ctx.environment, name: plan.node, what: 'node'}})
+        return confirmOrFail(
+          `Add ${plan.node} to the ChainFire cluster of context "${ctx.name}" (${ctx.environment})?`,
+          {yes: f.yes, typed: {environment: ctx.environment, name: plan.node, what: 'node'}},
+        )
       },
     })
     if (!this.jsonEnabled()) this.log(renderAddResult(result))

@@ -26,8 +26,15 @@ export default class NodeRemove extends BaseCommand<typeof NodeRemove> {
     'dry-run': Flags.boolean({description: 'run the preflight and print the plan; change nothing'}),
     yes: Flags.boolean({char: 'y', description: 'confirm without asking (required without a terminal)'}),
     timeout: Flags.string({description: 'bound of each wait (leader transfer, final verification)', default: '60s'}),
-    grace: Flags.string({description: 'how long the stop command may take before the service is killed', default: '30s'}),
-    force: Flags.string({description: 'override one refusing preflight check (repeatable)', multiple: true, options: [...OVERRIDABLE_CHECKS]}),
+    grace: Flags.string({
+      description: 'how long the stop command may take before the service is killed',
+      default: '30s',
+    }),
+    force: Flags.string({
+      description: 'override one refusing preflight check (repeatable)',
+      multiple: true,
+      options: [...OVERRIDABLE_CHECKS],
+    }),
     'wipe-data': Flags.boolean({description: 'delete the data directory after moving it aside (asks again)'}),
     'confirm-wipe': Flags.string({description: 'answers the --wipe-data confirmation: the node name'}),
     resume: Flags.string({description: 'continue an interrupted removal run'}),
@@ -37,11 +44,22 @@ export default class NodeRemove extends BaseCommand<typeof NodeRemove> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const f = this.flags
     const result = await removeNode({
-      loaded, ctx, reporter: this.reporter(), node: this.args.node, dryRun: f['dry-run'], force: f.force ?? [], wipeData: f['wipe-data'], resume: f.resume,
-      timeoutMs: parseTimeout(f.timeout, '--timeout'), graceMs: parseTimeout(f.grace, '--grace', {allowZero: true}),
+      loaded,
+      ctx,
+      reporter: this.reporter(),
+      node: this.args.node,
+      dryRun: f['dry-run'],
+      force: f.force ?? [],
+      wipeData: f['wipe-data'],
+      resume: f.resume,
+      timeoutMs: parseTimeout(f.timeout, '--timeout'),
+      graceMs: parseTimeout(f.grace, '--grace', {allowZero: true}),
       confirm: async (plan) => {
         if (!this.jsonEnabled()) this.logToStderr(renderRemovePlan(plan))
-        return confirmOrFail(`Remove ${plan.node} from context "${ctx.name}" (${ctx.environment})?`, {yes: f.yes, typed: {environment: ctx.environment, name: plan.node, what: 'node'}})
+        return confirmOrFail(`Remove ${plan.node} from context "${ctx.name}" (${ctx.environment})?`, {
+          yes: f.yes,
+          typed: {environment: ctx.environment, name: plan.node, what: 'node'},
+        })
       },
       confirmWipe: (plan) => confirmWipeData(plan.node, plan.asideDir, f['confirm-wipe']),
     })

@@ -6,8 +6,12 @@ import {renderLint} from '../../output/runbook.js'
 import {type LintResult, lintRunbooks} from '../../runbook/manage.js'
 
 export default class RunbookLint extends BaseCommand<typeof RunbookLint> {
-  static override summary = 'Check runbooks: schema, unknown keys, duplicate ids, bad references, missing params (file:line)'
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> ./my-runbook.yaml']
+  static override summary =
+    'Check runbooks: schema, unknown keys, duplicate ids, bad references, missing params (file:line)'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> ./my-runbook.yaml',
+  ]
   static override strict = false
   static override args = {runbook: Args.string({description: 'runbook names or files (default: every runbook listed)'})}
 

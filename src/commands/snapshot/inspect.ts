@@ -6,8 +6,11 @@ import {renderSnapshotInspect} from '../../output/snapshot.js'
 import {inspectSnapshot, type InspectResult} from '../../services/snapshot/inspect.js'
 
 export default class SnapshotInspect extends BaseCommand<typeof SnapshotInspect> {
-  static override summary = 'Show a snapshot\'s revision, key count, size, source and hashes'
-  static override examples = ['<%= config.bin %> <%= command.id %> lab-20261126t101500z-r42', '<%= config.bin %> <%= command.id %> ./snap.db --json']
+  static override summary = "Show a snapshot's revision, key count, size, source and hashes"
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> lab-20261126t101500z-r42',
+    '<%= config.bin %> <%= command.id %> ./snap.db --json',
+  ]
   static override args = {snapshot: Args.string({description: 'snapshot name or path to a .db file', required: true})}
   static override flags = {
     target: Flags.string({description: 'look only in this target (repeatable)', multiple: true}),

@@ -7,11 +7,18 @@ import {setExitCode} from '../../errors.js'
 
 export default class SnapshotList extends BaseCommand<typeof SnapshotList> {
   static override summary = 'List snapshots on the targets, newest first'
-  static override description = 'STATE says what was checked: "size ok" means the manifest is valid and the data object has the size it records; "verified" (with --verify) means the file was read and its hashes and bbolt structure checked. Exit 3 when a target cannot be listed or, with --verify, a snapshot is corrupt; 6 when a target is refused by a safety check (a changed SFTP host key).'
-  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --verify', '<%= config.bin %> <%= command.id %> --target s3://backups/chainfire --json']
+  static override description =
+    'STATE says what was checked: "size ok" means the manifest is valid and the data object has the size it records; "verified" (with --verify) means the file was read and its hashes and bbolt structure checked. Exit 3 when a target cannot be listed or, with --verify, a snapshot is corrupt; 6 when a target is refused by a safety check (a changed SFTP host key).'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --verify',
+    '<%= config.bin %> <%= command.id %> --target s3://backups/chainfire --json',
+  ]
   static override flags = {
     target: Flags.string({description: 'target URL or index (repeatable; default: all configured)', multiple: true}),
-    verify: Flags.boolean({description: 'read every snapshot and verify its hashes and structure (downloads remote ones)'}),
+    verify: Flags.boolean({
+      description: 'read every snapshot and verify its hashes and structure (downloads remote ones)',
+    }),
   }
 
   public async run(): Promise<Listing> {

@@ -7,13 +7,24 @@ import {type RestorePlan, restoreCluster, type RestoreResult} from '../../servic
 
 function renderPlan(p: RestorePlan): string {
   const head = `Restore ChainFire from ${p.snapshot}${p.manifest ? ` (revision ${p.manifest.revision}, ${p.manifest.keyCount ?? '?'} keys, taken ${p.manifest.createdAt} from ${p.manifest.sourceMember})` : ''}`
-  const live = p.live ? [`live cluster: ${p.live.clusterId ?? '?'} at revision ${p.live.revision ?? '?'}, ${p.live.healthy ? 'healthy' : `${p.live.votersHealthy}/${p.live.voters} voters healthy`}`] : ['live cluster: no member answers']
-  return [head, ...live, ...(p.warnings ?? []).map((w) => `WARNING: ${w}`), `initial cluster: ${p.initialCluster}`, ...p.steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${s.describe}`)].join('\n')
+  const live = p.live
+    ? [
+        `live cluster: ${p.live.clusterId ?? '?'} at revision ${p.live.revision ?? '?'}, ${p.live.healthy ? 'healthy' : `${p.live.votersHealthy}/${p.live.voters} voters healthy`}`,
+      ]
+    : ['live cluster: no member answers']
+  return [
+    head,
+    ...live,
+    ...(p.warnings ?? []).map((w) => `WARNING: ${w}`),
+    `initial cluster: ${p.initialCluster}`,
+    ...p.steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${s.describe}`),
+  ].join('\n')
 }
 
 export default class SnapshotRestore extends BaseCommand<typeof SnapshotRestore> {
   static override summary = 'Restore the whole ChainFire cluster from one snapshot (destructive)'
-  static override description = 'Preflight: the snapshot verifies, every node answers over SSH, a restore tool exists, and the snapshot comes from the live cluster (else refused without --force cluster-mismatch); a healthy live cluster and the revisions newer than the snapshot are shown before the confirmation. Then on every member: stop, move the data directory aside (never deleted), copy the snapshot (SFTP, hash-checked), restore, start; wait for a leader and full health; check the revision, and the key count at the snapshot revision, against the manifest. Journaled: an interrupted restore continues with --resume RUN_ID.'
+  static override description =
+    'Preflight: the snapshot verifies, every node answers over SSH, a restore tool exists, and the snapshot comes from the live cluster (else refused without --force cluster-mismatch); a healthy live cluster and the revisions newer than the snapshot are shown before the confirmation. Then on every member: stop, move the data directory aside (never deleted), copy the snapshot (SFTP, hash-checked), restore, start; wait for a leader and full health; check the revision, and the key count at the snapshot revision, against the manifest. Journaled: an interrupted restore continues with --resume RUN_ID.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> lab-20261126t101500z-r42 --dry-run',
     '<%= config.bin %> <%= command.id %> lab-20261126t101500z-r42 --yes',
@@ -26,7 +37,12 @@ export default class SnapshotRestore extends BaseCommand<typeof SnapshotRestore>
     yes: Flags.boolean({char: 'y', description: 'confirm without asking (required without a terminal)'}),
     resume: Flags.string({description: 'continue an interrupted restore run'}),
     target: Flags.string({description: 'look for the snapshot only in this target (repeatable)', multiple: true}),
-    force: Flags.string({description: 'override a refusal: cluster-mismatch (the snapshot was taken from another cluster than the live one)', multiple: true, options: ['cluster-mismatch']}),
+    force: Flags.string({
+      description:
+        'override a refusal: cluster-mismatch (the snapshot was taken from another cluster than the live one)',
+      multiple: true,
+      options: ['cluster-mismatch'],
+    }),
     wait: Flags.string({description: 'how long to wait for the restored cluster to become healthy', default: '60s'}),
   }
 
@@ -36,11 +52,21 @@ export default class SnapshotRestore extends BaseCommand<typeof SnapshotRestore>
     const {loaded, ctx} = await resolveContext(this.flags)
     this.contextName = ctx.name
     const result = await restoreCluster({
-      loaded, ctx, reporter: this.reporter(), idOrFile: this.args.snapshot, dryRun: this.flags['dry-run'], resume: this.flags.resume,
-      targets: this.flags.target, force: this.flags.force, waitMs: parseTimeout(this.flags.wait, '--wait'),
+      loaded,
+      ctx,
+      reporter: this.reporter(),
+      idOrFile: this.args.snapshot,
+      dryRun: this.flags['dry-run'],
+      resume: this.flags.resume,
+      targets: this.flags.target,
+      force: this.flags.force,
+      waitMs: parseTimeout(this.flags.wait, '--wait'),
       confirm: async (plan) => {
         this.logToStderr(renderPlan(plan))
-        return confirmOrFail(`${plan.live?.healthy ? 'The live cluster is HEALTHY. ' : ''}Restore context "${ctx.name}" (${ctx.environment}) from ${plan.snapshot}? Every member is stopped and its data moved aside.`, {yes: this.flags.yes, typed: {environment: ctx.environment, name: ctx.name, what: 'context'}})
+        return confirmOrFail(
+          `${plan.live?.healthy ? 'The live cluster is HEALTHY. ' : ''}Restore context "${ctx.name}" (${ctx.environment}) from ${plan.snapshot}? Every member is stopped and its data moved aside.`,
+          {yes: this.flags.yes, typed: {environment: ctx.environment, name: ctx.name, what: 'context'}},
+        )
       },
     })
     return result

@@ -19,24 +19,47 @@ export default class SnapshotSave extends BaseCommand<typeof SnapshotSave> {
   ]
 
   static override flags = {
-    target: Flags.string({description: 'target URL or index from the context (repeatable; default: all configured)', multiple: true}),
+    target: Flags.string({
+      description: 'target URL or index from the context (repeatable; default: all configured)',
+      multiple: true,
+    }),
     endpoint: Flags.string({description: 'member to stream from (default: a caught-up follower)'}),
     'metrics-file': Flags.string({description: 'write Prometheus textfile metrics here (atomically)'}),
-    prune: Flags.boolean({description: 'prune after a successful save (default: the context\'s snapshots.prune-after-save)', allowNo: true}),
-    'log-format': Flags.string({description: 'stderr log format (default: json when stderr is not a terminal)', options: ['text', 'json']}),
+    prune: Flags.boolean({
+      description: "prune after a successful save (default: the context's snapshots.prune-after-save)",
+      allowNo: true,
+    }),
+    'log-format': Flags.string({
+      description: 'stderr log format (default: json when stderr is not a terminal)',
+      options: ['text', 'json'],
+    }),
     'log-file': Flags.string({description: 'append logs to this file instead of stderr'}),
     timeout: Flags.string({description: 'per-call timeout for member checks', default: '5s'}),
-    slot: Flags.string({description: 'one snapshot per period (e.g. 1h, the schedule\'s interval) across every host running this save: periods count from the epoch in UTC; a peer that took this period\'s snapshot makes this run exit 0 with "already taken for this slot"'}),
+    slot: Flags.string({
+      description:
+        'one snapshot per period (e.g. 1h, the schedule\'s interval) across every host running this save: periods count from the epoch in UTC; a peer that took this period\'s snapshot makes this run exit 0 with "already taken for this slot"',
+    }),
   }
 
   public async run(): Promise<ScheduledSaveResult> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const format = (this.flags['log-format'] ?? (process.stderr.isTTY ? 'text' : 'json')) as 'text' | 'json'
-    const reporter = this.collectWarnings(createLogReporter({format, file: this.flags['log-file'], debug: this.flags.debug, command: 'snapshot save'}))
+    const reporter = this.collectWarnings(
+      createLogReporter({format, file: this.flags['log-file'], debug: this.flags.debug, command: 'snapshot save'}),
+    )
     const bar = progressBar()
     const result = await runSave({
-      loaded, ctx, reporter, version: this.config.version, targets: this.flags.target, endpoint: this.flags.endpoint,
-      timeoutMs: parseTimeout(this.flags.timeout, '--timeout'), slot: this.flags.slot ? slotOf(parseDuration(this.flags.slot, '--slot')) : undefined, metricsFile: this.flags['metrics-file'], prune: this.flags.prune, onProgress: bar.update,
+      loaded,
+      ctx,
+      reporter,
+      version: this.config.version,
+      targets: this.flags.target,
+      endpoint: this.flags.endpoint,
+      timeoutMs: parseTimeout(this.flags.timeout, '--timeout'),
+      slot: this.flags.slot ? slotOf(parseDuration(this.flags.slot, '--slot')) : undefined,
+      metricsFile: this.flags['metrics-file'],
+      prune: this.flags.prune,
+      onProgress: bar.update,
     }).finally(bar.done)
     if (!result.ok) setExitCode(result.targets.some((t) => t.refused) ? 'REFUSED' : 'OPERATION_FAILED')
     return result

@@ -6,9 +6,17 @@ import {renderSnapshotVerify} from '../../output/snapshot.js'
 import {verifySnapshot, type VerifyResult} from '../../services/snapshot/index.js'
 
 export default class SnapshotVerify extends BaseCommand<typeof SnapshotVerify> {
-  static override summary = 'Recompute a snapshot\'s hashes: detects truncation and corruption (exit 3 when bad)'
-  static override examples = ['<%= config.bin %> <%= command.id %> lab-20261126t101500z-r42', '<%= config.bin %> <%= command.id %> /var/backups/chainfire/lab-20261126t101500z-r42.db']
-  static override args = {snapshot: Args.string({description: 'snapshot name (from `snapshot list`) or a path to a .db file', required: true})}
+  static override summary = "Recompute a snapshot's hashes: detects truncation and corruption (exit 3 when bad)"
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> lab-20261126t101500z-r42',
+    '<%= config.bin %> <%= command.id %> /var/backups/chainfire/lab-20261126t101500z-r42.db',
+  ]
+  static override args = {
+    snapshot: Args.string({
+      description: 'snapshot name (from `snapshot list`) or a path to a .db file',
+      required: true,
+    }),
+  }
   static override flags = {
     target: Flags.string({description: 'look only in this target (repeatable)', multiple: true}),
   }

@@ -11,7 +11,10 @@ export default class VmList extends BaseCommand<typeof VmList> {
   static override description =
     'Reads /plasmavmc/vms/ from ChainFire and looks at every host over SSH (QEMU process, QMP query-status). Invalid records are listed by key. ' +
     'Exit 2 when a host cannot be checked from here (our key, known_hosts, config: the problem names the file), 3 when no host could be reached.'
-  static override examples = ['<%= config.bin %> <%= command.id %>', "<%= config.bin %> <%= command.id %> --json | jq -r '.data.vms[] | select(.observed != \"running\") | .id'"]
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --json | jq -r \'.data.vms[] | select(.observed != "running") | .id\'',
+  ]
 
   static override flags = {
     forks: Flags.integer({description: "hosts looked at once (pdsh's default fan-out)", default: 32, min: 1}),

@@ -51,7 +51,9 @@ export class RunInterrupt {
     }
     const handler = (sig: NodeJS.Signals) => {
       for (const s of SIGNALS) process.removeListener(s, handler)
-      void Promise.race([onSig(sig).catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())]).finally(() => process.kill(process.pid, sig))
+      void Promise.race([onSig(sig).catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())]).finally(
+        () => process.kill(process.pid, sig),
+      )
     }
     for (const s of SIGNALS) process.on(s, handler)
     this.undo.push(() => {
@@ -65,14 +67,20 @@ export class RunInterrupt {
 
   /** Throws InterruptedError once a signal arrived (checked before each step). */
   check(): void {
-    if (this.signal) throw new InterruptedError(`interrupted (${this.signal}) before step ${this.o.where() ?? '?'}`, {runId: this.o.runId})
+    if (this.signal)
+      throw new InterruptedError(`interrupted (${this.signal}) before step ${this.o.where() ?? '?'}`, {
+        runId: this.o.runId,
+      })
   }
 
   /** The message of an abort at the current step (journals it once; printed unless an error will carry it). */
   record(reason: string, print = true): Promise<string> {
     this.recorded ??= (async () => {
       const where = this.o.where()
-      const state = await Promise.race([this.o.state().catch((e) => `state unknown (${(e as Error).message})`), new Promise<string>((r) => setTimeout(() => r('state unknown (no answer within 2 s)'), 2000).unref())])
+      const state = await Promise.race([
+        this.o.state().catch((e) => `state unknown (${(e as Error).message})`),
+        new Promise<string>((r) => setTimeout(() => r('state unknown (no answer within 2 s)'), 2000).unref()),
+      ])
       const message = `aborted${where ? ` at step ${where}` : ''}: ${state}; resume with: plasmactl runs resume ${this.o.runId}`
       this.o.journal.appendSync({type: 'abort', step: where, data: {reason, by: operatorId(), state, message}})
       if (print) this.o.report(message)
@@ -84,6 +92,9 @@ export class RunInterrupt {
   /** A prompt closed with Ctrl-C: journal the abort and turn it into exit 130. */
   async fromPrompt(): Promise<InterruptedError> {
     const message = await this.record(this.signal ?? 'prompt', false)
-    return new InterruptedError(message, {runId: this.o.runId, hint: `resume with: plasmactl runs resume ${this.o.runId}`})
+    return new InterruptedError(message, {
+      runId: this.o.runId,
+      hint: `resume with: plasmactl runs resume ${this.o.runId}`,
+    })
   }
 }

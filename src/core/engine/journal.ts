@@ -54,7 +54,11 @@ export class Journal {
   ) {}
 
   static newId(kind: string): string {
-    return `${kind}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'z').toLowerCase()}-${randomBytes(3).toString('hex')}`
+    return `${kind}-${new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'z')
+      .toLowerCase()}-${randomBytes(3).toString('hex')}`
   }
 
   /** Starts a run's journal; the begin event records who started it (by: user@host) unless DATA says. */
@@ -81,7 +85,8 @@ export class Journal {
         events.push(JSON.parse(line) as JournalEvent)
       } catch {
         // A torn last line from a crash mid-write is expected; anything earlier is corruption.
-        if (i < text.split('\n').length - 2) throw new UsageError(`journal ${path}:${i + 1} is not valid JSON`, {file: path, line: i + 1})
+        if (i < text.split('\n').length - 2)
+          throw new UsageError(`journal ${path}:${i + 1} is not valid JSON`, {file: path, line: i + 1})
       }
     })
     return new Journal(id, path, events)
@@ -101,7 +106,11 @@ export class Journal {
 
   /** Keys "step@target" (or "step") of steps that finished successfully. */
   completed(): Set<string> {
-    return new Set(this.events.filter((e) => e.type === 'step-end' && e.ok).map((e) => (e.target ? `${e.step}@${e.target}` : e.step!)))
+    return new Set(
+      this.events
+        .filter((e) => e.type === 'step-end' && e.ok)
+        .map((e) => (e.target ? `${e.step}@${e.target}` : e.step!)),
+    )
   }
 
   /**

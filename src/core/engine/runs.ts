@@ -59,7 +59,8 @@ function kindOf(b: Record<string, unknown>, dirKind: RunKind): RunKind {
 
 function whatOf(kind: RunKind, b: Record<string, unknown>): string {
   if (kind === 'runbook') return String(b.name ?? b.runbook ?? '?')
-  if (kind === 'node') return b.op === 'replace' ? `replace ${String(b.old)} with ${String(b.new)}` : `${String(b.op)} ${String(b.node)}`
+  if (kind === 'node')
+    return b.op === 'replace' ? `replace ${String(b.old)} with ${String(b.new)}` : `${String(b.op)} ${String(b.node)}`
   if (kind === 'restore') return `restore ${String(b.snapshot)}`
   return String(b.name ?? b.drill ?? b.scenario ?? 'drill')
 }
@@ -71,7 +72,14 @@ export function stateOf(events: readonly JournalEvent[]): Exclude<RunState, 'run
     const status = (end.data as {status?: string} | undefined)?.status
     return status === 'aborted' ? 'aborted' : status === 'failed' || !end.ok ? 'failed' : 'succeeded'
   }
-  const last = findLast(events, (e) => e.type === 'abort' || e.type === 'resume' || (e.type === 'step-end' && !e.ok) || (e.type === 'note' && e.data?.resumed))
+  const last = findLast(
+    events,
+    (e) =>
+      e.type === 'abort' ||
+      e.type === 'resume' ||
+      (e.type === 'step-end' && !e.ok) ||
+      (e.type === 'note' && e.data?.resumed),
+  )
   if (last?.type === 'abort') return 'aborted'
   if (last?.type === 'step-end') return 'failed'
   return 'interrupted'
@@ -81,8 +89,15 @@ function summarize(j: Journal, dirKind: RunKind): RunSummary {
   const b = (j.begin?.data ?? {}) as Record<string, unknown>
   const kind = kindOf(b, dirKind)
   return {
-    id: j.id, kind, context: String(b.context ?? '?'), operator: String(b.by ?? '?'), started: j.begin?.ts ?? '', ended: findLast(j.all, (e) => e.type === 'end')?.ts ?? null,
-    state: stateOf(j.all), what: whatOf(kind, b), journal: j.path,
+    id: j.id,
+    kind,
+    context: String(b.context ?? '?'),
+    operator: String(b.by ?? '?'),
+    started: j.begin?.ts ?? '',
+    ended: findLast(j.all, (e) => e.type === 'end')?.ts ?? null,
+    state: stateOf(j.all),
+    what: whatOf(kind, b),
+    journal: j.path,
   }
 }
 
@@ -107,7 +122,9 @@ export async function openRun(stateDir: string, id: string): Promise<{kind: RunK
     const j = await Journal.open(runsDir(stateDir, kind), id).catch(() => undefined)
     if (j) return {kind: kindOf((j.begin?.data ?? {}) as Record<string, unknown>, kind), journal: j}
   }
-  throw new UsageError(`no run "${id}" in ${stateDir} (${Object.values(RUN_KINDS).join(', ')})`, {hint: 'see `plasmactl runs list`'})
+  throw new UsageError(`no run "${id}" in ${stateDir} (${Object.values(RUN_KINDS).join(', ')})`, {
+    hint: 'see `plasmactl runs list`',
+  })
 }
 
 const keyOf = (e: JournalEvent) => (e.target ? `${e.step}@${e.target}` : (e.step ?? ''))
@@ -117,7 +134,8 @@ export function transcriptOf(j: Journal, dirKind: RunKind): RunTranscript {
   const entries: TranscriptEntry[] = []
   const open = new Map<string, JournalEvent>()
   const flushInFlight = () => {
-    for (const s of open.values()) entries.push({ts: s.ts, event: 'in-flight', step: s.step, target: s.target, detail: 'started, never finished'})
+    for (const s of open.values())
+      entries.push({ts: s.ts, event: 'in-flight', step: s.step, target: s.target, detail: 'started, never finished'})
     open.clear()
   }
   for (const e of j.all) {
@@ -134,20 +152,43 @@ export function transcriptOf(j: Journal, dirKind: RunKind): RunTranscript {
         open.delete(keyOf(e))
         const attempts = typeof d.attempts === 'number' && d.attempts > 1 ? d.attempts : undefined
         const event = !e.ok ? 'failed' : d.status === 'skipped' ? 'skipped' : 'ok'
-        const detail = e.ok ? (typeof d.detail === 'string' ? d.detail : typeof d.reason === 'string' ? `(${d.reason})` : undefined) : `${e.failure ? `${e.failure} failure: ` : ''}${e.error ?? ''}${e.exitCode === undefined || e.exitCode === null ? '' : ` (exit ${e.exitCode})`}`
+        const detail = e.ok
+          ? typeof d.detail === 'string'
+            ? d.detail
+            : typeof d.reason === 'string'
+              ? `(${d.reason})`
+              : undefined
+          : `${e.failure ? `${e.failure} failure: ` : ''}${e.error ?? ''}${e.exitCode === undefined || e.exitCode === null ? '' : ` (exit ${e.exitCode})`}`
         entries.push({ts: e.ts, event, step: e.step, target: e.target, attempts, detail: detail || undefined})
         break
       }
       case 'abort':
         flushInFlight()
-        entries.push({ts: e.ts, event: 'abort', step: e.step, by, detail: `${String(d.reason ?? '')}${d.state ? `: ${String(d.state)}` : ''}`})
+        entries.push({
+          ts: e.ts,
+          event: 'abort',
+          step: e.step,
+          by,
+          detail: `${String(d.reason ?? '')}${d.state ? `: ${String(d.state)}` : ''}`,
+        })
         break
       case 'resume':
         flushInFlight()
-        entries.push({ts: e.ts, event: 'resume', by, detail: Array.isArray(d.force) && d.force.length ? `with --force ${d.force.join(', --force ')}` : undefined})
+        entries.push({
+          ts: e.ts,
+          event: 'resume',
+          by,
+          detail: Array.isArray(d.force) && d.force.length ? `with --force ${d.force.join(', --force ')}` : undefined,
+        })
         break
       case 'override':
-        entries.push({ts: e.ts, event: 'override', step: e.step, by, detail: `--force ${String(d.check)}: ${String(d.detail ?? '')}`})
+        entries.push({
+          ts: e.ts,
+          event: 'override',
+          step: e.step,
+          by,
+          detail: `--force ${String(d.check)}: ${String(d.detail ?? '')}`,
+        })
         break
       case 'end':
         flushInFlight()

@@ -38,7 +38,13 @@ export class StepRunner<S extends string> {
     opts: StepRunnerOptions = {},
   ) {
     this.done = journal.completed()
-    this.interrupt = new RunInterrupt({journal, runId: journal.id, where: () => this.current, report: (m) => reporter.warn(m), state: opts.state ?? (async () => 'state not read')})
+    this.interrupt = new RunInterrupt({
+      journal,
+      runId: journal.id,
+      where: () => this.current,
+      report: (m) => reporter.warn(m),
+      state: opts.state ?? (async () => 'state not read'),
+    })
     if (opts.lock) this.interrupt.arm(opts.lock)
   }
 
@@ -63,14 +69,22 @@ export class StepRunner<S extends string> {
       this.completed.push(key)
     } catch (error) {
       if (isPromptInterrupt(error) || this.interrupt.signal) throw await this.interrupt.fromPrompt()
-      await this.journal.append({type: 'step-end', step: s.step, target: s.node, ok: false, error: (error as Error).message})
+      await this.journal.append({
+        type: 'step-end',
+        step: s.step,
+        target: s.node,
+        ok: false,
+        error: (error as Error).message,
+      })
       throw error
     }
   }
 
   /** Data recorded by a completed step (from this attempt or an earlier one). */
   dataOf(key: string): Record<string, unknown> | undefined {
-    const e = [...this.journal.all].reverse().find((x: JournalEvent) => x.type === 'step-end' && x.ok && (x.target ? `${x.step}@${x.target}` : x.step) === key)
+    const e = [...this.journal.all]
+      .reverse()
+      .find((x: JournalEvent) => x.type === 'step-end' && x.ok && (x.target ? `${x.step}@${x.target}` : x.step) === key)
     return e?.data
   }
 
@@ -79,4 +93,3 @@ export class StepRunner<S extends string> {
     this.interrupt.disarm()
   }
 }
-

@@ -24,22 +24,33 @@ export interface ResolvedToken {
  * iam.token-command (run with sh -c; prints the token, or JSON {token} / {access_token} / kubectl's
  * ExecCredential {status: {token, expirationTimestamp}}). Undefined when none is configured.
  */
-export async function resolveToken(ctx: Context, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedToken | undefined> {
+export async function resolveToken(
+  ctx: Context,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ResolvedToken | undefined> {
   if (env[TOKEN_ENV]) return {token: env[TOKEN_ENV]!.trim(), source: 'env'}
   if (ctx.iam?.token) return {token: ctx.iam.token, source: 'config'}
   const cmd = ctx.iam?.['token-command']
   if (!cmd) return undefined
   const r = await run('/bin/sh', ['-c', cmd], {timeoutMs: 15_000})
   if (r.exitCode !== 0) {
-    throw new OperationError(`iam.token-command failed (exit ${r.exitCode ?? r.signal}): ${r.stderr.trim().split('\n').slice(-1)[0] || 'no output'}`, {
-      command: cmd,
-      hint: 'if it talks to IAM, IAM may be down: check `plasmactl health --component iam`',
-    })
+    throw new OperationError(
+      `iam.token-command failed (exit ${r.exitCode ?? r.signal}): ${r.stderr.trim().split('\n').slice(-1)[0] || 'no output'}`,
+      {
+        command: cmd,
+        hint: 'if it talks to IAM, IAM may be down: check `plasmactl health --component iam`',
+      },
+    )
   }
   const out = r.stdout.trim()
   if (out.startsWith('{')) {
     try {
-      const j = JSON.parse(out) as {token?: string; access_token?: string; status?: {token?: string; expirationTimestamp?: string}; expiresAt?: string}
+      const j = JSON.parse(out) as {
+        token?: string
+        access_token?: string
+        status?: {token?: string; expirationTimestamp?: string}
+        expiresAt?: string
+      }
       const token = j.status?.token ?? j.token ?? j.access_token
       if (token) return {token, source: 'token-command', expiresAt: j.status?.expirationTimestamp ?? j.expiresAt}
     } catch {
@@ -109,9 +120,21 @@ export function tokenFindings(info: TokenInfo): Finding[] {
   const f: Finding[] = []
   const mins = (ms: number) => `${Math.round(ms / 60_000)} min`
   if (!info.jwt) f.push({status: 'ok', message: `the token (from ${info.source}) is not a JWT; its expiry is unknown`})
-  if (info.expired) f.push({status: 'crit', message: `the CLI's token (from ${info.source}) expired at ${info.expiresAt}: authenticated calls will be rejected; get a new one`})
-  else if (info.expiresInMs !== null && info.expiresInMs < EXPIRY_WARN_MS) f.push({status: 'warn', message: `the CLI's token (from ${info.source}) expires in ${mins(info.expiresInMs)} (at ${info.expiresAt}): renew it before a long operation`})
-  if (info.keyKnown === false) f.push({status: 'warn', message: `the token's signing key ${info.keyId} is not in IAM's JWKS: IAM will probably reject it`})
+  if (info.expired)
+    f.push({
+      status: 'crit',
+      message: `the CLI's token (from ${info.source}) expired at ${info.expiresAt}: authenticated calls will be rejected; get a new one`,
+    })
+  else if (info.expiresInMs !== null && info.expiresInMs < EXPIRY_WARN_MS)
+    f.push({
+      status: 'warn',
+      message: `the CLI's token (from ${info.source}) expires in ${mins(info.expiresInMs)} (at ${info.expiresAt}): renew it before a long operation`,
+    })
+  if (info.keyKnown === false)
+    f.push({
+      status: 'warn',
+      message: `the token's signing key ${info.keyId} is not in IAM's JWKS: IAM will probably reject it`,
+    })
   return f
 }
 
@@ -142,7 +165,11 @@ export function iamConfigured(ctx: Context): boolean {
 
 function iamUrls(ctx: Context) {
   const base = ctx.iam!.url.replace(/\/+$/, '')
-  return {url: base, healthUrl: `${base}${ctx.iam!['health-path'] ?? '/health'}`, jwksUrl: ctx.iam!['jwks-url'] ?? `${base}/.well-known/jwks.json`}
+  return {
+    url: base,
+    healthUrl: `${base}${ctx.iam!['health-path'] ?? '/health'}`,
+    jwksUrl: ctx.iam!['jwks-url'] ?? `${base}/.well-known/jwks.json`,
+  }
 }
 
 /** Parses a JWKS document; every key is imported with node:crypto to prove it is usable. */
@@ -150,7 +177,12 @@ export function parseJwks(doc: unknown): JwksKey[] {
   const keys = (doc as {keys?: unknown})?.keys
   if (!Array.isArray(keys)) throw new Error('no "keys" array')
   return keys.map((k: Record<string, unknown>) => {
-    const base = {kid: typeof k.kid === 'string' ? k.kid : null, kty: String(k.kty ?? '?'), alg: typeof k.alg === 'string' ? k.alg : null, use: typeof k.use === 'string' ? k.use : null}
+    const base = {
+      kid: typeof k.kid === 'string' ? k.kid : null,
+      kty: String(k.kty ?? '?'),
+      alg: typeof k.alg === 'string' ? k.alg : null,
+      use: typeof k.use === 'string' ? k.use : null,
+    }
     try {
       createPublicKey({key: k as import('node:crypto').JsonWebKey, format: 'jwk'})
       return {...base, valid: true, error: null}
@@ -174,9 +206,18 @@ export async function checkIam(opts: IamOptions): Promise<{details: IamHealth; f
   const tls = t ? {ca: p(t.ca), cert: p(t.cert), key: p(t.key), serverName: t['server-name']} : undefined
   const timeoutMs = opts.timeoutMs ?? 3000
   const [health, jwks, token] = await Promise.all([
-    httpGet(healthUrl, {timeoutMs, tls}).then((r) => ({ok: true as const, latencyMs: r.latencyMs}), (error: Error) => ({ok: false as const, error})),
-    httpGetJson(jwksUrl, {timeoutMs, tls}).then((r) => ({ok: true as const, doc: r.value, latencyMs: r.response.latencyMs}), (error: Error) => ({ok: false as const, error})),
-    resolveToken(opts.ctx, opts.env).then((v) => ({v}), (error: Error) => ({error})),
+    httpGet(healthUrl, {timeoutMs, tls}).then(
+      (r) => ({ok: true as const, latencyMs: r.latencyMs}),
+      (error: Error) => ({ok: false as const, error}),
+    ),
+    httpGetJson(jwksUrl, {timeoutMs, tls}).then(
+      (r) => ({ok: true as const, doc: r.value, latencyMs: r.response.latencyMs}),
+      (error: Error) => ({ok: false as const, error}),
+    ),
+    resolveToken(opts.ctx, opts.env).then(
+      (v) => ({v}),
+      (error: Error) => ({error}),
+    ),
   ])
   const details: IamHealth = {
     url,
@@ -193,12 +234,18 @@ export async function checkIam(opts: IamOptions): Promise<{details: IamHealth; f
     try {
       details.jwks = {ok: true, keys: parseJwks(jwks.doc), error: null, latencyMs: jwks.latencyMs}
     } catch (error) {
-      details.jwks = {ok: false, keys: [], error: `JWKS at ${jwksUrl} is invalid: ${(error as Error).message}`, latencyMs: jwks.latencyMs}
+      details.jwks = {
+        ok: false,
+        keys: [],
+        error: `JWKS at ${jwksUrl} is invalid: ${(error as Error).message}`,
+        latencyMs: jwks.latencyMs,
+      }
     }
   } else details.jwks.error = jwks.error.message
   if ('v' in token && token.v) {
     details.token = tokenInfo(token.v)
-    if (details.jwks.ok && details.token.keyId) details.token.keyKnown = details.jwks.keys.some((k) => k.kid === details.token!.keyId)
+    if (details.jwks.ok && details.token.keyId)
+      details.token.keyKnown = details.jwks.keys.some((k) => k.kid === details.token!.keyId)
   }
   return {details, findings: iamFindings(details, health.ok ? undefined : health.error)}
 }
@@ -214,11 +261,18 @@ function iamFindings(d: IamHealth, healthError?: Error): Finding[] {
     })
   }
   if (!d.jwks.ok) {
-    if (d.up) f.push({status: 'crit', target: d.jwksUrl, message: `JWKS unavailable: ${d.jwks.error}: services cannot validate tokens`})
+    if (d.up)
+      f.push({
+        status: 'crit',
+        target: d.jwksUrl,
+        message: `JWKS unavailable: ${d.jwks.error}: services cannot validate tokens`,
+      })
   } else {
     const valid = d.jwks.keys.filter((k) => k.valid)
-    if (valid.length === 0) f.push({status: 'crit', target: d.jwksUrl, message: 'JWKS has no usable key: services cannot validate any token'})
-    for (const k of d.jwks.keys.filter((x) => !x.valid)) f.push({status: 'warn', target: d.jwksUrl, message: `JWKS key ${k.kid ?? '(no kid)'} is unusable: ${k.error}`})
+    if (valid.length === 0)
+      f.push({status: 'crit', target: d.jwksUrl, message: 'JWKS has no usable key: services cannot validate any token'})
+    for (const k of d.jwks.keys.filter((x) => !x.valid))
+      f.push({status: 'warn', target: d.jwksUrl, message: `JWKS key ${k.kid ?? '(no kid)'} is unusable: ${k.error}`})
   }
   if (d.tokenError) f.push({status: 'warn', message: `cannot get the CLI's token: ${d.tokenError}`})
   if (d.token) f.push(...tokenFindings(d.token))
@@ -227,6 +281,12 @@ function iamFindings(d: IamHealth, healthError?: Error): Finding[] {
 
 export function iamSummary(d: IamHealth): string {
   if (!d.up) return `DOWN: ${d.healthError}`
-  const tok = d.token ? (d.token.expired ? ', token EXPIRED' : d.token.expiresInMs !== null ? `, token expires in ${Math.round(d.token.expiresInMs / 60_000)} min` : '') : ''
+  const tok = d.token
+    ? d.token.expired
+      ? ', token EXPIRED'
+      : d.token.expiresInMs !== null
+        ? `, token expires in ${Math.round(d.token.expiresInMs / 60_000)} min`
+        : ''
+    : ''
   return `up, JWKS ${d.jwks.ok ? `${d.jwks.keys.filter((k) => k.valid).length} key(s)` : 'UNAVAILABLE'}${tok}`
 }

@@ -46,25 +46,47 @@ export function pickSuccessor(members: MemberHealth[]): MemberHealth | undefined
 }
 
 /** Graceful leadership transfer: MoveLeader on the current leader, then wait until the target leads. */
-export async function moveLeader(opts: ChainfireOptions & {to?: string; dryRun?: boolean; waitMs?: number}): Promise<MoveLeaderResult> {
+export async function moveLeader(
+  opts: ChainfireOptions & {to?: string; dryRun?: boolean; waitMs?: number},
+): Promise<MoveLeaderResult> {
   return withClient(opts, async (client) => {
     const {details} = await checkChainfire(client, opts.ctx, opts.timeoutMs)
     const leader = details.members.find((m) => m.leader)
     if (!leader || !details.quorum) {
-      throw new RefusedError(`cannot move leadership: the cluster has ${details.quorum ? 'no leader' : 'lost quorum'}`, {hint: 'run `plasmactl health` to see what is down'})
+      throw new RefusedError(
+        `cannot move leadership: the cluster has ${details.quorum ? 'no leader' : 'lost quorum'}`,
+        {hint: 'run `plasmactl health` to see what is down'},
+      )
     }
     let target: MemberHealth | undefined
     if (opts.to) {
       target = details.members.find((m) => m.name === opts.to || m.id === opts.to)
-      if (!target) throw new UsageError(`no member "${opts.to}" (members: ${details.members.map((m) => m.name).join(', ')})`)
+      if (!target)
+        throw new UsageError(`no member "${opts.to}" (members: ${details.members.map((m) => m.name).join(', ')})`)
       if (target.learner) throw new RefusedError(`member ${target.name} is a learner and cannot lead; promote it first`)
-      if (!target.healthy && !target.leader) throw new RefusedError(`member ${target.name} is not healthy (${target.error ?? 'down'}); it cannot take leadership`)
+      if (!target.healthy && !target.leader)
+        throw new RefusedError(
+          `member ${target.name} is not healthy (${target.error ?? 'down'}); it cannot take leadership`,
+        )
     } else {
       target = pickSuccessor(details.members)
       if (!target) throw new RefusedError(`no healthy follower can take leadership from ${leader.name}`)
     }
-    const base = {from: leader.name, to: target.name, toId: target.id!, termBefore: details.raftTerm, dryRun: Boolean(opts.dryRun)}
-    if (target.leader) return {...base, changed: false, reason: `${target.name} already leads`, termAfter: details.raftTerm, elapsedMs: 0}
+    const base = {
+      from: leader.name,
+      to: target.name,
+      toId: target.id!,
+      termBefore: details.raftTerm,
+      dryRun: Boolean(opts.dryRun),
+    }
+    if (target.leader)
+      return {
+        ...base,
+        changed: false,
+        reason: `${target.name} already leads`,
+        termAfter: details.raftTerm,
+        elapsedMs: 0,
+      }
     const reason = opts.to ? 'requested' : `most caught-up healthy follower (applied index ${target.appliedIndex})`
     if (opts.dryRun) return {...base, changed: false, reason: `would move: ${reason}`, termAfter: null, elapsedMs: null}
 
@@ -78,12 +100,19 @@ export async function moveLeader(opts: ChainfireOptions & {to?: string; dryRun?:
       try {
         const s = await client.status(targetEndpoint, opts.timeoutMs)
         if (s.leader === target.id) {
-          return {...base, changed: true, reason, termAfter: s.raftTerm, elapsedMs: Math.round(performance.now() - started)}
+          return {
+            ...base,
+            changed: true,
+            reason,
+            termAfter: s.raftTerm,
+            elapsedMs: Math.round(performance.now() - started),
+          }
         }
       } catch {
         // the target may be briefly busy with the election; keep polling until the deadline
       }
-      if (Date.now() > deadline) throw new OperationError(`leadership did not move to ${target.name} within ${opts.waitMs ?? 15_000} ms`)
+      if (Date.now() > deadline)
+        throw new OperationError(`leadership did not move to ${target.name} within ${opts.waitMs ?? 15_000} ms`)
       await new Promise((r) => setTimeout(r, 50))
     }
   })

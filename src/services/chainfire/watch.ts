@@ -42,10 +42,21 @@ export async function watchPrefix(opts: WatchPrefixOptions): Promise<WatchSummar
   }
   const client = chainfireClientFor(opts.loaded, opts.ctx)
   const key = Buffer.from(opts.prefix)
-  const summary: WatchSummary = {prefix: opts.prefix, lastRevision: opts.fromRevision ? opts.fromRevision - 1 : null, events: 0, reconnects: 0, gaps: []}
+  const summary: WatchSummary = {
+    prefix: opts.prefix,
+    lastRevision: opts.fromRevision ? opts.fromRevision - 1 : null,
+    events: 0,
+    reconnects: 0,
+    gaps: [],
+  }
   let connectedOnce = false
   try {
-    for await (const item of client.watch({key, rangeEnd: opts.prefix === '' ? Buffer.from([0]) : prefixEnd(key), startRevision: opts.fromRevision, signal: opts.signal}) as AsyncGenerator<WatchItem>) {
+    for await (const item of client.watch({
+      key,
+      rangeEnd: opts.prefix === '' ? Buffer.from([0]) : prefixEnd(key),
+      startRevision: opts.fromRevision,
+      signal: opts.signal,
+    }) as AsyncGenerator<WatchItem>) {
       switch (item.type) {
         case 'connected':
           opts.reporter.info(`watch: connected to ${item.endpoint} (${item.url}) from revision ${item.fromRevision}`)
@@ -56,7 +67,14 @@ export async function watchPrefix(opts: WatchPrefixOptions): Promise<WatchSummar
         case 'events':
           for (const e of item.events) {
             summary.events++
-            opts.onEvent({type: e.type, key: e.kv.key.toString(), value: e.kv.value.toString(), revision: e.kv.modRevision, createRevision: e.kv.createRevision, version: e.kv.version})
+            opts.onEvent({
+              type: e.type,
+              key: e.kv.key.toString(),
+              value: e.kv.value.toString(),
+              revision: e.kv.modRevision,
+              createRevision: e.kv.createRevision,
+              version: e.kv.version,
+            })
           }
           summary.lastRevision = item.revision
           break
@@ -65,12 +83,16 @@ export async function watchPrefix(opts: WatchPrefixOptions): Promise<WatchSummar
           break
         case 'gap':
           summary.gaps.push({fromRevision: item.fromRevision, compactRevision: item.compactRevision})
-          opts.reporter.warn(`watch: revisions ${item.fromRevision}..${item.compactRevision - 1} were compacted: their events are LOST to this watch; continuing from ${item.compactRevision}`)
+          opts.reporter.warn(
+            `watch: revisions ${item.fromRevision}..${item.compactRevision - 1} were compacted: their events are LOST to this watch; continuing from ${item.compactRevision}`,
+          )
           opts.onGap(item)
           summary.lastRevision = item.compactRevision - 1
           break
         case 'disconnected':
-          opts.reporter.warn(`watch: lost ${item.endpoint} (${item.error}); reconnecting in ${item.retryInMs} ms from revision ${(summary.lastRevision ?? 0) + 1}`)
+          opts.reporter.warn(
+            `watch: lost ${item.endpoint} (${item.error}); reconnecting in ${item.retryInMs} ms from revision ${(summary.lastRevision ?? 0) + 1}`,
+          )
           break
       }
     }

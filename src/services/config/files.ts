@@ -26,7 +26,8 @@ export function referencedFiles(config: Config, i: number): FileRef[] {
   const ssh = (base: PropertyKey[], s: Context['ssh']) => {
     for (const k of SSH_FILES) {
       const v = s?.[k]
-      if (v && v !== 'none') out.push({path: [...base, 'ssh', k], setting: `ssh.${k}`, value: v, optional: k === 'known-hosts'})
+      if (v && v !== 'none')
+        out.push({path: [...base, 'ssh', k], setting: `ssh.${k}`, value: v, optional: k === 'known-hosts'})
     }
   }
   ssh(['contexts', i], ctx.ssh)
@@ -37,7 +38,8 @@ export function referencedFiles(config: Config, i: number): FileRef[] {
     const tls = ctx[section]?.tls
     for (const k of TLS_FILES) {
       const v = tls?.[k]
-      if (v) out.push({path: ['contexts', i, section, 'tls', k], setting: `${section}.tls.${k}`, value: v, optional: false})
+      if (v)
+        out.push({path: ['contexts', i, section, 'tls', k], setting: `${section}.tls.${k}`, value: v, optional: false})
     }
   }
   return out
@@ -61,7 +63,11 @@ export async function fileProblem(abs: string, optional: boolean): Promise<strin
  * "config.yaml:12" of the setting that names FILE in the context, when one does: a local problem
  * then points at the line to fix. Reads the config again with its document (only on that path).
  */
-export async function configLineOf(loaded: LoadedConfig, ctx: Context, file: string | undefined): Promise<string | undefined> {
+export async function configLineOf(
+  loaded: LoadedConfig,
+  ctx: Context,
+  file: string | undefined,
+): Promise<string | undefined> {
   if (!file) return undefined
   const i = loaded.config.contexts.findIndex((c) => c.name === ctx.name)
   const ref = i < 0 ? undefined : referencedFiles(loaded.config, i).find((r) => configPath(loaded, r.value) === file)

@@ -64,7 +64,9 @@ const TEMPLATE_SCHEMA_REF = '$schema=../schemas/config.schema.json'
  */
 export function parseNodeFlag(value: string): InitNode {
   const bad = (why: string) =>
-    new UsageError(`invalid --node "${value}": ${why}`, {hint: 'use --node name=address[:role,…], e.g. --node cp1=10.0.0.11:chainfire,flaredb'})
+    new UsageError(`invalid --node "${value}": ${why}`, {
+      hint: 'use --node name=address[:role,…], e.g. --node cp1=10.0.0.11:chainfire,flaredb',
+    })
   const eq = value.indexOf('=')
   if (eq <= 0) throw bad('expected name=address')
   const name = value.slice(0, eq).trim()
@@ -86,7 +88,13 @@ export function parseNodeFlag(value: string): InitNode {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(name)) throw bad('node names use letters, digits, ".", "_" and "-"')
   if (!address) throw bad('missing address')
   if (!SAFE_HOST_RE.test(address)) throw bad(`the address must be ${SAFE_HOST_RULE}`)
-  const roles = roleText === undefined ? ['chainfire'] : roleText.split(',').map((r) => r.trim()).filter(Boolean)
+  const roles =
+    roleText === undefined
+      ? ['chainfire']
+      : roleText
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean)
   for (const r of roles) {
     if (!(ROLES as readonly string[]).includes(r)) throw bad(`unknown role "${r}" (roles: ${ROLES.join(', ')})`)
   }
@@ -120,7 +128,10 @@ export async function initConfig(opts: InitOptions): Promise<InitResult> {
   }
   // Bad flags fail before anyone is asked anything.
   const {nodes: nodeFlags, ...rest} = opts.flags
-  let answers: Partial<InitAnswers> = {...rest, ...(nodeFlags && nodeFlags.length > 0 ? {nodes: nodeFlags.map((n) => parseNodeFlag(n))} : {})}
+  let answers: Partial<InitAnswers> = {
+    ...rest,
+    ...(nodeFlags && nodeFlags.length > 0 ? {nodes: nodeFlags.map((n) => parseNodeFlag(n))} : {}),
+  }
   for (const e of answers.endpoints ?? []) {
     if (!URL.canParse(e)) throw new UsageError(`invalid --endpoint "${e}": expected a URL like http://10.0.0.11:2379`)
   }
@@ -135,7 +146,8 @@ export async function initConfig(opts: InitOptions): Promise<InitResult> {
   if (!(ENVIRONMENTS as readonly string[]).includes(full.environment)) {
     throw new UsageError(`invalid environment "${full.environment}" (expected ${ENVIRONMENTS.join(', ')})`)
   }
-  if (full.sshUser && !SAFE_USER_RE.test(full.sshUser)) throw new UsageError(`invalid --ssh-user "${full.sshUser}": expected ${SAFE_USER_RULE}`)
+  if (full.sshUser && !SAFE_USER_RE.test(full.sshUser))
+    throw new UsageError(`invalid --ssh-user "${full.sshUser}": expected ${SAFE_USER_RULE}`)
   const dup = full.nodes.find((n, i) => full.nodes.findIndex((m) => m.name === n.name) !== i)
   if (dup) throw new UsageError(`node "${dup.name}" is given twice (--node names must be unique)`)
   const text = renderConfig(await readFile(TEMPLATE_PATH, 'utf8'), full)

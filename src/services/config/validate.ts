@@ -23,11 +23,16 @@ async function fileProblems(loaded: LoadedConfig): Promise<ValidationProblem[]> 
   const lineCounter = new LineCounter()
   const doc = parseDocument(await readFile(loaded.path, 'utf8'), {lineCounter})
   const refs = loaded.config.contexts.flatMap((_, i) => referencedFiles(loaded.config, i))
-  const found = await Promise.all(refs.map(async (r) => ({r, why: await fileProblem(configPath(loaded, r.value), r.optional)})))
+  const found = await Promise.all(
+    refs.map(async (r) => ({r, why: await fileProblem(configPath(loaded, r.value), r.optional)})),
+  )
   return found.flatMap(({r, why}) => {
     if (!why) return []
     const {line, col} = lineCounter.linePos(locate(doc, r.path) ?? 0)
-    const path = r.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '')
+    const path = r.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '')
     return [{file: loaded.path, line, column: col, path, message: why}]
   })
 }

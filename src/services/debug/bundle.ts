@@ -66,7 +66,12 @@ export interface BundleResult {
 const MARK = '@@plasmactl-bundle@@'
 const RUN_DIRS = ['runbooks', 'node-runs', 'restores', 'drills']
 /** A component's service name → the node role that runs it (a service named like its role needs no entry). */
-const SERVICE_ROLE: Record<string, string> = {'ovn-nb': 'prismnet', 'ovn-sb': 'prismnet', ovn: 'prismnet', plasmavmc: 'plasmavmc-host'}
+const SERVICE_ROLE: Record<string, string> = {
+  'ovn-nb': 'prismnet',
+  'ovn-sb': 'prismnet',
+  ovn: 'prismnet',
+  plasmavmc: 'plasmavmc-host',
+}
 const DEFAULT_LOGS = 'journalctl -u {unit} --no-pager -n {lines} --since {since}'
 
 class Collector {
@@ -105,7 +110,8 @@ class Collector {
 
 /** Collects the support bundle and writes it as a tar.gz; only an unwritable --out fails it. */
 export async function createBundle(o: BundleOptions): Promise<BundleResult> {
-  if (await stat(o.out).catch(() => undefined)) throw new UsageError(`${o.out} already exists; refusing to overwrite it`, {hint: 'pass another --out'})
+  if (await stat(o.out).catch(() => undefined))
+    throw new UsageError(`${o.out} already exists; refusing to overwrite it`, {hint: 'pass another --out'})
   const createdAt = new Date().toISOString()
   const since = new Date(Date.now() - o.sinceMs).toISOString()
   let token: string | undefined
@@ -124,9 +130,17 @@ export async function createBundle(o: BundleOptions): Promise<BundleResult> {
   const sub = {loaded: o.loaded, ctx: o.ctx, reporter: report, timeoutMs: o.timeoutMs}
   const nodeNames: {node: string; collected: boolean}[] = []
   await Promise.all([
-    c.attempt('config', async () => c.add('config/context.yaml', 'config view --minify (redacted)', (await viewConfig({path: o.loaded.path, minify: true, context: o.ctx.name})).yaml + '\n')),
+    c.attempt('config', async () =>
+      c.add(
+        'config/context.yaml',
+        'config view --minify (redacted)',
+        (await viewConfig({path: o.loaded.path, minify: true, context: o.ctx.name})).yaml + '\n',
+      ),
+    ),
     c.attempt('health', async () => c.add('health.json', 'health --json', await checkHealth(sub))),
-    c.attempt('chainfire members', async () => c.add('chainfire/members.json', 'chainfire members --json', await listMembers(sub))),
+    c.attempt('chainfire members', async () =>
+      c.add('chainfire/members.json', 'chainfire members --json', await listMembers(sub)),
+    ),
     c.attempt('chainfire alarms', () => collectAlarms(o, c)),
     collectMetrics(o, c),
     c.attempt('vm check', () => collectVms(o, c)),
@@ -134,7 +148,12 @@ export async function createBundle(o: BundleOptions): Promise<BundleResult> {
     c.attempt('runs', () => collectRuns(o, c, since)),
     collectNodes(o, c, nodeNames),
   ])
-  c.add('versions.json', 'plasmactl', {plasmactl: o.cli.version, node: process.versions.node, platform: process.platform, arch: process.arch})
+  c.add('versions.json', 'plasmactl', {
+    plasmactl: o.cli.version,
+    node: process.versions.node,
+    platform: process.platform,
+    arch: process.arch,
+  })
 
   const result: BundleResult = {
     path: o.out,
@@ -190,13 +209,21 @@ async function collectMetrics(o: BundleOptions, c: Collector): Promise<void> {
 async function collectVms(o: BundleOptions, c: Collector): Promise<void> {
   if (!activeNodes(o.ctx).some((n) => n.roles.includes('plasmavmc-host'))) return
   const {checkVms} = await import('../vm/index.js')
-  c.add('plasmavmc/vm-check.json', 'vm check --json (QMP status)', await checkVms({loaded: o.loaded, ctx: o.ctx, reporter: o.reporter, timeoutMs: o.timeoutMs}))
+  c.add(
+    'plasmavmc/vm-check.json',
+    'vm check --json (QMP status)',
+    await checkVms({loaded: o.loaded, ctx: o.ctx, reporter: o.reporter, timeoutMs: o.timeoutMs}),
+  )
 }
 
 async function collectPrismnet(o: BundleOptions, c: Collector): Promise<void> {
   const {checkPrismnet, prismnetConfigured} = await import('../prismnet/index.js')
   if (!prismnetConfigured(o.ctx)) return
-  c.add('prismnet/ovn-cluster.json', 'prismnet status --json (OVN cluster status)', await checkPrismnet({loaded: o.loaded, ctx: o.ctx, timeoutMs: o.timeoutMs}))
+  c.add(
+    'prismnet/ovn-cluster.json',
+    'prismnet status --json (OVN cluster status)',
+    await checkPrismnet({loaded: o.loaded, ctx: o.ctx, timeoutMs: o.timeoutMs}),
+  )
 }
 
 /** What `runs list` would show: each journal's begin and end (or last event), for runs of the period and every unfinished one. */
@@ -206,22 +233,41 @@ async function collectRuns(o: BundleOptions, c: Collector, since: string): Promi
     const dir = join(stateDir(), kind)
     const names = await readdir(dir).catch(() => [] as string[])
     for (const name of names.filter((n) => n.endsWith('.jsonl'))) {
-      const events = (await readFile(join(dir, name), 'utf8'))
-        .split('\n')
-        .flatMap((l) => {
-          try {
-            return l.trim() ? [JSON.parse(l) as {ts?: string; type?: string; data?: Record<string, unknown>; ok?: boolean; error?: string}] : []
-          } catch {
-            return []
-          }
-        })
+      const events = (await readFile(join(dir, name), 'utf8')).split('\n').flatMap((l) => {
+        try {
+          return l.trim()
+            ? [
+                JSON.parse(l) as {
+                  ts?: string
+                  type?: string
+                  data?: Record<string, unknown>
+                  ok?: boolean
+                  error?: string
+                },
+              ]
+            : []
+        } catch {
+          return []
+        }
+      })
       const begin = events.find((e) => e.type === 'begin')
       const end = [...events].reverse().find((e) => e.type === 'end')
       const last = events.at(-1)
-      if (!end || (last?.ts ?? '') >= since) runs.push({kind, id: name.slice(0, -'.jsonl'.length), begin, end: end ?? null, last: last ?? null, events: events.length, finished: Boolean(end)})
+      if (!end || (last?.ts ?? '') >= since)
+        runs.push({
+          kind,
+          id: name.slice(0, -'.jsonl'.length),
+          begin,
+          end: end ?? null,
+          last: last ?? null,
+          events: events.length,
+          finished: Boolean(end),
+        })
     }
   }
-  runs.sort((a, b) => String((a.begin as {ts?: string})?.ts ?? '').localeCompare(String((b.begin as {ts?: string})?.ts ?? '')))
+  runs.sort((a, b) =>
+    String((a.begin as {ts?: string})?.ts ?? '').localeCompare(String((b.begin as {ts?: string})?.ts ?? '')),
+  )
   c.add('runs.json', `journals in ${stateDir()}/{${RUN_DIRS.join(',')}}`, {since, runs})
 }
 
@@ -246,7 +292,8 @@ async function collectNodes(o: BundleOptions, c: Collector, out: {node: string; 
         continue
       }
       out.push({node: h.node, collected: true})
-      for (const [section, text] of splitSections(h.stdout)) c.add(`nodes/${safeName(h.node)}/${section}.txt`, `ssh ${h.node}`, text)
+      for (const [section, text] of splitSections(h.stdout))
+        c.add(`nodes/${safeName(h.node)}/${section}.txt`, `ssh ${h.node}`, text)
       if (h.stderr.trim()) c.add(`nodes/${safeName(h.node)}/stderr.txt`, `ssh ${h.node}`, h.stderr)
     }
   } catch (error) {
@@ -257,33 +304,58 @@ async function collectNodes(o: BundleOptions, c: Collector, out: {node: string; 
 function nodeServices(ctx: Context, node: NodeSpec): string[] {
   const names = new Set([...Object.keys(ctx.services ?? {}), ...Object.keys(node.services ?? {})])
   if (node.roles.includes('chainfire')) names.add('chainfire')
-  return [...names].filter((s) => Object.keys(node.services ?? {}).includes(s) || node.roles.includes((SERVICE_ROLE[s] ?? s) as never))
+  return [...names].filter(
+    (s) => Object.keys(node.services ?? {}).includes(s) || node.roles.includes((SERVICE_ROLE[s] ?? s) as never),
+  )
 }
 
 function dataDirs(ctx: Context, node: NodeSpec): [string, string][] {
   const dirs: [string, string][] = []
   const cf = node.chainfire?.['data-dir'] ?? ctx.chainfire?.['data-dir']
   if (node.roles.includes('chainfire') && cf) dirs.push(['chainfire', cf])
-  for (const [component, dir] of Object.entries(ctx['data-dirs'] ?? {})) if (node.roles.includes((SERVICE_ROLE[component] ?? component) as never)) dirs.push([component, dir])
+  for (const [component, dir] of Object.entries(ctx['data-dirs'] ?? {}))
+    if (node.roles.includes((SERVICE_ROLE[component] ?? component) as never)) dirs.push([component, dir])
   return dirs
 }
 
 /** The shell script run on NODE; each section starts with a marker line the collector splits on. */
 export function nodeScript(o: Pick<BundleOptions, 'ctx' | 'lines' | 'sinceMs'>, node: NodeSpec): string {
-  const section = (name: string, cmd: string) => `printf '\\n%s %s\\n' ${shellQuote(MARK)} ${shellQuote(name)}; ( ${cmd} ) 2>&1 </dev/null`
+  const section = (name: string, cmd: string) =>
+    `printf '\\n%s %s\\n' ${shellQuote(MARK)} ${shellQuote(name)}; ( ${cmd} ) 2>&1 </dev/null`
   const parts = [section('system', 'uname -a; uptime; id -un')]
   const sudo = nodeSsh(o.ctx, node).sudo
   for (const s of nodeServices(o.ctx, node)) {
     const spec = {...o.ctx.services?.[s], ...node.services?.[s]}
     const logs = (spec.logs ?? DEFAULT_LOGS).replaceAll(/\{(unit|node|lines|since)\}/g, (_m, k: string) =>
-      shellQuote(k === 'unit' ? (spec.unit ?? s) : k === 'node' ? node.name : k === 'lines' ? String(o.lines) : `${Math.ceil(o.sinceMs / 1000)} seconds ago`),
+      shellQuote(
+        k === 'unit'
+          ? (spec.unit ?? s)
+          : k === 'node'
+            ? node.name
+            : k === 'lines'
+              ? String(o.lines)
+              : `${Math.ceil(o.sinceMs / 1000)} seconds ago`,
+      ),
     )
     parts.push(section(`service-${s}`, `${serviceCommand(o.ctx, node, s, 'is-active')}; echo "(exit $?)"`))
     parts.push(section(`log-${s}`, `${sudo ? `sudo -n ${logs}` : logs} | tail -n ${o.lines}`))
   }
   const dirs = dataDirs(o.ctx, node)
-  if (dirs.length > 0) parts.push(section('disk', dirs.map(([c, d]) => `echo ${shellQuote(`${c}: ${d}`)}; du -sk ${shellQuote(d)}; df -Pk ${shellQuote(d)}`).join('; ')))
-  parts.push(section('versions', 'for b in etcd ovsdb-server qemu-system-x86_64; do command -v "$b" >/dev/null 2>&1 && { echo "$b: $("$b" --version 2>&1 | head -n 1)"; }; done; true'))
+  if (dirs.length > 0)
+    parts.push(
+      section(
+        'disk',
+        dirs
+          .map(([c, d]) => `echo ${shellQuote(`${c}: ${d}`)}; du -sk ${shellQuote(d)}; df -Pk ${shellQuote(d)}`)
+          .join('; '),
+      ),
+    )
+  parts.push(
+    section(
+      'versions',
+      'for b in etcd ovsdb-server qemu-system-x86_64; do command -v "$b" >/dev/null 2>&1 && { echo "$b: $("$b" --version 2>&1 | head -n 1)"; }; done; true',
+    ),
+  )
   return parts.join('\n')
 }
 

@@ -14,8 +14,18 @@ export function registerHistory(ops: DrillOp[]): HistoryOperation[] {
   const out: HistoryOperation[] = []
   for (const op of ops) {
     if (op.kind === 'seq' || op.outcome === 'fail') continue
-    const input = op.kind === 'read' ? {op: 'read' as const} : op.kind === 'write' ? {op: 'write' as const, value: op.value!} : {op: 'cas' as const, from: op.from!, to: op.to!}
-    const output = op.outcome === 'indeterminate' ? {indeterminate: true as const} : op.kind === 'read' ? {ok: true as const, value: op.read ?? null} : {ok: true as const, applied: op.kind === 'cas' ? op.applied : undefined}
+    const input =
+      op.kind === 'read'
+        ? {op: 'read' as const}
+        : op.kind === 'write'
+          ? {op: 'write' as const, value: op.value!}
+          : {op: 'cas' as const, from: op.from!, to: op.to!}
+    const output =
+      op.outcome === 'indeterminate'
+        ? {indeterminate: true as const}
+        : op.kind === 'read'
+          ? {ok: true as const, value: op.read ?? null}
+          : {ok: true as const, applied: op.kind === 'cas' ? op.applied : undefined}
     out.push({key: op.key, client: op.client, input, output, call: op.call, complete: op.complete})
   }
   return out
@@ -65,7 +75,14 @@ export function checkWatch(ops: DrillOp[], w: WatchRecord): WatchCheck {
     prev = Math.max(prev, r)
   }
   const missing = ops.filter((op) => acked(op) && op.revision !== undefined && !seen.has(op.revision)).length
-  return {ok: duplicates === 0 && outOfOrder === 0 && missing === 0 && w.gaps === 0, events: w.revisions.length, duplicates, outOfOrder, missing, gaps: w.gaps}
+  return {
+    ok: duplicates === 0 && outOfOrder === 0 && missing === 0 && w.gaps === 0,
+    events: w.revisions.length,
+    duplicates,
+    outOfOrder,
+    missing,
+    gaps: w.gaps,
+  }
 }
 
 export function percentile(sorted: number[], p: number): number | null {
@@ -115,7 +132,12 @@ export interface HistoryChecks {
 
 export function checkHistory(ops: DrillOp[], w: WatchRecord): HistoryChecks {
   const lin = checkLinearizable(registerHistory(ops))
-  return {linearizable: lin.linearizable, failedKeys: lin.failedKeys, staleReads: countStaleReads(ops), watch: checkWatch(ops, w)}
+  return {
+    linearizable: lin.linearizable,
+    failedKeys: lin.failedKeys,
+    staleReads: countStaleReads(ops),
+    watch: checkWatch(ops, w),
+  }
 }
 
 /** Milliseconds as seconds with millisecond precision (null stays null). */

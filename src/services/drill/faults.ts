@@ -46,7 +46,9 @@ export class FaultInjector {
 
   private async arm(node: NodeSpec, undo: string, seconds: number): Promise<string> {
     const marker = this.marker(node)
-    await this.remote.execChecked(node, `rm -f ${shellQuote(marker)}; ${deadManCommand(undo, seconds, marker)}`, {timeoutMs: 15_000})
+    await this.remote.execChecked(node, `rm -f ${shellQuote(marker)}; ${deadManCommand(undo, seconds, marker)}`, {
+      timeoutMs: 15_000,
+    })
     return marker
   }
 
@@ -65,7 +67,11 @@ export class FaultInjector {
     const port = url.port || '2379'
     const ss = await this.remote.exec(node, `ss -Hltnp ${shellQuote(`sport = :${port}`)}`, {timeoutMs: 30_000})
     const pid = pidFromSs(ss.stdout, url.hostname, port)
-    if (!pid) throw new OperationError(`${node.name}: no process found listening on ${url.host} (ss -ltnp)`, {host: node.address, hint: 'is the member running, and may the SSH user see its process?'})
+    if (!pid)
+      throw new OperationError(`${node.name}: no process found listening on ${url.host} (ss -ltnp)`, {
+        host: node.address,
+        hint: 'is the member running, and may the SSH user see its process?',
+      })
     const undo = `kill -CONT ${pid}`
     const cancelMarker = await this.arm(node, undo, deadManSeconds)
     await this.remote.execChecked(node, `kill -STOP ${pid}`, {timeoutMs: 15_000})

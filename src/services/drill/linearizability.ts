@@ -62,7 +62,8 @@ interface Entry {
 
 /** Builds the doubly linked event list; returns come before calls at equal times (they happened-before). */
 function buildList(ops: HistoryOperation[]): Entry {
-  const horizon = Math.max(0, ...ops.map((o) => Math.max(o.call, 'indeterminate' in o.output ? o.call : o.complete))) + 1
+  const horizon =
+    Math.max(0, ...ops.map((o) => Math.max(o.call, 'indeterminate' in o.output ? o.call : o.complete))) + 1
   const events: Entry[] = []
   ops.forEach((op, id) => {
     const call: Entry = {id, isCall: true, time: op.call, op}
@@ -192,21 +193,36 @@ export function parseJepsenRegisterLog(text: string): HistoryOperation[] {
     const client = Number(procText)
     if (kind === 'invoke') {
       const cas = /^\[(\S+)\s+(\S+)\]$/.exec(arg)
-      const input: RegisterInput = f === 'read' ? {op: 'read'} : f === 'write' ? {op: 'write', value: arg} : {op: 'cas', from: cas?.[1] ?? '', to: cas?.[2] ?? ''}
+      const input: RegisterInput =
+        f === 'read'
+          ? {op: 'read'}
+          : f === 'write'
+            ? {op: 'write', value: arg}
+            : {op: 'cas', from: cas?.[1] ?? '', to: cas?.[2] ?? ''}
       open.set(client, {input, call: t})
       continue
     }
     const inv = open.get(client)
     if (!inv) continue
     open.delete(client)
-    if (kind === 'info') ops.push({client, input: inv.input, output: {indeterminate: true}, call: inv.call, complete: t})
+    if (kind === 'info')
+      ops.push({client, input: inv.input, output: {indeterminate: true}, call: inv.call, complete: t})
     else if (kind === 'fail' && inv.input.op === 'read') continue
-    else if (inv.input.op === 'read') ops.push({client, input: inv.input, output: {ok: true, value: arg === 'nil' ? null : arg}, call: inv.call, complete: t})
-    else if (inv.input.op === 'cas') ops.push({client, input: inv.input, output: {ok: true, applied: kind === 'ok'}, call: inv.call, complete: t})
+    else if (inv.input.op === 'read')
+      ops.push({
+        client,
+        input: inv.input,
+        output: {ok: true, value: arg === 'nil' ? null : arg},
+        call: inv.call,
+        complete: t,
+      })
+    else if (inv.input.op === 'cas')
+      ops.push({client, input: inv.input, output: {ok: true, applied: kind === 'ok'}, call: inv.call, complete: t})
     else if (kind === 'ok') ops.push({client, input: inv.input, output: {ok: true}, call: inv.call, complete: t})
     else ops.push({client, input: inv.input, output: {indeterminate: true}, call: inv.call, complete: t})
   }
   // Invoked and never answered: indeterminate.
-  for (const [client, inv] of open) ops.push({client, input: inv.input, output: {indeterminate: true}, call: inv.call, complete: t + 1})
+  for (const [client, inv] of open)
+    ops.push({client, input: inv.input, output: {indeterminate: true}, call: inv.call, complete: t + 1})
   return ops
 }

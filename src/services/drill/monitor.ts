@@ -60,7 +60,12 @@ export class ClusterMonitor {
     const leaders = new Set(up.map((a) => a.leader).filter((l) => l && l !== '0'))
     const id = leaders.size === 1 ? [...leaders][0] : undefined
     const healthy = up.filter((a) => a.healthy).length
-    return {t, leader: id ? (this.names.get(id) ?? id) : null, healthy, failureTolerance: failureTolerance(this.voters, this.voters - healthy)}
+    return {
+      t,
+      leader: id ? (this.names.get(id) ?? id) : null,
+      healthy,
+      failureTolerance: failureTolerance(this.voters, this.voters - healthy),
+    }
   }
 
   start(): void {
@@ -105,7 +110,12 @@ export class ClusterMonitor {
   async waitTolerance(target: number, since: number, timeoutMs: number): Promise<number | null> {
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
-      const back = this.samples.find((s) => s.t > since && s.failureTolerance >= target && this.samples.slice(this.samples.indexOf(s)).every((x) => x.failureTolerance >= target))
+      const back = this.samples.find(
+        (s) =>
+          s.t > since &&
+          s.failureTolerance >= target &&
+          this.samples.slice(this.samples.indexOf(s)).every((x) => x.failureTolerance >= target),
+      )
       if (back) return back.t
       await sleep(this.pollMs / 2)
     }

@@ -12,7 +12,12 @@ export interface DrillReportFiles {
 }
 
 /** Writes a drill's report directory: result, history, a copy of the journal, report.md, timeline.svg. */
-export async function writeDrillReport(dir: string, result: DrillResult, ops: DrillOp[], journalPath: string): Promise<DrillReportFiles> {
+export async function writeDrillReport(
+  dir: string,
+  result: DrillResult,
+  ops: DrillOp[],
+  journalPath: string,
+): Promise<DrillReportFiles> {
   await mkdir(dir, {recursive: true})
   await writeFileAtomic(join(dir, 'history.jsonl'), ops.map((o) => JSON.stringify(o)).join('\n') + '\n', 0o644)
   await writeFileAtomic(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n', 0o644)
@@ -36,7 +41,9 @@ export async function renderDrillReport(dirArg: string): Promise<DrillReportFile
   try {
     result = JSON.parse(resultText) as DrillResult
   } catch (error) {
-    throw new UsageError(`${join(dir, 'result.json')} is not valid JSON: ${(error as Error).message}`, {file: join(dir, 'result.json')})
+    throw new UsageError(`${join(dir, 'result.json')} is not valid JSON: ${(error as Error).message}`, {
+      file: join(dir, 'result.json'),
+    })
   }
   const lines = historyText.split('\n')
   const ops: DrillOp[] = []
@@ -45,7 +52,10 @@ export async function renderDrillReport(dirArg: string): Promise<DrillReportFile
     try {
       ops.push(JSON.parse(line) as DrillOp)
     } catch {
-      throw new UsageError(`${join(dir, 'history.jsonl')}:${i + 1} is not valid JSON`, {file: join(dir, 'history.jsonl'), line: i + 1})
+      throw new UsageError(`${join(dir, 'history.jsonl')}:${i + 1} is not valid JSON`, {
+        file: join(dir, 'history.jsonl'),
+        line: i + 1,
+      })
     }
   }
   const files = ['report.md']

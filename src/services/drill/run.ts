@@ -54,7 +54,12 @@ function drillsDir(): string {
 
 function nodeNamed(ctx: Context, name: string): NodeSpec {
   const n = activeNodes(ctx).find((x) => x.name === name)
-  if (!n) throw new UsageError(`no node "${name}" in context ${ctx.name} (nodes: ${activeNodes(ctx).map((x) => x.name).join(', ')})`)
+  if (!n)
+    throw new UsageError(
+      `no node "${name}" in context ${ctx.name} (nodes: ${activeNodes(ctx)
+        .map((x) => x.name)
+        .join(', ')})`,
+    )
   return n
 }
 
@@ -84,7 +89,10 @@ async function requireFreshSnapshot(o: DrillRunOptions): Promise<void> {
   const listing = await listSnapshots({loaded: o.loaded, ctx: o.ctx, verify: true})
   const fresh = listing.snapshots.find((e) => e.complete && Date.now() - Date.parse(e.createdAt) < 3_600_000)
   if (!fresh) {
-    throw new RefusedError(`preflight: drill ${o.name} needs a verified snapshot younger than an hour (newest: ${listing.snapshots[0]?.createdAt ?? 'none'})`, {hint: 'plasmactl snapshot save, or pass --no-snapshot'})
+    throw new RefusedError(
+      `preflight: drill ${o.name} needs a verified snapshot younger than an hour (newest: ${listing.snapshots[0]?.createdAt ?? 'none'})`,
+      {hint: 'plasmactl snapshot save, or pass --no-snapshot'},
+    )
   }
 }
 
@@ -98,28 +106,55 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
   const spec = drillSpec(o.name)
   if (o.ctx.environment === 'production' && !o.productionConfirmed) {
-    throw new RefusedError(`context ${o.ctx.name} is a production context: drills inject real faults`, {hint: 'pass --allow-production and type the context name when asked'})
+    throw new RefusedError(`context ${o.ctx.name} is a production context: drills inject real faults`, {
+      hint: 'pass --allow-production and type the context name when asked',
+    })
   }
   if (spec.fault === 'netem') return skipped(o, spec, 'netem not available')
   const client = chainfireClientFor(o.loaded, o.ctx, {commandTimeoutMs: 3000})
   const t0 = performance.now()
   const now = () => performance.now() - t0
-  const checker = new HealthChecker({loaded: o.loaded, ctx: o.ctx, reporter: o.reporter, timeoutMs: 1000, components: ['chainfire']})
+  const checker = new HealthChecker({
+    loaded: o.loaded,
+    ctx: o.ctx,
+    reporter: o.reporter,
+    timeoutMs: 1000,
+    components: ['chainfire'],
+  })
   const monitor = new ClusterMonitor(client, checker, now)
   const remote = new Remote(o.loaded, o.ctx)
-  const cleanups: (() => Promise<unknown>)[] = [async () => client.close(), async () => checker.close(), () => remote.close()]
+  const cleanups: (() => Promise<unknown>)[] = [
+    async () => client.close(),
+    async () => checker.close(),
+    () => remote.close(),
+  ]
   try {
     // Preflight: healthy, and able to lose a member.
     const pre = await monitor.settle(15_000)
     if (pre.failureTolerance < 1 || pre.healthy < monitor.voters) {
-      throw new RefusedError(`preflight: ${pre.healthy}/${monitor.voters} members healthy, failure tolerance ${pre.failureTolerance}: a drill needs a healthy cluster that can lose a member`, {hint: 'plasmactl health'})
+      throw new RefusedError(
+        `preflight: ${pre.healthy}/${monitor.voters} members healthy, failure tolerance ${pre.failureTolerance}: a drill needs a healthy cluster that can lose a member`,
+        {hint: 'plasmactl health'},
+      )
     }
     const target = pickTarget(spec, o.ctx, pre.leader, o.node)
     if (spec.needsSnapshot && !o.noSnapshot) await requireFreshSnapshot(o)
     const runId = Journal.newId('drill')
-    const journal = await Journal.create(drillsDir(), runId, {kind: 'drill', drill: spec.name, context: o.ctx.name, operator: operatorName(), target: target.name})
+    const journal = await Journal.create(drillsDir(), runId, {
+      kind: 'drill',
+      drill: spec.name,
+      context: o.ctx.name,
+      operator: operatorName(),
+      target: target.name,
+    })
     cleanups.unshift(() => journal.close())
-    const lock = await acquireClusterLock(o.ctx, {kind: 'drill', purpose: `drill ${spec.name}`, runId, client, reporter: o.reporter})
+    const lock = await acquireClusterLock(o.ctx, {
+      kind: 'drill',
+      purpose: `drill ${spec.name}`,
+      runId,
+      client,
+      reporter: o.reporter,
+    })
     cleanups.unshift(() => lock.release())
     const prefix = `/plasmactl/drill/${runId}/`
     const injector = new FaultInjector(remote, o.ctx, runId)
@@ -142,17 +177,25 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       for (const s of ['SIGINT', 'SIGTERM'] as const) process.removeListener(s, onSignal)
     })
     // A drill that fails half-way still takes its fault back and deletes its keys.
-    cleanups.unshift(async () => {
-      if (!live.reverted) await revertAll()
-    }, () => client.deletePrefix(prefix))
+    cleanups.unshift(
+      async () => {
+        if (!live.reverted) await revertAll()
+      },
+      () => client.deletePrefix(prefix),
+    )
 
     const startRevision = (await client.get(prefix, {count_only: true})).header.revision + 1
     const workload = new Workload({client, prefix, clients: o.clients, keys: 8, pauseMs: 10, opTimeoutMs: 2000, now})
     monitor.start()
     workload.start(startRevision)
     // Idempotent: on the normal path they are stopped before the checks.
-    cleanups.unshift(() => workload.stop(0), () => monitor.stop())
-    o.reporter.info(`drill ${spec.name} (run ${runId}): workload of ${o.clients} clients on ${prefix}; baseline ${o.baselineSeconds}s`)
+    cleanups.unshift(
+      () => workload.stop(0),
+      () => monitor.stop(),
+    )
+    o.reporter.info(
+      `drill ${spec.name} (run ${runId}): workload of ${o.clients} clients on ${prefix}; baseline ${o.baselineSeconds}s`,
+    )
     await sleep(o.baselineSeconds * 1000)
 
     const oldLeader = monitor.samples.at(-1)?.leader ?? pre.leader
@@ -160,14 +203,30 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     const holdMs = o.holdSeconds * 1000
     const deadMan = o.recover ? o.holdSeconds + 300 : o.holdSeconds
     const victimNames = victims.map((v) => v.name).join(', ')
-    await journal.append({type: 'step-start', step: 'fault', target: victimNames, data: {kind: spec.fault, deadManSeconds: deadMan}})
+    await journal.append({
+      type: 'step-start',
+      step: 'fault',
+      target: victimNames,
+      data: {kind: spec.fault, deadManSeconds: deadMan},
+    })
     const faultAt = now()
-    for (const v of victims) live.applied.push({f: spec.fault === 'stop' ? await injector.stop(v, deadMan) : await injector.kill(v, deadMan), node: v})
+    for (const v of victims)
+      live.applied.push({
+        f: spec.fault === 'stop' ? await injector.stop(v, deadMan) : await injector.kill(v, deadMan),
+        node: v,
+      })
     await journal.append({type: 'step-end', step: 'fault', target: victimNames, ok: true})
-    o.reporter.info(`fault: ${spec.fault} on ${victimNames}${victims[0].name === oldLeader ? ' (the leader first)' : ''}; holding ${o.holdSeconds}s`)
+    o.reporter.info(
+      `fault: ${spec.fault} on ${victimNames}${victims[0].name === oldLeader ? ' (the leader first)' : ''}; holding ${o.holdSeconds}s`,
+    )
     await sleep(holdMs)
 
-    await journal.append({type: 'step-start', step: 'recover', target: victimNames, data: {method: o.recover ? spec.recovery : 'dead-man timer'}})
+    await journal.append({
+      type: 'step-start',
+      step: 'recover',
+      target: victimNames,
+      data: {method: o.recover ? spec.recovery : 'dead-man timer'},
+    })
     const recoverAt = now()
     let recoveryStatus = 'ok'
     if (!o.recover) {
@@ -175,20 +234,52 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     } else if (spec.fault === 'stop') {
       await revertAll()
     } else {
-      const [name, params] = spec.fault === 'quorum-loss' ? ['chainfire/quorum-loss-recovery', {source: o.source ?? 'freshest'}] : ['chainfire/restart-node', {node: target.name}]
+      const [name, params] =
+        spec.fault === 'quorum-loss'
+          ? ['chainfire/quorum-loss-recovery', {source: o.source ?? 'freshest'}]
+          : ['chainfire/restart-node', {node: target.name}]
       const rb = await runRunbook({
-        loaded: o.loaded, ctx: o.ctx, reporter: o.reporter, output: (l) => o.reporter.debug(l), name, params, acceptDataLoss: o.acceptDataLoss,
-        dryRun: false, yes: true, stepMode: false, interactive: false, force: [], allowManual: false, lockTtlSeconds: 15, version: 'drill',
-        prompts: {step: () => Promise.reject(new Error('no prompts in a drill')), confirm: () => Promise.resolve(false)},
+        loaded: o.loaded,
+        ctx: o.ctx,
+        reporter: o.reporter,
+        output: (l) => o.reporter.debug(l),
+        name,
+        params,
+        acceptDataLoss: o.acceptDataLoss,
+        dryRun: false,
+        yes: true,
+        stepMode: false,
+        interactive: false,
+        force: [],
+        allowManual: false,
+        lockTtlSeconds: 15,
+        version: 'drill',
+        prompts: {
+          step: () => Promise.reject(new Error('no prompts in a drill')),
+          confirm: () => Promise.resolve(false),
+        },
       })
-      recoveryStatus = rb.status === 'succeeded' ? 'ok' : `runbook ${rb.status}: ${rb.steps.find((x) => x.status === 'failed')?.error ?? ''}`.trim()
+      recoveryStatus =
+        rb.status === 'succeeded'
+          ? 'ok'
+          : `runbook ${rb.status}: ${rb.steps.find((x) => x.status === 'failed')?.error ?? ''}`.trim()
       live.reverted = true
       for (const a of live.applied) await injector.disarm(a.f, a.node)
     }
     const recoveredAt = now()
-    await journal.append({type: 'step-end', step: 'recover', target: target.name, ok: recoveryStatus === 'ok', error: recoveryStatus === 'ok' ? undefined : recoveryStatus})
+    await journal.append({
+      type: 'step-end',
+      step: 'recover',
+      target: target.name,
+      ok: recoveryStatus === 'ok',
+      error: recoveryStatus === 'ok' ? undefined : recoveryStatus,
+    })
     const rtoAt = await monitor.waitTolerance(pre.failureTolerance, faultAt, (o.rtoTimeoutSeconds ?? 120) * 1000)
-    o.reporter.info(rtoAt === null ? 'failure tolerance did not come back in time' : `failure tolerance back after ${((rtoAt - faultAt) / 1000).toFixed(1)}s; observing ${o.afterSeconds}s more`)
+    o.reporter.info(
+      rtoAt === null
+        ? 'failure tolerance did not come back in time'
+        : `failure tolerance back after ${((rtoAt - faultAt) / 1000).toFixed(1)}s; observing ${o.afterSeconds}s more`,
+    )
     const afterFrom = rtoAt ?? recoveredAt
     await sleep(o.afterSeconds * 1000)
     await workload.stop()
@@ -196,11 +287,18 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     const end = now()
 
     // Checks: acknowledged sequenced writes read back, history, watch.
-    const present = new Map((await client.getPrefix(prefix + 'c')).kvs.map((kv) => [kv.key.toString('utf8').slice(prefix.length), kv.value.toString('utf8')]))
+    const present = new Map(
+      (await client.getPrefix(prefix + 'c')).kvs.map((kv) => [
+        kv.key.toString('utf8').slice(prefix.length),
+        kv.value.toString('utf8'),
+      ]),
+    )
     const seqAcked = workload.history.filter((op) => op.kind === 'seq' && acked(op))
     const lostAckedWrites = seqAcked.filter((op) => present.get(op.key) !== op.value).length
     const checks = checkHistory(workload.history, workload.watch)
-    await client.deletePrefix(prefix).catch((e) => o.reporter.warn(`could not delete the drill keys under ${prefix}: ${(e as Error).message}`))
+    await client
+      .deletePrefix(prefix)
+      .catch((e) => o.reporter.warn(`could not delete the drill keys under ${prefix}: ${(e as Error).message}`))
 
     const ops = workload.history
     const detection = monitor.health.find((h) => h.t > faultAt && h.status !== 'ok')
@@ -219,22 +317,47 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       staleReads: checks.staleReads,
       linearizable: checks.linearizable,
       rtoSeconds: rtoAt === null ? null : secs(rtoAt - faultAt),
-      latency: {before: latencyWindow(ops, 0, faultAt), during: latencyWindow(ops, faultAt, afterFrom), after: latencyWindow(ops, afterFrom, end)},
+      latency: {
+        before: latencyWindow(ops, 0, faultAt),
+        during: latencyWindow(ops, faultAt, afterFrom),
+        after: latencyWindow(ops, afterFrom, end),
+      },
     }
     const ackedDuringFault = ops.filter((x) => acked(x) && x.complete > faultAt && x.complete < recoveredAt).length
     const single = spec.fault !== 'quorum-loss'
     const slo: SloResult[] = [
-      ...(single ? [{
-        objective: 'leader election',
-        limit: `< ${ELECTION_LIMIT_SECONDS}s`,
-        value: measures.electionSeconds,
-        pass: leaderFault ? measures.electionSeconds !== null && measures.electionSeconds < ELECTION_LIMIT_SECONDS : measures.electionSeconds === null || measures.electionSeconds < ELECTION_LIMIT_SECONDS,
-      },
-      {objective: 'single node failure: cluster continues', limit: 'writes acknowledged while the member is down', value: ackedDuringFault, pass: ackedDuringFault > 0}] : []),
+      ...(single
+        ? [
+            {
+              objective: 'leader election',
+              limit: `< ${ELECTION_LIMIT_SECONDS}s`,
+              value: measures.electionSeconds,
+              pass: leaderFault
+                ? measures.electionSeconds !== null && measures.electionSeconds < ELECTION_LIMIT_SECONDS
+                : measures.electionSeconds === null || measures.electionSeconds < ELECTION_LIMIT_SECONDS,
+            },
+            {
+              objective: 'single node failure: cluster continues',
+              limit: 'writes acknowledged while the member is down',
+              value: ackedDuringFault,
+              pass: ackedDuringFault > 0,
+            },
+          ]
+        : []),
       {objective: 'no acknowledged write lost', limit: '0', value: lostAckedWrites, pass: lostAckedWrites === 0},
       {objective: 'linearizable history', limit: 'true', value: checks.linearizable, pass: checks.linearizable},
-      {objective: 'watch saw every revision once, in order', limit: 'true', value: checks.watch.ok, pass: checks.watch.ok},
-      {objective: 'failure tolerance restored', limit: `within ${o.rtoTimeoutSeconds ?? 120}s`, value: measures.rtoSeconds, pass: rtoAt !== null && recoveryStatus === 'ok'},
+      {
+        objective: 'watch saw every revision once, in order',
+        limit: 'true',
+        value: checks.watch.ok,
+        pass: checks.watch.ok,
+      },
+      {
+        objective: 'failure tolerance restored',
+        limit: `within ${o.rtoTimeoutSeconds ?? 120}s`,
+        value: measures.rtoSeconds,
+        pass: rtoAt !== null && recoveryStatus === 'ok',
+      },
     ]
     const verdict = slo.every((s) => s.pass) ? 'pass' : 'fail'
     const reportDir = o.reportDir ?? join(drillsDir(), runId)
@@ -247,11 +370,20 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       status: verdict,
       verdict,
       fault: {kind: spec.fault, node: victimNames, wasLeader: leaderFault, deadManSeconds: deadMan},
-      recovery: {method: o.recover ? spec.recovery : 'dead-man timer (--no-recover)', status: recoveryStatus, seconds: secs(recoveredAt - recoverAt)},
+      recovery: {
+        method: o.recover ? spec.recovery : 'dead-man timer (--no-recover)',
+        status: recoveryStatus,
+        seconds: secs(recoveredAt - recoverAt),
+      },
       measures,
       slo,
       checks: {...checks, ackedSequencedWrites: seqAcked.length},
-      timeline: {faultAt: secs(faultAt)!, revertedAt: secs(recoveredAt)!, recoveredAt: rtoAt === null ? null : secs(rtoAt), end: secs(end)!},
+      timeline: {
+        faultAt: secs(faultAt)!,
+        revertedAt: secs(recoveredAt)!,
+        recoveredAt: rtoAt === null ? null : secs(rtoAt),
+        end: secs(end)!,
+      },
       samples: monitor.samples.map((s) => ({...s, t: secs(s.t)!})),
       health: monitor.health.map((h) => ({...h, started: secs(h.started)!, t: secs(h.t)!})),
       journal: journal.path,
@@ -266,5 +398,12 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
 
 function skipped(o: DrillRunOptions, spec: DrillSpec, reason: string): DrillResult {
   o.reporter.warn(`drill ${spec.name} skipped: ${reason}`)
-  return {runId: null, drill: spec.name, context: o.ctx.name, status: 'skipped', verdict: 'skipped', skipped: `skipped: ${reason}`}
+  return {
+    runId: null,
+    drill: spec.name,
+    context: o.ctx.name,
+    status: 'skipped',
+    verdict: 'skipped',
+    skipped: `skipped: ${reason}`,
+  }
 }

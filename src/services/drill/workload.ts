@@ -94,7 +94,14 @@ export class Workload {
   private async runWatch(startRevision: number): Promise<void> {
     const key = Buffer.from(this.o.prefix)
     try {
-      for await (const item of this.o.client.watch({key, rangeEnd: prefixEnd(key), startRevision, signal: this.watchAbort.signal, backoffMs: 100, maxBackoffMs: 1000}) as AsyncGenerator<WatchItem>) {
+      for await (const item of this.o.client.watch({
+        key,
+        rangeEnd: prefixEnd(key),
+        startRevision,
+        signal: this.watchAbort.signal,
+        backoffMs: 100,
+        maxBackoffMs: 1000,
+      }) as AsyncGenerator<WatchItem>) {
         if (item.type === 'events') {
           for (const e of item.events) this.watch.revisions.push(e.kv.modRevision)
           this.lastWatched = Math.max(this.lastWatched, item.revision)
@@ -119,7 +126,9 @@ export class Workload {
       const seen = lastSeen.get(key)
       const pick = seq % 3
       if (pick === 0) {
-        const r = await this.record({client, kind: 'write', key, value: mine}, ep, async (timeout) => ({revision: (await this.o.client.putOn(ep, this.o.prefix + key, mine, timeout)).header.revision}))
+        const r = await this.record({client, kind: 'write', key, value: mine}, ep, async (timeout) => ({
+          revision: (await this.o.client.putOn(ep, this.o.prefix + key, mine, timeout)).header.revision,
+        }))
         if (r.outcome === 'ok') lastSeen.set(key, mine)
         results.push(r)
       } else if (pick === 1 && seen !== undefined) {
@@ -147,10 +156,16 @@ export class Workload {
 
   private seqWrite(client: number, ep: EndpointSpec, seq: number): Promise<DrillOp> {
     const key = `c${client}/s${seq}`
-    return this.record({client, kind: 'seq', key, value: String(seq)}, ep, async (timeout) => ({revision: (await this.o.client.putOn(ep, this.o.prefix + key, String(seq), timeout)).header.revision}))
+    return this.record({client, kind: 'seq', key, value: String(seq)}, ep, async (timeout) => ({
+      revision: (await this.o.client.putOn(ep, this.o.prefix + key, String(seq), timeout)).header.revision,
+    }))
   }
 
-  private async record(base: Pick<DrillOp, 'client' | 'kind' | 'key' | 'value' | 'from' | 'to'>, ep: EndpointSpec, call: (timeoutMs: number) => Promise<Partial<DrillOp>>): Promise<DrillOp> {
+  private async record(
+    base: Pick<DrillOp, 'client' | 'kind' | 'key' | 'value' | 'from' | 'to'>,
+    ep: EndpointSpec,
+    call: (timeoutMs: number) => Promise<Partial<DrillOp>>,
+  ): Promise<DrillOp> {
     const t0 = this.o.now()
     let op: DrillOp
     try {

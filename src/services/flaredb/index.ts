@@ -92,10 +92,14 @@ export function flaredbConfigured(ctx: Context): boolean {
 }
 
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0
-const asId = (v: unknown): string | undefined => (typeof v === 'number' && Number.isInteger(v) ? String(v) : isStr(v) ? v : undefined)
+const asId = (v: unknown): string | undefined =>
+  typeof v === 'number' && Number.isInteger(v) ? String(v) : isStr(v) ? v : undefined
 
 /** The record's JSON object, or what is wrong with it. */
-function jsonObject(key: string, value: string): {v: Record<string, unknown>; invalid?: undefined} | {v?: undefined; invalid: InvalidRecord} {
+function jsonObject(
+  key: string,
+  value: string,
+): {v: Record<string, unknown>; invalid?: undefined} | {v?: undefined; invalid: InvalidRecord} {
   let v: unknown
   try {
     v = JSON.parse(value)
@@ -111,11 +115,20 @@ export function parseStoreRecord(key: string, value: string): StoreRecord | Inva
   const {v, invalid} = jsonObject(key, value)
   if (invalid) return invalid
   const missing = ['address', 'state', 'lastHeartbeat'].filter((k) => !isStr(v[k]))
-  if (missing.length > 0) return {key, error: `missing or empty field${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`}
-  if (Number.isNaN(Date.parse(v.lastHeartbeat as string))) return {key, error: `lastHeartbeat "${String(v.lastHeartbeat)}" is not a time`}
+  if (missing.length > 0)
+    return {key, error: `missing or empty field${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`}
+  if (Number.isNaN(Date.parse(v.lastHeartbeat as string)))
+    return {key, error: `lastHeartbeat "${String(v.lastHeartbeat)}" is not a time`}
   const id = asId(v.id) ?? key.slice(STORES_PREFIX.length)
-  if (asId(v.id) && asId(v.id) !== key.slice(STORES_PREFIX.length)) return {key, error: `id ${String(v.id)} does not match the key`}
-  return {id, address: v.address as string, state: v.state as string, lastHeartbeat: v.lastHeartbeat as string, node: isStr(v.node) ? v.node : undefined}
+  if (asId(v.id) && asId(v.id) !== key.slice(STORES_PREFIX.length))
+    return {key, error: `id ${String(v.id)} does not match the key`}
+  return {
+    id,
+    address: v.address as string,
+    state: v.state as string,
+    lastHeartbeat: v.lastHeartbeat as string,
+    node: isStr(v.node) ? v.node : undefined,
+  }
 }
 
 export function parseRegionRecord(key: string, value: string): RegionRecord | InvalidRecord {
@@ -124,7 +137,11 @@ export function parseRegionRecord(key: string, value: string): RegionRecord | In
   if (!Array.isArray(v.replicas) || v.replicas.length === 0) return {key, error: 'missing or empty field replicas'}
   const replicas = v.replicas.map(asId)
   if (replicas.some((r) => r === undefined)) return {key, error: 'replicas must be store ids'}
-  return {id: asId(v.id) ?? key.slice(REGIONS_PREFIX.length), replicas: [...new Set(replicas as string[])], leader: asId(v.leader)}
+  return {
+    id: asId(v.id) ?? key.slice(REGIONS_PREFIX.length),
+    replicas: [...new Set(replicas as string[])],
+    leader: asId(v.leader),
+  }
 }
 
 const isInvalid = (r: object): r is InvalidRecord => 'error' in r
@@ -178,7 +195,10 @@ async function withClient<T>(opts: FlaredbOptions, fn: (c: ChainfireClient) => P
 }
 
 export async function checkFlaredb(opts: FlaredbOptions): Promise<{details: FlaredbHealth; findings: Finding[]}> {
-  const heartbeatIntervalMs = parseDuration(opts.ctx.flaredb?.['heartbeat-interval'] ?? DEFAULT_HEARTBEAT_MS, 'flaredb.heartbeat-interval')
+  const heartbeatIntervalMs = parseDuration(
+    opts.ctx.flaredb?.['heartbeat-interval'] ?? DEFAULT_HEARTBEAT_MS,
+    'flaredb.heartbeat-interval',
+  )
   const staleAfterMs = heartbeatIntervalMs * STALE_AFTER_INTERVALS
   // Bounded by the check's timeout: without quorum the read would wait out every endpoint and retry.
   const placement = await withClient(opts, (c) => withDeadline(readPlacement(c), opts.timeoutMs ?? 3000))
@@ -187,16 +207,32 @@ export async function checkFlaredb(opts: FlaredbOptions): Promise<{details: Flar
   const probe = async (endpoint: string) => {
     try {
       const r = await grpcHealthCheck(endpoint, {timeoutMs: opts.timeoutMs ?? 3000, tls})
-      return {health: r.status, error: r.status === 'SERVING' ? null : `health status ${r.status}`, latencyMs: r.latencyMs}
+      return {
+        health: r.status,
+        error: r.status === 'SERVING' ? null : `health status ${r.status}`,
+        latencyMs: r.latencyMs,
+      }
     } catch (error) {
-      return {health: 'UNREACHABLE' as const, error: (error as Error).message.replace(`${endpoint}: `, ''), latencyMs: null}
+      return {
+        health: 'UNREACHABLE' as const,
+        error: (error as Error).message.replace(`${endpoint}: `, ''),
+        latencyMs: null,
+      }
     }
   }
   const configured = opts.ctx.flaredb?.stores
   const byAddress = new Map(placement.stores.map((s) => [s.address, s]))
   const [storeProbes, extraProbes] = await Promise.all([
-    Promise.all(placement.stores.map((s) => (configured && !configured.includes(s.address) ? Promise.resolve(undefined) : probe(s.address)))),
-    Promise.all((configured ?? []).filter((e) => !byAddress.has(e)).map(async (e) => ({endpoint: e, health: (await probe(e)).health}))),
+    Promise.all(
+      placement.stores.map((s) =>
+        configured && !configured.includes(s.address) ? Promise.resolve(undefined) : probe(s.address),
+      ),
+    ),
+    Promise.all(
+      (configured ?? [])
+        .filter((e) => !byAddress.has(e))
+        .map(async (e) => ({endpoint: e, health: (await probe(e)).health})),
+    ),
   ])
   const stores: StoreHealth[] = placement.stores
     .map((s, i) => {
@@ -224,7 +260,14 @@ export async function checkFlaredb(opts: FlaredbOptions): Promise<{details: Flar
     .map((r) => {
       const liveReplicas = r.replicas.filter((id) => liveIds.has(id))
       const lostReplicas = r.replicas.filter((id) => !liveIds.has(id))
-      return {id: r.id, key: r.key, replicas: r.replicas, liveReplicas, lostReplicas, status: regionStatus(r.replicas.length, liveReplicas.length)}
+      return {
+        id: r.id,
+        key: r.key,
+        replicas: r.replicas,
+        liveReplicas,
+        lostReplicas,
+        status: regionStatus(r.replicas.length, liveReplicas.length),
+      }
     })
     .sort((a, b) => a.id.localeCompare(b.id, undefined, {numeric: true}))
   const details: FlaredbHealth = {
@@ -249,24 +292,44 @@ export function regionStatus(replicas: number, live: number): Status {
 
 function flaredbFindings(d: FlaredbHealth): Finding[] {
   const f: Finding[] = []
-  if (d.stores.length === 0 && d.invalid.length === 0) f.push({status: 'crit', message: `no store records under ${STORES_PREFIX} in ChainFire`})
+  if (d.stores.length === 0 && d.invalid.length === 0)
+    f.push({status: 'crit', message: `no store records under ${STORES_PREFIX} in ChainFire`})
   for (const s of d.stores) {
     const who = `store ${s.id}${s.node ? ` (${s.node}, ${s.address})` : ` (${s.address})`}`
-    if (s.state !== 'up') f.push({status: 'warn', target: s.node ?? s.address, message: `${who} is ${s.state} according to the PD`})
-    if (s.health !== 'SERVING' && s.health !== 'NOT_PROBED') f.push({status: 'warn', target: s.node ?? s.address, message: `${who} is down: ${s.healthError}`})
+    if (s.state !== 'up')
+      f.push({status: 'warn', target: s.node ?? s.address, message: `${who} is ${s.state} according to the PD`})
+    if (s.health !== 'SERVING' && s.health !== 'NOT_PROBED')
+      f.push({status: 'warn', target: s.node ?? s.address, message: `${who} is down: ${s.healthError}`})
     if (s.stale) {
-      f.push({status: 'warn', target: s.node ?? s.address, message: `${who}: heartbeat is stale, last ${formatDuration(s.heartbeatAgeMs ?? 0)} ago (heartbeat every ${formatDuration(d.heartbeatIntervalMs)}, stale after ${formatDuration(d.staleAfterMs)})`})
+      f.push({
+        status: 'warn',
+        target: s.node ?? s.address,
+        message: `${who}: heartbeat is stale, last ${formatDuration(s.heartbeatAgeMs ?? 0)} ago (heartbeat every ${formatDuration(d.heartbeatIntervalMs)}, stale after ${formatDuration(d.staleAfterMs)})`,
+      })
     }
   }
   for (const r of d.regions) {
     if (r.status === 'crit') {
-      f.push({status: 'crit', target: `region ${r.id}`, message: `region ${r.id} lost a majority of its replicas: ${r.liveReplicas.length} of ${r.replicas.length} live (lost: stores ${r.lostReplicas.join(', ')}); it cannot serve writes and data may be lost`})
+      f.push({
+        status: 'crit',
+        target: `region ${r.id}`,
+        message: `region ${r.id} lost a majority of its replicas: ${r.liveReplicas.length} of ${r.replicas.length} live (lost: stores ${r.lostReplicas.join(', ')}); it cannot serve writes and data may be lost`,
+      })
     } else if (r.status === 'warn') {
-      f.push({status: 'warn', target: `region ${r.id}`, message: `region ${r.id} is under-replicated: ${r.liveReplicas.length} live replicas, ${MIN_REPLICAS} needed (lost: stores ${r.lostReplicas.join(', ')})`})
+      f.push({
+        status: 'warn',
+        target: `region ${r.id}`,
+        message: `region ${r.id} is under-replicated: ${r.liveReplicas.length} live replicas, ${MIN_REPLICAS} needed (lost: stores ${r.lostReplicas.join(', ')})`,
+      })
     }
   }
   for (const i of d.invalid) f.push({status: 'warn', target: i.key, message: `invalid record ${i.key}: ${i.error}`})
-  for (const e of d.unknownEndpoints) f.push({status: 'warn', target: e.endpoint, message: `configured store endpoint ${e.endpoint} has no store record in ChainFire (health ${e.health})`})
+  for (const e of d.unknownEndpoints)
+    f.push({
+      status: 'warn',
+      target: e.endpoint,
+      message: `configured store endpoint ${e.endpoint} has no store record in ChainFire (health ${e.health})`,
+    })
   return f.sort((a, b) => (a.status === b.status ? 0 : a.status === 'crit' ? -1 : 1))
 }
 
@@ -293,18 +356,33 @@ export interface FlaredbRemovalCheck {
  * be left with fewer than 3 live replicas. Read-only; the node-removal engine turns `allowed: false`
  * into a refusal (RefusedError).
  */
-export async function flaredbRemovalCheck(ctx: Context, nodeName: string, opts: Omit<FlaredbOptions, 'ctx'> = {}): Promise<FlaredbRemovalCheck> {
+export async function flaredbRemovalCheck(
+  ctx: Context,
+  nodeName: string,
+  opts: Omit<FlaredbOptions, 'ctx'> = {},
+): Promise<FlaredbRemovalCheck> {
   const node = findNode(ctx, nodeName)
   if (!flaredbConfigured(ctx)) return {node: nodeName, allowed: true, stores: [], blocking: [], reasons: []}
   const {details} = await checkFlaredb({...opts, ctx})
-  const onNode = details.stores.filter((s) => s.node === node.name || s.address.replace(/:\d+$/, '') === node.address).map((s) => s.id)
+  const onNode = details.stores
+    .filter((s) => s.node === node.name || s.address.replace(/:\d+$/, '') === node.address)
+    .map((s) => s.id)
   const blocking = details.regions
     .filter((r) => r.replicas.some((id) => onNode.includes(id)))
-    .map((r) => ({region: r.id, liveAfter: r.liveReplicas.filter((id) => !onNode.includes(id)).length, replicas: r.replicas}))
+    .map((r) => ({
+      region: r.id,
+      liveAfter: r.liveReplicas.filter((id) => !onNode.includes(id)).length,
+      replicas: r.replicas,
+    }))
     .filter((b) => b.liveAfter < MIN_REPLICAS)
-  const reasons = blocking.map((b) => `FlareDB region ${b.region} would have ${b.liveAfter} live replica${b.liveAfter === 1 ? '' : 's'} (replicas on stores ${b.replicas.join(', ')}); FlareDB loses data below ${MIN_REPLICAS}: let FlareDB's placement driver re-replicate it onto a store on another node first (plasmactl flaredb status shows the replicas)`)
+  const reasons = blocking.map(
+    (b) =>
+      `FlareDB region ${b.region} would have ${b.liveAfter} live replica${b.liveAfter === 1 ? '' : 's'} (replicas on stores ${b.replicas.join(', ')}); FlareDB loses data below ${MIN_REPLICAS}: let FlareDB's placement driver re-replicate it onto a store on another node first (plasmactl flaredb status shows the replicas)`,
+  )
   if (details.invalid.length > 0 && onNode.length > 0) {
-    reasons.push(`${details.invalid.length} FlareDB record(s) in ChainFire are invalid (${details.invalid.map((i) => i.key).join(', ')}): placement cannot be verified`)
+    reasons.push(
+      `${details.invalid.length} FlareDB record(s) in ChainFire are invalid (${details.invalid.map((i) => i.key).join(', ')}): placement cannot be verified`,
+    )
   }
   return {node: nodeName, allowed: reasons.length === 0, stores: onNode, blocking, reasons}
 }

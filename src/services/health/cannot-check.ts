@@ -20,7 +20,8 @@ export function cannotCheck(error: unknown): CannotCheck | undefined {
   const file = error instanceof PlasmaError && typeof error.details.file === 'string' ? error.details.file : undefined
   const message = plainFsText((error as Error)?.message ?? String(error))
   if (error instanceof UsageError || error instanceof HostKeyRefusedError) return {cause: message, file}
-  if (error instanceof PlasmaError && error.details.cause === 'client-authentication') return {cause: `${message} (our key)`}
+  if (error instanceof PlasmaError && error.details.cause === 'client-authentication')
+    return {cause: `${message} (our key)`}
   if (/ENETUNREACH|EADDRNOTAVAIL/.test(message)) return {cause: `no route from this machine (our network): ${message}`}
   return undefined
 }

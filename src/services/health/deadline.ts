@@ -9,7 +9,10 @@ import {OperationError} from '../../errors.js'
 export async function withDeadline<T>(work: Promise<T>, ms: number, what?: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new OperationError(`no answer within ${formatDuration(ms)}${what ? ` (${what})` : ''}`)), ms)
+    timer = setTimeout(
+      () => reject(new OperationError(`no answer within ${formatDuration(ms)}${what ? ` (${what})` : ''}`)),
+      ms,
+    )
   })
   work.catch(() => undefined)
   try {

@@ -30,11 +30,18 @@ export class HealthChecker {
     if (!this.probes) {
       const known = PROBES.map((p) => p.component)
       for (const c of this.opts.components ?? []) {
-        if (!known.includes(c)) throw new UsageError(`unknown component "${c}" (components: ${known.join(', ')})${didYouMean(c, known)}`)
+        if (!known.includes(c))
+          throw new UsageError(`unknown component "${c}" (components: ${known.join(', ')})${didYouMean(c, known)}`)
       }
       const wanted = PROBES.filter((p) => !this.opts.components || this.opts.components.includes(p.component))
-      const skipped = (component: string): Probe => ({component, applies: () => false, run: () => Promise.reject(new Error('not configured'))})
-      this.probes = await Promise.all(wanted.map((p) => (p.configured(this.opts.ctx) ? p.load() : skipped(p.component))))
+      const skipped = (component: string): Probe => ({
+        component,
+        applies: () => false,
+        run: () => Promise.reject(new Error('not configured')),
+      })
+      this.probes = await Promise.all(
+        wanted.map((p) => (p.configured(this.opts.ctx) ? p.load() : skipped(p.component))),
+      )
     }
     return this.probes
   }
@@ -42,23 +49,59 @@ export class HealthChecker {
   async check(): Promise<HealthReport> {
     const started = performance.now()
     const probes = await this.loadProbes()
-    const pc = {loaded: this.opts.loaded, ctx: this.opts.ctx, reporter: this.opts.reporter, timeoutMs: this.opts.timeoutMs, cache: this.cache}
+    const pc = {
+      loaded: this.opts.loaded,
+      ctx: this.opts.ctx,
+      reporter: this.opts.reporter,
+      timeoutMs: this.opts.timeoutMs,
+      cache: this.cache,
+    }
     // Components are probed in parallel too; one failing probe never hides the others.
     const components = await Promise.all(
       probes.map(async (p): Promise<ComponentHealth> => {
-        if (!p.applies(this.opts.ctx)) return {component: p.component, status: 'skipped', summary: 'not configured in this context', findings: [], durationMs: 0}
+        if (!p.applies(this.opts.ctx))
+          return {
+            component: p.component,
+            status: 'skipped',
+            summary: 'not configured in this context',
+            findings: [],
+            durationMs: 0,
+          }
         const t0 = performance.now()
         try {
           const r = await p.run(pc)
-          return {component: p.component, ...r, status: r.status ?? worst(r.findings.map((f) => f.status)), durationMs: Math.round(performance.now() - t0)}
+          return {
+            component: p.component,
+            ...r,
+            status: r.status ?? worst(r.findings.map((f) => f.status)),
+            durationMs: Math.round(performance.now() - t0),
+          }
         } catch (error) {
           const durationMs = Math.round(performance.now() - t0)
           const local = cannotCheck(error)
           if (local) {
             const why = await describeCannotCheck(this.opts.loaded, this.opts.ctx, local)
-            return {component: p.component, status: 'unknown', summary: 'not checked (a local problem, see below)', findings: [{status: 'unknown', message: `cannot check from here (not an outage): ${why}`, fix: 'plasmactl config validate   (after fixing the file it names)'}], durationMs}
+            return {
+              component: p.component,
+              status: 'unknown',
+              summary: 'not checked (a local problem, see below)',
+              findings: [
+                {
+                  status: 'unknown',
+                  message: `cannot check from here (not an outage): ${why}`,
+                  fix: 'plasmactl config validate   (after fixing the file it names)',
+                },
+              ],
+              durationMs,
+            }
           }
-          return {component: p.component, status: 'crit', summary: 'probe failed', findings: [{status: 'crit', message: `${p.component} probe failed: ${(error as Error).message}`}], durationMs}
+          return {
+            component: p.component,
+            status: 'crit',
+            summary: 'probe failed',
+            findings: [{status: 'crit', message: `${p.component} probe failed: ${(error as Error).message}`}],
+            durationMs,
+          }
         }
       }),
     )
@@ -101,7 +144,9 @@ export function healthChanges(prev: HealthReport, next: HealthReport): string[] 
   for (const c of next.components) {
     const b = before.get(c.component)
     if (!b || b.status === c.status || c.component === 'chainfire') continue
-    const worstFinding = c.findings.filter((f) => f.status !== 'ok').sort((x, y) => STATUS_RANK[y.status] - STATUS_RANK[x.status])[0]
+    const worstFinding = c.findings
+      .filter((f) => f.status !== 'ok')
+      .sort((x, y) => STATUS_RANK[y.status] - STATUS_RANK[x.status])[0]
     out.push(`${c.component} ${b.status} → ${c.status}: ${worstFinding?.message ?? c.summary}`)
   }
   const p = prev.components.find((c) => c.component === 'chainfire')?.details as ChainfireDetails | undefined
@@ -111,13 +156,20 @@ export function healthChanges(prev: HealthReport, next: HealthReport): string[] 
       // The old leader still up and healthy: it was deposed by an election, not lost.
       const old = n.members.find((m) => m.name === p.leader)
       const deposed = p.leader && n.leader && old?.reachable && old.healthy
-      const term = p.raftTerm !== null && n.raftTerm !== null && n.raftTerm > p.raftTerm ? ` (term ${p.raftTerm} → ${n.raftTerm})` : ''
-      out.push(`chainfire leader changed: ${p.leader ?? 'none'} → ${n.leader ?? 'none'}${term}${deposed ? `; ${p.leader} is still up: a member that was cut off called an election (a healed partition), or leadership was moved` : ''}`)
+      const term =
+        p.raftTerm !== null && n.raftTerm !== null && n.raftTerm > p.raftTerm
+          ? ` (term ${p.raftTerm} → ${n.raftTerm})`
+          : ''
+      out.push(
+        `chainfire leader changed: ${p.leader ?? 'none'} → ${n.leader ?? 'none'}${term}${deposed ? `; ${p.leader} is still up: a member that was cut off called an election (a healed partition), or leadership was moved` : ''}`,
+      )
     }
     if (p.quorum && !n.quorum) out.push('chainfire QUORUM LOST')
     if (!p.quorum && n.quorum) out.push('chainfire quorum restored')
     if (p.leader && p.leader === n.leader && p.raftTerm !== null && n.raftTerm !== null && n.raftTerm > p.raftTerm) {
-      out.push(`chainfire raft term ${p.raftTerm} → ${n.raftTerm} without a leader change: a member called an election (cut off, or restarted)`)
+      out.push(
+        `chainfire raft term ${p.raftTerm} → ${n.raftTerm} without a leader change: a member called an election (cut off, or restarted)`,
+      )
     }
     const before = new Map(p.members.map((m) => [m.name, m]))
     for (const m of n.members) {
@@ -125,8 +177,14 @@ export function healthChanges(prev: HealthReport, next: HealthReport): string[] 
       if (!b) out.push(`chainfire member ${m.name} appeared`)
       else if (b.reachable && !m.reachable) out.push(`chainfire member ${m.name} ${memberDownWords(m.error)}`)
       else if (!b.reachable && m.reachable) out.push(`chainfire member ${m.name} came back`)
-      else if (b.healthy && !m.healthy && m.reachable) out.push(`chainfire member ${m.name} became unhealthy (answers us but cannot serve a read: cut off from its peers, or no quorum)`)
-      else if (!b.healthy && m.healthy && b.reachable && m.reachable) out.push(`chainfire member ${m.name} is healthy again: it reached its peers (a partition healed, or quorum came back)`)
+      else if (b.healthy && !m.healthy && m.reachable)
+        out.push(
+          `chainfire member ${m.name} became unhealthy (answers us but cannot serve a read: cut off from its peers, or no quorum)`,
+        )
+      else if (!b.healthy && m.healthy && b.reachable && m.reachable)
+        out.push(
+          `chainfire member ${m.name} is healthy again: it reached its peers (a partition healed, or quorum came back)`,
+        )
     }
     const after = new Set(n.members.map((m) => m.name))
     for (const name of before.keys()) if (!after.has(name)) out.push(`chainfire member ${name} left the cluster`)
@@ -153,7 +211,11 @@ export interface HealthUpdate {
 }
 
 /** Re-checks every interval until the signal aborts; clients stay open between refreshes. */
-export async function* watchHealth(opts: HealthOptions, intervalMs: number, signal: AbortSignal): AsyncGenerator<HealthUpdate> {
+export async function* watchHealth(
+  opts: HealthOptions,
+  intervalMs: number,
+  signal: AbortSignal,
+): AsyncGenerator<HealthUpdate> {
   const checker = new HealthChecker(opts)
   let prev: HealthReport | undefined
   try {

@@ -20,5 +20,9 @@ export function failureTolerance(voters: number, down: number): number {
 /** Quorum impact of taking `removed` healthy voters away (stop or member removal). */
 export function impactOfStopping(voters: number, down: number, stopped: number) {
   const up = voters - down - stopped
-  return {upAfter: up, quorum: hasQuorum(voters, down + stopped), failureTolerance: failureTolerance(voters, down + stopped)}
+  return {
+    upAfter: up,
+    quorum: hasQuorum(voters, down + stopped),
+    failureTolerance: failureTolerance(voters, down + stopped),
+  }
 }

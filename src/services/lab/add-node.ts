@@ -32,7 +32,11 @@ export interface LabAddNodeResult {
  */
 export async function labAddNode(opts: LabAddNodeOptions, reporter: Reporter): Promise<LabAddNodeResult> {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(opts.name)) throw new UsageError(`invalid node name "${opts.name}"`)
-  const dir = await resolveLabDir({dir: opts.dir, context: opts.context, configPath: resolveConfigPath(opts.configPath)})
+  const dir = await resolveLabDir({
+    dir: opts.dir,
+    context: opts.context,
+    configPath: resolveConfigPath(opts.configPath),
+  })
   const state = await readLabState(dir)
   if (!state) throw new UsageError(`no lab in ${dir}`, {hint: 'start one with `plasmactl lab up`'})
   if (state.nodes.some((n) => n.name === opts.name)) throw new UsageError(`the lab already has a node ${opts.name}`)
@@ -61,11 +65,20 @@ export async function labAddNode(opts: LabAddNodeOptions, reporter: Reporter): P
   const marker = join(np.nodeDir, 'chainfire.disabled')
   await writeFile(marker, '')
   if (process.getuid?.() === 0) await chown(marker, user.uid, user.gid)
-  const hostKeys = await Promise.all(state.nodes.map(async (n) => ({name: n.name, address: n.address, port: n.sshPort, publicKey: await ensureEd25519Key(bins.sshKeygen, nodePaths(dir, n.name).hostKey, n.name)})))
+  const hostKeys = await Promise.all(
+    state.nodes.map(async (n) => ({
+      name: n.name,
+      address: n.address,
+      port: n.sshPort,
+      publicKey: await ensureEd25519Key(bins.sshKeygen, nodePaths(dir, n.name).hostKey, n.name),
+    })),
+  )
   await writeKnownHosts(paths, hostKeys)
   await writeLabState(state)
   const sshd = await startSshd(dir, node, bins.sshd)
   await writeLabContext(state.configPath, state)
-  reporter.info(`lab: node ${node.name} at ${address} (sshd ${sshd.pid}); join it with: plasmactl node add ${node.name}`)
+  reporter.info(
+    `lab: node ${node.name} at ${address} (sshd ${sshd.pid}); join it with: plasmactl node add ${node.name}`,
+  )
   return {dir, node, sshd, context: state.contextName}
 }

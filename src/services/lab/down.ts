@@ -33,9 +33,16 @@ export interface LabDownResult {
 
 /** Stops the processes the lab started (by their pid files), members first; --purge removes everything. */
 export async function labDown(opts: LabDownOptions, reporter: Reporter): Promise<LabDownResult> {
-  const dir = await resolveLabDir({dir: opts.dir, context: opts.context, configPath: resolveConfigPath(opts.configPath)})
+  const dir = await resolveLabDir({
+    dir: opts.dir,
+    context: opts.context,
+    configPath: resolveConfigPath(opts.configPath),
+  })
   const state = await readLabState(dir)
-  const dirExists = await access(dir).then(() => true, () => false)
+  const dirExists = await access(dir).then(
+    () => true,
+    () => false,
+  )
   if (!state && dirExists) {
     throw new UsageError(`${dir} is not a plasmactl lab (no lab.json); refusing to touch it`, {file: dir})
   }
@@ -44,7 +51,8 @@ export async function labDown(opts: LabDownOptions, reporter: Reporter): Promise
   const components: LabComponentProcess[] = []
   if (state) {
     // Components first (FlareDB stores write into ChainFire), in reverse order of start.
-    for (const c of (await loadLabComponents(state.components ?? [])).reverse()) components.push(...(await c.down(state)))
+    for (const c of (await loadLabComponents(state.components ?? [])).reverse())
+      components.push(...(await c.down(state)))
     // One at a time: members stopped together each wait seconds for a leadership transfer to a
     // peer that is going away too; one by one, each stop takes a fraction of a second.
     const members: Awaited<ReturnType<typeof stopMemberLocally>>[] = []
@@ -54,7 +62,9 @@ export async function labDown(opts: LabDownOptions, reporter: Reporter): Promise
     const hostSshds = await stopHosts(dir, state.hosts ?? [])
     for (const [i, h] of (state.hosts ?? []).entries()) hosts.push({name: h.name, sshd: hostSshds[i]})
     const stopped = members.filter((m) => m === 'stopped').length
-    reporter.info(`lab: stopped ${stopped} ChainFire member${stopped === 1 ? '' : 's'} and ${[...sshds, ...hostSshds].filter((s) => s !== 'not-running').length} sshd`)
+    reporter.info(
+      `lab: stopped ${stopped} ChainFire member${stopped === 1 ? '' : 's'} and ${[...sshds, ...hostSshds].filter((s) => s !== 'not-running').length} sshd`,
+    )
   }
   let removedContexts: string[] = []
   if (opts.purge) {
@@ -62,7 +72,9 @@ export async function labDown(opts: LabDownOptions, reporter: Reporter): Promise
     for (const c of configs) removedContexts.push(...(await removeLabContexts(c, dir)))
     removedContexts = [...new Set(removedContexts)]
     if (state) await rm(labPaths(dir).dir, {recursive: true, force: true})
-    reporter.info(`lab: removed ${dir}${removedContexts.length > 0 ? ` and context ${removedContexts.join(', ')}` : ''}`)
+    reporter.info(
+      `lab: removed ${dir}${removedContexts.length > 0 ? ` and context ${removedContexts.join(', ')}` : ''}`,
+    )
   }
   return {dir, found: Boolean(state), nodes, hosts, purged: Boolean(opts.purge && state), removedContexts, components}
 }

@@ -34,7 +34,11 @@ export function probeHealth(clientUrl: string, tls?: TlsMaterial, timeoutMs = 20
   return new Promise((resolve) => {
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
       url,
-      {method: 'GET', timeout: timeoutMs, ...(url.protocol === 'https:' && tls ? {ca: tls.ca, cert: tls.cert, key: tls.key} : {})},
+      {
+        method: 'GET',
+        timeout: timeoutMs,
+        ...(url.protocol === 'https:' && tls ? {ca: tls.ca, cert: tls.cert, key: tls.key} : {}),
+      },
       (res) => {
         let body = ''
         res.setEncoding('utf8')
@@ -42,7 +46,11 @@ export function probeHealth(clientUrl: string, tls?: TlsMaterial, timeoutMs = 20
         res.on('end', () => {
           try {
             const health = (JSON.parse(body) as {health?: unknown}).health
-            resolve(health === 'true' || health === true ? {ok: true} : {ok: false, error: `HTTP ${res.statusCode}: ${body.trim()}`})
+            resolve(
+              health === 'true' || health === true
+                ? {ok: true}
+                : {ok: false, error: `HTTP ${res.statusCode}: ${body.trim()}`},
+            )
           } catch {
             resolve({ok: false, error: `HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`})
           }
@@ -50,7 +58,9 @@ export function probeHealth(clientUrl: string, tls?: TlsMaterial, timeoutMs = 20
       },
     )
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ok: false, error: err.code ? `${err.code}: ${err.message}` : err.message}))
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve({ok: false, error: err.code ? `${err.code}: ${err.message}` : err.message}),
+    )
     req.end()
   })
 }

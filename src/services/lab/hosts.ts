@@ -19,22 +19,40 @@ const FIRST_HOST_OCTET = 101
 const START_CONCURRENCY = 16
 
 export function validateHostCount(n: number | undefined): void {
-  if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > MAX_LAB_HOSTS)) throw new UsageError(`--hosts must be 0..${MAX_LAB_HOSTS}, not ${n}`)
+  if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > MAX_LAB_HOSTS))
+    throw new UsageError(`--hosts must be 0..${MAX_LAB_HOSTS}, not ${n}`)
 }
 
 /** The hosts a lab of PREFIX has with COUNT extra hosts (existing entries kept as they are). */
 export function planHosts(prefix: string, count: number, existing: LabHostState[] = []): LabHostState[] {
-  return Array.from({length: count}, (_, i) => existing[i] ?? {name: `h${i + 1}`, address: `${prefix}.${FIRST_HOST_OCTET + i}`, sshPort: LAB_SSH_PORT})
+  return Array.from(
+    {length: count},
+    (_, i) => existing[i] ?? {name: `h${i + 1}`, address: `${prefix}.${FIRST_HOST_OCTET + i}`, sshPort: LAB_SSH_PORT},
+  )
 }
 
 /** The host's directory: sshd files owned by the operator, node dir and bin/ by the lab user (the vm component writes there). */
-export async function writeHostFiles(state: LabState, host: LabHostState, paths: LabPaths, user: LabUser): Promise<void> {
+export async function writeHostFiles(
+  state: LabState,
+  host: LabHostState,
+  paths: LabPaths,
+  user: LabUser,
+): Promise<void> {
   const np = await writeSshdFiles(state, host, paths, user)
   if (process.getuid?.() === 0) for (const p of [np.nodeDir, np.binDir]) await chown(p, user.uid, user.gid)
 }
 
-export async function hostKeyOf(sshKeygen: string, dir: string, host: LabHostState): Promise<{name: string; address: string; port: number; publicKey: string}> {
-  return {name: host.name, address: host.address, port: host.sshPort, publicKey: await ensureEd25519Key(sshKeygen, nodePaths(dir, host.name).hostKey, host.name)}
+export async function hostKeyOf(
+  sshKeygen: string,
+  dir: string,
+  host: LabHostState,
+): Promise<{name: string; address: string; port: number; publicKey: string}> {
+  return {
+    name: host.name,
+    address: host.address,
+    port: host.sshPort,
+    publicKey: await ensureEd25519Key(sshKeygen, nodePaths(dir, host.name).hostKey, host.name),
+  }
 }
 
 export function startHostSshds(dir: string, hosts: LabHostState[], sshdBin: string): Promise<SshdStart[]> {
@@ -42,7 +60,11 @@ export function startHostSshds(dir: string, hosts: LabHostState[], sshdBin: stri
 }
 
 /** Stops the sshd of each host; with REMOVE also deletes its directory (hosts dropped by a smaller --hosts). */
-export async function stopHosts(dir: string, hosts: LabHostState[], remove = false): Promise<('not-running' | 'stopped' | 'killed')[]> {
+export async function stopHosts(
+  dir: string,
+  hosts: LabHostState[],
+  remove = false,
+): Promise<('not-running' | 'stopped' | 'killed')[]> {
   return mapLimit(hosts, START_CONCURRENCY, async (h) => {
     const outcome = await stopSshd(dir, h.name)
     if (remove) await rm(nodePaths(dir, h.name).nodeDir, {recursive: true, force: true})

@@ -33,7 +33,10 @@ export async function ensureClientKey(sshKeygen: string, paths: LabPaths): Promi
 }
 
 /** known_hosts with one "[address]:port ssh-ed25519 …" line per node. */
-export async function writeKnownHosts(paths: LabPaths, hosts: {name: string; address: string; port: number; publicKey: string}[]): Promise<void> {
+export async function writeKnownHosts(
+  paths: LabPaths,
+  hosts: {name: string; address: string; port: number; publicKey: string}[],
+): Promise<void> {
   const lines = hosts.map((h) => {
     const [type, b64] = h.publicKey.split(/\s+/)
     return `[${h.address}]:${h.port} ${type} ${b64} ${h.name}`
@@ -48,19 +51,46 @@ export async function ensureLabCa(openssl: string, paths: LabPaths): Promise<voi
   await mkdir(paths.tlsDir, {recursive: true, mode: 0o755})
   if (!(await exists(paths.ca)) || !(await exists(paths.caKey))) {
     await runChecked(openssl, [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', paths.caKey, '-out', paths.ca, '-days', DAYS, '-subj', '/CN=plasmactl lab CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      paths.caKey,
+      '-out',
+      paths.ca,
+      '-days',
+      DAYS,
+      '-subj',
+      '/CN=plasmactl lab CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
     ])
     await chmod(paths.caKey, 0o600)
   }
   if (!(await exists(paths.clientCert)) || !(await exists(paths.clientKey))) {
-    await issueCert(openssl, paths, {cn: 'plasmactl-lab-client', cert: paths.clientCert, key: paths.clientKey, ext: 'extendedKeyUsage=clientAuth'})
+    await issueCert(openssl, paths, {
+      cn: 'plasmactl-lab-client',
+      cert: paths.clientCert,
+      key: paths.clientKey,
+      ext: 'extendedKeyUsage=clientAuth',
+    })
   }
 }
 
 /** A server certificate for one node: SAN = its address (clients connect by IP). */
-export async function ensureServerCert(openssl: string, paths: LabPaths, node: NodePaths, name: string, address: string): Promise<void> {
+export async function ensureServerCert(
+  openssl: string,
+  paths: LabPaths,
+  node: NodePaths,
+  name: string,
+  address: string,
+): Promise<void> {
   await mkdir(node.tlsDir, {recursive: true, mode: 0o755})
   if ((await exists(node.serverCert)) && (await exists(node.serverKey))) return
   await issueCert(openssl, paths, {
@@ -71,16 +101,51 @@ export async function ensureServerCert(openssl: string, paths: LabPaths, node: N
   })
 }
 
-async function issueCert(openssl: string, paths: LabPaths, o: {cn: string; cert: string; key: string; ext: string}): Promise<void> {
+async function issueCert(
+  openssl: string,
+  paths: LabPaths,
+  o: {cn: string; cert: string; key: string; ext: string},
+): Promise<void> {
   const csr = `${o.cert}.csr`
   const extFile = `${o.cert}.ext`
   try {
-    await runChecked(openssl, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', o.key, '-out', csr, '-subj', `/CN=${o.cn}`])
-    await chmod(o.key, 0o600)
-    await writeFile(extFile, `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n${o.ext}\n`)
     await runChecked(openssl, [
-      'x509', '-req', '-in', csr, '-CA', paths.ca, '-CAkey', paths.caKey, '-set_serial', `0x${randomBytes(12).toString('hex')}`,
-      '-days', DAYS, '-out', o.cert, '-extfile', extFile,
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      o.key,
+      '-out',
+      csr,
+      '-subj',
+      `/CN=${o.cn}`,
+    ])
+    await chmod(o.key, 0o600)
+    await writeFile(
+      extFile,
+      `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n${o.ext}\n`,
+    )
+    await runChecked(openssl, [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      paths.ca,
+      '-CAkey',
+      paths.caKey,
+      '-set_serial',
+      `0x${randomBytes(12).toString('hex')}`,
+      '-days',
+      DAYS,
+      '-out',
+      o.cert,
+      '-extfile',
+      extFile,
     ])
   } finally {
     await rm(csr, {force: true})

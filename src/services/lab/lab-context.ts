@@ -22,7 +22,11 @@ export function labSnapshotTarget(dir: string): string {
  * context still uses the lab's own target and it holds nothing yet; a failure is a warning, never
  * a failed `lab up`.
  */
-export async function takeFirstSnapshot(configPath: string, state: LabState, reporter: Reporter): Promise<string | undefined> {
+export async function takeFirstSnapshot(
+  configPath: string,
+  state: LabState,
+  reporter: Reporter,
+): Promise<string | undefined> {
   const target = labSnapshotTarget(state.dir)
   try {
     const loaded = await loadConfig(configPath)
@@ -32,7 +36,13 @@ export async function takeFirstSnapshot(configPath: string, state: LabState, rep
     const {runSave} = await import('../snapshot/index.js')
     const r = await runSave({loaded, ctx, reporter, version: 'lab up', targets: [target], timeoutMs: 30_000})
     if (r.ok) reporter.info(`lab: first snapshot ${r.name} in ${target}`)
-    else reporter.warn(`lab: the first snapshot failed: ${r.targets.map((t: {error?: string}) => t.error).filter(Boolean).join('; ')}`)
+    else
+      reporter.warn(
+        `lab: the first snapshot failed: ${r.targets
+          .map((t: {error?: string}) => t.error)
+          .filter(Boolean)
+          .join('; ')}`,
+      )
     return r.ok ? r.name : undefined
   } catch (error) {
     reporter.warn(`lab: the first snapshot failed: ${(error as Error).message}`)
@@ -41,7 +51,10 @@ export async function takeFirstSnapshot(configPath: string, state: LabState, rep
 }
 
 /** The context `lab up` writes: every plasmactl command works against the lab through it. */
-export function buildLabContext(state: LabState, extra: {sections?: Partial<Context>; roles?: Record<string, Role[]>} = {}): Context {
+export function buildLabContext(
+  state: LabState,
+  extra: {sections?: Partial<Context>; roles?: Record<string, Role[]>} = {},
+): Context {
   const paths = labPaths(state.dir)
   const {services: extraServices, ...extraSections} = extra.sections ?? {}
   return {
@@ -49,16 +62,32 @@ export function buildLabContext(state: LabState, extra: {sections?: Partial<Cont
     environment: 'lab',
     description: `local lab in ${state.dir} (plasmactl lab up)`,
     // The lab is self-contained: the operator's ~/.ssh/config (a `Host *` ProxyJump, say) does not apply.
-    ssh: {user: state.user, port: state.nodes[0]?.sshPort ?? 2222, 'identity-file': paths.identity, 'known-hosts': paths.knownHosts, 'connect-timeout': '5s', 'config-file': 'none'},
+    ssh: {
+      user: state.user,
+      port: state.nodes[0]?.sshPort ?? 2222,
+      'identity-file': paths.identity,
+      'known-hosts': paths.knownHosts,
+      'connect-timeout': '5s',
+      'config-file': 'none',
+    },
     nodes: [
       ...state.nodes.map((n): Context['nodes'][number] => ({
-      name: n.name,
-      address: n.address,
-      roles: ['chainfire', ...(extra.roles?.[n.name] ?? [])],
-      chainfire: {'client-url': n.clientUrl, 'peer-url': n.peerUrl, 'data-dir': n.dataDir, 'env-file': nodePaths(state.dir, n.name).env},
-    })),
-    // Extra hosts (lab up --hosts N): hypervisors only, reached by SSH like any node.
-    ...(state.hosts ?? []).map((h): Context['nodes'][number] => ({name: h.name, address: h.address, roles: ['plasmavmc-host', ...(extra.roles?.[h.name] ?? []).filter((r) => r !== 'plasmavmc-host')]})),
+        name: n.name,
+        address: n.address,
+        roles: ['chainfire', ...(extra.roles?.[n.name] ?? [])],
+        chainfire: {
+          'client-url': n.clientUrl,
+          'peer-url': n.peerUrl,
+          'data-dir': n.dataDir,
+          'env-file': nodePaths(state.dir, n.name).env,
+        },
+      })),
+      // Extra hosts (lab up --hosts N): hypervisors only, reached by SSH like any node.
+      ...(state.hosts ?? []).map((h): Context['nodes'][number] => ({
+        name: h.name,
+        address: h.address,
+        roles: ['plasmavmc-host', ...(extra.roles?.[h.name] ?? []).filter((r) => r !== 'plasmavmc-host')],
+      })),
     ],
     ...(state.tls ? {chainfire: {tls: {ca: paths.ca, cert: paths.clientCert, key: paths.clientKey}}} : {}),
     services: {
@@ -89,10 +118,13 @@ export async function assertLabContextWritable(configPath: string, state: LabSta
   const loaded = await loadConfig(configPath, {allowMissing: true, document: true})
   const existing = loaded.config.contexts.find((c) => c.name === state.contextName)
   if (existing && existing.environment !== 'lab') {
-    throw new UsageError(`context "${state.contextName}" in ${configPath} is a ${existing.environment} context, not a lab; refusing to overwrite it`, {
-      file: configPath,
-      hint: 'pass --context-name to name the lab context differently',
-    })
+    throw new UsageError(
+      `context "${state.contextName}" in ${configPath} is a ${existing.environment} context, not a lab; refusing to overwrite it`,
+      {
+        file: configPath,
+        hint: 'pass --context-name to name the lab context differently',
+      },
+    )
   }
   const otherDir = existing?.lab?.dir
   if (otherDir && resolve(otherDir) !== state.dir && (await readLabState(otherDir).catch(() => undefined))) {
@@ -105,7 +137,11 @@ export async function assertLabContextWritable(configPath: string, state: LabSta
 }
 
 /** Writes the lab context and makes it current. */
-export async function writeLabContext(configPath: string, state: LabState, extra?: Parameters<typeof buildLabContext>[1]): Promise<void> {
+export async function writeLabContext(
+  configPath: string,
+  state: LabState,
+  extra?: Parameters<typeof buildLabContext>[1],
+): Promise<void> {
   const loaded = await assertLabContextWritable(configPath, state)
   const ctx = buildLabContext(state, extra)
   // Node removal marks nodes removed in the context; rewriting the context keeps that record.
@@ -120,7 +156,9 @@ export async function writeLabContext(configPath: string, state: LabState, extra
 export async function removeLabContexts(configPath: string, dir: string): Promise<string[]> {
   const loaded = await loadConfig(configPath, {allowMissing: true, document: true})
   if (!loaded.exists) return []
-  const names = loaded.config.contexts.filter((c) => c.lab?.dir && resolve(c.lab.dir) === resolve(dir)).map((c) => c.name)
+  const names = loaded.config.contexts
+    .filter((c) => c.lab?.dir && resolve(c.lab.dir) === resolve(dir))
+    .map((c) => c.name)
   if (names.length === 0) return []
   // Delete from the end so earlier indexes stay valid; edit the document to keep comments.
   const indexes = loaded.config.contexts.flatMap((c, i) => (names.includes(c.name) ? [i] : [])).reverse()

@@ -14,7 +14,10 @@ export async function memberPid(dir: string, node: string): Promise<number | und
 
 /** True when the node's service was disabled (node removal, or a node added but not yet joined). */
 export async function memberDisabled(dir: string, node: string): Promise<boolean> {
-  return access(join(nodePaths(dir, node).nodeDir, 'chainfire.disabled')).then(() => true, () => false)
+  return access(join(nodePaths(dir, node).nodeDir, 'chainfire.disabled')).then(
+    () => true,
+    () => false,
+  )
 }
 
 /** How the operator reaches a lab node over SSH (the same settings the lab context carries). */
@@ -32,7 +35,12 @@ export function labSshTarget(state: LabState, node: LabHostState): SshConnectOpt
 }
 
 /** Runs `bin/service chainfire VERB` on the node through its own sshd, as runbooks will. */
-export async function serviceOverSsh(ssh: SshConnections, state: LabState, node: LabNodeState, verb: 'start' | 'stop' | 'restart' | 'is-active' | 'status') {
+export async function serviceOverSsh(
+  ssh: SshConnections,
+  state: LabState,
+  node: LabNodeState,
+  verb: 'start' | 'stop' | 'restart' | 'is-active' | 'status',
+) {
   const command = `${nodePaths(state.dir, node.name).service} chainfire ${verb}`
   return ssh.exec(labSshTarget(state, node), command, {timeoutMs: 30_000})
 }
@@ -65,6 +73,9 @@ export async function stopMemberLocally(state: LabState, node: string): Promise<
   } else {
     r = await run('/bin/sh', [script, 'chainfire', 'stop'], {timeoutMs: 30_000})
   }
-  if (r.exitCode !== 0) throw new OperationError(`stopping ChainFire member ${node} failed: ${r.stderr.trim() || r.stdout.trim()}`, {command: r.command})
+  if (r.exitCode !== 0)
+    throw new OperationError(`stopping ChainFire member ${node} failed: ${r.stderr.trim() || r.stdout.trim()}`, {
+      command: r.command,
+    })
   return 'stopped'
 }

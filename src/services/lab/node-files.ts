@@ -43,15 +43,24 @@ export function chainfireEnv(state: LabState, node: LabNodeState, paths: LabPath
     ['ETCD_LOG_OUTPUTS', 'stderr'],
   ]
   if (state.tls) {
-    vars.push(['ETCD_CERT_FILE', np.serverCert], ['ETCD_KEY_FILE', np.serverKey], ['ETCD_TRUSTED_CA_FILE', paths.ca], ['ETCD_CLIENT_CERT_AUTH', 'true'])
+    vars.push(
+      ['ETCD_CERT_FILE', np.serverCert],
+      ['ETCD_KEY_FILE', np.serverKey],
+      ['ETCD_TRUSTED_CA_FILE', paths.ca],
+      ['ETCD_CLIENT_CERT_AUTH', 'true'],
+    )
   }
   const header = `# ChainFire member ${node.name} of the lab in ${state.dir}.\n# Sourced by bin/service; written by \`plasmactl lab up\` only when missing.\n`
   return header + vars.map(([k, v]) => `${k}=${shq(v)}`).join('\n') + '\n'
 }
 
-
 /** The node's directories and its sshd_config (owned by the operator: sshd runs as root and reads it). */
-export async function writeSshdFiles(state: LabState, node: LabHostState, paths: LabPaths, user: LabUser): Promise<NodePaths> {
+export async function writeSshdFiles(
+  state: LabState,
+  node: LabHostState,
+  paths: LabPaths,
+  user: LabUser,
+): Promise<NodePaths> {
   const np = nodePaths(state.dir, node.name)
   for (const d of [np.nodeDir, np.binDir, np.sshdDir]) {
     await mkdir(d, {recursive: true, mode: 0o755})
@@ -74,7 +83,13 @@ export async function writeSshdFiles(state: LabState, node: LabHostState, paths:
  * Creates a node's directory: sshd files owned by the operator (sshd runs as root and reads them),
  * everything else owned by the lab user, who runs the member.
  */
-export async function writeNodeFiles(state: LabState, node: LabNodeState, paths: LabPaths, user: LabUser, etcdBin: string): Promise<void> {
+export async function writeNodeFiles(
+  state: LabState,
+  node: LabNodeState,
+  paths: LabPaths,
+  user: LabUser,
+  etcdBin: string,
+): Promise<void> {
   const np = await writeSshdFiles(state, node, paths, user)
   const service = await renderTemplate('service.sh', {NODE: node.name, NODE_DIR: np.nodeDir, ETCD_BIN: etcdBin})
   await writeFileAtomic(np.service, service, 0o755)

@@ -31,11 +31,17 @@ export async function resolveLabDir(loc: LabLocator): Promise<string> {
     if (ctx || loc.context !== (loc.writing ?? DEFAULT_CONTEXT_NAME)) {
       throw new UsageError(`context "${loc.context}" ${ctx ? 'is not a lab context' : `not found in ${loaded.path}`}`, {
         file: loaded.path,
-        hint: loc.writing === undefined ? 'pass --dir' : `pass --dir, or create a lab for it: plasmactl lab up --context-name ${loc.context} --dir DIR`,
+        hint:
+          loc.writing === undefined
+            ? 'pass --dir'
+            : `pass --dir, or create a lab for it: plasmactl lab up --context-name ${loc.context} --dir DIR`,
       })
     }
     return defaultLabDir()
   }
-  const dir = byName(loc.writing)?.lab?.dir ?? byName(loaded.config['current-context'])?.lab?.dir ?? byName(DEFAULT_CONTEXT_NAME)?.lab?.dir
+  const dir =
+    byName(loc.writing)?.lab?.dir ??
+    byName(loaded.config['current-context'])?.lab?.dir ??
+    byName(DEFAULT_CONTEXT_NAME)?.lab?.dir
   return dir ? resolve(dir) : defaultLabDir()
 }

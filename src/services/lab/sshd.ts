@@ -31,11 +31,14 @@ export async function startSshd(dir: string, node: LabHostState, sshdBin: string
   const where = `${node.address}:${node.sshPort}`
   const r = await run(sshdBin, ['-f', np.sshdConfig, '-E', np.sshdLog], {timeoutMs: 10_000})
   if (r.exitCode !== 0) {
-    throw new OperationError(`sshd for ${node.name} (${where}) did not start: ${(r.stderr.trim() || (await logTail(np.sshdLog))).split('\n')[0]}`, {
-      host: node.address,
-      command: r.command,
-      file: np.sshdLog,
-    })
+    throw new OperationError(
+      `sshd for ${node.name} (${where}) did not start: ${(r.stderr.trim() || (await logTail(np.sshdLog))).split('\n')[0]}`,
+      {
+        host: node.address,
+        command: r.command,
+        file: np.sshdLog,
+      },
+    )
   }
   // sshd daemonizes, then binds, then writes its pid file: the file means "listening".
   const deadline = Date.now() + 10_000

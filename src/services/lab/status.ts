@@ -54,21 +54,40 @@ async function processStatus(pidFile: string, comm: string): Promise<ProcessStat
 }
 
 export async function labStatus(opts: LabStatusOptions): Promise<LabStatusResult> {
-  const dir = await resolveLabDir({dir: opts.dir, context: opts.context, configPath: resolveConfigPath(opts.configPath)})
+  const dir = await resolveLabDir({
+    dir: opts.dir,
+    context: opts.context,
+    configPath: resolveConfigPath(opts.configPath),
+  })
   const state = await readLabState(dir)
-  if (!state) throw new UsageError(`no lab in ${dir}`, {file: labPaths(dir).state, hint: 'start one with `plasmactl lab up`'})
+  if (!state)
+    throw new UsageError(`no lab in ${dir}`, {file: labPaths(dir).state, hint: 'start one with `plasmactl lab up`'})
   const paths = labPaths(dir)
-  const tlsReady = state.tls && (await access(paths.clientKey).then(() => true, () => false))
+  const tlsReady =
+    state.tls &&
+    (await access(paths.clientKey).then(
+      () => true,
+      () => false,
+    ))
   const tls = tlsReady ? await loadTls({ca: paths.ca, cert: paths.clientCert, key: paths.clientKey}) : undefined
   const nodes = await Promise.all(
     state.nodes.map(async (n) => {
       const np = nodePaths(dir, n.name)
-      const [sshd, member, health] = await Promise.all([processStatus(np.sshdPid, 'sshd'), processStatus(np.memberPid, 'etcd'), probeHealth(n.clientUrl, tls, 1500)])
+      const [sshd, member, health] = await Promise.all([
+        processStatus(np.sshdPid, 'sshd'),
+        processStatus(np.memberPid, 'etcd'),
+        probeHealth(n.clientUrl, tls, 1500),
+      ])
       return {name: n.name, address: n.address, sshPort: n.sshPort, clientUrl: n.clientUrl, sshd, member, health}
     }),
   )
   const hosts = await Promise.all(
-    (state.hosts ?? []).map(async (h) => ({name: h.name, address: h.address, sshPort: h.sshPort, sshd: await processStatus(nodePaths(dir, h.name).sshdPid, 'sshd')})),
+    (state.hosts ?? []).map(async (h) => ({
+      name: h.name,
+      address: h.address,
+      sshPort: h.sshPort,
+      sshd: await processStatus(nodePaths(dir, h.name).sshdPid, 'sshd'),
+    })),
   )
   const healthy = nodes.filter((n) => n.health.ok).length
   const allUp = nodes.every((n) => n.sshd.alive && n.member.alive && n.health.ok) && hosts.every((h) => h.sshd.alive)

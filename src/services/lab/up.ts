@@ -9,7 +9,17 @@ import {ensureClientKey, ensureEd25519Key, ensureLabCa, ensureServerCert, writeK
 import {which} from '../../adapters/exec/index.js'
 import {componentContext, loadLabComponents, type LabComponentProcess} from './components/index.js'
 import {assertLabContextWritable, resolveConfigPath, takeFirstSnapshot, writeLabContext} from './lab-context.js'
-import {DEFAULT_ADDRESS_PREFIX, DEFAULT_CONTEXT_NAME, defaultLabDir, isRoot, LAB_CLIENT_PORT, LAB_PEER_PORT, LAB_SSH_PORT, labPaths, nodePaths} from './layout.js'
+import {
+  DEFAULT_ADDRESS_PREFIX,
+  DEFAULT_CONTEXT_NAME,
+  defaultLabDir,
+  isRoot,
+  LAB_CLIENT_PORT,
+  LAB_PEER_PORT,
+  LAB_SSH_PORT,
+  labPaths,
+  nodePaths,
+} from './layout.js'
 import {memberDisabled, memberPid, startMemberOverSsh} from './member.js'
 import {writeNodeFiles} from './node-files.js'
 import {ensureLabUser, findLabBinaries, type LabUser} from './prereqs.js'
@@ -81,11 +91,14 @@ function conflict(what: string, have: unknown, want: unknown, dir: string): Usag
 }
 
 function validateOptions(opts: LabUpOptions): void {
-  if (opts.nodes !== undefined && opts.nodes !== 3 && opts.nodes !== 5) throw new UsageError(`--nodes must be 3 or 5, not ${opts.nodes}`)
+  if (opts.nodes !== undefined && opts.nodes !== 3 && opts.nodes !== 5)
+    throw new UsageError(`--nodes must be 3 or 5, not ${opts.nodes}`)
   const prefix = opts.addressPrefix
   const m = prefix === undefined ? undefined : PREFIX_RE.exec(prefix)
   if (prefix !== undefined && (!m || Number(m[1]) > 255 || Number(m[2]) > 255)) {
-    throw new UsageError(`--address-prefix "${prefix}" must be three octets of a loopback address, like ${DEFAULT_ADDRESS_PREFIX}`)
+    throw new UsageError(
+      `--address-prefix "${prefix}" must be three octets of a loopback address, like ${DEFAULT_ADDRESS_PREFIX}`,
+    )
   }
   validateHostCount(opts.hosts)
 }
@@ -93,10 +106,13 @@ function validateOptions(opts: LabUpOptions): void {
 /** Decides the lab's shape: flags for a new lab; for an existing one, flags must agree with it. */
 function planState(dir: string, existing: LabState | undefined, opts: LabUpOptions, user: LabUser): LabState {
   if (existing) {
-    if (opts.nodes !== undefined && opts.nodes !== existing.nodes.length) throw conflict('--nodes', existing.nodes.length, opts.nodes, dir)
-    if (opts.addressPrefix !== undefined && opts.addressPrefix !== existing.addressPrefix) throw conflict('--address-prefix', existing.addressPrefix, opts.addressPrefix, dir)
+    if (opts.nodes !== undefined && opts.nodes !== existing.nodes.length)
+      throw conflict('--nodes', existing.nodes.length, opts.nodes, dir)
+    if (opts.addressPrefix !== undefined && opts.addressPrefix !== existing.addressPrefix)
+      throw conflict('--address-prefix', existing.addressPrefix, opts.addressPrefix, dir)
     if (opts.tls !== undefined && opts.tls !== existing.tls) throw conflict('--tls', existing.tls, opts.tls, dir)
-    if (existing.user !== user.name) throw new UsageError(`the lab in ${dir} belongs to user ${existing.user}, not ${user.name}`)
+    if (existing.user !== user.name)
+      throw new UsageError(`the lab in ${dir} belongs to user ${existing.user}, not ${user.name}`)
     return {...existing, contextName: opts.contextName ?? existing.contextName}
   }
   const count = opts.nodes ?? 3
@@ -136,30 +152,43 @@ async function checkTraversable(dir: string, user: LabUser): Promise<void> {
     const st = await stat(p)
     const ok = st.uid === user.uid || (st.gid === user.gid ? st.mode & 0o010 : st.mode & 0o001)
     if (!ok) {
-      throw new UsageError(`the lab user ${user.name} cannot enter ${p} (mode ${(st.mode & 0o777).toString(8)}), so its nodes cannot reach ${dir}`, {
-        file: p,
-        hint: `pick a --dir outside it (default ${defaultLabDir()}), or chmod o+x ${p}`,
-      })
+      throw new UsageError(
+        `the lab user ${user.name} cannot enter ${p} (mode ${(st.mode & 0o777).toString(8)}), so its nodes cannot reach ${dir}`,
+        {
+          file: p,
+          hint: `pick a --dir outside it (default ${defaultLabDir()}), or chmod o+x ${p}`,
+        },
+      )
     }
     if (p === dirname(p)) return
   }
 }
 
-async function waitForLeader(state: LabState, tls: TlsMaterial | undefined, waitMs: number, reporter: Reporter): Promise<Map<string, boolean>> {
+async function waitForLeader(
+  state: LabState,
+  tls: TlsMaterial | undefined,
+  waitMs: number,
+  reporter: Reporter,
+): Promise<Map<string, boolean>> {
   const deadline = Date.now() + waitMs
   let last: {name: string; ok: boolean; error?: string}[] = []
   for (;;) {
-    last = await Promise.all(state.nodes.map(async (n) => ({name: n.name, ...(await probeHealth(n.clientUrl, tls, 1000))})))
+    last = await Promise.all(
+      state.nodes.map(async (n) => ({name: n.name, ...(await probeHealth(n.clientUrl, tls, 1000))})),
+    )
     if (last.every((h) => h.ok)) return new Map(last.map((h) => [h.name, true]))
     if (Date.now() >= deadline) break
     await new Promise((r) => setTimeout(r, 150))
   }
   const bad = last.filter((h) => !h.ok)
   reporter.debug(`unhealthy: ${JSON.stringify(bad)}`)
-  throw new OperationError(`the lab's ChainFire cluster has no leader after ${Math.round(waitMs / 1000)} s (${bad.map((b) => `${b.name}: ${b.error}`).join('; ')})`, {
-    endpoint: state.nodes.find((n) => n.name === bad[0]?.name)?.clientUrl,
-    hint: `see ${labPaths(state.dir).nodesDir}/<node>/chainfire.log, or run plasmactl lab status`,
-  })
+  throw new OperationError(
+    `the lab's ChainFire cluster has no leader after ${Math.round(waitMs / 1000)} s (${bad.map((b) => `${b.name}: ${b.error}`).join('; ')})`,
+    {
+      endpoint: state.nodes.find((n) => n.name === bad[0]?.name)?.clientUrl,
+      hint: `see ${labPaths(state.dir).nodesDir}/<node>/chainfire.log, or run plasmactl lab status`,
+    },
+  )
 }
 
 /** Brings the lab up: creates what is missing, starts what is down, waits for a leader, writes the context. */
@@ -168,7 +197,12 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
   validateOptions(opts)
   const configPath = resolveConfigPath(opts.configPath)
   // Without --dir, `lab up` finds the lab as `lab status` and `lab down` do: through the selected context.
-  const dir = await resolveLabDir({dir: opts.dir, context: opts.context, configPath, writing: opts.contextName ?? DEFAULT_CONTEXT_NAME})
+  const dir = await resolveLabDir({
+    dir: opts.dir,
+    context: opts.context,
+    configPath,
+    writing: opts.contextName ?? DEFAULT_CONTEXT_NAME,
+  })
   const existing = await readLabState(dir)
   const tlsWanted = opts.tls ?? existing?.tls ?? false
   const bins = await findLabBinaries({tls: tlsWanted})
@@ -180,7 +214,8 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
   state.hosts = planHosts(state.addressPrefix, opts.hosts ?? hostsBefore.length, hostsBefore)
   if (opts.configPath) state.configPath = configPath
   state.components = [...new Set([...(state.components ?? []), ...(opts.with ?? [])])]
-  if (state.components.includes('flaredb')) state.componentOptions = {flaredbHeartbeatMs: opts.flaredbHeartbeatMs ?? 10_000, ...state.componentOptions}
+  if (state.components.includes('flaredb'))
+    state.componentOptions = {flaredbHeartbeatMs: opts.flaredbHeartbeatMs ?? 10_000, ...state.componentOptions}
   const components = await loadLabComponents(state.components)
   const componentBins = await findComponentPrograms(components.flatMap((c) => Object.entries(c.programs)))
   await assertLabContextWritable(state.configPath, state)
@@ -190,8 +225,13 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
   await chmod(dir, 0o755)
   await checkTraversable(dir, user)
   await mkdir(paths.nodesDir, {recursive: true, mode: 0o755})
-  const extra = state.hosts.length > 0 ? ` + ${state.hosts.length} hosts (${state.hosts[0].address}-${state.hosts.at(-1)!.address.split('.').pop()})` : ''
-  reporter.info(`lab: ${existing ? 'checking' : 'creating'} ${state.nodes.length} nodes in ${dir} (${state.addressPrefix}.1-${state.nodes.length}${extra}, user ${user.name})`)
+  const extra =
+    state.hosts.length > 0
+      ? ` + ${state.hosts.length} hosts (${state.hosts[0].address}-${state.hosts.at(-1)!.address.split('.').pop()})`
+      : ''
+  reporter.info(
+    `lab: ${existing ? 'checking' : 'creating'} ${state.nodes.length} nodes in ${dir} (${state.addressPrefix}.1-${state.nodes.length}${extra}, user ${user.name})`,
+  )
 
   await ensureClientKey(bins.sshKeygen, paths)
   if (state.tls) await ensureLabCa(bins.openssl!, paths)
@@ -200,7 +240,12 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
       const np = nodePaths(dir, n.name)
       if (state.tls) await ensureServerCert(bins.openssl!, paths, np, n.name, n.address)
       await writeNodeFiles(state, n, paths, user, bins.etcd)
-      return {name: n.name, address: n.address, port: n.sshPort, publicKey: await ensureEd25519Key(bins.sshKeygen, np.hostKey, n.name)}
+      return {
+        name: n.name,
+        address: n.address,
+        port: n.sshPort,
+        publicKey: await ensureEd25519Key(bins.sshKeygen, np.hostKey, n.name),
+      }
     }),
   )
   for (const h of state.hosts) await writeHostFiles(state, h, paths, user)
@@ -233,7 +278,10 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
     await ssh.closeAll()
   }
   const startedMembers = members.filter((m) => m.started).length
-  if (startedMembers > 0) reporter.info(`lab: started ${startedMembers} ChainFire member${startedMembers > 1 ? 's' : ''} through their sshd; waiting for a leader`)
+  if (startedMembers > 0)
+    reporter.info(
+      `lab: started ${startedMembers} ChainFire member${startedMembers > 1 ? 's' : ''} through their sshd; waiting for a leader`,
+    )
 
   const tls = state.tls ? await loadTls({ca: paths.ca, cert: paths.clientCert, key: paths.clientKey}) : undefined
   const enabled = state.nodes.filter((_n, i) => members[i].pid !== 0)
@@ -247,7 +295,10 @@ export async function labUp(opts: LabUpOptions, reporter: Reporter): Promise<Lab
         user,
         reporter,
         bins: componentBins,
-        chainfire: {urls: state.nodes.map((n) => n.clientUrl), tls: state.tls ? {ca: paths.ca, cert: paths.clientCert, key: paths.clientKey} : undefined},
+        chainfire: {
+          urls: state.nodes.map((n) => n.clientUrl),
+          tls: state.tls ? {ca: paths.ca, cert: paths.clientCert, key: paths.clientKey} : undefined,
+        },
       })),
     )
   }
@@ -297,9 +348,12 @@ async function findComponentPrograms(programs: [string, string][]): Promise<Reco
     else missing.push([name, pkg])
   }
   if (missing.length > 0) {
-    throw new UsageError(`the lab components need ${missing.map(([n, p]) => `${n} (Debian package ${p})`).join(', ')}, not found on PATH`, {
-      hint: `install with: apt-get install -y --no-install-recommends ${[...new Set(missing.map(([, p]) => p))].join(' ')}`,
-    })
+    throw new UsageError(
+      `the lab components need ${missing.map(([n, p]) => `${n} (Debian package ${p})`).join(', ')}, not found on PATH`,
+      {
+        hint: `install with: apt-get install -y --no-install-recommends ${[...new Set(missing.map(([, p]) => p))].join(' ')}`,
+      },
+    )
   }
   return found
 }

@@ -10,12 +10,42 @@ import {Remote} from '../remote.js'
 import {shellQuote} from '../../shell-quote.js'
 import type {Reporter} from '../reporter.js'
 import {dataDirOf} from '../snapshot/restore.js'
-import {addNodeToConfig, clientFor, clusterState, contextWith, leaderEndpoint, memberOfNode, nodeRunsDir, readClusterLock, setNodeRemoved, type StepDef, StepRunner, takeClusterLock, waitForCluster} from './common.js'
+import {
+  addNodeToConfig,
+  clientFor,
+  clusterState,
+  contextWith,
+  leaderEndpoint,
+  memberOfNode,
+  nodeRunsDir,
+  readClusterLock,
+  setNodeRemoved,
+  type StepDef,
+  StepRunner,
+  takeClusterLock,
+  waitForCluster,
+} from './common.js'
 import {type CheckFinding, refusalHint, refusals, runPreflight} from './preflight.js'
 import {hostFindings} from './host-check.js'
-import {type ClusterView, mapMembershipError, MembershipRefusedError, outcomeOf, type RemoveOutcome, verifyAsPredicted, viewOf} from './remove.js'
+import {
+  type ClusterView,
+  mapMembershipError,
+  MembershipRefusedError,
+  outcomeOf,
+  type RemoveOutcome,
+  verifyAsPredicted,
+  viewOf,
+} from './remove.js'
 
-export type AddStepName = 'member-add' | 'clear-data' | 'write-join-settings' | 'start-service' | 'wait-caught-up' | 'promote' | 'verify' | 'mark-active'
+export type AddStepName =
+  | 'member-add'
+  | 'clear-data'
+  | 'write-join-settings'
+  | 'start-service'
+  | 'wait-caught-up'
+  | 'promote'
+  | 'verify'
+  | 'mark-active'
 
 export interface AddPlan {
   node: string
@@ -71,37 +101,90 @@ const CAUGHT_UP_ENTRIES = 50
 export function nodeSpecForAdd(ctx: Context, name: string, address?: string): {node: NodeSpec; newInContext: boolean} {
   const existing = ctx.nodes.find((n) => n.name === name)
   if (existing) {
-    if (address && address !== existing.address) throw new UsageError(`node ${name} is in context "${ctx.name}" with address ${existing.address}, not ${address}`)
-    return {node: {...existing, roles: existing.roles.includes('chainfire') ? existing.roles : [...existing.roles, 'chainfire']}, newInContext: false}
+    if (address && address !== existing.address)
+      throw new UsageError(`node ${name} is in context "${ctx.name}" with address ${existing.address}, not ${address}`)
+    return {
+      node: {
+        ...existing,
+        roles: existing.roles.includes('chainfire') ? existing.roles : [...existing.roles, 'chainfire'],
+      },
+      newInContext: false,
+    }
   }
-  if (!address) throw new UsageError(`no node "${name}" in context "${ctx.name}"`, {hint: `pass --address ADDRESS to add a new node${ctx.lab ? ` (in a lab, create it first: plasmactl lab add-node ${name})` : ''}`})
+  if (!address)
+    throw new UsageError(`no node "${name}" in context "${ctx.name}"`, {
+      hint: `pass --address ADDRESS to add a new node${ctx.lab ? ` (in a lab, create it first: plasmactl lab add-node ${name})` : ''}`,
+    })
   const node: NodeSpec = {name, address, roles: ['chainfire']}
   if (ctx.lab) {
     const dir = `${ctx.lab.dir}/nodes/${name}`
     const scheme = ctx.chainfire?.tls ? 'https' : 'http'
-    node.chainfire = {'client-url': `${scheme}://${address}:2379`, 'peer-url': `http://${address}:2380`, 'data-dir': `${dir}/data`, 'env-file': `${dir}/chainfire.env`}
+    node.chainfire = {
+      'client-url': `${scheme}://${address}:2379`,
+      'peer-url': `http://${address}:2380`,
+      'data-dir': `${dir}/data`,
+      'env-file': `${dir}/chainfire.env`,
+    }
   }
   return {node, newInContext: true}
 }
 
 function joinVia(ctx: Context, node: NodeSpec): string {
-  return ctx.chainfire?.['join-command'] ? 'join-command' : `env-file ${node.chainfire?.['env-file'] ?? ctx.chainfire?.['env-file'] ?? DEFAULT_ENV_FILE}`
+  return ctx.chainfire?.['join-command']
+    ? 'join-command'
+    : `env-file ${node.chainfire?.['env-file'] ?? ctx.chainfire?.['env-file'] ?? DEFAULT_ENV_FILE}`
 }
 
-export function planAdd(ctx: Context, node: NodeSpec, newInContext: boolean, member: Member | undefined, votersBefore: number, checks: CheckFinding[], downBefore: string[] = []): AddPlan {
+export function planAdd(
+  ctx: Context,
+  node: NodeSpec,
+  newInContext: boolean,
+  member: Member | undefined,
+  votersBefore: number,
+  checks: CheckFinding[],
+  downBefore: string[] = [],
+): AddPlan {
   const votersAfter = votersBefore + (member && !member.isLearner ? 0 : 1)
   const ftAfter = failureTolerance(votersAfter, downBefore.length)
   const via = joinVia(ctx, node)
   const down = downBefore.length > 0 ? ` except ${downBefore.join(', ')} (down before the add)` : ''
   const steps: StepDef<AddStepName>[] = [
-    {step: 'member-add', node: node.name, describe: member ? `${node.name} is already a learner (id ${member.id}): keep it` : `add ChainFire member ${node.name} (${nodePeerUrl(ctx, node)}) as a learner: voters stay ${votersBefore}, quorum unchanged`},
+    {
+      step: 'member-add',
+      node: node.name,
+      describe: member
+        ? `${node.name} is already a learner (id ${member.id}): keep it`
+        : `add ChainFire member ${node.name} (${nodePeerUrl(ctx, node)}) as a learner: voters stay ${votersBefore}, quorum unchanged`,
+    },
     // The context follows the membership at once, so an interrupted run leaves it true.
-    {step: 'mark-active', node: node.name, describe: newInContext ? `add ${node.name} to context "${ctx.name}"` : `mark ${node.name} active in context "${ctx.name}"`},
-    {step: 'clear-data', node: node.name, describe: `move any old data in ${node.name}:${dataDirOf(ctx, node)} aside (a member with old data would not join)`},
-    {step: 'write-join-settings', node: node.name, describe: `write the join settings (initial cluster from MemberAdd, state "existing") through the ${via}`},
+    {
+      step: 'mark-active',
+      node: node.name,
+      describe: newInContext
+        ? `add ${node.name} to context "${ctx.name}"`
+        : `mark ${node.name} active in context "${ctx.name}"`,
+    },
+    {
+      step: 'clear-data',
+      node: node.name,
+      describe: `move any old data in ${node.name}:${dataDirOf(ctx, node)} aside (a member with old data would not join)`,
+    },
+    {
+      step: 'write-join-settings',
+      node: node.name,
+      describe: `write the join settings (initial cluster from MemberAdd, state "existing") through the ${via}`,
+    },
     {step: 'start-service', node: node.name, describe: `enable and start chainfire on ${node.name}`},
-    {step: 'wait-caught-up', node: node.name, describe: `wait until ${node.name} has caught up with the leader (≤ ${CAUGHT_UP_ENTRIES} entries behind)`},
-    {step: 'promote', node: node.name, describe: `promote ${node.name} to voter: ${votersAfter} voters, ${majority(votersAfter)} needed, failure tolerance ${ftAfter}`},
+    {
+      step: 'wait-caught-up',
+      node: node.name,
+      describe: `wait until ${node.name} has caught up with the leader (≤ ${CAUGHT_UP_ENTRIES} entries behind)`,
+    },
+    {
+      step: 'promote',
+      node: node.name,
+      describe: `promote ${node.name} to voter: ${votersAfter} voters, ${majority(votersAfter)} needed, failure tolerance ${ftAfter}`,
+    },
     {step: 'verify', node: node.name, describe: `verify: a leader, every member healthy${down}, ${votersAfter} voters`},
   ]
   return {
@@ -123,26 +206,72 @@ export function planAdd(ctx: Context, node: NodeSpec, newInContext: boolean, mem
 }
 
 /** Preflight of an add: lock, leader, not already a voter; warns about an even voter count. */
-export async function addPreflight(client: ChainfireClient, ctx: Context, node: NodeSpec, probeMs: number, force: string[], lockHeld?: boolean) {
+export async function addPreflight(
+  client: ChainfireClient,
+  ctx: Context,
+  node: NodeSpec,
+  probeMs: number,
+  force: string[],
+  lockHeld?: boolean,
+) {
   const view = await viewOf(client, ctx, node, probeMs)
-  if (view.member && !view.member.isLearner) throw new UsageError(`${node.name} is already a ChainFire voter (id ${view.member.id})`)
+  if (view.member && !view.member.isLearner)
+    throw new UsageError(`${node.name} is already a ChainFire voter (id ${view.member.id})`)
   const lock = lockHeld ? null : await readClusterLock(client).catch(() => null)
-  const impact = {votersBefore: view.cluster.voters, votersAfter: view.cluster.voters + 1, healthyBefore: view.cluster.votersHealthy, healthyAfter: view.cluster.votersHealthy + 1, quorumAfter: majority(view.cluster.voters + 1), failureToleranceBefore: view.cluster.failureTolerance, failureToleranceAfter: failureTolerance(view.cluster.voters + 1, view.cluster.voters - view.cluster.votersHealthy), othersDown: []}
-  const checks = await runPreflight({operation: 'add', ctx, node, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact, lock}, force)
-  if ((view.cluster.voters + 1) % 2 === 0) checks.push({id: 'even-voters', level: 'warn', message: `${view.cluster.voters + 1} voters after the add: an even count tolerates no more failures than ${view.cluster.voters}`})
+  const impact = {
+    votersBefore: view.cluster.voters,
+    votersAfter: view.cluster.voters + 1,
+    healthyBefore: view.cluster.votersHealthy,
+    healthyAfter: view.cluster.votersHealthy + 1,
+    quorumAfter: majority(view.cluster.voters + 1),
+    failureToleranceBefore: view.cluster.failureTolerance,
+    failureToleranceAfter: failureTolerance(view.cluster.voters + 1, view.cluster.voters - view.cluster.votersHealthy),
+    othersDown: [],
+  }
+  const checks = await runPreflight(
+    {
+      operation: 'add',
+      ctx,
+      node,
+      cluster: view.cluster,
+      member: view.member,
+      memberHealth: view.memberHealth,
+      impact,
+      lock,
+    },
+    force,
+  )
+  if ((view.cluster.voters + 1) % 2 === 0)
+    checks.push({
+      id: 'even-voters',
+      level: 'warn',
+      message: `${view.cluster.voters + 1} voters after the add: an even count tolerates no more failures than ${view.cluster.voters}`,
+    })
   return {view, checks}
 }
 
 /** Voters other than NODE that are down now. */
 export function downVoters(view: ClusterView): string[] {
-  return view.cluster.members.filter((m) => !m.learner && m.id && !m.healthy && m.id !== view.member?.id && !/not a member/.test(m.error ?? '')).map((m) => m.name)
+  return view.cluster.members
+    .filter((m) => !m.learner && m.id && !m.healthy && m.id !== view.member?.id && !/not a member/.test(m.error ?? ''))
+    .map((m) => m.name)
 }
 
 /** The joining node's host preflight: SSH as the steps use it, sudo, its old data moved aside, the join settings written, room for the database. */
-export function addHostFindings(remote: Remote, ctx: Context, node: NodeSpec, view: ClusterView): Promise<CheckFinding[]> {
+export function addHostFindings(
+  remote: Remote,
+  ctx: Context,
+  node: NodeSpec,
+  view: ClusterView,
+): Promise<CheckFinding[]> {
   const via = joinVia(ctx, node)
   const db = Math.max(0, ...view.cluster.members.map((m) => m.dbSize ?? 0))
-  return hostFindings(remote, ctx, node, {dataDir: dataDirOf(ctx, node), mayBeUnreachable: false, writes: via.startsWith('env-file ') ? [via.slice('env-file '.length)] : [], joinDbBytes: db})
+  return hostFindings(remote, ctx, node, {
+    dataDir: dataDirOf(ctx, node),
+    mayBeUnreachable: false,
+    writes: via.startsWith('env-file ') ? [via.slice('env-file '.length)] : [],
+    joinDbBytes: db,
+  })
 }
 
 /** ETCD_* settings a joining member needs; the rest of the env file is kept as it is. */
@@ -184,7 +313,8 @@ export async function executeAdd(x: AddExec): Promise<RemoveOutcome> {
   const client = clientFor(x.loaded, others)
   const step = (name: AddStepName) => plan.steps.find((s) => s.step === name)!
   const lost = () => {
-    if (x.lock.lost) throw new OperationError(`the cluster lock was lost (${x.lock.lost}); stopping before the next step`)
+    if (x.lock.lost)
+      throw new OperationError(`the cluster lock was lost (${x.lock.lost}); stopping before the next step`)
   }
   try {
     await runner.run(step('member-add'), async () => {
@@ -209,14 +339,27 @@ export async function executeAdd(x: AddExec): Promise<RemoveOutcome> {
     await runner.run(step('clear-data'), async () => {
       const d = shellQuote(plan.dataDir)
       const aside = shellQuote(`${plan.dataDir}.before-join-${runner.journal.id}`)
-      const r = await remote.execChecked(node, `if [ -d ${d} ] && [ -n "$(ls -A ${d} 2>/dev/null)" ]; then mv ${d} ${aside} && echo moved; else echo empty; fi`, {timeoutMs: 60_000})
+      const r = await remote.execChecked(
+        node,
+        `if [ -d ${d} ] && [ -n "$(ls -A ${d} 2>/dev/null)" ]; then mv ${d} ${aside} && echo moved; else echo empty; fi`,
+        {timeoutMs: 60_000},
+      )
       return {result: r.stdout.trim()}
     })
     await runner.run(step('write-join-settings'), async () => {
-      const vars = {name: node.name, 'initial-cluster': added.initialCluster, 'initial-cluster-state': 'existing', 'peer-url': plan.peerUrl, 'client-url': plan.clientUrl, 'data-dir': plan.dataDir}
+      const vars = {
+        name: node.name,
+        'initial-cluster': added.initialCluster,
+        'initial-cluster-state': 'existing',
+        'peer-url': plan.peerUrl,
+        'client-url': plan.clientUrl,
+        'data-dir': plan.dataDir,
+      }
       const tpl = ctx.chainfire?.['join-command']
       if (tpl) {
-        const cmd = tpl.replace(/\{([a-z-]+)\}/g, (m, k: string) => (k in vars ? shellQuote(vars[k as keyof typeof vars]) : m))
+        const cmd = tpl.replace(/\{([a-z-]+)\}/g, (m, k: string) =>
+          k in vars ? shellQuote(vars[k as keyof typeof vars]) : m,
+        )
         await remote.execChecked(node, cmd, {timeoutMs: 60_000})
         return {via: 'join-command'}
       }
@@ -230,7 +373,11 @@ export async function executeAdd(x: AddExec): Promise<RemoveOutcome> {
         ETCD_INITIAL_CLUSTER_STATE: 'existing',
       })
       const f = shellQuote(file)
-      await remote.execChecked(node, `mkdir -p "$(dirname ${f})" && cat > ${f}.plasmactl-tmp && mv -f ${f}.plasmactl-tmp ${f}`, {timeoutMs: 30_000, stdin: text})
+      await remote.execChecked(
+        node,
+        `mkdir -p "$(dirname ${f})" && cat > ${f}.plasmactl-tmp && mv -f ${f}.plasmactl-tmp ${f}`,
+        {timeoutMs: 30_000, stdin: text},
+      )
       return {via: `env-file ${file}`}
     })
     await runner.run(step('start-service'), async () => {
@@ -246,36 +393,42 @@ export async function executeAdd(x: AddExec): Promise<RemoveOutcome> {
           const me = h.members.find((m) => m.id === added.memberId)
           if (!h.leader) return 'no leader'
           if (!me?.reachable) return `${node.name} does not answer (${me?.error ?? 'not in the member list'})`
-          if (me.lag === null || me.lag > CAUGHT_UP_ENTRIES) return `${node.name} is ${me.lag ?? '?'} entries behind the leader`
+          if (me.lag === null || me.lag > CAUGHT_UP_ENTRIES)
+            return `${node.name} is ${me.lag ?? '?'} entries behind the leader`
           return null
         })
         return {lag: d.members.find((m) => m.id === added.memberId)?.lag ?? null}
       })
-    await runner.run(step('promote'), async () => {
-      lost()
-      const deadline = Date.now() + x.timeoutMs
-      for (;;) {
-        const m = (await client.memberList()).members.find((y) => y.id === added.memberId)
-        if (!m) throw new OperationError(`member ${node.name} (${added.memberId}) is gone from the cluster`)
-        if (!m.isLearner) return {promoted: added.memberId}
-        try {
-          await client.memberPromote(added.memberId, await leaderEndpoint(client, others, probeMs))
-          return {promoted: added.memberId}
-        } catch (error) {
-          const e = mapMembershipError(error, `promote ${node.name}`)
-          // "not in sync with leader" is transient: the learner is still catching up.
-          if (!(e instanceof MembershipRefusedError) || e.refusal !== 'learner-not-ready' || Date.now() > deadline) throw e
-          await new Promise((r) => setTimeout(r, 300))
+      await runner.run(step('promote'), async () => {
+        lost()
+        const deadline = Date.now() + x.timeoutMs
+        for (;;) {
+          const m = (await client.memberList()).members.find((y) => y.id === added.memberId)
+          if (!m) throw new OperationError(`member ${node.name} (${added.memberId}) is gone from the cluster`)
+          if (!m.isLearner) return {promoted: added.memberId}
+          try {
+            await client.memberPromote(added.memberId, await leaderEndpoint(client, others, probeMs))
+            return {promoted: added.memberId}
+          } catch (error) {
+            const e = mapMembershipError(error, `promote ${node.name}`)
+            // "not in sync with leader" is transient: the learner is still catching up.
+            if (!(e instanceof MembershipRefusedError) || e.refusal !== 'learner-not-ready' || Date.now() > deadline)
+              throw e
+            await new Promise((r) => setTimeout(r, 300))
+          }
         }
-      }
-    })
+      })
       await runner.run(step('verify'), async () => {
         const d = await waitForCluster(all, ctx, probeMs, x.timeoutMs, `${node.name} a healthy voter`, (h) => {
           if (!h.leader) return 'no leader'
           const me = h.members.find((m) => m.id === added.memberId)
           if (!me) return `${node.name} is not in the member list`
           if (me.learner) return `${node.name} is still a learner`
-          return verifyAsPredicted(h, {votersAfter: plan.votersAfter, failureToleranceAfter: plan.failureToleranceAfter, othersDown: plan.downBefore ?? []})
+          return verifyAsPredicted(h, {
+            votersAfter: plan.votersAfter,
+            failureToleranceAfter: plan.failureToleranceAfter,
+            othersDown: plan.downBefore ?? [],
+          })
         })
         outcome = outcomeOf(d, {othersDown: plan.downBefore ?? []})
         return {...outcome}
@@ -306,9 +459,15 @@ export async function addNode(opts: NodeAddOptions): Promise<NodeAddResult> {
   if (opts.resume) {
     journal = await Journal.open(nodeRunsDir(), opts.resume)
     const b = journal.begin?.data
-    if (b?.op !== 'add' || b.node !== opts.node || b.context !== opts.ctx.name) throw new UsageError(`run ${opts.resume} is not an add of ${opts.node} in context ${opts.ctx.name}`)
+    if (b?.op !== 'add' || b.node !== opts.node || b.context !== opts.ctx.name)
+      throw new UsageError(`run ${opts.resume} is not an add of ${opts.node} in context ${opts.ctx.name}`)
   }
-  const {node, newInContext} = journal ? {node: journal.begin!.data!.spec as NodeSpec, newInContext: Boolean((journal.begin!.data!.plan as AddPlan).newInContext)} : nodeSpecForAdd(opts.ctx, opts.node, opts.address)
+  const {node, newInContext} = journal
+    ? {
+        node: journal.begin!.data!.spec as NodeSpec,
+        newInContext: Boolean((journal.begin!.data!.plan as AddPlan).newInContext),
+      }
+    : nodeSpecForAdd(opts.ctx, opts.node, opts.address)
   const others = {...opts.ctx, nodes: opts.ctx.nodes.map((n) => (n.name === node.name ? {...n, removed: true} : n))}
   const client = clientFor(opts.loaded, others)
   const ctx = contextWith(opts.ctx, node)
@@ -318,26 +477,72 @@ export async function addNode(opts: NodeAddOptions): Promise<NodeAddResult> {
     let plan: AddPlan
     if (journal) {
       plan = journal.begin!.data!.plan as AddPlan
-      if (journal.ended) return {runId: journal.id, dryRun: false, plan, skipped: plan.steps.map((s) => `${s.step}@${s.node}`), completed: [], warnings: []}
+      if (journal.ended)
+        return {
+          runId: journal.id,
+          dryRun: false,
+          plan,
+          skipped: plan.steps.map((s) => `${s.step}@${s.node}`),
+          completed: [],
+          warnings: [],
+        }
     } else {
       const {view, checks} = await addPreflight(client, ctx, node, probeMs, opts.force)
       checks.push(...(await addHostFindings(remote, ctx, node, view)))
       plan = planAdd(ctx, node, newInContext, view.member, view.cluster.voters, checks, downVoters(view))
       const refused = refusals(checks)
-      if (refused.length > 0) throw new RefusedError(`refusing to add ${node.name}, nothing was changed: ${refused.map((f) => f.message).join('; ')}`, {checks: refused, hint: refusalHint(refused)})
-      if (opts.dryRun) return {runId: null, dryRun: true, plan, skipped: [], completed: [], warnings: checks.filter((c) => c.level === 'warn').map((c) => c.message)}
+      if (refused.length > 0)
+        throw new RefusedError(
+          `refusing to add ${node.name}, nothing was changed: ${refused.map((f) => f.message).join('; ')}`,
+          {checks: refused, hint: refusalHint(refused)},
+        )
+      if (opts.dryRun)
+        return {
+          runId: null,
+          dryRun: true,
+          plan,
+          skipped: [],
+          completed: [],
+          warnings: checks.filter((c) => c.level === 'warn').map((c) => c.message),
+        }
       if (!(await opts.confirm(plan))) throw new RefusedError('add not confirmed; nothing was changed')
     }
     const runId = journal?.id ?? Journal.newId('node-add')
     lock = await takeClusterLock(client, opts.ctx, runId, `node add ${node.name}`, opts.reporter)
     if (!journal) {
-      journal = await Journal.create(nodeRunsDir(), runId, {kind: 'node', op: 'add', node: node.name, context: opts.ctx.name, spec: node, plan})
+      journal = await Journal.create(nodeRunsDir(), runId, {
+        kind: 'node',
+        op: 'add',
+        node: node.name,
+        context: opts.ctx.name,
+        spec: node,
+        plan,
+      })
       for (const c of plan.checks.filter((x) => x.overridden)) await journal.override(c.id, c.message)
     }
     const runner = new StepRunner<string>(journal, opts.reporter, {lock, state: () => clusterState(client, opts.ctx)})
-    const verified = await executeAdd({loaded: opts.loaded, ctx: opts.ctx, node, plan, runner, remote, reporter: opts.reporter, timeoutMs: opts.timeoutMs, probeMs, lock})
+    const verified = await executeAdd({
+      loaded: opts.loaded,
+      ctx: opts.ctx,
+      node,
+      plan,
+      runner,
+      remote,
+      reporter: opts.reporter,
+      timeoutMs: opts.timeoutMs,
+      probeMs,
+      lock,
+    })
     await journal.append({type: 'end', ok: true})
-    return {runId, dryRun: false, plan, skipped: runner.skipped, completed: runner.completed, warnings: plan.checks.filter((c) => c.level === 'warn').map((c) => c.message), verified}
+    return {
+      runId,
+      dryRun: false,
+      plan,
+      skipped: runner.skipped,
+      completed: runner.completed,
+      warnings: plan.checks.filter((c) => c.level === 'warn').map((c) => c.message),
+      verified,
+    }
   } finally {
     await lock?.release().catch(() => undefined)
     client.close()

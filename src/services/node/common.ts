@@ -17,7 +17,10 @@ export function nodeRunsDir(): string {
 /** The member that is this node: by name, else by peer URL. */
 export function memberOfNode(ctx: Context, node: NodeSpec, members: Member[]): Member | undefined {
   const peer = nodePeerUrl(ctx, node).replace(/\/+$/, '')
-  return members.find((m) => m.name === node.name) ?? members.find((m) => m.peerURLs.some((u) => u.replace(/\/+$/, '') === peer))
+  return (
+    members.find((m) => m.name === node.name) ??
+    members.find((m) => m.peerURLs.some((u) => u.replace(/\/+$/, '') === peer))
+  )
 }
 
 /** The context as it is without NODE: its endpoint is left out of ChainFire calls. */
@@ -26,14 +29,21 @@ export function contextWithout(ctx: Context, node: NodeSpec): Context {
   return {
     ...ctx,
     nodes: ctx.nodes.map((n) => (n.name === node.name ? {...n, removed: true} : n)),
-    chainfire: ctx.chainfire ? {...ctx.chainfire, endpoints: ctx.chainfire.endpoints?.filter((u) => u !== url)} : undefined,
+    chainfire: ctx.chainfire
+      ? {...ctx.chainfire, endpoints: ctx.chainfire.endpoints?.filter((u) => u !== url)}
+      : undefined,
   }
 }
 
 /** The context with NODE counted in (a node being added is active). */
 export function contextWith(ctx: Context, node: NodeSpec): Context {
   const has = ctx.nodes.some((n) => n.name === node.name)
-  return {...ctx, nodes: has ? ctx.nodes.map((n) => (n.name === node.name ? {...node, removed: undefined} : n)) : [...ctx.nodes, node]}
+  return {
+    ...ctx,
+    nodes: has
+      ? ctx.nodes.map((n) => (n.name === node.name ? {...node, removed: undefined} : n))
+      : [...ctx.nodes, node],
+  }
 }
 
 export function readClusterLock(client: ChainfireClient): Promise<Partial<LockHolder> | null> {
@@ -41,24 +51,44 @@ export function readClusterLock(client: ChainfireClient): Promise<Partial<LockHo
 }
 
 /** Takes the cluster lock for run RUN_ID (a resumed run takes over the lock its dead runner left). */
-export function takeClusterLock(client: ChainfireClient, ctx: Context, runId: string, purpose: string, reporter: Reporter): Promise<HeldLock> {
+export function takeClusterLock(
+  client: ChainfireClient,
+  ctx: Context,
+  runId: string,
+  purpose: string,
+  reporter: Reporter,
+): Promise<HeldLock> {
   return acquireClusterLock(ctx, {kind: 'node', purpose, runId, client, reporter, resume: true})
 }
 
 /** Polls the cluster until COND holds; throws with the last state after waitMs. */
-export async function waitForCluster(client: ChainfireClient, ctx: Context, probeMs: number, waitMs: number, what: string, cond: (h: ChainfireHealth) => string | null): Promise<ChainfireHealth> {
+export async function waitForCluster(
+  client: ChainfireClient,
+  ctx: Context,
+  probeMs: number,
+  waitMs: number,
+  what: string,
+  cond: (h: ChainfireHealth) => string | null,
+): Promise<ChainfireHealth> {
   const deadline = Date.now() + waitMs
   for (;;) {
     const {details} = await checkChainfire(client, ctx, probeMs)
     const why = cond(details)
     if (why === null) return details
-    if (Date.now() > deadline) throw new OperationError(`${what} not reached within ${Math.round(waitMs / 1000)}s: ${why}`, {hint: 'run `plasmactl health`; then resume the run'})
+    if (Date.now() > deadline)
+      throw new OperationError(`${what} not reached within ${Math.round(waitMs / 1000)}s: ${why}`, {
+        hint: 'run `plasmactl health`; then resume the run',
+      })
     await new Promise((r) => setTimeout(r, 250))
   }
 }
 
 /** The current leader's endpoint (membership changes go there), or undefined without a leader. */
-export async function leaderEndpoint(client: ChainfireClient, ctx: Context, probeMs: number): Promise<{name: string; url: string} | undefined> {
+export async function leaderEndpoint(
+  client: ChainfireClient,
+  ctx: Context,
+  probeMs: number,
+): Promise<{name: string; url: string} | undefined> {
   const {details} = await checkChainfire(client, ctx, probeMs)
   const l = details.members.find((m) => m.leader && m.endpoint)
   return l ? {name: l.name, url: l.endpoint!} : undefined
@@ -74,7 +104,12 @@ async function documentOf(loaded: LoadedConfig) {
   return (await loadConfig(loaded.path, {document: true})).doc
 }
 
-export async function setNodeRemoved(loaded: LoadedConfig, ctxName: string, nodeName: string, removed: boolean): Promise<void> {
+export async function setNodeRemoved(
+  loaded: LoadedConfig,
+  ctxName: string,
+  nodeName: string,
+  removed: boolean,
+): Promise<void> {
   const doc = await documentOf(loaded)
   const ci = loaded.config.contexts.findIndex((c) => c.name === ctxName)
   const ni = loaded.config.contexts[ci]?.nodes.findIndex((n) => n.name === nodeName) ?? -1

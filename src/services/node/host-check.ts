@@ -40,7 +40,9 @@ export function dataDirProbe(dataDir: string, writes: readonly string[] = []): s
     `echo "dataDev=$(stat -c %d -- "$d" 2>/dev/null)"`,
     `echo "parentDev=$(stat -c %d -- "$p" 2>/dev/null)"`,
     `${nearest('$d')}; echo "freeKb=$(df -Pk -- "$a" 2>/dev/null | awk 'NR==2{print $4}')"`,
-    ...writes.map((w) => `${nearest(shellQuote(w))}; if [ -w "$a" ]; then :; else echo unwritable=${shellQuote(w)}; fi`),
+    ...writes.map(
+      (w) => `${nearest(shellQuote(w))}; if [ -w "$a" ]; then :; else echo unwritable=${shellQuote(w)}; fi`,
+    ),
   ].join('\n')
 }
 
@@ -71,10 +73,24 @@ export function moveAsideFindings(node: string, dataDir: string, f: DataDirFacts
   if (!f.exists) return []
   const parent = dirname(dataDir)
   if (!f.parentWritable) {
-    return [{id: 'data-dir', level: 'refuse', message: `${node}: ${dataDir} cannot be moved aside: ${parent} is not writable by the SSH user`, hint: `let the SSH user write ${parent}, or log in as the user that owns it`}]
+    return [
+      {
+        id: 'data-dir',
+        level: 'refuse',
+        message: `${node}: ${dataDir} cannot be moved aside: ${parent} is not writable by the SSH user`,
+        hint: `let the SSH user write ${parent}, or log in as the user that owns it`,
+      },
+    ]
   }
   if (f.dataDev && f.parentDev && f.dataDev !== f.parentDev) {
-    return [{id: 'data-dir', level: 'refuse', message: `${node}: ${dataDir} is a mount point and cannot be renamed aside (mv: Device or resource busy)`, hint: 'point the data-dir setting at a directory inside the mounted filesystem'}]
+    return [
+      {
+        id: 'data-dir',
+        level: 'refuse',
+        message: `${node}: ${dataDir} is a mount point and cannot be renamed aside (mv: Device or resource busy)`,
+        hint: 'point the data-dir setting at a directory inside the mounted filesystem',
+      },
+    ]
   }
   return []
 }
@@ -82,9 +98,23 @@ export function moveAsideFindings(node: string, dataDir: string, f: DataDirFacts
 /** Whether a joining member has room for the database it receives from the leader, plus its first WAL segment. */
 export function joinSpaceFindings(node: string, dataDir: string, f: DataDirFacts, dbBytes: number): CheckFinding[] {
   const needKb = Math.ceil((dbBytes + WAL_SEGMENT_BYTES) / 1024)
-  if (f.freeKb === null) return [{id: 'disk-space', level: 'warn', message: `${node}: could not read the free space for ${dataDir} (df); it needs about ${mib(needKb)}`}]
+  if (f.freeKb === null)
+    return [
+      {
+        id: 'disk-space',
+        level: 'warn',
+        message: `${node}: could not read the free space for ${dataDir} (df); it needs about ${mib(needKb)}`,
+      },
+    ]
   if (f.freeKb >= needKb) return []
-  return [{id: 'disk-space', level: 'refuse', message: `${node}: ${mib(f.freeKb)} free for ${dataDir}, the member needs about ${mib(needKb)} (database ${mib(Math.ceil(dbBytes / 1024))} + one WAL segment)`, hint: `free space on ${node} first`}]
+  return [
+    {
+      id: 'disk-space',
+      level: 'refuse',
+      message: `${node}: ${mib(f.freeKb)} free for ${dataDir}, the member needs about ${mib(needKb)} (database ${mib(Math.ceil(dbBytes / 1024))} + one WAL segment)`,
+      hint: `free space on ${node} first`,
+    },
+  ]
 }
 
 function mib(kb: number): string {
@@ -103,31 +133,67 @@ export interface HostCheckOptions {
 }
 
 /** Connects to NODE as the steps will and checks what they need there; returns the findings (refusals stop the plan). */
-export async function hostFindings(remote: Remote, ctx: Context, node: NodeSpec, o: HostCheckOptions): Promise<CheckFinding[]> {
+export async function hostFindings(
+  remote: Remote,
+  ctx: Context,
+  node: NodeSpec,
+  o: HostCheckOptions,
+): Promise<CheckFinding[]> {
   let facts: DataDirFacts
   try {
-    facts = parseDataDirFacts((await remote.execChecked(node, dataDirProbe(o.dataDir, o.writes), {timeoutMs: 30_000})).stdout)
+    facts = parseDataDirFacts(
+      (await remote.execChecked(node, dataDirProbe(o.dataDir, o.writes), {timeoutMs: 30_000})).stdout,
+    )
   } catch (error) {
     const message = (error as Error).message
     if (error instanceof SshConnectionError && o.mayBeUnreachable) {
-      return [{id: 'ssh', level: 'warn', message: `${node.name} does not answer over SSH (${message}): its service stop, disable and data move will be left for later`}]
+      return [
+        {
+          id: 'ssh',
+          level: 'warn',
+          message: `${node.name} does not answer over SSH (${message}): its service stop, disable and data move will be left for later`,
+        },
+      ]
     }
     const hint = (error as RefusedError).details?.hint
-    const what = error instanceof HostKeyRefusedError ? 'refuses its host key' : error instanceof SshConnectionError ? 'does not answer over SSH' : 'cannot be used over SSH'
-    return [{id: 'ssh', level: 'refuse', message: `${node.name} ${what}: ${message}`, ...(typeof hint === 'string' ? {hint} : {})}]
+    const what =
+      error instanceof HostKeyRefusedError
+        ? 'refuses its host key'
+        : error instanceof SshConnectionError
+          ? 'does not answer over SSH'
+          : 'cannot be used over SSH'
+    return [
+      {
+        id: 'ssh',
+        level: 'refuse',
+        message: `${node.name} ${what}: ${message}`,
+        ...(typeof hint === 'string' ? {hint} : {}),
+      },
+    ]
   }
   const out: CheckFinding[] = []
   if (serviceCommand(ctx, node, 'chainfire', 'stop').startsWith('sudo -n ')) {
     try {
       const r = await remote.exec(node, 'sudo -n true', {timeoutMs: 30_000})
-      if (r.exitCode !== 0) out.push({id: 'sudo', level: 'refuse', message: `${node.name}: \`sudo -n true\` failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`})
+      if (r.exitCode !== 0)
+        out.push({
+          id: 'sudo',
+          level: 'refuse',
+          message: `${node.name}: \`sudo -n true\` failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`,
+        })
     } catch (error) {
       if (!(error instanceof RefusedError)) throw error
-      out.push({id: 'sudo', level: 'refuse', message: error.message, ...(typeof error.details.hint === 'string' ? {hint: error.details.hint} : {})})
+      out.push({
+        id: 'sudo',
+        level: 'refuse',
+        message: error.message,
+        ...(typeof error.details.hint === 'string' ? {hint: error.details.hint} : {}),
+      })
     }
   }
   out.push(...moveAsideFindings(node.name, o.dataDir, facts))
-  for (const w of facts.unwritable) out.push({id: 'data-dir', level: 'refuse', message: `${node.name}: ${w} cannot be written by the SSH user`})
+  for (const w of facts.unwritable)
+    out.push({id: 'data-dir', level: 'refuse', message: `${node.name}: ${w} cannot be written by the SSH user`})
   if (o.joinDbBytes !== undefined) out.push(...joinSpaceFindings(node.name, o.dataDir, facts, o.joinDbBytes))
   return out
 }

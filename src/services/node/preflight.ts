@@ -66,7 +66,11 @@ export interface NodeCheck {
   run(input: PreflightInput): CheckFinding[] | Promise<CheckFinding[]>
 }
 
-export function removalImpact(cluster: ChainfireHealth, member: Member | undefined, memberHealth: MemberHealth | undefined): RemovalImpact {
+export function removalImpact(
+  cluster: ChainfireHealth,
+  member: Member | undefined,
+  memberHealth: MemberHealth | undefined,
+): RemovalImpact {
   const voterRows = cluster.members.filter((m) => !m.learner && m.id && !/not a member/.test(m.error ?? ''))
   const isVoter = Boolean(member && !member.isLearner)
   const nodeHealthy = Boolean(memberHealth?.healthy)
@@ -93,7 +97,13 @@ const lockCheck: NodeCheck = {
   describe: 'no runbook or other node operation holds the cluster lock',
   run: ({lock}) =>
     lock
-      ? [{id: 'lock', level: 'refuse', message: `the cluster lock is held by ${lock.holder ?? 'unknown'} (${lock.purpose ?? 'run'} ${lock.runId ?? ''}, pid ${lock.pid ?? '?'} on ${lock.host ?? '?'}, since ${lock.startedAt ?? '?'}); wait for it to finish`}]
+      ? [
+          {
+            id: 'lock',
+            level: 'refuse',
+            message: `the cluster lock is held by ${lock.holder ?? 'unknown'} (${lock.purpose ?? 'run'} ${lock.runId ?? ''}, pid ${lock.pid ?? '?'} on ${lock.host ?? '?'}, since ${lock.startedAt ?? '?'}); wait for it to finish`,
+          },
+        ]
       : [],
 }
 
@@ -102,7 +112,16 @@ const leaderCheck: NodeCheck = {
   roles: ['chainfire'],
   operations: ['remove', 'add'],
   describe: 'the ChainFire cluster has a leader',
-  run: ({cluster}) => (cluster.leader && cluster.quorum ? [] : [{id: 'no-leader', level: 'refuse', message: `the ChainFire cluster has ${cluster.quorum ? 'no leader' : `lost quorum (${cluster.votersHealthy}/${cluster.voters} voters healthy)`}: membership cannot change safely`}]),
+  run: ({cluster}) =>
+    cluster.leader && cluster.quorum
+      ? []
+      : [
+          {
+            id: 'no-leader',
+            level: 'refuse',
+            message: `the ChainFire cluster has ${cluster.quorum ? 'no leader' : `lost quorum (${cluster.votersHealthy}/${cluster.voters} voters healthy)`}: membership cannot change safely`,
+          },
+        ],
 }
 
 const lastMemberCheck: NodeCheck = {
@@ -112,7 +131,13 @@ const lastMemberCheck: NodeCheck = {
   describe: 'the node is not the last ChainFire member',
   run: ({member, cluster, node}) =>
     member && cluster.members.filter((m) => m.id && !/not a member/.test(m.error ?? '')).length <= 1
-      ? [{id: 'last-member', level: 'refuse', message: `${node.name} is the last ChainFire member: removing it destroys the cluster (use snapshot restore / a new cluster instead)`}]
+      ? [
+          {
+            id: 'last-member',
+            level: 'refuse',
+            message: `${node.name} is the last ChainFire member: removing it destroys the cluster (use snapshot restore / a new cluster instead)`,
+          },
+        ]
       : [],
 }
 
@@ -125,13 +150,21 @@ const quorumCheck: NodeCheck = {
     if (!member || member.isLearner || i.votersAfter === 0) return []
     if (i.healthyAfter >= i.quorumAfter) return []
     if (i.othersDown.length > 0 && memberHealth?.healthy) {
-      return [{
-        id: 'member-down',
-        level: 'refuse',
-        message: `${i.othersDown.join(', ')} ${i.othersDown.length === 1 ? 'is' : 'are'} already down: removing healthy ${node.name} would leave ${i.healthyAfter} of ${i.votersAfter} voters healthy (${i.quorumAfter} needed) and lose quorum; remove the down member first (plasmactl node remove ${i.othersDown[0]})`,
-      }]
+      return [
+        {
+          id: 'member-down',
+          level: 'refuse',
+          message: `${i.othersDown.join(', ')} ${i.othersDown.length === 1 ? 'is' : 'are'} already down: removing healthy ${node.name} would leave ${i.healthyAfter} of ${i.votersAfter} voters healthy (${i.quorumAfter} needed) and lose quorum; remove the down member first (plasmactl node remove ${i.othersDown[0]})`,
+        },
+      ]
     }
-    return [{id: 'quorum', level: 'refuse', message: `after removing ${node.name}, ${i.healthyAfter} of ${i.votersAfter} voters would be healthy, fewer than the ${i.quorumAfter} a majority needs`}]
+    return [
+      {
+        id: 'quorum',
+        level: 'refuse',
+        message: `after removing ${node.name}, ${i.healthyAfter} of ${i.votersAfter} voters would be healthy, fewer than the ${i.quorumAfter} a majority needs`,
+      },
+    ]
   },
 }
 
@@ -144,10 +177,18 @@ const toleranceWarnings: NodeCheck = {
     if (!member || member.isLearner || i.votersAfter === 0) return []
     const out: CheckFinding[] = []
     if (i.failureToleranceAfter === 0 && i.healthyAfter >= i.quorumAfter) {
-      out.push({id: 'tolerance', level: 'warn', message: `failure tolerance drops to 0: with ${i.votersAfter} voter${i.votersAfter === 1 ? '' : 's'} left, losing one more loses quorum; add a member soon (plasmactl node add)`})
+      out.push({
+        id: 'tolerance',
+        level: 'warn',
+        message: `failure tolerance drops to 0: with ${i.votersAfter} voter${i.votersAfter === 1 ? '' : 's'} left, losing one more loses quorum; add a member soon (plasmactl node add)`,
+      })
     }
     if (i.votersAfter % 2 === 0) {
-      out.push({id: 'even-voters', level: 'warn', message: `${i.votersAfter} voters remain: an even count tolerates no more failures than ${i.votersAfter - 1}`})
+      out.push({
+        id: 'even-voters',
+        level: 'warn',
+        message: `${i.votersAfter} voters remain: an even count tolerates no more failures than ${i.votersAfter - 1}`,
+      })
     }
     return out
   },
@@ -158,7 +199,16 @@ const notMemberInfo: NodeCheck = {
   roles: ['chainfire'],
   operations: ['remove'],
   describe: 'notes a node that is no ChainFire member (nothing to remove from the cluster)',
-  run: ({member, node}) => (member ? [] : [{id: 'not-member', level: 'info', message: `${node.name} is not a ChainFire member; only its service, data and context entry are handled`}]),
+  run: ({member, node}) =>
+    member
+      ? []
+      : [
+          {
+            id: 'not-member',
+            level: 'info',
+            message: `${node.name} is not a ChainFire member; only its service, data and context entry are handled`,
+          },
+        ],
 }
 
 const flaredbReplicasCheck: NodeCheck = {
@@ -179,12 +229,25 @@ const vmsRunningCheck: NodeCheck = {
   operations: ['remove'],
   describe: 'the PlasmaVMC host runs no VM that is meant to be running',
   async run({ctx, node, loaded}) {
-    const [{chainfireClientFor}, {loadVmRecords}] = await Promise.all([import('../../adapters/chainfire/index.js'), import('../vm/records.js')])
+    const [{chainfireClientFor}, {loadVmRecords}] = await Promise.all([
+      import('../../adapters/chainfire/index.js'),
+      import('../vm/records.js'),
+    ])
     const client = chainfireClientFor(loaded ?? ({path: `${process.cwd()}/config.yaml`} as LoadedConfig), ctx)
     try {
       const {records} = await loadVmRecords(client)
-      const here = records.filter((r) => r.record.host === node.name && r.record.desiredState === 'running').map((r) => r.record.id)
-      return here.length === 0 ? [] : [{id: 'vms-running', level: 'refuse', message: `PlasmaVMC host ${node.name} still runs ${here.length} VM(s) (${here.join(', ')}): evacuate it first (plasmactl vm evacuate ${node.name})`}]
+      const here = records
+        .filter((r) => r.record.host === node.name && r.record.desiredState === 'running')
+        .map((r) => r.record.id)
+      return here.length === 0
+        ? []
+        : [
+            {
+              id: 'vms-running',
+              level: 'refuse',
+              message: `PlasmaVMC host ${node.name} still runs ${here.length} VM(s) (${here.join(', ')}): evacuate it first (plasmactl vm evacuate ${node.name})`,
+            },
+          ]
     } finally {
       client.close()
     }
@@ -192,14 +255,36 @@ const vmsRunningCheck: NodeCheck = {
 }
 
 /** The registered checks, in the order they run. Append checks for other roles here. */
-export const NODE_CHECKS: readonly NodeCheck[] = [lockCheck, leaderCheck, lastMemberCheck, quorumCheck, toleranceWarnings, notMemberInfo, flaredbReplicasCheck, vmsRunningCheck]
+export const NODE_CHECKS: readonly NodeCheck[] = [
+  lockCheck,
+  leaderCheck,
+  lastMemberCheck,
+  quorumCheck,
+  toleranceWarnings,
+  notMemberInfo,
+  flaredbReplicasCheck,
+  vmsRunningCheck,
+]
 
 /** Ids that `--force` accepts (each overrides only its own refusal). */
-export const OVERRIDABLE_CHECKS = ['lock', 'no-leader', 'last-member', 'member-down', 'quorum', 'flaredb-replicas', 'vms-running'] as const
+export const OVERRIDABLE_CHECKS = [
+  'lock',
+  'no-leader',
+  'last-member',
+  'member-down',
+  'quorum',
+  'flaredb-replicas',
+  'vms-running',
+] as const
 
 /** Runs the checks that apply to the node's roles; refusals named in `force` are kept but marked overridden. */
-export async function runPreflight(input: PreflightInput, force: readonly string[] = [], checks: readonly NodeCheck[] = NODE_CHECKS): Promise<CheckFinding[]> {
-  const applies = (c: NodeCheck) => c.operations.includes(input.operation) && (c.roles === '*' || c.roles.some((r) => input.node.roles.includes(r)))
+export async function runPreflight(
+  input: PreflightInput,
+  force: readonly string[] = [],
+  checks: readonly NodeCheck[] = NODE_CHECKS,
+): Promise<CheckFinding[]> {
+  const applies = (c: NodeCheck) =>
+    c.operations.includes(input.operation) && (c.roles === '*' || c.roles.some((r) => input.node.roles.includes(r)))
   const findings: CheckFinding[] = []
   for (const c of checks.filter(applies)) findings.push(...(await c.run(input)))
   return findings.map((f) => (f.level === 'refuse' && force.includes(f.id) ? {...f, overridden: true} : f))
@@ -215,6 +300,11 @@ export function refusalHint(found: readonly CheckFinding[]): string {
   const own = found.flatMap((f) => (f.hint && !forcible.includes(f) ? [f.hint] : []))
   // One override per check, however many reasons it gave.
   const ids = [...new Set(forcible.map((f) => f.id))]
-  const force = ids.length > 0 ? [`${ids.map((id) => `--force ${id}`).join(' ')} overrides ${ids.length === 1 ? 'this check' : 'these checks'} (only if you know why it is safe)`] : []
+  const force =
+    ids.length > 0
+      ? [
+          `${ids.map((id) => `--force ${id}`).join(' ')} overrides ${ids.length === 1 ? 'this check' : 'these checks'} (only if you know why it is safe)`,
+        ]
+      : []
   return [...own, ...force].join('; ')
 }

@@ -12,11 +12,32 @@ import {Remote} from '../remote.js'
 import {shellQuote} from '../../shell-quote.js'
 import type {Reporter} from '../reporter.js'
 import {dataDirOf} from '../snapshot/restore.js'
-import {clientFor, clusterState, contextWithout, leaderEndpoint, memberOfNode, nodeRunsDir, readClusterLock, setNodeRemoved, type StepDef, StepRunner, takeClusterLock, waitForCluster} from './common.js'
+import {
+  clientFor,
+  clusterState,
+  contextWithout,
+  leaderEndpoint,
+  memberOfNode,
+  nodeRunsDir,
+  readClusterLock,
+  setNodeRemoved,
+  type StepDef,
+  StepRunner,
+  takeClusterLock,
+  waitForCluster,
+} from './common.js'
 import {hostFindings} from './host-check.js'
 import {type CheckFinding, refusalHint, refusals, removalImpact, type RemovalImpact, runPreflight} from './preflight.js'
 
-export type RemoveStepName = 'transfer-leadership' | 'member-remove' | 'stop-service' | 'disable-service' | 'move-data' | 'wipe-data' | 'verify' | 'mark-removed'
+export type RemoveStepName =
+  | 'transfer-leadership'
+  | 'member-remove'
+  | 'stop-service'
+  | 'disable-service'
+  | 'move-data'
+  | 'wipe-data'
+  | 'verify'
+  | 'mark-removed'
 
 export interface RemoveStep extends StepDef<RemoveStepName> {
   /** Quorum impact once the step is done. */
@@ -91,7 +112,12 @@ export interface ClusterView {
   memberHealth: MemberHealth | undefined
 }
 
-export async function viewOf(client: ChainfireClient, ctx: Context, node: NodeSpec, probeMs: number): Promise<ClusterView> {
+export async function viewOf(
+  client: ChainfireClient,
+  ctx: Context,
+  node: NodeSpec,
+  probeMs: number,
+): Promise<ClusterView> {
   const {details: cluster} = await checkChainfire(client, ctx, probeMs)
   let members: Awaited<ReturnType<ChainfireClient['memberList']>>['members'] = []
   try {
@@ -110,7 +136,14 @@ function successorOf(cluster: ChainfireHealth, memberId: string | undefined): Me
 }
 
 /** Plans the removal of NODE from the cluster as it is now (pure apart from its inputs). */
-export function planRemoval(ctx: Context, node: NodeSpec, view: ClusterView, checks: CheckFinding[], wipeData: boolean, runId = RUN_PLACEHOLDER): RemovePlan {
+export function planRemoval(
+  ctx: Context,
+  node: NodeSpec,
+  view: ClusterView,
+  checks: CheckFinding[],
+  wipeData: boolean,
+  runId = RUN_PLACEHOLDER,
+): RemovePlan {
   const {cluster, member, memberHealth} = view
   const impact = removalImpact(cluster, member, memberHealth)
   const leader = Boolean(memberHealth?.leader)
@@ -118,26 +151,60 @@ export function planRemoval(ctx: Context, node: NodeSpec, view: ClusterView, che
   const dataDir = dataDirOf(ctx, node)
   const asideDir = `${dataDir}.removed-${runId}`
   const ft = (n: number) => `failure tolerance ${n}`
-  const role = member ? (member.isLearner ? 'learner' : leader ? 'leader' : memberHealth?.healthy ? 'follower' : 'down') : 'not a member'
+  const role = member
+    ? member.isLearner
+      ? 'learner'
+      : leader
+        ? 'leader'
+        : memberHealth?.healthy
+          ? 'follower'
+          : 'down'
+    : 'not a member'
   const remain = `${impact.votersAfter} voter${impact.votersAfter === 1 ? '' : 's'} remain (${impact.healthyAfter} healthy, ${impact.quorumAfter} needed), ${ft(impact.failureToleranceAfter)}`
   const steps: RemoveStep[] = []
   if (leader) {
-    steps.push({step: 'transfer-leadership', node: node.name, describe: `transfer leadership ${node.name} → ${successor?.name ?? '(no healthy follower)'} (most caught-up follower) and wait for the new leader`, impact: `${impact.votersBefore} voters, leader ${successor?.name ?? '?'}, ${ft(impact.failureToleranceBefore)}`})
+    steps.push({
+      step: 'transfer-leadership',
+      node: node.name,
+      describe: `transfer leadership ${node.name} → ${successor?.name ?? '(no healthy follower)'} (most caught-up follower) and wait for the new leader`,
+      impact: `${impact.votersBefore} voters, leader ${successor?.name ?? '?'}, ${ft(impact.failureToleranceBefore)}`,
+    })
   }
-  const mark: RemoveStep = {step: 'mark-removed', node: node.name, describe: `mark ${node.name} removed in context "${ctx.name}"`}
+  const mark: RemoveStep = {
+    step: 'mark-removed',
+    node: node.name,
+    describe: `mark ${node.name} removed in context "${ctx.name}"`,
+  }
   if (member) {
-    steps.push({step: 'member-remove', node: node.name, describe: `remove ChainFire member ${node.name} (id ${member.id}${member.isLearner ? ', learner' : ''}) through the Cluster API: ${remain}`, impact: remain})
+    steps.push({
+      step: 'member-remove',
+      node: node.name,
+      describe: `remove ChainFire member ${node.name} (id ${member.id}${member.isLearner ? ', learner' : ''}) through the Cluster API: ${remain}`,
+      impact: remain,
+    })
     // The context follows the membership at once, so an interrupted run leaves it true.
     steps.push(mark)
   }
   steps.push(
-    {step: 'stop-service', node: node.name, describe: `stop chainfire on ${node.name} gracefully (stop command, then kill after the grace period)`},
-    {step: 'disable-service', node: node.name, describe: `disable chainfire on ${node.name} so that it never starts again`},
+    {
+      step: 'stop-service',
+      node: node.name,
+      describe: `stop chainfire on ${node.name} gracefully (stop command, then kill after the grace period)`,
+    },
+    {
+      step: 'disable-service',
+      node: node.name,
+      describe: `disable chainfire on ${node.name} so that it never starts again`,
+    },
     {step: 'move-data', node: node.name, describe: `move ${node.name}:${dataDir} aside to ${asideDir} (kept)`},
   )
-  if (wipeData) steps.push({step: 'wipe-data', node: node.name, describe: `DELETE ${node.name}:${asideDir} (--wipe-data)`})
+  if (wipeData)
+    steps.push({step: 'wipe-data', node: node.name, describe: `DELETE ${node.name}:${asideDir} (--wipe-data)`})
   const down = impact.othersDown.length > 0 ? ` except ${impact.othersDown.join(', ')} (down before the removal)` : ''
-  steps.push({step: 'verify', describe: `verify: a leader, every remaining member healthy${down}, ${impact.votersAfter} voters, ${ft(impact.failureToleranceAfter)}${down ? ' or more' : ''}`})
+  steps.push({
+    step: 'verify',
+    describe: `verify: a leader, every remaining member healthy${down}, ${impact.votersAfter} voters, ${ft(impact.failureToleranceAfter)}${down ? ' or more' : ''}`,
+  })
   if (!member) steps.push(mark)
   const summary = member
     ? `remove ${node.name} (${role})${leader ? `: leadership → ${successor?.name ?? '?'} first;` : ':'} ${remain}`
@@ -160,19 +227,49 @@ export function planRemoval(ctx: Context, node: NodeSpec, view: ClusterView, che
 
 function refusalError(found: CheckFinding[], node: string, resumed = false): RefusedError {
   const msg = found.map((f) => f.message).join('; ')
-  return new RefusedError(`refusing to ${resumed ? 'continue removing' : 'remove'} ${node}, ${resumed ? 'membership unchanged' : 'nothing was changed'}: ${msg}`, {checks: found, hint: refusalHint(found)})
+  return new RefusedError(
+    `refusing to ${resumed ? 'continue removing' : 'remove'} ${node}, ${resumed ? 'membership unchanged' : 'nothing was changed'}: ${msg}`,
+    {checks: found, hint: refusalHint(found)},
+  )
 }
 
 /**
  * Every check of a removal that can run before its first change: the cluster checks (quorum, lock,
  * roles) and the host ones (SSH host key and login, sudo, the data dir's move aside) on the node.
  */
-export async function removalChecks(c: {client: ChainfireClient; remote: Remote; loaded: LoadedConfig; ctx: Context; node: NodeSpec; probeMs: number; force: string[]; lock: boolean}): Promise<{view: ClusterView; checks: CheckFinding[]}> {
+export async function removalChecks(c: {
+  client: ChainfireClient
+  remote: Remote
+  loaded: LoadedConfig
+  ctx: Context
+  node: NodeSpec
+  probeMs: number
+  force: string[]
+  lock: boolean
+}): Promise<{view: ClusterView; checks: CheckFinding[]}> {
   const {ctx, node} = c
   const view = await viewOf(c.client, ctx, node, c.probeMs)
   const lock = c.lock ? await readClusterLock(c.client).catch(() => null) : null
-  const checks = await runPreflight({operation: 'remove', ctx, node, cluster: view.cluster, member: view.member, memberHealth: view.memberHealth, impact: removalImpact(view.cluster, view.member, view.memberHealth), lock, loaded: c.loaded}, c.force)
-  checks.push(...(await hostFindings(c.remote, ctx, node, {dataDir: dataDirOf(ctx, node), mayBeUnreachable: Boolean(view.member && !view.memberHealth?.healthy)})))
+  const checks = await runPreflight(
+    {
+      operation: 'remove',
+      ctx,
+      node,
+      cluster: view.cluster,
+      member: view.member,
+      memberHealth: view.memberHealth,
+      impact: removalImpact(view.cluster, view.member, view.memberHealth),
+      lock,
+      loaded: c.loaded,
+    },
+    c.force,
+  )
+  checks.push(
+    ...(await hostFindings(c.remote, ctx, node, {
+      dataDir: dataDirOf(ctx, node),
+      mayBeUnreachable: Boolean(view.member && !view.memberHealth?.healthy),
+    })),
+  )
   return {view, checks}
 }
 
@@ -181,8 +278,16 @@ export const UNHEALTHY_RETRY_MS = 15_000
 
 /** ChainFire's own refusal of a membership change (exit 6), with etcd's reason as a kind. */
 export class MembershipRefusedError extends RefusedError {
-  constructor(what: string, error: ChainfireCallError, readonly refusal: MembershipRefusal) {
-    super(`ChainFire refused to ${what}: ${error.message.replace(/^.*failed: /, '')}`, {endpoint: error.details.endpoint, refusal}, {cause: error})
+  constructor(
+    what: string,
+    error: ChainfireCallError,
+    readonly refusal: MembershipRefusal,
+  ) {
+    super(
+      `ChainFire refused to ${what}: ${error.message.replace(/^.*failed: /, '')}`,
+      {endpoint: error.details.endpoint, refusal},
+      {cause: error},
+    )
   }
 }
 
@@ -208,7 +313,10 @@ export interface RemoveExec {
 }
 
 function checkLock(lock: HeldLock): void {
-  if (lock.lost) throw new OperationError(`the cluster lock was lost (${lock.lost}); stopping before the next step`, {hint: 'resume the run once the cluster is reachable'})
+  if (lock.lost)
+    throw new OperationError(`the cluster lock was lost (${lock.lost}); stopping before the next step`, {
+      hint: 'resume the run once the cluster is reachable',
+    })
 }
 
 /** Executes the removal steps of PLAN (skipping those done earlier in the run). */
@@ -220,13 +328,21 @@ export async function executeRemoval(x: RemoveExec): Promise<RemoveOutcome> {
   const step = (name: RemoveStepName) => plan.steps.find((s) => s.step === name)
   const markRemoved = () =>
     runner.run(step('mark-removed')!, async () => {
-      if (!x.loaded.config.contexts.find((c) => c.name === ctx.name)?.nodes.find((n) => n.name === node.name)?.removed) await setNodeRemoved(x.loaded, ctx.name, node.name, true)
+      if (!x.loaded.config.contexts.find((c) => c.name === ctx.name)?.nodes.find((n) => n.name === node.name)?.removed)
+        await setNodeRemoved(x.loaded, ctx.name, node.name, true)
     })
   const transferIfLeader = async () => {
     const {cluster, memberHealth} = await viewOf(client, ctx, node, probeMs)
     if (!memberHealth?.leader) return {moved: false, leader: cluster.leader}
     const r = await moveLeader({loaded: x.loaded, ctx, reporter, timeoutMs: probeMs, waitMs: x.timeoutMs})
-    return {moved: true, from: r.from, to: r.to, termBefore: r.termBefore, termAfter: r.termAfter, elapsedMs: r.elapsedMs}
+    return {
+      moved: true,
+      from: r.from,
+      to: r.to,
+      termBefore: r.termBefore,
+      termAfter: r.termAfter,
+      elapsedMs: r.elapsedMs,
+    }
   }
   try {
     const t = step('transfer-leadership')
@@ -267,7 +383,9 @@ export async function executeRemoval(x: RemoveExec): Promise<RemoveOutcome> {
         return {}
       } catch (error) {
         if (plan.member && !plan.member.healthy && isConnectionError(error)) {
-          reporter.warn(`${node.name} is unreachable over SSH: disable chainfire there before it comes back (${(error as Error).message})`)
+          reporter.warn(
+            `${node.name} is unreachable over SSH: disable chainfire there before it comes back (${(error as Error).message})`,
+          )
           return {unreachable: true}
         }
         throw error
@@ -277,7 +395,11 @@ export async function executeRemoval(x: RemoveExec): Promise<RemoveOutcome> {
       const d = shellQuote(plan.dataDir)
       const a = shellQuote(plan.asideDir)
       try {
-        const r = await remote.execChecked(node, `if [ -e ${d} ]; then mv ${d} ${a} && echo moved; elif [ -e ${a} ]; then echo already; else echo absent; fi`, {timeoutMs: 60_000})
+        const r = await remote.execChecked(
+          node,
+          `if [ -e ${d} ]; then mv ${d} ${a} && echo moved; elif [ -e ${a} ]; then echo already; else echo absent; fi`,
+          {timeoutMs: 60_000},
+        )
         return {result: r.stdout.trim(), aside: plan.asideDir}
       } catch (error) {
         if (plan.member && !plan.member.healthy && isConnectionError(error)) {
@@ -288,13 +410,28 @@ export async function executeRemoval(x: RemoveExec): Promise<RemoveOutcome> {
       }
     })
     const w = step('wipe-data')
-    if (w) await runner.run(w, async () => (await remote.execChecked(node, `rm -rf -- ${shellQuote(plan.asideDir)}`, {timeoutMs: 300_000}), {deleted: plan.asideDir}))
+    if (w)
+      await runner.run(
+        w,
+        async () => (
+          await remote.execChecked(node, `rm -rf -- ${shellQuote(plan.asideDir)}`, {timeoutMs: 300_000}),
+          {deleted: plan.asideDir}
+        ),
+      )
     let outcome: RemoveOutcome | undefined
     await runner.run(step('verify')!, async () => {
-      const d = await waitForCluster(restClient, rest, probeMs, x.timeoutMs, 'the remaining cluster as the plan predicted', (h) => {
-        if (h.members.some((m) => m.id === plan.member?.id && !/not a member/.test(m.error ?? ''))) return `${node.name} is still a member`
-        return verifyAsPredicted(h, plan.impact)
-      })
+      const d = await waitForCluster(
+        restClient,
+        rest,
+        probeMs,
+        x.timeoutMs,
+        'the remaining cluster as the plan predicted',
+        (h) => {
+          if (h.members.some((m) => m.id === plan.member?.id && !/not a member/.test(m.error ?? '')))
+            return `${node.name} is still a member`
+          return verifyAsPredicted(h, plan.impact)
+        },
+      )
       outcome = outcomeOf(d, plan.impact)
       return {...outcome}
     })
@@ -312,24 +449,39 @@ export async function executeRemoval(x: RemoveExec): Promise<RemoveOutcome> {
  * were down before (they may stay down), the predicted voter count, and at least the predicted
  * failure tolerance. Else why not.
  */
-export function verifyAsPredicted(h: ChainfireHealth, p: Pick<RemovalImpact, 'votersAfter' | 'failureToleranceAfter' | 'othersDown'>): string | null {
+export function verifyAsPredicted(
+  h: ChainfireHealth,
+  p: Pick<RemovalImpact, 'votersAfter' | 'failureToleranceAfter' | 'othersDown'>,
+): string | null {
   if (!h.leader) return 'no leader'
   // Rows without a member id are context nodes that are no members (not joined yet, or gone).
-  const bad = h.members.filter((m) => m.id && !m.healthy && !/not a member/.test(m.error ?? '') && !p.othersDown.includes(m.name))
+  const bad = h.members.filter(
+    (m) => m.id && !m.healthy && !/not a member/.test(m.error ?? '') && !p.othersDown.includes(m.name),
+  )
   if (bad.length > 0) return `unhealthy: ${bad.map((m) => `${m.name} (${m.error ?? 'down'})`).join(', ')}`
   if (h.voters !== p.votersAfter) return `${h.voters} voters, expected ${p.votersAfter}`
-  if (h.failureTolerance < p.failureToleranceAfter) return `failure tolerance ${h.failureTolerance}, the plan predicted ${p.failureToleranceAfter}`
+  if (h.failureTolerance < p.failureToleranceAfter)
+    return `failure tolerance ${h.failureTolerance}, the plan predicted ${p.failureToleranceAfter}`
   return null
 }
 
 /** The verified state; names the members that were down before the run and still are. */
 export function outcomeOf(h: ChainfireHealth, p: Pick<RemovalImpact, 'othersDown'>): RemoveOutcome {
   const stillDown = h.members.filter((m) => !m.healthy && p.othersDown.includes(m.name)).map((m) => m.name)
-  return {leader: h.leader, voters: h.voters, votersHealthy: h.votersHealthy, failureTolerance: h.failureTolerance, ...(stillDown.length > 0 ? {stillDown} : {})}
+  return {
+    leader: h.leader,
+    voters: h.voters,
+    votersHealthy: h.votersHealthy,
+    failureTolerance: h.failureTolerance,
+    ...(stillDown.length > 0 ? {stillDown} : {}),
+  }
 }
 
 /** What the run left behind, from the journal: where the data is, and what an unreachable node still needs. */
-export function removalLeftovers(runner: StepRunner<string>, plan: RemovePlan): Pick<NodeRemoveResult, 'data' | 'pending'> {
+export function removalLeftovers(
+  runner: StepRunner<string>,
+  plan: RemovePlan,
+): Pick<NodeRemoveResult, 'data' | 'pending'> {
   const n = plan.node
   const unreachable = (step: string) => Boolean(runner.dataOf(`${step}@${n}`)?.unreachable)
   const pending = [
@@ -354,7 +506,13 @@ function isConnectionError(error: unknown): boolean {
  * The context's stop command (SIGTERM and its own wait), bounded by the grace period; if the
  * service is still active after it, the kill command. Ends with the service inactive.
  */
-async function stopGracefully(remote: Remote, node: NodeSpec, graceMs: number, wasDown: boolean, reporter: Reporter): Promise<Record<string, unknown>> {
+async function stopGracefully(
+  remote: Remote,
+  node: NodeSpec,
+  graceMs: number,
+  wasDown: boolean,
+  reporter: Reporter,
+): Promise<Record<string, unknown>> {
   let stopError: string | undefined
   try {
     await remote.service(node, 'chainfire', 'stop', {timeoutMs: graceMs})
@@ -367,10 +525,13 @@ async function stopGracefully(remote: Remote, node: NodeSpec, graceMs: number, w
   }
   const active = await remote.service(node, 'chainfire', 'is-active', {timeoutMs: 30_000})
   if (active.exitCode !== 0) return {stopped: true, killed: false}
-  reporter.warn(`chainfire on ${node.name} is still active after the stop command${stopError ? ` (${stopError})` : ''}; killing it`)
+  reporter.warn(
+    `chainfire on ${node.name} is still active after the stop command${stopError ? ` (${stopError})` : ''}; killing it`,
+  )
   await remote.service(node, 'chainfire', 'kill', {timeoutMs: 30_000})
   const again = await remote.service(node, 'chainfire', 'is-active', {timeoutMs: 30_000})
-  if (again.exitCode === 0) throw new OperationError(`chainfire on ${node.name} is still active after kill`, {host: node.address})
+  if (again.exitCode === 0)
+    throw new OperationError(`chainfire on ${node.name} is still active after kill`, {host: node.address})
   return {stopped: true, killed: true}
 }
 
@@ -385,7 +546,10 @@ export async function removeNode(opts: NodeRemoveOptions): Promise<NodeRemoveRes
   if (opts.resume) {
     journal = await Journal.open(nodeRunsDir(), opts.resume)
     const b = journal.begin?.data
-    if (b?.op !== 'remove' || b.node !== node.name || b.context !== opts.ctx.name) throw new UsageError(`run ${opts.resume} is not a removal of ${node.name} in context ${opts.ctx.name} (it is ${String(b?.op)} of ${String(b?.node)} in ${String(b?.context)})`)
+    if (b?.op !== 'remove' || b.node !== node.name || b.context !== opts.ctx.name)
+      throw new UsageError(
+        `run ${opts.resume} is not a removal of ${node.name} in context ${opts.ctx.name} (it is ${String(b?.op)} of ${String(b?.node)} in ${String(b?.context)})`,
+      )
   } else if (node.removed) {
     throw new UsageError(`node ${node.name} is already marked removed in context "${opts.ctx.name}"`)
   }
@@ -396,39 +560,112 @@ export async function removeNode(opts: NodeRemoveOptions): Promise<NodeRemoveRes
     let plan: RemovePlan
     if (journal) {
       plan = journal.begin!.data!.plan as RemovePlan
-      if (journal.ended) return {runId: journal.id, dryRun: false, plan, skipped: plan.steps.map((s) => `${s.step}${s.node ? `@${s.node}` : ''}`), completed: [], warnings: [], verified: new StepRunner(journal, opts.reporter).dataOf('verify') as unknown as RemoveOutcome}
+      if (journal.ended)
+        return {
+          runId: journal.id,
+          dryRun: false,
+          plan,
+          skipped: plan.steps.map((s) => `${s.step}${s.node ? `@${s.node}` : ''}`),
+          completed: [],
+          warnings: [],
+          verified: new StepRunner(journal, opts.reporter).dataOf('verify') as unknown as RemoveOutcome,
+        }
       opts.reporter.info(`resuming ${journal.id}: ${plan.summary}`)
       // Before the member is removed, the cluster may have changed since the plan (another member
       // down): check quorum again. The lock is checked when taken (this run's own stale lease is waited out).
       if (plan.member && !journal.completed().has(`member-remove@${node.name}`)) {
-        const {view, checks} = await removalChecks({client, remote, loaded: opts.loaded, ctx: opts.ctx, node, probeMs, force: [...opts.force, ...plan.checks.filter((c) => c.overridden).map((c) => c.id)], lock: false})
+        const {view, checks} = await removalChecks({
+          client,
+          remote,
+          loaded: opts.loaded,
+          ctx: opts.ctx,
+          node,
+          probeMs,
+          force: [...opts.force, ...plan.checks.filter((c) => c.overridden).map((c) => c.id)],
+          lock: false,
+        })
         const refused = refusals(checks)
         if (view.member && refused.length > 0) throw refusalError(refused, node.name, true)
       }
     } else {
-      const {view, checks} = await removalChecks({client, remote, loaded: opts.loaded, ctx: opts.ctx, node, probeMs, force: opts.force, lock: true})
+      const {view, checks} = await removalChecks({
+        client,
+        remote,
+        loaded: opts.loaded,
+        ctx: opts.ctx,
+        node,
+        probeMs,
+        force: opts.force,
+        lock: true,
+      })
       plan = planRemoval(opts.ctx, node, view, checks, opts.wipeData)
       const refused = refusals(checks)
       if (refused.length > 0) throw refusalError(refused, node.name)
-      for (const f of checks.filter((c) => c.overridden)) opts.reporter.warn(`check "${f.id}" overridden with --force: ${f.message}`)
-      if (plan.member?.leader && !plan.successor) throw new RefusedError(`${node.name} leads and no healthy follower can take over; nothing was changed`)
-      if (opts.dryRun) return {runId: null, dryRun: true, plan, skipped: [], completed: [], warnings: checks.filter((c) => c.level === 'warn').map((c) => c.message)}
+      for (const f of checks.filter((c) => c.overridden))
+        opts.reporter.warn(`check "${f.id}" overridden with --force: ${f.message}`)
+      if (plan.member?.leader && !plan.successor)
+        throw new RefusedError(`${node.name} leads and no healthy follower can take over; nothing was changed`)
+      if (opts.dryRun)
+        return {
+          runId: null,
+          dryRun: true,
+          plan,
+          skipped: [],
+          completed: [],
+          warnings: checks.filter((c) => c.level === 'warn').map((c) => c.message),
+        }
       if (!(await opts.confirm(plan))) throw new RefusedError('removal not confirmed; nothing was changed')
-      if (opts.wipeData && !(await opts.confirmWipe(plan))) throw new RefusedError('deleting the data directory was not confirmed; nothing was changed (drop --wipe-data to keep it)')
+      if (opts.wipeData && !(await opts.confirmWipe(plan)))
+        throw new RefusedError(
+          'deleting the data directory was not confirmed; nothing was changed (drop --wipe-data to keep it)',
+        )
     }
     const runId = journal?.id ?? Journal.newId('node-remove')
     lock = await takeClusterLock(client, opts.ctx, runId, `node remove ${node.name}`, opts.reporter)
     if (!journal) {
-      plan = {...plan, asideDir: plan.asideDir.replace(RUN_PLACEHOLDER, runId), steps: plan.steps.map((s) => ({...s, describe: s.describe.replace(RUN_PLACEHOLDER, runId)}))}
-      journal = await Journal.create(nodeRunsDir(), runId, {kind: 'node', op: 'remove', node: node.name, context: opts.ctx.name, plan})
+      plan = {
+        ...plan,
+        asideDir: plan.asideDir.replace(RUN_PLACEHOLDER, runId),
+        steps: plan.steps.map((s) => ({...s, describe: s.describe.replace(RUN_PLACEHOLDER, runId)})),
+      }
+      journal = await Journal.create(nodeRunsDir(), runId, {
+        kind: 'node',
+        op: 'remove',
+        node: node.name,
+        context: opts.ctx.name,
+        plan,
+      })
       for (const c of plan.checks.filter((x) => x.overridden)) await journal.override(c.id, c.message)
       opts.reporter.info(`run ${runId} (resume with: plasmactl node resume ${runId})`)
     }
     const runner = new StepRunner<string>(journal, opts.reporter, {lock, state: () => clusterState(client, opts.ctx)})
-    const verified = await executeRemoval({loaded: opts.loaded, ctx: opts.ctx, node, plan, runner, remote, reporter: opts.reporter, timeoutMs: opts.timeoutMs, graceMs: opts.graceMs, probeMs, lock})
+    const verified = await executeRemoval({
+      loaded: opts.loaded,
+      ctx: opts.ctx,
+      node,
+      plan,
+      runner,
+      remote,
+      reporter: opts.reporter,
+      timeoutMs: opts.timeoutMs,
+      graceMs: opts.graceMs,
+      probeMs,
+      lock,
+    })
     await journal.append({type: 'end', ok: true})
-    const down = (verified?.stillDown ?? []).map((n) => `${n} was down before the removal and still is: start it, or remove it too (plasmactl node remove ${n})`)
-    return {runId, dryRun: false, plan, skipped: runner.skipped, completed: runner.completed, warnings: [...plan.checks.filter((c) => c.level === 'warn').map((c) => c.message), ...down], verified, ...removalLeftovers(runner, plan)}
+    const down = (verified?.stillDown ?? []).map(
+      (n) => `${n} was down before the removal and still is: start it, or remove it too (plasmactl node remove ${n})`,
+    )
+    return {
+      runId,
+      dryRun: false,
+      plan,
+      skipped: runner.skipped,
+      completed: runner.completed,
+      warnings: [...plan.checks.filter((c) => c.level === 'warn').map((c) => c.message), ...down],
+      verified,
+      ...removalLeftovers(runner, plan),
+    }
   } finally {
     await lock?.release().catch(() => undefined)
     client.close()

@@ -7,9 +7,24 @@ import type {HeldLock} from '../lock.js'
 import {Remote} from '../remote.js'
 import type {Reporter} from '../reporter.js'
 import {type AddPlan, addHostFindings, addPreflight, executeAdd, nodeSpecForAdd, planAdd} from './add.js'
-import {clientFor, clusterState, contextWith, contextWithout, nodeRunsDir, StepRunner, takeClusterLock} from './common.js'
+import {
+  clientFor,
+  clusterState,
+  contextWith,
+  contextWithout,
+  nodeRunsDir,
+  StepRunner,
+  takeClusterLock,
+} from './common.js'
 import {refusalHint, refusals} from './preflight.js'
-import {executeRemoval, planRemoval, removalChecks, removalLeftovers, type RemoveOutcome, type RemovePlan} from './remove.js'
+import {
+  executeRemoval,
+  planRemoval,
+  removalChecks,
+  removalLeftovers,
+  type RemoveOutcome,
+  type RemovePlan,
+} from './remove.js'
 
 export interface ReplacePlan {
   summary: string
@@ -52,11 +67,16 @@ export async function replaceNode(opts: NodeReplaceOptions): Promise<NodeReplace
   if (opts.resume) {
     journal = await Journal.open(nodeRunsDir(), opts.resume)
     const b = journal.begin?.data
-    if (b?.op !== 'replace' || b.old !== opts.old || b.new !== opts.new || b.context !== opts.ctx.name) throw new UsageError(`run ${opts.resume} is not a replacement of ${opts.old} by ${opts.new} in context ${opts.ctx.name}`)
+    if (b?.op !== 'replace' || b.old !== opts.old || b.new !== opts.new || b.context !== opts.ctx.name)
+      throw new UsageError(
+        `run ${opts.resume} is not a replacement of ${opts.old} by ${opts.new} in context ${opts.ctx.name}`,
+      )
   } else if (old.removed) {
     throw new UsageError(`node ${old.name} is already marked removed in context "${opts.ctx.name}"`)
   }
-  const {node: fresh, newInContext} = journal ? {node: journal.begin!.data!.spec as ReturnType<typeof nodeSpecForAdd>['node'], newInContext: false} : nodeSpecForAdd(opts.ctx, opts.new, opts.address)
+  const {node: fresh, newInContext} = journal
+    ? {node: journal.begin!.data!.spec as ReturnType<typeof nodeSpecForAdd>['node'], newInContext: false}
+    : nodeSpecForAdd(opts.ctx, opts.new, opts.address)
   // Calls go to the members that run now: neither the new node's endpoint nor (later) the old one's.
   const current = contextWithout(opts.ctx, fresh)
   const client = clientFor(opts.loaded, current)
@@ -69,32 +89,90 @@ export async function replaceNode(opts: NodeReplaceOptions): Promise<NodeReplace
       opts.reporter.info(`resuming ${journal.id}: ${plan.summary}`)
     } else {
       // Every check of both halves runs before the first change: cluster, and both hosts over SSH.
-      const {view, checks} = await removalChecks({client, remote, loaded: opts.loaded, ctx: current, node: old, probeMs, force: opts.force, lock: true})
+      const {view, checks} = await removalChecks({
+        client,
+        remote,
+        loaded: opts.loaded,
+        ctx: current,
+        node: old,
+        probeMs,
+        force: opts.force,
+        lock: true,
+      })
       const remove = planRemoval(current, old, view, checks, false)
       const withFresh = contextWith(current, fresh)
       const addCheck = await addPreflight(client, withFresh, fresh, probeMs, opts.force, true)
       addCheck.checks.push(...(await addHostFindings(remote, withFresh, fresh, addCheck.view)))
-      const add = planAdd(withFresh, fresh, newInContext, addCheck.view.member, remove.impact.votersAfter, addCheck.checks.filter((c) => c.id !== 'lock' && c.id !== 'even-voters'), remove.impact.othersDown)
+      const add = planAdd(
+        withFresh,
+        fresh,
+        newInContext,
+        addCheck.view.member,
+        remove.impact.votersAfter,
+        addCheck.checks.filter((c) => c.id !== 'lock' && c.id !== 'even-voters'),
+        remove.impact.othersDown,
+      )
       const refused = [...refusals(checks), ...refusals(add.checks)]
-      if (refused.length > 0) throw new RefusedError(`refusing to replace ${old.name} by ${fresh.name}, nothing was changed: ${refused.map((f) => f.message).join('; ')}`, {checks: refused, hint: refusalHint(refused)})
+      if (refused.length > 0)
+        throw new RefusedError(
+          `refusing to replace ${old.name} by ${fresh.name}, nothing was changed: ${refused.map((f) => f.message).join('; ')}`,
+          {checks: refused, hint: refusalHint(refused)},
+        )
       plan = {summary: `replace ${old.name} by ${fresh.name}: ${remove.summary}; then ${add.summary}`, remove, add}
-      if (opts.dryRun) return {runId: null, dryRun: true, plan, skipped: [], completed: [], warnings: checks.filter((c) => c.level === 'warn').map((c) => c.message)}
+      if (opts.dryRun)
+        return {
+          runId: null,
+          dryRun: true,
+          plan,
+          skipped: [],
+          completed: [],
+          warnings: checks.filter((c) => c.level === 'warn').map((c) => c.message),
+        }
       if (!(await opts.confirm(plan))) throw new RefusedError('replacement not confirmed; nothing was changed')
     }
     const runId = journal?.id ?? Journal.newId('node-replace')
     lock = await takeClusterLock(client, opts.ctx, runId, `node replace ${old.name} ${fresh.name}`, opts.reporter)
     if (!journal) {
-      plan.remove = {...plan.remove, asideDir: plan.remove.asideDir.replace('<run-id>', runId), steps: plan.remove.steps.map((s) => ({...s, describe: s.describe.replace('<run-id>', runId)}))}
-      journal = await Journal.create(nodeRunsDir(), runId, {kind: 'node', op: 'replace', old: old.name, new: fresh.name, context: opts.ctx.name, spec: fresh, plan})
-      for (const c of [...plan.remove.checks, ...plan.add.checks].filter((x) => x.overridden)) await journal.override(c.id, c.message)
+      plan.remove = {
+        ...plan.remove,
+        asideDir: plan.remove.asideDir.replace('<run-id>', runId),
+        steps: plan.remove.steps.map((s) => ({...s, describe: s.describe.replace('<run-id>', runId)})),
+      }
+      journal = await Journal.create(nodeRunsDir(), runId, {
+        kind: 'node',
+        op: 'replace',
+        old: old.name,
+        new: fresh.name,
+        context: opts.ctx.name,
+        spec: fresh,
+        plan,
+      })
+      for (const c of [...plan.remove.checks, ...plan.add.checks].filter((x) => x.overridden))
+        await journal.override(c.id, c.message)
       opts.reporter.info(`run ${runId} (resume with: plasmactl node resume ${runId})`)
     }
     const runner = new StepRunner<string>(journal, opts.reporter, {lock, state: () => clusterState(client, opts.ctx)})
-    const common = {loaded: opts.loaded, runner, remote, reporter: opts.reporter, timeoutMs: opts.timeoutMs, probeMs, lock}
+    const common = {
+      loaded: opts.loaded,
+      runner,
+      remote,
+      reporter: opts.reporter,
+      timeoutMs: opts.timeoutMs,
+      probeMs,
+      lock,
+    }
     await executeRemoval({...common, ctx: current, node: old, plan: plan.remove, graceMs: opts.graceMs})
     const verified = await executeAdd({...common, ctx: contextWithout(opts.ctx, old), node: fresh, plan: plan.add})
     await journal.append({type: 'end', ok: true})
-    return {runId, dryRun: false, plan, skipped: runner.skipped, completed: runner.completed, warnings: removalLeftovers(runner, plan.remove).pending ?? [], verified}
+    return {
+      runId,
+      dryRun: false,
+      plan,
+      skipped: runner.skipped,
+      completed: runner.completed,
+      warnings: removalLeftovers(runner, plan.remove).pending ?? [],
+      verified,
+    }
   } finally {
     await lock?.release().catch(() => undefined)
     client.close()

@@ -18,16 +18,41 @@ export interface ResumedRun {
 }
 
 /** Continues a node run from its journal: the operation and its nodes come from the journal, not from flags. */
-export async function resumeNodeRun(opts: {loaded: LoadedConfig; ctx: Context; reporter: Reporter; runId: string; timeoutMs: number; graceMs: number}): Promise<ResumedRun> {
+export async function resumeNodeRun(opts: {
+  loaded: LoadedConfig
+  ctx: Context
+  reporter: Reporter
+  runId: string
+  timeoutMs: number
+  graceMs: number
+}): Promise<ResumedRun> {
   const j = await Journal.open(nodeRunsDir(), opts.runId)
   const b = j.begin?.data ?? {}
-  if (b.context !== opts.ctx.name) throw new UsageError(`run ${opts.runId} belongs to context "${String(b.context)}", not "${opts.ctx.name}" (pass --context ${String(b.context)})`)
+  if (b.context !== opts.ctx.name)
+    throw new UsageError(
+      `run ${opts.runId} belongs to context "${String(b.context)}", not "${opts.ctx.name}" (pass --context ${String(b.context)})`,
+    )
   const no = async () => {
     throw new RefusedError('a resumed run is never re-confirmed')
   }
-  const base = {loaded: opts.loaded, ctx: opts.ctx, reporter: opts.reporter, dryRun: false, force: [], timeoutMs: opts.timeoutMs, resume: opts.runId}
+  const base = {
+    loaded: opts.loaded,
+    ctx: opts.ctx,
+    reporter: opts.reporter,
+    dryRun: false,
+    force: [],
+    timeoutMs: opts.timeoutMs,
+    resume: opts.runId,
+  }
   if (b.op === 'remove') {
-    const r = await removeNode({...base, node: String(b.node), wipeData: false, graceMs: opts.graceMs, confirm: no, confirmWipe: no})
+    const r = await removeNode({
+      ...base,
+      node: String(b.node),
+      wipeData: false,
+      graceMs: opts.graceMs,
+      confirm: no,
+      confirmWipe: no,
+    })
     return {runId: opts.runId, op: 'remove', skipped: r.skipped, completed: r.completed, result: r}
   }
   if (b.op === 'add') {

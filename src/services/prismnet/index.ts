@@ -127,7 +127,12 @@ export async function checkPrismnet(opts: PrismnetOptions): Promise<{details: Pr
     p.sb?.length ? checkCluster(opts, 'sb', p.sb) : Promise.resolve(null),
   ])
   const details = {nb, sb}
-  return {details, findings: [...(nb ? clusterFindings(nb) : []), ...(sb ? clusterFindings(sb) : [])].sort((a, b) => (a.status === b.status ? 0 : a.status === 'crit' ? -1 : 1))}
+  return {
+    details,
+    findings: [...(nb ? clusterFindings(nb) : []), ...(sb ? clusterFindings(sb) : [])].sort((a, b) =>
+      a.status === b.status ? 0 : a.status === 'crit' ? -1 : 1,
+    ),
+  }
 }
 
 export function clusterFindings(c: OvsdbClusterHealth): Finding[] {
@@ -135,31 +140,59 @@ export function clusterFindings(c: OvsdbClusterHealth): Finding[] {
   const label = c.role === 'nb' ? 'OVN Northbound DB' : 'OVN Southbound DB'
   const n = c.members.length
   if (c.reachable === 0) {
-    f.push({status: 'crit', message: `${label}: no member reachable (${c.members.map((m) => `${m.name}: ${m.error}`).join('; ')}); the SDN control plane is down`})
+    f.push({
+      status: 'crit',
+      message: `${label}: no member reachable (${c.members.map((m) => `${m.name}: ${m.error}`).join('; ')}); the SDN control plane is down`,
+    })
     return f
   }
   const clustered = c.model?.includes('clustered') ?? false
   if (clustered && c.connected < majority(n)) {
-    f.push({status: 'crit', message: `${label}: QUORUM LOST: ${c.connected} of ${n} members reachable and connected, ${majority(n)} needed; network changes are not accepted`})
+    f.push({
+      status: 'crit',
+      message: `${label}: QUORUM LOST: ${c.connected} of ${n} members reachable and connected, ${majority(n)} needed; network changes are not accepted`,
+    })
   } else if (!c.leader) {
     f.push({status: 'crit', message: `${label}: no leader`})
   } else if (c.leader.includes(',')) {
     f.push({status: 'crit', message: `${label}: more than one member claims leadership (${c.leader})`})
   }
-  if (!c.clusterIdAgrees) f.push({status: 'crit', message: `${label}: members disagree on the cluster id (${c.clusterId}): a remote points at another cluster`})
+  if (!c.clusterIdAgrees)
+    f.push({
+      status: 'crit',
+      message: `${label}: members disagree on the cluster id (${c.clusterId}): a remote points at another cluster`,
+    })
   for (const m of c.members) {
-    if (!m.reachable) f.push({status: 'warn', target: m.name, message: `${label}: member ${m.name} (${m.remote}) is down: ${m.error ?? 'unreachable'}`})
+    if (!m.reachable)
+      f.push({
+        status: 'warn',
+        target: m.name,
+        message: `${label}: member ${m.name} (${m.remote}) is down: ${m.error ?? 'unreachable'}`,
+      })
     else if (m.error) f.push({status: 'crit', target: m.name, message: `${label}: ${m.name}: ${m.error}`})
-    else if (!m.connected) f.push({status: 'warn', target: m.name, message: `${label}: member ${m.name} is up but not connected to the cluster`})
+    else if (!m.connected)
+      f.push({
+        status: 'warn',
+        target: m.name,
+        message: `${label}: member ${m.name} is up but not connected to the cluster`,
+      })
   }
   if (clustered && c.quorum && n > 1 && c.connected === majority(n)) {
-    f.push({status: 'warn', message: `${label}: failure tolerance 0: losing one more member loses quorum (${c.connected}/${n} connected)`})
+    f.push({
+      status: 'warn',
+      message: `${label}: failure tolerance 0: losing one more member loses quorum (${c.connected}/${n} connected)`,
+    })
   }
   return f
 }
 
 export function prismnetSummary(d: PrismnetHealth): string {
   const one = (c: OvsdbClusterHealth) =>
-    c.reachable === 0 ? `${c.role.toUpperCase()} unreachable` : `${c.role.toUpperCase()} leader ${c.leader ?? 'NONE'}, ${c.connected}/${c.members.length} connected`
-  return [d.nb, d.sb].filter((c): c is OvsdbClusterHealth => c !== null).map(one).join('; ')
+    c.reachable === 0
+      ? `${c.role.toUpperCase()} unreachable`
+      : `${c.role.toUpperCase()} leader ${c.leader ?? 'NONE'}, ${c.connected}/${c.members.length} connected`
+  return [d.nb, d.sb]
+    .filter((c): c is OvsdbClusterHealth => c !== null)
+    .map(one)
+    .join('; ')
 }

@@ -88,15 +88,34 @@ export function parseEndpointStatus(json: string): {revision: number; clusterId:
   const revision = field('revision')
   const cluster = field('cluster_id')
   const member = field('member_id')
-  if (revision === undefined || cluster === undefined) throw new Error(`unexpected endpoint status output: ${json.slice(0, 200)}`)
-  return {revision: Number(revision), clusterId: BigInt(cluster).toString(16), memberId: member === undefined ? '0' : BigInt(member).toString(16)}
+  if (revision === undefined || cluster === undefined)
+    throw new Error(`unexpected endpoint status output: ${json.slice(0, 200)}`)
+  return {
+    revision: Number(revision),
+    clusterId: BigInt(cluster).toString(16),
+    memberId: member === undefined ? '0' : BigInt(member).toString(16),
+  }
 }
 
-export async function probeDataDir(remote: Remote, node: NodeSpec, dataDir: string, runTag: string, keep: boolean): Promise<DataDirProbe> {
+export async function probeDataDir(
+  remote: Remote,
+  node: NodeSpec,
+  dataDir: string,
+  runTag: string,
+  keep: boolean,
+): Promise<DataDirProbe> {
   const probeDir = probeDirOf(dataDir, runTag)
   const r = await remote.exec(node, 'sh -s', {stdin: probeScript(dataDir, probeDir, keep), timeoutMs: 120_000})
   if (r.exitCode === EMPTY) return {empty: true}
-  if (r.exitCode !== 0) throw new Error(`probe of ${dataDir} failed (exit ${r.exitCode}): ${(r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join('; ')}`)
+  if (r.exitCode !== 0)
+    throw new Error(
+      `probe of ${dataDir} failed (exit ${r.exitCode}): ${(r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join('; ')}`,
+    )
   const s = parseEndpointStatus(r.stdout)
-  return {empty: false, ...s, probeDir: keep ? probeDir : undefined, dbPath: keep ? `${probeDir}/member/snap/db` : undefined}
+  return {
+    empty: false,
+    ...s,
+    probeDir: keep ? probeDir : undefined,
+    dbPath: keep ? `${probeDir}/member/snap/db` : undefined,
+  }
 }

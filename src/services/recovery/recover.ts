@@ -40,7 +40,9 @@ export interface RecoverResult {
 }
 
 /** The decision alone, for a dry run: every source is read, nothing is kept or changed. */
-export async function planRecovery(o: Omit<RecoverOptions, 'waitMs' | 'version' | 'reporter'>): Promise<RecoveryDecision> {
+export async function planRecovery(
+  o: Omit<RecoverOptions, 'waitMs' | 'version' | 'reporter'>,
+): Promise<RecoveryDecision> {
   const remote = new Remote(o.loaded, o.ctx)
   try {
     const sources = await collectSources({...o, remote, runTag: `plan-${process.pid}`, keep: false})
@@ -68,7 +70,15 @@ export async function recoverCluster(o: RecoverOptions): Promise<RecoverResult> 
     const decision = decideSource(sources, o.source, o.acceptDataLoss)
     for (const l of decision.lines) o.reporter.info(`recovery source: ${l}`)
     const file = await materialize(o, remote, decision, local)
-    const restore = await restoreCluster({loaded: o.loaded, ctx: o.ctx, reporter: o.reporter, idOrFile: file, dryRun: false, confirm: async () => true, waitMs: o.waitMs})
+    const restore = await restoreCluster({
+      loaded: o.loaded,
+      ctx: o.ctx,
+      reporter: o.reporter,
+      idOrFile: file,
+      dryRun: false,
+      confirm: async () => true,
+      waitMs: o.waitMs,
+    })
     const movedAside: string[] = []
     for (const n of nodesWithRole(o.ctx, 'chainfire')) {
       const aside = `${dataDirOf(o.ctx, n)}.before-restore-${restore.runId}`
@@ -78,12 +88,18 @@ export async function recoverCluster(o: RecoverOptions): Promise<RecoverResult> 
     const lines = [
       ...decision.lines,
       `restored every member from ${describeChosen(decision)} (restore run ${restore.runId}, revision ${restore.verified?.revision ?? '?'})`,
-      ...(movedAside.length > 0 ? movedAside.map((p) => `old data kept at ${p}`) : ['no member had a data directory to move aside']),
+      ...(movedAside.length > 0
+        ? movedAside.map((p) => `old data kept at ${p}`)
+        : ['no member had a data directory to move aside']),
     ]
     return {decision, restore, movedAside, lines}
   } finally {
     await Promise.all(
-      sources.filter((s) => s.probe?.probeDir).map((s) => remote.exec(findNode(o.ctx, s.node!), `rm -rf ${shellQuote(s.probe!.probeDir!)}`).catch(() => undefined)),
+      sources
+        .filter((s) => s.probe?.probeDir)
+        .map((s) =>
+          remote.exec(findNode(o.ctx, s.node!), `rm -rf ${shellQuote(s.probe!.probeDir!)}`).catch(() => undefined),
+        ),
     )
     await rm(local, {recursive: true, force: true})
     await remote.close()
@@ -107,8 +123,12 @@ async function materialize(o: RecoverOptions, remote: Remote, d: RecoveryDecisio
     sourceEndpoint = nodeClientUrl(o.ctx, node)
     o.reporter.info(`streaming the data of ${s.name} (revision ${s.revision}) from ${sourceEndpoint}`)
     const streamed = await streamSnapshot(o.client, {name: s.name, endpoint: sourceEndpoint} as MemberHealth, path)
-    if (!streamed.digest.trailerOk) throw new OperationError(`the data streamed from ${s.name} failed its integrity check`)
-    if (streamed.revision !== s.revision) throw new OperationError(`${s.name} moved from revision ${s.revision} to ${streamed.revision} while it was read: is something writing to it?`)
+    if (!streamed.digest.trailerOk)
+      throw new OperationError(`the data streamed from ${s.name} failed its integrity check`)
+    if (streamed.revision !== s.revision)
+      throw new OperationError(
+        `${s.name} moved from revision ${s.revision} to ${streamed.revision} while it was read: is something writing to it?`,
+      )
   } else {
     sourceEndpoint = `${s.name}:${s.probe!.dbPath}`
     o.reporter.info(`copying the database of ${s.name}'s data (revision ${s.revision}) from ${sourceEndpoint}`)
@@ -117,8 +137,22 @@ async function materialize(o: RecoverOptions, remote: Remote, d: RecoveryDecisio
   }
   const {sha256, dbSha256, size} = await digestFile(path)
   const manifest: Manifest = {
-    format: MANIFEST_FORMAT, name: id, context: o.ctx.name, clusterId: s.clusterId ?? 'unknown', sourceMember: s.name, sourceEndpoint,
-    revision: s.revision!, raftTerm: 0, raftIndex: 0, keyCount: null, size, sha256, dbSha256, createdAt: new Date().toISOString(), durationMs: 0, plasmactlVersion: o.version,
+    format: MANIFEST_FORMAT,
+    name: id,
+    context: o.ctx.name,
+    clusterId: s.clusterId ?? 'unknown',
+    sourceMember: s.name,
+    sourceEndpoint,
+    revision: s.revision!,
+    raftTerm: 0,
+    raftIndex: 0,
+    keyCount: null,
+    size,
+    sha256,
+    dbSha256,
+    createdAt: new Date().toISOString(),
+    durationMs: 0,
+    plasmactlVersion: o.version,
   }
   await writeFile(join(dir, id + MANIFEST_SUFFIX), JSON.stringify(manifest, null, 2) + '\n', {mode: 0o600})
   return path
@@ -133,6 +167,7 @@ async function sha256Of(path: string): Promise<string> {
 /** Appends the SHA-256 trailer a streamed snapshot carries (a member's db file has none). */
 async function seal(path: string): Promise<void> {
   const {size} = await stat(path)
-  if (size === 0 || size % DB_PAGE_BYTES !== 0) throw new OperationError(`the copied database is ${size} bytes, not whole ${DB_PAGE_BYTES}-byte pages: truncated?`)
+  if (size === 0 || size % DB_PAGE_BYTES !== 0)
+    throw new OperationError(`the copied database is ${size} bytes, not whole ${DB_PAGE_BYTES}-byte pages: truncated?`)
   await appendFile(path, Buffer.from(await sha256Of(path), 'hex'))
 }

@@ -49,7 +49,14 @@ export async function collectSources(o: CollectOptions): Promise<RecoverySource[
       const url = nodeClientUrl(o.ctx, n)
       try {
         const s = await o.client.status({name: n.name, url}, 2000)
-        return {kind: 'member', name: n.name, node: n.name, revision: s.header.revision, clusterId: s.header.clusterId, how: `live member, endpoint status of ${url}`}
+        return {
+          kind: 'member',
+          name: n.name,
+          node: n.name,
+          revision: s.header.revision,
+          clusterId: s.header.clusterId,
+          how: `live member, endpoint status of ${url}`,
+        }
       } catch {
         // Not answering: read its data directory instead.
       }
@@ -57,17 +64,49 @@ export async function collectSources(o: CollectOptions): Promise<RecoverySource[
       const how = `stopped member, ${n.name}:${dataDir} read by a short-lived etcd on a copy`
       try {
         const p = await probeDataDir(o.remote, n, dataDir, o.runTag, o.keep)
-        if (p.empty) return {kind: 'data-dir', name: n.name, node: n.name, revision: null, clusterId: null, how, error: `no data in ${dataDir}`}
-        return {kind: 'data-dir', name: n.name, node: n.name, revision: p.revision!, clusterId: p.clusterId!, how, probe: p}
+        if (p.empty)
+          return {
+            kind: 'data-dir',
+            name: n.name,
+            node: n.name,
+            revision: null,
+            clusterId: null,
+            how,
+            error: `no data in ${dataDir}`,
+          }
+        return {
+          kind: 'data-dir',
+          name: n.name,
+          node: n.name,
+          revision: p.revision!,
+          clusterId: p.clusterId!,
+          how,
+          probe: p,
+        }
       } catch (error) {
-        return {kind: 'data-dir', name: n.name, node: n.name, revision: null, clusterId: null, how, error: (error as Error).message}
+        return {
+          kind: 'data-dir',
+          name: n.name,
+          node: n.name,
+          revision: null,
+          clusterId: null,
+          how,
+          error: (error as Error).message,
+        }
       }
     }),
   )
   const listing = await listSnapshots({loaded: o.loaded, ctx: o.ctx})
   const snapshots = listing.snapshots
     .filter((e) => e.complete && e.manifest)
-    .map((e): RecoverySource => ({kind: 'snapshot', name: e.id, revision: e.manifest!.revision, clusterId: e.manifest!.clusterId, how: `snapshot in ${e.target} (manifest)`, createdAt: e.createdAt}))
+    .map((e): RecoverySource => ({
+      kind: 'snapshot',
+      name: e.id,
+      revision: e.manifest!.revision,
+      clusterId: e.manifest!.clusterId,
+      how: `snapshot in ${e.target} (manifest)`,
+      createdAt: e.createdAt,
+    }))
   return [...members, ...snapshots]
 }
 
@@ -87,7 +126,12 @@ export interface RecoveryDecision {
 const KIND_ORDER: Record<SourceKind, number> = {member: 0, 'data-dir': 1, snapshot: 2}
 
 export function describeSource(s: RecoverySource): string {
-  const what = s.kind === 'snapshot' ? `snapshot ${s.name}` : s.kind === 'member' ? `${s.name} (live member)` : `${s.name} (data dir of the stopped member)`
+  const what =
+    s.kind === 'snapshot'
+      ? `snapshot ${s.name}`
+      : s.kind === 'member'
+        ? `${s.name} (live member)`
+        : `${s.name} (data dir of the stopped member)`
   return s.revision === null ? `${what}: unusable (${s.error ?? 'no revision'})` : `${what} at revision ${s.revision}`
 }
 
@@ -96,7 +140,11 @@ export function describeSource(s: RecoverySource): string {
  * a data dir, then a snapshot). Snapshots of another cluster are not candidates. Choosing a source
  * older than the freshest is refused unless acceptDataLoss.
  */
-export function decideSource(all: RecoverySource[], choice: string | undefined, acceptDataLoss: boolean): RecoveryDecision {
+export function decideSource(
+  all: RecoverySource[],
+  choice: string | undefined,
+  acceptDataLoss: boolean,
+): RecoveryDecision {
   const memberIds = all.filter((s) => s.kind !== 'snapshot' && s.clusterId).map((s) => s.clusterId!)
   const clusterId = memberIds.length > 0 ? mostCommon(memberIds) : null
   const sources = all.map((s) =>
@@ -104,14 +152,20 @@ export function decideSource(all: RecoverySource[], choice: string | undefined, 
       ? {...s, revision: null, error: `taken from cluster ${s.clusterId}, not this cluster (${clusterId})`}
       : s,
   )
-  const usable = sources.filter((s) => s.revision !== null).sort((a, b) => b.revision! - a.revision! || KIND_ORDER[a.kind] - KIND_ORDER[b.kind])
+  const usable = sources
+    .filter((s) => s.revision !== null)
+    .sort((a, b) => b.revision! - a.revision! || KIND_ORDER[a.kind] - KIND_ORDER[b.kind])
   if (usable.length === 0) {
-    throw new RefusedError(`no source to recover from: ${sources.map(describeSource).join('; ') || 'no members and no snapshots'}`, {hint: 'take or copy a snapshot into a target (`plasmactl snapshot list`)'})
+    throw new RefusedError(
+      `no source to recover from: ${sources.map(describeSource).join('; ') || 'no members and no snapshots'}`,
+      {hint: 'take or copy a snapshot into a target (`plasmactl snapshot list`)'},
+    )
   }
   const freshest = usable[0]
   let chosen = freshest
   if (choice && choice !== 'freshest') {
-    const named = choice === 'latest' ? usable.find((s) => s.kind === 'snapshot') : sources.find((s) => s.name === choice)
+    const named =
+      choice === 'latest' ? usable.find((s) => s.kind === 'snapshot') : sources.find((s) => s.name === choice)
     if (!named) throw new UsageError(`no recovery source "${choice}": have ${sources.map((s) => s.name).join(', ')}`)
     if (named.revision === null) throw new RefusedError(`source ${describeSource(named)}`)
     chosen = named
@@ -125,7 +179,10 @@ export function decideSource(all: RecoverySource[], choice: string | undefined, 
   })
   if (loses > 0) {
     const text = `${describeSource(chosen)} is older than ${describeSource(freshest)}: restoring it loses ${loses} revision${loses === 1 ? '' : 's'}`
-    if (!acceptDataLoss) throw new RefusedError(`${text}; nothing was changed`, {hint: 'restore from the freshest source (the default), or pass --accept-data-loss to lose them on purpose'})
+    if (!acceptDataLoss)
+      throw new RefusedError(`${text}; nothing was changed`, {
+        hint: 'restore from the freshest source (the default), or pass --accept-data-loss to lose them on purpose',
+      })
     lines.push(`--accept-data-loss: ${text}`)
   }
   return {sources, chosen, freshest, loses, acceptedDataLoss: loses > 0, clusterId, lines}

@@ -36,7 +36,8 @@ export interface BboltMeta {
 /** Decodes and validates the meta page that starts at BUF[0] (page number PAGE). */
 export function decodeMeta(buf: Buffer, page: number): BboltMeta {
   const m = PAGE_HEADER
-  if (buf.length < m + META_SUM_BYTES + 8) return {page, error: 'file too short for a meta page', pageSize: 0, root: 0n, freelist: 0n, pgid: 0n, txid: 0n}
+  if (buf.length < m + META_SUM_BYTES + 8)
+    return {page, error: 'file too short for a meta page', pageSize: 0, root: 0n, freelist: 0n, pgid: 0n, txid: 0n}
   const meta: BboltMeta = {
     page,
     pageSize: buf.readUInt32LE(m + 8),
@@ -48,13 +49,16 @@ export function decodeMeta(buf: Buffer, page: number): BboltMeta {
   const magic = buf.readUInt32LE(m)
   const version = buf.readUInt32LE(m + 4)
   const sum = buf.readBigUInt64LE(m + META_SUM_BYTES)
-  if (buf.readUInt16LE(8) !== META_PAGE_FLAG) meta.error = `page ${page} is not a meta page (flags 0x${buf.readUInt16LE(8).toString(16)})`
+  if (buf.readUInt16LE(8) !== META_PAGE_FLAG)
+    meta.error = `page ${page} is not a meta page (flags 0x${buf.readUInt16LE(8).toString(16)})`
   else if (magic !== BBOLT_MAGIC) meta.error = `bad magic 0x${magic.toString(16)} (not a bbolt file)`
   else if (version !== BBOLT_VERSION) meta.error = `format version ${version}, expected ${BBOLT_VERSION}`
   else if (sum !== fnv1a64(buf.subarray(m, m + META_SUM_BYTES))) meta.error = 'checksum mismatch'
-  else if (meta.pageSize < 512 || (meta.pageSize & (meta.pageSize - 1)) !== 0) meta.error = `implausible page size ${meta.pageSize}`
+  else if (meta.pageSize < 512 || (meta.pageSize & (meta.pageSize - 1)) !== 0)
+    meta.error = `implausible page size ${meta.pageSize}`
   else if (meta.root >= meta.pgid) meta.error = `root bucket page ${meta.root} is past the high-water mark ${meta.pgid}`
-  else if (meta.freelist >= meta.pgid && meta.freelist !== NO_FREELIST) meta.error = `freelist page ${meta.freelist} is past the high-water mark ${meta.pgid}`
+  else if (meta.freelist >= meta.pgid && meta.freelist !== NO_FREELIST)
+    meta.error = `freelist page ${meta.freelist} is past the high-water mark ${meta.pgid}`
   return meta
 }
 
@@ -77,7 +81,13 @@ export function checkBboltStructure(head: Buffer, dbBytes: number): StructureChe
   // Page 1 starts one page in: at the page size meta 0 records, else at bbolt's usual 4096.
   const m1 = decodeMeta(at(m0.error || m0.pageSize > BBOLT_HEAD_BYTES / 2 ? 4096 : m0.pageSize), 1)
   const valid = [m0, m1].filter((m) => !m.error).sort((a, b) => (b.txid > a.txid ? 1 : b.txid < a.txid ? -1 : 0))
-  const checks: StructureCheck[] = [{check: 'bbolt-meta', ok: valid.length === 2, detail: [m0, m1].map((m) => `meta page ${m.page}: ${m.error ?? `ok (txid ${m.txid})`}`).join('; ')}]
+  const checks: StructureCheck[] = [
+    {
+      check: 'bbolt-meta',
+      ok: valid.length === 2,
+      detail: [m0, m1].map((m) => `meta page ${m.page}: ${m.error ?? `ok (txid ${m.txid})`}`).join('; '),
+    },
+  ]
   const best = valid[0]
   if (best) {
     const need = best.pgid * BigInt(best.pageSize)

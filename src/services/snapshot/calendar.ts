@@ -8,7 +8,16 @@ import {UsageError} from '../../errors.js'
  * installed; otherwise parseOnCalendar, which agrees with it on the test table.
  */
 
-const CRON_SPECIALS = new Set(['@reboot', '@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'])
+const CRON_SPECIALS = new Set([
+  '@reboot',
+  '@yearly',
+  '@annually',
+  '@monthly',
+  '@weekly',
+  '@daily',
+  '@midnight',
+  '@hourly',
+])
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec']
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']
 const CRON_FIELDS: {name: string; min: number; max: number; names?: string[]; nameBase?: number}[] = [
@@ -23,17 +32,24 @@ const CRON_FIELDS: {name: string; min: number; max: number; names?: string[]; na
 export function validateCron(schedule: string): string {
   const s = schedule.trim()
   if (s.startsWith('@')) {
-    if (!CRON_SPECIALS.has(s.toLowerCase())) throw new UsageError(`--cron "${s}": unknown special schedule (one of ${[...CRON_SPECIALS].join(', ')})`)
+    if (!CRON_SPECIALS.has(s.toLowerCase()))
+      throw new UsageError(`--cron "${s}": unknown special schedule (one of ${[...CRON_SPECIALS].join(', ')})`)
     return s
   }
   const fields = s.split(/\s+/)
-  if (fields.length !== 5) throw new UsageError(`--cron "${s}" must have 5 fields (minute hour day month weekday) or be one of ${[...CRON_SPECIALS].join(', ')}`)
+  if (fields.length !== 5)
+    throw new UsageError(
+      `--cron "${s}" must have 5 fields (minute hour day month weekday) or be one of ${[...CRON_SPECIALS].join(', ')}`,
+    )
   fields.forEach((f, i) => checkCronField(f, CRON_FIELDS[i], s))
   return s
 }
 
 function checkCronField(field: string, spec: (typeof CRON_FIELDS)[number], whole: string): void {
-  const bad = (why: string) => new UsageError(`--cron "${whole}": ${spec.name} "${field}" ${why} (allowed ${spec.min}-${spec.max}${spec.names ? ' or names' : ''})`)
+  const bad = (why: string) =>
+    new UsageError(
+      `--cron "${whole}": ${spec.name} "${field}" ${why} (allowed ${spec.min}-${spec.max}${spec.names ? ' or names' : ''})`,
+    )
   const value = (v: string): number => {
     if (/^\d+$/.test(v)) {
       const n = Number(v)
@@ -58,7 +74,18 @@ function checkCronField(field: string, spec: (typeof CRON_FIELDS)[number], whole
   }
 }
 
-const SHORTHANDS = new Set(['minutely', 'hourly', 'daily', 'monthly', 'weekly', 'yearly', 'annually', 'quarterly', 'semiannually', 'semi-annually'])
+const SHORTHANDS = new Set([
+  'minutely',
+  'hourly',
+  'daily',
+  'monthly',
+  'weekly',
+  'yearly',
+  'annually',
+  'quarterly',
+  'semiannually',
+  'semi-annually',
+])
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']
 const WEEKDAY_LONG = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']
 
@@ -88,7 +115,12 @@ function validDate(text: string): boolean {
   const m = /^(?:([^-~]+)-)?([^-~]+)([-~])([^-~]+)$/.exec(text)
   if (!m) return false
   const [, year, month, sep, day] = m
-  return (year === undefined || component(year, 1970, 2199)) && component(month, 1, 12) && component(day, 1, 31) && (sep === '-' || day !== '*')
+  return (
+    (year === undefined || component(year, 1970, 2199)) &&
+    component(month, 1, 12) &&
+    component(day, 1, 31) &&
+    (sep === '-' || day !== '*')
+  )
 }
 
 function validTime(text: string): boolean {
@@ -112,7 +144,12 @@ export function parseOnCalendar(expr: string): boolean {
   const words = expr.trim().split(/\s+/).filter(Boolean)
   if (words.length === 0) return false
   if (words.length === 1 && SHORTHANDS.has(words[0].toLowerCase())) return true
-  if (words.length > 1 && (words.at(-1) === 'UTC' || existsSync(`/usr/share/zoneinfo/${words.at(-1)}`)) && /^[A-Za-z]/.test(words.at(-1)!)) words.pop()
+  if (
+    words.length > 1 &&
+    (words.at(-1) === 'UTC' || existsSync(`/usr/share/zoneinfo/${words.at(-1)}`)) &&
+    /^[A-Za-z]/.test(words.at(-1)!)
+  )
+    words.pop()
   let i = 0
   if (i < words.length && /^[A-Za-z]/.test(words[i])) {
     if (!validWeekdays(words[i])) return false
@@ -130,7 +167,7 @@ export function parseOnCalendar(expr: string): boolean {
     sawTime = true
     i++
   }
-  return i === words.length && (i > 0) && (sawDate || sawTime || i === 1)
+  return i === words.length && i > 0 && (sawDate || sawTime || i === 1)
 }
 
 /** Throws UsageError unless systemd (or, without it, parseOnCalendar) accepts the OnCalendar expression. */
@@ -143,6 +180,9 @@ export async function validateOnCalendar(expr: string): Promise<string> {
     ok = r.exitCode === 0
     why = r.stderr.trim().split('\n')[0] ?? ''
   } else ok = parseOnCalendar(expr)
-  if (!ok) throw new UsageError(`--on-calendar "${expr}" is not a valid systemd calendar event${why ? ` (${why})` : ''}; see systemd.time(7), e.g. "hourly" or "*-*-* *:00/15:00"`)
+  if (!ok)
+    throw new UsageError(
+      `--on-calendar "${expr}" is not a valid systemd calendar event${why ? ` (${why})` : ''}; see systemd.time(7), e.g. "hourly" or "*-*-* *:00/15:00"`,
+    )
   return expr
 }

@@ -31,14 +31,27 @@ export interface CatalogEntry {
 /** Every snapshot a target holds, newest first; in-flight (partial) objects are never listed. */
 export async function catalog(target: SnapshotTarget): Promise<CatalogEntry[]> {
   const objects = await target.list()
-  const data = new Map(objects.filter((o) => o.name.endsWith(DB_SUFFIX)).map((o) => [o.name.slice(0, -DB_SUFFIX.length), o]))
-  const manifests = new Map(objects.filter((o) => o.name.endsWith(MANIFEST_SUFFIX)).map((o) => [o.name.slice(0, -MANIFEST_SUFFIX.length), o]))
+  const data = new Map(
+    objects.filter((o) => o.name.endsWith(DB_SUFFIX)).map((o) => [o.name.slice(0, -DB_SUFFIX.length), o]),
+  )
+  const manifests = new Map(
+    objects.filter((o) => o.name.endsWith(MANIFEST_SUFFIX)).map((o) => [o.name.slice(0, -MANIFEST_SUFFIX.length), o]),
+  )
   const ids = new Set([...data.keys(), ...manifests.keys()])
   const entries = await Promise.all(
     [...ids].map(async (id): Promise<CatalogEntry> => {
       const d = data.get(id)
       const m = manifests.get(id)
-      const base = {id, target: target.url, size: d?.size ?? null, createdAt: (d ?? m)!.modifiedAt.toISOString(), revision: null, clusterId: null, manifest: null, checked: 'size' as const}
+      const base = {
+        id,
+        target: target.url,
+        size: d?.size ?? null,
+        createdAt: (d ?? m)!.modifiedAt.toISOString(),
+        revision: null,
+        clusterId: null,
+        manifest: null,
+        checked: 'size' as const,
+      }
       if (!m) return {...base, state: 'no-manifest', complete: false, error: 'no manifest (the save did not finish)'}
       let manifest: Manifest
       try {
@@ -46,9 +59,21 @@ export async function catalog(target: SnapshotTarget): Promise<CatalogEntry[]> {
       } catch (error) {
         return {...base, state: 'bad-manifest', complete: false, error: (error as Error).message}
       }
-      const withManifest = {...base, createdAt: manifest.createdAt, revision: manifest.revision, clusterId: manifest.clusterId, manifest}
+      const withManifest = {
+        ...base,
+        createdAt: manifest.createdAt,
+        revision: manifest.revision,
+        clusterId: manifest.clusterId,
+        manifest,
+      }
       if (!d) return {...withManifest, state: 'missing-data', complete: false, error: 'manifest without data object'}
-      if (d.size !== manifest.size) return {...withManifest, state: 'size-mismatch', complete: false, error: `data object is ${d.size} bytes, manifest says ${manifest.size}`}
+      if (d.size !== manifest.size)
+        return {
+          ...withManifest,
+          state: 'size-mismatch',
+          complete: false,
+          error: `data object is ${d.size} bytes, manifest says ${manifest.size}`,
+        }
       return {...withManifest, state: 'complete', complete: true}
     }),
   )
@@ -63,8 +88,20 @@ async function hashEntries(target: SnapshotTarget, entries: CatalogEntry[]): Pro
       out.push(e)
       continue
     }
-    const bad = await withLocalCopy({target, id: e.id}, async (path, manifest) => verifyDigest(await digestFile(path), manifest).filter((c) => !c.ok))
-    out.push(bad.length === 0 ? {...e, checked: 'hash'} : {...e, checked: 'hash', state: 'corrupt', complete: false, error: bad.map((c) => `${c.check}: ${c.detail}`).join('; ')})
+    const bad = await withLocalCopy({target, id: e.id}, async (path, manifest) =>
+      verifyDigest(await digestFile(path), manifest).filter((c) => !c.ok),
+    )
+    out.push(
+      bad.length === 0
+        ? {...e, checked: 'hash'}
+        : {
+            ...e,
+            checked: 'hash',
+            state: 'corrupt',
+            complete: false,
+            error: bad.map((c) => `${c.check}: ${c.detail}`).join('; '),
+          },
+    )
   }
   return out
 }
@@ -102,13 +139,21 @@ export async function listSnapshots(opts: CatalogOptions & {verify?: boolean}): 
         return {entries: opts.verify ? await hashEntries(target, entries) : entries}
       } catch (error) {
         if (error instanceof UsageError) throw error
-        return {error: {target: spec.url, error: (error as Error).message, ...(error instanceof RefusedError ? {refused: true} : {})}}
+        return {
+          error: {
+            target: spec.url,
+            error: (error as Error).message,
+            ...(error instanceof RefusedError ? {refused: true} : {}),
+          },
+        }
       } finally {
         await target?.close().catch(() => undefined)
       }
     }),
   )
-  const snapshots = results.flatMap((r) => r.entries ?? []).sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
+  const snapshots = results
+    .flatMap((r) => r.entries ?? [])
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
   return {snapshots, errors: results.flatMap((r) => (r.error ? [r.error] : []))}
 }
 
@@ -130,15 +175,44 @@ export interface VerifyResult {
 /** Checks a snapshot file: trailer hash, page alignment, and the manifest's size and hash. */
 export function verifyDigest(digest: SnapshotDigest, manifest: Manifest | null): VerifyCheck[] {
   const checks: VerifyCheck[] = [
-    {check: 'trailer', ok: digest.trailerOk, detail: digest.trailerOk ? 'sha256 trailer matches the database bytes' : digest.trailer ? `trailer ${digest.trailer.slice(0, 16)}… does not match the database sha256 ${digest.dbSha256.slice(0, 16)}… (corrupt or truncated)` : 'file is shorter than the 32-byte trailer'},
-    {check: 'page-alignment', ok: digest.pageAligned, detail: digest.pageAligned ? 'database is a whole number of 4 KiB pages' : `database size ${digest.size - 32} is not a multiple of 4096 (truncated?)`},
+    {
+      check: 'trailer',
+      ok: digest.trailerOk,
+      detail: digest.trailerOk
+        ? 'sha256 trailer matches the database bytes'
+        : digest.trailer
+          ? `trailer ${digest.trailer.slice(0, 16)}… does not match the database sha256 ${digest.dbSha256.slice(0, 16)}… (corrupt or truncated)`
+          : 'file is shorter than the 32-byte trailer',
+    },
+    {
+      check: 'page-alignment',
+      ok: digest.pageAligned,
+      detail: digest.pageAligned
+        ? 'database is a whole number of 4 KiB pages'
+        : `database size ${digest.size - 32} is not a multiple of 4096 (truncated?)`,
+    },
     // The structure catches a cut file whose trailer was recomputed to match.
     ...digest.structure,
   ]
   if (manifest) {
-    checks.push({check: 'manifest-size', ok: digest.size === manifest.size, detail: `${digest.size} bytes, manifest says ${manifest.size}`})
-    checks.push({check: 'manifest-sha256', ok: digest.sha256 === manifest.sha256, detail: digest.sha256 === manifest.sha256 ? 'file sha256 matches the manifest' : `file sha256 ${digest.sha256.slice(0, 16)}… ≠ manifest ${manifest.sha256.slice(0, 16)}…`})
-    checks.push({check: 'manifest-db-sha256', ok: digest.dbSha256 === manifest.dbSha256, detail: 'database sha256 against the manifest'})
+    checks.push({
+      check: 'manifest-size',
+      ok: digest.size === manifest.size,
+      detail: `${digest.size} bytes, manifest says ${manifest.size}`,
+    })
+    checks.push({
+      check: 'manifest-sha256',
+      ok: digest.sha256 === manifest.sha256,
+      detail:
+        digest.sha256 === manifest.sha256
+          ? 'file sha256 matches the manifest'
+          : `file sha256 ${digest.sha256.slice(0, 16)}… ≠ manifest ${manifest.sha256.slice(0, 16)}…`,
+    })
+    checks.push({
+      check: 'manifest-db-sha256',
+      ok: digest.dbSha256 === manifest.dbSha256,
+      detail: 'database sha256 against the manifest',
+    })
   } else {
     checks.push({check: 'manifest', ok: true, detail: 'no manifest next to the file: checked the trailer only'})
   }
@@ -146,7 +220,10 @@ export function verifyDigest(digest: SnapshotDigest, manifest: Manifest | null):
 }
 
 /** Finds ID in the targets, or treats the argument as a local file. */
-export async function locate(targets: SnapshotTarget[], idOrFile: string): Promise<{target?: SnapshotTarget; id: string; file?: string}> {
+export async function locate(
+  targets: SnapshotTarget[],
+  idOrFile: string,
+): Promise<{target?: SnapshotTarget; id: string; file?: string}> {
   const looksLikeFile = idOrFile.includes('/') || idOrFile.endsWith(DB_SUFFIX)
   if (looksLikeFile) {
     const st = await stat(idOrFile).catch(() => undefined)
@@ -157,7 +234,9 @@ export async function locate(targets: SnapshotTarget[], idOrFile: string): Promi
     const names = new Set((await t.list()).map((o) => o.name))
     if (names.has(idOrFile + DB_SUFFIX) || names.has(idOrFile + MANIFEST_SUFFIX)) return {target: t, id: idOrFile}
   }
-  throw new UsageError(`no snapshot "${idOrFile}" in ${targets.map((t) => t.url).join(', ')}`, {hint: 'see `plasmactl snapshot list`'})
+  throw new UsageError(`no snapshot "${idOrFile}" in ${targets.map((t) => t.url).join(', ')}`, {
+    hint: 'see `plasmactl snapshot list`',
+  })
 }
 
 /** Reads the manifest next to a local file (NAME.db → NAME.manifest.json), if any. */
@@ -174,18 +253,23 @@ async function manifestBeside(file: string): Promise<Manifest | null> {
 }
 
 /** Runs fn on a local copy of the snapshot (the file itself for local targets). */
-export async function withLocalCopy<T>(loc: {target?: SnapshotTarget; id: string; file?: string}, fn: (path: string, manifest: Manifest | null) => Promise<T>): Promise<T> {
+export async function withLocalCopy<T>(
+  loc: {target?: SnapshotTarget; id: string; file?: string},
+  fn: (path: string, manifest: Manifest | null) => Promise<T>,
+): Promise<T> {
   if (loc.file) return fn(loc.file, await manifestBeside(loc.file))
   const t = loc.target!
   let manifest: Manifest | null = null
   try {
     manifest = parseManifest(await t.readText(loc.id + MANIFEST_SUFFIX), `${t.url}/${loc.id}${MANIFEST_SUFFIX}`)
   } catch (error) {
-    if (!/ENOENT|NoSuchKey|not found|No such file/i.test((error as Error).message)) throw new OperationError((error as Error).message)
+    if (!/ENOENT|NoSuchKey|not found|No such file/i.test((error as Error).message))
+      throw new OperationError((error as Error).message)
   }
   if (t instanceof FileTarget) {
     const data = t.path(loc.id + DB_SUFFIX)
-    if (!(await stat(data).catch(() => undefined))?.isFile()) throw new OperationError(`snapshot ${loc.id} has a manifest but no data file (${data} is missing)`, {file: data})
+    if (!(await stat(data).catch(() => undefined))?.isFile())
+      throw new OperationError(`snapshot ${loc.id} has a manifest but no data file (${data} is missing)`, {file: data})
     return fn(data, manifest)
   }
   const dir = await mkdtemp(join(tmpdir(), 'plasmactl-snap-'))
@@ -208,7 +292,14 @@ export async function verifySnapshot(opts: CatalogOptions & {idOrFile: string}):
     return withLocalCopy(loc, async (path, manifest) => {
       const digest = await digestFile(path)
       const checks = verifyDigest(digest, manifest)
-      return {id: loc.id, source: loc.file ?? `${loc.target!.url}`, ok: checks.every((c) => c.ok), digest, manifest, checks}
+      return {
+        id: loc.id,
+        source: loc.file ?? `${loc.target!.url}`,
+        ok: checks.every((c) => c.ok),
+        digest,
+        manifest,
+        checks,
+      }
     })
   })
 }

@@ -15,13 +15,20 @@ export interface ScheduledSaveResult extends SaveResult {
  * The cron/timer flow: save, prune when the context asks for it, and record metrics whether the
  * save worked or not (a failure streak is what alerting needs to see).
  */
-export async function runSave(opts: SaveOptions & {metricsFile?: string; prune?: boolean}): Promise<ScheduledSaveResult> {
+export async function runSave(
+  opts: SaveOptions & {metricsFile?: string; prune?: boolean},
+): Promise<ScheduledSaveResult> {
   const started = performance.now()
   let result: SaveResult
   try {
     result = await saveSnapshot(opts)
   } catch (error) {
-    if (opts.metricsFile) await writeSaveMetrics(opts.metricsFile, {context: opts.ctx.name, success: false, durationMs: performance.now() - started})
+    if (opts.metricsFile)
+      await writeSaveMetrics(opts.metricsFile, {
+        context: opts.ctx.name,
+        success: false,
+        durationMs: performance.now() - started,
+      })
     throw error
   }
   const ok = result.targets.every((t) => t.ok)
@@ -29,11 +36,28 @@ export async function runSave(opts: SaveOptions & {metricsFile?: string; prune?:
   if (result.slot?.alreadyTaken) {
     opts.reporter.info(`already taken for this slot: ${result.name} (by ${result.slot.by})`)
   } else if (ok && (opts.prune ?? opts.ctx.snapshots?.['prune-after-save'])) {
-    prune = await pruneSnapshots({loaded: opts.loaded, ctx: opts.ctx, targets: opts.targets, dryRun: false, force: false, retention: retentionFor(opts.ctx), reporter: opts.reporter})
+    prune = await pruneSnapshots({
+      loaded: opts.loaded,
+      ctx: opts.ctx,
+      targets: opts.targets,
+      dryRun: false,
+      force: false,
+      retention: retentionFor(opts.ctx),
+      reporter: opts.reporter,
+    })
   }
   if (opts.metricsFile) {
-    await writeSaveMetrics(opts.metricsFile, {context: opts.ctx.name, success: ok, durationMs: performance.now() - started, bytes: result.manifest.size, revision: result.manifest.revision})
+    await writeSaveMetrics(opts.metricsFile, {
+      context: opts.ctx.name,
+      success: ok,
+      durationMs: performance.now() - started,
+      bytes: result.manifest.size,
+      revision: result.manifest.revision,
+    })
   }
-  if (!result.slot?.alreadyTaken) opts.reporter.info(`snapshot ${result.name}: ${result.manifest.size} bytes, revision ${result.manifest.revision}, from ${result.manifest.sourceMember}, ${ok ? 'stored on every target' : 'FAILED on some targets'}`)
+  if (!result.slot?.alreadyTaken)
+    opts.reporter.info(
+      `snapshot ${result.name}: ${result.manifest.size} bytes, revision ${result.manifest.revision}, from ${result.manifest.sourceMember}, ${ok ? 'stored on every target' : 'FAILED on some targets'}`,
+    )
   return {...result, prune, ok}
 }

@@ -13,8 +13,10 @@ export interface InspectResult {
   keysCountedText: string | null
 }
 
-const LIVE_KEYS = 'keys live at the snapshot\'s revision (deleted keys and older versions not counted; plasmactl lock keys left out)'
-const ALL_REVISIONS = 'every key version stored in the file (etcdctl snapshot status totalKey: older versions and deletions of a key count too)'
+const LIVE_KEYS =
+  "keys live at the snapshot's revision (deleted keys and older versions not counted; plasmactl lock keys left out)"
+const ALL_REVISIONS =
+  'every key version stored in the file (etcdctl snapshot status totalKey: older versions and deletions of a key count too)'
 
 /** Revision and key count from the manifest; for a bare file, from `etcdctl snapshot status` when installed. */
 export async function inspectSnapshot(opts: CatalogOptions & {idOrFile: string}): Promise<InspectResult> {
@@ -23,17 +25,49 @@ export async function inspectSnapshot(opts: CatalogOptions & {idOrFile: string})
     return withLocalCopy(loc, async (path, manifest) => {
       const digest = await digestFile(path)
       const checks = verifyDigest(digest, manifest)
-      const verify = {id: loc.id, source: loc.file ?? loc.target!.url, ok: checks.every((c) => c.ok), digest, manifest, checks}
-      if (manifest) return {verify, revision: manifest.revision, keyCount: manifest.keyCount, detailsFrom: 'manifest' as const, keysCounted: 'live-at-revision' as const, keysCountedText: LIVE_KEYS}
+      const verify = {
+        id: loc.id,
+        source: loc.file ?? loc.target!.url,
+        ok: checks.every((c) => c.ok),
+        digest,
+        manifest,
+        checks,
+      }
+      if (manifest)
+        return {
+          verify,
+          revision: manifest.revision,
+          keyCount: manifest.keyCount,
+          detailsFrom: 'manifest' as const,
+          keysCounted: 'live-at-revision' as const,
+          keysCountedText: LIVE_KEYS,
+        }
       const etcdctl = await which('etcdctl')
       if (etcdctl && verify.ok) {
-        const r = await run(etcdctl, ['snapshot', 'status', path, '-w', 'json'], {env: {ETCDCTL_API: '3'}, timeoutMs: 120_000})
+        const r = await run(etcdctl, ['snapshot', 'status', path, '-w', 'json'], {
+          env: {ETCDCTL_API: '3'},
+          timeoutMs: 120_000,
+        })
         if (r.exitCode === 0) {
           const s = JSON.parse(r.stdout) as {revision: number; totalKey: number}
-          return {verify, revision: s.revision, keyCount: s.totalKey, detailsFrom: 'etcdctl snapshot status' as const, keysCounted: 'all-revisions' as const, keysCountedText: ALL_REVISIONS}
+          return {
+            verify,
+            revision: s.revision,
+            keyCount: s.totalKey,
+            detailsFrom: 'etcdctl snapshot status' as const,
+            keysCounted: 'all-revisions' as const,
+            keysCountedText: ALL_REVISIONS,
+          }
         }
       }
-      return {verify, revision: null, keyCount: null, detailsFrom: 'none' as const, keysCounted: null, keysCountedText: null}
+      return {
+        verify,
+        revision: null,
+        keyCount: null,
+        detailsFrom: 'none' as const,
+        keysCounted: null,
+        keysCountedText: null,
+      }
     })
   })
 }

@@ -47,8 +47,16 @@ export function partialOwner(name: string): {pid: number; host: string} | undefi
 
 /** Portable object names: lower-case letters, digits and '-' only, so every target stores them verbatim. */
 export function snapshotName(context: string, at: Date, revision: number): string {
-  const ctx = context.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'cluster'
-  const ts = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'z').toLowerCase()
+  const ctx =
+    context
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'cluster'
+  const ts = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'z')
+    .toLowerCase()
   return `${ctx}-${ts}-r${revision}`
 }
 
@@ -60,6 +68,9 @@ export function parseManifest(text: string, where: string): Manifest {
     throw new Error(`${where}: manifest is not valid JSON: ${(error as Error).message}`)
   }
   const r = manifestSchema.safeParse(raw)
-  if (!r.success) throw new Error(`${where}: manifest is invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+  if (!r.success)
+    throw new Error(
+      `${where}: manifest is invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    )
   return r.data
 }

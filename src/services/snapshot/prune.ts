@@ -76,7 +76,13 @@ export function planRetention(entries: CatalogEntry[], r: Retention, force = fal
   return sorted.map((e) => {
     const why = reasons.get(e.id)!
     if (!e.complete && !force) why.push(`${e.state}: kept until --force (${e.error ?? 'unreadable'})`)
-    return {id: e.id, target: e.target, createdAt: e.createdAt, keep: why.length > 0, reasons: why.length > 0 ? why : [e.complete ? 'outside retention' : `${e.state}, --force`]}
+    return {
+      id: e.id,
+      target: e.target,
+      createdAt: e.createdAt,
+      keep: why.length > 0,
+      reasons: why.length > 0 ? why : [e.complete ? 'outside retention' : `${e.state}, --force`],
+    }
   })
 }
 
@@ -88,7 +94,9 @@ export interface PruneResult {
   errors: {id: string; error: string}[]
 }
 
-export async function pruneSnapshots(opts: CatalogOptions & {dryRun: boolean; force: boolean; retention: Retention; reporter: Reporter}): Promise<PruneResult> {
+export async function pruneSnapshots(
+  opts: CatalogOptions & {dryRun: boolean; force: boolean; retention: Retention; reporter: Reporter},
+): Promise<PruneResult> {
   return withTargets(opts, async (targets) => {
     const result: PruneResult = {dryRun: opts.dryRun, retention: opts.retention, decisions: [], deleted: [], errors: []}
     for (const t of targets) {

@@ -65,7 +65,8 @@ export function sourceOrder(members: MemberHealth[], wanted?: string): MemberHea
     if (!m) throw new UsageError(`no member "${wanted}" (members: ${members.map((x) => x.name).join(', ')})`)
     return [m, ...reachable.filter((x) => x !== m)]
   }
-  const rank = (m: MemberHealth) => (m.healthy && !m.leader && !m.learner ? 0 : m.healthy && m.leader ? 1 : m.healthy ? 2 : 3)
+  const rank = (m: MemberHealth) =>
+    m.healthy && !m.leader && !m.learner ? 0 : m.healthy && m.leader ? 1 : m.healthy ? 2 : 3
   return reachable.sort((a, b) => rank(a) - rank(b) || (a.lag ?? 0) - (b.lag ?? 0) || a.name.localeCompare(b.name))
 }
 
@@ -88,7 +89,12 @@ interface Streamed {
 }
 
 /** Streams one member's snapshot to path with backpressure, hashing as it goes. */
-export async function streamSnapshot(client: ChainfireClient, m: MemberHealth, path: string, onProgress?: (p: SaveProgress) => void): Promise<Streamed> {
+export async function streamSnapshot(
+  client: ChainfireClient,
+  m: MemberHealth,
+  path: string,
+  onProgress?: (p: SaveProgress) => void,
+): Promise<Streamed> {
   const hasher = new SnapshotHasher()
   const started = performance.now()
   let total = 0
@@ -111,7 +117,12 @@ export async function streamSnapshot(client: ChainfireClient, m: MemberHealth, p
         if (onProgress && (now - lastReport > 200 || chunk.remaining === 0)) {
           lastReport = now
           const rate = hasher.bytes / Math.max(0.001, (now - started) / 1000)
-          onProgress({bytes: hasher.bytes, total, rateBytesPerSec: rate, etaMs: rate > 0 ? ((total - hasher.bytes) / rate) * 1000 : null})
+          onProgress({
+            bytes: hasher.bytes,
+            total,
+            rateBytesPerSec: rate,
+            etaMs: rate > 0 ? ((total - hasher.bytes) / rate) * 1000 : null,
+          })
         }
         yield chunk.blob
       }
@@ -120,7 +131,12 @@ export async function streamSnapshot(client: ChainfireClient, m: MemberHealth, p
   )
   await fsyncFile(path)
   const revisionAfter = (await after)?.revision ?? -1
-  return {digest: hasher.digest(), revision: before.revision, keyCount: revisionAfter === before.revision ? before.count : null, revisionAfter}
+  return {
+    digest: hasher.digest(),
+    revision: before.revision,
+    keyCount: revisionAfter === before.revision ? before.count : null,
+    revisionAfter,
+  }
 }
 
 export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
@@ -133,16 +149,35 @@ export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
     for (const s of specs) targets.push(await openTarget(s, opts.loaded, opts.ctx))
     const {details} = await checkChainfire(client, opts.ctx, opts.timeoutMs)
     const order = sourceOrder(details.members, opts.endpoint)
-    if (order.length === 0) throw new OperationError('no ChainFire member is reachable: nothing to snapshot', {hint: 'run `plasmactl health`'})
-    if (!details.quorum) opts.reporter.warn('the cluster has no quorum; snapshotting a reachable member anyway (its data may be behind)')
+    if (order.length === 0)
+      throw new OperationError('no ChainFire member is reachable: nothing to snapshot', {
+        hint: 'run `plasmactl health`',
+      })
+    if (!details.quorum)
+      opts.reporter.warn('the cluster has no quorum; snapshotting a reachable member anyway (its data may be behind)')
 
-    const take = () => acquireClusterLock(opts.ctx, {kind: 'snapshot-save', purpose: 'snapshot save', client: details.quorum ? client : undefined, reporter: opts.reporter})
+    const take = () =>
+      acquireClusterLock(opts.ctx, {
+        kind: 'snapshot-save',
+        purpose: 'snapshot save',
+        client: details.quorum ? client : undefined,
+        reporter: opts.reporter,
+      })
     if (opts.slot) {
       const got = await lockSlot(opts.slot, opts.ctx.name, client, opts.reporter, take)
       lock = got.lock
       if (got.taken) {
-        opts.reporter.info(`snapshot ${got.taken.manifest.name} already taken for this slot (${opts.slot.id}) by ${got.taken.host}`)
-        return {name: got.taken.manifest.name, manifest: got.taken.manifest, targets: [], lock: lock.scopes, attempts: [], slot: {id: opts.slot.id, alreadyTaken: true, by: got.taken.host}}
+        opts.reporter.info(
+          `snapshot ${got.taken.manifest.name} already taken for this slot (${opts.slot.id}) by ${got.taken.host}`,
+        )
+        return {
+          name: got.taken.manifest.name,
+          manifest: got.taken.manifest,
+          targets: [],
+          lock: lock.scopes,
+          attempts: [],
+          slot: {id: opts.slot.id, alreadyTaken: true, by: got.taken.host},
+        }
       }
     } else if (opts.lock !== false) lock = await take()
 
@@ -160,7 +195,10 @@ export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
       try {
         opts.reporter.debug(`streaming snapshot from ${m.name} (${m.endpoint})`)
         const s = await streamSnapshot(client, m, staged, opts.onProgress)
-        if (!s.digest.trailerOk) throw new OperationError(`snapshot from ${m.name} failed its integrity check (trailer sha256 mismatch, ${s.digest.size} bytes)`)
+        if (!s.digest.trailerOk)
+          throw new OperationError(
+            `snapshot from ${m.name} failed its integrity check (trailer sha256 mismatch, ${s.digest.size} bytes)`,
+          )
         result = {...s, member: m, durationMs: Math.round(performance.now() - t0)}
         attempts.push({member: m.name})
         break
@@ -171,11 +209,15 @@ export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
         staged = undefined
       }
     }
-    if (!result || !staged) throw new OperationError(`every member failed to stream a snapshot: ${attempts.map((a) => `${a.member}: ${a.error}`).join('; ')}`)
+    if (!result || !staged)
+      throw new OperationError(
+        `every member failed to stream a snapshot: ${attempts.map((a) => `${a.member}: ${a.error}`).join('; ')}`,
+      )
     if (lock?.lost) throw new OperationError(`lost the snapshot lock during the save (${lock.lost}); not publishing`)
 
     const keyCount = result.keyCount
-    if (result.revisionAfter !== result.revision) opts.reporter.debug(`writes raced the snapshot: revision between ${result.revision} and ${result.revisionAfter}`)
+    if (result.revisionAfter !== result.revision)
+      opts.reporter.debug(`writes raced the snapshot: revision between ${result.revision} and ${result.revisionAfter}`)
     const createdAt = new Date()
     const name = snapshotName(opts.ctx.name, createdAt, result.revision)
     const manifest: Manifest = {
@@ -197,7 +239,11 @@ export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
       plasmactlVersion: opts.version,
     }
     // The data object goes first and the manifest last: a snapshot is listed only once both exist.
-    const ordered = [...targets].sort((a, b) => Number(a === fileTarget && resolve(fileTarget.dir) === resolve(stageDir)) - Number(b === fileTarget && resolve(fileTarget.dir) === resolve(stageDir)))
+    const ordered = [...targets].sort(
+      (a, b) =>
+        Number(a === fileTarget && resolve(fileTarget.dir) === resolve(stageDir)) -
+        Number(b === fileTarget && resolve(fileTarget.dir) === resolve(stageDir)),
+    )
     const outcomes: TargetOutcome[] = []
     for (const t of ordered) {
       try {
@@ -205,15 +251,28 @@ export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
         await t.writeText(name + MANIFEST_SUFFIX, JSON.stringify(manifest, null, 2) + '\n')
         outcomes.push({target: t.url, ok: true})
       } catch (error) {
-        outcomes.push({target: t.url, ok: false, error: (error as Error).message, ...(error instanceof RefusedError ? {refused: true} : {})})
+        outcomes.push({
+          target: t.url,
+          ok: false,
+          error: (error as Error).message,
+          ...(error instanceof RefusedError ? {refused: true} : {}),
+        })
         opts.reporter.warn(`target ${t.url}: ${(error as Error).message}`)
       }
     }
     // Report in the configured order, whatever order the uploads ran in.
     const inOrder = targets.map((t) => outcomes.find((o) => o.target === t.url)!)
     // Peers of this slot skip it only once the snapshot is on every target (recorded under the lock).
-    if (opts.slot && lock?.scopes.includes('chainfire') && outcomes.every((o) => o.ok)) await recordSlot(client, opts.ctx.name, opts.slot, manifest)
-    return {name, manifest, targets: inOrder, lock: lock?.scopes ?? [], attempts, ...(opts.slot ? {slot: {id: opts.slot.id, alreadyTaken: false}} : {})}
+    if (opts.slot && lock?.scopes.includes('chainfire') && outcomes.every((o) => o.ok))
+      await recordSlot(client, opts.ctx.name, opts.slot, manifest)
+    return {
+      name,
+      manifest,
+      targets: inOrder,
+      lock: lock?.scopes ?? [],
+      attempts,
+      ...(opts.slot ? {slot: {id: opts.slot.id, alreadyTaken: false}} : {}),
+    }
   } finally {
     if (staged) await rm(staged, {force: true})
     await lock?.release().catch(() => undefined)

@@ -62,17 +62,32 @@ export async function renderSchedule(o: ScheduleOptions, dir: string): Promise<R
   // splitting, or the shell cron runs.
   const args = {context: o.ctx.name, config: o.configPath, bin: o.bin, metricsFile: o.metricsFile, logFile: o.logFile}
   for (const [k, v] of Object.entries(args)) check(v, k)
-  const q = (f: (s: string) => string, suffix: string) => Object.fromEntries(Object.entries(args).map(([k, v]) => [k + suffix, f(v)]))
+  const q = (f: (s: string) => string, suffix: string) =>
+    Object.fromEntries(Object.entries(args).map(([k, v]) => [k + suffix, f(v)]))
   const vars = {
-    ...q(systemdQuote, 'Unit'), ...q(cronQuote, 'Shell'), context: o.ctx.name, contextText: systemdText(o.ctx.name), configEnvUnit: systemdQuote(`PLASMACTL_CONFIG=${o.configPath}`), user: check(o.user, '--user'),
-    onCalendar, cronSchedule, unitName, timeoutSec: '3600', randomDelaySec: '120',
+    ...q(systemdQuote, 'Unit'),
+    ...q(cronQuote, 'Shell'),
+    context: o.ctx.name,
+    contextText: systemdText(o.ctx.name),
+    configEnvUnit: systemdQuote(`PLASMACTL_CONFIG=${o.configPath}`),
+    user: check(o.user, '--user'),
+    onCalendar,
+    cronSchedule,
+    unitName,
+    timeoutSec: '3600',
+    randomDelaySec: '120',
   }
   const files: [string, string][] = [
     ['plasmactl-snapshot.service', join(dir, `${unitName}.service`)],
     ['plasmactl-snapshot.timer', join(dir, `${unitName}.timer`)],
     ['crontab', join(o.cronDir ?? dir, unitName)],
   ]
-  return Promise.all(files.map(async ([tpl, out]) => ({path: out, content: fill(await readFile(join(TEMPLATE_DIR, tpl), 'utf8'), vars, tpl)})))
+  return Promise.all(
+    files.map(async ([tpl, out]) => ({
+      path: out,
+      content: fill(await readFile(join(TEMPLATE_DIR, tpl), 'utf8'), vars, tpl),
+    })),
+  )
 }
 
 export async function installSchedule(files: RenderedFile[]): Promise<void> {

@@ -16,7 +16,8 @@ export interface Slot {
 }
 
 export function slotOf(periodMs: number, now = Date.now()): Slot {
-  if (!(periodMs >= 60_000)) throw new UsageError(`--slot must be at least 1m (the period of the schedule, e.g. 1h), not ${periodMs} ms`)
+  if (!(periodMs >= 60_000))
+    throw new UsageError(`--slot must be at least 1m (the period of the schedule, e.g. 1h), not ${periodMs} ms`)
   const start = Math.floor(now / periodMs) * periodMs
   return {id: new Date(start).toISOString(), endsAt: start + periodMs}
 }
@@ -43,7 +44,12 @@ export async function readSlot(client: ChainfireClient, context: string): Promis
   }
 }
 
-export async function recordSlot(client: ChainfireClient, context: string, slot: Slot, manifest: Manifest): Promise<void> {
+export async function recordSlot(
+  client: ChainfireClient,
+  context: string,
+  slot: Slot,
+  manifest: Manifest,
+): Promise<void> {
   const record: SlotRecord = {slot: slot.id, host: hostname(), pid: process.pid, manifest}
   await client.put(slotKey(context), JSON.stringify(record))
 }
@@ -53,7 +59,13 @@ export async function recordSlot(client: ChainfireClient, context: string, slot:
  * ends); once the lock is ours, `taken` is the peer's record if the slot already has its snapshot.
  * Without ChainFire (no quorum) peers cannot be seen: the save goes on.
  */
-export async function lockSlot(slot: Slot, context: string, client: ChainfireClient, reporter: Reporter, take: () => Promise<HeldLock>): Promise<{lock: HeldLock; taken?: SlotRecord}> {
+export async function lockSlot(
+  slot: Slot,
+  context: string,
+  client: ChainfireClient,
+  reporter: Reporter,
+  take: () => Promise<HeldLock>,
+): Promise<{lock: HeldLock; taken?: SlotRecord}> {
   for (let said = false; ; said = true) {
     let lock: HeldLock
     try {
@@ -62,7 +74,8 @@ export async function lockSlot(slot: Slot, context: string, client: ChainfireCli
       // Only a peer's save is waited for (a restore, say, is not going to take the slot).
       const by = (error as RefusedError).details?.holder as Partial<LockHolder> | undefined
       if (!(error instanceof RefusedError) || by?.kind !== 'snapshot-save' || Date.now() >= slot.endsAt) throw error
-      if (!said) reporter.info(`a peer is saving now (${error.message}); waiting to see whether it takes slot ${slot.id}`)
+      if (!said)
+        reporter.info(`a peer is saving now (${error.message}); waiting to see whether it takes slot ${slot.id}`)
       await new Promise((r) => setTimeout(r, 500))
       continue
     }

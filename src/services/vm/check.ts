@@ -11,7 +11,16 @@ import {Remote} from '../remote.js'
 import {type HostScan, probeQmp, type QemuProcess, qmpTimeoutMs, runDirOf, scanHost, vmHosts} from './hosts.js'
 import {type InvalidVmRecord, loadVmRecords, resolveVm, type StoredVmRecord, VM_PREFIX} from './records.js'
 
-export type VmProblem = 'crashed' | 'hung' | 'paused' | 'error-state' | 'host-unreachable' | 'cannot-check' | 'unknown-host' | 'unexpected-running' | 'not-running'
+export type VmProblem =
+  | 'crashed'
+  | 'hung'
+  | 'paused'
+  | 'error-state'
+  | 'host-unreachable'
+  | 'cannot-check'
+  | 'unknown-host'
+  | 'unexpected-running'
+  | 'not-running'
 
 export interface VmState {
   id: string
@@ -97,9 +106,20 @@ const QMP_PROBLEM: Record<string, {problem: VmProblem; status: Status}> = {
   shutdown: {problem: 'error-state', status: 'crit'},
 }
 
-function vmBase(s: StoredVmRecord, host: string): Omit<VmState, 'observed' | 'pid' | 'processState' | 'qmpStatus' | 'problem' | 'status' | 'message'> {
+function vmBase(
+  s: StoredVmRecord,
+  host: string,
+): Omit<VmState, 'observed' | 'pid' | 'processState' | 'qmpStatus' | 'problem' | 'status' | 'message'> {
   const r = s.record
-  return {id: r.id, name: r.name, key: s.key, host, desiredState: r.desiredState, relocatable: Boolean(r.relocatable), qmpSocket: resolveVm(r, host).qmpSocket}
+  return {
+    id: r.id,
+    name: r.name,
+    key: s.key,
+    host,
+    desiredState: r.desiredState,
+    relocatable: Boolean(r.relocatable),
+    qmpSocket: resolveVm(r, host).qmpSocket,
+  }
 }
 
 async function checkHost(
@@ -121,31 +141,92 @@ async function checkHost(
       const base = vmBase(s, node.name)
       const r = s.record
       if (scan.cannotCheck) {
-        return {...base, observed: 'unknown', pid: null, processState: null, qmpStatus: null, problem: 'cannot-check', status: 'unknown', message: `cannot check host ${node.name} from here: ${scan.cannotCheck.cause}`}
+        return {
+          ...base,
+          observed: 'unknown',
+          pid: null,
+          processState: null,
+          qmpStatus: null,
+          problem: 'cannot-check',
+          status: 'unknown',
+          message: `cannot check host ${node.name} from here: ${scan.cannotCheck.cause}`,
+        }
       }
       if (!scan.reachable) {
-        return {...base, observed: 'unknown', pid: null, processState: null, qmpStatus: null, problem: 'host-unreachable', status: r.desiredState === 'running' ? 'crit' : 'warn', message: `host ${node.name} unreachable: ${scan.error}`}
+        return {
+          ...base,
+          observed: 'unknown',
+          pid: null,
+          processState: null,
+          qmpStatus: null,
+          problem: 'host-unreachable',
+          status: r.desiredState === 'running' ? 'crit' : 'warn',
+          message: `host ${node.name} unreachable: ${scan.error}`,
+        }
       }
       const proc = bySocket.get(base.qmpSocket)
       if (proc) claimed.add(proc.pid)
       if (!proc) {
         return r.desiredState === 'running'
-          ? {...base, observed: 'crashed', pid: null, processState: null, qmpStatus: null, problem: 'crashed', status: 'crit', message: `record says running but no QEMU process serves ${base.qmpSocket} on ${node.name} (crashed)`}
-          : {...base, observed: 'stopped', pid: null, processState: null, qmpStatus: null, problem: null, status: 'ok', message: 'stopped, as desired'}
+          ? {
+              ...base,
+              observed: 'crashed',
+              pid: null,
+              processState: null,
+              qmpStatus: null,
+              problem: 'crashed',
+              status: 'crit',
+              message: `record says running but no QEMU process serves ${base.qmpSocket} on ${node.name} (crashed)`,
+            }
+          : {
+              ...base,
+              observed: 'stopped',
+              pid: null,
+              processState: null,
+              qmpStatus: null,
+              problem: null,
+              status: 'ok',
+              message: 'stopped, as desired',
+            }
       }
       const q = await probeQmp(remote, node, base.qmpSocket, qmpMs)
       const seen = {pid: proc.pid, processState: proc.state}
       if (!q.ok) {
         const why = proc.state === 'T' ? 'process is stopped (SIGSTOP/tracing)' : q.error
-        return {...seen, ...base, observed: 'hung', qmpStatus: null, problem: 'hung', status: 'crit', message: `QEMU pid ${proc.pid} is alive but QMP does not answer (hung): ${why}`}
+        return {
+          ...seen,
+          ...base,
+          observed: 'hung',
+          qmpStatus: null,
+          problem: 'hung',
+          status: 'crit',
+          message: `QEMU pid ${proc.pid} is alive but QMP does not answer (hung): ${why}`,
+        }
       }
       const st = q.status.status
       if (r.desiredState === 'stopped') {
-        return {...seen, ...base, observed: st, qmpStatus: st, problem: 'unexpected-running', status: 'warn', message: `record says stopped but QEMU pid ${proc.pid} runs (QMP status ${st})`}
+        return {
+          ...seen,
+          ...base,
+          observed: st,
+          qmpStatus: st,
+          problem: 'unexpected-running',
+          status: 'warn',
+          message: `record says stopped but QEMU pid ${proc.pid} runs (QMP status ${st})`,
+        }
       }
-      if (st === 'running') return {...seen, ...base, observed: 'running', qmpStatus: st, problem: null, status: 'ok', message: 'running'}
+      if (st === 'running')
+        return {...seen, ...base, observed: 'running', qmpStatus: st, problem: null, status: 'ok', message: 'running'}
       const p = QMP_PROBLEM[st] ?? {problem: 'not-running' as VmProblem, status: 'warn' as Status}
-      return {...seen, ...base, observed: st, qmpStatus: st, problem: p.problem, status: p.status, message: `QMP reports status ${st}`}
+      return {
+        ...seen,
+        ...base,
+        observed: st,
+        qmpStatus: st,
+        problem: p.problem,
+        status: p.status,
+        message: `QMP reports status ${st}`,
+      }
     }),
   )
 
@@ -156,7 +237,14 @@ async function checkHost(
     // With a run-dir, only QEMU processes whose socket lives there belong to PlasmaVMC on this host.
     if (runDir && !(p.qmpSocket && p.qmpSocket.startsWith(`${runDir}/`))) continue
     const other = p.qmpSocket ? allBySocket.get(p.qmpSocket) : undefined
-    orphans.push({host: node.name, pid: p.pid, qmpSocket: p.qmpSocket, processState: p.state, recordOnHost: other?.record.host, command: p.argv.join(' ')})
+    orphans.push({
+      host: node.name,
+      pid: p.pid,
+      qmpSocket: p.qmpSocket,
+      processState: p.state,
+      recordOnHost: other?.record.host,
+      command: p.argv.join(' '),
+    })
   }
   return {
     host: {
@@ -182,7 +270,11 @@ export async function checkVms(opts: VmCheckOptions): Promise<VmCheckReport> {
   const client = chainfireClientFor(opts.loaded, opts.ctx, {commandTimeoutMs: opts.timeoutMs})
   const remote = opts.remote ?? new Remote(opts.loaded, opts.ctx)
   try {
-    const {revision, records, invalid} = await withDeadline(loadVmRecords(client), opts.timeoutMs ?? 10_000, 'reading VM records from ChainFire')
+    const {revision, records, invalid} = await withDeadline(
+      loadVmRecords(client),
+      opts.timeoutMs ?? 10_000,
+      'reading VM records from ChainFire',
+    )
     const nodes = new Map(opts.ctx.nodes.filter((n) => !n.removed).map((n) => [n.name, n]))
     const hostNames = new Set(vmHosts(opts.ctx).map((n) => n.name))
     for (const s of records) if (nodes.has(s.record.host)) hostNames.add(s.record.host)
@@ -201,7 +293,16 @@ export async function checkVms(opts: VmCheckOptions): Promise<VmCheckReport> {
     )
     const unknownHost: VmState[] = records
       .filter((s) => !nodes.has(s.record.host) && (!opts.hosts || opts.hosts.includes(s.record.host)))
-      .map((s) => ({...vmBase(s, s.record.host), observed: 'unknown', pid: null, processState: null, qmpStatus: null, problem: 'unknown-host', status: 'crit', message: `record names host "${s.record.host}", which is not a node of context "${opts.ctx.name}"`}))
+      .map((s) => ({
+        ...vmBase(s, s.record.host),
+        observed: 'unknown',
+        pid: null,
+        processState: null,
+        qmpStatus: null,
+        problem: 'unknown-host',
+        status: 'crit',
+        message: `record names host "${s.record.host}", which is not a node of context "${opts.ctx.name}"`,
+      }))
 
     const hosts = perHost.map((p) => p.host)
     const vms = [...perHost.flatMap((p) => p.vms), ...unknownHost].sort((a, b) => a.id.localeCompare(b.id))
@@ -212,24 +313,44 @@ export async function checkVms(opts: VmCheckOptions): Promise<VmCheckReport> {
     for (const h of hosts) if (h.cannotCheck) byCause.set(h.cannotCheck, [...(byCause.get(h.cannotCheck) ?? []), h])
     for (const [cause, hs] of byCause) {
       const n = vms.filter((v) => v.problem === 'cannot-check' && hs.some((h) => h.host === v.host)).length
-      findings.push({status: 'unknown', target: hs.map((h) => h.host).join(','), message: `cannot check host${hs.length > 1 ? 's' : ''} ${hs.map((h) => h.host).join(', ')} (${n} VM(s)) from here, not an outage: ${cause}`, fix: 'plasmactl config validate   (after fixing the file it names)'})
+      findings.push({
+        status: 'unknown',
+        target: hs.map((h) => h.host).join(','),
+        message: `cannot check host${hs.length > 1 ? 's' : ''} ${hs.map((h) => h.host).join(', ')} (${n} VM(s)) from here, not an outage: ${cause}`,
+        fix: 'plasmactl config validate   (after fixing the file it names)',
+      })
     }
     for (const h of hosts) {
       if (h.cannotCheck) continue
-      else if (!h.reachable) findings.push({status: 'crit', target: h.host, message: `host ${h.host} unreachable: ${h.error}`})
-      else if (h.serviceActive === false) findings.push({status: 'crit', target: h.host, message: `PlasmaVMC service on ${h.host} is not active`})
+      else if (!h.reachable)
+        findings.push({status: 'crit', target: h.host, message: `host ${h.host} unreachable: ${h.error}`})
+      else if (h.serviceActive === false)
+        findings.push({status: 'crit', target: h.host, message: `PlasmaVMC service on ${h.host} is not active`})
     }
-    for (const v of vms) if (v.status !== 'ok' && v.problem !== 'host-unreachable' && v.problem !== 'cannot-check') findings.push({status: v.status, target: v.id, message: `VM ${v.id} (${v.name}) on ${v.host}: ${v.message}`})
+    for (const v of vms)
+      if (v.status !== 'ok' && v.problem !== 'host-unreachable' && v.problem !== 'cannot-check')
+        findings.push({status: v.status, target: v.id, message: `VM ${v.id} (${v.name}) on ${v.host}: ${v.message}`})
     for (const h of hosts) {
       const n = vms.filter((v) => v.host === h.host && v.problem === 'host-unreachable').length
-      if (n > 0) findings.push({status: 'crit', target: h.host, message: `${n} VM(s) on unreachable host ${h.host} in unknown state`})
+      if (n > 0)
+        findings.push({
+          status: 'crit',
+          target: h.host,
+          message: `${n} VM(s) on unreachable host ${h.host} in unknown state`,
+        })
     }
     for (const o of orphans) {
       const where = o.qmpSocket ? `socket ${o.qmpSocket}` : 'no QMP socket'
-      findings.push({status: 'warn', target: `${o.host}:${o.pid}`, message: `orphan QEMU pid ${o.pid} on ${o.host} (${where})${o.recordOnHost ? `: its record says host ${o.recordOnHost}` : ': no VM record'}`})
+      findings.push({
+        status: 'warn',
+        target: `${o.host}:${o.pid}`,
+        message: `orphan QEMU pid ${o.pid} on ${o.host} (${where})${o.recordOnHost ? `: its record says host ${o.recordOnHost}` : ': no VM record'}`,
+      })
     }
-    for (const i of invalid) findings.push({status: 'warn', target: i.key, message: `invalid VM record ${i.key}: ${i.error}`})
-    if (hosts.length === 0 && records.length === 0) opts.reporter.warn(`no PlasmaVMC hosts (role plasmavmc-host) and no records under ${VM_PREFIX}`)
+    for (const i of invalid)
+      findings.push({status: 'warn', target: i.key, message: `invalid VM record ${i.key}: ${i.error}`})
+    if (hosts.length === 0 && records.length === 0)
+      opts.reporter.warn(`no PlasmaVMC hosts (role plasmavmc-host) and no records under ${VM_PREFIX}`)
     return {
       context: opts.ctx.name,
       status: worst(findings.map((f) => f.status)),

@@ -41,47 +41,69 @@ export interface EvacuateOptions {
 export async function evacuateHost(opts: EvacuateOptions): Promise<EvacuationResult> {
   const report = await checkVms({loaded: opts.loaded, ctx: opts.ctx, reporter: opts.reporter})
   const failed = report.hosts.find((h) => h.host === opts.host)
-  if (!failed) throw new UsageError(`${opts.host} is not a PlasmaVMC host of context "${opts.ctx.name}" (have: ${report.hosts.map((h) => h.host).join(', ')})`)
+  if (!failed)
+    throw new UsageError(
+      `${opts.host} is not a PlasmaVMC host of context "${opts.ctx.name}" (have: ${report.hosts.map((h) => h.host).join(', ')})`,
+    )
   // A host we cannot check from here (our key, known_hosts) may be running its VMs: moving them would run each twice.
-  if (failed.cannotCheck && !opts.force) throw new UsageError(`cannot check ${opts.host} from here, so it is not known to have failed: ${failed.cannotCheck}`, {hint: 'fix the local cause first; pass --force only when the host is known to be down'})
+  if (failed.cannotCheck && !opts.force)
+    throw new UsageError(
+      `cannot check ${opts.host} from here, so it is not known to have failed: ${failed.cannotCheck}`,
+      {hint: 'fix the local cause first; pass --force only when the host is known to be down'},
+    )
   const hostDown = !failed.reachable || failed.serviceActive === false
-  if (!hostDown && !opts.force) throw new RefusedError(`${opts.host} is reachable and its PlasmaVMC service is active: not a host failure`, {hint: 'pass --force to evacuate a healthy host anyway'})
+  if (!hostDown && !opts.force)
+    throw new RefusedError(`${opts.host} is reachable and its PlasmaVMC service is active: not a host failure`, {
+      hint: 'pass --force to evacuate a healthy host anyway',
+    })
   const healthy = report.hosts.filter((h) => h.host !== opts.host && h.reachable && h.serviceActive)
   const load = new Map(healthy.map((h) => [h.host, report.vms.filter((v) => v.host === h.host).length]))
   const items: EvacuationItem[] = []
   const client = chainfireClientFor(opts.loaded, opts.ctx)
   const loadRecord = async (id: string) => (await loadVmRecord(client, id)).record
   try {
-  for (const v of report.vms.filter((x) => x.host === opts.host)) {
-    if (v.desiredState !== 'running') {
-      items.push({id: v.id, name: v.name, outcome: 'not-running'})
-      continue
+    for (const v of report.vms.filter((x) => x.host === opts.host)) {
+      if (v.desiredState !== 'running') {
+        items.push({id: v.id, name: v.name, outcome: 'not-running'})
+        continue
+      }
+      if (!v.relocatable) {
+        items.push({id: v.id, name: v.name, outcome: 'pinned'})
+        continue
+      }
+      const candidates = [...load.entries()].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+      // allowedHosts is checked by restartVm too; here it only picks the target.
+      const stored = await loadRecord(v.id)
+      const target = candidates.find(([h]) => mayRunOn(stored, h))?.[0]
+      if (!target) {
+        items.push({id: v.id, name: v.name, outcome: 'no-target'})
+        continue
+      }
+      load.set(target, (load.get(target) ?? 0) + 1)
+      items.push({id: v.id, name: v.name, outcome: 'would-move', toHost: target})
     }
-    if (!v.relocatable) {
-      items.push({id: v.id, name: v.name, outcome: 'pinned'})
-      continue
-    }
-    const candidates = [...load.entries()].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
-    // allowedHosts is checked by restartVm too; here it only picks the target.
-    const stored = await loadRecord(v.id)
-    const target = candidates.find(([h]) => mayRunOn(stored, h))?.[0]
-    if (!target) {
-      items.push({id: v.id, name: v.name, outcome: 'no-target'})
-      continue
-    }
-    load.set(target, (load.get(target) ?? 0) + 1)
-    items.push({id: v.id, name: v.name, outcome: 'would-move', toHost: target})
-  }
   } finally {
     client.close()
   }
-  const result: EvacuationResult = {host: opts.host, hostReachable: failed.reachable, dryRun: Boolean(opts.dryRun), vms: items}
+  const result: EvacuationResult = {
+    host: opts.host,
+    hostReachable: failed.reachable,
+    dryRun: Boolean(opts.dryRun),
+    vms: items,
+  }
   const moves = items.filter((i) => i.outcome === 'would-move')
   if (opts.dryRun || moves.length === 0) return result
   if (!(await opts.confirm(items))) throw new RefusedError(`evacuation of ${opts.host} not confirmed`)
   for (const m of moves) {
     try {
-      await restartVm({loaded: opts.loaded, ctx: opts.ctx, reporter: opts.reporter, id: m.id, host: m.toHost, confirm: async () => true})
+      await restartVm({
+        loaded: opts.loaded,
+        ctx: opts.ctx,
+        reporter: opts.reporter,
+        id: m.id,
+        host: m.toHost,
+        confirm: async () => true,
+      })
       m.outcome = 'moved'
     } catch (error) {
       m.outcome = 'failed'

@@ -87,7 +87,10 @@ export async function scanHost(remote: Remote, ctx: Context, node: NodeSpec, tim
       remote.exec(node, serviceCommand(ctx, node, 'plasmavmc', 'is-active'), {timeoutMs}),
       remote.exec(node, SCAN_SCRIPT, {timeoutMs}),
     ])
-    if (scan.exitCode !== 0) throw new OperationError(`${node.name}: listing QEMU processes failed: ${scan.stderr.trim()}`, {host: node.address})
+    if (scan.exitCode !== 0)
+      throw new OperationError(`${node.name}: listing QEMU processes failed: ${scan.stderr.trim()}`, {
+        host: node.address,
+      })
     return {
       reachable: true,
       serviceActive: svc.exitCode === 0,
@@ -97,11 +100,19 @@ export async function scanHost(remote: Remote, ctx: Context, node: NodeSpec, tim
     }
   } catch (error) {
     const local = cannotCheck(error)
-    return {reachable: false, error: (error as Error).message, ...(local ? {cannotCheck: local} : {}), serviceActive: null, processes: [], durationMs: Math.round(performance.now() - t0)}
+    return {
+      reachable: false,
+      error: (error as Error).message,
+      ...(local ? {cannotCheck: local} : {}),
+      serviceActive: null,
+      processes: [],
+      durationMs: Math.round(performance.now() - t0),
+    }
   }
 }
 
-export type QmpProbe = {ok: true; status: QmpStatus; durationMs: number} | {ok: false; kind: string; error: string; durationMs: number}
+export type QmpProbe =
+  {ok: true; status: QmpStatus; durationMs: number} | {ok: false; kind: string; error: string; durationMs: number}
 
 /** query-status through an SSH stream-local forward to the VM's socket. */
 export async function probeQmp(remote: Remote, node: NodeSpec, socket: string, timeoutMs: number): Promise<QmpProbe> {
@@ -112,7 +123,12 @@ export async function probeQmp(remote: Remote, node: NodeSpec, socket: string, t
     const status = await qmpQueryStatus(ch, {timeoutMs, where: `${node.name}:${socket}`})
     return {ok: true, status, durationMs: ms()}
   } catch (error) {
-    return {ok: false, kind: error instanceof QmpError ? error.kind : 'forward', error: (error as Error).message, durationMs: ms()}
+    return {
+      ok: false,
+      kind: error instanceof QmpError ? error.kind : 'forward',
+      error: (error as Error).message,
+      durationMs: ms(),
+    }
   }
 }
 

@@ -1,4 +1,11 @@
-export {checkVms, type OrphanVm, type VmCheckOptions, type VmCheckReport, type VmHostReport, type VmState} from './check.js'
+export {
+  checkVms,
+  type OrphanVm,
+  type VmCheckOptions,
+  type VmCheckReport,
+  type VmHostReport,
+  type VmState,
+} from './check.js'
 export {reconcileOrphans, type ReconcileOrphansOptions, type ReconcileOrphansResult} from './reconcile.js'
 export {restartVm, type VmRestartOptions, type VmRestartPlan, type VmRestartResult} from './restart.js'
 export {loadVmRecords, parseVmRecord, resolveVm, VM_PREFIX, vmKey, vmRecordSchema, type VmRecord} from './records.js'

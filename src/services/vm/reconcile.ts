@@ -28,9 +28,14 @@ export async function reconcileOrphans(opts: ReconcileOrphansOptions): Promise<R
   const remote = new Remote(opts.loaded, opts.ctx)
   try {
     const report = await checkVms({loaded: opts.loaded, ctx: opts.ctx, reporter: opts.reporter, remote})
-    const base = {dryRun: Boolean(opts.dryRun), orphans: report.orphans, unreachable: report.hosts.filter((h) => !h.reachable).map((h) => h.host)}
+    const base = {
+      dryRun: Boolean(opts.dryRun),
+      orphans: report.orphans,
+      unreachable: report.hosts.filter((h) => !h.reachable).map((h) => h.host),
+    }
     if (opts.dryRun || report.orphans.length === 0) return {...base, stopped: [], failed: []}
-    if (!(await opts.confirm(report.orphans))) throw new RefusedError(`stopping ${report.orphans.length} orphan QEMU process(es) not confirmed`)
+    if (!(await opts.confirm(report.orphans)))
+      throw new RefusedError(`stopping ${report.orphans.length} orphan QEMU process(es) not confirmed`)
     const nodes = new Map(opts.ctx.nodes.map((n) => [n.name, n]))
     const results = await Promise.all(
       report.orphans.map(async (o) => {

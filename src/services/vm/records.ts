@@ -100,9 +100,14 @@ export interface ResolvedVm {
 }
 
 export function resolveVm(record: VmRecord, host = record.host): ResolvedVm {
-  const sub = (s: string, quote = (v: string) => v) => s.replaceAll(/\{(host|id)\}/g, (_m, k: string) => quote(k === 'host' ? host : record.id))
+  const sub = (s: string, quote = (v: string) => v) =>
+    s.replaceAll(/\{(host|id)\}/g, (_m, k: string) => quote(k === 'host' ? host : record.id))
   // The start command runs in a shell: a host name from a record never runs as shell code.
-  return {qmpSocket: sub(record.qmpSocket), pidFile: record.pidFile ? sub(record.pidFile) : undefined, startCommand: sub(record.startCommand, shellQuote)}
+  return {
+    qmpSocket: sub(record.qmpSocket),
+    pidFile: record.pidFile ? sub(record.pidFile) : undefined,
+    startCommand: sub(record.startCommand, shellQuote),
+  }
 }
 
 /** Whether the record allows running the VM on HOST (a host-failure restart elsewhere). */

@@ -59,10 +59,13 @@ export async function restartVm(opts: VmRestartOptions): Promise<VmRestartResult
     const toHost = opts.host ?? rec.host
     const relocate = toHost !== rec.host
     if (!mayRunOn(rec, toHost)) {
-      throw new RefusedError(`VM ${rec.id} may not run on ${toHost}: its record ${rec.relocatable ? `allows only ${rec.allowedHosts?.join(', ')}` : 'is not relocatable'}`, {
-        key: stored.key,
-        hint: `restart it on its own host (${rec.host}) once that host is back`,
-      })
+      throw new RefusedError(
+        `VM ${rec.id} may not run on ${toHost}: its record ${rec.relocatable ? `allows only ${rec.allowedHosts?.join(', ')}` : 'is not relocatable'}`,
+        {
+          key: stored.key,
+          hint: `restart it on its own host (${rec.host}) once that host is back`,
+        },
+      )
     }
     const target = findNode(opts.ctx, toHost)
     const from = resolveVm(rec, rec.host)
@@ -73,16 +76,38 @@ export async function restartVm(opts: VmRestartOptions): Promise<VmRestartResult
     const oldNode = opts.ctx.nodes.find((n) => n.name === rec.host)
     const oldScan = oldNode ? await scanHost(remote, opts.ctx, oldNode, 10_000) : undefined
     const old = oldScan?.processes.find((p) => p.qmpSocket === from.qmpSocket)
-    if (relocate && !oldScan?.reachable) opts.reporter.warn(`${rec.host} is unreachable: a QEMU of ${rec.id} may still run there (fence the host before it comes back)`)
+    if (relocate && !oldScan?.reachable)
+      opts.reporter.warn(
+        `${rec.host} is unreachable: a QEMU of ${rec.id} may still run there (fence the host before it comes back)`,
+      )
     const steps = [
       ...(old ? [`stop QEMU pid ${old.pid} on ${rec.host} (TERM, then KILL)`] : []),
       `on ${toHost}: ${to.startCommand}`,
       ...(relocate ? [`update ${vmKey(rec.id)}: host ${rec.host} -> ${toHost}`] : []),
       `wait until QMP ${to.qmpSocket} on ${toHost} reports running`,
     ]
-    const plan: VmRestartPlan = {id: rec.id, name: rec.name, fromHost: rec.host, toHost, relocate, stopPid: old?.pid ?? null, oldHostReachable: Boolean(oldScan?.reachable), startCommand: to.startCommand, steps}
+    const plan: VmRestartPlan = {
+      id: rec.id,
+      name: rec.name,
+      fromHost: rec.host,
+      toHost,
+      relocate,
+      stopPid: old?.pid ?? null,
+      oldHostReachable: Boolean(oldScan?.reachable),
+      startCommand: to.startCommand,
+      steps,
+    }
     const result = (extra: Partial<VmRestartResult>): VmRestartResult => ({
-      id: rec.id, host: toHost, relocated: relocate, previousHost: rec.host, stoppedPid: null, qmpStatus: null, dryRun: Boolean(opts.dryRun), plan, durationMs: Math.round(performance.now() - t0), ...extra,
+      id: rec.id,
+      host: toHost,
+      relocated: relocate,
+      previousHost: rec.host,
+      stoppedPid: null,
+      qmpStatus: null,
+      dryRun: Boolean(opts.dryRun),
+      plan,
+      durationMs: Math.round(performance.now() - t0),
+      ...extra,
     })
     if (opts.dryRun) return result({})
     if (!(await opts.confirm(plan))) throw new RefusedError(`restart of VM ${rec.id} not confirmed`)
@@ -101,12 +126,20 @@ export async function restartVm(opts: VmRestartOptions): Promise<VmRestartResult
     let last = ''
     for (;;) {
       const q = await probeQmp(remote, target, to.qmpSocket, qmpMs)
-      if (q.ok && q.status.status === 'running') return result({stoppedPid: old?.pid ?? null, qmpStatus: q.status, durationMs: Math.round(performance.now() - t0)})
+      if (q.ok && q.status.status === 'running')
+        return result({
+          stoppedPid: old?.pid ?? null,
+          qmpStatus: q.status,
+          durationMs: Math.round(performance.now() - t0),
+        })
       last = q.ok ? `status ${q.status.status}` : q.error
       if (Date.now() >= deadline) break
       await new Promise((r) => setTimeout(r, 200))
     }
-    throw new OperationError(`VM ${rec.id} was started on ${toHost} but QMP does not report running: ${last}`, {host: target.address, file: to.qmpSocket})
+    throw new OperationError(`VM ${rec.id} was started on ${toHost} but QMP does not report running: ${last}`, {
+      host: target.address,
+      file: to.qmpSocket,
+    })
   } finally {
     client.close()
     await remote.close()

@@ -19,16 +19,48 @@ export const backupsProbe: Probe<BackupHealth> = {
     const {snapshots: entries, errors} = await listSnapshots({loaded: pc.loaded, ctx: pc.ctx})
     const complete = entries.filter((e) => e.complete)
     const n = complete[0]
-    const newest = n ? {id: n.id, target: n.target, createdAt: n.createdAt, ageMs: Date.now() - Date.parse(n.createdAt), revision: n.revision} : null
+    const newest = n
+      ? {
+          id: n.id,
+          target: n.target,
+          createdAt: n.createdAt,
+          ageMs: Date.now() - Date.parse(n.createdAt),
+          revision: n.revision,
+        }
+      : null
     const findings: Finding[] = []
-    if (!newest) findings.push({status: 'crit', message: 'no complete snapshot on any target: a quorum loss could not be recovered', fix: 'plasmactl snapshot save'})
-    else if (newest.ageMs > rpoMs) findings.push({status: 'warn', target: newest.id, message: `newest snapshot is ${formatDuration(newest.ageMs)} old, older than the RPO of ${formatDuration(rpoMs)}`, fix: 'plasmactl snapshot save'})
-    for (const e of errors) findings.push({status: 'warn', target: e.target, message: `cannot list snapshot target ${e.target}: ${e.error}`})
+    if (!newest)
+      findings.push({
+        status: 'crit',
+        message: 'no complete snapshot on any target: a quorum loss could not be recovered',
+        fix: 'plasmactl snapshot save',
+      })
+    else if (newest.ageMs > rpoMs)
+      findings.push({
+        status: 'warn',
+        target: newest.id,
+        message: `newest snapshot is ${formatDuration(newest.ageMs)} old, older than the RPO of ${formatDuration(rpoMs)}`,
+        fix: 'plasmactl snapshot save',
+      })
+    for (const e of errors)
+      findings.push({status: 'warn', target: e.target, message: `cannot list snapshot target ${e.target}: ${e.error}`})
     const incomplete = entries.length - complete.length
-    if (incomplete > 0) findings.push({status: 'ok', message: `${incomplete} incomplete snapshot(s) kept for inspection (see snapshot list)`})
-    const details = {rpoMs, newest, complete: complete.length, incomplete, targetsChecked: [...new Set(entries.map((e) => e.target))]}
+    if (incomplete > 0)
+      findings.push({
+        status: 'ok',
+        message: `${incomplete} incomplete snapshot(s) kept for inspection (see snapshot list)`,
+      })
+    const details = {
+      rpoMs,
+      newest,
+      complete: complete.length,
+      incomplete,
+      targetsChecked: [...new Set(entries.map((e) => e.target))],
+    }
     return {
-      summary: newest ? `newest ${newest.id}, ${formatDuration(newest.ageMs)} old (RPO ${formatDuration(rpoMs)}), ${complete.length} complete` : 'no snapshot',
+      summary: newest
+        ? `newest ${newest.id}, ${formatDuration(newest.ageMs)} old (RPO ${formatDuration(rpoMs)}), ${complete.length} complete`
+        : 'no snapshot',
       findings,
       details,
     }

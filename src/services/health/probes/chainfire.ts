@@ -1,5 +1,12 @@
 import {setTimeout} from 'node:timers/promises'
-import {ChainfireCallError, chainfireClientFor, type ChainfireClient, type EndpointSpec, type Member, type StatusResponse} from '../../../adapters/chainfire/index.js'
+import {
+  ChainfireCallError,
+  chainfireClientFor,
+  type ChainfireClient,
+  type EndpointSpec,
+  type Member,
+  type StatusResponse,
+} from '../../../adapters/chainfire/index.js'
 import {nodesWithRole} from '../../../config/context.js'
 import type {Context} from '../../../config/schema.js'
 import {failureTolerance, hasQuorum, majority} from '../quorum.js'
@@ -63,7 +70,11 @@ interface EndpointResult {
   latencyMs: number
 }
 
-async function probeEndpoint(client: ChainfireClient, endpoint: EndpointSpec, timeoutMs: number): Promise<EndpointResult> {
+async function probeEndpoint(
+  client: ChainfireClient,
+  endpoint: EndpointSpec,
+  timeoutMs: number,
+): Promise<EndpointResult> {
   const started = performance.now()
   let status: StatusResponse
   try {
@@ -72,7 +83,8 @@ async function probeEndpoint(client: ChainfireClient, endpoint: EndpointSpec, ti
     return {endpoint, readOk: false, error: shortError(error), latencyMs: Math.round(performance.now() - started)}
   }
   // A member that knows it has no leader cannot serve a linearizable read: do not wait for the timeout.
-  if (status.leader === '0') return {endpoint, status, readOk: false, error: 'no leader', latencyMs: Math.round(performance.now() - started)}
+  if (status.leader === '0')
+    return {endpoint, status, readOk: false, error: 'no leader', latencyMs: Math.round(performance.now() - started)}
   // "leader changed": an election has just finished (e.g. the leader died a moment ago). The next read
   // is served by the new leader, so try again while the probe's time lasts instead of reporting a
   // quorum loss that lasted one election.
@@ -81,14 +93,23 @@ async function probeEndpoint(client: ChainfireClient, endpoint: EndpointSpec, ti
     try {
       await client.linearizableRead(endpoint, Math.max(100, Math.round(deadline - performance.now())))
       // After an election the status read before it names the old leader: read it again.
-      if (attempt > 0) status = await client.status(endpoint, Math.max(100, Math.round(deadline - performance.now()))).catch(() => status)
+      if (attempt > 0)
+        status = await client
+          .status(endpoint, Math.max(100, Math.round(deadline - performance.now())))
+          .catch(() => status)
       return {endpoint, status, readOk: true, latencyMs: Math.round(performance.now() - started)}
     } catch (error) {
       if (/leader changed/i.test((error as Error)?.message ?? '') && deadline - performance.now() > 250) {
         await setTimeout(100)
         continue
       }
-      return {endpoint, status, readOk: false, error: `linearizable read failed: ${shortError(error)}`, latencyMs: Math.round(performance.now() - started)}
+      return {
+        endpoint,
+        status,
+        readOk: false,
+        error: `linearizable read failed: ${shortError(error)}`,
+        latencyMs: Math.round(performance.now() - started),
+      }
     }
   }
 }
@@ -100,7 +121,10 @@ export function shortError(error: unknown): string {
   if (/ECONNREFUSED/.test(msg)) return 'connection refused'
   if (/EHOSTUNREACH|ENETUNREACH/.test(msg)) return 'host unreachable'
   const m = /failed: [A-Z_]+: (.*)$/.exec(msg)
-  return (m?.[1] ?? msg).replace(/\s*Last error: null\.?/, '').replace(/\s*Resolution note:.*$/, '').trim()
+  return (m?.[1] ?? msg)
+    .replace(/\s*Last error: null\.?/, '')
+    .replace(/\s*Resolution note:.*$/, '')
+    .trim()
 }
 
 function sameUrl(a: string, b: string): boolean {
@@ -108,7 +132,11 @@ function sameUrl(a: string, b: string): boolean {
 }
 
 /** Probes every member in parallel: total time is the slowest member, not the sum. */
-export async function checkChainfire(client: ChainfireClient, ctx: Context, timeoutMs: number): Promise<{details: ChainfireHealth; findings: Finding[]}> {
+export async function checkChainfire(
+  client: ChainfireClient,
+  ctx: Context,
+  timeoutMs: number,
+): Promise<{details: ChainfireHealth; findings: Finding[]}> {
   const results = await Promise.all(client.endpoints.map((e) => probeEndpoint(client, e, timeoutMs)))
   const reachable = results.filter((r) => r.status)
   // The member list as the leader sees it when possible, else any reachable member's view.
@@ -138,45 +166,62 @@ export async function checkChainfire(client: ChainfireClient, ctx: Context, time
     }
   }
   const extra = members.filter((m) => !byMember.has(m.id) && m.clientURLs.length > 0)
-  const extraResults = await Promise.all(extra.map((m) => probeEndpoint(client, {name: m.name || m.id, url: m.clientURLs[0]}, timeoutMs)))
+  const extraResults = await Promise.all(
+    extra.map((m) => probeEndpoint(client, {name: m.name || m.id, url: m.clientURLs[0]}, timeoutMs)),
+  )
   extra.forEach((m, i) => byMember.set(m.id, extraResults[i]))
 
   const leaderId = selfLeader?.status!.header.memberId ?? mostCommon(leaderIds) ?? null
   const leaderStatus = [...byMember.values()].find((r) => r.status?.header.memberId === leaderId)?.status
-  const rows: MemberHealth[] = [...members].sort((a, b) => a.name.localeCompare(b.name)).map((m) => {
-    const r = byMember.get(m.id)
-    const s = r?.status
-    const alarms = (s?.errors ?? []).flatMap((e) => /alarm:\s*(NOSPACE|CORRUPT)/.exec(e)?.[1] ?? [])
-    return {
-      name: m.name || r?.endpoint.name || m.id,
-      id: m.id,
-      endpoint: r?.endpoint.url ?? m.clientURLs[0] ?? null,
-      reachable: Boolean(s),
-      healthy: Boolean(s) && Boolean(r?.readOk) && !alarms.includes('CORRUPT'),
-      leader: m.id === leaderId,
-      learner: m.isLearner,
-      raftTerm: s?.raftTerm ?? null,
-      raftIndex: s?.raftIndex ?? null,
-      appliedIndex: s?.raftAppliedIndex ?? null,
-      lag: s && leaderStatus ? Math.max(0, leaderStatus.raftIndex - s.raftAppliedIndex) : null,
-      dbSize: s?.dbSize ?? null,
-      dbSizeInUse: s?.dbSizeInUse ?? null,
-      version: s?.version ?? null,
-      clusterId: s?.header.clusterId ?? null,
-      alarms,
-      latencyMs: r?.latencyMs ?? null,
-      error: r?.error ?? (r ? null : 'no client URL to probe'),
-    }
-  })
+  const rows: MemberHealth[] = [...members]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((m) => {
+      const r = byMember.get(m.id)
+      const s = r?.status
+      const alarms = (s?.errors ?? []).flatMap((e) => /alarm:\s*(NOSPACE|CORRUPT)/.exec(e)?.[1] ?? [])
+      return {
+        name: m.name || r?.endpoint.name || m.id,
+        id: m.id,
+        endpoint: r?.endpoint.url ?? m.clientURLs[0] ?? null,
+        reachable: Boolean(s),
+        healthy: Boolean(s) && Boolean(r?.readOk) && !alarms.includes('CORRUPT'),
+        leader: m.id === leaderId,
+        learner: m.isLearner,
+        raftTerm: s?.raftTerm ?? null,
+        raftIndex: s?.raftIndex ?? null,
+        appliedIndex: s?.raftAppliedIndex ?? null,
+        lag: s && leaderStatus ? Math.max(0, leaderStatus.raftIndex - s.raftAppliedIndex) : null,
+        dbSize: s?.dbSize ?? null,
+        dbSizeInUse: s?.dbSizeInUse ?? null,
+        version: s?.version ?? null,
+        clusterId: s?.header.clusterId ?? null,
+        alarms,
+        latencyMs: r?.latencyMs ?? null,
+        error: r?.error ?? (r ? null : 'no client URL to probe'),
+      }
+    })
   // Configured endpoints that match no member (member list unavailable, or a stale endpoint).
   for (const r of results) {
     if (matched.has(r.endpoint.url)) continue
     rows.push({
-      name: r.endpoint.name, id: r.status?.header.memberId ?? null, endpoint: r.endpoint.url, reachable: Boolean(r.status), healthy: Boolean(r.status) && r.readOk,
-      leader: Boolean(r.status && r.status.header.memberId === leaderId), learner: r.status?.isLearner ?? false, raftTerm: r.status?.raftTerm ?? null,
-      raftIndex: r.status?.raftIndex ?? null, appliedIndex: r.status?.raftAppliedIndex ?? null, lag: null, dbSize: r.status?.dbSize ?? null,
-      dbSizeInUse: r.status?.dbSizeInUse ?? null, version: r.status?.version ?? null, clusterId: r.status?.header.clusterId ?? null, alarms: [],
-      latencyMs: r.latencyMs, error: r.error ?? (members.length > 0 ? 'endpoint is not a member of this cluster' : null),
+      name: r.endpoint.name,
+      id: r.status?.header.memberId ?? null,
+      endpoint: r.endpoint.url,
+      reachable: Boolean(r.status),
+      healthy: Boolean(r.status) && r.readOk,
+      leader: Boolean(r.status && r.status.header.memberId === leaderId),
+      learner: r.status?.isLearner ?? false,
+      raftTerm: r.status?.raftTerm ?? null,
+      raftIndex: r.status?.raftIndex ?? null,
+      appliedIndex: r.status?.raftAppliedIndex ?? null,
+      lag: null,
+      dbSize: r.status?.dbSize ?? null,
+      dbSizeInUse: r.status?.dbSizeInUse ?? null,
+      version: r.status?.version ?? null,
+      clusterId: r.status?.header.clusterId ?? null,
+      alarms: [],
+      latencyMs: r.latencyMs,
+      error: r.error ?? (members.length > 0 ? 'endpoint is not a member of this cluster' : null),
     })
   }
 
@@ -214,10 +259,19 @@ function mostCommon(values: string[]): string | undefined {
 function findingsFor(d: ChainfireHealth, ctx: Context, listError?: string): Finding[] {
   const f: Finding[] = []
   const down = d.members.filter((m) => !m.reachable)
-  const back = down.filter((m) => !m.learner).map((m) => `plasmactl runbook run chainfire/restart-node -p node=${m.name}`)
-  const recover = [...(back.length > 0 ? [`${back.join(' ; ')}   (while the members can come back)`] : []), 'plasmactl runbook run chainfire/quorum-loss-recovery   (when they cannot: restore from the newest snapshot)'].join('\n')
+  const back = down
+    .filter((m) => !m.learner)
+    .map((m) => `plasmactl runbook run chainfire/restart-node -p node=${m.name}`)
+  const recover = [
+    ...(back.length > 0 ? [`${back.join(' ; ')}   (while the members can come back)`] : []),
+    'plasmactl runbook run chainfire/quorum-loss-recovery   (when they cannot: restore from the newest snapshot)',
+  ].join('\n')
   if (d.members.every((m) => !m.reachable)) {
-    f.push({status: 'crit', message: `no ChainFire member is reachable${listError ? ` (${shortError(new Error(listError))})` : ''}`, fix: recover})
+    f.push({
+      status: 'crit',
+      message: `no ChainFire member is reachable${listError ? ` (${shortError(new Error(listError))})` : ''}`,
+      fix: recover,
+    })
   } else if (!d.quorum) {
     f.push({
       status: 'crit',
@@ -227,33 +281,59 @@ function findingsFor(d: ChainfireHealth, ctx: Context, listError?: string): Find
   } else if (!d.leader) {
     f.push({status: 'crit', message: 'no leader'})
   }
-  if (!d.clusterIdAgrees) f.push({status: 'crit', message: `members disagree on the cluster id (${d.clusterId}): an endpoint points at another cluster`})
+  if (!d.clusterIdAgrees)
+    f.push({
+      status: 'crit',
+      message: `members disagree on the cluster id (${d.clusterId}): an endpoint points at another cluster`,
+    })
   for (const m of down) {
     const hung = /no answer/.test(m.error ?? '')
     f.push({
       status: 'warn',
       target: m.name,
-      message: hung ? `member ${m.name} is not answering (hung or overloaded): ${m.error}` : `member ${m.name} is down: ${m.error ?? 'unreachable'}`,
+      message: hung
+        ? `member ${m.name} is not answering (hung or overloaded): ${m.error}`
+        : `member ${m.name} is down: ${m.error ?? 'unreachable'}`,
       fix: `plasmactl runbook run chainfire/restart-node -p node=${m.name}`,
     })
   }
   for (const m of d.members.filter((x) => x.reachable && !x.healthy)) {
-    f.push({status: 'warn', target: m.name, message: `member ${m.name} is up but unhealthy: ${m.error ?? 'linearizable read failed'}`})
+    f.push({
+      status: 'warn',
+      target: m.name,
+      message: `member ${m.name} is up but unhealthy: ${m.error ?? 'linearizable read failed'}`,
+    })
   }
   for (const a of d.alarms) {
-    f.push({status: 'crit', target: a.member, message: `alarm ${a.alarm} on ${a.member}${a.alarm === 'NOSPACE' ? ': the cluster accepts no writes until space is freed (compact, defrag, disarm)' : ''}`})
+    f.push({
+      status: 'crit',
+      target: a.member,
+      message: `alarm ${a.alarm} on ${a.member}${a.alarm === 'NOSPACE' ? ': the cluster accepts no writes until space is freed (compact, defrag, disarm)' : ''}`,
+    })
   }
   if (d.quorum && d.failureTolerance === 0) {
-    f.push({status: 'warn', message: `failure tolerance 0: losing one more voter loses quorum (${d.votersHealthy}/${d.voters} voters healthy)`})
+    f.push({
+      status: 'warn',
+      message: `failure tolerance 0: losing one more voter loses quorum (${d.votersHealthy}/${d.voters} voters healthy)`,
+    })
   }
   for (const m of d.members.filter((x) => x.lag !== null && x.lag > LAG_WARN_ENTRIES)) {
     f.push({status: 'warn', target: m.name, message: `member ${m.name} lags the leader by ${m.lag} raft entries`})
   }
   const names = new Set(d.members.map((m) => m.name))
   for (const n of nodesWithRole(ctx, 'chainfire')) {
-    if (d.members.length > 0 && !names.has(n.name)) f.push({status: 'warn', target: n.name, message: `node ${n.name} has the chainfire role but is not a cluster member`})
+    if (d.members.length > 0 && !names.has(n.name))
+      f.push({
+        status: 'warn',
+        target: n.name,
+        message: `node ${n.name} has the chainfire role but is not a cluster member`,
+      })
   }
-  if (d.quorum && d.voters % 2 === 0) f.push({status: 'warn', message: `${d.voters} voters: an even count tolerates no more failures than ${d.voters - 1}`})
+  if (d.quorum && d.voters % 2 === 0)
+    f.push({
+      status: 'warn',
+      message: `${d.voters} voters: an even count tolerates no more failures than ${d.voters - 1}`,
+    })
   return f.sort((a, b) => (a.status === b.status ? 0 : a.status === 'crit' ? -1 : 1))
 }
 

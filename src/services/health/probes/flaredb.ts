@@ -1,5 +1,11 @@
 import {chainfireClientFor} from '../../../adapters/chainfire/index.js'
-import {checkFlaredb, flaredbConfigured, flaredbStatus, flaredbSummary, type FlaredbHealth} from '../../flaredb/index.js'
+import {
+  checkFlaredb,
+  flaredbConfigured,
+  flaredbStatus,
+  flaredbSummary,
+  type FlaredbHealth,
+} from '../../flaredb/index.js'
 import {cached, type Probe} from '../types.js'
 
 /** FlareDB: store health (gRPC health protocol), heartbeats and region replication from ChainFire. */
@@ -7,7 +13,9 @@ export const flaredbProbe: Probe<FlaredbHealth> = {
   component: 'flaredb',
   applies: flaredbConfigured,
   async run(pc) {
-    const client = cached(pc, 'flaredb:chainfire', () => chainfireClientFor(pc.loaded, pc.ctx, {commandTimeoutMs: pc.timeoutMs}))
+    const client = cached(pc, 'flaredb:chainfire', () =>
+      chainfireClientFor(pc.loaded, pc.ctx, {commandTimeoutMs: pc.timeoutMs}),
+    )
     let result
     try {
       result = await checkFlaredb({loaded: pc.loaded, ctx: pc.ctx, timeoutMs: pc.timeoutMs, client})

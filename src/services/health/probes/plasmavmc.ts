@@ -20,8 +20,19 @@ export const plasmavmcProbe: Probe<PlasmavmcHealth> = {
         r.hosts.length > unchecked ? `${up}/${r.hosts.length - unchecked} hosts up` : '',
         `${running}/${r.vms.length} VMs running`,
         `${r.orphans.length} orphan(s)`,
-      ].filter(Boolean).join(', '),
-      findings: [...r.hosts.filter((h) => h.reachable && h.serviceActive).map((h) => ({status: 'ok' as const, target: h.host, message: `host ${h.host}: service active, ${h.vms} VM(s)`})), ...r.findings],
+      ]
+        .filter(Boolean)
+        .join(', '),
+      findings: [
+        ...r.hosts
+          .filter((h) => h.reachable && h.serviceActive)
+          .map((h) => ({
+            status: 'ok' as const,
+            target: h.host,
+            message: `host ${h.host}: service active, ${h.vms} VM(s)`,
+          })),
+        ...r.findings,
+      ],
       details: {hosts: r.hosts, vms: r.vms, orphans: r.orphans, invalidRecords: r.invalidRecords},
     }
   },

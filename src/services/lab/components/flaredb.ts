@@ -4,7 +4,16 @@ import {pathToFileURL} from 'node:url'
 import {ChainfireClient} from '../../../adapters/chainfire/index.js'
 import {OperationError} from '../../../errors.js'
 import {templatePath} from '../layout.js'
-import {componentDir, labUserDir, livePid, serviceCommands, serviceVerb, shq, stopByPidFile, writeServiceScript} from './service-script.js'
+import {
+  componentDir,
+  labUserDir,
+  livePid,
+  serviceCommands,
+  serviceVerb,
+  shq,
+  stopByPidFile,
+  writeServiceScript,
+} from './service-script.js'
 import type {LabComponent, LabComponentProcess, LabState} from './types.js'
 
 /**
@@ -46,16 +55,32 @@ export const flaredbComponent: LabComponent = {
         PID_FILE: p.pid,
         ...(chainfire.tls ? {TLS_CA: chainfire.tls.ca, TLS_CERT: chainfire.tls.cert, TLS_KEY: chainfire.tls.key} : {}),
       }
-      const envArgs = Object.entries(env).map(([k, v]) => shq(`${k}=${v}`)).join(' ')
+      const envArgs = Object.entries(env)
+        .map(([k, v]) => shq(`${k}=${v}`))
+        .join(' ')
       const start = `env ${envArgs} setsid ${shq(bins.node)} ${shq(templatePath('flaredb-store.mjs'))} </dev/null >>"$LOG_FILE" 2>&1 &`
-      await writeServiceScript(state, user, {service: SERVICE, node: n.name, comm: comm(), pidFile: p.pid, logFile: p.log, start})
+      await writeServiceScript(state, user, {
+        service: SERVICE,
+        node: n.name,
+        comm: comm(),
+        pidFile: p.pid,
+        logFile: p.log,
+        start,
+      })
     }
     await Promise.all(
       state.nodes.map(async (n) => {
         const p = flaredbPaths(state, n.name)
         const running = await livePid(p.pid, comm())
         if (!running) await serviceVerb(state, n.name, SERVICE, 'start')
-        out.push({component: 'flaredb', node: n.name, service: SERVICE, pid: await livePid(p.pid, comm()), outcome: running ? 'running' : 'started', endpoint: `${n.address}:${FLAREDB_PORT}`})
+        out.push({
+          component: 'flaredb',
+          node: n.name,
+          service: SERVICE,
+          pid: await livePid(p.pid, comm()),
+          outcome: running ? 'running' : 'started',
+          endpoint: `${n.address}:${FLAREDB_PORT}`,
+        })
       }),
     )
     // The PD's placement, written once: a later lab up never undoes what an operator or test changed.
@@ -66,7 +91,10 @@ export const flaredbComponent: LabComponent = {
         const ids = state.nodes.map((n) => storeId(state, n.name))
         for (let r = 0; r < LAB_REGIONS; r++) {
           const replicas = [0, 1, 2].map((k) => ids[(r + k) % ids.length])
-          await client.put(`/flaredb/regions/${r + 1}`, JSON.stringify({id: String(r + 1), replicas, leader: replicas[0]}))
+          await client.put(
+            `/flaredb/regions/${r + 1}`,
+            JSON.stringify({id: String(r + 1), replicas, leader: replicas[0]}),
+          )
         }
       }
     } catch (error) {
@@ -74,12 +102,21 @@ export const flaredbComponent: LabComponent = {
     } finally {
       client.close()
     }
-    reporter.info(`lab: ${state.nodes.length} FlareDB stores (heartbeat every ${heartbeatMs} ms), ${LAB_REGIONS} regions with 3 replicas`)
+    reporter.info(
+      `lab: ${state.nodes.length} FlareDB stores (heartbeat every ${heartbeatMs} ms), ${LAB_REGIONS} regions with 3 replicas`,
+    )
     return out.sort((a, b) => a.node.localeCompare(b.node))
   },
 
   async down(state) {
-    return Promise.all(state.nodes.map(async (n) => ({component: 'flaredb', node: n.name, service: SERVICE, outcome: await stopByPidFile(flaredbPaths(state, n.name).pid, comm())})))
+    return Promise.all(
+      state.nodes.map(async (n) => ({
+        component: 'flaredb',
+        node: n.name,
+        service: SERVICE,
+        outcome: await stopByPidFile(flaredbPaths(state, n.name).pid, comm()),
+      })),
+    )
   },
 
   context(state) {

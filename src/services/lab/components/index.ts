@@ -15,9 +15,15 @@ export const LAB_COMPONENTS: Record<string, () => Promise<LabComponent>> = {
 
 /** Parses --with values ("ovn,flaredb" or repeated flags); unknown names are a usage error. */
 export function parseWith(values: string[] | undefined): string[] {
-  const names = (values ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean)
+  const names = (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean)
   const unknown = names.filter((n) => !(n in LAB_COMPONENTS))
-  if (unknown.length > 0) throw new UsageError(`unknown lab component ${unknown.join(', ')} (have: ${Object.keys(LAB_COMPONENTS).join(', ')})`)
+  if (unknown.length > 0)
+    throw new UsageError(
+      `unknown lab component ${unknown.join(', ')} (have: ${Object.keys(LAB_COMPONENTS).join(', ')})`,
+    )
   return [...new Set(names)]
 }
 
@@ -26,7 +32,9 @@ export async function loadLabComponents(names: string[]): Promise<LabComponent[]
 }
 
 /** The context sections and node roles the lab's components add. */
-export async function componentContext(state: LabState): Promise<{sections: Partial<Context>; roles: Record<string, Role[]>}> {
+export async function componentContext(
+  state: LabState,
+): Promise<{sections: Partial<Context>; roles: Record<string, Role[]>}> {
   const sections: Partial<Context> = {}
   const roles: Record<string, Role[]> = {}
   for (const c of await loadLabComponents(state.components ?? [])) {

@@ -35,7 +35,13 @@ export function serviceScriptPath(state: LabState, node: string, service: string
 /** The context's service commands for a component service: the per-node script, as for chainfire. */
 export function serviceCommands(state: LabState, service: string) {
   const script = join(state.dir, 'nodes', '{node}', 'bin', service)
-  return {start: `${script} start`, stop: `${script} stop`, restart: `${script} restart`, 'is-active': `${script} is-active`, logs: `${script} logs`}
+  return {
+    start: `${script} start`,
+    stop: `${script} stop`,
+    restart: `${script} restart`,
+    'is-active': `${script} is-active`,
+    logs: `${script} logs`,
+  }
 }
 
 /**
@@ -128,14 +134,27 @@ export async function runAsLabUser(state: LabState, file: string, args: string[]
 
 export async function runChecked(state: LabState, file: string, args: string[], what: string): Promise<void> {
   const r = await runAsLabUser(state, file, args)
-  if (r.exitCode !== 0) throw new OperationError(`${what} failed: ${(r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join('; ')}`, {command: r.command})
+  if (r.exitCode !== 0)
+    throw new OperationError(
+      `${what} failed: ${(r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join('; ')}`,
+      {command: r.command},
+    )
 }
 
 /** Runs bin/<service> VERB on the node locally as the lab user. */
-export async function serviceVerb(state: LabState, node: string, service: string, verb: 'start' | 'stop'): Promise<void> {
+export async function serviceVerb(
+  state: LabState,
+  node: string,
+  service: string,
+  verb: 'start' | 'stop',
+): Promise<void> {
   const script = serviceScriptPath(state, node, service)
   const r = await runAsLabUser(state, '/bin/sh', [script, verb])
-  if (r.exitCode !== 0) throw new OperationError(`${service} on ${node} did not ${verb}: ${(r.stderr.trim() || r.stdout.trim()).split('\n').join('; ')}`, {command: `${script} ${verb}`})
+  if (r.exitCode !== 0)
+    throw new OperationError(
+      `${service} on ${node} did not ${verb}: ${(r.stderr.trim() || r.stdout.trim()).split('\n').join('; ')}`,
+      {command: `${script} ${verb}`},
+    )
 }
 
 export async function livePid(pidFile: string, comm: string): Promise<number | undefined> {

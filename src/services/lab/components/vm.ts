@@ -51,10 +51,18 @@ export function vmContextPatch(state: LabState, ctx: Context): Context {
   const script = join(labPaths(state.dir).nodesDir, '{node}', 'bin', 'plasmavmc')
   return {
     ...ctx,
-    nodes: ctx.nodes.map((n) => ({...n, roles: n.roles.includes('plasmavmc-host') ? n.roles : [...n.roles, 'plasmavmc-host']})),
+    nodes: ctx.nodes.map((n) => ({
+      ...n,
+      roles: n.roles.includes('plasmavmc-host') ? n.roles : [...n.roles, 'plasmavmc-host'],
+    })),
     services: {
       ...ctx.services,
-      plasmavmc: {start: `${script} plasmavmc start`, stop: `${script} plasmavmc stop`, restart: `${script} plasmavmc restart`, 'is-active': `${script} plasmavmc is-active`},
+      plasmavmc: {
+        start: `${script} plasmavmc start`,
+        stop: `${script} plasmavmc stop`,
+        restart: `${script} plasmavmc restart`,
+        'is-active': `${script} plasmavmc is-active`,
+      },
     },
     plasmavmc: {'run-dir': join(labPaths(state.dir).nodesDir, '{node}', 'vm'), 'qmp-timeout': '2s'},
   }
@@ -94,9 +102,13 @@ function chainfireFor(state: LabState): ChainfireClient {
 
 /** Starts the agent and the VMs that are down; writes missing records. Idempotent. */
 export async function labVmUp(state: LabState, vmsPerHost: number, reporter: Reporter): Promise<LabVmSummary> {
-  if (!Number.isInteger(vmsPerHost) || vmsPerHost < 0 || vmsPerHost > 50) throw new UsageError(`--vms-per-host must be 0..50, not ${vmsPerHost}`)
+  if (!Number.isInteger(vmsPerHost) || vmsPerHost < 0 || vmsPerHost > 50)
+    throw new UsageError(`--vms-per-host must be 0..50, not ${vmsPerHost}`)
   const qemu = await which('qemu-system-x86_64')
-  if (!qemu) throw new UsageError('`--with vm` needs qemu-system-x86_64 (Debian package qemu-system-x86)', {hint: 'apt-get install -y --no-install-recommends qemu-system-x86'})
+  if (!qemu)
+    throw new UsageError('`--with vm` needs qemu-system-x86_64 (Debian package qemu-system-x86)', {
+      hint: 'apt-get install -y --no-install-recommends qemu-system-x86',
+    })
   const client = chainfireFor(state)
   const ssh = new SshConnections()
   // The ChainFire nodes and the extra hosts of `lab up --hosts N` are all hypervisors.
@@ -116,8 +128,15 @@ export async function labVmUp(state: LabState, vmsPerHost: number, reporter: Rep
     await Promise.all(
       machines.map(async (n) => {
         const target = labSshTarget(state, n)
-        const agent = await ssh.exec(target, `mkdir -p ${vmDir(state.dir, n.name)} && ${agentPath(state.dir, n.name)} plasmavmc start`, {timeoutMs: 30_000})
-        if (agent.exitCode !== 0) throw new OperationError(`${n.name}: starting the PlasmaVMC agent failed: ${agent.stderr.trim()}`, {host: n.address})
+        const agent = await ssh.exec(
+          target,
+          `mkdir -p ${vmDir(state.dir, n.name)} && ${agentPath(state.dir, n.name)} plasmavmc start`,
+          {timeoutMs: 30_000},
+        )
+        if (agent.exitCode !== 0)
+          throw new OperationError(`${n.name}: starting the PlasmaVMC agent failed: ${agent.stderr.trim()}`, {
+            host: n.address,
+          })
       }),
     )
     // Records: existing ones are kept (tests and runbooks may have changed them).
@@ -149,7 +168,11 @@ export async function labVmUp(state: LabState, vmsPerHost: number, reporter: Rep
             const v = resolveVm(r)
             if (sockets.has(v.qmpSocket)) return
             const res = await ssh.exec(target, v.startCommand, {timeoutMs: 60_000})
-            if (res.exitCode !== 0) throw new OperationError(`${n.name}: starting QEMU for ${r.id} failed: ${(res.stderr.trim() || res.stdout.trim()).split('\n')[0]}`, {host: n.address, command: v.startCommand})
+            if (res.exitCode !== 0)
+              throw new OperationError(
+                `${n.name}: starting QEMU for ${r.id} failed: ${(res.stderr.trim() || res.stdout.trim()).split('\n')[0]}`,
+                {host: n.address, command: v.startCommand},
+              )
             started++
           }),
         )
@@ -159,7 +182,8 @@ export async function labVmUp(state: LabState, vmsPerHost: number, reporter: Rep
     client.close()
     await ssh.closeAll()
   }
-  if (started > 0 || written > 0) reporter.info(`lab: ${started} QEMU VM(s) started, ${written} record(s) written under /plasmavmc/vms/`)
+  if (started > 0 || written > 0)
+    reporter.info(`lab: ${started} QEMU VM(s) started, ${written} record(s) written under /plasmavmc/vms/`)
   return {vmsPerHost, records: total, recordsWritten: written, started}
 }
 
@@ -195,14 +219,24 @@ export const vmComponent: LabComponent = {
   programs: {'qemu-system-x86_64': 'qemu-system-x86'},
   async up(lc): Promise<LabComponentProcess[]> {
     const s = await labVmUp(lc.state, lc.state.vmsPerHost ?? DEFAULT_VMS_PER_HOST, lc.reporter)
-    return [...lc.state.nodes, ...(lc.state.hosts ?? [])].map((n) => ({component: 'vm', node: n.name, service: `qemu x${s.vmsPerHost}`, outcome: s.started > 0 ? 'started' : 'running'}))
+    return [...lc.state.nodes, ...(lc.state.hosts ?? [])].map((n) => ({
+      component: 'vm',
+      node: n.name,
+      service: `qemu x${s.vmsPerHost}`,
+      outcome: s.started > 0 ? 'started' : 'running',
+    }))
   },
   async down(state): Promise<LabComponentProcess[]> {
     const killed = await stopLabVms(state.dir)
     return killed > 0 ? [{component: 'vm', node: '*', service: `qemu x${killed}`, outcome: 'killed'}] : []
   },
   context(state) {
-    const base = {name: '', environment: 'lab', nodes: state.nodes.map((n) => ({name: n.name, address: n.address, roles: []})), services: {}} as unknown as Context
+    const base = {
+      name: '',
+      environment: 'lab',
+      nodes: state.nodes.map((n) => ({name: n.name, address: n.address, roles: []})),
+      services: {},
+    } as unknown as Context
     const patched = vmContextPatch(state, base)
     return {
       sections: {services: patched.services, plasmavmc: patched.plasmavmc},

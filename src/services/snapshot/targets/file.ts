@@ -53,21 +53,30 @@ export class FileTarget implements SnapshotTarget {
   async upload(localPath: string, name: string, expect: UploadExpectation): Promise<void> {
     const dest = this.path(name)
     await mkdir(this.dir, {recursive: true})
-    await replaceAtomically(dest, async (tmp) => {
-      if (resolve(dirname(localPath)) === resolve(this.dir)) {
-        // Staged in this directory: the very bytes that were hashed while streaming and fsynced.
-        // Reading them back would only re-read the page cache, so a size check is all that adds.
-        await rename(localPath, tmp)
-        const {size} = await stat(tmp)
-        if (size !== expect.size) throw new OperationError(`staged snapshot ${name} in ${this.dir} has ${size} bytes, expected ${expect.size}`)
-      } else {
-        await copyFile(localPath, tmp)
-        const d = await digestFile(tmp)
-        if (d.size !== expect.size || d.sha256 !== expect.sha256) {
-          throw new OperationError(`stored copy of ${name} in ${this.dir} does not match: size ${d.size} vs ${expect.size}, sha256 ${d.sha256.slice(0, 12)} vs ${expect.sha256.slice(0, 12)}`)
+    await replaceAtomically(
+      dest,
+      async (tmp) => {
+        if (resolve(dirname(localPath)) === resolve(this.dir)) {
+          // Staged in this directory: the very bytes that were hashed while streaming and fsynced.
+          // Reading them back would only re-read the page cache, so a size check is all that adds.
+          await rename(localPath, tmp)
+          const {size} = await stat(tmp)
+          if (size !== expect.size)
+            throw new OperationError(
+              `staged snapshot ${name} in ${this.dir} has ${size} bytes, expected ${expect.size}`,
+            )
+        } else {
+          await copyFile(localPath, tmp)
+          const d = await digestFile(tmp)
+          if (d.size !== expect.size || d.sha256 !== expect.sha256) {
+            throw new OperationError(
+              `stored copy of ${name} in ${this.dir} does not match: size ${d.size} vs ${expect.size}, sha256 ${d.sha256.slice(0, 12)} vs ${expect.sha256.slice(0, 12)}`,
+            )
+          }
         }
-      }
-    }, partialName(dest))
+      },
+      partialName(dest),
+    )
   }
 
   async download(name: string, localPath: string): Promise<void> {

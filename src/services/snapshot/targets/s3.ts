@@ -32,20 +32,25 @@ const BUCKET_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$/
  */
 export function parseS3Url(url: string): S3Location {
   const bad = (why: string) =>
-    new UsageError(`invalid S3 target "${url}": ${why}`, {hint: 'use s3://BUCKET or s3://BUCKET/PREFIX, e.g. s3://backups/chainfire/prod'})
+    new UsageError(`invalid S3 target "${url}": ${why}`, {
+      hint: 'use s3://BUCKET or s3://BUCKET/PREFIX, e.g. s3://backups/chainfire/prod',
+    })
   const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/i.exec(url)
   if (!m) throw bad('it must start with s3://')
   const [, bucket, rest = ''] = m
   if (!bucket) throw bad('the bucket name is missing')
   if (bucket.includes('@')) throw bad('credentials do not belong in the URL; use the target options or AWS_* variables')
   if (!BUCKET_RE.test(bucket) || bucket.includes('..')) {
-    throw bad(`"${bucket}" is not a valid bucket name (3-63 letters, digits, ".", "-", "_"; starting and ending with a letter or digit)`)
+    throw bad(
+      `"${bucket}" is not a valid bucket name (3-63 letters, digits, ".", "-", "_"; starting and ending with a letter or digit)`,
+    )
   }
   if (/[?#]/.test(rest)) throw bad('query strings and fragments are not allowed')
   const trimmed = rest.replace(/\/+$/, '')
   if (trimmed === '') return {bucket, prefix: ''}
   const segments = trimmed.split('/')
-  if (segments.some((s) => s === '' || s === '.' || s === '..')) throw bad('the prefix has an empty, "." or ".." segment')
+  if (segments.some((s) => s === '' || s === '.' || s === '..'))
+    throw bad('the prefix has an empty, "." or ".." segment')
   return {bucket, prefix: `${trimmed}/`}
 }
 

@@ -16,12 +16,25 @@ export function parseSftpUrl(url: string, ctx: Context): {node: NodeSpec; dir: s
   } catch {
     throw new UsageError(`invalid SFTP target "${url}": use sftp://node-or-host/absolute/path`)
   }
-  if (u.protocol !== 'sftp:' || !u.hostname || !u.pathname || u.pathname === '/') throw new UsageError(`invalid SFTP target "${url}": use sftp://node-or-host/absolute/path`)
+  if (u.protocol !== 'sftp:' || !u.hostname || !u.pathname || u.pathname === '/')
+    throw new UsageError(`invalid SFTP target "${url}": use sftp://node-or-host/absolute/path`)
   const host = decodeURIComponent(u.hostname)
   const known = ctx.nodes.find((n) => n.name === host || n.address === host)
   const node: NodeSpec = known
-    ? {...known, ssh: {...known.ssh, ...(u.port ? {port: Number(u.port)} : {}), ...(u.username ? {user: decodeURIComponent(u.username)} : {})}}
-    : {name: host, address: host, roles: [], ssh: {...(u.port ? {port: Number(u.port)} : {}), ...(u.username ? {user: decodeURIComponent(u.username)} : {})}}
+    ? {
+        ...known,
+        ssh: {
+          ...known.ssh,
+          ...(u.port ? {port: Number(u.port)} : {}),
+          ...(u.username ? {user: decodeURIComponent(u.username)} : {}),
+        },
+      }
+    : {
+        name: host,
+        address: host,
+        roles: [],
+        ssh: {...(u.port ? {port: Number(u.port)} : {}), ...(u.username ? {user: decodeURIComponent(u.username)} : {})},
+      }
   return {node, dir: posix.normalize(decodeURIComponent(u.pathname))}
 }
 
@@ -49,7 +62,9 @@ export class SftpTarget implements SnapshotTarget {
 
   async list(): Promise<StoredObject[]> {
     const entries = await (await this.files()).list(this.dir)
-    return entries.filter((e) => e.isFile && !e.name.includes(PARTIAL_MARKER)).map((e) => ({name: e.name, size: e.size, modifiedAt: new Date(e.mtimeMs)}))
+    return entries
+      .filter((e) => e.isFile && !e.name.includes(PARTIAL_MARKER))
+      .map((e) => ({name: e.name, size: e.size, modifiedAt: new Date(e.mtimeMs)}))
   }
 
   async upload(localPath: string, name: string, expect: UploadExpectation): Promise<void> {
@@ -61,7 +76,9 @@ export class SftpTarget implements SnapshotTarget {
       await f.upload(localPath, tmp)
       const got = await f.digest(tmp)
       if (got.size !== expect.size || got.sha256 !== expect.sha256) {
-        throw new OperationError(`${this.url}/${name}: stored copy differs (size ${got.size} vs ${expect.size}, sha256 ${got.sha256.slice(0, 12)} vs ${expect.sha256.slice(0, 12)})`)
+        throw new OperationError(
+          `${this.url}/${name}: stored copy differs (size ${got.size} vs ${expect.size}, sha256 ${got.sha256.slice(0, 12)} vs ${expect.sha256.slice(0, 12)})`,
+        )
       }
       const client = await this.pool.get(sshOptionsFor(this.loaded, this.ctx, this.node))
       const mv = await client.execArgv(['mv', '-f', tmp, dest])
