@@ -11,11 +11,11 @@ export async function workDir(lab: Lab): Promise<string> {
   return work
 }
 
-export /**
+/**
  * Runs the CLI on a pseudo-terminal (util-linux `script`, whose exit status is the command's, 128+N
  * for a signal N), typing each answer's keys once the output matches its pattern.
  */
-function onTerminal(
+export function onTerminal(
   lab: Lab,
   args: string[],
   env: Record<string, string>,

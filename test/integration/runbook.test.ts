@@ -6,6 +6,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
+import {onTerminal} from '../helpers/terminal.js'
 
 function spawnCli(
   lab: Lab,
@@ -20,46 +21,6 @@ function spawnCli(
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
   return {child, exit: new Promise((r) => child.on('exit', (code) => r(code))), out: () => out}
-}
-
-/**
- * Runs the CLI on a pseudo-terminal (util-linux `script`), answering each prompt whose text matches
- * the next entry of ANSWERS with its keys, as an operator at a terminal would.
- */
-function onTerminal(
-  lab: Lab,
-  args: string[],
-  env: Record<string, string>,
-  answers: {when: RegExp; keys: string}[],
-): Promise<{exitCode: number | null; out: string}> {
-  const cmd = [process.execPath, join(REPO_ROOT, 'bin', 'run.js'), ...args]
-    .map((a) => `'${a.replaceAll("'", `'\\''`)}'`)
-    .join(' ')
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
-    env: {...process.env, PLASMACTL_CONFIG: lab.configPath, TERM: 'xterm', ...env},
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let out = ''
-  let seen = 0
-  const pending = [...answers]
-  const onData = (d: Buffer) => {
-    out += d.toString('utf8')
-    const next = pending[0]
-    if (next && next.when.test(out.slice(seen))) {
-      pending.shift()
-      seen = out.length
-      // Give the prompt a moment to take over the terminal's input before typing.
-      setTimeout(() => child.stdin!.write(next.keys), 150)
-    }
-  }
-  child.stdout!.on('data', onData)
-  child.stderr!.on('data', onData)
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      child.stdin!.end()
-      resolve({exitCode: code, out})
-    }),
-  )
 }
 
 const starts = async (lab: Lab, node: string) =>

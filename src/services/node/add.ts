@@ -25,7 +25,7 @@ import {
   takeClusterLock,
   waitForCluster,
 } from './common.js'
-import {type CheckFinding, refusalHint, refusals, runPreflight} from './preflight.js'
+import {type CheckFinding, refusalHint, refusals, runPreflight, dryRunOutcome} from './preflight.js'
 import {hostFindings} from './host-check.js'
 import {
   type ClusterView,
@@ -496,15 +496,7 @@ export async function addNode(opts: NodeAddOptions): Promise<NodeAddResult> {
           `refusing to add ${node.name}, nothing was changed: ${refused.map((f) => f.message).join('; ')}`,
           {checks: refused, hint: refusalHint(refused)},
         )
-      if (opts.dryRun)
-        return {
-          runId: null,
-          dryRun: true,
-          plan,
-          skipped: [],
-          completed: [],
-          warnings: checks.filter((c) => c.level === 'warn').map((c) => c.message),
-        }
+      if (opts.dryRun) return dryRunOutcome(plan, checks)
       if (!(await opts.confirm(plan))) throw new RefusedError('add not confirmed; nothing was changed')
     }
     const runId = journal?.id ?? Journal.newId('node-add')

@@ -308,3 +308,15 @@ export function refusalHint(found: readonly CheckFinding[]): string {
       : []
   return [...own, ...force].join('; ')
 }
+
+/** The outcome of a dry run of a node plan: nothing ran; the plan and the checks' warnings. */
+export function dryRunOutcome<P>(plan: P, checks: CheckFinding[]) {
+  return {
+    runId: null,
+    dryRun: true,
+    plan,
+    skipped: [] as string[],
+    completed: [] as string[],
+    warnings: checks.filter((c) => c.level === 'warn').map((c) => c.message),
+  }
+}

@@ -27,7 +27,15 @@ import {
   waitForCluster,
 } from './common.js'
 import {hostFindings} from './host-check.js'
-import {type CheckFinding, refusalHint, refusals, removalImpact, type RemovalImpact, runPreflight} from './preflight.js'
+import {
+  type CheckFinding,
+  refusalHint,
+  refusals,
+  removalImpact,
+  type RemovalImpact,
+  runPreflight,
+  dryRunOutcome,
+} from './preflight.js'
 
 export type RemoveStepName =
   | 'transfer-leadership'
@@ -605,15 +613,7 @@ export async function removeNode(opts: NodeRemoveOptions): Promise<NodeRemoveRes
         opts.reporter.warn(`check "${f.id}" overridden with --force: ${f.message}`)
       if (plan.member?.leader && !plan.successor)
         throw new RefusedError(`${node.name} leads and no healthy follower can take over; nothing was changed`)
-      if (opts.dryRun)
-        return {
-          runId: null,
-          dryRun: true,
-          plan,
-          skipped: [],
-          completed: [],
-          warnings: checks.filter((c) => c.level === 'warn').map((c) => c.message),
-        }
+      if (opts.dryRun) return dryRunOutcome(plan, checks)
       if (!(await opts.confirm(plan))) throw new RefusedError('removal not confirmed; nothing was changed')
       if (opts.wipeData && !(await opts.confirmWipe(plan)))
         throw new RefusedError(

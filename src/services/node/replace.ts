@@ -16,7 +16,7 @@ import {
   StepRunner,
   takeClusterLock,
 } from './common.js'
-import {refusalHint, refusals} from './preflight.js'
+import {refusalHint, refusals, dryRunOutcome} from './preflight.js'
 import {
   executeRemoval,
   planRemoval,
@@ -119,15 +119,7 @@ export async function replaceNode(opts: NodeReplaceOptions): Promise<NodeReplace
           {checks: refused, hint: refusalHint(refused)},
         )
       plan = {summary: `replace ${old.name} by ${fresh.name}: ${remove.summary}; then ${add.summary}`, remove, add}
-      if (opts.dryRun)
-        return {
-          runId: null,
-          dryRun: true,
-          plan,
-          skipped: [],
-          completed: [],
-          warnings: checks.filter((c) => c.level === 'warn').map((c) => c.message),
-        }
+      if (opts.dryRun) return dryRunOutcome(plan, checks)
       if (!(await opts.confirm(plan))) throw new RefusedError('replacement not confirmed; nothing was changed')
     }
     const runId = journal?.id ?? Journal.newId('node-replace')
