@@ -28,7 +28,9 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): {
       drawn = true
     },
     done() {
-      if (drawn) stream.write('\r\u001B[K')
+      // The last state stays on screen and the line is ended, so what follows starts on its own line.
+      if (drawn) stream.write('\n')
+      drawn = false
     },
   }
 }

@@ -511,6 +511,7 @@ export async function addNode(opts: NodeAddOptions): Promise<NodeAddResult> {
         plan,
       })
       for (const c of plan.checks.filter((x) => x.overridden)) await journal.override(c.id, c.message)
+      opts.reporter.info(`run ${runId} (resume with: plasmactl node resume ${runId})`)
     }
     const runner = new StepRunner<string>(journal, opts.reporter, {lock, state: () => clusterState(client, opts.ctx)})
     const verified = await executeAdd({
