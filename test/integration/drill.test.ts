@@ -195,6 +195,8 @@ describe('drill', {concurrency: false}, () => {
   })
 
   it('quorum loss needs a verified snapshot younger than an hour (exit 6), or --no-snapshot', async () => {
+    // `lab up` takes a first snapshot into the lab's file target: without it there is none.
+    await rm(join(lab.dir, 'snapshots'), {recursive: true, force: true})
     const r = await drill(['run', 'quorum-loss', '--json'])
     assert.equal(r.exitCode, 6, why(r))
     assert.match(r.json.error.message, /verified snapshot younger than an hour/)

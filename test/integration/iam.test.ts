@@ -30,7 +30,7 @@ describe('IAM: a real HTTP server (health + JWKS) in a lab with every component'
     const byName = Object.fromEntries(h.json.data.components.map((c: Component) => [c.component, c.status]))
     assert.deepEqual(byName, {
       chainfire: 'ok',
-      backups: 'skipped',
+      backups: 'ok',
       flaredb: 'ok',
       iam: 'ok',
       prismnet: 'ok',
@@ -66,7 +66,7 @@ describe('IAM: a real HTTP server (health + JWKS) in a lab with every component'
     const byName = Object.fromEntries(h.json.data.components.map((c: Component) => [c.component, c.status]))
     assert.deepEqual(byName, {
       chainfire: 'ok',
-      backups: 'skipped',
+      backups: 'ok',
       flaredb: 'ok',
       iam: 'crit',
       prismnet: 'ok',
