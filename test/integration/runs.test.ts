@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import {existsSync} from 'node:fs'
-import {readFile, writeFile} from 'node:fs/promises'
+import {readFile, rm, writeFile} from 'node:fs/promises'
 import {hostname, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -137,6 +137,8 @@ describe('runs: list, transcript, Ctrl-C and resume across run kinds (real 3-nod
       'wipe',
       `steps:\n  - id: wipe\n    kind: run\n    on: n1\n    destructive: true\n    command: "true"\n`,
     )
+    // `lab up` takes a first snapshot into the lab's file target: without it there is none.
+    await rm(join(lab.dir, 'snapshots'), {recursive: true, force: true})
     const refused = await cli(['runbook', 'run', f, '--yes'])
     assert.equal(refused.exitCode, 6, refused.stderr)
     assert.match(refused.stderr, /--force snapshot/)
