@@ -43,7 +43,7 @@ const LAYERS = [
   {
     files: ['src/core/**/*.ts'],
     forbid: ['adapters', 'config', 'services', 'runbook', 'commands', 'output', 'prompts', 'hooks'],
-    why: 'core holds the mechanisms every layer shares (atomic write, bounded concurrency, retry); it depends on nothing but errors',
+    why: 'core holds the mechanisms every layer shares (atomic write, bounded concurrency, retry, the run engine: journal, step loop, abort, run kinds); it depends on nothing but errors',
   },
   {
     files: ['src/adapters/**/*.ts'],
@@ -60,11 +60,6 @@ const LAYERS = [
     ignores: ['src/runbook/run-flags.ts'],
     forbid: ['commands', 'prompts', 'hooks'],
     why: 'services take options and return data; prompts are asked by commands (or run-flags), never by services',
-  },
-  {
-    files: ['src/core/**/*.ts'],
-    forbid: ['services', 'runbook', 'commands', 'output', 'prompts', 'hooks'],
-    why: 'the engine core (journal, step loop, abort, run kinds) is shared by every run; it knows no service',
   },
   {
     files: ['src/output/**/*.ts'],
