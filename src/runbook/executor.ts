@@ -650,7 +650,8 @@ export class RunbookEngine {
       return
     }
 
-    if (o.stepMode && !this.runAll) {
+    const stepped = o.stepMode && !this.runAll
+    if (stepped) {
       const lines = (targets ?? [undefined])
         .flatMap((n) => this.describeStep(step, scope, n))
         .map((l) => this.redactor.text(l))
@@ -668,7 +669,9 @@ export class RunbookEngine {
         return
       }
       if (d === 'all') this.runAll = true
-    } else if (step.confirm && !o.yes) {
+    }
+    // A step's confirm: is its own question; in a production context "run" at the step prompt is not enough.
+    if (step.confirm && !o.yes && (!stepped || o.ctx.environment === 'production')) {
       const msg = typeof step.confirm === 'string' ? renderText(step.confirm, v) : `run step ${key}?`
       if (!(await o.prompts.confirm(this.redactor.text(msg), {destructive: true})))
         throw new Aborted(`step ${key} not confirmed`)
