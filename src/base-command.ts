@@ -3,6 +3,7 @@ import {errorLocation, EXIT, type ExitName, exitNameOf, PlasmaError, setExitCode
 import {suggestCommands} from './hooks/command-not-found.js'
 import {errorEnvelope, successEnvelope} from './output/envelope.js'
 import {jsonLogLine} from './output/log.js'
+import {LISTED_REFUSAL_HINT, renderRefusal} from './output/refusal.js'
 import {Redactor} from './runbook/template.js'
 import type {Reporter} from './services/reporter.js'
 
@@ -182,7 +183,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       }
       if (typeof err.details.more === 'number' && err.details.more > 0)
         this.logToStderr(`  … and ${err.details.more} more`)
-      if (err.details.hint) this.logToStderr(`hint: ${err.details.hint}`)
+      const refusal = renderRefusal(err.details)
+      for (const l of refusal) this.logToStderr(l)
+      const listed = Array.isArray(err.details.checks) && err.details.checks.length > 1 && refusal.length > 0
+      if (listed) this.logToStderr(`hint: ${LISTED_REFUSAL_HINT}`)
+      else if (err.details.hint) this.logToStderr(`hint: ${err.details.hint}`)
     } else if (flagHint) {
       this.logToStderr(`hint: ${flagHint}`)
     } else if (name === 'USAGE') {

@@ -83,6 +83,35 @@ export class RefusedError extends PlasmaError {
   }
 }
 
+/** One reason of a refusal: its text, the override that skips it (if any), and what else to do about it. */
+export interface RefusalReason {
+  id?: string
+  message: string
+  /** The flag that overrides this reason's check, e.g. `--force quorum`. */
+  override?: string
+  hint?: string
+}
+
+/**
+ * A refusal with its reasons as a list (`details.checks`, one entry a reason) and the plan it
+ * refused (`details.plan`). One reason reads as one sentence; several read as a list, one a line.
+ */
+export function refusal(
+  headline: string,
+  reasons: readonly RefusalReason[],
+  extra: {plan?: unknown; hint?: string} = {},
+): RefusedError {
+  const message =
+    reasons.length === 1
+      ? `${headline}: ${reasons[0].message}`
+      : `${headline}; ${reasons.length} reasons:\n${reasons.map((r) => `- ${r.message}`).join('\n')}`
+  return new RefusedError(message, {
+    checks: reasons,
+    ...(extra.plan !== undefined ? {plan: extra.plan} : {}),
+    ...(extra.hint ? {hint: extra.hint} : {}),
+  })
+}
+
 /** Ctrl-C (a signal, or at a prompt) stopped a run: exit 130; the message says what state it left. */
 export class InterruptedError extends PlasmaError {
   constructor(message: string, details: ErrorDetails = {}, options?: {cause?: unknown}) {

@@ -37,11 +37,13 @@ export async function confirmOrFail(message: string, opts: ConfirmOptions): Prom
   if (opts.typed?.environment === 'production') {
     const {input} = await import('@inquirer/prompts')
     const {name, what} = opts.typed
-    const answer = await input(
-      {
-        message: `${message}\n  This is a PRODUCTION context: type the ${what} name (${name}) to confirm, anything else cancels:`,
-      },
-      {output: process.stderr},
+    const answer = await ask(() =>
+      input(
+        {
+          message: `${message}\n  This is a PRODUCTION context: type the ${what} name (${name}) to confirm, anything else cancels:`,
+        },
+        {output: process.stderr},
+      ),
     )
     return answer.trim() === name
   }

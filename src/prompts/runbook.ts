@@ -1,13 +1,14 @@
 import {RefusedError} from '../errors.js'
 import type {RunPrompts, StepDecision, StepPreview} from '../runbook/executor.js'
 import {isInteractive} from './config-init.js'
-import {ask} from './confirm.js'
+import {ask, confirmOrFail, type ConfirmOptions} from './confirm.js'
 
 /**
  * Prompts of a runbook run. Every one has a flag: --yes answers confirmations and runs without
- * stepping; without a terminal the engine refuses before anything runs (cron never hangs).
+ * stepping; without a terminal the engine refuses before anything runs (cron never hangs). TYPED:
+ * in a production context a destructive confirmation wants the context's name typed.
  */
-export function runbookPrompts(log: (s: string) => void): RunPrompts {
+export function runbookPrompts(log: (s: string) => void, typed?: ConfirmOptions['typed']): RunPrompts {
   return {
     async step(p: StepPreview): Promise<StepDecision> {
       if (!isInteractive())
@@ -31,12 +32,7 @@ export function runbookPrompts(log: (s: string) => void): RunPrompts {
         ),
       )
     },
-    async confirm(message: string): Promise<boolean> {
-      if (!isInteractive())
-        throw new RefusedError(`confirmation needed and no terminal to ask: ${message}`, {hint: 'pass --yes'})
-      const {confirm} = await import('@inquirer/prompts')
-      return ask(() => confirm({message, default: false}, {output: process.stderr}))
-    },
+    confirm: (message, opts) => confirmOrFail(message, {flag: '--yes', typed: opts?.destructive ? typed : undefined}),
   }
 }
 

@@ -11,7 +11,7 @@ import {stateDir} from '../config/paths.js'
 import type {Context, NodeSpec} from '../config/schema.js'
 import {isPromptInterrupt, RunInterrupt} from '../core/engine/interrupt.js'
 import {operatorId} from '../core/engine/journal.js'
-import {InterruptedError, OperationError, PlasmaError, RefusedError, UsageError} from '../errors.js'
+import {InterruptedError, OperationError, PlasmaError, RefusedError, refusal, UsageError} from '../errors.js'
 import type {ChainfireHealth} from '../services/health/probes/chainfire.js'
 import {Journal} from '../services/journal.js'
 import {acquireClusterLock, type HeldLock} from '../services/lock.js'
@@ -58,8 +58,11 @@ export interface StepPreview {
 export interface RunPrompts {
   /** Step-by-step mode: asked before each step. */
   step(p: StepPreview): Promise<StepDecision>
-  /** confirm: steps, a changed cluster on resume, --force-unlock, manual steps. */
-  confirm(message: string): Promise<boolean>
+  /**
+   * confirm: steps, a changed cluster on resume, --force-unlock, manual steps. A destructive one
+   * (a step's confirm:, --force-unlock) wants the context's name typed in a production context.
+   */
+  confirm(message: string, opts?: {destructive?: boolean}): Promise<boolean>
 }
 
 export interface RunOptions {
@@ -311,9 +314,17 @@ export class RunbookEngine {
     // (rolling-restart stopped n2). Each step checks what it needs itself (quorum, snapshot, when:).
     const preOverridden = failedPre.length > 0 && !o.dryRun && !resumed && o.force.includes('precondition')
     if (failedPre.length > 0 && !o.dryRun && !resumed && !preOverridden)
-      throw new RefusedError(`precondition failed: ${failedPre.join('; ')}`, {
-        hint: 'fix the cluster first, or override this check alone with --force precondition',
-      })
+      throw refusal(
+        'precondition failed',
+        failedPre.map((message) => ({id: 'precondition', message, override: '--force precondition'})),
+        {
+          plan: {
+            summary: `runbook ${name}: ${rb.runbook.steps.length} step(s), none run`,
+            steps: rb.runbook.steps.map((st) => ({describe: `${st.id} (${st.kind})${st.name ? `: ${st.name}` : ''}`})),
+          },
+          hint: 'fix the cluster first, or override this check alone with --force precondition',
+        },
+      )
     if (failedPre.length > 0 && resumed)
       o.reporter.info(`not re-checked on resume (the run started with them holding): ${failedPre.join('; ')}`)
 
@@ -349,7 +360,12 @@ export class RunbookEngine {
         ? (holder: string) =>
             o.yes
               ? Promise.resolve(true)
-              : o.prompts.confirm(`remove the cluster lock held by ${holder}? Only do this if that run is really dead.`)
+              : o.prompts.confirm(
+                  `remove the cluster lock held by ${holder}? Only do this if that run is really dead.`,
+                  {
+                    destructive: true,
+                  },
+                )
         : undefined
       this.lock = await acquireClusterLock(o.ctx, {
         kind: 'runbook',
@@ -634,7 +650,8 @@ export class RunbookEngine {
       return
     }
 
-    if (o.stepMode && !this.runAll) {
+    const stepped = o.stepMode && !this.runAll
+    if (stepped) {
       const lines = (targets ?? [undefined])
         .flatMap((n) => this.describeStep(step, scope, n))
         .map((l) => this.redactor.text(l))
@@ -652,9 +669,12 @@ export class RunbookEngine {
         return
       }
       if (d === 'all') this.runAll = true
-    } else if (step.confirm && !o.yes) {
+    }
+    // A step's confirm: is its own question; in a production context "run" at the step prompt is not enough.
+    if (step.confirm && !o.yes && (!stepped || o.ctx.environment === 'production')) {
       const msg = typeof step.confirm === 'string' ? renderText(step.confirm, v) : `run step ${key}?`
-      if (!(await o.prompts.confirm(this.redactor.text(msg)))) throw new Aborted(`step ${key} not confirmed`)
+      if (!(await o.prompts.confirm(this.redactor.text(msg), {destructive: true})))
+        throw new Aborted(`step ${key} not confirmed`)
     }
     if (step.destructive) {
       const snap = await newestVerifiedSnapshot(this.o, parseDuration(this.maxSnapshotAge(), 'max-snapshot-age'))

@@ -83,7 +83,7 @@ export function runOptions(
     forks: flags.forks,
     acceptDataLoss: flags['accept-data-loss'] ?? false,
     version: extra.version,
-    prompts: runbookPrompts(extra.log),
+    prompts: runbookPrompts(extra.log, {environment: rc.ctx.environment, name: rc.ctx.name, what: 'context'}),
     onSecrets: extra.onSecrets,
   }
 }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
-import {eventually, type Lab, startLab} from '../helpers/lab.js'
+import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 
 describe('health against a real 3-node lab', () => {
   let lab: Lab
@@ -96,6 +98,47 @@ describe('health against a real 3-node lab', () => {
     assert.equal(r2.exitCode, 0, r2.stderr)
     assert.notEqual(r2.json.data.to, target)
     assert.equal(await leaderName(), r2.json.data.to)
+  })
+
+  it('health --watch --json calls a move-leader "leadership moved", not a leader loss', async () => {
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, 'bin', 'run.js'), 'health', '--watch', '--json', '--interval', '1s'],
+      {
+        env: {...process.env, PLASMACTL_CONFIG: lab.configPath, PLASMACTL_CONTEXT: ''},
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    const reports: {changes?: string[]; status?: string}[] = []
+    let buf = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      buf += d
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const line = buf.slice(0, i)
+        buf = buf.slice(i + 1)
+        if (line.trim()) reports.push((JSON.parse(line) as {data: {changes?: string[]}}).data)
+      }
+    })
+    const ended = new Promise((resolve) => child.on('exit', resolve))
+    try {
+      await eventually(async () => reports.some((r) => r.status === 'ok'), 60_000, 'a first healthy report')
+      const from = await leaderName()
+      const to = lab.nodes.find((n) => n.name !== from)!.name
+      const r = await lab.cli(['chainfire', 'move-leader', '--to', to, '--json'])
+      assert.equal(r.exitCode, 0, r.stderr + r.stdout)
+      const changes = () => reports.flatMap((x) => x.changes ?? [])
+      await eventually(
+        async () => changes().some((c) => c.includes(`leadership moved: ${from} → ${to}`)),
+        60_000,
+        'a "leadership moved" change line',
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; changes: ${JSON.stringify(changes())}`)
+      })
+      assert.ok(!changes().some((c) => /leader changed|QUORUM LOST|leader lost/.test(c)), changes().join('\n'))
+    } finally {
+      child.kill('SIGINT')
+      await ended
+    }
   })
 
   it('move-leader to an unknown member is bad usage (exit 2)', async () => {

@@ -51,6 +51,44 @@ describe('production confirmation', () => {
     await lab?.stop()
   })
 
+  it('a runbook step with confirm: asks for the context name after "run" at the step prompt; y cancels, the name runs it', async () => {
+    const book = join(lab.dir, '..', 'confirm.yaml')
+    await writeFile(
+      book,
+      [
+        'apiVersion: plasmactl/v1',
+        'kind: Runbook',
+        'metadata:',
+        '  name: typed-confirm',
+        'steps:',
+        '  - id: touch',
+        '    kind: run',
+        '    on: n1',
+        '    command: echo typed-confirm-ran',
+        '    confirm: touch the marker on n1?',
+        '',
+      ].join('\n'),
+    )
+    const attempt = async (answer: string) => {
+      await tmux('send-keys', '-t', 'c', 'C-l')
+      await tmux('send-keys', '-t', 'c', '-l', `clear; plasmactl runbook run ${book}; echo "EXIT=$?"`)
+      await tmux('send-keys', '-t', 'c', 'Enter')
+      await waitFor(/step touch\?/, 'the step prompt')
+      await tmux('send-keys', '-t', 'c', 'Enter')
+      await waitFor(/PRODUCTION context: type the context name \(lab\) to confirm/, 'the typed-name prompt')
+      await tmux('send-keys', '-t', 'c', '-l', answer)
+      await tmux('send-keys', '-t', 'c', 'Enter')
+      await waitFor(/EXIT=\d+/, 'the run to end')
+      return pane()
+    }
+    const cancelled = await attempt('y')
+    assert.match(cancelled, /step touch not confirmed/)
+    assert.doesNotMatch(cancelled, /EXIT=0|touch @ n1/, 'the step did not run after "y"')
+    const confirmed = await attempt('lab')
+    assert.match(confirmed, /EXIT=0/)
+    assert.match(confirmed, /^ok\s+touch @ n1/m, 'the step ran after the context name')
+  })
+
   it('without a terminal the production confirmation is refused (exit 6) naming --yes', async () => {
     const r = await lab.cli(['node', 'remove', 'n2'], {env: {PLASMACTL_CONFIG: prodConfig}})
     assert.equal(r.exitCode, 6, r.stdout + r.stderr)

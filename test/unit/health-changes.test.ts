@@ -43,6 +43,12 @@ describe('health --watch change lines', () => {
     ])
   })
 
+  it('leadership moved (one term up, every member healthy throughout) is a transfer, not a leader loss', () => {
+    assert.deepEqual(healthChanges(report('n1', 2, three()), report('n2', 3, three())), [
+      'chainfire leadership moved: n1 → n2 (term 2 → 3); every member stayed healthy (a leadership transfer, e.g. move-leader), no leader was lost',
+    ])
+  })
+
   it('a partition: the cut-off member answers us but cannot serve; when it heals it says so, and a deposed leader that stayed up is not a lost one', () => {
     const cut = [member('n1'), member('n2'), member('n3', {healthy: false})]
     assert.deepEqual(healthChanges(report('n1', 2, three()), report('n1', 2, cut)), [

@@ -35,7 +35,7 @@ export default class VmEvacuate extends BaseCommand<typeof VmEvacuate> {
             .filter((i) => i.toHost)
             .map((i) => `${i.id}->${i.toHost}`)
             .join(', ')} away from ${this.args.host}?`,
-          {yes: this.flags.yes},
+          {yes: this.flags.yes, typed: {environment: ctx.environment, name: this.args.host, what: 'host'}},
         ),
     })
     if (result.vms.some((v) => v.outcome === 'failed')) setExitCode('OPERATION_FAILED')

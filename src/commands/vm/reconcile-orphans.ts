@@ -27,7 +27,7 @@ export default class VmReconcileOrphans extends BaseCommand<typeof VmReconcileOr
       confirm: async (orphans) =>
         confirmOrFail(
           `Stop ${orphans.length} orphan QEMU process(es) (${orphans.map((o) => `${o.host}:${o.pid}`).join(', ')})?`,
-          {yes: this.flags.yes},
+          {yes: this.flags.yes, typed: {environment: ctx.environment, name: ctx.name, what: 'context'}},
         ),
     })
     if (result.failed.length > 0) setExitCode('OPERATION_FAILED')

@@ -160,8 +160,18 @@ export function healthChanges(prev: HealthReport, next: HealthReport): string[] 
         p.raftTerm !== null && n.raftTerm !== null && n.raftTerm > p.raftTerm
           ? ` (term ${p.raftTerm} → ${n.raftTerm})`
           : ''
+      // One term up and every member healthy before and after: a transfer (move-leader), not a loss.
+      const allHealthy = (ms: ChainfireDetails['members']) => ms.every((m) => m.reachable && m.healthy)
+      const moved =
+        deposed &&
+        p.raftTerm !== null &&
+        n.raftTerm === p.raftTerm + 1 &&
+        allHealthy(p.members) &&
+        allHealthy(n.members)
       out.push(
-        `chainfire leader changed: ${p.leader ?? 'none'} → ${n.leader ?? 'none'}${term}${deposed ? `; ${p.leader} is still up: a member that was cut off called an election (a healed partition), or leadership was moved` : ''}`,
+        moved
+          ? `chainfire leadership moved: ${p.leader} → ${n.leader}${term}; every member stayed healthy (a leadership transfer, e.g. move-leader), no leader was lost`
+          : `chainfire leader changed: ${p.leader ?? 'none'} → ${n.leader ?? 'none'}${term}${deposed ? `; ${p.leader} is still up: a member that was cut off called an election (a healed partition), or leadership was moved` : ''}`,
       )
     }
     if (p.quorum && !n.quorum) out.push('chainfire QUORUM LOST')

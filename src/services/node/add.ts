@@ -25,7 +25,7 @@ import {
   takeClusterLock,
   waitForCluster,
 } from './common.js'
-import {type CheckFinding, refusalHint, refusals, runPreflight, dryRunOutcome} from './preflight.js'
+import {type CheckFinding, refusals, refusedPlan, runPreflight, dryRunOutcome} from './preflight.js'
 import {hostFindings} from './host-check.js'
 import {
   type ClusterView,
@@ -491,11 +491,7 @@ export async function addNode(opts: NodeAddOptions): Promise<NodeAddResult> {
       checks.push(...(await addHostFindings(remote, ctx, node, view)))
       plan = planAdd(ctx, node, newInContext, view.member, view.cluster.voters, checks, downVoters(view))
       const refused = refusals(checks)
-      if (refused.length > 0)
-        throw new RefusedError(
-          `refusing to add ${node.name}, nothing was changed: ${refused.map((f) => f.message).join('; ')}`,
-          {checks: refused, hint: refusalHint(refused)},
-        )
+      if (refused.length > 0) throw refusedPlan(`refusing to add ${node.name}, nothing was changed`, refused, plan)
       if (opts.dryRun) return dryRunOutcome(plan, checks)
       if (!(await opts.confirm(plan))) throw new RefusedError('add not confirmed; nothing was changed')
     }

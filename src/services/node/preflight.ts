@@ -4,6 +4,7 @@ import type {Context, NodeSpec, Role} from '../../config/schema.js'
 import {failureTolerance, majority} from '../health/quorum.js'
 import type {ChainfireHealth, MemberHealth} from '../health/probes/chainfire.js'
 import type {LockHolder} from '../lock.js'
+import {refusal, type RefusedError} from '../../errors.js'
 
 /**
  * Preflight checks of node operations, pluggable per node role. A check returns findings; a
@@ -307,6 +308,16 @@ export function refusalHint(found: readonly CheckFinding[]): string {
         ]
       : []
   return [...own, ...force].join('; ')
+}
+
+/** The refusal of a node operation: each refused check a reason with its own override, and the plan refused. */
+export function refusedPlan(headline: string, found: readonly CheckFinding[], plan?: unknown): RefusedError {
+  const forcible = (id: string) => (OVERRIDABLE_CHECKS as readonly string[]).includes(id)
+  return refusal(
+    headline,
+    found.map((f) => ({...f, ...(forcible(f.id) ? {override: `--force ${f.id}`} : {})})),
+    {plan, hint: refusalHint(found)},
+  )
 }
 
 /** The outcome of a dry run of a node plan: nothing ran; the plan and the checks' warnings. */

@@ -29,7 +29,7 @@ import {
 import {hostFindings} from './host-check.js'
 import {
   type CheckFinding,
-  refusalHint,
+  refusedPlan,
   refusals,
   removalImpact,
   type RemovalImpact,
@@ -233,11 +233,11 @@ export function planRemoval(
   }
 }
 
-function refusalError(found: CheckFinding[], node: string, resumed = false): RefusedError {
-  const msg = found.map((f) => f.message).join('; ')
-  return new RefusedError(
-    `refusing to ${resumed ? 'continue removing' : 'remove'} ${node}, ${resumed ? 'membership unchanged' : 'nothing was changed'}: ${msg}`,
-    {checks: found, hint: refusalHint(found)},
+function refusalError(found: CheckFinding[], node: string, resumed = false, plan?: RemovePlan): RefusedError {
+  return refusedPlan(
+    `refusing to ${resumed ? 'continue removing' : 'remove'} ${node}, ${resumed ? 'membership unchanged' : 'nothing was changed'}`,
+    found,
+    plan,
   )
 }
 
@@ -593,7 +593,7 @@ export async function removeNode(opts: NodeRemoveOptions): Promise<NodeRemoveRes
           lock: false,
         })
         const refused = refusals(checks)
-        if (view.member && refused.length > 0) throw refusalError(refused, node.name, true)
+        if (view.member && refused.length > 0) throw refusalError(refused, node.name, true, plan)
       }
     } else {
       const {view, checks} = await removalChecks({
@@ -608,7 +608,7 @@ export async function removeNode(opts: NodeRemoveOptions): Promise<NodeRemoveRes
       })
       plan = planRemoval(opts.ctx, node, view, checks, opts.wipeData)
       const refused = refusals(checks)
-      if (refused.length > 0) throw refusalError(refused, node.name)
+      if (refused.length > 0) throw refusalError(refused, node.name, false, plan)
       for (const f of checks.filter((c) => c.overridden))
         opts.reporter.warn(`check "${f.id}" overridden with --force: ${f.message}`)
       if (plan.member?.leader && !plan.successor)

@@ -16,7 +16,7 @@ import {
   StepRunner,
   takeClusterLock,
 } from './common.js'
-import {refusalHint, refusals, dryRunOutcome} from './preflight.js'
+import {refusals, refusedPlan, dryRunOutcome} from './preflight.js'
 import {
   executeRemoval,
   planRemoval,
@@ -113,12 +113,9 @@ export async function replaceNode(opts: NodeReplaceOptions): Promise<NodeReplace
         remove.impact.othersDown,
       )
       const refused = [...refusals(checks), ...refusals(add.checks)]
-      if (refused.length > 0)
-        throw new RefusedError(
-          `refusing to replace ${old.name} by ${fresh.name}, nothing was changed: ${refused.map((f) => f.message).join('; ')}`,
-          {checks: refused, hint: refusalHint(refused)},
-        )
       plan = {summary: `replace ${old.name} by ${fresh.name}: ${remove.summary}; then ${add.summary}`, remove, add}
+      if (refused.length > 0)
+        throw refusedPlan(`refusing to replace ${old.name} by ${fresh.name}, nothing was changed`, refused, plan)
       if (opts.dryRun) return dryRunOutcome(plan, checks)
       if (!(await opts.confirm(plan))) throw new RefusedError('replacement not confirmed; nothing was changed')
     }

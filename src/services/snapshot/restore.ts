@@ -3,7 +3,7 @@ import {chainfireClientFor, type ChainfireClient} from '../../adapters/chainfire
 import {nodePeerUrl, nodesWithRole} from '../../config/context.js'
 import {stateDir} from '../../config/paths.js'
 import type {Context, NodeSpec} from '../../config/schema.js'
-import {OperationError, RefusedError, UsageError} from '../../errors.js'
+import {OperationError, RefusedError, refusal, UsageError} from '../../errors.js'
 import {checkChainfire} from '../health/probes/chainfire.js'
 import {StepRunner} from '../../core/engine/steps.js'
 import {Journal} from '../journal.js'
@@ -218,8 +218,13 @@ export async function restoreCluster(opts: RestoreOptions): Promise<RestoreResul
         )
         const failed = pre
           .map((p, i) => (p.status === 'rejected' ? `${plan.members[i].name}: ${(p.reason as Error).message}` : null))
-          .filter(Boolean)
-        if (failed.length > 0) throw new RefusedError(`preflight failed, nothing was changed: ${failed.join('; ')}`)
+          .filter((f): f is string => f !== null)
+        if (failed.length > 0)
+          throw refusal(
+            'preflight failed, nothing was changed',
+            failed.map((message) => ({id: 'preflight', message})),
+            {plan: {summary: `restore ${plan.snapshot} onto ${plan.members.map((m) => m.name).join(', ')}`, ...plan}},
+          )
         if (opts.dryRun) return {runId: null, dryRun: true, plan, skipped: []}
         if (!(await opts.confirm(plan))) throw new RefusedError('restore not confirmed; nothing was changed')
         journal ??= await Journal.create(dir, runId, {
