@@ -91,7 +91,7 @@ export class RootShell {
     const group = `${CGROUP2_ROOT}/${memberCgroup(this.ctx, node)}`
     const probe = [
       `command -v iptables >/dev/null || { echo 'iptables not found'; exit 1; }`,
-      `[ -s ${shellQuote(`${group}/cgroup.procs`)} ] || { echo ${shellQuote(`no cgroup v2 group ${group} holding the member`)}; exit 1; }`,
+      `grep -q . ${shellQuote(`${group}/cgroup.procs`)} 2>/dev/null || { echo ${shellQuote(`no cgroup v2 group ${group} holding the member`)}; exit 1; }`,
     ].join('; ')
     const r = await this.exec(node, probe, 15_000)
     return r.exitCode === 0 ? undefined : r.output.split('\n')[0] || `probe exit ${r.exitCode}`
