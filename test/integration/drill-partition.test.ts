@@ -9,11 +9,13 @@ import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
+import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {run} from '../../src/adapters/exec/index.js'
 import {type CliResult, cliCommand, eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 
 let lab: Lab
 let state: string
+let client: ChainfireClient
 
 const drill = (args: string[]) => lab.cli(['drill', ...args], {env: {PLASMACTL_STATE_DIR: state}, timeoutMs: 240_000})
 const why = (r: CliResult) => `exit ${r.exitCode}\n${r.stdout}\n${r.stderr}`
@@ -29,8 +31,13 @@ describe('drill partitions', {concurrency: false}, () => {
   before(async () => {
     lab = await startLab({nodes: 3})
     state = await mkdtemp(join(tmpdir(), 'plasmactl-drill-part-state-'))
+    client = new ChainfireClient({
+      endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl})),
+      commandTimeoutMs: 3000,
+    })
   })
   after(async () => {
+    client?.close()
     await lab?.stop()
     if (state) await rm(state, {recursive: true, force: true})
   })
@@ -52,6 +59,8 @@ describe('drill partitions', {concurrency: false}, () => {
   })
 
   it('follower peer partition: pass, no acknowledged write lost, the rules gone afterwards', async () => {
+    const terms = async () => Promise.all(client.endpoints.map(async (e) => (await client.status(e)).raftTerm))
+    const termBefore = Math.max(...(await terms()))
     const r = await drill(['run', 'follower-partition', '--no-snapshot', '--hold', '5', '--json'])
     assert.equal(r.exitCode, 0, why(r))
     const d = r.json.data
@@ -69,6 +78,37 @@ describe('drill partitions', {concurrency: false}, () => {
     assert.equal(typeof m.rtoSeconds, 'number')
     assert.equal(typeof m.unavailableSeconds, 'number')
     assert.equal(d.recovery.method, 'remove the iptables rules')
+    assert.deepEqual(await labDrillRules(), [])
+    // The cut was real: the isolated member campaigned, and its higher term forced an election on
+    // heal (pre-vote off). A healthy cluster left alone keeps its term.
+    const after = await terms()
+    assert.ok(
+      after.every((t) => t > termBefore),
+      `terms ${after.join(', ')} not above ${termBefore}`,
+    )
+  })
+
+  it('leader peer partition: a new leader within the SLO, pass, the rules gone afterwards', async () => {
+    const r = await drill(['run', 'leader-partition', '--no-snapshot', '--hold', '5', '--json'])
+    assert.equal(r.exitCode, 0, why(r))
+    const d = r.json.data
+    assert.equal(d.verdict, 'pass', why(r))
+    assert.equal(d.fault.wasLeader, true)
+    assert.equal(typeof d.measures.electionSeconds, 'number')
+    assert.equal(d.measures.lostAckedWrites, 0)
+    assert.equal(d.measures.linearizable, true)
+    assert.deepEqual(await labDrillRules(), [])
+  })
+
+  it('client partition: clients fail over from the cut member; pass, the rules gone afterwards', async () => {
+    const r = await drill(['run', 'client-partition', '--no-snapshot', '--hold', '5', '--json'])
+    assert.equal(r.exitCode, 0, why(r))
+    const d = r.json.data
+    assert.equal(d.verdict, 'pass', why(r))
+    assert.equal(d.fault.kind, 'client-partition')
+    assert.equal(d.fault.rules.length, 1)
+    assert.ok(d.measures.ackedWrites > 0)
+    assert.equal(d.measures.lostAckedWrites, 0)
     assert.deepEqual(await labDrillRules(), [])
   })
 
