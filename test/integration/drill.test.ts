@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import {existsSync} from 'node:fs'
-import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -195,8 +195,9 @@ describe('drill', {concurrency: false}, () => {
   })
 
   it('quorum loss needs a verified snapshot younger than an hour (exit 6), or --no-snapshot', async () => {
-    // `lab up` takes a first snapshot into the lab's file target: without it there is none.
-    await rm(join(lab.dir, 'snapshots'), {recursive: true, force: true})
+    // lab up took a first snapshot: start from an empty lab snapshot target.
+    const snaps = join(lab.dir, 'snapshots')
+    for (const f of await readdir(snaps).catch(() => [])) await rm(join(snaps, f), {recursive: true, force: true})
     const r = await drill(['run', 'quorum-loss', '--json'])
     assert.equal(r.exitCode, 6, why(r))
     assert.match(r.json.error.message, /verified snapshot younger than an hour/)

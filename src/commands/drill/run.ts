@@ -44,7 +44,9 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
       description:
         'quorum-loss: let the recovery restore from a source older than the freshest (the drill then measures the loss)',
     }),
-    'no-snapshot': Flags.boolean({description: 'quorum-loss: run without a verified snapshot younger than an hour'}),
+    'no-snapshot': Flags.boolean({
+      description: 'quorum-loss and partition drills: run without a verified snapshot younger than an hour',
+    }),
     'report-dir': Flags.string({description: 'where the report goes (default $STATE/drills/RUN_ID)'}),
     'allow-production': Flags.boolean({
       description: 'allow a drill on a production context (the context name must also be typed at a prompt)',

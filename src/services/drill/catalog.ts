@@ -1,7 +1,8 @@
 import {UsageError} from '../../errors.js'
 import {didYouMean} from '../../suggest.js'
+import type {PartitionKind} from './partition.js'
 
-export type FaultKind = 'kill' | 'stop' | 'quorum-loss' | 'netem'
+export type FaultKind = 'kill' | 'stop' | 'quorum-loss' | 'netem' | 'partition'
 /** Which member a fault hits: the leader, a follower, or the one `--node` names. */
 export type FaultTarget = 'leader' | 'follower' | 'named'
 
@@ -14,7 +15,18 @@ export interface DrillSpec {
   recovery: string
   /** Needs a verified snapshot younger than an hour (or --no-snapshot). */
   needsSnapshot: boolean
+  /** Partition drills: which traffic of the member is cut. */
+  partition?: PartitionKind
 }
+
+/**
+ * How partitions are made (documented in the drill list): iptables DROP rules in OUTPUT, matched by
+ * the member's cgroup v2 group (lab: each node's sshd and all it starts; real nodes: the systemd
+ * unit's group) and by destination address and port; applied as root (lab: locally, plasmactl runs
+ * as root on the lab machine; real nodes: `sudo -n` over SSH); removed on heal, on Ctrl-C, or by the
+ * dead-man timer on the node. Skipped (not failed) where iptables or the cgroup v2 group is missing.
+ */
+const PARTITION_NOTE = 'iptables -m cgroup DROP rules, as root; skipped without cgroup v2'
 
 /** The drills plasmactl runs (ChainFire faults; each reverted by a dead-man timer on the node). */
 export const DRILLS: DrillSpec[] = [
@@ -65,6 +77,33 @@ export const DRILLS: DrillSpec[] = [
     fault: 'quorum-loss',
     target: 'leader',
     recovery: 'runbook chainfire/quorum-loss-recovery',
+    needsSnapshot: true,
+  },
+  {
+    name: 'follower-partition',
+    summary: `cut a follower's peer traffic (raft) for the hold, then remove the rules (${PARTITION_NOTE})`,
+    fault: 'partition',
+    partition: 'peer',
+    target: 'follower',
+    recovery: 'remove the iptables rules',
+    needsSnapshot: true,
+  },
+  {
+    name: 'leader-partition',
+    summary: `cut the leader's peer traffic: the others elect a new leader; then remove the rules (${PARTITION_NOTE})`,
+    fault: 'partition',
+    partition: 'peer',
+    target: 'leader',
+    recovery: 'remove the iptables rules',
+    needsSnapshot: true,
+  },
+  {
+    name: 'client-partition',
+    summary: `cut client traffic to the leader (it keeps leading; clients fail over), then remove the rules (${PARTITION_NOTE})`,
+    fault: 'partition',
+    partition: 'client',
+    target: 'leader',
+    recovery: 'remove the iptables rules',
     needsSnapshot: true,
   },
   {

@@ -3,10 +3,11 @@ import type {Context, NodeSpec} from '../../config/schema.js'
 import {OperationError} from '../../errors.js'
 import {shellQuote} from '../../shell-quote.js'
 import type {Remote} from '../remote.js'
+import {type PartitionKind, partitionRules, partitionScripts, RootShell} from './partition.js'
 
 /** What a fault did on a node, and how to take it back. */
 export interface AppliedFault {
-  kind: 'kill' | 'stop'
+  kind: 'kill' | 'stop' | 'partition'
   node: string
   /** Shell command that reverts the fault on the node. */
   undo: string
@@ -14,6 +15,10 @@ export interface AppliedFault {
   cancelMarker: string
   /** The member's pid at injection time (SIGSTOP faults). */
   pid?: number
+  /** The fault, its undo and its dead-man timer run as root (partition: iptables). */
+  root?: boolean
+  /** The iptables rules the fault added (partition faults), as `iptables -S` prints them after -A OUTPUT. */
+  rules?: string[]
 }
 
 /**
@@ -34,22 +39,45 @@ export function pidFromSs(text: string, host: string, port: string): number | un
 }
 
 export class FaultInjector {
+  readonly root: RootShell
+
   constructor(
     private readonly remote: Remote,
     private readonly ctx: Context,
     private readonly runId: string,
-  ) {}
+  ) {
+    this.root = new RootShell(remote, ctx)
+  }
 
   private marker(node: NodeSpec): string {
     return `/tmp/plasmactl-drill-${this.runId}-${node.name}.reverted`
   }
 
-  private async arm(node: NodeSpec, undo: string, seconds: number): Promise<string> {
+  private async arm(node: NodeSpec, undo: string, seconds: number, root = false): Promise<string> {
     const marker = this.marker(node)
-    await this.remote.execChecked(node, `rm -f ${shellQuote(marker)}; ${deadManCommand(undo, seconds, marker)}`, {
-      timeoutMs: 15_000,
-    })
+    const cmd = `rm -f ${shellQuote(marker)}; ${deadManCommand(undo, seconds, marker)}`
+    if (root) await this.root.execChecked(node, cmd, 15_000)
+    else await this.remote.execChecked(node, cmd, {timeoutMs: 15_000})
     return marker
+  }
+
+  /**
+   * Partition of the member's peer or client traffic with iptables DROP rules in OUTPUT (as root: see
+   * RootShell); the dead-man timer deletes them. Rules carry the comment plasmactl-drill:RUN_ID.
+   */
+  async partition(node: NodeSpec, kind: PartitionKind, deadManSeconds: number): Promise<AppliedFault> {
+    const rules = partitionRules(this.ctx, node, kind, `plasmactl-drill:${this.runId}`)
+    const {apply, undo} = partitionScripts(rules)
+    const cancelMarker = await this.arm(node, undo, deadManSeconds, true)
+    const f: AppliedFault = {kind: 'partition', node: node.name, undo, cancelMarker, root: true, rules}
+    try {
+      await this.root.execChecked(node, apply)
+    } catch (error) {
+      // Nothing half-applied: take back whatever rules went in.
+      await this.revert(f, node).catch(() => undefined)
+      throw error
+    }
+    return f
   }
 
   /** kill -9 of the member (the service's own kill verb); the dead-man starts it again. */
@@ -80,11 +108,15 @@ export class FaultInjector {
 
   /** Takes the fault back now (idempotent) and disarms the dead-man timer. */
   async revert(f: AppliedFault, node: NodeSpec): Promise<void> {
-    await this.remote.execChecked(node, `touch ${shellQuote(f.cancelMarker)}; ${f.undo}`, {timeoutMs: 60_000})
+    const cmd = `touch ${shellQuote(f.cancelMarker)}; ${f.undo}`
+    if (f.root) await this.root.execChecked(node, cmd, 60_000)
+    else await this.remote.execChecked(node, cmd, {timeoutMs: 60_000})
   }
 
   /** Disarms the dead-man timer only (the recovery brought the member back another way). */
   async disarm(f: AppliedFault, node: NodeSpec): Promise<void> {
-    await this.remote.exec(node, `touch ${shellQuote(f.cancelMarker)}`, {timeoutMs: 15_000})
+    const cmd = `touch ${shellQuote(f.cancelMarker)}`
+    if (f.root) await this.root.exec(node, cmd, 15_000)
+    else await this.remote.exec(node, cmd, {timeoutMs: 15_000})
   }
 }

@@ -16,6 +16,7 @@ import {acked, checkHistory, latencyWindow, longestAckGap, secs} from './analyze
 import {drillSpec, type DrillSpec} from './catalog.js'
 import {type AppliedFault, FaultInjector} from './faults.js'
 import {ClusterMonitor} from './monitor.js'
+import {RootShell} from './partition.js'
 import {writeDrillReport} from './report.js'
 import type {DrillMeasures, DrillResult, SloResult} from './types.js'
 import {Workload} from './workload.js'
@@ -138,6 +139,10 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       )
     }
     const target = pickTarget(spec, o.ctx, pre.leader, o.node)
+    if (spec.partition) {
+      const why = await new RootShell(remote, o.ctx).unavailable(target)
+      if (why) return skipped(o, spec, why)
+    }
     if (spec.needsSnapshot && !o.noSnapshot) await requireFreshSnapshot(o)
     const runId = Journal.newId('drill')
     const journal = await Journal.create(drillsDir(), runId, {
@@ -212,7 +217,11 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     const faultAt = now()
     for (const v of victims)
       live.applied.push({
-        f: spec.fault === 'stop' ? await injector.stop(v, deadMan) : await injector.kill(v, deadMan),
+        f: spec.partition
+          ? await injector.partition(v, spec.partition, deadMan)
+          : spec.fault === 'stop'
+            ? await injector.stop(v, deadMan)
+            : await injector.kill(v, deadMan),
         node: v,
       })
     await journal.append({type: 'step-end', step: 'fault', target: victimNames, ok: true})
@@ -231,7 +240,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     let recoveryStatus = 'ok'
     if (!o.recover) {
       live.reverted = true
-    } else if (spec.fault === 'stop') {
+    } else if (spec.fault === 'stop' || spec.partition) {
       await revertAll()
     } else {
       const [name, params] =
@@ -303,12 +312,15 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     const ops = workload.history
     const detection = monitor.health.find((h) => h.t > faultAt && h.status !== 'ok')
     const newLeader = monitor.samples.find((s) => s.t > faultAt && s.leader !== null && s.leader !== oldLeader)
+    // A healed partition forces an election (etcd 3.4: pre-vote off): one that came after the heal is
+    // timed from the heal, not from the fault (the hold is not election time).
+    const electionFrom = (t: number) => (spec.partition && t > recoverAt ? recoverAt : faultAt)
     const leaderFault = victims.some((v) => v.name === oldLeader)
     const baselineGap = longestAckGap(ops, 0, faultAt)
     const faultGap = longestAckGap(ops, faultAt, afterFrom)
     const measures: DrillMeasures = {
       detectionSeconds: detection ? secs(detection.t - faultAt) : null,
-      electionSeconds: newLeader ? secs(newLeader.t - faultAt) : null,
+      electionSeconds: newLeader ? secs(newLeader.t - electionFrom(newLeader.t)) : null,
       unavailableSeconds: secs(Math.max(0, faultGap - baselineGap)),
       failedOps: ops.filter((x) => x.outcome === 'fail').length,
       indeterminateOps: ops.filter((x) => x.outcome === 'indeterminate').length,
@@ -332,9 +344,11 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
               objective: 'leader election',
               limit: `< ${ELECTION_LIMIT_SECONDS}s`,
               value: measures.electionSeconds,
-              pass: leaderFault
-                ? measures.electionSeconds !== null && measures.electionSeconds < ELECTION_LIMIT_SECONDS
-                : measures.electionSeconds === null || measures.electionSeconds < ELECTION_LIMIT_SECONDS,
+              // A client partition leaves the leader leading: no election is due.
+              pass:
+                leaderFault && spec.partition !== 'client'
+                  ? measures.electionSeconds !== null && measures.electionSeconds < ELECTION_LIMIT_SECONDS
+                  : measures.electionSeconds === null || measures.electionSeconds < ELECTION_LIMIT_SECONDS,
             },
             {
               objective: 'single node failure: cluster continues',
@@ -369,7 +383,13 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       context: o.ctx.name,
       status: verdict,
       verdict,
-      fault: {kind: spec.fault, node: victimNames, wasLeader: leaderFault, deadManSeconds: deadMan},
+      fault: {
+        kind: spec.partition ? `${spec.partition}-partition` : spec.fault,
+        node: victimNames,
+        wasLeader: leaderFault,
+        deadManSeconds: deadMan,
+        ...(spec.partition ? {rules: live.applied.flatMap((a) => a.f.rules ?? [])} : {}),
+      },
       recovery: {
         method: o.recover ? spec.recovery : 'dead-man timer (--no-recover)',
         status: recoveryStatus,

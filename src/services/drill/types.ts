@@ -35,7 +35,7 @@ export interface DrillResult {
   verdict: 'pass' | 'fail' | 'skipped'
   /** Why the drill did not run ("skipped: netem not available"). */
   skipped?: string
-  fault?: {kind: string; node: string; wasLeader: boolean; deadManSeconds: number}
+  fault?: {kind: string; node: string; wasLeader: boolean; deadManSeconds: number; rules?: string[]}
   recovery?: {method: string; status: string; seconds: number | null}
   measures?: DrillMeasures
   slo?: SloResult[]

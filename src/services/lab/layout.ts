@@ -19,6 +19,14 @@ export const LAB_USER = 'plasmalab'
 export const DEFAULT_ADDRESS_PREFIX = '127.0.10'
 export const DEFAULT_CONTEXT_NAME = 'lab'
 
+/** The cgroup v2 hierarchy (hybrid mode mounts it here) under which each lab node's sshd gets its own group. */
+export const CGROUP2_ROOT = '/sys/fs/cgroup/unified'
+
+/** A lab node's cgroup (relative to CGROUP2_ROOT, as `iptables -m cgroup --path` wants it): one per address. */
+export function labNodeCgroup(address: string): string {
+  return `plasmactl-lab/${address}`
+}
+
 export function isRoot(): boolean {
   return process.getuid?.() === 0
 }

@@ -1,7 +1,8 @@
-import {mkdir, readFile, rm} from 'node:fs/promises'
+import {mkdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
 import {isRunning, processInfo, readPidFile, run, terminate} from '../../adapters/exec/index.js'
 import {OperationError} from '../../errors.js'
-import {isRoot, nodePaths} from './layout.js'
+import {CGROUP2_ROOT, isRoot, labNodeCgroup, nodePaths} from './layout.js'
 import type {LabHostState} from './state.js'
 
 export interface SshdStart {
@@ -20,10 +21,26 @@ async function logTail(file: string, lines = 5): Promise<string> {
   return text.trim().split('\n').slice(-lines).join('; ')
 }
 
+/**
+ * Moves the node's sshd into its own cgroup v2 group, so that everything started through it (the
+ * member) can be cut off by `iptables -m cgroup --path` (partition drills). Best effort: without root
+ * or without the v2 hierarchy the lab works as before and partition drills report themselves skipped.
+ */
+async function joinNodeCgroup(address: string, pid: number): Promise<void> {
+  if (!isRoot() || !(await stat(CGROUP2_ROOT).catch(() => undefined))) return
+  const group = join(CGROUP2_ROOT, labNodeCgroup(address))
+  await mkdir(group, {recursive: true})
+    .then(() => writeFile(join(group, 'cgroup.procs'), `${pid}\n`))
+    .catch(() => undefined)
+}
+
 /** Starts the node's own sshd unless it runs already; returns once it listens (pid file written). */
 export async function startSshd(dir: string, node: LabHostState, sshdBin: string): Promise<SshdStart> {
   const running = await sshdPid(dir, node.name)
-  if (running) return {pid: running, started: false}
+  if (running) {
+    await joinNodeCgroup(node.address, running)
+    return {pid: running, started: false}
+  }
   const np = nodePaths(dir, node.name)
   await rm(np.sshdPid, {force: true})
   // Privilege separation needs this directory when sshd runs as root.
@@ -44,7 +61,10 @@ export async function startSshd(dir: string, node: LabHostState, sshdBin: string
   const deadline = Date.now() + 10_000
   while (Date.now() < deadline) {
     const pid = await readPidFile(np.sshdPid)
-    if (pid && (await processInfo(pid)).alive) return {pid, started: true}
+    if (pid && (await processInfo(pid)).alive) {
+      await joinNodeCgroup(node.address, pid)
+      return {pid, started: true}
+    }
     await new Promise((res) => setTimeout(res, 25))
   }
   const tail = await logTail(np.sshdLog)
