@@ -3,9 +3,9 @@ import {BaseCommand, outputFlag} from '../base-command.js'
 import {resolveContext} from '../config/context.js'
 import {parseTimeout} from '../config/duration.js'
 import {exitNameForStatus, setExitCode} from '../errors.js'
-import {renderHealth} from '../output/health.js'
+import {renderHealth, watchEvents} from '../output/health.js'
 import {renderHealthPrometheus} from '../output/prometheus.js'
-import {checkHealth, type HealthReport, watchHealth} from '../services/health/index.js'
+import {checkHealth, type HealthReport, type HealthWatchEnd, watchHealth} from '../services/health/index.js'
 
 export default class Health extends BaseCommand<typeof Health> {
   static override summary = 'Check every component of the cluster and say plainly what is wrong'
@@ -56,7 +56,7 @@ export default class Health extends BaseCommand<typeof Health> {
     process.once('SIGINT', () => abort.abort())
     let last: HealthReport | undefined
     let reports = 0
-    const events: string[] = []
+    const events = watchEvents()
     for await (const {report, changes} of watchHealth(
       opts,
       parseTimeout(this.flags.interval, '--interval'),
@@ -68,15 +68,10 @@ export default class Health extends BaseCommand<typeof Health> {
       if (this.jsonEnabled())
         this.emitEnvelope({type: 'report', ...report, changes}, report.status, exitNameForStatus(report.status))
       else {
-        // Changes stay on screen under the table (the last 10), so a blip is not lost on the next refresh.
-        events.push(...changes.map((c) => `${report.checkedAt} ${c}`))
-        events.splice(0, Math.max(0, events.length - 10))
+        const under = events(report.checkedAt, changes)
         if (process.stdout.isTTY) process.stdout.write('\u001B[2J\u001B[H')
         else for (const c of changes) this.logToStderr(`${report.checkedAt} ${c}`)
-        this.log(
-          this.render(report) +
-            (process.stdout.isTTY && events.length > 0 ? `\n\nEvents:\n  ${events.join('\n  ')}` : ''),
-        )
+        this.log(this.render(report) + (process.stdout.isTTY ? under : ''))
       }
     }
     setExitCode('INTERRUPTED')
@@ -90,12 +85,4 @@ export default class Health extends BaseCommand<typeof Health> {
       ? renderHealthPrometheus(r).trimEnd()
       : renderHealth(r, {wide: this.flags.output === 'wide'})
   }
-}
-
-/** The last line of `health --watch --json`. */
-export interface HealthWatchEnd {
-  type: 'end'
-  status: 'interrupted'
-  reports: number
-  lastStatus: HealthReport['status'] | null
 }

@@ -73,3 +73,16 @@ export function renderHealth(r: HealthReport, view: TableView = {}): string {
   }
   return out.join('\n')
 }
+
+/**
+ * The events under the `health --watch` table: the last LIMIT changes with their time, kept across
+ * refreshes so a blip is not lost when the next table is drawn.
+ */
+export function watchEvents(limit = 10): (checkedAt: string, changes: string[]) => string {
+  const events: string[] = []
+  return (checkedAt, changes) => {
+    events.push(...changes.map((c) => `${checkedAt} ${c}`))
+    events.splice(0, Math.max(0, events.length - limit))
+    return events.length > 0 ? `\n\nEvents:\n  ${events.join('\n  ')}` : ''
+  }
+}

@@ -215,6 +215,14 @@ interface ChainfireDetails {
   members: {name: string; reachable: boolean; healthy: boolean; error: string | null}[]
 }
 
+/** The last line of `health --watch --json`. */
+export interface HealthWatchEnd {
+  type: 'end'
+  status: 'interrupted'
+  reports: number
+  lastStatus: HealthReport['status'] | null
+}
+
 export interface HealthUpdate {
   report: HealthReport
   changes: string[]

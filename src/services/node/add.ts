@@ -21,6 +21,7 @@ import {
   readClusterLock,
   setNodeRemoved,
   type StepDef,
+  beginNodeRun,
   StepRunner,
   takeClusterLock,
   waitForCluster,
@@ -498,16 +499,8 @@ export async function addNode(opts: NodeAddOptions): Promise<NodeAddResult> {
     const runId = journal?.id ?? Journal.newId('node-add')
     lock = await takeClusterLock(client, opts.ctx, runId, `node add ${node.name}`, opts.reporter)
     if (!journal) {
-      journal = await Journal.create(nodeRunsDir(), runId, {
-        kind: 'node',
-        op: 'add',
-        node: node.name,
-        context: opts.ctx.name,
-        spec: node,
-        plan,
-      })
-      for (const c of plan.checks.filter((x) => x.overridden)) await journal.override(c.id, c.message)
-      opts.reporter.info(`run ${runId} (resume with: plasmactl node resume ${runId})`)
+      const begin = {op: 'add', node: node.name, context: opts.ctx.name, spec: node, plan}
+      journal = await beginNodeRun(runId, begin, plan.checks, opts.reporter)
     }
     const runner = new StepRunner<string>(journal, opts.reporter, {lock, state: () => clusterState(client, opts.ctx)})
     const verified = await executeAdd({

@@ -9,9 +9,24 @@ import {clusterStateText} from '../../runbook/cluster.js'
 import {checkChainfire, type ChainfireHealth} from '../health/probes/chainfire.js'
 import {acquireClusterLock, CLUSTER_LOCK_KEY, type HeldLock, type LockHolder, readLockHolder} from '../lock.js'
 import type {Reporter} from '../reporter.js'
+import {Journal} from '../../core/engine/journal.js'
+import type {CheckFinding} from './preflight.js'
 
 export function nodeRunsDir(): string {
   return join(stateDir(), 'node-runs')
+}
+
+/** Starts the journal of a new node run: its begin event, every overridden check, then the run id said first. */
+export async function beginNodeRun(
+  runId: string,
+  begin: Record<string, unknown>,
+  checks: readonly CheckFinding[],
+  reporter: Reporter,
+): Promise<Journal> {
+  const journal = await Journal.create(nodeRunsDir(), runId, {kind: 'node', ...begin})
+  for (const c of checks.filter((x) => x.overridden)) await journal.override(c.id, c.message)
+  reporter.info(`run ${runId} (resume with: plasmactl node resume ${runId})`)
+  return journal
 }
 
 /** The member that is this node: by name, else by peer URL. */

@@ -22,6 +22,7 @@ import {
   readClusterLock,
   setNodeRemoved,
   type StepDef,
+  beginNodeRun,
   StepRunner,
   takeClusterLock,
   waitForCluster,
@@ -628,15 +629,8 @@ export async function removeNode(opts: NodeRemoveOptions): Promise<NodeRemoveRes
         asideDir: plan.asideDir.replace(RUN_PLACEHOLDER, runId),
         steps: plan.steps.map((s) => ({...s, describe: s.describe.replace(RUN_PLACEHOLDER, runId)})),
       }
-      journal = await Journal.create(nodeRunsDir(), runId, {
-        kind: 'node',
-        op: 'remove',
-        node: node.name,
-        context: opts.ctx.name,
-        plan,
-      })
-      for (const c of plan.checks.filter((x) => x.overridden)) await journal.override(c.id, c.message)
-      opts.reporter.info(`run ${runId} (resume with: plasmactl node resume ${runId})`)
+      const begin = {op: 'remove', node: node.name, context: opts.ctx.name, plan}
+      journal = await beginNodeRun(runId, begin, plan.checks, opts.reporter)
     }
     const runner = new StepRunner<string>(journal, opts.reporter, {lock, state: () => clusterState(client, opts.ctx)})
     const verified = await executeRemoval({

@@ -13,6 +13,7 @@ import {
   contextWith,
   contextWithout,
   nodeRunsDir,
+  beginNodeRun,
   StepRunner,
   takeClusterLock,
 } from './common.js'
@@ -127,18 +128,8 @@ export async function replaceNode(opts: NodeReplaceOptions): Promise<NodeReplace
         asideDir: plan.remove.asideDir.replace('<run-id>', runId),
         steps: plan.remove.steps.map((s) => ({...s, describe: s.describe.replace('<run-id>', runId)})),
       }
-      journal = await Journal.create(nodeRunsDir(), runId, {
-        kind: 'node',
-        op: 'replace',
-        old: old.name,
-        new: fresh.name,
-        context: opts.ctx.name,
-        spec: fresh,
-        plan,
-      })
-      for (const c of [...plan.remove.checks, ...plan.add.checks].filter((x) => x.overridden))
-        await journal.override(c.id, c.message)
-      opts.reporter.info(`run ${runId} (resume with: plasmactl node resume ${runId})`)
+      const begin = {op: 'replace', old: old.name, new: fresh.name, context: opts.ctx.name, spec: fresh, plan}
+      journal = await beginNodeRun(runId, begin, [...plan.remove.checks, ...plan.add.checks], opts.reporter)
     }
     const runner = new StepRunner<string>(journal, opts.reporter, {lock, state: () => clusterState(client, opts.ctx)})
     const common = {
