@@ -31,6 +31,7 @@ import {hostFindings} from './host-check.js'
 import {
   type ClusterView,
   mapMembershipError,
+  membershipChange,
   MembershipRefusedError,
   outcomeOf,
   type RemoveOutcome,
@@ -323,12 +324,10 @@ export async function executeAdd(x: AddExec): Promise<RemoveOutcome> {
       const members = (await client.memberList()).members
       const have = memberOfNode(ctx, node, members)
       if (have) return {memberId: have.id, initialCluster: initialCluster(members, have.id, node.name)}
-      try {
-        const r = await client.memberAdd([plan.peerUrl], true, await leaderEndpoint(client, others, probeMs))
-        return {memberId: r.member.id, initialCluster: initialCluster(r.members, r.member.id, node.name)}
-      } catch (error) {
-        throw mapMembershipError(error, `add member ${node.name}`)
-      }
+      const r = await membershipChange(`add member ${node.name}`, async () =>
+        client.memberAdd([plan.peerUrl], true, await leaderEndpoint(client, others, probeMs)),
+      )
+      return {memberId: r.member.id, initialCluster: initialCluster(r.members, r.member.id, node.name)}
     })
     const added = runner.dataOf(`member-add@${node.name}`) as {memberId: string; initialCluster: string}
     await runner.run(step('mark-active'), async () => {

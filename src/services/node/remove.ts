@@ -306,6 +306,24 @@ export function mapMembershipError(error: unknown, what: string): Error {
   return refusal ? new MembershipRefusedError(what, error as ChainfireCallError, refusal) : (error as Error)
 }
 
+/**
+ * A membership change (add/remove). etcd's strict reconfiguration check says "unhealthy cluster"
+ * until every peer has been connected for its health interval (5 s), e.g. just after a restart, a
+ * restore or a leadership move: that refusal is retried for a bounded time before it is final (exit 6).
+ */
+export async function membershipChange<T>(what: string, call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + UNHEALTHY_RETRY_MS
+  for (;;) {
+    try {
+      return await call()
+    } catch (error) {
+      const transient = error instanceof ChainfireCallError && error.membershipRefusal === 'unhealthy-cluster'
+      if (!transient || Date.now() > deadline) throw mapMembershipError(error, what)
+      await new Promise((r) => setTimeout(r, 1000))
+    }
+  }
+}
+
 /** Everything the removal steps need; built by removeNode and reused by node replace. */
 export interface RemoveExec {
   loaded: LoadedConfig
@@ -364,20 +382,9 @@ export async function executeRemoval(x: RemoveExec): Promise<RemoveOutcome> {
         if (!members.some((m) => m.id === plan.member!.id)) return {alreadyRemoved: true}
         // Leadership may have come back to the node since the transfer step: move it again.
         await transferIfLeader()
-        // etcd's strict reconfiguration check says "unhealthy cluster" until every remaining peer
-        // has been connected for its health interval (5 s), e.g. just after a restart or a
-        // leadership move: that refusal is retried for a bounded time before it is final (exit 6).
-        const deadline = Date.now() + UNHEALTHY_RETRY_MS
-        for (;;) {
-          try {
-            await restClient.memberRemove(plan.member!.id, await leaderEndpoint(restClient, rest, probeMs))
-            break
-          } catch (error) {
-            const transient = error instanceof ChainfireCallError && error.membershipRefusal === 'unhealthy-cluster'
-            if (!transient || Date.now() > deadline) throw mapMembershipError(error, `remove member ${node.name}`)
-            await new Promise((r) => setTimeout(r, 1000))
-          }
-        }
+        await membershipChange(`remove member ${node.name}`, async () =>
+          restClient.memberRemove(plan.member!.id, await leaderEndpoint(restClient, rest, probeMs)),
+        )
         return {removed: plan.member!.id}
       })
       await markRemoved()
