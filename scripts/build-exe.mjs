@@ -7,6 +7,7 @@
 // Usage: node scripts/build-exe.mjs (after scripts/build.sh), or npm run build:exe
 import {execFileSync, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
+import {createRequire} from 'node:module'
 import {copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, relative, sep} from 'node:path'
@@ -41,6 +42,20 @@ const files = {
 }
 for (const dir of ['templates', 'runbooks', 'schemas'])
   for (const f of walk(join(root, dir)).sort()) files[rel(f)] = readFileSync(f, 'utf8')
+// The lab's FlareDB store stand-in (templates/lab/flaredb-store.mjs) runs under PATH's node and
+// imports @grpc/grpc-js, which the executable has no node_modules for: one bundled file beside it.
+const grpcVendor = await esbuild.build({
+  entryPoints: [createRequire(join(root, 'package.json')).resolve('@grpc/grpc-js')],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  minify: true,
+  charset: 'ascii',
+  legalComments: 'none',
+  logLevel: 'warning',
+  write: false,
+})
+files['templates/lab/grpc-js.cjs'] = grpcVendor.outputFiles[0].text
 const rootJson = JSON.stringify({files})
 const rootHash = createHash('sha256').update(rootJson).digest('hex').slice(0, 16)
 rmSync(work, {recursive: true, force: true})
@@ -90,7 +105,18 @@ const distFiles = {
     build.onLoad({filter: /\.js$/}, (args) => {
       if (!args.path.startsWith(dist + sep)) return undefined
       let text = readFileSync(args.path, 'utf8')
-      if (!text.includes('import.meta.url')) return undefined
+      // A dynamic import() of a package that is a chunk: the executable's embedded script has no
+      // dynamic-import callback, so it becomes the chunk's require (still loaded only on that path).
+      const lazy = new RegExp(
+        `\\bimport\\((['"])(${Object.values(CHUNKS)
+          .flat()
+          .map((x) => x.replaceAll(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
+          .join('|')})\\1\\)`,
+        'g',
+      )
+      const hasLazy = lazy.test(text)
+      if (!text.includes('import.meta.url') && !hasLazy) return undefined
+      text = text.replaceAll(lazy, 'Promise.resolve().then(() => require($1$2$1))')
       // A require resolved at build time is bundled (the generated protobuf codecs).
       text = text.replaceAll(/createRequire\(import\.meta\.url\)\((['"][^'"]+['"])\)/g, 'require($1)')
       text = text.replaceAll('import.meta.url', `__plasmactlFileUrl(${JSON.stringify(rel(args.path))})`)

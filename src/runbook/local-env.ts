@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 import {delimiter, join} from 'node:path'
+import {isSea} from 'node:sea'
 import {writeFileAtomic} from '../core/fs.js'
 import {stateDir} from '../config/paths.js'
 import {shellQuote} from '../shell-quote.js'
@@ -8,11 +9,14 @@ import {PACKAGE_ROOT} from './loader.js'
 
 /**
  * The directory holding a `plasmactl` that runs this installation (this Node and this package's
- * bin/run.js), whatever is (or is not) on PATH. Written once per installation under the state dir.
+ * bin/run.js, or this single executable), whatever is (or is not) on PATH. Written once per
+ * installation under the state dir.
  */
 export async function selfShimDir(): Promise<string> {
-  const runJs = join(PACKAGE_ROOT, 'bin', 'run.js')
-  const script = `#!/bin/sh\n# plasmactl: runbook local steps run the installation that runs the runbook.\nexec ${shellQuote(process.execPath)} ${shellQuote(runJs)} "$@"\n`
+  const self = isSea()
+    ? shellQuote(process.execPath)
+    : `${shellQuote(process.execPath)} ${shellQuote(join(PACKAGE_ROOT, 'bin', 'run.js'))}`
+  const script = `#!/bin/sh\n# plasmactl: runbook local steps run the installation that runs the runbook.\nexec ${self} "$@"\n`
   const dir = join(stateDir(), 'self', createHash('sha256').update(script).digest('hex').slice(0, 16))
   const file = join(dir, 'plasmactl')
   if ((await readFile(file, 'utf8').catch(() => undefined)) !== script) await writeFileAtomic(file, script, 0o755)

@@ -8,7 +8,9 @@ import {readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {request as httpRequest} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 
-const grpc = await import(process.env.GRPC_JS ?? '@grpc/grpc-js')
+// GRPC_JS: node_modules' grpc-js, or the single executable's bundled copy (CommonJS: its default export).
+const grpcModule = await import(process.env.GRPC_JS ?? '@grpc/grpc-js')
+const grpc = grpcModule.Server ? grpcModule : grpcModule.default
 const env = (k, d) => process.env[k] ?? d ?? (() => { throw new Error(`missing ${k}`) })()
 const id = env('STORE_ID')
 const node = env('STORE_NODE')

@@ -1,4 +1,5 @@
 import {dirname, join, resolve} from 'node:path'
+import {isSea} from 'node:sea'
 import {fileURLToPath} from 'node:url'
 import {stateDir} from '../../config/paths.js'
 
@@ -88,3 +89,14 @@ export function serviceTemplate(dir: string, verb: string): string {
 export function templatePath(name: string): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'templates', 'lab', name)
 }
+
+/**
+ * The Node for a lab script the operator's side runs later (the IAM token command): this process's
+ * Node on the npm path; the single executable runs no scripts, so there `node` from PATH.
+ */
+export function labScriptNode(): string {
+  return isSea() ? 'node' : process.execPath
+}
+
+/** The process name (comm) of the lab's script stand-ins, started by the `node` lab up found. */
+export const LAB_SCRIPT_COMM = 'node'

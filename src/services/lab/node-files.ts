@@ -1,4 +1,5 @@
 import {chmod, chown, mkdir, readFile} from 'node:fs/promises'
+import {join} from 'node:path'
 import {writeFileAtomic} from '../../core/fs.js'
 import {UsageError} from '../../errors.js'
 import {exists} from './keys.js'
@@ -20,6 +21,18 @@ export async function renderTemplate(name: string, values: Record<string, string
     return values[key]
   })
   return out
+}
+
+/**
+ * A lab script (templates/lab/NAME) copied to DIR/bin/NAME, readable by the lab user wherever the
+ * package lives (the single executable's files sit under the operator's own home). Rewritten only
+ * when it changed. Returns its path.
+ */
+export async function labScript(dir: string, name: string): Promise<string> {
+  const target = join(dir, 'bin', name)
+  const text = await readFile(templatePath(name), 'utf8')
+  if ((await readFile(target, 'utf8').catch(() => undefined)) !== text) await writeFileAtomic(target, text, 0o644)
+  return target
 }
 
 function shq(v: string): string {

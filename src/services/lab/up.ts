@@ -1,6 +1,7 @@
 import {randomBytes} from 'node:crypto'
 import {chmod, mkdir, stat} from 'node:fs/promises'
 import {dirname} from 'node:path'
+import {isSea} from 'node:sea'
 import {SshConnections} from '../../adapters/ssh/index.js'
 import {OperationError, UsageError} from '../../errors.js'
 import type {Reporter} from '../reporter.js'
@@ -343,7 +344,8 @@ async function findComponentPrograms(programs: [string, string][]): Promise<Reco
   const found: Record<string, string> = {}
   const missing: [string, string][] = []
   for (const [name, pkg] of programs) {
-    const p = name === 'node' ? process.execPath : await which(name)
+    // This Node, unless this is the single executable (no Node for scripts): then PATH's.
+    const p = name === 'node' && !isSea() ? process.execPath : await which(name)
     if (p) found[name] = p
     else missing.push([name, pkg])
   }

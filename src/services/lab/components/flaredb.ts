@@ -1,9 +1,11 @@
 import {createRequire} from 'node:module'
-import {basename, join} from 'node:path'
+import {join} from 'node:path'
+import {isSea} from 'node:sea'
 import {pathToFileURL} from 'node:url'
 import {ChainfireClient} from '../../../adapters/chainfire/index.js'
 import {OperationError} from '../../../errors.js'
-import {templatePath} from '../layout.js'
+import {LAB_SCRIPT_COMM} from '../layout.js'
+import {labScript} from '../node-files.js'
 import {
   componentDir,
   labUserDir,
@@ -30,7 +32,7 @@ export function flaredbPaths(state: LabState, node: string) {
   return {dir, pid: join(dir, 'store.pid'), log: join(dir, 'store.log')}
 }
 
-const comm = () => basename(process.execPath).slice(0, 15)
+const comm = () => LAB_SCRIPT_COMM
 export const storeId = (state: LabState, node: string) => String(state.nodes.findIndex((n) => n.name === node) + 1)
 
 export const flaredbComponent: LabComponent = {
@@ -40,7 +42,12 @@ export const flaredbComponent: LabComponent = {
 
   async up({state, user, bins, chainfire, reporter}) {
     const heartbeatMs = state.componentOptions?.flaredbHeartbeatMs ?? 10_000
-    const grpcJs = pathToFileURL(createRequire(import.meta.url).resolve('@grpc/grpc-js')).href
+    // @grpc/grpc-js for the store: node_modules' on the npm path; the single executable ships one
+    // bundled copy beside the template (scripts/build-exe.mjs).
+    const grpcJs = isSea()
+      ? pathToFileURL(await labScript(state.dir, 'grpc-js.cjs')).href
+      : pathToFileURL(createRequire(import.meta.url).resolve('@grpc/grpc-js')).href
+    const storeScript = await labScript(state.dir, 'flaredb-store.mjs')
     const out: LabComponentProcess[] = []
     for (const n of state.nodes) {
       const p = flaredbPaths(state, n.name)
@@ -58,7 +65,7 @@ export const flaredbComponent: LabComponent = {
       const envArgs = Object.entries(env)
         .map(([k, v]) => shq(`${k}=${v}`))
         .join(' ')
-      const start = `env ${envArgs} setsid ${shq(bins.node)} ${shq(templatePath('flaredb-store.mjs'))} </dev/null >>"$LOG_FILE" 2>&1 &`
+      const start = `env ${envArgs} setsid ${shq(bins.node)} ${shq(storeScript)} </dev/null >>"$LOG_FILE" 2>&1 &`
       await writeServiceScript(state, user, {
         service: SERVICE,
         node: n.name,

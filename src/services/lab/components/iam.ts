@@ -1,8 +1,9 @@
 import {generateKeyPairSync} from 'node:crypto'
 import {access, mkdir} from 'node:fs/promises'
-import {basename, join} from 'node:path'
+import {join} from 'node:path'
 import {writeFileAtomic} from '../../../core/fs.js'
-import {templatePath} from '../layout.js'
+import {LAB_SCRIPT_COMM, labScriptNode, templatePath} from '../layout.js'
+import {labScript} from '../node-files.js'
 import {
   componentDir,
   labUserDir,
@@ -41,7 +42,7 @@ export function iamPaths(state: LabState) {
 }
 
 export const iamUrl = (state: LabState) => `http://${state.nodes[0].address}:${IAM_PORT}`
-const comm = () => basename(process.execPath).slice(0, 15)
+const comm = () => LAB_SCRIPT_COMM
 
 export const iamComponent: LabComponent = {
   name: 'iam',
@@ -66,7 +67,9 @@ export const iamComponent: LabComponent = {
     const env = {IAM_LISTEN: `${state.nodes[0].address}:${IAM_PORT}`, JWKS_FILE: p.jwks, PID_FILE: p.pid}
     const start = `env ${Object.entries(env)
       .map(([k, v]) => shq(`${k}=${v}`))
-      .join(' ')} setsid ${shq(bins.node)} ${shq(templatePath('iam-server.mjs'))} </dev/null >>"$LOG_FILE" 2>&1 &`
+      .join(
+        ' ',
+      )} setsid ${shq(bins.node)} ${shq(await labScript(state.dir, 'iam-server.mjs'))} </dev/null >>"$LOG_FILE" 2>&1 &`
     await writeServiceScript(state, user, {
       service: SERVICE,
       node: p.node,
@@ -100,7 +103,7 @@ export const iamComponent: LabComponent = {
       sections: {
         iam: {
           url: iamUrl(state),
-          'token-command': [process.execPath, templatePath('iam-token.mjs'), p.signingKey, iamUrl(state)]
+          'token-command': [labScriptNode(), templatePath('iam-token.mjs'), p.signingKey, iamUrl(state)]
             .map(shq)
             .join(' '),
         },
