@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
-import {readFile} from 'node:fs/promises'
+import {spawn} from 'node:child_process'
+import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {isRunning, waitForExit} from '../../src/adapters/exec/processes.js'
-import {type Lab, startLab} from '../helpers/lab.js'
+import {cliCommand, eventually, type Lab, startLab} from '../helpers/lab.js'
 
 /** PlasmaVMC against real QEMU processes (`lab up --with vm`): crash, hang, orphan, bad records, restart. */
 describe('vm check / restart / reconcile-orphans against real QEMU', () => {
@@ -64,6 +65,64 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
     const health = await lab.cli(['health', '--json'])
     const comp = health.json.data.components.find((c: {component: string}) => c.component === 'plasmavmc')
     assert.equal(comp.status, 'ok', JSON.stringify(comp))
+  })
+
+  it('a held cluster lock refuses vm restart, evacuate and reconcile-orphans (exit 6, naming the holder); SIGTERM ends the holder with 143 and its state left', async () => {
+    // This lab's own state dir: the lock files of labs of other work trees (context "lab" too) stay apart.
+    const env = {PLASMACTL_STATE_DIR: join(lab.dir, '..', 'lock-state')}
+    const holderFile = join(lab.dir, '..', 'lock-holder.yaml')
+    await writeFile(
+      holderFile,
+      'apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: lockholder\nsteps:\n  - id: wait\n    kind: run\n    on: n1\n    command: sleep 300\n',
+    )
+    // Through a shell, as systemd or timeout(1) would start it: the shell reports the exit status it saw.
+    const [cmd, pre] = cliCommand()
+    const q = (a: string) => `'${a.replaceAll("'", `'\\''`)}'`
+    const line = [cmd, ...pre, 'runbook', 'run', holderFile, '--yes'].map(q).join(' ')
+    const holder = spawn('sh', ['-c', `${line}; echo "exit=$?"`], {
+      env: {...process.env, PLASMACTL_CONFIG: lab.configPath, ...env},
+    })
+    let out = ''
+    holder.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    holder.stderr.setEncoding('utf8').on('data', (d: string) => (out += d))
+    const ended = new Promise<number | null>((r) => holder.on('close', (code) => r(code)))
+    try {
+      const held = await eventually(
+        async () => {
+          const kv = (await client.get('/plasmactl/locks/cluster')).kvs[0]
+          return kv && (JSON.parse(kv.value.toString()) as {pid: number; runId: string; purpose: string})
+        },
+        60_000,
+        'the runbook holds the cluster lock',
+      )
+      assert.equal(held.purpose, 'runbook lockholder')
+      const pids = {n1: await vmPid('n1', 'vm-n1-01'), n2: await vmPid('n2', 'vm-n2-01')}
+      for (const args of [
+        ['vm', 'restart', 'vm-n1-01', '--yes'],
+        ['vm', 'evacuate', 'n2', '--force', '--yes'],
+        ['vm', 'reconcile-orphans', '--yes'],
+      ]) {
+        const r = await lab.cli(args, {env})
+        const text = r.stdout + r.stderr
+        assert.equal(r.exitCode, 6, `${args.join(' ')}: exit ${r.exitCode}\n${text}`)
+        for (const part of ['locked by', `pid ${held.pid}`, held.runId, 'runbook lockholder'])
+          assert.ok(text.includes(part), `${args.join(' ')}: the refusal names ${part}\n${text}`)
+      }
+      // A dry run changes nothing and takes no lock.
+      const dry = await lab.cli(['vm', 'restart', 'vm-n1-01', '--dry-run'], {env})
+      assert.equal(dry.exitCode, 0, dry.stderr)
+      assert.deepEqual({n1: await vmPid('n1', 'vm-n1-01'), n2: await vmPid('n2', 'vm-n2-01')}, pids, 'nothing restarted')
+      assert.ok((await isRunning(pids.n1)) && (await isRunning(pids.n2)))
+
+      // SIGTERM (systemd stop, timeout(1)): the run records where it stopped, gives the lock back, exits 143.
+      process.kill(held.pid, 'SIGTERM')
+      assert.equal(await ended, 0)
+      assert.match(out, /exit=143/, out)
+      assert.match(out, /aborted at step wait.*resume with: plasmactl runs resume/, out)
+      assert.equal((await client.get('/plasmactl/locks/cluster')).kvs.length, 0, 'the lease was given back')
+    } finally {
+      if (holder.exitCode === null) holder.kill('SIGKILL')
+    }
   })
 
   it('a killed QEMU is reported crashed; vm restart brings it back and QMP says running', async () => {

@@ -3,6 +3,7 @@ import type {Context} from '../../config/schema.js'
 import {RefusedError} from '../../errors.js'
 import type {Reporter} from '../reporter.js'
 import {Remote} from '../remote.js'
+import {asVmChange} from './change.js'
 import {checkVms, type OrphanVm} from './check.js'
 import {killQemuCommand} from './hosts.js'
 
@@ -24,7 +25,11 @@ export interface ReconcileOrphansOptions {
 }
 
 /** Finds QEMU processes no record accounts for; a run (after confirmation) stops them. */
-export async function reconcileOrphans(opts: ReconcileOrphansOptions): Promise<ReconcileOrphansResult> {
+export function reconcileOrphans(opts: ReconcileOrphansOptions): Promise<ReconcileOrphansResult> {
+  return asVmChange(opts, 'vm reconcile-orphans', () => reconcile(opts))
+}
+
+async function reconcile(opts: ReconcileOrphansOptions): Promise<ReconcileOrphansResult> {
   const remote = new Remote(opts.loaded, opts.ctx)
   try {
     const report = await checkVms({loaded: opts.loaded, ctx: opts.ctx, reporter: opts.reporter, remote})
