@@ -29,8 +29,7 @@ export const EXIT_DESCRIPTIONS: Record<ExitName, string> = {
   HEALTH_UNKNOWN:
     'health unknown: something could not be checked from here (our key, known_hosts, config or network); the cause names the file',
   INTERRUPTED: 'interrupted (Ctrl-C / SIGINT)',
-  TERMINATED:
-    'terminated (SIGTERM: systemd stop, timeout(1), kill); the state left behind is reported as after Ctrl-C',
+  TERMINATED: 'terminated (SIGTERM: systemd stop, timeout(1), kill); the state left behind is reported as after Ctrl-C',
 }
 
 export interface ErrorDetails {

@@ -255,7 +255,11 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
       const v = await heldBy(/^runbook lockholder$/)
       const leaderBefore = (await client.status({name: 'n1', url: lab.nodes[0].clientUrl})).leader
       await refusedCells(v, 'a runbook', ['runbook', 'remove', 'add', 'restore', 'leader'])
-      assert.equal((await client.status({name: 'n1', url: lab.nodes[0].clientUrl})).leader, leaderBefore, 'move-leader moved nothing')
+      assert.equal(
+        (await client.status({name: 'n1', url: lab.nodes[0].clientUrl})).leader,
+        leaderBefore,
+        'move-leader moved nothing',
+      )
       assert.equal(v.key, CLUSTER_KEY)
       assert.deepEqual(await memberNames(client), ['n1', 'n2', 'n3'], 'nothing was removed or added')
       const save = await attempt.save()

@@ -111,7 +111,11 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
       // A dry run changes nothing and takes no lock.
       const dry = await lab.cli(['vm', 'restart', 'vm-n1-01', '--dry-run'], {env})
       assert.equal(dry.exitCode, 0, dry.stderr)
-      assert.deepEqual({n1: await vmPid('n1', 'vm-n1-01'), n2: await vmPid('n2', 'vm-n2-01')}, pids, 'nothing restarted')
+      assert.deepEqual(
+        {n1: await vmPid('n1', 'vm-n1-01'), n2: await vmPid('n2', 'vm-n2-01')},
+        pids,
+        'nothing restarted',
+      )
       assert.ok((await isRunning(pids.n1)) && (await isRunning(pids.n2)))
 
       // SIGTERM (systemd stop, timeout(1)): the run records where it stopped, gives the lock back, exits 143.

@@ -191,7 +191,8 @@ export function healthChanges(prev: HealthReport, next: HealthReport, memory?: W
       )
     }
     const before = new Map(p.members.map((m) => [m.name, m]))
-    const cutOff = memory?.cutOff ?? new Set(p.quorum ? p.members.filter((m) => m.reachable && !m.healthy).map((m) => m.name) : [])
+    const cutOff =
+      memory?.cutOff ?? new Set(p.quorum ? p.members.filter((m) => m.reachable && !m.healthy).map((m) => m.name) : [])
     for (const m of n.members) {
       const b = before.get(m.name)
       if (!m.reachable) memory?.cutOff.delete(m.name)
