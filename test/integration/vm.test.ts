@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
-import {readFile, writeFile} from 'node:fs/promises'
+import {execFile, spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {chmod, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
+import {promisify} from 'node:util'
 import {after, before, describe, it} from 'node:test'
+import {parseDocument} from 'yaml'
 import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {isRunning, waitForExit} from '../../src/adapters/exec/processes.js'
 import {cliCommand, eventually, type Lab, startLab} from '../helpers/lab.js'
@@ -349,5 +352,80 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
       await lab.sshExec('n3', `${agent} plasmavmc start`)
     }
     assert.equal((await check()).exitCode, 0)
+  })
+
+  it('production context, in a real terminal (tmux): vm evacuate wants the host name typed and reconcile-orphans the context name; a wrong name refuses (exit 6) and changes nothing', async () => {
+    const doc = parseDocument(await readFile(lab.configPath, 'utf8'))
+    const idx = (doc.toJS().contexts as {name: string}[]).findIndex((c) => c.name === 'lab')
+    doc.setIn(['contexts', idx, 'environment'], 'production')
+    const dir = join(lab.dir, '..')
+    const prodConfig = join(dir, 'production.yaml')
+    await writeFile(prodConfig, doc.toString())
+    const [cmd, pre] = cliCommand()
+    await writeFile(join(dir, 'plasmactl'), `#!/bin/sh\nexec ${[cmd, ...pre].map((a) => `'${a}'`).join(' ')} "$@"\n`)
+    await chmod(join(dir, 'plasmactl'), 0o755)
+    const socket = `plasmactl-vm-confirm-${randomBytes(4).toString('hex')}`
+    const tmux = (...args: string[]) => promisify(execFile)('tmux', ['-L', socket, ...args])
+    const pane = async () => (await tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', 'c')).stdout
+    const waitFor = (want: RegExp, what: string) =>
+      eventually(async () => want.test(await pane()), 120_000, what).catch(async (error) => {
+        throw new Error(`${(error as Error).message}\n--- pane ---\n${await pane()}`)
+      })
+    /** Runs LINE at the shell prompt after clearing the screen (so earlier output cannot match). */
+    const type = async (line: string) => {
+      await tmux('send-keys', '-t', 'c', '-l', line)
+      await tmux('send-keys', '-t', 'c', 'Enter')
+    }
+    const runAtPrompt = async (line: string) => {
+      await tmux('send-keys', '-t', 'c', 'C-l')
+      await type(`clear; ${line}; echo "EXIT=$?"`)
+    }
+    const env = `env PATH=${dir}:$PATH PLASMACTL_CONFIG=${prodConfig} PLASMACTL_STATE_DIR=${join(dir, 'tty-state')}`
+    await tmux('new-session', '-d', '-s', 'c', '-x', '200', '-y', '50', `${env} PS1='$ ' bash --norc --noprofile -i`)
+    const onN2 = async () =>
+      (await check()).data.vms
+        .filter((v: {host: string}) => v.host === 'n2')
+        .map((v: {id: string; pid: number}) => `${v.id}:${v.pid}`)
+        .sort()
+    try {
+      // vm evacuate: the host name, not "y", not another host's name.
+      const before = await onN2()
+      for (const wrong of ['y', 'n1']) {
+        await runAtPrompt('plasmactl vm evacuate n2 --force')
+        await waitFor(
+          /PRODUCTION context: type the host name \(n2\) to confirm/,
+          'the typed-name prompt of vm evacuate',
+        )
+        await type(wrong)
+        await waitFor(/EXIT=\d+/, `vm evacuate to end after "${wrong}"`)
+        assert.match(await pane(), /EXIT=6/)
+        assert.match(await pane(), /evacuation of n2 not confirmed; nothing was changed/)
+        assert.deepEqual(await onN2(), before, `"${wrong}" moved nothing`)
+      }
+
+      // vm reconcile-orphans: the context name.
+      const sock = join(lab.dir, 'nodes', 'n2', 'vm', 'tty-stray.qmp')
+      const pidFile = join(lab.dir, 'nodes', 'n2', 'vm', 'tty-stray.pid')
+      const started = await lab.sshExec(
+        'n2',
+        `qemu-system-x86_64 -machine none -nodefaults -nographic -display none -qmp unix:${sock},server=on,wait=off -daemonize -pidfile ${pidFile}`,
+      )
+      assert.equal(started.exitCode, 0, started.stderr)
+      const stray = Number((await readFile(pidFile, 'utf8')).trim())
+      await runAtPrompt('plasmactl vm reconcile-orphans')
+      await waitFor(/type the context name \(lab\) to confirm/, 'the typed-name prompt of reconcile-orphans')
+      await type('n2')
+      await waitFor(/EXIT=\d+/, 'reconcile-orphans to end after a wrong name')
+      assert.match(await pane(), /EXIT=6/)
+      assert.ok(await isRunning(stray), 'a wrong name stops nothing')
+      await runAtPrompt('plasmactl vm reconcile-orphans')
+      await waitFor(/type the context name \(lab\) to confirm/, 'the typed-name prompt again')
+      await type('lab')
+      await waitFor(/EXIT=\d+/, 'reconcile-orphans to end')
+      assert.match(await pane(), /EXIT=0/)
+      assert.ok(await waitForExit(stray, 10_000), 'the name stops the orphan')
+    } finally {
+      await tmux('kill-server').catch(() => undefined)
+    }
   })
 })

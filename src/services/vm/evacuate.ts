@@ -98,7 +98,8 @@ async function evacuate(opts: EvacuateOptions): Promise<EvacuationResult> {
   }
   const moves = items.filter((i) => i.outcome === 'would-move')
   if (opts.dryRun || moves.length === 0) return result
-  if (!(await opts.confirm(items))) throw new RefusedError(`evacuation of ${opts.host} not confirmed`)
+  if (!(await opts.confirm(items)))
+    throw new RefusedError(`evacuation of ${opts.host} not confirmed; nothing was changed`)
   for (const m of moves) {
     try {
       await restartVm({

@@ -40,7 +40,9 @@ async function reconcile(opts: ReconcileOrphansOptions): Promise<ReconcileOrphan
     }
     if (opts.dryRun || report.orphans.length === 0) return {...base, stopped: [], failed: []}
     if (!(await opts.confirm(report.orphans)))
-      throw new RefusedError(`stopping ${report.orphans.length} orphan QEMU process(es) not confirmed`)
+      throw new RefusedError(
+        `stopping ${report.orphans.length} orphan QEMU process(es) not confirmed; nothing was changed`,
+      )
     const nodes = new Map(opts.ctx.nodes.map((n) => [n.name, n]))
     const results = await Promise.all(
       report.orphans.map(async (o) => {

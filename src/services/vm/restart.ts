@@ -120,7 +120,8 @@ async function restart(opts: VmRestartOptions): Promise<VmRestartResult> {
       ...extra,
     })
     if (opts.dryRun) return result({})
-    if (!(await opts.confirm(plan))) throw new RefusedError(`restart of VM ${rec.id} not confirmed`)
+    if (!(await opts.confirm(plan)))
+      throw new RefusedError(`restart of VM ${rec.id} not confirmed; nothing was changed`)
 
     if (old && oldNode) {
       opts.reporter.info(`vm: stopping QEMU pid ${old.pid} of ${rec.id} on ${rec.host}`)
