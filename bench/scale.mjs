@@ -121,6 +121,19 @@ try {
         .join('\n')}`,
     )
 
+  /** The median time of RUN while h7's sshd is stopped (dead host) and h13's SIGSTOPped (hung host). */
+  function withDeadAndHung(run) {
+    const pidOf = (h) => Number(readFileSync(join(labDir, 'nodes', h, 'sshd', 'sshd.pid'), 'utf8'))
+    const hung = pidOf('h13')
+    process.kill(pidOf('h7'), 'SIGTERM')
+    process.kill(hung, 'SIGSTOP')
+    try {
+      return interleaved(Math.max(3, ROUNDS - 2), {faulty: run}).faulty
+    } finally {
+      process.kill(hung, 'SIGCONT')
+    }
+  }
+
   // 1. Side by side at 50 hosts (same fan-out: 50), 50 hosts vs 1.
   if (!WITH_VM) fleet()
   function fleet() {
@@ -159,25 +172,14 @@ try {
     )
 
     // 4. One dead host (sshd stopped) and one hung (sshd SIGSTOPped) among 50.
-    const pidOf = (h) => Number(readFileSync(join(labDir, 'nodes', h, 'sshd', 'sshd.pid'), 'utf8'))
     const connectTimeout = 20 // long enough that no healthy host times out on this loaded machine
     const healthy = interleaved(Math.max(3, ROUNDS - 2), {healthy: plasmactl(50)}).healthy
-    const dead = pidOf('h7')
-    const hung = pidOf('h13')
-    process.kill(dead, 'SIGTERM')
-    process.kill(hung, 'SIGSTOP')
-    let faulty
-    try {
-      faulty = interleaved(Math.max(3, ROUNDS - 2), {
-        faulty: () =>
-          timeOnce(cli('exec', names(50), '--connect-timeout', `${connectTimeout}s`, '--', 'true'), {
-            env,
-            allowFail: true,
-          }),
-      }).faulty
-    } finally {
-      process.kill(hung, 'SIGCONT')
-    }
+    const faulty = withDeadAndHung(() =>
+      timeOnce(cli('exec', names(50), '--connect-timeout', `${connectTimeout}s`, '--', 'true'), {
+        env,
+        allowFail: true,
+      }),
+    )
     console.log(
       `\n## dead (h7) + hung (h13) among 50: ${fmt(faulty)}; healthy ${fmt(healthy)} + connect timeout ${connectTimeout} s = ${fmt(healthy + connectTimeout)} (goal: faulty <= that)`,
     )
@@ -199,19 +201,7 @@ try {
     // 6. vm check with one dead host (sshd stopped) and one hung (sshd SIGSTOPped) among 50: each costs
     // its connect timeout (the lab context's ssh.connect-timeout) once, never the others' time.
     const connectTimeout = 5
-    const pidOf = (h) => Number(readFileSync(join(labDir, 'nodes', h, 'sshd', 'sshd.pid'), 'utf8'))
-    const dead = pidOf('h7')
-    const hung = pidOf('h13')
-    process.kill(dead, 'SIGTERM')
-    process.kill(hung, 'SIGSTOP')
-    let faulty
-    try {
-      faulty = interleaved(Math.max(3, ROUNDS - 2), {
-        faulty: () => timeOnce(cli('vm', 'check', ...hostFlags(50)), {env, allowFail: true}),
-      }).faulty
-    } finally {
-      process.kill(hung, 'SIGCONT')
-    }
+    const faulty = withDeadAndHung(() => timeOnce(cli('vm', 'check', ...hostFlags(50)), {env, allowFail: true}))
     const healthy = vm['vm check, 50 hosts (100 VMs)']
     console.log(
       `\n## vm check, dead (h7) + hung (h13) among 50: ${fmt(faulty)}; healthy ${fmt(healthy)} + connect timeout ${connectTimeout} s = ${fmt(healthy + connectTimeout)} (goal: faulty <= that)`,

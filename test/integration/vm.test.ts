@@ -24,6 +24,17 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
   }
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const vm = (data: any, id: string) => data.vms.find((v: {id: string}) => v.id === id)
+  /** Starts a QEMU on n2 that no record accounts for (an orphan); returns its pid and QMP socket. */
+  const startStray = async (name: string) => {
+    const sock = join(lab.dir, 'nodes', 'n2', 'vm', `${name}.qmp`)
+    const pidFile = join(lab.dir, 'nodes', 'n2', 'vm', `${name}.pid`)
+    const started = await lab.sshExec(
+      'n2',
+      `qemu-system-x86_64 -machine none -nodefaults -nographic -display none -qmp unix:${sock},server=on,wait=off -daemonize -pidfile ${pidFile}`,
+    )
+    assert.equal(started.exitCode, 0, started.stderr)
+    return {pid: Number((await readFile(pidFile, 'utf8')).trim()), sock}
+  }
 
   before(async () => {
     lab = await startLab({nodes: 3, args: ['--with', 'vm', '--vms-per-host', '2']})
@@ -168,14 +179,7 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
   })
 
   it('a QEMU with no record is reported as an orphan; reconcile-orphans --dry-run lists it, a run stops it', async () => {
-    const sock = join(lab.dir, 'nodes', 'n2', 'vm', 'stray.qmp')
-    const pidFile = join(lab.dir, 'nodes', 'n2', 'vm', 'stray.pid')
-    const started = await lab.sshExec(
-      'n2',
-      `qemu-system-x86_64 -machine none -nodefaults -nographic -display none -qmp unix:${sock},server=on,wait=off -daemonize -pidfile ${pidFile}`,
-    )
-    assert.equal(started.exitCode, 0, started.stderr)
-    const pid = Number((await readFile(pidFile, 'utf8')).trim())
+    const {pid, sock} = await startStray('stray')
     const r = await check()
     assert.equal(r.exitCode, 4, r.raw)
     assert.equal(r.data.status, 'warn')
@@ -404,14 +408,7 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
       }
 
       // vm reconcile-orphans: the context name.
-      const sock = join(lab.dir, 'nodes', 'n2', 'vm', 'tty-stray.qmp')
-      const pidFile = join(lab.dir, 'nodes', 'n2', 'vm', 'tty-stray.pid')
-      const started = await lab.sshExec(
-        'n2',
-        `qemu-system-x86_64 -machine none -nodefaults -nographic -display none -qmp unix:${sock},server=on,wait=off -daemonize -pidfile ${pidFile}`,
-      )
-      assert.equal(started.exitCode, 0, started.stderr)
-      const stray = Number((await readFile(pidFile, 'utf8')).trim())
+      const stray = (await startStray('tty-stray')).pid
       await runAtPrompt('plasmactl vm reconcile-orphans')
       await waitFor(/type the context name \(lab\) to confirm/, 'the typed-name prompt of reconcile-orphans')
       await type('n2')
