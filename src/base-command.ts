@@ -1,5 +1,5 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
-import {errorLocation, EXIT, type ExitName, exitNameOf, PlasmaError, setExitCode} from './errors.js'
+import {errorLocation, EXIT, type ExitName, exitNameOf, exitNameOfSignal, PlasmaError, setExitCode} from './errors.js'
 import {suggestCommands} from './hooks/command-not-found.js'
 import {errorEnvelope, successEnvelope} from './output/envelope.js'
 import {jsonLogLine} from './output/log.js'
@@ -91,6 +91,37 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** One line of a --json stream: an envelope around `data` carrying the warnings reported since the previous line. */
   protected emitEnvelope(data: unknown, status: string, exit: ExitName = 'OK'): void {
     this.logJson(successEnvelope(data, EXIT[exit], status, this.takeWarnings()))
+  }
+
+  /**
+   * For a command that runs until stopped (a watch): Ctrl-C or SIGTERM (systemd stop, timeout(1))
+   * aborts SIGNAL; `stoppedBy` names the exit that signal calls for (130, or 143 for SIGTERM) and
+   * the end status ("interrupted" / "terminated"); `dispose` stops listening.
+   */
+  protected stopOnSignal(): {
+    signal: AbortSignal
+    stoppedBy: () => {exit: ExitName; status: 'interrupted' | 'terminated'}
+    dispose: () => void
+  } {
+    const ac = new AbortController()
+    let received: NodeJS.Signals | undefined
+    const stop = (sig: NodeJS.Signals) => {
+      received ??= sig
+      ac.abort()
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+    return {
+      signal: ac.signal,
+      stoppedBy: () => {
+        const exit = exitNameOfSignal(received)
+        return {exit, status: exit === 'TERMINATED' ? 'terminated' : 'interrupted'}
+      },
+      dispose: () => {
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+      },
+    }
   }
 
   private takeWarnings(): string[] {

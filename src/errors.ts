@@ -12,6 +12,7 @@ export const EXIT = {
   REFUSED: 6,
   HEALTH_UNKNOWN: 7,
   INTERRUPTED: 130,
+  TERMINATED: 143,
 } as const
 
 export type ExitName = keyof typeof EXIT
@@ -28,6 +29,7 @@ export const EXIT_DESCRIPTIONS: Record<ExitName, string> = {
   HEALTH_UNKNOWN:
     'health unknown: something could not be checked from here (our key, known_hosts, config or network); the cause names the file',
   INTERRUPTED: 'interrupted (Ctrl-C / SIGINT)',
+  TERMINATED: 'terminated (SIGTERM: systemd stop, timeout(1), kill); the state left behind is reported as after Ctrl-C',
 }
 
 export interface ErrorDetails {
@@ -112,10 +114,22 @@ export function refusal(
   })
 }
 
-/** Ctrl-C (a signal, or at a prompt) stopped a run: exit 130; the message says what state it left. */
+/** The exit of a command a signal stopped: 143 for SIGTERM (systemd stop, timeout(1)), 130 for Ctrl-C and the rest. */
+export function exitNameOfSignal(signal: NodeJS.Signals | string | undefined): 'INTERRUPTED' | 'TERMINATED' {
+  return signal === 'SIGTERM' ? 'TERMINATED' : 'INTERRUPTED'
+}
+
+/**
+ * Ctrl-C (a signal, or at a prompt) stopped a run: exit 130 (143 when the signal was SIGTERM); the
+ * message says what state it left.
+ */
 export class InterruptedError extends PlasmaError {
-  constructor(message: string, details: ErrorDetails = {}, options?: {cause?: unknown}) {
-    super('INTERRUPTED', message, details, options)
+  constructor(
+    message: string,
+    details: ErrorDetails = {},
+    options?: {cause?: unknown; signal?: NodeJS.Signals | string},
+  ) {
+    super(exitNameOfSignal(options?.signal), message, details, options)
   }
 }
 

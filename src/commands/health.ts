@@ -52,31 +52,36 @@ export default class Health extends BaseCommand<typeof Health> {
       setExitCode(exitNameForStatus(report.status))
       return report
     }
-    const abort = new AbortController()
-    process.once('SIGINT', () => abort.abort())
+    const stop = this.stopOnSignal()
     let last: HealthReport | undefined
     let reports = 0
     const events = watchEvents()
-    for await (const {report, changes} of watchHealth(
-      opts,
-      parseTimeout(this.flags.interval, '--interval'),
-      abort.signal,
-    )) {
-      last = report
-      reports++
-      // One envelope per line; the exit code each report would have on its own.
-      if (this.jsonEnabled())
-        this.emitEnvelope({type: 'report', ...report, changes}, report.status, exitNameForStatus(report.status))
-      else {
-        const under = events(report.checkedAt, changes)
-        if (process.stdout.isTTY) process.stdout.write('\u001B[2J\u001B[H')
-        else for (const c of changes) this.logToStderr(`${report.checkedAt} ${c}`)
-        this.log(this.render(report) + (process.stdout.isTTY ? under : ''))
+    try {
+      for await (const {report, changes} of watchHealth(
+        opts,
+        parseTimeout(this.flags.interval, '--interval'),
+        stop.signal,
+      )) {
+        last = report
+        reports++
+        // One envelope per line; the exit code each report would have on its own.
+        if (this.jsonEnabled())
+          this.emitEnvelope({type: 'report', ...report, changes}, report.status, exitNameForStatus(report.status))
+        else {
+          const under = events(report.checkedAt, changes)
+          if (process.stdout.isTTY) process.stdout.write('\u001B[2J\u001B[H')
+          else for (const c of changes) this.logToStderr(`${report.checkedAt} ${c}`)
+          this.log(this.render(report) + (process.stdout.isTTY ? under : ''))
+        }
       }
+    } finally {
+      stop.dispose()
     }
-    setExitCode('INTERRUPTED')
+    // Ctrl-C exits 130, SIGTERM (systemd stop, timeout(1)) 143.
+    const {exit, status} = stop.stoppedBy()
+    setExitCode(exit)
     // The last line of the --json stream; on a terminal the last table is already on screen.
-    return {type: 'end', status: 'interrupted', reports, lastStatus: last?.status ?? null}
+    return {type: 'end', status, reports, lastStatus: last?.status ?? null}
   }
 
   protected override render(r: HealthReport | HealthWatchEnd): string | undefined {

@@ -452,7 +452,11 @@ export class RunbookEngine {
       const msg = this.redactor.text(e.message)
       const wrapped =
         e instanceof InterruptedError
-          ? new InterruptedError(msg, {...e.details, runId: this.runId})
+          ? new InterruptedError(
+              msg,
+              {...e.details, runId: this.runId},
+              {signal: e.exit === 'TERMINATED' ? 'SIGTERM' : undefined},
+            )
           : e instanceof RefusedError
             ? new RefusedError(msg, {
                 ...e.details,

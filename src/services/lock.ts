@@ -29,7 +29,7 @@ export function snapshotLockKey(context: string): string {
  * What takes the lock. A save only reads the cluster: it excludes other saves and restores (a save
  * during a restore would publish the data being replaced), not runbooks or node operations.
  */
-export type LockKind = 'runbook' | 'node' | 'restore' | 'snapshot-save' | 'drill'
+export type LockKind = 'runbook' | 'node' | 'restore' | 'snapshot-save' | 'drill' | 'vm' | 'leader'
 
 export interface LockHolder {
   /** user@host */
@@ -97,9 +97,27 @@ export function processAlive(pid: number, start?: string): boolean {
   return !(start && now && now !== start)
 }
 
-/** Held by this very process: a step of a run (a runbook's restore action) inside the run that holds the lock. */
+/** The parent of PID (field 4 of /proc/PID/stat), or undefined where there is no /proc. */
+function parentPid(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    return ppid > 1 ? ppid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Held by this very process (a runbook's restore action inside the run that holds the lock) or by
+ * one of its ancestors (a runbook `local` step running `plasmactl vm restart`): the step is part of
+ * the run that holds the lock, which releases it.
+ */
 function ownProcess(h: Partial<LockHolder> | undefined): boolean {
-  return h?.host === hostname() && h.pid === process.pid
+  if (h?.host !== hostname() || typeof h.pid !== 'number') return false
+  for (let pid: number | undefined = process.pid, depth = 0; pid && depth < 32; pid = parentPid(pid), depth++)
+    if (pid === h.pid) return pid === process.pid || processAlive(pid, h.pidStart)
+  return false
 }
 
 /** A lock file's holder is gone: it is on this host and its process is dead, or the file holds no holder at all. */
@@ -108,6 +126,15 @@ function staleHolder(other: Partial<LockHolder> | undefined): boolean {
   // was never a lock of a live run (a full disk, a crash of an old version).
   if (!other || typeof other.pid !== 'number') return true
   return other.host === hostname() && !processAlive(other.pid, other.pidStart)
+}
+
+function heldByThisProcess(file: string): boolean {
+  try {
+    const h = parseHolder(readFileSync(file, 'utf8'))
+    return h?.host === hostname() && h.pid === process.pid
+  } catch {
+    return false
+  }
 }
 
 /** Creates PATH holding CONTENT atomically: it either does not appear or appears complete. false when it exists. */
@@ -235,6 +262,10 @@ function refusedBy(key: string, value: string | undefined, ttlSeconds: number): 
  */
 export async function acquireLock(opts: LockOptions): Promise<HeldLock> {
   const {client, holder} = opts
+  // Nested in a run of this very process (node remove moving leadership): the outer run holds every
+  // key, gives them back, and handles signals; a second lease and signal handler would race it.
+  if (opts.keys.length > 0 && opts.keys.every((k) => heldByThisProcess(k.file)))
+    return {holder, scopes: ['nested'], release: async () => {}, onSignal: () => () => undefined}
   const localReleases: (() => Promise<void>)[] = []
   const releaseLocal = async () => {
     for (const r of localReleases.splice(0).reverse()) await r().catch(() => undefined)
@@ -368,6 +399,20 @@ export async function acquireClusterLock(ctx: Context, o: ClusterLockOptions): P
     reporter: o.reporter,
     lossExpected: o.kind === 'restore',
   })
+}
+
+/**
+ * Runs FN holding the cluster lock: a change that keeps no run journal of its own (vm restart,
+ * evacuate, reconcile-orphans, chainfire move-leader) still excludes every other change. A held lock
+ * refuses (exit 6) naming the holder; the lock is given back when FN ends, or on a signal.
+ */
+export async function withClusterLock<T>(ctx: Context, o: ClusterLockOptions, fn: () => Promise<T>): Promise<T> {
+  const lock = await acquireClusterLock(ctx, o)
+  try {
+    return await fn()
+  } finally {
+    await lock.release()
+  }
 }
 
 /** The holder of a lock key, or null when it is free. */

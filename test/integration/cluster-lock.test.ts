@@ -120,6 +120,7 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
     add: () => lab.cli(['node', 'add', 'n4', '--yes'], {env: other}),
     restore: () => lab.cli(['snapshot', 'restore', snapshotId, '--yes'], {env: other}),
     save: () => lab.cli(['snapshot', 'save', '--target', '0', '--json'], {env: other}),
+    leader: () => lab.cli(['chainfire', 'move-leader'], {env: other}),
   }
 
   /** The cells of a row in which the attempt must be refused, naming HOLDER. */
@@ -252,7 +253,13 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
     const h = spawnCli(lab, ['runbook', 'run', join(work, 'holder.yaml'), '--yes', '--lock-ttl', '30s'], env)
     await holding(h, async () => {
       const v = await heldBy(/^runbook lockholder$/)
-      await refusedCells(v, 'a runbook', ['runbook', 'remove', 'add', 'restore'])
+      const leaderBefore = (await client.status({name: 'n1', url: lab.nodes[0].clientUrl})).leader
+      await refusedCells(v, 'a runbook', ['runbook', 'remove', 'add', 'restore', 'leader'])
+      assert.equal(
+        (await client.status({name: 'n1', url: lab.nodes[0].clientUrl})).leader,
+        leaderBefore,
+        'move-leader moved nothing',
+      )
       assert.equal(v.key, CLUSTER_KEY)
       assert.deepEqual(await memberNames(client), ['n1', 'n2', 'n3'], 'nothing was removed or added')
       const save = await attempt.save()

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
+import {createInterface} from 'node:readline'
 import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
+import {run} from '../../src/adapters/exec/index.js'
+import {loadConfig, selectContext} from '../../src/config/load.js'
+import {partitionRules, partitionScripts} from '../../src/services/drill/partition.js'
 import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 
 describe('health against a real 3-node lab', () => {
@@ -207,6 +211,57 @@ describe('health against a real 3-node lab', () => {
     assert.deepEqual(
       [envelopes.at(-1)!.data.type, envelopes.at(-1)!.exitCode, envelopes.at(-1)!.status],
       ['end', 130, 'interrupted'],
+    )
+    await eventually(async () => (await lab.cli(['health', '--json'])).exitCode === 0, 60_000, 'healthy again')
+  })
+
+  it('health --watch describes a partitioned follower as cut off (not down) and its heal as such; SIGTERM ends the watch with 143', async () => {
+    const ctx = selectContext(await loadConfig(lab.configPath), 'lab')
+    const leader = await leaderName()
+    const victim = ctx.nodes.find((n) => n.name !== leader && n.roles.includes('chainfire'))!
+    // The drills' partition: the member's peer traffic, matched by its node's cgroup v2 group and by port.
+    const {apply, undo} = partitionScripts(
+      partitionRules(ctx, victim, 'peer', `plasmactl-test-watch:${lab.addressPrefix}.${victim.name}`),
+    )
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, 'bin', 'run.js'), 'health', '--watch', '--json', '--interval', '300ms', '--timeout', '1s'],
+      {
+        env: {...process.env, PLASMACTL_CONFIG: lab.configPath, PLASMACTL_CONTEXT: ''},
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+    const envelopes: {exitCode: number; status: string; data: {type: string; status: string; changes?: string[]}}[] = []
+    createInterface({input: child.stdout}).on('line', (line) => line.trim() && envelopes.push(JSON.parse(line)))
+    const changes = () => envelopes.flatMap((e) => e.data.changes ?? [])
+    const seen = (what: string, re: RegExp, ms = 60_000) =>
+      eventually(async () => changes().some((c) => re.test(c)), ms, what).catch((error: Error) => {
+        throw new Error(`${error.message}; changes: ${JSON.stringify(changes(), null, 1)}`)
+      })
+    try {
+      await eventually(async () => envelopes.some((e) => e.data.status === 'ok'), 60_000, 'a first healthy report')
+      const cut = await run('sh', ['-c', apply])
+      assert.equal(cut.exitCode, 0, cut.stderr)
+      await seen('the partition', new RegExp(`member ${victim.name} is CUT OFF from its peers \\(a partition\\)`))
+      const healed = await run('sh', ['-c', undo])
+      assert.equal(healed.exitCode, 0, healed.stderr)
+      await seen('the heal', new RegExp(`partition healed: ${victim.name} rejoined at term \\d+`))
+    } finally {
+      await run('sh', ['-c', undo])
+      child.kill('SIGTERM')
+    }
+    // Its process never went away: no "went DOWN", no "came back".
+    assert.ok(
+      !changes().some((c) => c.includes(`${victim.name} went DOWN`) || c.includes(`${victim.name} came back`)),
+      changes().join('\n'),
+    )
+    // SIGTERM (systemd stop, timeout(1)): the stream ends with its end line, exit 143.
+    assert.equal(await exit, 143)
+    const last = envelopes.at(-1)!
+    assert.deepEqual(
+      [last.data.type, last.data.status, last.exitCode, last.status],
+      ['end', 'terminated', 143, 'terminated'],
     )
     await eventually(async () => (await lab.cli(['health', '--json'])).exitCode === 0, 60_000, 'healthy again')
   })

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict'
-import {readFile} from 'node:fs/promises'
+import {execFile, spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {chmod, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
+import {promisify} from 'node:util'
 import {after, before, describe, it} from 'node:test'
+import {parseDocument} from 'yaml'
 import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {isRunning, waitForExit} from '../../src/adapters/exec/processes.js'
-import {type Lab, startLab} from '../helpers/lab.js'
+import {cliCommand, eventually, type Lab, startLab} from '../helpers/lab.js'
 
 /** PlasmaVMC against real QEMU processes (`lab up --with vm`): crash, hang, orphan, bad records, restart. */
 describe('vm check / restart / reconcile-orphans against real QEMU', () => {
@@ -20,6 +24,17 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
   }
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const vm = (data: any, id: string) => data.vms.find((v: {id: string}) => v.id === id)
+  /** Starts a QEMU on n2 that no record accounts for (an orphan); returns its pid and QMP socket. */
+  const startStray = async (name: string) => {
+    const sock = join(lab.dir, 'nodes', 'n2', 'vm', `${name}.qmp`)
+    const pidFile = join(lab.dir, 'nodes', 'n2', 'vm', `${name}.pid`)
+    const started = await lab.sshExec(
+      'n2',
+      `qemu-system-x86_64 -machine none -nodefaults -nographic -display none -qmp unix:${sock},server=on,wait=off -daemonize -pidfile ${pidFile}`,
+    )
+    assert.equal(started.exitCode, 0, started.stderr)
+    return {pid: Number((await readFile(pidFile, 'utf8')).trim()), sock}
+  }
 
   before(async () => {
     lab = await startLab({nodes: 3, args: ['--with', 'vm', '--vms-per-host', '2']})
@@ -66,6 +81,68 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
     assert.equal(comp.status, 'ok', JSON.stringify(comp))
   })
 
+  it('a held cluster lock refuses vm restart, evacuate and reconcile-orphans (exit 6, naming the holder); SIGTERM ends the holder with 143 and its state left', async () => {
+    // This lab's own state dir: the lock files of labs of other work trees (context "lab" too) stay apart.
+    const env = {PLASMACTL_STATE_DIR: join(lab.dir, '..', 'lock-state')}
+    const holderFile = join(lab.dir, '..', 'lock-holder.yaml')
+    await writeFile(
+      holderFile,
+      'apiVersion: plasmactl/v1\nkind: Runbook\nmetadata:\n  name: lockholder\nsteps:\n  - id: wait\n    kind: run\n    on: n1\n    command: sleep 300\n',
+    )
+    // Through a shell, as systemd or timeout(1) would start it: the shell reports the exit status it saw.
+    const [cmd, pre] = cliCommand()
+    const q = (a: string) => `'${a.replaceAll("'", `'\\''`)}'`
+    const line = [cmd, ...pre, 'runbook', 'run', holderFile, '--yes'].map(q).join(' ')
+    const holder = spawn('sh', ['-c', `${line}; echo "exit=$?"`], {
+      env: {...process.env, PLASMACTL_CONFIG: lab.configPath, ...env},
+    })
+    let out = ''
+    holder.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    holder.stderr.setEncoding('utf8').on('data', (d: string) => (out += d))
+    const ended = new Promise<number | null>((r) => holder.on('close', (code) => r(code)))
+    try {
+      const held = await eventually(
+        async () => {
+          const kv = (await client.get('/plasmactl/locks/cluster')).kvs[0]
+          return kv && (JSON.parse(kv.value.toString()) as {pid: number; runId: string; purpose: string})
+        },
+        60_000,
+        'the runbook holds the cluster lock',
+      )
+      assert.equal(held.purpose, 'runbook lockholder')
+      const pids = {n1: await vmPid('n1', 'vm-n1-01'), n2: await vmPid('n2', 'vm-n2-01')}
+      for (const args of [
+        ['vm', 'restart', 'vm-n1-01', '--yes'],
+        ['vm', 'evacuate', 'n2', '--force', '--yes'],
+        ['vm', 'reconcile-orphans', '--yes'],
+      ]) {
+        const r = await lab.cli(args, {env})
+        const text = r.stdout + r.stderr
+        assert.equal(r.exitCode, 6, `${args.join(' ')}: exit ${r.exitCode}\n${text}`)
+        for (const part of ['locked by', `pid ${held.pid}`, held.runId, 'runbook lockholder'])
+          assert.ok(text.includes(part), `${args.join(' ')}: the refusal names ${part}\n${text}`)
+      }
+      // A dry run changes nothing and takes no lock.
+      const dry = await lab.cli(['vm', 'restart', 'vm-n1-01', '--dry-run'], {env})
+      assert.equal(dry.exitCode, 0, dry.stderr)
+      assert.deepEqual(
+        {n1: await vmPid('n1', 'vm-n1-01'), n2: await vmPid('n2', 'vm-n2-01')},
+        pids,
+        'nothing restarted',
+      )
+      assert.ok((await isRunning(pids.n1)) && (await isRunning(pids.n2)))
+
+      // SIGTERM (systemd stop, timeout(1)): the run records where it stopped, gives the lock back, exits 143.
+      process.kill(held.pid, 'SIGTERM')
+      assert.equal(await ended, 0)
+      assert.match(out, /exit=143/, out)
+      assert.match(out, /aborted at step wait.*resume with: plasmactl runs resume/, out)
+      assert.equal((await client.get('/plasmactl/locks/cluster')).kvs.length, 0, 'the lease was given back')
+    } finally {
+      if (holder.exitCode === null) holder.kill('SIGKILL')
+    }
+  })
+
   it('a killed QEMU is reported crashed; vm restart brings it back and QMP says running', async () => {
     const pid = await vmPid('n1', 'vm-n1-01')
     process.kill(pid, 'SIGKILL')
@@ -102,14 +179,7 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
   })
 
   it('a QEMU with no record is reported as an orphan; reconcile-orphans --dry-run lists it, a run stops it', async () => {
-    const sock = join(lab.dir, 'nodes', 'n2', 'vm', 'stray.qmp')
-    const pidFile = join(lab.dir, 'nodes', 'n2', 'vm', 'stray.pid')
-    const started = await lab.sshExec(
-      'n2',
-      `qemu-system-x86_64 -machine none -nodefaults -nographic -display none -qmp unix:${sock},server=on,wait=off -daemonize -pidfile ${pidFile}`,
-    )
-    assert.equal(started.exitCode, 0, started.stderr)
-    const pid = Number((await readFile(pidFile, 'utf8')).trim())
+    const {pid, sock} = await startStray('stray')
     const r = await check()
     assert.equal(r.exitCode, 4, r.raw)
     assert.equal(r.data.status, 'warn')
@@ -286,5 +356,73 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
       await lab.sshExec('n3', `${agent} plasmavmc start`)
     }
     assert.equal((await check()).exitCode, 0)
+  })
+
+  it('production context, in a real terminal (tmux): vm evacuate wants the host name typed and reconcile-orphans the context name; a wrong name refuses (exit 6) and changes nothing', async () => {
+    const doc = parseDocument(await readFile(lab.configPath, 'utf8'))
+    const idx = (doc.toJS().contexts as {name: string}[]).findIndex((c) => c.name === 'lab')
+    doc.setIn(['contexts', idx, 'environment'], 'production')
+    const dir = join(lab.dir, '..')
+    const prodConfig = join(dir, 'production.yaml')
+    await writeFile(prodConfig, doc.toString())
+    const [cmd, pre] = cliCommand()
+    await writeFile(join(dir, 'plasmactl'), `#!/bin/sh\nexec ${[cmd, ...pre].map((a) => `'${a}'`).join(' ')} "$@"\n`)
+    await chmod(join(dir, 'plasmactl'), 0o755)
+    const socket = `plasmactl-vm-confirm-${randomBytes(4).toString('hex')}`
+    const tmux = (...args: string[]) => promisify(execFile)('tmux', ['-L', socket, ...args])
+    const pane = async () => (await tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', 'c')).stdout
+    const waitFor = (want: RegExp, what: string) =>
+      eventually(async () => want.test(await pane()), 120_000, what).catch(async (error) => {
+        throw new Error(`${(error as Error).message}\n--- pane ---\n${await pane()}`)
+      })
+    /** Runs LINE at the shell prompt after clearing the screen (so earlier output cannot match). */
+    const type = async (line: string) => {
+      await tmux('send-keys', '-t', 'c', '-l', line)
+      await tmux('send-keys', '-t', 'c', 'Enter')
+    }
+    const runAtPrompt = async (line: string) => {
+      await tmux('send-keys', '-t', 'c', 'C-l')
+      await type(`clear; ${line}; echo "EXIT=$?"`)
+    }
+    const env = `env PATH=${dir}:$PATH PLASMACTL_CONFIG=${prodConfig} PLASMACTL_STATE_DIR=${join(dir, 'tty-state')}`
+    await tmux('new-session', '-d', '-s', 'c', '-x', '200', '-y', '50', `${env} PS1='$ ' bash --norc --noprofile -i`)
+    const onN2 = async () =>
+      (await check()).data.vms
+        .filter((v: {host: string}) => v.host === 'n2')
+        .map((v: {id: string; pid: number}) => `${v.id}:${v.pid}`)
+        .sort()
+    try {
+      // vm evacuate: the host name, not "y", not another host's name.
+      const before = await onN2()
+      for (const wrong of ['y', 'n1']) {
+        await runAtPrompt('plasmactl vm evacuate n2 --force')
+        await waitFor(
+          /PRODUCTION context: type the host name \(n2\) to confirm/,
+          'the typed-name prompt of vm evacuate',
+        )
+        await type(wrong)
+        await waitFor(/EXIT=\d+/, `vm evacuate to end after "${wrong}"`)
+        assert.match(await pane(), /EXIT=6/)
+        assert.match(await pane(), /evacuation of n2 not confirmed; nothing was changed/)
+        assert.deepEqual(await onN2(), before, `"${wrong}" moved nothing`)
+      }
+
+      // vm reconcile-orphans: the context name.
+      const stray = (await startStray('tty-stray')).pid
+      await runAtPrompt('plasmactl vm reconcile-orphans')
+      await waitFor(/type the context name \(lab\) to confirm/, 'the typed-name prompt of reconcile-orphans')
+      await type('n2')
+      await waitFor(/EXIT=\d+/, 'reconcile-orphans to end after a wrong name')
+      assert.match(await pane(), /EXIT=6/)
+      assert.ok(await isRunning(stray), 'a wrong name stops nothing')
+      await runAtPrompt('plasmactl vm reconcile-orphans')
+      await waitFor(/type the context name \(lab\) to confirm/, 'the typed-name prompt again')
+      await type('lab')
+      await waitFor(/EXIT=\d+/, 'reconcile-orphans to end')
+      assert.match(await pane(), /EXIT=0/)
+      assert.ok(await waitForExit(stray, 10_000), 'the name stops the orphan')
+    } finally {
+      await tmux('kill-server').catch(() => undefined)
+    }
   })
 })

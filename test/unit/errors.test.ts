@@ -23,7 +23,7 @@ describe('the exit-code table', () => {
   it('has exactly the documented values', () => {
     assert.deepEqual(
       Object.values(EXIT).sort((a, b) => a - b),
-      [0, 1, 2, 3, 4, 5, 6, 7, 130],
+      [0, 1, 2, 3, 4, 5, 6, 7, 130, 143],
     )
     assert.deepEqual(EXIT, {
       OK: 0,
@@ -35,6 +35,7 @@ describe('the exit-code table', () => {
       REFUSED: 6,
       HEALTH_UNKNOWN: 7,
       INTERRUPTED: 130,
+      TERMINATED: 143,
     })
   })
 

@@ -52,11 +52,38 @@ describe('health --watch change lines', () => {
   it('a partition: the cut-off member answers us but cannot serve; when it heals it says so, and a deposed leader that stayed up is not a lost one', () => {
     const cut = [member('n1'), member('n2'), member('n3', {healthy: false})]
     assert.deepEqual(healthChanges(report('n1', 2, three()), report('n1', 2, cut)), [
-      'chainfire member n3 became unhealthy (answers us but cannot serve a read: cut off from its peers, or no quorum)',
+      'chainfire member n3 is CUT OFF from its peers (a partition): its process is up and answers us, but it cannot reach leader n1; the others keep quorum without it',
     ])
     const healed = healthChanges(report('n1', 2, cut), report('n2', 5, three()))
     assert.deepEqual(healed, [
       'chainfire leader changed: n1 → n2 (term 2 → 5); n1 is still up: a member that was cut off called an election (a healed partition), or leadership was moved',
+      'chainfire partition healed: n3 rejoined at term 5 (leader n2)',
+    ])
+  })
+
+  it('a watch remembers the cut-off member: its heal is told as such across the election it causes, the others are not called healed', () => {
+    const memory = {cutOff: new Set<string>()}
+    const cut = [member('n1'), member('n2'), member('n3', {healthy: false})]
+    healthChanges(report('n1', 2, three()), report('n1', 2, cut), memory)
+    assert.deepEqual([...memory.cutOff], ['n3'])
+    // On heal, n3's higher term deposes n1: for a refresh nobody leads and nobody serves.
+    const election = [member('n1', {healthy: false}), member('n2', {healthy: false}), member('n3', {healthy: false})]
+    healthChanges(report('n1', 2, cut), report(null, 7, election), memory)
+    const healed = healthChanges(report(null, 7, election), report('n2', 7, three()), memory)
+    assert.ok(healed.includes('chainfire partition healed: n3 rejoined at term 7 (leader n2)'), healed.join('\n'))
+    assert.ok(!healed.some((l) => /n1 rejoined|n2 rejoined/.test(l)), healed.join('\n'))
+    assert.deepEqual([...memory.cutOff], [])
+  })
+
+  it('without quorum an unhealthy member is not called partitioned, nor its recovery a healed partition', () => {
+    const down = (name: string) => member(name, {reachable: false, healthy: false, error: 'connection refused'})
+    const lost = [down('n1'), down('n2'), member('n3', {healthy: false})]
+    assert.deepEqual(healthChanges(report('n1', 2, [down('n1'), down('n2'), member('n3')]), report(null, 2, lost)), [
+      'chainfire leader changed: n1 → none',
+      'chainfire QUORUM LOST',
+      'chainfire member n3 became unhealthy (answers us but cannot serve a read: cut off from its peers, or no quorum)',
+    ])
+    assert.deepEqual(healthChanges(report(null, 2, lost), report('n3', 3, three())).slice(-1), [
       'chainfire member n3 is healthy again: it reached its peers (a partition healed, or quorum came back)',
     ])
   })

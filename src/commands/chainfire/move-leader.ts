@@ -7,7 +7,7 @@ import {moveLeader, type MoveLeaderResult} from '../../services/chainfire/index.
 export default class ChainfireMoveLeader extends BaseCommand<typeof ChainfireMoveLeader> {
   static override summary = 'Transfer ChainFire leadership gracefully to another member'
   static override description =
-    'Without --to, leadership goes to the most caught-up healthy follower. Waits until the new leader is in charge. Refuses (exit 6) when the cluster has no leader or the target is a learner or unhealthy.'
+    'Without --to, leadership goes to the most caught-up healthy follower. Waits until the new leader is in charge. Refuses (exit 6) when the cluster has no leader, the target is a learner or unhealthy, or another change holds the cluster lock (the refusal names its holder).'
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --to n2',

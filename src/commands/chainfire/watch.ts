@@ -7,7 +7,7 @@ import {watchPrefix, type WatchSummary} from '../../services/chainfire/watch.js'
 /** The last line of a watch: where it stopped and how to resume. */
 export interface WatchEnd extends WatchSummary {
   type: 'end'
-  status: 'interrupted' | 'gap'
+  status: 'interrupted' | 'terminated' | 'gap'
   resumeFrom: number | undefined
 }
 
@@ -16,7 +16,7 @@ export default class ChainfireWatch extends BaseCommand<typeof ChainfireWatch> {
     'Stream changes under a key prefix; survives member failures and resumes without gaps or duplicates'
   static override description =
     'Reconnects by itself (next endpoint, exponential backoff) and resumes from the revision after the last one delivered. A compacted start revision is reported as a gap (exit 3). ' +
-    'Ctrl-C prints the last revision; pass it + 1 as --from-revision to resume. With --json, one envelope per line whose data.type is put, delete, gap or end.'
+    'Ctrl-C (exit 130) or SIGTERM (exit 143) prints the last revision; pass it + 1 as --from-revision to resume. With --json, one envelope per line whose data.type is put, delete, gap or end.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> /plasmavmc/',
     '<%= config.bin %> <%= command.id %> /flaredb/ --from-revision 1234 --json',
@@ -33,10 +33,7 @@ export default class ChainfireWatch extends BaseCommand<typeof ChainfireWatch> {
   public async run(): Promise<WatchEnd> {
     const {loaded, ctx} = await resolveContext(this.flags)
     const json = this.jsonEnabled()
-    const ac = new AbortController()
-    const stop = () => ac.abort()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+    const stop = this.stopOnSignal()
     const reporter = this.reporter()
     try {
       const summary = await watchPrefix({
@@ -45,7 +42,7 @@ export default class ChainfireWatch extends BaseCommand<typeof ChainfireWatch> {
         reporter,
         prefix: this.args.prefix,
         fromRevision: this.flags['from-revision'],
-        signal: ac.signal,
+        signal: stop.signal,
         onEvent: (e) =>
           json
             ? this.emitEnvelope(e, 'ok')
@@ -66,12 +63,12 @@ export default class ChainfireWatch extends BaseCommand<typeof ChainfireWatch> {
       reporter.info(
         `watch: stopped; last revision ${summary.lastRevision ?? 'none'}${resume ? ` (resume with --from-revision ${resume})` : ''}; ${summary.events} events, ${summary.reconnects} reconnects, ${summary.gaps.length} gaps`,
       )
-      // Lost events outrank the Ctrl-C that ends every watch: exit 3 after a gap, else 130.
-      setExitCode(summary.gaps.length > 0 ? 'OPERATION_FAILED' : 'INTERRUPTED')
-      return {type: 'end', status: summary.gaps.length > 0 ? 'gap' : 'interrupted', ...summary, resumeFrom: resume}
+      // Lost events outrank the Ctrl-C (or SIGTERM) that ends every watch: exit 3 after a gap, else 130 (143).
+      const end = stop.stoppedBy()
+      setExitCode(summary.gaps.length > 0 ? 'OPERATION_FAILED' : end.exit)
+      return {type: 'end', status: summary.gaps.length > 0 ? 'gap' : end.status, ...summary, resumeFrom: resume}
     } finally {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
+      stop.dispose()
     }
   }
 }

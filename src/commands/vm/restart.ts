@@ -8,7 +8,7 @@ import {restartVm, type VmRestartResult} from '../../services/vm/index.js'
 export default class VmRestart extends BaseCommand<typeof VmRestart> {
   static override summary = "Restart a VM with its host's start command (stops a hung or paused QEMU first)"
   static override description =
-    'With --host, starts it on another host (host failure) if the record allows it (relocatable, allowedHosts) and updates the record. Waits until QMP reports running.'
+    'With --host, starts it on another host (host failure) if the record allows it (relocatable, allowedHosts) and updates the record. Waits until QMP reports running. Holds the cluster lock (as vm evacuate and vm reconcile-orphans do): while another change holds it, refuses (exit 6) naming the holder.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> vm-n1-01 --yes',
     '<%= config.bin %> <%= command.id %> vm-n1-01 --host n2 --dry-run',

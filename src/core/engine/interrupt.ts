@@ -68,9 +68,11 @@ export class RunInterrupt {
   /** Throws InterruptedError once a signal arrived (checked before each step). */
   check(): void {
     if (this.signal)
-      throw new InterruptedError(`interrupted (${this.signal}) before step ${this.o.where() ?? '?'}`, {
-        runId: this.o.runId,
-      })
+      throw new InterruptedError(
+        `interrupted (${this.signal}) before step ${this.o.where() ?? '?'}`,
+        {runId: this.o.runId},
+        {signal: this.signal},
+      )
   }
 
   /** The message of an abort at the current step (journals it once; printed unless an error will carry it). */
@@ -92,9 +94,10 @@ export class RunInterrupt {
   /** A prompt closed with Ctrl-C: journal the abort and turn it into exit 130. */
   async fromPrompt(): Promise<InterruptedError> {
     const message = await this.record(this.signal ?? 'prompt', false)
-    return new InterruptedError(message, {
-      runId: this.o.runId,
-      hint: `resume with: plasmactl runs resume ${this.o.runId}`,
-    })
+    return new InterruptedError(
+      message,
+      {runId: this.o.runId, hint: `resume with: plasmactl runs resume ${this.o.runId}`},
+      {signal: this.signal},
+    )
   }
 }

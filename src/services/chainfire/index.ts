@@ -3,6 +3,7 @@ import type {LoadedConfig} from '../../config/load.js'
 import type {Context} from '../../config/schema.js'
 import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {type ChainfireHealth, checkChainfire, type MemberHealth} from '../health/probes/chainfire.js'
+import {withClusterLock} from '../lock.js'
 import type {Reporter} from '../reporter.js'
 
 export interface ChainfireOptions {
@@ -89,31 +90,44 @@ export async function moveLeader(
       }
     const reason = opts.to ? 'requested' : `most caught-up healthy follower (applied index ${target.appliedIndex})`
     if (opts.dryRun) return {...base, changed: false, reason: `would move: ${reason}`, termAfter: null, elapsedMs: null}
-
-    opts.reporter.info(`moving leadership ${leader.name} → ${target.name} (${reason})`)
-    const started = performance.now()
-    const endpoint = {name: leader.name, url: leader.endpoint!}
-    await client.moveLeader(endpoint, target.id!)
-    const deadline = Date.now() + (opts.waitMs ?? 15_000)
-    const targetEndpoint = {name: target.name, url: target.endpoint!}
-    for (;;) {
-      try {
-        const s = await client.status(targetEndpoint, opts.timeoutMs)
-        if (s.leader === target.id) {
-          return {
-            ...base,
-            changed: true,
-            reason,
-            termAfter: s.raftTerm,
-            elapsedMs: Math.round(performance.now() - started),
-          }
-        }
-      } catch {
-        // the target may be briefly busy with the election; keep polling until the deadline
-      }
-      if (Date.now() > deadline)
-        throw new OperationError(`leadership did not move to ${target.name} within ${opts.waitMs ?? 15_000} ms`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    // A change of the cluster: it holds the one cluster lock (a held lock refuses, exit 6, naming the holder).
+    const purpose = `chainfire move-leader ${leader.name} → ${target.name}`
+    const lockOpts = {kind: 'leader' as const, purpose, client, reporter: opts.reporter}
+    return withClusterLock(opts.ctx, lockOpts, () => transfer(client, opts, leader, target, base, reason))
   })
+}
+
+async function transfer(
+  client: ChainfireClient,
+  opts: ChainfireOptions & {to?: string; waitMs?: number},
+  leader: MemberHealth,
+  target: MemberHealth,
+  base: Omit<MoveLeaderResult, 'changed' | 'reason' | 'termAfter' | 'elapsedMs'>,
+  reason: string,
+): Promise<MoveLeaderResult> {
+  opts.reporter.info(`moving leadership ${leader.name} → ${target.name} (${reason})`)
+  const started = performance.now()
+  const endpoint = {name: leader.name, url: leader.endpoint!}
+  await client.moveLeader(endpoint, target.id!)
+  const deadline = Date.now() + (opts.waitMs ?? 15_000)
+  const targetEndpoint = {name: target.name, url: target.endpoint!}
+  for (;;) {
+    try {
+      const s = await client.status(targetEndpoint, opts.timeoutMs)
+      if (s.leader === target.id) {
+        return {
+          ...base,
+          changed: true,
+          reason,
+          termAfter: s.raftTerm,
+          elapsedMs: Math.round(performance.now() - started),
+        }
+      }
+    } catch {
+      // the target may be briefly busy with the election; keep polling until the deadline
+    }
+    if (Date.now() > deadline)
+      throw new OperationError(`leadership did not move to ${target.name} within ${opts.waitMs ?? 15_000} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
 }

@@ -135,8 +135,17 @@ export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
   }
 }
 
-/** What changed between two refreshes, in words an on-call engineer wants called out. */
-export function healthChanges(prev: HealthReport, next: HealthReport): string[] {
+/** What a watch remembers across refreshes: the members it reported cut off by a partition. */
+export interface WatchMemory {
+  cutOff: Set<string>
+}
+
+/**
+ * What changed between two refreshes, in words an on-call engineer wants called out. MEMORY (kept
+ * by a watch) lets a partition's heal be told as such even when the election it causes leaves the
+ * cluster briefly without a leader in between.
+ */
+export function healthChanges(prev: HealthReport, next: HealthReport, memory?: WatchMemory): string[] {
   const out: string[] = []
   if (prev.status !== next.status) out.push(`status ${prev.status} → ${next.status}`)
   // Each component that changed, with what it says now (not just "ok → crit").
@@ -182,19 +191,33 @@ export function healthChanges(prev: HealthReport, next: HealthReport): string[] 
       )
     }
     const before = new Map(p.members.map((m) => [m.name, m]))
+    const cutOff =
+      memory?.cutOff ?? new Set(p.quorum ? p.members.filter((m) => m.reachable && !m.healthy).map((m) => m.name) : [])
     for (const m of n.members) {
       const b = before.get(m.name)
+      if (!m.reachable) memory?.cutOff.delete(m.name)
       if (!b) out.push(`chainfire member ${m.name} appeared`)
       else if (b.reachable && !m.reachable) out.push(`chainfire member ${m.name} ${memberDownWords(m.error)}`)
       else if (!b.reachable && m.reachable) out.push(`chainfire member ${m.name} came back`)
-      else if (b.healthy && !m.healthy && m.reachable)
+      else if (b.healthy && !m.healthy && m.reachable) {
+        // Its process answers us while the others keep quorum without it: its peers cannot reach it.
+        const cut = n.quorum && n.leader !== m.name
+        if (cut) memory?.cutOff.add(m.name)
         out.push(
-          `chainfire member ${m.name} became unhealthy (answers us but cannot serve a read: cut off from its peers, or no quorum)`,
+          cut
+            ? `chainfire member ${m.name} is CUT OFF from its peers (a partition): its process is up and answers us, but it cannot reach leader ${n.leader}; the others keep quorum without it`
+            : `chainfire member ${m.name} became unhealthy (answers us but cannot serve a read: cut off from its peers, or no quorum)`,
         )
-      else if (!b.healthy && m.healthy && b.reachable && m.reachable)
+      } else if (!b.healthy && m.healthy && b.reachable && m.reachable) {
+        // It answered us all along while cut off: the partition healed (not a restart, not quorum coming back).
+        const healed = cutOff.has(m.name)
+        memory?.cutOff.delete(m.name)
         out.push(
-          `chainfire member ${m.name} is healthy again: it reached its peers (a partition healed, or quorum came back)`,
+          healed
+            ? `chainfire partition healed: ${m.name} rejoined at term ${n.raftTerm ?? '?'}${n.leader ? ` (leader ${n.leader})` : ''}`
+            : `chainfire member ${m.name} is healthy again: it reached its peers (a partition healed, or quorum came back)`,
         )
+      }
     }
     const after = new Set(n.members.map((m) => m.name))
     for (const name of before.keys()) if (!after.has(name)) out.push(`chainfire member ${name} left the cluster`)
@@ -218,7 +241,7 @@ interface ChainfireDetails {
 /** The last line of `health --watch --json`. */
 export interface HealthWatchEnd {
   type: 'end'
-  status: 'interrupted'
+  status: 'interrupted' | 'terminated'
   reports: number
   lastStatus: HealthReport['status'] | null
 }
@@ -236,10 +259,11 @@ export async function* watchHealth(
 ): AsyncGenerator<HealthUpdate> {
   const checker = new HealthChecker(opts)
   let prev: HealthReport | undefined
+  const memory: WatchMemory = {cutOff: new Set()}
   try {
     while (!signal.aborted) {
       const report = await checker.check()
-      yield {report, changes: prev ? healthChanges(prev, report) : []}
+      yield {report, changes: prev ? healthChanges(prev, report, memory) : []}
       prev = report
       // One listener per wait, removed when the wait ends (else they pile up: MaxListenersExceededWarning).
       await new Promise<void>((resolve) => {

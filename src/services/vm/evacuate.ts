@@ -2,6 +2,7 @@ import type {LoadedConfig} from '../../config/load.js'
 import type {Context} from '../../config/schema.js'
 import {RefusedError, UsageError} from '../../errors.js'
 import type {Reporter} from '../reporter.js'
+import {asVmChange} from './change.js'
 import {checkVms} from './check.js'
 import {chainfireClientFor} from '../../adapters/chainfire/index.js'
 import {loadVmRecord, mayRunOn} from './records.js'
@@ -38,7 +39,11 @@ export interface EvacuateOptions {
  * Host failure: lists the VMs recorded on HOST; restarts each relocatable one on the healthy host
  * with the fewest VMs that its record allows; reports the pinned ones (they wait for their host).
  */
-export async function evacuateHost(opts: EvacuateOptions): Promise<EvacuationResult> {
+export function evacuateHost(opts: EvacuateOptions): Promise<EvacuationResult> {
+  return asVmChange(opts, `vm evacuate ${opts.host}`, () => evacuate(opts))
+}
+
+async function evacuate(opts: EvacuateOptions): Promise<EvacuationResult> {
   const report = await checkVms({loaded: opts.loaded, ctx: opts.ctx, reporter: opts.reporter})
   const failed = report.hosts.find((h) => h.host === opts.host)
   if (!failed)
@@ -93,7 +98,8 @@ export async function evacuateHost(opts: EvacuateOptions): Promise<EvacuationRes
   }
   const moves = items.filter((i) => i.outcome === 'would-move')
   if (opts.dryRun || moves.length === 0) return result
-  if (!(await opts.confirm(items))) throw new RefusedError(`evacuation of ${opts.host} not confirmed`)
+  if (!(await opts.confirm(items)))
+    throw new RefusedError(`evacuation of ${opts.host} not confirmed; nothing was changed`)
   for (const m of moves) {
     try {
       await restartVm({
@@ -103,6 +109,7 @@ export async function evacuateHost(opts: EvacuateOptions): Promise<EvacuationRes
         id: m.id,
         host: m.toHost,
         confirm: async () => true,
+        locked: true,
       })
       m.outcome = 'moved'
     } catch (error) {

@@ -3,6 +3,7 @@ import type {Context} from '../../config/schema.js'
 import {RefusedError} from '../../errors.js'
 import type {Reporter} from '../reporter.js'
 import {Remote} from '../remote.js'
+import {asVmChange} from './change.js'
 import {checkVms, type OrphanVm} from './check.js'
 import {killQemuCommand} from './hosts.js'
 
@@ -24,7 +25,11 @@ export interface ReconcileOrphansOptions {
 }
 
 /** Finds QEMU processes no record accounts for; a run (after confirmation) stops them. */
-export async function reconcileOrphans(opts: ReconcileOrphansOptions): Promise<ReconcileOrphansResult> {
+export function reconcileOrphans(opts: ReconcileOrphansOptions): Promise<ReconcileOrphansResult> {
+  return asVmChange(opts, 'vm reconcile-orphans', () => reconcile(opts))
+}
+
+async function reconcile(opts: ReconcileOrphansOptions): Promise<ReconcileOrphansResult> {
   const remote = new Remote(opts.loaded, opts.ctx)
   try {
     const report = await checkVms({loaded: opts.loaded, ctx: opts.ctx, reporter: opts.reporter, remote})
@@ -35,7 +40,9 @@ export async function reconcileOrphans(opts: ReconcileOrphansOptions): Promise<R
     }
     if (opts.dryRun || report.orphans.length === 0) return {...base, stopped: [], failed: []}
     if (!(await opts.confirm(report.orphans)))
-      throw new RefusedError(`stopping ${report.orphans.length} orphan QEMU process(es) not confirmed`)
+      throw new RefusedError(
+        `stopping ${report.orphans.length} orphan QEMU process(es) not confirmed; nothing was changed`,
+      )
     const nodes = new Map(opts.ctx.nodes.map((n) => [n.name, n]))
     const results = await Promise.all(
       report.orphans.map(async (o) => {

@@ -5,6 +5,7 @@ import type {LoadedConfig} from '../../config/load.js'
 import type {Context} from '../../config/schema.js'
 import {OperationError, RefusedError} from '../../errors.js'
 import type {Reporter} from '../reporter.js'
+import {asVmChange} from './change.js'
 import {Remote} from '../remote.js'
 import {killQemuCommand, probeQmp, qmpTimeoutMs, scanHost} from './hosts.js'
 import {loadVmRecord, mayRunOn, resolveVm, vmKey} from './records.js'
@@ -46,10 +47,19 @@ export interface VmRestartOptions {
   qmpTimeoutMs?: number
   /** How long to wait for QMP to report running after the start command (default 15 s). */
   waitMs?: number
+  /** The caller holds the cluster lock already (vm evacuate); otherwise a run (not a dry run) takes it. */
+  locked?: boolean
 }
 
-/** Restarts one VM with its host's start command; stops a leftover (hung/paused) QEMU first; checks QMP after. */
-export async function restartVm(opts: VmRestartOptions): Promise<VmRestartResult> {
+/**
+ * Restarts one VM with its host's start command; stops a leftover (hung/paused) QEMU first; checks
+ * QMP after. A run holds the cluster lock from its plan to its end (a held lock refuses, exit 6).
+ */
+export function restartVm(opts: VmRestartOptions): Promise<VmRestartResult> {
+  return asVmChange(opts, `vm restart ${opts.id}`, () => restart(opts))
+}
+
+async function restart(opts: VmRestartOptions): Promise<VmRestartResult> {
   const t0 = performance.now()
   const client = chainfireClientFor(opts.loaded, opts.ctx)
   const remote = new Remote(opts.loaded, opts.ctx)
@@ -110,7 +120,8 @@ export async function restartVm(opts: VmRestartOptions): Promise<VmRestartResult
       ...extra,
     })
     if (opts.dryRun) return result({})
-    if (!(await opts.confirm(plan))) throw new RefusedError(`restart of VM ${rec.id} not confirmed`)
+    if (!(await opts.confirm(plan)))
+      throw new RefusedError(`restart of VM ${rec.id} not confirmed; nothing was changed`)
 
     if (old && oldNode) {
       opts.reporter.info(`vm: stopping QEMU pid ${old.pid} of ${rec.id} on ${rec.host}`)
