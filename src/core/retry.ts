@@ -12,6 +12,10 @@ export interface RetryOptions {
   maxMs?: number
   isTransient: (error: unknown) => boolean
   signal?: AbortSignal
+  /** false: wait exactly the backoff (a pause the user asked for, e.g. a runbook step's delay:). */
+  jitter?: boolean
+  /** Told before each retry (the failure, the attempt that failed, the wait). */
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void
 }
 
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number): number {
@@ -26,7 +30,11 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       return await fn(attempt)
     } catch (error) {
       if (attempt >= retries || !opts.isTransient(error) || opts.signal?.aborted) throw error
-      await new Promise((r) => setTimeout(r, backoffDelay(attempt, opts.baseMs ?? 100, opts.maxMs ?? 2000)))
+      const base = opts.baseMs ?? 100
+      const max = opts.maxMs ?? 2000
+      const ms = opts.jitter === false ? Math.min(max, base * 2 ** attempt) : backoffDelay(attempt, base, max)
+      opts.onRetry?.(error, attempt, ms)
+      await new Promise((r) => setTimeout(r, ms))
     }
   }
 }

@@ -1,5 +1,6 @@
 import type {ChainfireClient} from '../adapters/chainfire/index.js'
 import {findNode, nodePeerUrl} from '../config/context.js'
+import {parseDuration} from '../config/duration.js'
 import type {LoadedConfig} from '../config/load.js'
 import type {Context, NodeSpec} from '../config/schema.js'
 import {OperationError, RefusedError, UsageError} from '../errors.js'
@@ -9,6 +10,9 @@ import type {Reporter} from '../services/reporter.js'
 import {listSnapshots, runSave, verifySnapshot} from '../services/snapshot/index.js'
 import {planRecovery, recoverCluster} from '../services/recovery/recover.js'
 import {restoreCluster} from '../services/snapshot/restore.js'
+import {describeInPlace, planInPlace, replaceInPlace} from '../services/node/replace-in-place.js'
+import type {Journal} from '../core/engine/journal.js'
+import type {HeldLock} from '../services/lock.js'
 import type {ClusterView} from './cluster.js'
 
 export interface ActionContext {
@@ -21,6 +25,8 @@ export interface ActionContext {
   timeoutMs: number
   /** --accept-data-loss: a recovery may restore from a source older than the freshest one. */
   acceptDataLoss?: boolean
+  /** The run the action is a step of: a built-in plan (node-replace) journals its steps there, under the step's key. */
+  run?: {journal: Journal; lock: HeldLock | undefined; stepKey: string}
 }
 
 export interface ActionResult {
@@ -47,6 +53,20 @@ function memberOf(h: ChainfireHealth, ctx: Context, n: NodeSpec) {
   )
 }
 
+/** node-replace's options: the node (with: node, or the step's target), its env file, the run's bounds. */
+function inPlaceOptions(a: ActionContext, args: Record<string, unknown>, node: NodeSpec | undefined, waitMs: number) {
+  return {
+    loaded: a.loaded,
+    ctx: a.ctx,
+    reporter: a.reporter,
+    node: argNode(a, args, node).name,
+    envFile: args.env_file ? String(args.env_file) : undefined,
+    force: [],
+    timeoutMs: waitMs || 120_000,
+    graceMs: args.grace === undefined ? 30_000 : parseDuration(String(args.grace), 'grace'),
+  }
+}
+
 /** The newest complete snapshot that also verifies (hash and manifest), or undefined. */
 export async function newestVerifiedSnapshot(
   a: Pick<ActionContext, 'loaded' | 'ctx'>,
@@ -63,6 +83,10 @@ export async function newestVerifiedSnapshot(
 
 /** What a dry run can tell beyond describeAction by reading the cluster (read-only). */
 export async function planAction(a: ActionContext, action: string, args: Record<string, unknown>): Promise<string[]> {
+  if (action === 'node-replace')
+    return planInPlace(inPlaceOptions(a, args, undefined, 0)).then(describeInPlace, (error: Error) => [
+      `the run would refuse: ${error.message}`,
+    ])
   if (action !== 'recover-quorum') return []
   try {
     const d = await planRecovery({
@@ -98,6 +122,8 @@ export function describeAction(action: string, args: Record<string, unknown>, no
       return `defragment the backend of ${n}`
     case 'recover-quorum':
       return `restore every member from ${args.source && args.source !== 'freshest' ? args.source : "the freshest source (live member, stopped member's data dir or verified snapshot: highest revision)"}; every member's data is moved aside`
+    case 'node-replace':
+      return `replace ${n} in place with the built-in plans: node remove ${n}, then node add ${n} (same name and address, fresh data)`
     case 'wait-healthy':
       return `wait until the cluster has quorum and every member is healthy (timeout ${args.timeout ?? '60s'})`
     default:
@@ -239,6 +265,18 @@ export async function runAction(
             `cluster not healthy within ${waitMs} ms: ${h.votersHealthy}/${h.voters} voters healthy`,
           )
         await sleep(250)
+      }
+    }
+    case 'node-replace': {
+      const run = a.run
+      if (!run?.lock)
+        throw new UsageError('action node-replace runs under the cluster lock: its runbook must be mutating')
+      const opts = inPlaceOptions(a, args, node, waitMs)
+      const r = await replaceInPlace(opts, {journal: run.journal, lock: run.lock, prefix: `${run.stepKey}/`})
+      return {
+        changed: r.completed.length > 0,
+        detail: `${r.plan.summary} (${r.completed.length} step(s) run, ${r.skipped.length} done earlier)`,
+        output: describeInPlace(r.plan).join('\n'),
       }
     }
     default:

@@ -27,7 +27,7 @@ export function fingerprintOf(h: ChainfireHealth): ClusterFingerprint {
 
 /** The part of the fingerprint that must match for a resume to go on without asking. */
 export function sameCluster(a: ClusterFingerprint | undefined, b: ClusterFingerprint): boolean {
-  return Boolean(a) && a!.clusterId === b.clusterId && a!.members.join(',') === b.members.join(',')
+  return a !== undefined && a.clusterId === b.clusterId && a.members.join(',') === b.members.join(',')
 }
 
 /** Live cluster view for target resolution and conditions; refreshed whenever a step needs it. */

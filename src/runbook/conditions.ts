@@ -5,6 +5,7 @@ import type {ChainfireHealth} from '../services/health/probes/chainfire.js'
 import {nodeVars, resolveTargets} from './cluster.js'
 import type {Condition} from './schema.js'
 import type {TemplateVars} from './template.js'
+import type {ShellOn} from './types.js'
 
 export const NOT_RUN = 'not evaluated: a dry run runs no commands'
 
@@ -17,13 +18,7 @@ export interface ConditionEnv {
   dryRun: boolean
   health(): Promise<ChainfireHealth>
   exec(node: NodeSpec, command: string, opts: {timeoutMs: number}): Promise<{exitCode: number | null}>
-  shellOn(
-    node: NodeSpec,
-    template: string,
-    v: TemplateVars,
-    sudo: boolean | undefined,
-    timeoutMs: number,
-  ): Promise<{exitCode: number | null}>
+  shellOn: ShellOn
 }
 
 /** Evaluates a structured condition (rendered by renderCondition) against the live cluster. */

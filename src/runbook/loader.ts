@@ -8,7 +8,16 @@ import {ROLES} from '../config/roles.js'
 import {locate, toJSBounded} from '../config/validate.js'
 import {UsageError} from '../errors.js'
 import {didYouMean} from '../suggest.js'
-import {type Condition, ID_RE, type Runbook, runbookSchema, type Step} from './schema.js'
+import {
+  type Condition,
+  ID_RE,
+  isTypedStep,
+  type RawRunbook,
+  type RawStep,
+  REQUIRED_FIELDS,
+  type Runbook,
+  runbookSchema,
+} from './schema.js'
 import {DURATION_PATTERN} from '../config/duration.js'
 
 export interface LintProblem {
@@ -38,7 +47,7 @@ export function runbookDirs(): string[] {
   return [...extra, join(configHome(), 'plasmactl', 'runbooks'), join(PACKAGE_ROOT, 'runbooks')]
 }
 
-export function digestSteps(steps: Step[]): string {
+export function digestSteps(steps: readonly RawStep[]): string {
   return createHash('sha256').update(canonical(steps)).digest('hex')
 }
 
@@ -102,7 +111,7 @@ export async function listRunbooks(): Promise<RunbookSummary[]> {
       try {
         const js = toJSBounded(parseDocument(await readFile(file, 'utf8')))
         if ('message' in js) throw new Error(js.message)
-        const rb = js.value as Partial<Runbook>
+        const rb = js.value as Partial<RawRunbook>
         description = rb?.metadata?.description?.split('\n')[0] ?? ''
         params = Object.keys(rb?.params ?? {})
       } catch {
@@ -243,7 +252,7 @@ export async function lintRunbookText(
   }
   const ids = new Map<string, string>()
   const includes: {name: string; path: PropertyKey[]; params: Record<string, unknown>}[] = []
-  const checkSteps = (steps: Step[], base: PropertyKey[]) => {
+  const checkSteps = (steps: RawStep[], base: PropertyKey[]) => {
     steps.forEach((s, i) => {
       const path = [...base, i]
       if (ids.has(s.id)) problems.push(at([...path, 'id'], `duplicate step id "${s.id}" (first at ${ids.get(s.id)})`))
@@ -251,23 +260,12 @@ export async function lintRunbookText(
         const first = at([...path, 'id'], '')
         ids.set(s.id, `line ${first.line}`)
       }
-      const need = (field: keyof Step, why = `kind "${s.kind}" needs "${field}"`) => {
-        if (s[field] === undefined) problems.push(at(path, why))
-      }
-      if (s.kind === 'run' || s.kind === 'local') need('command')
-      if (s.kind === 'service') {
-        need('service')
-        need('verb')
-      }
+      for (const field of REQUIRED_FIELDS[s.kind])
+        if (s[field] === undefined) problems.push(at(path, `kind "${s.kind}" needs "${field}"`))
       if (s.kind === 'check' && !s.condition && !s.command)
         problems.push(at(path, 'kind "check" needs "condition" or "command"'))
-      if (s.kind === 'wait') need('condition')
-      if (s.kind === 'action') need('action')
-      if (s.kind === 'manual') need('instructions')
-      if (s.kind === 'runbook') {
-        need('runbook')
-        if (s.runbook) includes.push({name: s.runbook, path: [...path, 'runbook'], params: s.params ?? {}})
-      }
+      if (s.kind === 'runbook' && s.runbook)
+        includes.push({name: s.runbook, path: [...path, 'runbook'], params: s.params ?? {}})
       if (s.kind === 'local' && s.on !== undefined)
         problems.push(at([...path, 'on'], 'a "local" step runs on this machine: remove "on"'))
       if ((s.kind === 'run' || s.kind === 'service') && s.on === undefined)
@@ -317,7 +315,7 @@ export async function lintRunbookText(
       const text2 = await readFile(found.file, 'utf8')
       const js = toJSBounded(parseDocument(text2))
       if ('message' in js) continue // reported when that runbook is linted or loaded
-      const sub = js.value as Runbook
+      const sub = js.value as RawRunbook
       for (const [pn, ps] of Object.entries(sub?.params ?? {})) {
         if (ps.required && ps.default === undefined && !(pn in inc.params))
           problems.push(at(inc.path, `included runbook "${inc.name}" needs param "${pn}"`))
@@ -329,7 +327,13 @@ export async function lintRunbookText(
       problems.push(at(inc.path, (error as Error).message))
     }
   }
-  return {runbook: rb, problems: problems.sort((a, b) => a.line - b.line || a.column - b.column)}
+  return {runbook: typed(rb), problems: problems.sort((a, b) => a.line - b.line || a.column - b.column)}
+}
+
+/** The runbook with its steps typed by kind, or undefined when a step lacks a field its kind needs (a lint error). */
+function typed(rb: RawRunbook): Runbook | undefined {
+  const {steps} = rb
+  return steps.every(isTypedStep) ? {...rb, steps} : undefined
 }
 
 /** How deeply runbooks may include one another: a root that includes b that includes c is depth 2. */
@@ -355,7 +359,7 @@ async function includesOf(file: string): Promise<IncludeEdge[]> {
   const out: IncludeEdge[] = []
   const walk = (steps: unknown, base: PropertyKey[]) => {
     if (!Array.isArray(steps)) return
-    steps.forEach((s: Partial<Step> | null, i) => {
+    steps.forEach((s: Partial<RawStep> | null, i) => {
       if (s?.kind === 'runbook' && typeof s.runbook === 'string') {
         const {line, col} = lc.linePos(locate(doc, [...base, i, 'runbook']) ?? 0)
         out.push({name: s.runbook, file, line, column: col})

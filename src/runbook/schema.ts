@@ -22,6 +22,7 @@ export const ACTIONS = [
   'recover-quorum',
   'defrag',
   'wait-healthy',
+  'node-replace',
 ] as const
 export const ID_RE = /^[a-z0-9][a-z0-9_-]*$/
 
@@ -70,10 +71,35 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
 
 const onFailure = z.union([z.enum(['abort', 'continue']), z.strictObject({rescue: z.array(z.lazy(() => stepSchema))})])
 
-export interface Step {
+/**
+ * A step as written (the YAML form): one flat object whose kind-specific fields are all optional,
+ * so the file format and its JSON Schema stay as they are. The loader checks the fields each kind
+ * needs (errors at file:line) and then hands out the typed `Step` below.
+ */
+export interface RawStep extends StepCommon {
+  kind: StepKindName
+  on_failure?: 'abort' | 'continue' | {rescue: RawStep[]}
+  command?: string
+  sudo?: boolean
+  service?: string
+  verb?: 'start' | 'stop' | 'restart' | 'is-active'
+  condition?: Condition
+  interval?: string | number
+  action?: ActionName
+  with?: Record<string, string | number | boolean>
+  instructions?: string
+  runbook?: string
+  params?: Record<string, string | number | boolean>
+}
+
+export type StepKindName = (typeof STEP_KINDS)[number]
+export type ActionName = (typeof ACTIONS)[number]
+type Scalar = string | number | boolean
+
+/** What every step kind has: identity, targets, gating, retries and the failure policy. */
+interface StepCommon {
   id: string
   name?: string
-  kind: (typeof STEP_KINDS)[number]
   on?: string | string[]
   serial?: number | 'tolerance'
   order?: 'as-listed' | 'leader-last'
@@ -84,21 +110,86 @@ export interface Step {
   timeout?: string | number
   confirm?: boolean | string
   destructive?: boolean
-  on_failure?: 'abort' | 'continue' | {rescue: Step[]}
-  command?: string
-  sudo?: boolean
-  service?: string
-  verb?: 'start' | 'stop' | 'restart' | 'is-active'
-  condition?: Condition
-  interval?: string | number
-  action?: (typeof ACTIONS)[number]
-  with?: Record<string, string | number | boolean>
-  instructions?: string
-  runbook?: string
-  params?: Record<string, string | number | boolean>
 }
 
-export const stepSchema: z.ZodType<Step> = z.lazy(() =>
+interface StepBase extends StepCommon {
+  on_failure?: 'abort' | 'continue' | {rescue: Step[]}
+}
+
+/** A shell command on each target (over SSH). */
+export interface RunStep extends StepBase {
+  kind: 'run'
+  command: string
+  sudo?: boolean
+}
+/** A shell command on this machine. */
+export interface LocalStep extends StepBase {
+  kind: 'local'
+  command: string
+}
+/** A service verb (systemctl or the context's service command) on each target. */
+export interface ServiceStep extends StepBase {
+  kind: 'service'
+  service: string
+  verb: 'start' | 'stop' | 'restart' | 'is-active'
+}
+/** Read-only: a condition over the cluster, or a command on the targets (exit 0 = true). */
+export interface CheckStep extends StepBase {
+  kind: 'check'
+  condition?: Condition
+  command?: string
+  sudo?: boolean
+}
+/** Polls its condition (or command) until it holds or the timeout passes. */
+export interface WaitStep extends StepBase {
+  kind: 'wait'
+  condition: Condition
+  command?: string
+  sudo?: boolean
+  interval?: string | number
+}
+/** A built-in action (src/runbook/actions.ts). */
+export interface ActionStep extends StepBase {
+  kind: 'action'
+  action: ActionName
+  with?: Record<string, Scalar>
+}
+/** Instructions for the operator, confirmed by hand. */
+export interface ManualStep extends StepBase {
+  kind: 'manual'
+  instructions: string
+}
+/** Another runbook, included with its params. */
+export interface IncludeStep extends StepBase {
+  kind: 'runbook'
+  runbook: string
+  params?: Record<string, Scalar>
+}
+
+/** One step type per kind: what the executor runs. */
+export type Step = RunStep | LocalStep | ServiceStep | CheckStep | WaitStep | ActionStep | ManualStep | IncludeStep
+export type StepOfKind<K extends StepKindName> = Extract<Step, {kind: K}>
+
+/** The fields each kind needs beyond the common ones (the loader reports a missing one at file:line). */
+export const REQUIRED_FIELDS: {[K in StepKindName]: (keyof RawStep)[]} = {
+  run: ['command'],
+  local: ['command'],
+  service: ['service', 'verb'],
+  check: [],
+  wait: ['condition'],
+  action: ['action'],
+  manual: ['instructions'],
+  runbook: ['runbook'],
+}
+
+/** True when S (and its rescue steps) has every field its kind needs: it is a typed Step. */
+export function isTypedStep(s: RawStep): s is Step {
+  if (!REQUIRED_FIELDS[s.kind].every((f) => s[f] !== undefined)) return false
+  if (s.kind === 'check' && s.condition === undefined && s.command === undefined) return false
+  return typeof s.on_failure !== 'object' || s.on_failure.rescue.every(isTypedStep)
+}
+
+export const stepSchema: z.ZodType<RawStep> = z.lazy(() =>
   z.strictObject({
     id: z.string().regex(ID_RE, 'lower-case letters, digits, "-" and "_"'),
     name: z.string().optional(),
@@ -159,5 +250,8 @@ export const runbookSchema = z.strictObject({
   steps: z.array(stepSchema).min(1),
 })
 
-export type Runbook = z.infer<typeof runbookSchema>
+/** A runbook as written (steps untyped). */
+export type RawRunbook = z.infer<typeof runbookSchema>
+/** A linted runbook: every step typed by its kind. */
+export type Runbook = Omit<RawRunbook, 'steps'> & {steps: Step[]}
 export type ParamSpec = z.infer<typeof paramSchema>

@@ -473,6 +473,13 @@ describe('runbooks against a real 3-node lab', () => {
     await lab.killMember('n3')
     await rm(join(lab.dir, 'nodes', 'n3', 'data'), {recursive: true, force: true})
     await client.put('/data/after-failure', 'yes')
+    // The dry run shows the built-in plans it delegates to (node remove, then node add), with the quorum impact.
+    const dry = await cli(['runbook', 'run', 'chainfire/replace-node', '--param', 'node=n3', '--dry-run', '--json'])
+    assert.equal(dry.exitCode, 0, dry.stderr + dry.stdout)
+    const planned = dry.json.data.plan.find((p: {step: string}) => p.step === 'replace').describe.join('\n')
+    assert.match(planned, /remove ChainFire member n3 \(id [^)]+\) through the Cluster API: 2 voters remain/)
+    assert.match(planned, /move n3:\S+ aside/)
+    assert.match(planned, /promote n3 to voter: 3 voters/)
     const r = await cli(['runbook', 'run', 'chainfire/replace-node', '--param', 'node=n3', '--yes', '--json'])
     assert.equal(r.exitCode, 0, r.stderr + r.stdout)
     const m = await eventually(
@@ -485,6 +492,12 @@ describe('runbooks against a real 3-node lab', () => {
       'n3 a healthy voter',
     )
     assert.notEqual(m.id, oldId)
+    // The built-in plans' steps are journaled in the runbook's run, under the step's key.
+    const steps = (await cli(['runs', 'show', r.json.data.runId, '--json'])).json.data.entries
+      .map((e: {step?: string}) => e.step)
+      .filter(Boolean)
+    for (const s of ['replace/member-remove', 'replace/move-data', 'replace/member-add', 'replace/promote'])
+      assert.ok(steps.includes(s), `${s} in ${steps.join(' ')}`)
     const n3 = lab.nodes.find((n) => n.name === 'n3')!
     const v = await client.unaryOn(
       {name: 'n3', url: n3.clientUrl},

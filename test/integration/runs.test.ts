@@ -219,4 +219,39 @@ describe('runs: list, transcript, Ctrl-C and resume across run kinds (real 3-nod
     assert.equal(viaRestore.json.data.alreadyFinished, true)
     assert.equal((await client.get('/nothing')).header.revision, revision, 'nothing was restored again')
   })
+
+  it('resuming a restore whose restore step completed but a later step did not finishes it without restoring again', async () => {
+    const save = await cli(['snapshot', 'save', '--json'])
+    assert.equal(save.exitCode, 0, save.stderr + save.stdout)
+    const restore = await cli(['snapshot', 'restore', save.json.data.name, '--yes', '--json'])
+    assert.equal(restore.exitCode, 0, restore.stderr + restore.stdout)
+    const id = restore.json.data.runId
+    // The process died right after the restore step was journaled: the journal ends there.
+    const file = join(work, 'state', 'restores', `${id}.jsonl`)
+    const events = (await readFile(file, 'utf8')).trim().split('\n')
+    const isRestoreEnd = (l: string) => {
+      const e = JSON.parse(l) as {type: string; step?: string; ok?: boolean}
+      return e.type === 'step-end' && e.step === 'restore' && e.ok === true
+    }
+    const lastRestore = events.length - 1 - [...events].reverse().findIndex(isRestoreEnd)
+    assert.ok(lastRestore > 0 && lastRestore < events.length - 1, 'the restore step is journaled before later steps')
+    assert.ok(
+      events.slice(lastRestore + 1).some((l) => /"step":"(start|verify|wait-healthy)"/.test(l)),
+      'later steps follow it',
+    )
+    await writeFile(file, `${events.slice(0, lastRestore + 1).join('\n')}\n`)
+    // Written after the restore: a second restore would lose it.
+    await client.put('/data/after-restore', 'kept')
+    const list = await cli(['runs', 'list', '--json'])
+    assert.notEqual(list.json.data.runs.find((x: {id: string}) => x.id === id)?.state, 'succeeded')
+
+    const r = await cli(['runs', 'resume', id, '--json'])
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout)
+    for (const step of ['copy', 'stop chainfire', 'move', 'restore the snapshot'])
+      assert.match(r.stderr, new RegExp(`skip \\(done earlier in this run\\): ${step} `), step)
+    assert.doesNotMatch(r.stderr, /(?<!skip \(done earlier in this run\): )restore the snapshot into/)
+    assert.equal((await client.get('/data/after-restore')).kvs[0]?.value.toString(), 'kept', 'not restored again')
+    const after = await cli(['runs', 'list', '--json'])
+    assert.equal(after.json.data.runs.find((x: {id: string}) => x.id === id)?.state, 'succeeded')
+  })
 })

@@ -17,6 +17,11 @@ export interface StepRunnerOptions {
   /** Ctrl-C handling: the lock that gives itself back on a signal, and the state to report. */
   lock?: SignalHold
   state?: () => Promise<string>
+  /**
+   * Journals the steps under PREFIX (e.g. "replace/"): a built-in plan run as one step of a
+   * runbook, on the runbook's journal, lock and Ctrl-C handling (its steps skipped on resume alike).
+   */
+  prefix?: string
 }
 
 /**
@@ -31,6 +36,7 @@ export class StepRunner<S extends string> {
   private readonly done: Set<string>
   private current: string | undefined
   private readonly interrupt: RunInterrupt
+  private readonly prefix: string
 
   constructor(
     readonly journal: Journal,
@@ -38,6 +44,7 @@ export class StepRunner<S extends string> {
     opts: StepRunnerOptions = {},
   ) {
     this.done = journal.completed()
+    this.prefix = opts.prefix ?? ''
     this.interrupt = new RunInterrupt({
       journal,
       runId: journal.id,
@@ -49,7 +56,7 @@ export class StepRunner<S extends string> {
   }
 
   key(s: StepDef<S>): string {
-    return s.node ? `${s.step}@${s.node}` : s.step
+    return s.node ? `${this.prefix}${s.step}@${s.node}` : `${this.prefix}${s.step}`
   }
 
   async run(s: StepDef<S>, fn: () => Promise<Record<string, unknown> | void>): Promise<void> {
@@ -62,16 +69,17 @@ export class StepRunner<S extends string> {
     this.interrupt.check()
     this.current = key
     this.reporter.info(s.describe)
-    await this.journal.append({type: 'step-start', step: s.step, target: s.node})
+    const step = this.prefix + s.step
+    await this.journal.append({type: 'step-start', step, target: s.node})
     try {
       const data = await fn()
-      await this.journal.append({type: 'step-end', step: s.step, target: s.node, ok: true, ...(data ? {data} : {})})
+      await this.journal.append({type: 'step-end', step, target: s.node, ok: true, ...(data ? {data} : {})})
       this.completed.push(key)
     } catch (error) {
       if (isPromptInterrupt(error) || this.interrupt.signal) throw await this.interrupt.fromPrompt()
       await this.journal.append({
         type: 'step-end',
-        step: s.step,
+        step,
         target: s.node,
         ok: false,
         error: (error as Error).message,
@@ -80,11 +88,12 @@ export class StepRunner<S extends string> {
     }
   }
 
-  /** Data recorded by a completed step (from this attempt or an earlier one). */
+  /** Data recorded by a completed step (from this attempt or an earlier one); KEY without the prefix. */
   dataOf(key: string): Record<string, unknown> | undefined {
+    const full = this.prefix + key
     const e = [...this.journal.all]
       .reverse()
-      .find((x: JournalEvent) => x.type === 'step-end' && x.ok && (x.target ? `${x.step}@${x.target}` : x.step) === key)
+      .find((x: JournalEvent) => x.type === 'step-end' && x.ok && (x.target ? `${x.step}@${x.target}` : x.step) === full)
     return e?.data
   }
 
