@@ -4,7 +4,9 @@
 // commands stream hundreds of MiB through short-lived buffers, and a 1 MiB young generation keeps
 // their peak RSS ~40 MiB lower at no cost in throughput; other commands start faster without it.
 // `node bin/run.js` skips it (Node ignores the first line and the string statement).
+import {readFileSync} from 'node:fs'
 import module from 'node:module'
+import {fastOutput} from './fast-path.js'
 
 // Node 22.1+: cache compiled code of plasmactl and its dependencies between runs (faster cold start).
 module.enableCompileCache?.()
@@ -18,5 +20,10 @@ if (major < MIN_NODE[0] || (major === MIN_NODE[0] && minor < MIN_NODE[1])) {
 }
 process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
 
-const {execute} = await import('@oclif/core')
-await execute({dir: import.meta.url})
+// --help, --version and the like: oclif's output rendered at build time (dist/help.json), served
+// without loading oclif (bin/fast-path.js); anything else goes to oclif.
+const fast = fastOutput(process.argv.slice(2), () => JSON.parse(readFileSync(new URL('../dist/help.json', import.meta.url), 'utf8')))
+if (fast === undefined) {
+  const {execute} = await import('@oclif/core')
+  await execute({dir: import.meta.url})
+} else process.stdout.write(fast)

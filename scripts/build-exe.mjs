@@ -208,8 +208,14 @@ const result = await esbuild.build({
 })
 writeFileSync(join(work, 'meta.json'), JSON.stringify(result.metafile))
 
-// 3. The code cache: the bundle run (by the build's Node, as the executable will run it) for
-//    --version, --help and a health check of an endpoint that refuses, then the compiled code saved.
+// The executable's main script: bin/exe/boot.cjs with bin/fast-path.js (--help, --version).
+const boot = join(work, 'boot.cjs')
+await esbuild.build({...common, entryPoints: [join(root, 'bin', 'exe', 'boot.cjs')], outfile: boot, minify: false})
+
+// 3. The help texts (plain, 80 columns: the environment oclif renders them in at run time for
+//    bin/fast-path.js), then the code cache: the bundle run (by the build's Node, as the executable
+//    will run it) for --version, --help and a health check of an endpoint that refuses, then the
+//    compiled code saved.
 const warm = mkdtempSync(join(tmpdir(), 'plasmactl-exe-'))
 try {
   writeFileSync(
@@ -217,9 +223,12 @@ try {
     'apiVersion: plasmactl/v1\ncurrent-context: warm\ncontexts:\n  - name: warm\n    environment: lab\n    nodes:\n      - name: n1\n        address: 127.0.0.1\n        roles: [chainfire]\n        chainfire:\n          client-url: http://127.0.0.1:9\n',
   )
   // health exits non-zero (the endpoint refuses): only the cache file matters.
-  spawnSync(process.execPath, [join(root, 'bin', 'exe', 'boot.cjs'), work, 'write-caches'], {
+  spawnSync(process.execPath, [boot, work, 'write-caches'], {
     env: {
       ...process.env,
+      PLASMACTL_EXE_HELP_OUT: join(work, 'help.json'),
+      OCLIF_COLUMNS: '80',
+      NO_COLOR: '1',
       PLASMACTL_EXE_WARMUP: JSON.stringify([['--version'], ['--help'], ['health', '--json']]),
       XDG_CACHE_HOME: join(warm, 'cache'),
       PLASMACTL_CONFIG: join(warm, 'config.yaml'),
@@ -230,19 +239,20 @@ try {
     stdio: ['ignore', 'ignore', 'inherit'],
   })
   statSync(join(work, 'plasmactl.cache'))
+  statSync(join(work, 'help.json'))
 } finally {
   rmSync(warm, {recursive: true, force: true})
 }
 
 // 4. The single-executable blob, then the executable: a copy of this Node with the blob injected.
 const seaConfig = {
-  main: join(root, 'bin', 'exe', 'boot.cjs'),
+  main: boot,
   output: join(work, 'sea-prep.blob'),
   disableExperimentalSEAWarning: true,
   useCodeCache: true,
   assets: Object.fromEntries(
     readdirSync(work)
-      .filter((f) => /\.(js|cache)$/.test(f) || f === 'root.json' || f === 'chunks.json')
+      .filter((f) => /\.(js|cache)$/.test(f) || ['root.json', 'chunks.json', 'help.json'].includes(f))
       .map((f) => [f, join(work, f)]),
   ),
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build: protobuf codecs, TypeScript, JSON Schema for the config, oclif manifest (fast --help).
+# Build: protobuf codecs, TypeScript, JSON Schema for the config, oclif manifest (fast --help), help texts (faster --help: bin/fast-path.js).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f src/adapters/chainfire/gen/etcd.cjs ] || bash scripts/gen-proto.sh
@@ -9,3 +9,4 @@ mkdir -p dist/adapters/chainfire/gen
 cp src/adapters/chainfire/gen/etcd.cjs dist/adapters/chainfire/gen/etcd.cjs
 if [ -f scripts/gen-schema.js ]; then node scripts/gen-schema.js; fi
 npx oclif manifest >/dev/null
+node scripts/render-help.mjs

@@ -5,11 +5,15 @@
 // next to nothing. Packages only some commands use are chunks (chunk-NAME.js, with their own code
 // cache), compiled on their first require. A cache V8 rejects (e.g. other V8 flags from
 // NODE_OPTIONS) only costs the compile.
-// Building the caches, outside the executable: node bin/exe/boot.cjs DIR write-caches ARGS...
-// (node bin/exe/boot.cjs DIR run ARGS... runs the bundle from DIR with its caches, for profiling).
+// --help, --version and the like are answered before any of that, from help texts oclif rendered at
+// build time (asset help.json, bin/fast-path.js). scripts/build-exe.mjs bundles this file with
+// bin/fast-path.js into dist/exe/boot.cjs.
+// Building the caches, outside the executable: node dist/exe/boot.cjs DIR write-caches ARGS...
+// (node dist/exe/boot.cjs DIR run ARGS... runs the bundle from DIR with its caches, for profiling).
 'use strict'
 const {isBuiltin} = require('node:module')
 const vm = require('node:vm')
+const {fastOutput} = require('../fast-path.js')
 
 let sea
 try {
@@ -78,4 +82,15 @@ if (writeCaches) {
     for (const [name, script] of scripts) writeCaches(`${name}.cache`, script.createCachedData())
   })
 }
-compile('plasmactl')(requireModule, process.execPath, getAsset)
+const fast = writeCaches
+  ? undefined
+  : fastOutput(process.argv.slice(2), () => JSON.parse(getAsset('help.json').toString('utf8')))
+if (fast === undefined) {
+  compile('plasmactl')(requireModule, process.execPath, getAsset)
+  // Snapshot commands stream hundreds of MiB through short-lived buffers: a young generation that
+  // never grows keeps their peak RSS lower at no cost in throughput (bin/run.js starts Node with
+  // --max-semi-space-size=1, a flag the executable cannot take; this one V8 reads at each growth). Set
+  // after the bundle's compile: V8 rejects a code cache made under other flags (the chunks loaded
+  // later by these commands compile without theirs).
+  if (process.argv.includes('snapshot')) require('node:v8').setFlagsFromString('--semi-space-growth-factor=1')
+} else process.stdout.write(fast)

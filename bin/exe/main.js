@@ -6,7 +6,7 @@
 import {existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {homedir, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
-import {execute} from '@oclif/core'
+import {Config, execute} from '@oclif/core'
 import {modules} from 'plasmactl:modules'
 
 /* eslint-disable no-undef -- __PLASMACTL_ROOT_HASH__ is set by esbuild (define); __plasmactlAsset (the
@@ -69,7 +69,14 @@ function packageRoot() {
 async function main() {
   const root = packageRoot()
   globalThis.__plasmactlRoot = root
-  // Building the code cache (scripts/build-exe.mjs): run the common paths once each, output muted.
+  // Building the executable (scripts/build-exe.mjs): the help texts of bin/fast-path.js, rendered by
+  // this bundle's oclif with its config (no plugins), then the code cache: the common paths run once
+  // each, output muted.
+  const helpOut = process.env.PLASMACTL_EXE_HELP_OUT
+  if (helpOut) {
+    const {renderHelpTexts} = await import('../../dist/output/help-texts.js')
+    writeFileSync(helpOut, JSON.stringify(await renderHelpTexts(await Config.load({root}))))
+  }
   const warmup = process.env.PLASMACTL_EXE_WARMUP
   if (warmup) {
     const write = process.stdout.write

@@ -56,6 +56,11 @@ describe('distribution: the single executable and the npm tarball', () => {
     assert.equal(v.stderr, '', 'no warning from the single-executable runtime')
     const h = await exe(['--help'])
     assert.match(h.stdout, /TOPICS[\s\S]*runbook/)
+    // --help and --version come from the texts rendered at build time (bin/fast-path.js; compared with
+    // oclif's output by test/unit/fast-path.test.ts): a command's help is the npm path's.
+    const exeHelp = await exe(['snapshot', 'save', '--help'])
+    const npmHelp = await run(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'snapshot', 'save', '--help'])
+    assert.equal(exeHelp.stdout, npmHelp.stdout)
     const dirs = await readdir(join(tmp, 'cache', 'plasmactl'))
     assert.equal(dirs.length, 1, `one extracted root: ${dirs.join(', ')}`)
     assert.match(dirs[0], /^exe-[0-9a-f]{16}$/)
