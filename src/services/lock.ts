@@ -1,4 +1,4 @@
-import {randomBytes, randomUUID} from 'node:crypto'
+import {createHash, randomBytes, randomUUID} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {link, mkdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
@@ -7,6 +7,7 @@ import type {ChainfireClient} from '../adapters/chainfire/index.js'
 import {ChainfireCallError} from '../adapters/chainfire/index.js'
 import {parseDuration} from '../config/duration.js'
 import {stateDir} from '../config/paths.js'
+import {chainfireEndpoints} from '../config/context.js'
 import type {Context} from '../config/schema.js'
 import {operatorName} from '../core/engine/journal.js'
 import {OperationError, RefusedError} from '../errors.js'
@@ -345,11 +346,31 @@ export function lockTtlSeconds(ctx: Context, kind: LockKind = 'node'): number {
   return Math.max(1, Math.ceil(parseDuration(value ?? '15s', where) / 1000))
 }
 
-/** The lock keys (and local lock files) a command of KIND takes in context CONTEXT. */
-export function lockKeys(context: string, kind: LockKind): {key: string; file: string}[] {
+/**
+ * The local lock files name the context and the cluster it points at (a hash of its ChainFire
+ * endpoints): two clusters that share a context name in different config files (two labs, a staging
+ * copy) never block each other, and every config that names the same endpoints shares one file.
+ */
+function localLockTag(ctx: Context): string {
+  let urls: string[] = []
+  try {
+    urls = chainfireEndpoints(ctx)
+      .map((e) => e.url)
+      .sort()
+  } catch {
+    // No ChainFire in this context: the context name alone.
+  }
+  return urls.length === 0
+    ? ctx.name
+    : `${ctx.name}-${createHash('sha256').update(urls.join(',')).digest('hex').slice(0, 12)}`
+}
+
+/** The lock keys (and local lock files) a command of KIND takes in context CTX. */
+export function lockKeys(ctx: Context, kind: LockKind): {key: string; file: string}[] {
   const dir = join(stateDir(), 'locks')
-  const cluster = {key: CLUSTER_LOCK_KEY, file: join(dir, `cluster-${context}.lock`)}
-  const snapshot = {key: snapshotLockKey(context), file: join(dir, `snapshot-${context}.lock`)}
+  const tag = localLockTag(ctx)
+  const cluster = {key: CLUSTER_LOCK_KEY, file: join(dir, `cluster-${tag}.lock`)}
+  const snapshot = {key: snapshotLockKey(ctx.name), file: join(dir, `snapshot-${tag}.lock`)}
   if (kind === 'snapshot-save') return [snapshot]
   if (kind === 'restore') return [cluster, snapshot]
   return [cluster]
@@ -376,7 +397,7 @@ export interface ClusterLockOptions {
  * one exits 6 naming the holder; Ctrl-C and SIGTERM give the lease back before the process ends.
  */
 export async function acquireClusterLock(ctx: Context, o: ClusterLockOptions): Promise<HeldLock> {
-  const keys = lockKeys(ctx.name, o.kind)
+  const keys = lockKeys(ctx, o.kind)
   const user = operatorName()
   const holder: LockHolder = {
     holder: `${user}@${hostname()}`,

@@ -9,10 +9,12 @@ import {existsSync} from 'node:fs'
 import {mkdir, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {createServer, type Server, type Socket} from 'node:net'
 import {hostname, userInfo} from 'node:os'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {parseDocument} from 'yaml'
 import type {ChainfireClient} from '../../src/adapters/chainfire/index.js'
+import {loadConfig, selectContext} from '../../src/config/load.js'
+import {lockKeys} from '../../src/services/lock.js'
 import {type CliResult, eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 import {clientOf, memberNames} from '../helpers/node.js'
 
@@ -201,7 +203,10 @@ describe('one cluster lock for every change (real 3-node lab)', () => {
   it('an empty lock file (left by a full disk) is stale: saves and runbooks go on', async () => {
     const locks = join(env.PLASMACTL_STATE_DIR, 'locks')
     await mkdir(locks, {recursive: true})
-    const files = ['snapshot-lab.lock', 'cluster-lab.lock'].map((f) => join(locks, f))
+    const ctx = selectContext(await loadConfig(lab.configPath), 'lab')
+    // The restore's two lock files (cluster and snapshot), named as the CLI names them.
+    const files = lockKeys(ctx, 'restore').map((k) => join(locks, basename(k.file)))
+    assert.equal(files.length, 2)
     for (const f of files) await writeFile(f, '')
     try {
       const save = await lab.cli(['snapshot', 'save', '--target', '0', '--json'], {env})
