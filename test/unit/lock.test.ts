@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -48,16 +48,21 @@ describe('local lock file', () => {
   })
 
   it('a live holder refuses (exit 6, naming it); a dead one or a reused pid is stale', async () => {
-    // Another live process of this host holds it (our parent stands in for it).
+    // Another live process of this host holds it (a child of ours stands in for it: not an ancestor).
+    const other = spawn('sleep', ['60'], {stdio: 'ignore'})
     const p = path()
-    await writeFile(p, JSON.stringify(holder({pid: process.ppid, runId: 'run-live'})))
-    await assert.rejects(
-      acquireLocalLock(p, holder({runId: 'run-2'})),
-      (e: unknown) =>
-        e instanceof RefusedError &&
-        e.exitCode === 6 &&
-        new RegExp(`op@.* pid ${process.ppid}, test run run-live, since 2026`).test(e.message),
-    )
+    try {
+      await writeFile(p, JSON.stringify(holder({pid: other.pid, runId: 'run-live'})))
+      await assert.rejects(
+        acquireLocalLock(p, holder({runId: 'run-2'})),
+        (e: unknown) =>
+          e instanceof RefusedError &&
+          e.exitCode === 6 &&
+          new RegExp(`op@.* pid ${other.pid}, test run run-live, since 2026`).test(e.message),
+      )
+    } finally {
+      other.kill('SIGKILL')
+    }
 
     const dead = path()
     await writeFile(dead, JSON.stringify(holder({pid: deadPid()})))
@@ -80,6 +85,16 @@ describe('local lock file', () => {
     await inner()
     assert.match(await readFile(p, 'utf8'), /"runId":"outer"/)
     await outer()
+  })
+
+  it('a command started by a run that holds the lock (its ancestor: a runbook local step) goes on; the run keeps it', async () => {
+    const p = path()
+    const outer = JSON.stringify(holder({pid: process.ppid, runId: 'run-outer'}))
+    await writeFile(p, outer)
+    await (
+      await acquireLocalLock(p, holder({runId: 'run-step'}))
+    )()
+    assert.equal(await readFile(p, 'utf8'), outer, "the step's release leaves the run's lock")
   })
 
   it('a holder on another host is never judged from here', async () => {
