@@ -22,7 +22,9 @@ process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
 
 // --help, --version and the like: oclif's output rendered at build time (dist/help.json), served
 // without loading oclif (bin/fast-path.js); anything else goes to oclif.
-const fast = fastOutput(process.argv.slice(2), () => JSON.parse(readFileSync(new URL('../dist/help.json', import.meta.url), 'utf8')))
+const fast = fastOutput(process.argv.slice(2), () =>
+  JSON.parse(readFileSync(new URL('../dist/help.json', import.meta.url), 'utf8')),
+)
 if (fast === undefined) {
   const {execute} = await import('@oclif/core')
   await execute({dir: import.meta.url})

@@ -79,7 +79,11 @@ export async function runOnTarget(
     const r = await kind.execute(env, step, scope, node)
     if (!r.ok) throw new CommandFailed(r)
     if (step.until && (await env.evalOrNull(step.until, env.vars(scope, node))) !== true)
-      throw new CommandFailed({...r, ok: false, detail: r.detail || `until ${describeCondition(step.until)} does not hold`})
+      throw new CommandFailed({
+        ...r,
+        ok: false,
+        detail: r.detail || `until ${describeCondition(step.until)} does not hold`,
+      })
     return r
   }
   const connectionRetried = () =>

@@ -62,8 +62,7 @@ export async function openResume(
 /** A resumed run on a cluster that changed (other id or members) since it was interrupted: asked (or warned with --yes). */
 export async function confirmSameCluster(o: RunOptions, resumed: Journal, fp: ClusterFingerprint): Promise<void> {
   const last = [...resumed.all].reverse().find((e) => e.data?.fingerprint)?.data?.fingerprint as
-    | ClusterFingerprint
-    | undefined
+    ClusterFingerprint | undefined
   if (sameCluster(last, fp)) return
   const msg = `the cluster changed since run ${o.resume} was interrupted (was ${last?.clusterId} [${last?.members.join(' ')}], now ${fp.clusterId} [${fp.members.join(' ')}]): resume anyway?`
   if (o.yes) o.reporter.warn(msg.replace(': resume anyway?', '; resuming (--yes)'))

@@ -86,18 +86,29 @@ describe('the fast path for help and version (bin/fast-path.js)', () => {
     ])
       assert.equal(fast(argv), undefined, `plasmactl ${argv.join(' ')}`)
     // oclif would colour the output, or wrap it at another width.
-    const colouring: Record<string, string>[] = [{FORCE_COLOR: '1'}, {COLORTERM: 'truecolor'}, {CI: 'true'}, {TEAMCITY_VERSION: '1'}, {OCLIF_COLUMNS: '120'}]
-    for (const env of colouring)
-      assert.equal(fast(['--help'], env), undefined, JSON.stringify(env))
+    const colouring: Record<string, string>[] = [
+      {FORCE_COLOR: '1'},
+      {COLORTERM: 'truecolor'},
+      {CI: 'true'},
+      {TEAMCITY_VERSION: '1'},
+      {OCLIF_COLUMNS: '120'},
+    ]
+    for (const env of colouring) assert.equal(fast(['--help'], env), undefined, JSON.stringify(env))
     const plain: Record<string, string>[] = [{NO_COLOR: '1', CI: 'true'}, {FORCE_COLOR: '0'}, {OCLIF_COLUMNS: '80'}]
-    for (const env of plain)
-      assert.ok(fast(['--help'], env), JSON.stringify(env))
+    for (const env of plain) assert.ok(fast(['--help'], env), JSON.stringify(env))
     // No texts (a build without them): oclif answers.
-    assert.equal(fastOutput(['--help'], () => undefined, {}), undefined)
     assert.equal(
-      fastOutput(['--version'], () => {
-        throw new Error('ENOENT')
-      }, {}),
+      fastOutput(['--help'], () => undefined, {}),
+      undefined,
+    )
+    assert.equal(
+      fastOutput(
+        ['--version'],
+        () => {
+          throw new Error('ENOENT')
+        },
+        {},
+      ),
       undefined,
     )
   })

@@ -93,7 +93,9 @@ export class StepRunner<S extends string> {
     const full = this.prefix + key
     const e = [...this.journal.all]
       .reverse()
-      .find((x: JournalEvent) => x.type === 'step-end' && x.ok && (x.target ? `${x.step}@${x.target}` : x.step) === full)
+      .find(
+        (x: JournalEvent) => x.type === 'step-end' && x.ok && (x.target ? `${x.step}@${x.target}` : x.step) === full,
+      )
     return e?.data
   }
 

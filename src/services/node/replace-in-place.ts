@@ -65,8 +65,7 @@ export async function planInPlace(opts: InPlaceOptions, runId?: string): Promise
     const add = planAdd(opts.ctx, node, false, undefined, remove.impact.votersAfter, [], remove.impact.othersDown)
     const plan = {summary: `replace ${node.name} in place: ${remove.summary}; then ${add.summary}`, remove, add}
     const refused = refusals(checks)
-    if (refused.length > 0)
-      throw refusedPlan(`refusing to replace ${node.name}, nothing was changed`, refused, plan)
+    if (refused.length > 0) throw refusedPlan(`refusing to replace ${node.name}, nothing was changed`, refused, plan)
     if (remove.member?.leader && !remove.successor)
       throw new RefusedError(`${node.name} leads and no healthy follower can take over; nothing was changed`)
     return plan
@@ -93,10 +92,13 @@ export async function replaceInPlace(
   const node = nodeOf(opts)
   const runner = new StepRunner<string>(run.journal, opts.reporter, {prefix: run.prefix})
   // Planned once and journaled: a resume runs the same steps, whatever the cluster looks like by then.
-  await runner.run({step: 'plan', node: node.name, describe: `plan the in-place replacement of ${node.name}`}, async () => {
-    const plan = await planInPlace(opts, run.journal.id)
-    return {plan}
-  })
+  await runner.run(
+    {step: 'plan', node: node.name, describe: `plan the in-place replacement of ${node.name}`},
+    async () => {
+      const plan = await planInPlace(opts, run.journal.id)
+      return {plan}
+    },
+  )
   const plan = runner.dataOf(`plan@${node.name}`)?.plan as InPlacePlan | undefined
   if (!plan) throw new OperationError(`run ${run.journal.id} has no journaled plan for ${node.name}`)
   const remote = new Remote(opts.loaded, opts.ctx)
