@@ -2,7 +2,7 @@ import {UsageError} from '../../errors.js'
 import {didYouMean} from '../../suggest.js'
 import type {PartitionKind} from './partition.js'
 
-export type FaultKind = 'kill' | 'stop' | 'quorum-loss' | 'netem' | 'partition'
+export type FaultKind = 'kill' | 'stop' | 'quorum-loss' | 'netem' | 'partition' | 'restore'
 /** Which member a fault hits: the leader, a follower, or the one `--node` names. */
 export type FaultTarget = 'leader' | 'follower' | 'named'
 
@@ -105,6 +105,15 @@ export const DRILLS: DrillSpec[] = [
     target: 'leader',
     recovery: 'remove the iptables rules',
     needsSnapshot: true,
+  },
+  {
+    name: 'restore-rehearsal',
+    summary:
+      'restore the newest verified snapshot into a throwaway member on this machine (own ports and dir), time it to serving, check key count and HashKV, tear it down',
+    fault: 'restore',
+    target: 'named',
+    recovery: 'tear the throwaway cluster down',
+    needsSnapshot: false,
   },
   {
     name: 'latency',

@@ -17,6 +17,8 @@ import {drillSpec, type DrillSpec} from './catalog.js'
 import {type AppliedFault, FaultInjector} from './faults.js'
 import {ClusterMonitor} from './monitor.js'
 import {RootShell} from './partition.js'
+import {runRestoreRehearsal} from './rehearsal.js'
+import {configuredObjectives, drillObjectives} from './slo.js'
 import {writeDrillReport} from './report.js'
 import type {DrillMeasures, DrillResult, SloResult} from './types.js'
 import {Workload} from './workload.js'
@@ -46,8 +48,6 @@ export interface DrillRunOptions {
   /** Longest wait for the failure tolerance to come back. */
   rtoTimeoutSeconds?: number
 }
-
-const ELECTION_LIMIT_SECONDS = 10
 
 function drillsDir(): string {
   return join(stateDir(), 'drills')
@@ -112,6 +112,17 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     })
   }
   if (spec.fault === 'netem') return skipped(o, spec, 'netem not available')
+  const objectives = drillObjectives(o.ctx)
+  if (spec.fault === 'restore')
+    return runRestoreRehearsal({
+      loaded: o.loaded,
+      ctx: o.ctx,
+      reporter: o.reporter,
+      journalDir: drillsDir(),
+      reportDir: o.reportDir,
+      timeoutSeconds: o.rtoTimeoutSeconds ?? 120,
+      rtoSeconds: objectives.rto,
+    })
   const client = chainfireClientFor(o.loaded, o.ctx, {commandTimeoutMs: 3000})
   const t0 = performance.now()
   const now = () => performance.now() - t0
@@ -342,13 +353,13 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
         ? [
             {
               objective: 'leader election',
-              limit: `< ${ELECTION_LIMIT_SECONDS}s`,
+              limit: `< ${objectives.election}s`,
               value: measures.electionSeconds,
               // A client partition leaves the leader leading: no election is due.
               pass:
                 leaderFault && spec.partition !== 'client'
-                  ? measures.electionSeconds !== null && measures.electionSeconds < ELECTION_LIMIT_SECONDS
-                  : measures.electionSeconds === null || measures.electionSeconds < ELECTION_LIMIT_SECONDS,
+                  ? measures.electionSeconds !== null && measures.electionSeconds < objectives.election
+                  : measures.electionSeconds === null || measures.electionSeconds < objectives.election,
             },
             {
               objective: 'single node failure: cluster continues',
@@ -372,6 +383,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
         value: measures.rtoSeconds,
         pass: rtoAt !== null && recoveryStatus === 'ok',
       },
+      ...configuredObjectives(objectives, measures),
     ]
     const verdict = slo.every((s) => s.pass) ? 'pass' : 'fail'
     const reportDir = o.reportDir ?? join(drillsDir(), runId)

@@ -20,6 +20,46 @@ export interface DrillMeasures {
   latency: {before: LatencyWindow; during: LatencyWindow; after: LatencyWindow}
 }
 
+/** The measures of a restore rehearsal (seconds since the rehearsal started; null: not reached). */
+export interface RehearsalMeasures {
+  /** Start → the restored member answers a linearizable read (fetch, restore and start included). */
+  timeToServingSeconds: number | null
+  /** Start → the snapshot fetched and restored into the throwaway data dir. */
+  restoreSeconds: number | null
+  /** Start → the throwaway member started. */
+  startSeconds: number | null
+  revision: number | null
+  expectedRevision: number
+  /** Keys at the snapshot's revision (plasmactl's lock keys left out, as the manifest counts). */
+  keyCount: number | null
+  expectedKeyCount: number | null
+  /** HashKV at the snapshot's revision: the restored copy's, and the live cluster's (null: not comparable). */
+  hashKV: number | null
+  expectedHashKV: number | null
+}
+
+export interface RehearsalCheck {
+  check: string
+  ok: boolean
+  detail: string
+}
+
+/** What a restore rehearsal restored, where, and whether the throwaway cluster is gone. */
+export interface RehearsalDetails {
+  snapshot: string
+  target: string
+  createdAt: string
+  members: number
+  clientUrl: string
+  peerUrl: string
+  dataDir: string
+  /** etcdutl or etcdctl (etcd 3.4). */
+  tool: string
+  checks: RehearsalCheck[]
+  tornDown: boolean
+  error?: string
+}
+
 export interface SloResult {
   objective: string
   limit: string
@@ -37,7 +77,9 @@ export interface DrillResult {
   skipped?: string
   fault?: {kind: string; node: string; wasLeader: boolean; deadManSeconds: number; rules?: string[]}
   recovery?: {method: string; status: string; seconds: number | null}
-  measures?: DrillMeasures
+  measures?: DrillMeasures | RehearsalMeasures
+  /** restore-rehearsal only. */
+  rehearsal?: RehearsalDetails
   slo?: SloResult[]
   checks?: HistoryChecks & {ackedSequencedWrites: number}
   /** Seconds since the drill started. */
