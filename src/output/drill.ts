@@ -69,6 +69,10 @@ export function renderDrillSummary(r: DrillResult): string {
     `fault: ${r.fault!.kind} on ${r.fault!.node}${r.fault!.wasLeader ? ' (leader)' : ''}; recovery: ${r.recovery!.method} (${r.recovery!.status})`,
     `detection ${fmt(m.detectionSeconds)}s  election ${fmt(m.electionSeconds)}s  unavailable ${fmt(m.unavailableSeconds)}s  RTO ${fmt(m.rtoSeconds)}s`,
     `ops: ${m.ackedWrites} acked writes, ${m.failedOps} failed, ${m.indeterminateOps} indeterminate; lost ${m.lostAckedWrites}; stale reads ${m.staleReads}; linearizable ${m.linearizable}`,
+    ...(m.members ?? []).map(
+      (w) =>
+        `  ${w.node}${w.wasLeader ? ' (leader)' : ''}: down ${fmt(w.downSeconds)}s, election ${fmt(w.electionSeconds)}s, unavailable ${fmt(w.unavailableSeconds)}s, ${w.ackedWrites} acked, ${w.failedOps} failed`,
+    ),
     ...sloLines(r),
     `report: ${r.reportDir}`,
   ]
@@ -113,6 +117,17 @@ export function renderDrillMarkdown(r: DrillResult): string {
     lat('during'),
     lat('after'),
     '',
+    ...(m.members
+      ? [
+          '| member | led | down s | election s | unavailable s | acked writes | failed ops |',
+          '| --- | --- | --- | --- | --- | --- | --- |',
+          ...m.members.map(
+            (w) =>
+              `| ${w.node} | ${w.wasLeader ? 'yes' : 'no'} | ${fmt(w.downSeconds)} | ${fmt(w.electionSeconds)} | ${fmt(w.unavailableSeconds)} | ${w.ackedWrites} | ${w.failedOps} |`,
+          ),
+          '',
+        ]
+      : []),
     '## Checks',
     '',
     `- acknowledged sequenced writes read back after recovery: ${r.checks!.ackedSequencedWrites - m.lostAckedWrites}/${r.checks!.ackedSequencedWrites}`,

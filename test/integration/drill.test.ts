@@ -168,6 +168,29 @@ describe('drill', {concurrency: false}, () => {
     assert.ok(await lab.memberPid('n2'))
   })
 
+  it('rolling restart under load: every member restarted by the runbook, none lost, linearizable, measured per member; pass', async () => {
+    const before = await Promise.all(lab.nodes.map((n) => lab.memberPid(n.name)))
+    const r = await drill(['run', 'rolling-restart', '--baseline', '2', '--after', '1', '--clients', '3', '--json'])
+    assert.equal(r.exitCode, 0, why(r))
+    const d = r.json.data
+    assert.equal(d.verdict, 'pass')
+    assert.equal(d.recovery.method, 'runbook chainfire/rolling-restart')
+    assert.equal(d.recovery.status, 'ok')
+    assertMeasuresFilled(d)
+    // Every member runs again, as a new process.
+    const after = await Promise.all(lab.nodes.map((n) => lab.memberPid(n.name)))
+    for (const [i, n] of lab.nodes.entries()) assert.ok(after[i] && after[i] !== before[i], `${n.name} restarted`)
+    const members = d.measures.members
+    assert.deepEqual(members.map((w: {node: string}) => w.node).sort(), lab.nodes.map((n) => n.name).sort())
+    for (const w of members) {
+      assert.equal(typeof w.downSeconds, 'number', `${w.node} seen down`)
+      assert.ok(w.ackedWrites > 0, `${w.node}: writes acknowledged while it was down`)
+    }
+    const serves = d.slo.find((s: {objective: string}) => s.objective === 'cluster serves while each member restarts')
+    assert.equal(serves.pass, true)
+    await noDrillKeys()
+  })
+
   it('latency: skipped where netem is not available, not failed', async () => {
     const r = await drill(['run', 'latency', '--json'])
     assert.equal(r.exitCode, 0, why(r))

@@ -2,7 +2,7 @@ import {UsageError} from '../../errors.js'
 import {didYouMean} from '../../suggest.js'
 import type {PartitionKind} from './partition.js'
 
-export type FaultKind = 'kill' | 'stop' | 'quorum-loss' | 'netem' | 'partition' | 'restore'
+export type FaultKind = 'kill' | 'stop' | 'quorum-loss' | 'netem' | 'partition' | 'restore' | 'rolling-restart'
 /** Which member a fault hits: the leader, a follower, or the one `--node` names. */
 export type FaultTarget = 'leader' | 'follower' | 'named'
 
@@ -105,6 +105,15 @@ export const DRILLS: DrillSpec[] = [
     target: 'leader',
     recovery: 'remove the iptables rules',
     needsSnapshot: true,
+  },
+  {
+    name: 'rolling-restart',
+    summary:
+      'restart every member one by one with the chainfire/rolling-restart runbook under the workload; measures per member',
+    fault: 'rolling-restart',
+    target: 'leader',
+    recovery: 'runbook chainfire/rolling-restart',
+    needsSnapshot: false,
   },
   {
     name: 'restore-rehearsal',

@@ -12,7 +12,7 @@ import {Journal} from '../journal.js'
 import {acquireClusterLock, operatorName} from '../lock.js'
 import {Remote} from '../remote.js'
 import type {Reporter} from '../reporter.js'
-import {acked, checkHistory, latencyWindow, longestAckGap, secs} from './analyze.js'
+import {acked, checkHistory, latencyWindow, longestAckGap, memberWindows, secs} from './analyze.js'
 import {drillSpec, type DrillSpec} from './catalog.js'
 import {type AppliedFault, FaultInjector} from './faults.js'
 import {ClusterMonitor} from './monitor.js'
@@ -215,9 +215,16 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     await sleep(o.baselineSeconds * 1000)
 
     const oldLeader = monitor.samples.at(-1)?.leader ?? pre.leader
-    const victims = spec.fault === 'quorum-loss' ? majorityWithLeaderFirst(o.ctx, oldLeader) : [target]
-    const holdMs = o.holdSeconds * 1000
-    const deadMan = o.recover ? o.holdSeconds + 300 : o.holdSeconds
+    // A rolling restart hits every member (the runbook restarts them; each is guarded by a dead-man start).
+    const rolling = spec.fault === 'rolling-restart'
+    const victims =
+      spec.fault === 'quorum-loss'
+        ? majorityWithLeaderFirst(o.ctx, oldLeader)
+        : rolling
+          ? activeNodes(o.ctx).filter((n) => n.roles.includes('chainfire'))
+          : [target]
+    const holdMs = rolling ? 0 : o.holdSeconds * 1000
+    const deadMan = rolling ? 600 : o.recover ? o.holdSeconds + 300 : o.holdSeconds
     const victimNames = victims.map((v) => v.name).join(', ')
     await journal.append({
       type: 'step-start',
@@ -232,12 +239,16 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
           ? await injector.partition(v, spec.partition, deadMan)
           : spec.fault === 'stop'
             ? await injector.stop(v, deadMan)
-            : await injector.kill(v, deadMan),
+            : rolling
+              ? await injector.guard(v, deadMan)
+              : await injector.kill(v, deadMan),
         node: v,
       })
     await journal.append({type: 'step-end', step: 'fault', target: victimNames, ok: true})
     o.reporter.info(
-      `fault: ${spec.fault} on ${victimNames}${victims[0].name === oldLeader ? ' (the leader first)' : ''}; holding ${o.holdSeconds}s`,
+      rolling
+        ? `rolling restart of ${victimNames} (chainfire/rolling-restart)`
+        : `fault: ${spec.fault} on ${victimNames}${victims[0].name === oldLeader ? ' (the leader first)' : ''}; holding ${o.holdSeconds}s`,
     )
     await sleep(holdMs)
 
@@ -249,7 +260,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     })
     const recoverAt = now()
     let recoveryStatus = 'ok'
-    if (!o.recover) {
+    if (!o.recover && !rolling) {
       live.reverted = true
     } else if (spec.fault === 'stop' || spec.partition) {
       await revertAll()
@@ -257,7 +268,9 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       const [name, params] =
         spec.fault === 'quorum-loss'
           ? ['chainfire/quorum-loss-recovery', {source: o.source ?? 'freshest'}]
-          : ['chainfire/restart-node', {node: target.name}]
+          : rolling
+            ? ['chainfire/rolling-restart', {}]
+            : ['chainfire/restart-node', {node: target.name}]
       const rb = await runRunbook({
         loaded: o.loaded,
         ctx: o.ctx,
@@ -329,9 +342,27 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     const leaderFault = victims.some((v) => v.name === oldLeader)
     const baselineGap = longestAckGap(ops, 0, faultAt)
     const faultGap = longestAckGap(ops, faultAt, afterFrom)
+    // Rolling restart: each member's down window; an election counts only where a leader went down.
+    const members = rolling
+      ? memberWindows(
+          monitor.samples,
+          ops,
+          victims.map((v) => v.name),
+          faultAt,
+          recoveredAt,
+          baselineGap,
+        )
+      : undefined
+    const elections = (members ?? []).flatMap((w) => (w.electionSeconds === null ? [] : [w.electionSeconds]))
     const measures: DrillMeasures = {
       detectionSeconds: detection ? secs(detection.t - faultAt) : null,
-      electionSeconds: newLeader ? secs(newLeader.t - electionFrom(newLeader.t)) : null,
+      electionSeconds: rolling
+        ? elections.length
+          ? Math.max(...elections)
+          : null
+        : newLeader
+          ? secs(newLeader.t - electionFrom(newLeader.t))
+          : null,
       unavailableSeconds: secs(Math.max(0, faultGap - baselineGap)),
       failedOps: ops.filter((x) => x.outcome === 'fail').length,
       indeterminateOps: ops.filter((x) => x.outcome === 'indeterminate').length,
@@ -345,8 +376,10 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
         during: latencyWindow(ops, faultAt, afterFrom),
         after: latencyWindow(ops, afterFrom, end),
       },
+      ...(members ? {members} : {}),
     }
     const ackedDuringFault = ops.filter((x) => acked(x) && x.complete > faultAt && x.complete < recoveredAt).length
+    const seenDown = (members ?? []).filter((w) => w.downAt !== null)
     const single = spec.fault !== 'quorum-loss'
     const slo: SloResult[] = [
       ...(single
@@ -357,16 +390,23 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
               value: measures.electionSeconds,
               // A client partition leaves the leader leading: no election is due.
               pass:
-                leaderFault && spec.partition !== 'client'
+                leaderFault && spec.partition !== 'client' && !rolling
                   ? measures.electionSeconds !== null && measures.electionSeconds < objectives.election
                   : measures.electionSeconds === null || measures.electionSeconds < objectives.election,
             },
-            {
-              objective: 'single node failure: cluster continues',
-              limit: 'writes acknowledged while the member is down',
-              value: ackedDuringFault,
-              pass: ackedDuringFault > 0,
-            },
+            members
+              ? {
+                  objective: 'cluster serves while each member restarts',
+                  limit: 'writes acknowledged while each member is down',
+                  value: seenDown.length ? Math.min(...seenDown.map((w) => w.ackedWrites)) : null,
+                  pass: seenDown.length === members.length && seenDown.every((w) => w.ackedWrites > 0),
+                }
+              : {
+                  objective: 'single node failure: cluster continues',
+                  limit: 'writes acknowledged while the member is down',
+                  value: ackedDuringFault,
+                  pass: ackedDuringFault > 0,
+                },
           ]
         : []),
       {objective: 'no acknowledged write lost', limit: '0', value: lostAckedWrites, pass: lostAckedWrites === 0},
@@ -403,7 +443,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
         ...(spec.partition ? {rules: live.applied.flatMap((a) => a.f.rules ?? [])} : {}),
       },
       recovery: {
-        method: o.recover ? spec.recovery : 'dead-man timer (--no-recover)',
+        method: o.recover || rolling ? spec.recovery : 'dead-man timer (--no-recover)',
         status: recoveryStatus,
         seconds: secs(recoveredAt - recoverAt),
       },

@@ -1,4 +1,4 @@
-import type {HistoryChecks, LatencyWindow} from './analyze.js'
+import type {HistoryChecks, LatencyWindow, MemberWindow} from './analyze.js'
 import type {ClusterSample, HealthSample} from './monitor.js'
 
 /** The measures of one drill, in `--json` under data.measures (seconds; null: did not happen). */
@@ -18,6 +18,8 @@ export interface DrillMeasures {
   /** Fault → failure tolerance back to its pre-fault value. */
   rtoSeconds: number | null
   latency: {before: LatencyWindow; during: LatencyWindow; after: LatencyWindow}
+  /** rolling-restart: each member's restart as the monitor and the workload saw it. */
+  members?: MemberWindow[]
 }
 
 /** The measures of a restore rehearsal (seconds since the rehearsal started; null: not reached). */
