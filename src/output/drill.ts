@@ -1,5 +1,5 @@
 import type {DrillSpec} from '../services/drill/catalog.js'
-import type {DrillMeasures, DrillResult, RehearsalMeasures} from '../services/drill/types.js'
+import type {ComponentMeasures, DrillMeasures, DrillResult, RehearsalMeasures} from '../services/drill/types.js'
 import type {DrillOp} from '../services/drill/workload.js'
 
 const fmt = (v: unknown) => (v === null || v === undefined ? '–' : typeof v === 'number' ? String(v) : String(v))
@@ -25,6 +25,31 @@ const sloAndMeasures = (r: DrillResult, measures: [string, unknown][]) => [
   '| --- | --- |',
   ...measures.map(([k, v]) => `| ${k} | ${fmt(v)} |`),
 ]
+
+/** A component drill (QEMU, IAM, FlareDB, OVN): the terminal summary or report.md. */
+function renderComponentDrill(r: DrillResult, form: 'summary' | 'markdown'): string {
+  const m = r.measures as ComponentMeasures
+  const f = r.fault!
+  const what = `${r.component!.what}${f.wasLeader ? ' (the leader)' : ''}, dead-man timer ${f.deadManSeconds}s; recovery: ${r.recovery!.method} (${r.recovery!.status}, ${fmt(r.recovery!.seconds)}s)`
+  if (form === 'summary')
+    return [
+      `drill ${r.drill} on ${r.context}: ${r.verdict.toUpperCase()}   (run ${r.runId})`,
+      `fault: ${f.kind} ${what}`,
+      `detection ${fmt(m.detectionSeconds)}s  recovery ${fmt(m.recoverySeconds)}s  RTO ${fmt(m.rtoSeconds)}s`,
+      ...sloLines(r),
+      `report: ${r.reportDir}`,
+    ].join('\n')
+  return [
+    `# Drill ${r.drill} on ${r.context}: ${r.verdict}`,
+    '',
+    `Run \`${r.runId}\`. Fault: **${f.kind}** ${what}.`,
+    '',
+    ...sloAndMeasures(r, Object.entries(m)),
+    '',
+    'Files: `journal.jsonl`, `result.json` (with every health probe result).',
+    '',
+  ].join('\n')
+}
 
 function renderRehearsalSummary(r: DrillResult): string {
   const m = r.measures as RehearsalMeasures
@@ -63,6 +88,7 @@ function renderRehearsalMarkdown(r: DrillResult): string {
 export function renderDrillSummary(r: DrillResult): string {
   if (r.skipped) return `drill ${r.drill}: ${r.skipped}`
   if (r.rehearsal) return renderRehearsalSummary(r)
+  if (r.component) return renderComponentDrill(r, 'summary')
   const m = r.measures as DrillMeasures
   const lines = [
     `drill ${r.drill} on ${r.context}: ${r.verdict.toUpperCase()}   (run ${r.runId})`,
@@ -83,6 +109,7 @@ export function renderDrillSummary(r: DrillResult): string {
 export function renderDrillMarkdown(r: DrillResult): string {
   if (r.skipped) return `# Drill ${r.drill}\n\n${r.skipped}\n`
   if (r.rehearsal) return renderRehearsalMarkdown(r)
+  if (r.component) return renderComponentDrill(r, 'markdown')
   const m = r.measures as DrillMeasures
   const lat = (k: 'before' | 'during' | 'after') =>
     `| ${k} | ${m.latency[k].ops} | ${fmt(m.latency[k].p50Ms)} | ${fmt(m.latency[k].p99Ms)} |`

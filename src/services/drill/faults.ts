@@ -7,7 +7,7 @@ import {type PartitionKind, partitionRules, partitionScripts, RootShell} from '.
 
 /** What a fault did on a node, and how to take it back. */
 export interface AppliedFault {
-  kind: 'kill' | 'stop' | 'partition' | 'guard'
+  kind: 'kill' | 'stop' | 'partition' | 'guard' | 'component'
   node: string
   /** Shell command that reverts the fault on the node. */
   undo: string
@@ -95,6 +95,13 @@ export class FaultInjector {
     const guard = await this.guard(node, deadManSeconds)
     await this.remote.execChecked(node, serviceCommand(this.ctx, node, 'chainfire', 'kill'), {timeoutMs: 30_000})
     return {...guard, kind: 'kill'}
+  }
+
+  /** A component fault: COMMAND on the node, UNDO armed first as its dead-man timer. */
+  async component(node: NodeSpec, command: string, undo: string, deadManSeconds: number): Promise<AppliedFault> {
+    const cancelMarker = await this.arm(node, undo, deadManSeconds)
+    await this.remote.execChecked(node, command, {timeoutMs: 30_000})
+    return {kind: 'component', node: node.name, undo, cancelMarker}
   }
 
   /** SIGSTOP of the member process (a hung member: alive, silent); the dead-man sends SIGCONT. */

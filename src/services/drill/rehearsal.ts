@@ -14,7 +14,7 @@ import type {Manifest} from '../snapshot/manifest.js'
 import {secs} from './analyze.js'
 import {deadManCommand} from './faults.js'
 import {writeDrillReport} from './report.js'
-import {objectiveAtMost} from './slo.js'
+import {endDrillRun, objectiveAtMost} from './slo.js'
 import type {DrillResult, RehearsalCheck, RehearsalMeasures, SloResult} from './types.js'
 
 export interface RehearsalOptions {
@@ -307,16 +307,10 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
     ...(o.rtoSeconds === undefined ? [] : [objectiveAtMost('rto', o.rtoSeconds, m.timeToServingSeconds)]),
     {objective: 'throwaway cluster torn down', limit: 'true', value: tornDown, pass: tornDown},
   ]
-  const verdict = failure === undefined && slo.every((s) => s.pass) ? 'pass' : 'fail'
+  if (failure !== undefined) slo.push({objective: 'rehearsal completed', limit: 'no error', value: false, pass: false})
   const reportDir = o.reportDir ?? join(o.journalDir, runId)
-  await journal.append({type: 'end', ok: verdict === 'pass', data: {verdict, reportDir}})
-  await journal.close()
   const result: DrillResult = {
-    runId,
-    drill: 'restore-rehearsal',
-    context: o.ctx.name,
-    status: verdict,
-    verdict,
+    ...(await endDrillRun(journal, slo, {runId, drill: 'restore-rehearsal', context: o.ctx.name, reportDir})),
     measures: m,
     slo,
     rehearsal: {

@@ -8,17 +8,17 @@ import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {runRunbook} from '../../runbook/executor.js'
 import {HealthChecker} from '../health/index.js'
 import {majority} from '../health/quorum.js'
-import {Journal} from '../journal.js'
-import {acquireClusterLock, operatorName} from '../lock.js'
 import {Remote} from '../remote.js'
 import type {Reporter} from '../reporter.js'
 import {acked, checkHistory, latencyWindow, longestAckGap, memberWindows, secs} from './analyze.js'
+import {beginDrillRun} from './begin.js'
 import {drillSpec, type DrillSpec} from './catalog.js'
+import {runComponentDrill} from './components.js'
 import {type AppliedFault, FaultInjector} from './faults.js'
 import {ClusterMonitor} from './monitor.js'
 import {RootShell} from './partition.js'
 import {runRestoreRehearsal} from './rehearsal.js'
-import {configuredObjectives, drillObjectives} from './slo.js'
+import {configuredObjectives, drillObjectives, endDrillRun} from './slo.js'
 import {writeDrillReport} from './report.js'
 import type {DrillMeasures, DrillResult, SloResult} from './types.js'
 import {Workload} from './workload.js'
@@ -99,6 +99,38 @@ async function requireFreshSnapshot(o: DrillRunOptions): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** Runs one of the product's runbooks as a drill's recovery (no prompts); "ok" or why it did not succeed. */
+export async function runRecoveryRunbook(
+  o: {loaded: LoadedConfig; ctx: Context; reporter: Reporter; acceptDataLoss?: boolean},
+  name: string,
+  params: Record<string, string>,
+): Promise<string> {
+  const rb = await runRunbook({
+    loaded: o.loaded,
+    ctx: o.ctx,
+    reporter: o.reporter,
+    output: (l) => o.reporter.debug(l),
+    name,
+    params,
+    acceptDataLoss: o.acceptDataLoss,
+    dryRun: false,
+    yes: true,
+    stepMode: false,
+    interactive: false,
+    force: [],
+    allowManual: false,
+    lockTtlSeconds: 15,
+    version: 'drill',
+    prompts: {
+      step: () => Promise.reject(new Error('no prompts in a drill')),
+      confirm: () => Promise.resolve(false),
+    },
+  })
+  return rb.status === 'succeeded'
+    ? 'ok'
+    : `runbook ${rb.status}: ${rb.steps.find((x) => x.status === 'failed')?.error ?? ''}`.trim()
+}
+
 /**
  * Runs one drill: preflight, lock, journal, workload and monitor, fault (with a dead-man timer on
  * the node), recovery by the product's own runbook, checks of the recorded history, measures, SLO
@@ -113,6 +145,21 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
   }
   if (spec.fault === 'netem') return skipped(o, spec, 'netem not available')
   const objectives = drillObjectives(o.ctx)
+  if (spec.component)
+    return runComponentDrill(spec, {
+      loaded: o.loaded,
+      ctx: o.ctx,
+      reporter: o.reporter,
+      journalDir: drillsDir(),
+      reportDir: o.reportDir,
+      node: o.node,
+      baselineSeconds: o.baselineSeconds,
+      holdSeconds: o.holdSeconds,
+      recover: o.recover,
+      rtoTimeoutSeconds: o.rtoTimeoutSeconds ?? 120,
+      objectives,
+      runbook: (name, params) => runRecoveryRunbook(o, name, params),
+    })
   if (spec.fault === 'restore')
     return runRestoreRehearsal({
       loaded: o.loaded,
@@ -155,23 +202,12 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       if (why) return skipped(o, spec, why)
     }
     if (spec.needsSnapshot && !o.noSnapshot) await requireFreshSnapshot(o)
-    const runId = Journal.newId('drill')
-    const journal = await Journal.create(drillsDir(), runId, {
-      kind: 'drill',
-      drill: spec.name,
-      context: o.ctx.name,
-      operator: operatorName(),
-      target: target.name,
-    })
-    cleanups.unshift(() => journal.close())
-    const lock = await acquireClusterLock(o.ctx, {
-      kind: 'drill',
-      purpose: `drill ${spec.name}`,
-      runId,
-      client,
-      reporter: o.reporter,
-    })
-    cleanups.unshift(() => lock.release())
+    const {runId, journal} = await beginDrillRun(
+      {ctx: o.ctx, reporter: o.reporter, client, cleanups},
+      drillsDir(),
+      spec.name,
+      target.name,
+    )
     const prefix = `/plasmactl/drill/${runId}/`
     const injector = new FaultInjector(remote, o.ctx, runId)
     // What the signal handler must take back (set once a fault is in).
@@ -271,31 +307,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
           : rolling
             ? ['chainfire/rolling-restart', {}]
             : ['chainfire/restart-node', {node: target.name}]
-      const rb = await runRunbook({
-        loaded: o.loaded,
-        ctx: o.ctx,
-        reporter: o.reporter,
-        output: (l) => o.reporter.debug(l),
-        name,
-        params,
-        acceptDataLoss: o.acceptDataLoss,
-        dryRun: false,
-        yes: true,
-        stepMode: false,
-        interactive: false,
-        force: [],
-        allowManual: false,
-        lockTtlSeconds: 15,
-        version: 'drill',
-        prompts: {
-          step: () => Promise.reject(new Error('no prompts in a drill')),
-          confirm: () => Promise.resolve(false),
-        },
-      })
-      recoveryStatus =
-        rb.status === 'succeeded'
-          ? 'ok'
-          : `runbook ${rb.status}: ${rb.steps.find((x) => x.status === 'failed')?.error ?? ''}`.trim()
+      recoveryStatus = await runRecoveryRunbook(o, name, params)
       live.reverted = true
       for (const a of live.applied) await injector.disarm(a.f, a.node)
     }
@@ -425,16 +437,9 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       },
       ...configuredObjectives(objectives, measures),
     ]
-    const verdict = slo.every((s) => s.pass) ? 'pass' : 'fail'
     const reportDir = o.reportDir ?? join(drillsDir(), runId)
-    await journal.append({type: 'end', ok: verdict === 'pass', data: {verdict, reportDir}})
-    await journal.close()
     const result: DrillResult = {
-      runId,
-      drill: spec.name,
-      context: o.ctx.name,
-      status: verdict,
-      verdict,
+      ...(await endDrillRun(journal, slo, {runId, drill: spec.name, context: o.ctx.name, reportDir})),
       fault: {
         kind: spec.partition ? `${spec.partition}-partition` : spec.fault,
         node: victimNames,

@@ -30,14 +30,41 @@ export function objectiveAtMost(objective: string, limitSeconds: number, value: 
   return {objective, limit: `<= ${limitSeconds}s`, value, pass: value !== null && value <= limitSeconds}
 }
 
-/** The context's optional objectives on a drill's measures (rto, unavailable, detection), when configured. */
+/**
+ * The context's optional objectives on a drill's measures (rto, unavailable, detection), when
+ * configured and the drill has that measure (a component drill has no unavailableSeconds).
+ */
 export function configuredObjectives(
   o: DrillObjectives,
-  m: {rtoSeconds: number | null; unavailableSeconds: number | null; detectionSeconds: number | null},
+  m: {rtoSeconds: number | null; unavailableSeconds?: number | null; detectionSeconds: number | null},
 ): SloResult[] {
   return [
     ...(o.rto === undefined ? [] : [objectiveAtMost('rto', o.rto, m.rtoSeconds)]),
-    ...(o.unavailable === undefined ? [] : [objectiveAtMost('unavailable', o.unavailable, m.unavailableSeconds)]),
+    ...(o.unavailable === undefined || m.unavailableSeconds === undefined
+      ? []
+      : [objectiveAtMost('unavailable', o.unavailable, m.unavailableSeconds)]),
     ...(o.detection === undefined ? [] : [objectiveAtMost('detection', o.detection, m.detectionSeconds)]),
   ]
+}
+
+/** The verdict (every objective passed), journaled as the run's end; the head of the drill's result. */
+export async function endDrillRun(
+  journal: {
+    append(e: {type: 'end'; ok: boolean; data: Record<string, unknown>}): Promise<void>
+    close(): Promise<void> | void
+  },
+  slo: SloResult[],
+  head: {runId: string; drill: string; context: string; reportDir: string},
+): Promise<{
+  runId: string
+  drill: string
+  context: string
+  status: 'pass' | 'fail'
+  verdict: 'pass' | 'fail'
+  reportDir: string
+}> {
+  const verdict = slo.every((s) => s.pass) ? 'pass' : 'fail'
+  await journal.append({type: 'end', ok: verdict === 'pass', data: {verdict, reportDir: head.reportDir}})
+  await journal.close()
+  return {...head, status: verdict, verdict}
 }

@@ -22,6 +22,16 @@ export interface DrillMeasures {
   members?: MemberWindow[]
 }
 
+/** The measures of a component drill (seconds since the fault; null: did not happen). */
+export interface ComponentMeasures {
+  /** Fault → the component's health probe reports it. */
+  detectionSeconds: number | null
+  /** How long the recovery (runbook or service command) took. */
+  recoverySeconds: number | null
+  /** Fault → the component's health probe reports ok again. */
+  rtoSeconds: number | null
+}
+
 /** The measures of a restore rehearsal (seconds since the rehearsal started; null: not reached). */
 export interface RehearsalMeasures {
   /** Start → the restored member answers a linearizable read (fetch, restore and start included). */
@@ -79,7 +89,9 @@ export interface DrillResult {
   skipped?: string
   fault?: {kind: string; node: string; wasLeader: boolean; deadManSeconds: number; rules?: string[]}
   recovery?: {method: string; status: string; seconds: number | null}
-  measures?: DrillMeasures | RehearsalMeasures
+  measures?: DrillMeasures | RehearsalMeasures | ComponentMeasures
+  /** Component drills: the health component and what was hit. */
+  component?: {name: string; what: string}
   /** restore-rehearsal only. */
   rehearsal?: RehearsalDetails
   slo?: SloResult[]
