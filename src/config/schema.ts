@@ -197,6 +197,23 @@ export const contextSchema = z.strictObject({
   'data-dirs': z.record(z.string(), z.string()).optional(),
   lab: z.strictObject({dir: z.string()}).optional().describe('set by plasmactl lab up'),
   snapshots: snapshotSettings.optional(),
+  drills: z
+    .strictObject({
+      election: duration
+        .optional()
+        .describe('objective: fault → a new leader (default 10s, the HA notes: "election < 10 s with 2/3 quorum")'),
+      rto: duration
+        .optional()
+        .describe(
+          'recovery-time objective: fault → failure tolerance back (restore-rehearsal: snapshot → a serving cluster)',
+        ),
+      unavailable: duration
+        .optional()
+        .describe('objective: longest gap between acknowledged writes, minus the baseline'),
+      detection: duration.optional().describe('objective: fault → the first health probe that reports it'),
+    })
+    .optional()
+    .describe('HA drill objectives: each becomes a data.slo entry of `drill run` (limit, value, pass)'),
   prismnet: z
     .strictObject({
       nb: z

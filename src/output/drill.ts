@@ -1,5 +1,5 @@
 import type {DrillSpec} from '../services/drill/catalog.js'
-import type {DrillResult} from '../services/drill/types.js'
+import type {ComponentMeasures, DrillMeasures, DrillResult, RehearsalMeasures} from '../services/drill/types.js'
 import type {DrillOp} from '../services/drill/workload.js'
 
 const fmt = (v: unknown) => (v === null || v === undefined ? '–' : typeof v === 'number' ? String(v) : String(v))
@@ -9,16 +9,97 @@ export function renderDrillList(drills: DrillSpec[]): string {
   return drills.map((d) => `${d.name.padEnd(w)}  ${d.summary}`).join('\n')
 }
 
+const sloLines = (r: DrillResult) =>
+  r.slo!.map((s) => `  ${s.pass ? 'PASS' : 'FAIL'}  ${s.objective} (${s.limit}): ${fmt(s.value)}`)
+/** report.md's objectives table and measures table. */
+const sloAndMeasures = (r: DrillResult, measures: [string, unknown][]) => [
+  '## Objectives',
+  '',
+  '| objective | limit | value | result |',
+  '| --- | --- | --- | --- |',
+  ...r.slo!.map((s) => `| ${s.objective} | ${s.limit} | ${fmt(s.value)} | ${s.pass ? 'pass' : '**FAIL**'} |`),
+  '',
+  '## Measures',
+  '',
+  '| measure | value |',
+  '| --- | --- |',
+  ...measures.map(([k, v]) => `| ${k} | ${fmt(v)} |`),
+]
+
+/** A component drill (QEMU, IAM, FlareDB, OVN): the terminal summary or report.md. */
+function renderComponentDrill(r: DrillResult, form: 'summary' | 'markdown'): string {
+  const m = r.measures as ComponentMeasures
+  const f = r.fault!
+  const what = `${r.component!.what}${f.wasLeader ? ' (the leader)' : ''}, dead-man timer ${f.deadManSeconds}s; recovery: ${r.recovery!.method} (${r.recovery!.status}, ${fmt(r.recovery!.seconds)}s)`
+  if (form === 'summary')
+    return [
+      `drill ${r.drill} on ${r.context}: ${r.verdict.toUpperCase()}   (run ${r.runId})`,
+      `fault: ${f.kind} ${what}`,
+      `detection ${fmt(m.detectionSeconds)}s  recovery ${fmt(m.recoverySeconds)}s  RTO ${fmt(m.rtoSeconds)}s`,
+      ...sloLines(r),
+      `report: ${r.reportDir}`,
+    ].join('\n')
+  return [
+    `# Drill ${r.drill} on ${r.context}: ${r.verdict}`,
+    '',
+    `Run \`${r.runId}\`. Fault: **${f.kind}** ${what}.`,
+    '',
+    ...sloAndMeasures(r, Object.entries(m)),
+    '',
+    'Files: `journal.jsonl`, `result.json` (with every health probe result).',
+    '',
+  ].join('\n')
+}
+
+function renderRehearsalSummary(r: DrillResult): string {
+  const m = r.measures as RehearsalMeasures
+  const h = r.rehearsal!
+  return [
+    `drill ${r.drill} on ${r.context}: ${r.verdict.toUpperCase()}   (run ${r.runId})`,
+    `snapshot ${h.snapshot} (${h.createdAt}) restored with ${h.tool} into ${h.members} throwaway member at ${h.clientUrl}${h.tornDown ? '; torn down' : '; NOT torn down'}`,
+    `serving after ${fmt(m.timeToServingSeconds)}s (restored ${fmt(m.restoreSeconds)}s, started ${fmt(m.startSeconds)}s)  keys ${fmt(m.keyCount)}/${fmt(m.expectedKeyCount)}  HashKV ${fmt(m.hashKV)}/${fmt(m.expectedHashKV)}`,
+    ...(h.error ? [`error: ${h.error}`] : []),
+    ...sloLines(r),
+    `report: ${r.reportDir}`,
+  ].join('\n')
+}
+
+function renderRehearsalMarkdown(r: DrillResult): string {
+  const m = r.measures as RehearsalMeasures
+  const h = r.rehearsal!
+  return [
+    `# Drill ${r.drill} on ${r.context}: ${r.verdict}`,
+    '',
+    `Run \`${r.runId}\`. Snapshot **${h.snapshot}** (${h.createdAt}, ${h.target}) restored with ${h.tool} into ${h.members} throwaway member at ${h.clientUrl} (data dir ${h.dataDir}); ${h.tornDown ? 'torn down afterwards' : '**not torn down**'}.`,
+    ...(h.error ? ['', `Error: ${h.error}`] : []),
+    '',
+    ...sloAndMeasures(r, Object.entries(m)),
+    '',
+    '## Checks',
+    '',
+    ...h.checks.map((c) => `- ${c.check}: ${c.ok ? 'ok' : '**failed**'} — ${c.detail}`),
+    '',
+    'Files: `journal.jsonl`, `result.json`.',
+    '',
+  ].join('\n')
+}
+
 /** The human summary of a drill run (the terminal form; report.md says more). */
 export function renderDrillSummary(r: DrillResult): string {
   if (r.skipped) return `drill ${r.drill}: ${r.skipped}`
-  const m = r.measures!
+  if (r.rehearsal) return renderRehearsalSummary(r)
+  if (r.component) return renderComponentDrill(r, 'summary')
+  const m = r.measures as DrillMeasures
   const lines = [
     `drill ${r.drill} on ${r.context}: ${r.verdict.toUpperCase()}   (run ${r.runId})`,
     `fault: ${r.fault!.kind} on ${r.fault!.node}${r.fault!.wasLeader ? ' (leader)' : ''}; recovery: ${r.recovery!.method} (${r.recovery!.status})`,
     `detection ${fmt(m.detectionSeconds)}s  election ${fmt(m.electionSeconds)}s  unavailable ${fmt(m.unavailableSeconds)}s  RTO ${fmt(m.rtoSeconds)}s`,
     `ops: ${m.ackedWrites} acked writes, ${m.failedOps} failed, ${m.indeterminateOps} indeterminate; lost ${m.lostAckedWrites}; stale reads ${m.staleReads}; linearizable ${m.linearizable}`,
-    ...r.slo!.map((s) => `  ${s.pass ? 'PASS' : 'FAIL'}  ${s.objective} (${s.limit}): ${fmt(s.value)}`),
+    ...(m.members ?? []).map(
+      (w) =>
+        `  ${w.node}${w.wasLeader ? ' (leader)' : ''}: down ${fmt(w.downSeconds)}s, election ${fmt(w.electionSeconds)}s, unavailable ${fmt(w.unavailableSeconds)}s, ${w.ackedWrites} acked, ${w.failedOps} failed`,
+    ),
+    ...sloLines(r),
     `report: ${r.reportDir}`,
   ]
   return lines.join('\n')
@@ -27,7 +108,9 @@ export function renderDrillSummary(r: DrillResult): string {
 /** report.md of a drill run. */
 export function renderDrillMarkdown(r: DrillResult): string {
   if (r.skipped) return `# Drill ${r.drill}\n\n${r.skipped}\n`
-  const m = r.measures!
+  if (r.rehearsal) return renderRehearsalMarkdown(r)
+  if (r.component) return renderComponentDrill(r, 'markdown')
+  const m = r.measures as DrillMeasures
   const lat = (k: 'before' | 'during' | 'after') =>
     `| ${k} | ${m.latency[k].ops} | ${fmt(m.latency[k].p50Ms)} | ${fmt(m.latency[k].p99Ms)} |`
   return [
@@ -37,30 +120,23 @@ export function renderDrillMarkdown(r: DrillResult): string {
     '',
     '![timeline](timeline.svg)',
     '',
-    '## Objectives',
-    '',
-    '| objective | limit | value | result |',
-    '| --- | --- | --- | --- |',
-    ...r.slo!.map((s) => `| ${s.objective} | ${s.limit} | ${fmt(s.value)} | ${s.pass ? 'pass' : '**FAIL**'} |`),
-    '',
-    '## Measures',
-    '',
-    '| measure | value |',
-    '| --- | --- |',
-    ...(
-      [
-        'detectionSeconds',
-        'electionSeconds',
-        'unavailableSeconds',
-        'rtoSeconds',
-        'ackedWrites',
-        'lostAckedWrites',
-        'failedOps',
-        'indeterminateOps',
-        'staleReads',
-        'linearizable',
-      ] as const
-    ).map((k) => `| ${k} | ${fmt(m[k])} |`),
+    ...sloAndMeasures(
+      r,
+      (
+        [
+          'detectionSeconds',
+          'electionSeconds',
+          'unavailableSeconds',
+          'rtoSeconds',
+          'ackedWrites',
+          'lostAckedWrites',
+          'failedOps',
+          'indeterminateOps',
+          'staleReads',
+          'linearizable',
+        ] as const
+      ).map((k) => [k, m[k]]),
+    ),
     '',
     '| window | ops | p50 ms | p99 ms |',
     '| --- | --- | --- | --- |',
@@ -68,6 +144,17 @@ export function renderDrillMarkdown(r: DrillResult): string {
     lat('during'),
     lat('after'),
     '',
+    ...(m.members
+      ? [
+          '| member | led | down s | election s | unavailable s | acked writes | failed ops |',
+          '| --- | --- | --- | --- | --- | --- | --- |',
+          ...m.members.map(
+            (w) =>
+              `| ${w.node} | ${w.wasLeader ? 'yes' : 'no'} | ${fmt(w.downSeconds)} | ${fmt(w.electionSeconds)} | ${fmt(w.unavailableSeconds)} | ${w.ackedWrites} | ${w.failedOps} |`,
+          ),
+          '',
+        ]
+      : []),
     '## Checks',
     '',
     `- acknowledged sequenced writes read back after recovery: ${r.checks!.ackedSequencedWrites - m.lostAckedWrites}/${r.checks!.ackedSequencedWrites}`,

@@ -52,7 +52,7 @@ const EVENT_STYLE: Partial<Record<TranscriptEntry['event'], Parameters<typeof pa
 }
 
 /** `runs show`: the transcript, one line per event; failures, aborts, resumes and overrides stand out with who and when. */
-export function renderRunTranscript(t: RunTranscript): string {
+export function renderRunTranscript(t: RunTranscript & {reportDir?: string}): string {
   const out = [
     `run ${t.id} (${t.kind}): ${t.what} on ${t.context}, started by ${t.operator} at ${t.started}: ${paintState(t.state)}${t.ended ? ` (ended ${t.ended})` : ''}`,
   ]
@@ -69,5 +69,6 @@ export function renderRunTranscript(t: RunTranscript): string {
   if (t.state === 'aborted' || t.state === 'interrupted' || t.state === 'failed')
     out.push(`resume with: plasmactl runs resume ${t.id}`)
   out.push(`journal: ${t.journal}`)
+  if (t.reportDir) out.push(`report: ${t.reportDir} (plasmactl drill report ${t.reportDir})`)
   return out.join('\n')
 }

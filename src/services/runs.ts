@@ -58,11 +58,16 @@ export async function listRuns(
   )
 }
 
+/** A run's transcript; a drill's also links its report directory. */
+export type ShownRun = RunTranscript & {reportDir?: string}
+
 /** The transcript of run ID, whatever its kind. */
-export async function showRun(id: string): Promise<RunTranscript> {
+export async function showRun(id: string): Promise<ShownRun> {
   const {kind, journal} = await openRun(stateDir(), id)
-  const t = transcriptOf(journal, kind)
+  const t: ShownRun = transcriptOf(journal, kind)
   if (t.state !== 'succeeded' && (await runningIds()).has(id)) t.state = 'running'
+  const reportDir = [...journal.all].reverse().find((e) => e.type === 'end')?.data?.reportDir
+  if (kind === 'drill' && typeof reportDir === 'string') t.reportDir = reportDir
   return t
 }
 

@@ -168,11 +168,103 @@ describe('drill', {concurrency: false}, () => {
     assert.ok(await lab.memberPid('n2'))
   })
 
+  it('rolling restart under load: every member restarted by the runbook, none lost, linearizable, measured per member; pass', async () => {
+    const before = await Promise.all(lab.nodes.map((n) => lab.memberPid(n.name)))
+    const r = await drill(['run', 'rolling-restart', '--baseline', '2', '--after', '1', '--clients', '3', '--json'])
+    assert.equal(r.exitCode, 0, why(r))
+    const d = r.json.data
+    assert.equal(d.verdict, 'pass')
+    assert.equal(d.recovery.method, 'runbook chainfire/rolling-restart')
+    assert.equal(d.recovery.status, 'ok')
+    assertMeasuresFilled(d)
+    // Every member runs again, as a new process.
+    const after = await Promise.all(lab.nodes.map((n) => lab.memberPid(n.name)))
+    for (const [i, n] of lab.nodes.entries()) assert.ok(after[i] && after[i] !== before[i], `${n.name} restarted`)
+    const members = d.measures.members
+    assert.deepEqual(members.map((w: {node: string}) => w.node).sort(), lab.nodes.map((n) => n.name).sort())
+    for (const w of members) {
+      assert.equal(typeof w.downSeconds, 'number', `${w.node} seen down`)
+      assert.ok(w.ackedWrites > 0, `${w.node}: writes acknowledged while it was down`)
+    }
+    const serves = d.slo.find((s: {objective: string}) => s.objective === 'cluster serves while each member restarts')
+    assert.equal(serves.pass, true)
+    await noDrillKeys()
+  })
+
   it('latency: skipped where netem is not available, not failed', async () => {
     const r = await drill(['run', 'latency', '--json'])
     assert.equal(r.exitCode, 0, why(r))
     assert.equal(r.json.data.verdict, 'skipped')
     assert.equal(r.json.data.skipped, 'skipped: netem not available')
+  })
+
+  it('restore rehearsal: the newest verified snapshot serves in a throwaway member with the same keys and HashKV; torn down; pass', async () => {
+    const snap = await lab.cli(['snapshot', 'save', '--json'], {env: {PLASMACTL_STATE_DIR: state}})
+    assert.equal(snap.exitCode, 0, why(snap))
+    const r = await drill(['run', 'restore-rehearsal', '--json'])
+    assert.equal(r.exitCode, 0, why(r))
+    const d = r.json.data
+    assert.equal(d.verdict, 'pass')
+    assert.equal(d.rehearsal.snapshot, snap.json.data.name)
+    assert.equal(typeof d.measures.timeToServingSeconds, 'number')
+    assert.equal(d.measures.revision >= d.measures.expectedRevision, true)
+    assert.equal(d.measures.keyCount, d.measures.expectedKeyCount)
+    // HashKV compared with the live cluster's at the snapshot's revision (nothing compacted here).
+    assert.equal(typeof d.measures.expectedHashKV, 'number')
+    assert.equal(d.measures.hashKV, d.measures.expectedHashKV)
+    // Never a live member: its own loopback ports, and gone afterwards.
+    const ports = lab.nodes.map((n) => new URL(n.clientUrl).port)
+    assert.ok(!ports.includes(new URL(d.rehearsal.clientUrl).port))
+    assert.equal(d.rehearsal.tornDown, true)
+    assert.equal(existsSync(d.rehearsal.dataDir), false)
+    assert.deepEqual(
+      (await readFile(d.journal, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.type === 'step-end')
+        .map((e) => [e.step, e.ok]),
+      [
+        ['restore', true],
+        ['start', true],
+        ['wait-serving', true],
+        ['check', true],
+        ['teardown', true],
+      ],
+    )
+    assert.match(await readFile(join(d.reportDir, 'report.md'), 'utf8'), /# Drill restore-rehearsal on lab: pass/)
+    // `runs show` links the report directory.
+    const shown = await lab.cli(['runs', 'show', d.runId, '--json'], {env: {PLASMACTL_STATE_DIR: state}})
+    assert.equal(shown.exitCode, 0, why(shown))
+    assert.equal(shown.json.data.reportDir, d.reportDir)
+    assert.match((await lab.cli(['runs', 'show', d.runId], {env: {PLASMACTL_STATE_DIR: state}})).stdout, /report: /)
+    // The context's objectives become SLO entries: an RTO of 1ms cannot be met (exit 3).
+    const strict = join(state, 'rto.yaml')
+    await writeFile(
+      strict,
+      (await readFile(lab.configPath, 'utf8')).replace(/environment: lab/, 'environment: lab\n    drills: {rto: 1ms}'),
+    )
+    const failed = await drill(['run', 'restore-rehearsal', '--json'], {PLASMACTL_CONFIG: strict})
+    assert.equal(failed.exitCode, 3, why(failed))
+    const rto = failed.json.data.slo.find((s: {objective: string}) => s.objective === 'rto')
+    assert.deepEqual({limit: rto.limit, pass: rto.pass}, {limit: '<= 0.001s', pass: false})
+    assert.equal(failed.json.data.rehearsal.tornDown, true)
+  })
+
+  it('restore rehearsal fails (exit 3) when the restored data does not match what the manifest recorded', async () => {
+    const snaps = join(lab.dir, 'snapshots')
+    const manifests = (await readdir(snaps)).filter((f) => f.endsWith('.manifest.json')).sort()
+    const newest = join(snaps, manifests.at(-1)!)
+    const m = JSON.parse(await readFile(newest, 'utf8'))
+    m.keyCount = (m.keyCount ?? 0) + 7
+    await writeFile(newest, JSON.stringify(m, null, 2))
+    const r = await drill(['run', 'restore-rehearsal', '--json'])
+    assert.equal(r.exitCode, 3, why(r))
+    const d = r.json.data
+    assert.equal(d.verdict, 'fail')
+    assert.equal(d.rehearsal.checks.find((c: {check: string}) => c.check === 'key-count').ok, false)
+    assert.equal(d.rehearsal.tornDown, true)
+    assert.equal(existsSync(d.rehearsal.dataDir), false)
   })
 
   it('a bad report directory is bad input (exit 2)', async () => {

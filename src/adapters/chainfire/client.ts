@@ -6,6 +6,7 @@ import {
   alarmCodec,
   type Codec,
   compactionCodec,
+  hashKVCodec,
   deleteRangeCodec,
   defragmentCodec,
   idLong,
@@ -554,6 +555,11 @@ export class ChainfireClient {
     const prefix = Buffer.from(excludePrefix)
     const excluded = await count({key: prefix, range_end: prefixEnd(prefix), count_only: true, revision})
     return {count: all.count - excluded.count, revision}
+  }
+
+  /** HashKV of one member at REVISION (0: the latest); fails when the revision was compacted. */
+  hashKV(endpoint: EndpointSpec, revision: number, timeoutMs = 30_000) {
+    return this.unaryOn(endpoint, '/etcdserverpb.Maintenance/HashKV', hashKVCodec, {revision}, timeoutMs)
   }
 
   compact(revision: number) {

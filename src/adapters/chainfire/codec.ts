@@ -475,6 +475,17 @@ export const compactionCodec = codec<{revision: number; physical?: boolean}, {he
   }),
 )
 
+/** Maintenance.HashKV: the hash of the MVCC key space up to a revision (compare members or clusters). */
+export const hashKVCodec = codec<{revision: number}, {header: ResponseHeader; hash: number; compactRevision: number}>(
+  'HashKVRequest',
+  'HashKVResponse',
+  (r) => ({
+    header: header(r.header),
+    hash: num(r.hash),
+    compactRevision: num(r.compact_revision),
+  }),
+)
+
 export interface WatchCreate {
   key: Uint8Array
   range_end?: Uint8Array

@@ -1,2 +1,3 @@
 export {isRunning, processInfo, readPidFile, terminate, waitForExit, type ProcessInfo} from './processes.js'
 export {run, runChecked, which, type RunOptions, type RunResult} from './run.js'
+export {freePort} from './ports.js'

@@ -18,12 +18,16 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
     '<%= config.bin %> <%= command.id %> follower-stop --hold 10s --json',
     '<%= config.bin %> <%= command.id %> member-kill --node n2 --no-recover',
     '<%= config.bin %> <%= command.id %> quorum-loss --source latest --accept-data-loss',
+    '<%= config.bin %> <%= command.id %> rolling-restart --json',
+    '<%= config.bin %> <%= command.id %> restore-rehearsal',
+    '<%= config.bin %> <%= command.id %> vm-qemu-kill --node h1',
   ]
 
   static override args = {name: Args.string({description: 'the drill (see `drill list`)', required: true})}
   static override flags = {
     node: Flags.string({
-      description: 'the member to hit (member-kill; overrides the leader/follower choice of other drills)',
+      description:
+        'the member to hit (member-kill; overrides the leader/follower choice of other drills); component drills: the VM host, IAM node, FlareDB store node or OVN NB member',
     }),
     hold: Flags.integer({description: 'seconds the fault stays before recovery', default: 5, min: 1, max: 600}),
     baseline: Flags.integer({description: 'seconds of workload before the fault', default: 3, min: 1, max: 600}),

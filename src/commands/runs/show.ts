@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {renderRunTranscript} from '../../output/runs.js'
-import {type RunTranscript, showRun} from '../../services/runs.js'
+import {type ShownRun, showRun} from '../../services/runs.js'
 
 export default class RunsShow extends BaseCommand<typeof RunsShow> {
   static override summary =
@@ -12,7 +12,7 @@ export default class RunsShow extends BaseCommand<typeof RunsShow> {
   ]
   static override args = {run: Args.string({description: 'run id (see `runs list`)', required: true})}
 
-  public async run(): Promise<RunTranscript> {
+  public async run(): Promise<ShownRun> {
     const t = await showRun(this.args.run)
     if (!this.jsonEnabled()) this.log(renderRunTranscript(t))
     return t

@@ -1,4 +1,5 @@
 import {checkLinearizable, type HistoryOperation} from './linearizability.js'
+import type {ClusterSample} from './monitor.js'
 import type {DrillOp, WatchRecord} from './workload.js'
 
 /** An acknowledged write: an ok put, or a compare-and-set that applied. */
@@ -142,3 +143,63 @@ export function checkHistory(ops: DrillOp[], w: WatchRecord): HistoryChecks {
 
 /** Milliseconds as seconds with millisecond precision (null stays null). */
 export const secs = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : Math.round(ms) / 1000)
+
+/** One member's restart as the monitor saw it (rolling restart), in seconds since the drill started. */
+export interface MemberWindow {
+  node: string
+  /** First sample that found the member down, and the first after it that found it serving. */
+  downAt: number | null
+  upAt: number | null
+  downSeconds: number | null
+  /** It led when it went down (leadership was not handed over first). */
+  wasLeader: boolean
+  /** Down → another member leads (only when it led). */
+  electionSeconds: number | null
+  ackedWrites: number
+  failedOps: number
+  /** Longest gap between acknowledged writes while it was down, minus the baseline's. */
+  unavailableSeconds: number | null
+}
+
+/** Each member's down window in [from, to] (ms) and what the workload saw meanwhile. */
+export function memberWindows(
+  samples: ClusterSample[],
+  ops: DrillOp[],
+  nodes: string[],
+  from: number,
+  to: number,
+  baselineGap: number,
+): MemberWindow[] {
+  return nodes.map((node) => {
+    const i = samples.findIndex((s) => s.t >= from && s.t <= to && s.down?.includes(node))
+    if (i < 0)
+      return {
+        node,
+        downAt: null,
+        upAt: null,
+        downSeconds: null,
+        wasLeader: false,
+        electionSeconds: null,
+        ackedWrites: 0,
+        failedOps: 0,
+        unavailableSeconds: null,
+      }
+    const downAt = samples[i].t
+    const upAt = samples.slice(i).find((s) => !s.down?.includes(node))?.t ?? null
+    const wasLeader = [...samples.slice(0, i)].reverse().find((s) => s.leader !== null)?.leader === node
+    const elected = wasLeader ? samples.slice(i).find((s) => s.leader !== null && s.leader !== node) : undefined
+    const end = upAt ?? to
+    const inWindow = ops.filter((o) => o.complete >= downAt && o.complete <= end)
+    return {
+      node,
+      downAt: secs(downAt),
+      upAt: secs(upAt),
+      downSeconds: upAt === null ? null : secs(upAt - downAt),
+      wasLeader,
+      electionSeconds: elected ? secs(elected.t - downAt) : null,
+      ackedWrites: inWindow.filter(acked).length,
+      failedOps: inWindow.filter((o) => o.outcome === 'fail').length,
+      unavailableSeconds: secs(Math.max(0, longestAckGap(ops, downAt, end) - baselineGap)),
+    }
+  })
+}

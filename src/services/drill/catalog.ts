@@ -2,7 +2,16 @@ import {UsageError} from '../../errors.js'
 import {didYouMean} from '../../suggest.js'
 import type {PartitionKind} from './partition.js'
 
-export type FaultKind = 'kill' | 'stop' | 'quorum-loss' | 'netem' | 'partition'
+export type FaultKind =
+  | 'kill'
+  | 'stop'
+  | 'quorum-loss'
+  | 'netem'
+  | 'partition'
+  | 'restore'
+  | 'rolling-restart'
+  | 'component-kill'
+  | 'component-stop'
 /** Which member a fault hits: the leader, a follower, or the one `--node` names. */
 export type FaultTarget = 'leader' | 'follower' | 'named'
 
@@ -17,6 +26,8 @@ export interface DrillSpec {
   needsSnapshot: boolean
   /** Partition drills: which traffic of the member is cut. */
   partition?: PartitionKind
+  /** Component drills: the component (its health check, and a lab with it). */
+  component?: 'plasmavmc' | 'iam' | 'flaredb' | 'prismnet'
 }
 
 /**
@@ -105,6 +116,60 @@ export const DRILLS: DrillSpec[] = [
     target: 'leader',
     recovery: 'remove the iptables rules',
     needsSnapshot: true,
+  },
+  {
+    name: 'rolling-restart',
+    summary:
+      'restart every member one by one with the chainfire/rolling-restart runbook under the workload; measures per member',
+    fault: 'rolling-restart',
+    target: 'leader',
+    recovery: 'runbook chainfire/rolling-restart',
+    needsSnapshot: false,
+  },
+  {
+    name: 'vm-qemu-kill',
+    summary: "kill -9 a running VM's QEMU (--node: on that host), recover with the plasmavmc/vm-crash-restart runbook",
+    fault: 'component-kill',
+    component: 'plasmavmc',
+    target: 'named',
+    recovery: 'runbook plasmavmc/vm-crash-restart',
+    needsSnapshot: false,
+  },
+  {
+    name: 'iam-stop',
+    summary: 'stop IAM (its service stop command), start it again with its service start command',
+    fault: 'component-stop',
+    component: 'iam',
+    target: 'named',
+    recovery: 'service iam start',
+    needsSnapshot: false,
+  },
+  {
+    name: 'flaredb-store-kill',
+    summary: 'kill -9 a FlareDB store (--node: that one), recover with the flaredb/store-restart runbook',
+    fault: 'component-kill',
+    component: 'flaredb',
+    target: 'named',
+    recovery: 'runbook flaredb/store-restart',
+    needsSnapshot: false,
+  },
+  {
+    name: 'ovn-nb-leader-kill',
+    summary: 'kill -9 the OVN Northbound DB leader, recover with the prismnet/ovn-db-recovery runbook',
+    fault: 'component-kill',
+    component: 'prismnet',
+    target: 'leader',
+    recovery: 'runbook prismnet/ovn-db-recovery',
+    needsSnapshot: false,
+  },
+  {
+    name: 'restore-rehearsal',
+    summary:
+      'restore the newest verified snapshot into a throwaway member on this machine (own ports and dir), time it to serving, check key count and HashKV, tear it down',
+    fault: 'restore',
+    target: 'named',
+    recovery: 'tear the throwaway cluster down',
+    needsSnapshot: false,
   },
   {
     name: 'latency',

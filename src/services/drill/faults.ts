@@ -7,7 +7,7 @@ import {type PartitionKind, partitionRules, partitionScripts, RootShell} from '.
 
 /** What a fault did on a node, and how to take it back. */
 export interface AppliedFault {
-  kind: 'kill' | 'stop' | 'partition'
+  kind: 'kill' | 'stop' | 'partition' | 'guard' | 'component'
   node: string
   /** Shell command that reverts the fault on the node. */
   undo: string
@@ -80,12 +80,28 @@ export class FaultInjector {
     return f
   }
 
-  /** kill -9 of the member (the service's own kill verb); the dead-man starts it again. */
-  async kill(node: NodeSpec, deadManSeconds: number): Promise<AppliedFault> {
+  /**
+   * A dead-man timer that starts the member (idempotent: a running member is left alone) unless
+   * disarmed: what a rolling restart leaves behind if plasmactl dies between a member's stop and start.
+   */
+  async guard(node: NodeSpec, deadManSeconds: number): Promise<AppliedFault> {
     const undo = serviceCommand(this.ctx, node, 'chainfire', 'start')
     const cancelMarker = await this.arm(node, undo, deadManSeconds)
+    return {kind: 'guard', node: node.name, undo, cancelMarker}
+  }
+
+  /** kill -9 of the member (the service's own kill verb); the dead-man starts it again. */
+  async kill(node: NodeSpec, deadManSeconds: number): Promise<AppliedFault> {
+    const guard = await this.guard(node, deadManSeconds)
     await this.remote.execChecked(node, serviceCommand(this.ctx, node, 'chainfire', 'kill'), {timeoutMs: 30_000})
-    return {kind: 'kill', node: node.name, undo, cancelMarker}
+    return {...guard, kind: 'kill'}
+  }
+
+  /** A component fault: COMMAND on the node, UNDO armed first as its dead-man timer. */
+  async component(node: NodeSpec, command: string, undo: string, deadManSeconds: number): Promise<AppliedFault> {
+    const cancelMarker = await this.arm(node, undo, deadManSeconds)
+    await this.remote.execChecked(node, command, {timeoutMs: 30_000})
+    return {kind: 'component', node: node.name, undo, cancelMarker}
   }
 
   /** SIGSTOP of the member process (a hung member: alive, silent); the dead-man sends SIGCONT. */

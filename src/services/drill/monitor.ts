@@ -9,6 +9,8 @@ export interface ClusterSample {
   leader: string | null
   healthy: number
   failureTolerance: number
+  /** Members that did not answer a status call and a linearizable read. */
+  down?: string[]
 }
 
 export interface HealthSample {
@@ -56,6 +58,7 @@ export class ClusterMonitor {
         }
       }),
     )
+    const down = this.client.endpoints.filter((_, i) => answers[i] === undefined).map((ep) => ep.name)
     const up = answers.filter((a) => a !== undefined)
     const leaders = new Set(up.map((a) => a.leader).filter((l) => l && l !== '0'))
     const id = leaders.size === 1 ? [...leaders][0] : undefined
@@ -65,6 +68,7 @@ export class ClusterMonitor {
       leader: id ? (this.names.get(id) ?? id) : null,
       healthy,
       failureTolerance: failureTolerance(this.voters, this.voters - healthy),
+      down,
     }
   }
 

@@ -60,7 +60,7 @@ export async function renderDrillReport(dirArg: string): Promise<DrillReportFile
   }
   const files = ['report.md']
   await writeFileAtomic(join(dir, 'report.md'), renderDrillMarkdown(result), 0o644)
-  if (!result.skipped) {
+  if (ops.length > 0) {
     await writeFileAtomic(join(dir, 'timeline.svg'), await renderSvg(drillTimelineSpec(result, ops)), 0o644)
     files.push('timeline.svg')
   }

@@ -8,15 +8,17 @@ import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {runRunbook} from '../../runbook/executor.js'
 import {HealthChecker} from '../health/index.js'
 import {majority} from '../health/quorum.js'
-import {Journal} from '../journal.js'
-import {acquireClusterLock, operatorName} from '../lock.js'
 import {Remote} from '../remote.js'
 import type {Reporter} from '../reporter.js'
-import {acked, checkHistory, latencyWindow, longestAckGap, secs} from './analyze.js'
+import {acked, checkHistory, latencyWindow, longestAckGap, memberWindows, secs} from './analyze.js'
+import {beginDrillRun} from './begin.js'
 import {drillSpec, type DrillSpec} from './catalog.js'
+import {runComponentDrill} from './components.js'
 import {type AppliedFault, FaultInjector} from './faults.js'
 import {ClusterMonitor} from './monitor.js'
 import {RootShell} from './partition.js'
+import {runRestoreRehearsal} from './rehearsal.js'
+import {configuredObjectives, drillObjectives, endDrillRun} from './slo.js'
 import {writeDrillReport} from './report.js'
 import type {DrillMeasures, DrillResult, SloResult} from './types.js'
 import {Workload} from './workload.js'
@@ -46,8 +48,6 @@ export interface DrillRunOptions {
   /** Longest wait for the failure tolerance to come back. */
   rtoTimeoutSeconds?: number
 }
-
-const ELECTION_LIMIT_SECONDS = 10
 
 function drillsDir(): string {
   return join(stateDir(), 'drills')
@@ -99,6 +99,38 @@ async function requireFreshSnapshot(o: DrillRunOptions): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** Runs one of the product's runbooks as a drill's recovery (no prompts); "ok" or why it did not succeed. */
+export async function runRecoveryRunbook(
+  o: {loaded: LoadedConfig; ctx: Context; reporter: Reporter; acceptDataLoss?: boolean},
+  name: string,
+  params: Record<string, string>,
+): Promise<string> {
+  const rb = await runRunbook({
+    loaded: o.loaded,
+    ctx: o.ctx,
+    reporter: o.reporter,
+    output: (l) => o.reporter.debug(l),
+    name,
+    params,
+    acceptDataLoss: o.acceptDataLoss,
+    dryRun: false,
+    yes: true,
+    stepMode: false,
+    interactive: false,
+    force: [],
+    allowManual: false,
+    lockTtlSeconds: 15,
+    version: 'drill',
+    prompts: {
+      step: () => Promise.reject(new Error('no prompts in a drill')),
+      confirm: () => Promise.resolve(false),
+    },
+  })
+  return rb.status === 'succeeded'
+    ? 'ok'
+    : `runbook ${rb.status}: ${rb.steps.find((x) => x.status === 'failed')?.error ?? ''}`.trim()
+}
+
 /**
  * Runs one drill: preflight, lock, journal, workload and monitor, fault (with a dead-man timer on
  * the node), recovery by the product's own runbook, checks of the recorded history, measures, SLO
@@ -112,6 +144,32 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     })
   }
   if (spec.fault === 'netem') return skipped(o, spec, 'netem not available')
+  const objectives = drillObjectives(o.ctx)
+  if (spec.component)
+    return runComponentDrill(spec, {
+      loaded: o.loaded,
+      ctx: o.ctx,
+      reporter: o.reporter,
+      journalDir: drillsDir(),
+      reportDir: o.reportDir,
+      node: o.node,
+      baselineSeconds: o.baselineSeconds,
+      holdSeconds: o.holdSeconds,
+      recover: o.recover,
+      rtoTimeoutSeconds: o.rtoTimeoutSeconds ?? 120,
+      objectives,
+      runbook: (name, params) => runRecoveryRunbook(o, name, params),
+    })
+  if (spec.fault === 'restore')
+    return runRestoreRehearsal({
+      loaded: o.loaded,
+      ctx: o.ctx,
+      reporter: o.reporter,
+      journalDir: drillsDir(),
+      reportDir: o.reportDir,
+      timeoutSeconds: o.rtoTimeoutSeconds ?? 120,
+      rtoSeconds: objectives.rto,
+    })
   const client = chainfireClientFor(o.loaded, o.ctx, {commandTimeoutMs: 3000})
   const t0 = performance.now()
   const now = () => performance.now() - t0
@@ -144,23 +202,12 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       if (why) return skipped(o, spec, why)
     }
     if (spec.needsSnapshot && !o.noSnapshot) await requireFreshSnapshot(o)
-    const runId = Journal.newId('drill')
-    const journal = await Journal.create(drillsDir(), runId, {
-      kind: 'drill',
-      drill: spec.name,
-      context: o.ctx.name,
-      operator: operatorName(),
-      target: target.name,
-    })
-    cleanups.unshift(() => journal.close())
-    const lock = await acquireClusterLock(o.ctx, {
-      kind: 'drill',
-      purpose: `drill ${spec.name}`,
-      runId,
-      client,
-      reporter: o.reporter,
-    })
-    cleanups.unshift(() => lock.release())
+    const {runId, journal} = await beginDrillRun(
+      {ctx: o.ctx, reporter: o.reporter, client, cleanups},
+      drillsDir(),
+      spec.name,
+      target.name,
+    )
     const prefix = `/plasmactl/drill/${runId}/`
     const injector = new FaultInjector(remote, o.ctx, runId)
     // What the signal handler must take back (set once a fault is in).
@@ -204,9 +251,16 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     await sleep(o.baselineSeconds * 1000)
 
     const oldLeader = monitor.samples.at(-1)?.leader ?? pre.leader
-    const victims = spec.fault === 'quorum-loss' ? majorityWithLeaderFirst(o.ctx, oldLeader) : [target]
-    const holdMs = o.holdSeconds * 1000
-    const deadMan = o.recover ? o.holdSeconds + 300 : o.holdSeconds
+    // A rolling restart hits every member (the runbook restarts them; each is guarded by a dead-man start).
+    const rolling = spec.fault === 'rolling-restart'
+    const victims =
+      spec.fault === 'quorum-loss'
+        ? majorityWithLeaderFirst(o.ctx, oldLeader)
+        : rolling
+          ? activeNodes(o.ctx).filter((n) => n.roles.includes('chainfire'))
+          : [target]
+    const holdMs = rolling ? 0 : o.holdSeconds * 1000
+    const deadMan = rolling ? 600 : o.recover ? o.holdSeconds + 300 : o.holdSeconds
     const victimNames = victims.map((v) => v.name).join(', ')
     await journal.append({
       type: 'step-start',
@@ -221,12 +275,16 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
           ? await injector.partition(v, spec.partition, deadMan)
           : spec.fault === 'stop'
             ? await injector.stop(v, deadMan)
-            : await injector.kill(v, deadMan),
+            : rolling
+              ? await injector.guard(v, deadMan)
+              : await injector.kill(v, deadMan),
         node: v,
       })
     await journal.append({type: 'step-end', step: 'fault', target: victimNames, ok: true})
     o.reporter.info(
-      `fault: ${spec.fault} on ${victimNames}${victims[0].name === oldLeader ? ' (the leader first)' : ''}; holding ${o.holdSeconds}s`,
+      rolling
+        ? `rolling restart of ${victimNames} (chainfire/rolling-restart)`
+        : `fault: ${spec.fault} on ${victimNames}${victims[0].name === oldLeader ? ' (the leader first)' : ''}; holding ${o.holdSeconds}s`,
     )
     await sleep(holdMs)
 
@@ -238,7 +296,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     })
     const recoverAt = now()
     let recoveryStatus = 'ok'
-    if (!o.recover) {
+    if (!o.recover && !rolling) {
       live.reverted = true
     } else if (spec.fault === 'stop' || spec.partition) {
       await revertAll()
@@ -246,32 +304,10 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       const [name, params] =
         spec.fault === 'quorum-loss'
           ? ['chainfire/quorum-loss-recovery', {source: o.source ?? 'freshest'}]
-          : ['chainfire/restart-node', {node: target.name}]
-      const rb = await runRunbook({
-        loaded: o.loaded,
-        ctx: o.ctx,
-        reporter: o.reporter,
-        output: (l) => o.reporter.debug(l),
-        name,
-        params,
-        acceptDataLoss: o.acceptDataLoss,
-        dryRun: false,
-        yes: true,
-        stepMode: false,
-        interactive: false,
-        force: [],
-        allowManual: false,
-        lockTtlSeconds: 15,
-        version: 'drill',
-        prompts: {
-          step: () => Promise.reject(new Error('no prompts in a drill')),
-          confirm: () => Promise.resolve(false),
-        },
-      })
-      recoveryStatus =
-        rb.status === 'succeeded'
-          ? 'ok'
-          : `runbook ${rb.status}: ${rb.steps.find((x) => x.status === 'failed')?.error ?? ''}`.trim()
+          : rolling
+            ? ['chainfire/rolling-restart', {}]
+            : ['chainfire/restart-node', {node: target.name}]
+      recoveryStatus = await runRecoveryRunbook(o, name, params)
       live.reverted = true
       for (const a of live.applied) await injector.disarm(a.f, a.node)
     }
@@ -318,9 +354,27 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     const leaderFault = victims.some((v) => v.name === oldLeader)
     const baselineGap = longestAckGap(ops, 0, faultAt)
     const faultGap = longestAckGap(ops, faultAt, afterFrom)
+    // Rolling restart: each member's down window; an election counts only where a leader went down.
+    const members = rolling
+      ? memberWindows(
+          monitor.samples,
+          ops,
+          victims.map((v) => v.name),
+          faultAt,
+          recoveredAt,
+          baselineGap,
+        )
+      : undefined
+    const elections = (members ?? []).flatMap((w) => (w.electionSeconds === null ? [] : [w.electionSeconds]))
     const measures: DrillMeasures = {
       detectionSeconds: detection ? secs(detection.t - faultAt) : null,
-      electionSeconds: newLeader ? secs(newLeader.t - electionFrom(newLeader.t)) : null,
+      electionSeconds: rolling
+        ? elections.length
+          ? Math.max(...elections)
+          : null
+        : newLeader
+          ? secs(newLeader.t - electionFrom(newLeader.t))
+          : null,
       unavailableSeconds: secs(Math.max(0, faultGap - baselineGap)),
       failedOps: ops.filter((x) => x.outcome === 'fail').length,
       indeterminateOps: ops.filter((x) => x.outcome === 'indeterminate').length,
@@ -334,28 +388,37 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
         during: latencyWindow(ops, faultAt, afterFrom),
         after: latencyWindow(ops, afterFrom, end),
       },
+      ...(members ? {members} : {}),
     }
     const ackedDuringFault = ops.filter((x) => acked(x) && x.complete > faultAt && x.complete < recoveredAt).length
+    const seenDown = (members ?? []).filter((w) => w.downAt !== null)
     const single = spec.fault !== 'quorum-loss'
     const slo: SloResult[] = [
       ...(single
         ? [
             {
               objective: 'leader election',
-              limit: `< ${ELECTION_LIMIT_SECONDS}s`,
+              limit: `< ${objectives.election}s`,
               value: measures.electionSeconds,
               // A client partition leaves the leader leading: no election is due.
               pass:
-                leaderFault && spec.partition !== 'client'
-                  ? measures.electionSeconds !== null && measures.electionSeconds < ELECTION_LIMIT_SECONDS
-                  : measures.electionSeconds === null || measures.electionSeconds < ELECTION_LIMIT_SECONDS,
+                leaderFault && spec.partition !== 'client' && !rolling
+                  ? measures.electionSeconds !== null && measures.electionSeconds < objectives.election
+                  : measures.electionSeconds === null || measures.electionSeconds < objectives.election,
             },
-            {
-              objective: 'single node failure: cluster continues',
-              limit: 'writes acknowledged while the member is down',
-              value: ackedDuringFault,
-              pass: ackedDuringFault > 0,
-            },
+            members
+              ? {
+                  objective: 'cluster serves while each member restarts',
+                  limit: 'writes acknowledged while each member is down',
+                  value: seenDown.length ? Math.min(...seenDown.map((w) => w.ackedWrites)) : null,
+                  pass: seenDown.length === members.length && seenDown.every((w) => w.ackedWrites > 0),
+                }
+              : {
+                  objective: 'single node failure: cluster continues',
+                  limit: 'writes acknowledged while the member is down',
+                  value: ackedDuringFault,
+                  pass: ackedDuringFault > 0,
+                },
           ]
         : []),
       {objective: 'no acknowledged write lost', limit: '0', value: lostAckedWrites, pass: lostAckedWrites === 0},
@@ -372,17 +435,11 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
         value: measures.rtoSeconds,
         pass: rtoAt !== null && recoveryStatus === 'ok',
       },
+      ...configuredObjectives(objectives, measures),
     ]
-    const verdict = slo.every((s) => s.pass) ? 'pass' : 'fail'
     const reportDir = o.reportDir ?? join(drillsDir(), runId)
-    await journal.append({type: 'end', ok: verdict === 'pass', data: {verdict, reportDir}})
-    await journal.close()
     const result: DrillResult = {
-      runId,
-      drill: spec.name,
-      context: o.ctx.name,
-      status: verdict,
-      verdict,
+      ...(await endDrillRun(journal, slo, {runId, drill: spec.name, context: o.ctx.name, reportDir})),
       fault: {
         kind: spec.partition ? `${spec.partition}-partition` : spec.fault,
         node: victimNames,
@@ -391,7 +448,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
         ...(spec.partition ? {rules: live.applied.flatMap((a) => a.f.rules ?? [])} : {}),
       },
       recovery: {
-        method: o.recover ? spec.recovery : 'dead-man timer (--no-recover)',
+        method: o.recover || rolling ? spec.recovery : 'dead-man timer (--no-recover)',
         status: recoveryStatus,
         seconds: secs(recoveredAt - recoverAt),
       },

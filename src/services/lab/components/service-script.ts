@@ -40,6 +40,7 @@ export function serviceCommands(state: LabState, service: string) {
     stop: `${script} stop`,
     restart: `${script} restart`,
     'is-active': `${script} is-active`,
+    kill: `${script} kill`,
     logs: `${script} logs`,
   }
 }
@@ -100,8 +101,9 @@ case "$1" in
   restart) stop && start ;;
   is-active) read_pid; if alive "$pid"; then echo active; else echo inactive; exit 3; fi ;;
   status) read_pid; if alive "$pid"; then echo "${s.service}@${s.node}: active (pid $pid)"; else echo "${s.service}@${s.node}: inactive"; exit 3; fi ;;
+  kill) read_pid; if alive "$pid"; then kill -KILL "$pid"; echo "${s.service}@${s.node}: killed (pid $pid)"; else echo "${s.service}@${s.node}: inactive"; fi ;;
   logs) tail -n 5000 "$LOG_FILE" ;;
-  *) echo "usage: $0 start|stop|restart|is-active|status|logs" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|is-active|status|kill|logs" >&2; exit 2 ;;
 esac
 `
 }

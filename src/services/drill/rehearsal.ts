@@ -1,0 +1,334 @@
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {ChainfireClient, chainfireClientFor} from '../../adapters/chainfire/index.js'
+import {freePort, isRunning, readPidFile, runChecked, terminate, which} from '../../adapters/exec/index.js'
+import type {Context} from '../../config/schema.js'
+import {OperationError, RefusedError} from '../../errors.js'
+import {shellQuote} from '../../shell-quote.js'
+import {Journal} from '../journal.js'
+import {LOCK_PREFIX, operatorName} from '../lock.js'
+import type {Reporter} from '../reporter.js'
+import {listSnapshots, locate, withLocalCopy, withTargets} from '../snapshot/catalog.js'
+import type {Manifest} from '../snapshot/manifest.js'
+import {secs} from './analyze.js'
+import {deadManCommand} from './faults.js'
+import {writeDrillReport} from './report.js'
+import {endDrillRun, objectiveAtMost} from './slo.js'
+import type {DrillResult, RehearsalCheck, RehearsalMeasures, SloResult} from './types.js'
+
+export interface RehearsalOptions {
+  loaded: Parameters<typeof chainfireClientFor>[0]
+  ctx: Context
+  reporter: Reporter
+  /** The drills' journal directory ($STATE/drills). */
+  journalDir: string
+  reportDir?: string
+  /** Longest wait for the throwaway cluster to serve. */
+  timeoutSeconds: number
+  /** RTO objective of the context (drills.rto), in seconds. */
+  rtoSeconds?: number
+}
+
+const NAME = 'rehearsal'
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** The restore program the lab and the restore command use: etcdutl where installed, else etcdctl (3.4). */
+async function restoreTool(): Promise<{tool: string; file: string; env: Record<string, string>}> {
+  const etcdutl = await which('etcdutl')
+  if (etcdutl) return {tool: 'etcdutl', file: etcdutl, env: {}}
+  const etcdctl = await which('etcdctl')
+  if (etcdctl) return {tool: 'etcdctl', file: etcdctl, env: {ETCDCTL_API: '3'}}
+  throw new OperationError('restore rehearsal: neither etcdutl nor etcdctl is installed on this machine', {
+    hint: 'install etcd-client (Debian) or etcdutl',
+  })
+}
+
+/** The newest snapshot whose file was read and verified (hash, structure, manifest). */
+async function newestVerified(o: RehearsalOptions) {
+  const listing = await listSnapshots({loaded: o.loaded, ctx: o.ctx, verify: true})
+  const entry = listing.snapshots.find((e) => e.complete && e.checked === 'hash' && e.manifest)
+  if (!entry)
+    throw new RefusedError(
+      `preflight: restore-rehearsal needs a verified snapshot with a manifest (newest: ${listing.snapshots[0]?.id ?? 'none'}${listing.snapshots[0]?.error ? `: ${listing.snapshots[0].error}` : ''})`,
+      {hint: 'plasmactl snapshot save'},
+    )
+  return entry
+}
+
+/**
+ * HashKV of the live cluster at REVISION: the hash the restored copy must reproduce. Null (with why)
+ * when the live members compacted past it or no member answers: then only the key count is compared.
+ */
+async function liveHash(
+  o: RehearsalOptions,
+  revision: number,
+): Promise<{hash: number; compactRevision: number} | {why: string}> {
+  const client = chainfireClientFor(o.loaded, o.ctx, {commandTimeoutMs: 10_000})
+  let why = 'no member answered'
+  try {
+    for (const ep of client.endpoints) {
+      try {
+        const r = await client.hashKV(ep, revision)
+        return {hash: r.hash, compactRevision: r.compactRevision}
+      } catch (error) {
+        why = `${ep.name}: ${(error as Error).message}`
+        if (/compacted/i.test(why)) return {why: `the live cluster compacted past revision ${revision}`}
+      }
+    }
+    return {why}
+  } finally {
+    client.close()
+  }
+}
+
+/**
+ * The restore rehearsal: restores the newest verified snapshot into a throwaway single-member
+ * cluster on this machine (loopback, free ports, a temp dir; never a live member), times it to a
+ * serving cluster, checks the key count and HashKV at the snapshot's revision, and tears it down,
+ * also on failure, Ctrl-C, or (dead-man timer) when plasmactl dies.
+ */
+export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillResult> {
+  const entry = await newestVerified(o)
+  const manifest = entry.manifest as Manifest
+  const [etcd, tool] = await Promise.all([which('etcd'), restoreTool()])
+  if (!etcd)
+    throw new OperationError('restore rehearsal: etcd is not installed on this machine', {
+      hint: 'install etcd-server (Debian)',
+    })
+  const runId = Journal.newId('drill')
+  const journal = await Journal.create(o.journalDir, runId, {
+    kind: 'drill',
+    drill: 'restore-rehearsal',
+    context: o.ctx.name,
+    operator: operatorName(),
+    target: entry.id,
+  })
+  const dir = await mkdtemp(join(tmpdir(), `plasmactl-rehearsal-${runId}-`))
+  const marker = `${dir}.torn-down`
+  const pidFile = join(dir, 'etcd.pid')
+  const log = join(dir, 'etcd.log')
+  const dataDir = join(dir, 'data')
+  const host = '127.0.0.1'
+  const clientPort = await freePort(host)
+  let peerPort = await freePort(host)
+  while (peerPort === clientPort) peerPort = await freePort(host)
+  const clientUrl = `http://${host}:${clientPort}`
+  const peerUrl = `http://${host}:${peerPort}`
+  const checks: RehearsalCheck[] = []
+  let tornDown = false
+  let client: ChainfireClient | undefined
+  const teardown = async () => {
+    if (tornDown) return
+    client?.close()
+    await writeFile(marker, '').catch(() => undefined)
+    const pid = await readPidFile(pidFile)
+    if (pid && (await isRunning(pid, 'etcd'))) await terminate(pid, 5000)
+    await rm(dir, {recursive: true, force: true})
+    tornDown = true
+  }
+  // Ctrl-C / SIGTERM: tear the throwaway cluster down, then end as the signal would have.
+  const onSignal = (sig: NodeJS.Signals) => {
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.removeListener(s, onSignal)
+    o.reporter.warn(`interrupted: tearing the rehearsal cluster down (${dir})`)
+    void Promise.race([
+      Promise.all([journal.append({type: 'abort', data: {reason: sig, state: 'torn down'}}), teardown()]),
+      sleep(5000),
+    ])
+      .catch(() => undefined)
+      .finally(() => process.kill(process.pid, sig))
+  }
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.prependListener(s, onSignal)
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    await journal.append({type: 'step-start', step: name})
+    try {
+      const r = await fn()
+      await journal.append({type: 'step-end', step: name, ok: true})
+      return r
+    } catch (error) {
+      await journal.append({type: 'step-end', step: name, ok: false, error: (error as Error).message})
+      throw error
+    }
+  }
+  const t0 = performance.now()
+  const since = () => secs(performance.now() - t0)!
+  const m: RehearsalMeasures = {
+    timeToServingSeconds: null,
+    restoreSeconds: null,
+    startSeconds: null,
+    revision: null,
+    expectedRevision: manifest.revision,
+    keyCount: null,
+    expectedKeyCount: manifest.keyCount,
+    hashKV: null,
+    expectedHashKV: null,
+  }
+  let failure: string | undefined
+  try {
+    // Dead-man timer: a detached sleep that kills the throwaway member and deletes its dir.
+    const deadManSeconds = o.timeoutSeconds + 300
+    const undo = `kill -9 $(cat ${shellQuote(pidFile)}) 2>/dev/null; rm -rf ${shellQuote(dir)}`
+    await runChecked('/bin/sh', ['-c', deadManCommand(undo, deadManSeconds, marker)], {timeoutMs: 15_000})
+    o.reporter.info(
+      `restore rehearsal (run ${runId}): snapshot ${entry.id} (revision ${manifest.revision}) into a throwaway member at ${clientUrl}, ${dir}`,
+    )
+    await step('restore', () =>
+      withTargets({loaded: o.loaded, ctx: o.ctx}, async (targets) =>
+        withLocalCopy(await locate(targets, entry.id), (path) =>
+          runChecked(
+            tool.file,
+            [
+              'snapshot',
+              'restore',
+              path,
+              '--name',
+              NAME,
+              '--initial-cluster',
+              `${NAME}=${peerUrl}`,
+              '--initial-cluster-token',
+              `plasmactl-${runId}`,
+              '--initial-advertise-peer-urls',
+              peerUrl,
+              '--data-dir',
+              dataDir,
+            ],
+            {env: tool.env, timeoutMs: o.timeoutSeconds * 1000},
+          ),
+        ),
+      ),
+    )
+    m.restoreSeconds = since()
+    await step('start', async () => {
+      const args = [
+        etcd,
+        '--name',
+        NAME,
+        '--data-dir',
+        dataDir,
+        '--listen-client-urls',
+        clientUrl,
+        '--advertise-client-urls',
+        clientUrl,
+        '--listen-peer-urls',
+        peerUrl,
+        '--initial-advertise-peer-urls',
+        peerUrl,
+        '--initial-cluster',
+        `${NAME}=${peerUrl}`,
+      ]
+        .map(shellQuote)
+        .join(' ')
+      await runChecked(
+        '/bin/sh',
+        ['-c', `setsid nohup ${args} >${shellQuote(log)} 2>&1 </dev/null & echo $! >${shellQuote(pidFile)}`],
+        {timeoutMs: 15_000},
+      )
+    })
+    m.startSeconds = since()
+    client = new ChainfireClient({endpoints: [{name: NAME, url: clientUrl}], commandTimeoutMs: 2000, retries: 0})
+    const ep = client.endpoints[0]
+    await step('wait-serving', async () => {
+      const deadline = performance.now() + o.timeoutSeconds * 1000
+      for (;;) {
+        try {
+          await client!.linearizableRead(ep, 1000)
+          return
+        } catch (error) {
+          const pid = await readPidFile(pidFile)
+          if (!pid || !(await isRunning(pid, 'etcd'))) {
+            const tail = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join('; ')
+            throw new OperationError(`the restored member exited: ${tail || 'no log'}`, {file: log})
+          }
+          if (performance.now() > deadline)
+            throw new OperationError(
+              `the restored member did not serve within ${o.timeoutSeconds}s: ${(error as Error).message}`,
+            )
+          await sleep(100)
+        }
+      }
+    })
+    m.timeToServingSeconds = since()
+    o.reporter.info(`serving after ${m.timeToServingSeconds}s; checking revision, key count and HashKV`)
+    await step('check', async () => {
+      const status = await client!.status(ep)
+      m.revision = status.header.revision
+      checks.push({
+        check: 'revision',
+        ok: m.revision >= manifest.revision,
+        detail: `restored revision ${m.revision}, the manifest's ${manifest.revision}`,
+      })
+      m.keyCount = (await client!.keyCount(ep, LOCK_PREFIX, manifest.revision)).count
+      checks.push(
+        manifest.keyCount === null
+          ? {check: 'key-count', ok: true, detail: `${m.keyCount} keys; the manifest recorded none to compare`}
+          : {
+              check: 'key-count',
+              ok: m.keyCount === manifest.keyCount,
+              detail: `${m.keyCount} keys at revision ${manifest.revision}, the manifest says ${manifest.keyCount}`,
+            },
+      )
+      const mine = await client!.hashKV(ep, manifest.revision)
+      m.hashKV = mine.hash
+      const live = await liveHash(o, manifest.revision)
+      if ('why' in live) {
+        checks.push({check: 'hash-kv', ok: true, detail: `not compared: ${live.why}`})
+      } else if (live.compactRevision !== mine.compactRevision) {
+        checks.push({
+          check: 'hash-kv',
+          ok: true,
+          detail: `not compared: compacted at ${mine.compactRevision} in the snapshot, ${live.compactRevision} live`,
+        })
+      } else {
+        m.expectedHashKV = live.hash
+        checks.push({
+          check: 'hash-kv',
+          ok: mine.hash === live.hash,
+          detail: `HashKV at revision ${manifest.revision}: ${mine.hash} restored, ${live.hash} on the live cluster`,
+        })
+      }
+    })
+  } catch (error) {
+    failure = (error as Error).message
+    o.reporter.warn(`restore rehearsal failed: ${failure}`)
+  } finally {
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.removeListener(s, onSignal)
+    await step('teardown', teardown).catch((e: Error) =>
+      o.reporter.warn(`could not tear the rehearsal cluster down (${dir}): ${e.message}`),
+    )
+  }
+  const slo: SloResult[] = [
+    {
+      objective: 'the restored snapshot serves',
+      limit: `within ${o.timeoutSeconds}s`,
+      value: m.timeToServingSeconds,
+      pass: m.timeToServingSeconds !== null,
+    },
+    ...checks.map((c) => ({objective: `restored data: ${c.check}`, limit: 'matches', value: c.ok, pass: c.ok})),
+    ...(o.rtoSeconds === undefined ? [] : [objectiveAtMost('rto', o.rtoSeconds, m.timeToServingSeconds)]),
+    {objective: 'throwaway cluster torn down', limit: 'true', value: tornDown, pass: tornDown},
+  ]
+  if (failure !== undefined) slo.push({objective: 'rehearsal completed', limit: 'no error', value: false, pass: false})
+  const reportDir = o.reportDir ?? join(o.journalDir, runId)
+  const result: DrillResult = {
+    ...(await endDrillRun(journal, slo, {runId, drill: 'restore-rehearsal', context: o.ctx.name, reportDir})),
+    measures: m,
+    slo,
+    rehearsal: {
+      snapshot: entry.id,
+      target: entry.target,
+      createdAt: entry.createdAt,
+      members: 1,
+      clientUrl,
+      peerUrl,
+      dataDir,
+      tool: tool.tool,
+      checks,
+      tornDown,
+      ...(failure === undefined ? {} : {error: failure}),
+    },
+    journal: journal.path,
+    reportDir,
+  }
+  await writeDrillReport(reportDir, result, [], journal.path)
+  return result
+}
