@@ -66,7 +66,10 @@ export function renderRunTranscript(t: RunTranscript & {reportDir?: string}): st
       `${e.ts}  ${EVENT_STYLE[e.event] ? paint(EVENT_STYLE[e.event]!, label) : label}${where}${retries}${by}${detail}`,
     )
   }
-  if (t.state === 'aborted' || t.state === 'interrupted' || t.state === 'failed')
+  // A drill is not resumed (its faults are reverted and its window is gone): a new one is run.
+  if (t.kind === 'drill' && t.state !== 'succeeded' && t.state !== 'running')
+    out.push(`run it again with: plasmactl drill run ${t.what}`)
+  else if (t.state === 'aborted' || t.state === 'interrupted' || t.state === 'failed')
     out.push(`resume with: plasmactl runs resume ${t.id}`)
   out.push(`journal: ${t.journal}`)
   if (t.reportDir) out.push(`report: ${t.reportDir} (plasmactl drill report ${t.reportDir})`)
