@@ -7,7 +7,7 @@
  * (chainfire/replace-node and chainfire/quorum-loss-recovery are rehearsed in runbook.test.ts.)
  */
 import assert from 'node:assert/strict'
-import {mkdir, readFile, stat, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, readFile, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {parse as parseYaml, stringify} from 'yaml'
@@ -79,9 +79,15 @@ describe('shipped runbooks rehearsed against a lab with every component', () => 
     assert.equal(lint.exitCode, 0, lint.stdout + lint.stderr)
     const list = await cli(['runbook', 'list', '--json'])
     assert.equal(list.exitCode, 0, list.stderr)
-    const shipped = list.json.data.runbooks.filter((r: {file: string}) =>
-      r.file.startsWith(join(REPO_ROOT, 'runbooks')),
+    // The shipped runbooks: those of the repository's runbooks/, wherever the CLI reads them from
+    // (the package root, or the single executable's extracted files).
+    const inRepo = (await readdir(join(REPO_ROOT, 'runbooks'), {recursive: true}))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.replace(/\.yaml$/, ''))
+    const shipped = list.json.data.runbooks.filter(
+      (r: {name: string; file: string}) => inRepo.includes(r.name) && r.file.endsWith(`/runbooks/${r.name}.yaml`),
     )
+    assert.equal(shipped.length, inRepo.length, `every runbook of runbooks/ is listed: ${inRepo.join(' ')}`)
     const names = shipped.map((r: {name: string}) => r.name)
     for (const n of [
       'prismnet/ovn-db-recovery',
