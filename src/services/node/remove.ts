@@ -121,13 +121,27 @@ export interface ClusterView {
   memberHealth: MemberHealth | undefined
 }
 
+/**
+ * An election in progress is not quorum loss: with no leader yet a majority of voters answering,
+ * the plan is made on a second look once etcd has elected (within its election timeout, 1 s by
+ * default), for up to this long. A member just killed was often the leader.
+ */
+const ELECTION_WAIT_MS = 5000
+
 export async function viewOf(
   client: ChainfireClient,
   ctx: Context,
   node: NodeSpec,
   probeMs: number,
 ): Promise<ClusterView> {
-  const {details: cluster} = await checkChainfire(client, ctx, probeMs)
+  let {details: cluster} = await checkChainfire(client, ctx, probeMs)
+  const deadline = Date.now() + ELECTION_WAIT_MS
+  const electing = () =>
+    !cluster.leader && cluster.members.filter((m) => m.reachable && !m.learner).length >= cluster.quorumSize
+  while (electing() && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 300))
+    ;({details: cluster} = await checkChainfire(client, ctx, probeMs))
+  }
   let members: Awaited<ReturnType<ChainfireClient['memberList']>>['members'] = []
   try {
     members = (await client.memberList()).members
