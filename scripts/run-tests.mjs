@@ -12,7 +12,7 @@ import {relative, resolve} from 'node:path'
 import {run} from 'node:test'
 import {spec} from 'node:test/reporters'
 
-const DURATIONS = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', 'test', 'durations.json')
+const DURATIONS = resolve(import.meta.dirname, '..', 'test', 'durations.json')
 
 const args = process.argv.slice(2)
 let concurrency = 2

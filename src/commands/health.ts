@@ -52,16 +52,13 @@ export default class Health extends BaseCommand<typeof Health> {
       setExitCode(exitNameForStatus(report.status))
       return report
     }
+    const interval = parseTimeout(this.flags.interval, '--interval')
     const stop = this.stopOnSignal()
     let last: HealthReport | undefined
     let reports = 0
     const events = watchEvents()
     try {
-      for await (const {report, changes} of watchHealth(
-        opts,
-        parseTimeout(this.flags.interval, '--interval'),
-        stop.signal,
-      )) {
+      for await (const {report, changes} of watchHealth(opts, interval, stop.signal)) {
         last = report
         reports++
         // One envelope per line; the exit code each report would have on its own.
