@@ -55,7 +55,10 @@ export async function catalog(target: SnapshotTarget): Promise<CatalogEntry[]> {
       if (!m) return {...base, state: 'no-manifest', complete: false, error: 'no manifest (the save did not finish)'}
       let manifest: Manifest
       try {
-        manifest = parseManifest(await target.readText(id + MANIFEST_SUFFIX), `${target.url}/${id}${MANIFEST_SUFFIX}`)
+        manifest = await parseManifest(
+          await target.readText(id + MANIFEST_SUFFIX),
+          `${target.url}/${id}${MANIFEST_SUFFIX}`,
+        )
       } catch (error) {
         return {...base, state: 'bad-manifest', complete: false, error: (error as Error).message}
       }
@@ -244,7 +247,7 @@ async function manifestBeside(file: string): Promise<Manifest | null> {
   const t = new FileTarget(dirname(file))
   const id = basename(file).replace(/\.db$/, '')
   try {
-    return parseManifest(await t.readText(id + MANIFEST_SUFFIX), join(dirname(file), id + MANIFEST_SUFFIX))
+    return await parseManifest(await t.readText(id + MANIFEST_SUFFIX), join(dirname(file), id + MANIFEST_SUFFIX))
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
     // A damaged snapshot is a failed check (3), as it is when the snapshot is named from a target.
@@ -261,7 +264,7 @@ export async function withLocalCopy<T>(
   const t = loc.target!
   let manifest: Manifest | null = null
   try {
-    manifest = parseManifest(await t.readText(loc.id + MANIFEST_SUFFIX), `${t.url}/${loc.id}${MANIFEST_SUFFIX}`)
+    manifest = await parseManifest(await t.readText(loc.id + MANIFEST_SUFFIX), `${t.url}/${loc.id}${MANIFEST_SUFFIX}`)
   } catch (error) {
     if (!/ENOENT|NoSuchKey|not found|No such file/i.test((error as Error).message))
       throw new OperationError((error as Error).message)

@@ -1,29 +1,37 @@
 import {randomBytes} from 'node:crypto'
 import {hostname} from 'node:os'
-import {z} from 'zod'
+import type {manifestSchema} from './manifest-schema.js'
 
 export const MANIFEST_FORMAT = 'plasmactl-snapshot/v1'
 
-export const manifestSchema = z.object({
-  format: z.literal(MANIFEST_FORMAT),
-  name: z.string(),
-  context: z.string(),
-  clusterId: z.string(),
-  sourceMember: z.string(),
-  sourceEndpoint: z.string(),
-  revision: z.number(),
-  raftTerm: z.number(),
-  raftIndex: z.number(),
-  keyCount: z.number().nullable(),
-  size: z.number(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  dbSha256: z.string().regex(/^[0-9a-f]{64}$/),
-  createdAt: z.string(),
-  durationMs: z.number(),
-  plasmactlVersion: z.string(),
-})
+export type Manifest = import('zod').infer<typeof manifestSchema>
 
-export type Manifest = z.infer<typeof manifestSchema>
+const HEX64 = /^[0-9a-f]{64}$/
+const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v)
+/**
+ * What the zod schema (manifest-schema.ts) accepts, checked without loading zod: health and
+ * `snapshot list` read every manifest, and zod's start-up is a fifth of a cold `health`. A manifest
+ * this rejects goes to zod for the precise error; test/unit/manifest.test.ts holds the two to the
+ * same answers, field by field.
+ */
+export const MANIFEST_FIELDS: Record<keyof Manifest, (v: unknown) => boolean> = {
+  format: (v) => v === MANIFEST_FORMAT,
+  name: (v) => typeof v === 'string',
+  context: (v) => typeof v === 'string',
+  clusterId: (v) => typeof v === 'string',
+  sourceMember: (v) => typeof v === 'string',
+  sourceEndpoint: (v) => typeof v === 'string',
+  revision: isNumber,
+  raftTerm: isNumber,
+  raftIndex: isNumber,
+  keyCount: (v) => v === null || isNumber(v),
+  size: isNumber,
+  sha256: (v) => typeof v === 'string' && HEX64.test(v),
+  dbSha256: (v) => typeof v === 'string' && HEX64.test(v),
+  createdAt: (v) => typeof v === 'string',
+  durationMs: isNumber,
+  plasmactlVersion: (v) => typeof v === 'string',
+}
 
 export const DB_SUFFIX = '.db'
 export const MANIFEST_SUFFIX = '.manifest.json'
@@ -60,13 +68,21 @@ export function snapshotName(context: string, at: Date, revision: number): strin
   return `${ctx}-${ts}-r${revision}`
 }
 
-export function parseManifest(text: string, where: string): Manifest {
+export async function parseManifest(text: string, where: string): Promise<Manifest> {
   let raw: unknown
   try {
     raw = JSON.parse(text)
   } catch (error) {
     throw new Error(`${where}: manifest is not valid JSON: ${(error as Error).message}`)
   }
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const record = raw as Record<string, unknown>
+    const fields = Object.entries(MANIFEST_FIELDS)
+    // Like zod's object parse: the known keys only, unknown ones dropped.
+    if (fields.every(([key, ok]) => ok(record[key])))
+      return Object.fromEntries(fields.map(([key]) => [key, record[key]])) as Manifest
+  }
+  const {manifestSchema} = await import('./manifest-schema.js')
   const r = manifestSchema.safeParse(raw)
   if (!r.success)
     throw new Error(
