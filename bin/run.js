@@ -6,6 +6,7 @@
 // `node bin/run.js` skips it (Node ignores the first line and the string statement).
 import {readFileSync} from 'node:fs'
 import module from 'node:module'
+import {exitWhenDone} from './exit-when-done.js'
 import {fastOutput} from './fast-path.js'
 
 // Node 22.1+: cache compiled code of plasmactl and its dependencies between runs (faster cold start).
@@ -28,4 +29,5 @@ const fast = fastOutput(process.argv.slice(2), () =>
 if (fast === undefined) {
   const {execute} = await import('@oclif/core')
   await execute({dir: import.meta.url})
+  exitWhenDone()
 } else process.stdout.write(fast)

@@ -24,7 +24,9 @@ try {
 let getAsset
 let writeCaches = false
 if (sea?.isSea()) {
-  getAsset = (name) => Buffer.from(sea.getAsset(name))
+  // getRawAsset (Node ≥ 20.12) is the asset in the executable's own mapped pages: no copy, and pages
+  // the kernel maps from the page cache many at a time. Only read, never written.
+  getAsset = (name) => Buffer.from(sea.getRawAsset ? sea.getRawAsset(name) : sea.getAsset(name))
 } else {
   // node bin/exe/boot.cjs DIR write-caches|run ARGS...: the assets are files in DIR (run: with their caches).
   const [dir, mode] = process.argv.splice(2, 2)
@@ -66,9 +68,45 @@ function loadChunk(name) {
   return chunks.get(name)
 }
 
+/**
+ * Built-ins that the bundle's dependencies require when they load but use on some paths only:
+ * oclif (child_process for the shell's name, readline for flags read from stdin, perf_hooks for its
+ * debug timings) and gRPC (tls for https endpoints, http and dns for proxies and host names, zlib
+ * for compressed messages). Each is loaded on its first use, not at start: a health check of http
+ * endpoints by address never loads them (Node compiles and links some 40 internal modules for them).
+ */
+const LAZY_BUILTINS = new Set(['child_process', 'readline', 'perf_hooks', 'tls', 'http', 'https', 'dns', 'zlib'])
+const lazyBuiltins = new Map()
+function lazyBuiltin(id) {
+  let proxy = lazyBuiltins.get(id)
+  if (proxy) return proxy
+  let real
+  const load = () => (real ??= require(id))
+  proxy = new Proxy(
+    {},
+    {
+      get: (_, key) => Reflect.get(load(), key),
+      set: (_, key, value) => Reflect.set(load(), key, value),
+      has: (_, key) => Reflect.has(load(), key),
+      ownKeys: () => Reflect.ownKeys(load()),
+      getOwnPropertyDescriptor: (_, key) => {
+        const d = Reflect.getOwnPropertyDescriptor(load(), key)
+        // A proxy may not report a property the (empty) target lacks as non-configurable.
+        if (d) d.configurable = true
+        return d
+      },
+      defineProperty: (_, key, d) => Reflect.defineProperty(load(), key, d),
+      deleteProperty: (_, key) => Reflect.deleteProperty(load(), key),
+      getPrototypeOf: () => Reflect.getPrototypeOf(load()),
+    },
+  )
+  lazyBuiltins.set(id, proxy)
+  return proxy
+}
+
 /** Built-in modules, and the chunks; optional native add-ons (ssh2's) fall back to plain JS. */
 function requireModule(id) {
-  if (isBuiltin(id)) return require(id)
+  if (isBuiltin(id)) return LAZY_BUILTINS.has(id.replace(/^node:/, '')) ? lazyBuiltin(id) : require(id)
   chunkOf ??= JSON.parse(getAsset('chunks.json').toString('utf8'))
   if (Object.hasOwn(chunkOf, id)) return loadChunk(chunkOf[id])[id]
   throw Object.assign(new Error(`Cannot find module '${id}' (not bundled into plasmactl)`), {code: 'MODULE_NOT_FOUND'})

@@ -8,6 +8,7 @@ import {homedir, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {Config, execute} from '@oclif/core'
 import {modules} from 'plasmactl:modules'
+import {exitWhenDone} from '../exit-when-done.js'
 
 /* eslint-disable no-undef -- __PLASMACTL_ROOT_HASH__ is set by esbuild (define); __plasmactlAsset (the
    SEA's getAsset) is a parameter of the function bin/exe/boot.cjs wraps the bundle in. */
@@ -86,6 +87,7 @@ async function main() {
     return
   }
   await execute({loadOptions: {root}})
+  exitWhenDone()
 }
 
 function start() {

@@ -224,6 +224,9 @@ export class ChainfireClient {
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 1000,
         'grpc.keepalive_time_ms': 30_000,
+        // No channelz: nothing reads it, and its bookkeeping (trace events per channel, subchannel
+        // and call) is paid on every call of every command, from the first.
+        'grpc.enable_channelz': 0,
         // HTTP/2's default 64 KiB window allows two 32 KiB snapshot chunks in flight, so a snapshot
         // stream waits a round trip every 64 KiB. A bigger window (as Go's gRPC grows to) keeps the
         // stream moving, and still bounds what can pile up in memory.
