@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js'
 import {OperationError, UsageError} from '../../errors.js'
 import {readTlsFile} from '../tls-files.js'
 import {backoffDelay} from '../../core/retry.js'
+import {quickIsIPv6} from './net-fast.js'
 import {
   alarmCodec,
   type Codec,
@@ -219,6 +220,7 @@ export class ChainfireClient {
   private client(endpoint: EndpointSpec): grpc.Client {
     let c = this.clients.get(endpoint.url)
     if (!c) {
+      quickIsIPv6()
       const channelOptions: grpc.ChannelOptions = {
         'grpc.max_receive_message_length': -1,
         'grpc.initial_reconnect_backoff_ms': 100,
