@@ -109,6 +109,11 @@ export default defineConfig([
           property: 'exit',
           message: 'set the exit code with setExitCode() from src/errors.ts (the one exit-code table)',
         },
+        {
+          property: 'localeCompare',
+          message:
+            'use compareText/compareNatural from src/core/compare.ts: localeCompare loads ICU collation on first use (a cold start pays 15-45 ms) and sorts by the locale',
+        },
       ],
     },
   },

@@ -2,6 +2,7 @@ import type {Hook} from '@oclif/core'
 import {setExitCode, UsageError} from '../errors.js'
 import {errorEnvelope} from '../output/envelope.js'
 import {editDistance} from '../suggest.js'
+import {compareText} from '../core/compare.js'
 
 export {editDistance} from '../suggest.js'
 
@@ -18,7 +19,7 @@ export function suggestCommands(typed: string, candidates: string[], max = 3): s
       return {c, d, ok: d <= Math.max(2, Math.floor(c.length / 3))}
     })
     .filter((s) => s.ok)
-    .sort((x, y) => x.d - y.d || x.c.localeCompare(y.c))
+    .sort((x, y) => x.d - y.d || compareText(x.c, y.c))
   // An exact prefix (the topic of `chainfire memberz`) is only the fallback: prefer a near full match.
   const near = scored.filter((s) => s.d > 0)
   const pool = near.length > 0 ? near : scored

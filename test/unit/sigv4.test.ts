@@ -4,6 +4,7 @@
  * plus RFC 3986 canonical-URI checks for S3 keys signed through the real S3 client.
  */
 import assert from 'node:assert/strict'
+import {compareText} from '../../src/core/compare.js'
 import {createHash, createHmac} from 'node:crypto'
 import {readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
@@ -105,7 +106,7 @@ function loadVectors(): Vector[] {
       const {rawPath, request} = parseRequest(readFileSync(join(dir, 'request.txt'), 'utf8'))
       return {name: d.name, dir, context, rawPath, request}
     })
-    .sort((a, b) => a.name.localeCompare(b.name))
+    .sort((a, b) => compareText(a.name, b.name))
 }
 
 const read = (v: Vector, f: string) => readFileSync(join(v.dir, f), 'utf8')

@@ -2,6 +2,7 @@ import {readdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {UsageError} from '../../errors.js'
 import {Journal, type JournalEvent} from './journal.js'
+import {compareText} from '../compare.js'
 
 /**
  * Every kind of journaled run and where its journals live under the state dir. One journal format
@@ -112,7 +113,7 @@ export async function listRunJournals(stateDir: string): Promise<RunSummary[]> {
       if (j?.begin) out.push(summarize(j, kind))
     }
   }
-  return out.sort((a, b) => a.started.localeCompare(b.started) || a.id.localeCompare(b.id))
+  return out.sort((a, b) => compareText(a.started, b.started) || compareText(a.id, b.id))
 }
 
 /** Finds run ID in whichever kind's directory holds it. */

@@ -5,6 +5,7 @@ import {OperationError, RefusedError, UsageError} from '../../errors.js'
 import {type ChainfireHealth, checkChainfire, type MemberHealth} from '../health/probes/chainfire.js'
 import {withClusterLock} from '../lock.js'
 import type {Reporter} from '../reporter.js'
+import {compareText} from '../../core/compare.js'
 
 export interface ChainfireOptions {
   loaded: LoadedConfig
@@ -43,7 +44,7 @@ export interface MoveLeaderResult {
 export function pickSuccessor(members: MemberHealth[]): MemberHealth | undefined {
   return members
     .filter((m) => !m.leader && !m.learner && m.healthy && m.id)
-    .sort((a, b) => (b.appliedIndex ?? -1) - (a.appliedIndex ?? -1) || a.name.localeCompare(b.name))[0]
+    .sort((a, b) => (b.appliedIndex ?? -1) - (a.appliedIndex ?? -1) || compareText(a.name, b.name))[0]
 }
 
 /** Graceful leadership transfer: MoveLeader on the current leader, then wait until the target leads. */

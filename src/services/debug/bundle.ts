@@ -18,6 +18,7 @@ import {checkHealth} from '../health/index.js'
 import type {Reporter} from '../reporter.js'
 import {redactText, secretValues} from './secrets.js'
 import {tarGz, type TarEntry} from './tar.js'
+import {compareText} from '../../core/compare.js'
 
 export interface BundleOptions {
   loaded: LoadedConfig
@@ -161,7 +162,7 @@ export async function createBundle(o: BundleOptions): Promise<BundleResult> {
     context: o.ctx.name,
     createdAt,
     since,
-    files: [...c.files].sort((a, b) => a.path.localeCompare(b.path)),
+    files: [...c.files].sort((a, b) => compareText(a.path, b.path)),
     notes: c.notes,
     nodes: nodeNames,
     redaction: {secretsKnown: values.length, replaced: c.replaced, tooShortToRedactByValue: tooShort},
@@ -266,7 +267,7 @@ async function collectRuns(o: BundleOptions, c: Collector, since: string): Promi
     }
   }
   runs.sort((a, b) =>
-    String((a.begin as {ts?: string})?.ts ?? '').localeCompare(String((b.begin as {ts?: string})?.ts ?? '')),
+    compareText(String((a.begin as {ts?: string})?.ts ?? ''), String((b.begin as {ts?: string})?.ts ?? '')),
   )
   c.add('runs.json', `journals in ${stateDir()}/{${RUN_DIRS.join(',')}}`, {since, runs})
 }

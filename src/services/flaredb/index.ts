@@ -8,6 +8,7 @@ import {majority} from '../health/quorum.js'
 import {withDeadline} from '../health/deadline.js'
 import type {Finding, Status} from '../health/types.js'
 import {worst} from '../health/types.js'
+import {compareNatural, compareText} from '../../core/compare.js'
 
 /**
  * FlareDB health from two sources: the placement driver's metadata in ChainFire (docs/flaredb-metadata.md)
@@ -254,7 +255,7 @@ export async function checkFlaredb(opts: FlaredbOptions): Promise<{details: Flar
         live: s.state === 'up' && !stale && (pr === undefined || pr.health === 'SERVING'),
       }
     })
-    .sort((a, b) => a.id.localeCompare(b.id, undefined, {numeric: true}))
+    .sort((a, b) => compareNatural(a.id, b.id))
   const liveIds = new Set(stores.filter((s) => s.live).map((s) => s.id))
   const regions = placement.regions
     .map((r) => {
@@ -269,13 +270,13 @@ export async function checkFlaredb(opts: FlaredbOptions): Promise<{details: Flar
         status: regionStatus(r.replicas.length, liveReplicas.length),
       }
     })
-    .sort((a, b) => a.id.localeCompare(b.id, undefined, {numeric: true}))
+    .sort((a, b) => compareNatural(a.id, b.id))
   const details: FlaredbHealth = {
     heartbeatIntervalMs,
     staleAfterMs,
     stores,
     regions,
-    invalid: placement.invalid.sort((a, b) => a.key.localeCompare(b.key)),
+    invalid: placement.invalid.sort((a, b) => compareText(a.key, b.key)),
     unknownEndpoints: extraProbes,
     liveStores: liveIds.size,
     underReplicated: regions.filter((r) => r.status !== 'ok').length,

@@ -37,6 +37,7 @@ import {
   runPreflight,
   dryRunOutcome,
 } from './preflight.js'
+import {compareText} from '../../core/compare.js'
 
 export type RemoveStepName =
   | 'transfer-leadership'
@@ -155,7 +156,7 @@ export async function viewOf(
 function successorOf(cluster: ChainfireHealth, memberId: string | undefined): MemberHealth | undefined {
   return cluster.members
     .filter((m) => m.id !== memberId && !m.leader && !m.learner && m.healthy && m.id)
-    .sort((a, b) => (b.appliedIndex ?? -1) - (a.appliedIndex ?? -1) || a.name.localeCompare(b.name))[0]
+    .sort((a, b) => (b.appliedIndex ?? -1) - (a.appliedIndex ?? -1) || compareText(a.name, b.name))[0]
 }
 
 /** Plans the removal of NODE from the cluster as it is now (pure apart from its inputs). */

@@ -8,6 +8,7 @@ import {digestFile, type SnapshotDigest} from './hash.js'
 import {DB_SUFFIX, type Manifest, MANIFEST_SUFFIX, parseManifest} from './manifest.js'
 import {FileTarget} from './targets/file.js'
 import {openTarget, selectTargets, type SnapshotTarget} from './targets/index.js'
+import {compareText} from '../../core/compare.js'
 
 export type EntryState = 'complete' | 'no-manifest' | 'bad-manifest' | 'missing-data' | 'size-mismatch' | 'corrupt'
 
@@ -80,7 +81,7 @@ export async function catalog(target: SnapshotTarget): Promise<CatalogEntry[]> {
       return {...withManifest, state: 'complete', complete: true}
     }),
   )
-  return entries.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
+  return entries.sort((a, b) => compareText(b.createdAt, a.createdAt) || compareText(b.id, a.id))
 }
 
 /** Reads and verifies every complete entry of TARGET (one at a time): "size ok" becomes "verified" or "corrupt". */
@@ -156,7 +157,7 @@ export async function listSnapshots(opts: CatalogOptions & {verify?: boolean}): 
   )
   const snapshots = results
     .flatMap((r) => r.entries ?? [])
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
+    .sort((a, b) => compareText(b.createdAt, a.createdAt) || compareText(b.id, a.id))
   return {snapshots, errors: results.flatMap((r) => (r.error ? [r.error] : []))}
 }
 

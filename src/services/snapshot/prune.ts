@@ -3,6 +3,7 @@ import {UsageError} from '../../errors.js'
 import type {Reporter} from '../reporter.js'
 import {catalog, type CatalogEntry, type CatalogOptions, withTargets} from './catalog.js'
 import {DB_SUFFIX, MANIFEST_SUFFIX} from './manifest.js'
+import {compareText} from '../../core/compare.js'
 
 export interface Retention {
   keepLast: number
@@ -57,7 +58,7 @@ export interface PruneDecision {
  * snapshot is always kept; a snapshot whose manifest cannot be read is kept unless force is set.
  */
 export function planRetention(entries: CatalogEntry[], r: Retention, force = false): PruneDecision[] {
-  const sorted = [...entries].sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+  const sorted = [...entries].sort((a, b) => compareText(b.createdAt, a.createdAt))
   const complete = sorted.filter((e) => e.complete)
   const reasons = new Map<string, string[]>(sorted.map((e) => [e.id, []]))
   complete.slice(0, r.keepLast).forEach((e, i) => reasons.get(e.id)!.push(`keep-last ${i + 1}/${r.keepLast}`))

@@ -15,6 +15,7 @@ import {DB_SUFFIX, type Manifest, MANIFEST_FORMAT, MANIFEST_SUFFIX, partialName,
 import {lockSlot, recordSlot, type Slot} from './slot.js'
 import {FileTarget} from './targets/file.js'
 import {openTarget, selectTargets, type SnapshotTarget} from './targets/index.js'
+import {compareText} from '../../core/compare.js'
 
 export interface SaveProgress {
   bytes: number
@@ -67,7 +68,7 @@ export function sourceOrder(members: MemberHealth[], wanted?: string): MemberHea
   }
   const rank = (m: MemberHealth) =>
     m.healthy && !m.leader && !m.learner ? 0 : m.healthy && m.leader ? 1 : m.healthy ? 2 : 3
-  return reachable.sort((a, b) => rank(a) - rank(b) || (a.lag ?? 0) - (b.lag ?? 0) || a.name.localeCompare(b.name))
+  return reachable.sort((a, b) => rank(a) - rank(b) || (a.lag ?? 0) - (b.lag ?? 0) || compareText(a.name, b.name))
 }
 
 async function fsyncFile(path: string): Promise<void> {

@@ -10,6 +10,7 @@ import type {Reporter} from '../reporter.js'
 import {Remote} from '../remote.js'
 import {type HostScan, probeQmp, type QemuProcess, qmpTimeoutMs, runDirOf, scanHost, vmHosts} from './hosts.js'
 import {type InvalidVmRecord, loadVmRecords, resolveVm, type StoredVmRecord, VM_PREFIX} from './records.js'
+import {compareText} from '../../core/compare.js'
 
 export type VmProblem =
   | 'crashed'
@@ -305,7 +306,7 @@ export async function checkVms(opts: VmCheckOptions): Promise<VmCheckReport> {
       }))
 
     const hosts = perHost.map((p) => p.host)
-    const vms = [...perHost.flatMap((p) => p.vms), ...unknownHost].sort((a, b) => a.id.localeCompare(b.id))
+    const vms = [...perHost.flatMap((p) => p.vms), ...unknownHost].sort((a, b) => compareText(a.id, b.id))
     const orphans = perHost.flatMap((p) => p.orphans)
     const findings: Finding[] = []
     // One line per local cause, however many hosts it keeps us from checking.

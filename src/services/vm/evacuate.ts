@@ -7,6 +7,7 @@ import {checkVms} from './check.js'
 import {chainfireClientFor} from '../../adapters/chainfire/index.js'
 import {loadVmRecord, mayRunOn} from './records.js'
 import {restartVm} from './restart.js'
+import {compareText} from '../../core/compare.js'
 
 export interface EvacuationItem {
   id: string
@@ -76,7 +77,7 @@ async function evacuate(opts: EvacuateOptions): Promise<EvacuationResult> {
         items.push({id: v.id, name: v.name, outcome: 'pinned'})
         continue
       }
-      const candidates = [...load.entries()].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+      const candidates = [...load.entries()].sort((a, b) => a[1] - b[1] || compareText(a[0], b[0]))
       // allowedHosts is checked by restartVm too; here it only picks the target.
       const stored = await loadRecord(v.id)
       const target = candidates.find(([h]) => mayRunOn(stored, h))?.[0]

@@ -11,6 +11,7 @@ import {nodesWithRole} from '../../../config/context.js'
 import type {Context} from '../../../config/schema.js'
 import {failureTolerance, hasQuorum, majority} from '../quorum.js'
 import {cached, type Finding, type Probe, type ProbeContext} from '../types.js'
+import {compareText} from '../../../core/compare.js'
 
 /** Raft entries a member may trail the leader by before health warns. */
 export const LAG_WARN_ENTRIES = 1000
@@ -174,7 +175,7 @@ export async function checkChainfire(
   const leaderId = selfLeader?.status!.header.memberId ?? mostCommon(leaderIds) ?? null
   const leaderStatus = [...byMember.values()].find((r) => r.status?.header.memberId === leaderId)?.status
   const rows: MemberHealth[] = [...members]
-    .sort((a, b) => a.name.localeCompare(b.name))
+    .sort((a, b) => compareText(a.name, b.name))
     .map((m) => {
       const r = byMember.get(m.id)
       const s = r?.status

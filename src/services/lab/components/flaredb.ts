@@ -17,6 +17,7 @@ import {
   writeServiceScript,
 } from './service-script.js'
 import type {LabComponent, LabComponentProcess, LabState} from './types.js'
+import {compareText} from '../../../core/compare.js'
 
 /**
  * FlareDB store stand-ins: on every node a real process (templates/lab/flaredb-store.mjs) that serves
@@ -112,7 +113,7 @@ export const flaredbComponent: LabComponent = {
     reporter.info(
       `lab: ${state.nodes.length} FlareDB stores (heartbeat every ${heartbeatMs} ms), ${LAB_REGIONS} regions with 3 replicas`,
     )
-    return out.sort((a, b) => a.node.localeCompare(b.node))
+    return out.sort((a, b) => compareText(a.node, b.node))
   },
 
   async down(state) {

@@ -14,6 +14,7 @@ import {
   writeServiceScript,
 } from './service-script.js'
 import type {LabComponent, LabComponentProcess, LabState} from './types.js'
+import {compareText} from '../../../core/compare.js'
 
 /**
  * A clustered (Raft) OVN Northbound DB on the first three lab nodes: real ovsdb-server processes,
@@ -144,7 +145,7 @@ export const ovnComponent: LabComponent = {
     )
     reporter.info(`lab: OVN Northbound DB on ${nodes.map((n) => n.name).join(', ')}; waiting for a Raft leader`)
     await waitForLeader(state, 30_000)
-    return out.sort((a, b) => a.node.localeCompare(b.node))
+    return out.sort((a, b) => compareText(a.node, b.node))
   },
 
   async down(state) {
