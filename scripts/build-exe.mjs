@@ -135,7 +135,8 @@ const oclifSort = {
     build.onLoad({filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/}, (args) => {
       const text = readFileSync(args.path, 'utf8')
       const sort = '.sort((a, b) => a.id.localeCompare(b.id))'
-      if (!text.includes(sort)) throw new Error(`${args.path}: the command sort to replace is not there (oclif changed)`)
+      if (!text.includes(sort))
+        throw new Error(`${args.path}: the command sort to replace is not there (oclif changed)`)
       const ids = Object.keys(JSON.parse(files['oclif.manifest.json']).commands)
       // eslint-disable-next-line no-restricted-properties -- the order the executable must keep
       const locale = [...ids].sort((a, b) => a.localeCompare(b))
