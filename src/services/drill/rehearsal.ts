@@ -13,6 +13,7 @@ import {listSnapshots, locate, withLocalCopy, withTargets} from '../snapshot/cat
 import type {Manifest} from '../snapshot/manifest.js'
 import {secs} from './analyze.js'
 import {deadManCommand} from './faults.js'
+import type {HealthSample} from './monitor.js'
 import {writeDrillReport} from './report.js'
 import {endDrillRun, objectiveAtMost} from './slo.js'
 import type {DrillResult, RehearsalCheck, RehearsalMeasures, SloResult} from './types.js'
@@ -152,6 +153,8 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
   }
   const t0 = performance.now()
   const since = () => secs(performance.now() - t0)!
+  /** Every probe of the restored member while it came up (seconds since the start): the timeline's ticks. */
+  const probes: HealthSample[] = []
   const m: RehearsalMeasures = {
     timeToServingSeconds: null,
     restoreSeconds: null,
@@ -162,6 +165,7 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
     expectedKeyCount: manifest.keyCount,
     hashKV: null,
     expectedHashKV: null,
+    expectedHashKVFrom: null,
   }
   let failure: string | undefined
   try {
@@ -230,10 +234,13 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
     await step('wait-serving', async () => {
       const deadline = performance.now() + o.timeoutSeconds * 1000
       for (;;) {
+        const started = since()
         try {
           await client!.linearizableRead(ep, 1000)
+          probes.push({started, t: since(), status: 'ok'})
           return
         } catch (error) {
+          probes.push({started, t: since(), status: 'down'})
           const pid = await readPidFile(pidFile)
           if (!pid || !(await isRunning(pid, 'etcd'))) {
             const tail = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join('; ')
@@ -269,21 +276,26 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
       )
       const mine = await client!.hashKV(ep, manifest.revision)
       m.hashKV = mine.hash
-      const live = await liveHash(o, manifest.revision)
-      if ('why' in live) {
-        checks.push({check: 'hash-kv', ok: true, detail: `not compared: ${live.why}`})
-      } else if (live.compactRevision !== mine.compactRevision) {
+      // The hash recorded at save time when the manifest has one (it holds after the live cluster
+      // compacted past the snapshot), else the live cluster's at the snapshot's revision.
+      const saved = manifest.hashKV?.revision === manifest.revision ? manifest.hashKV : undefined
+      const expected = saved ?? (await liveHash(o, manifest.revision))
+      const from = saved ? 'the manifest' : 'the live cluster'
+      if ('why' in expected) {
+        checks.push({check: 'hash-kv', ok: true, detail: `not compared: ${expected.why}`})
+      } else if (expected.compactRevision !== mine.compactRevision) {
         checks.push({
           check: 'hash-kv',
           ok: true,
-          detail: `not compared: compacted at ${mine.compactRevision} in the snapshot, ${live.compactRevision} live`,
+          detail: `not compared: compacted at ${mine.compactRevision} in the snapshot, ${expected.compactRevision} in ${from}`,
         })
       } else {
-        m.expectedHashKV = live.hash
+        m.expectedHashKV = expected.hash
+        m.expectedHashKVFrom = saved ? 'manifest' : 'live'
         checks.push({
           check: 'hash-kv',
-          ok: mine.hash === live.hash,
-          detail: `HashKV at revision ${manifest.revision}: ${mine.hash} restored, ${live.hash} on the live cluster`,
+          ok: mine.hash === expected.hash,
+          detail: `HashKV at revision ${manifest.revision}: ${mine.hash} restored, ${expected.hash} in ${from}`,
         })
       }
     })
@@ -309,6 +321,7 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
   ]
   if (failure !== undefined) slo.push({objective: 'rehearsal completed', limit: 'no error', value: false, pass: false})
   const reportDir = o.reportDir ?? join(o.journalDir, runId)
+  const end = since()
   const result: DrillResult = {
     ...(await endDrillRun(journal, slo, {runId, drill: 'restore-rehearsal', context: o.ctx.name, reportDir})),
     measures: m,
@@ -326,6 +339,9 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
       tornDown,
       ...(failure === undefined ? {} : {error: failure}),
     },
+    // The rehearsal's "fault window": from the start to a serving member.
+    timeline: {faultAt: 0, revertedAt: m.startSeconds ?? end, recoveredAt: m.timeToServingSeconds, end},
+    health: probes,
     journal: journal.path,
     reportDir,
   }

@@ -45,9 +45,11 @@ export interface RehearsalMeasures {
   /** Keys at the snapshot's revision (plasmactl's lock keys left out, as the manifest counts). */
   keyCount: number | null
   expectedKeyCount: number | null
-  /** HashKV at the snapshot's revision: the restored copy's, and the live cluster's (null: not comparable). */
+  /** HashKV at the snapshot's revision: the restored copy's, and the expected one (null: not comparable). */
   hashKV: number | null
   expectedHashKV: number | null
+  /** Where the expected HashKV came from: the manifest (recorded at save time) or the live cluster. */
+  expectedHashKVFrom: 'manifest' | 'live' | null
 }
 
 export interface RehearsalCheck {
