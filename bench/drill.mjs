@@ -105,9 +105,11 @@ async function main() {
   async function besideDrill() {
     const {checker, monitor, workload, t0} = drillParts(4, 10)
     const rev = (await client.get(prefix, {count_only: true})).header.revision + 1
+    const cpu0 = process.cpuUsage()
     if (PARTS !== 'workload') monitor.start()
     if (PARTS !== 'monitor') workload.start(rev)
     const w = await writerProcess()
+    const cpu = process.cpuUsage(cpu0)
     await workload.stop(5000)
     await monitor.stop()
     checker.close()
@@ -118,7 +120,8 @@ async function main() {
       writes: w.rate,
       drillWrites: perSecond(inWindow.filter((o) => o.kind !== 'read' && (o.kind !== 'cas' || o.applied)).length),
       drillReads: perSecond(inWindow.filter((o) => o.kind === 'read').length),
-      probes: monitor.samples.length + monitor.health.length,
+      // CPU of this process (the workload, the monitor, the health checks) per second of the round.
+      cpuPercent: ((cpu.user + cpu.system) / 1000 / (w.to - t0)) * 100,
     }
   }
 
@@ -133,7 +136,7 @@ async function main() {
     beside.push(await besideDrill())
     const b = beside.at(-1)
     console.log(
-      `round ${i + 1}: alone ${alone.at(-1).toFixed(0)}/s (load ${la}); beside the drill ${b.writes.toFixed(0)}/s + the workload's ${b.drillWrites.toFixed(0)} writes/s (${b.drillReads.toFixed(0)} reads/s) (load ${lb})`,
+      `round ${i + 1}: alone ${alone.at(-1).toFixed(0)}/s (load ${la}); beside the drill ${b.writes.toFixed(0)}/s + the workload's ${b.drillWrites.toFixed(0)} writes/s (${b.drillReads.toFixed(0)} reads/s), the drill's process ${b.cpuPercent.toFixed(0)} % of a core (load ${lb})`,
     )
   }
   const a = median(alone)

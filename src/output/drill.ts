@@ -1,5 +1,11 @@
 import type {DrillSpec} from '../services/drill/catalog.js'
-import type {ComponentMeasures, DrillMeasures, DrillResult, RehearsalMeasures} from '../services/drill/types.js'
+import type {
+  ComponentMeasures,
+  DrillMeasures,
+  DrillResult,
+  RehearsalDetails,
+  RehearsalMeasures,
+} from '../services/drill/types.js'
 import type {DrillOp} from '../services/drill/workload.js'
 
 const fmt = (v: unknown) => (v === null || v === undefined ? '–' : typeof v === 'number' ? String(v) : String(v))
@@ -56,12 +62,17 @@ function renderComponentDrill(r: DrillResult, form: 'summary' | 'markdown'): str
   ].join('\n')
 }
 
+const throwaway = (h: RehearsalDetails) =>
+  h.members === 1
+    ? `1 throwaway member at ${h.clientUrl}`
+    : `${h.members} throwaway members at ${(h.clientUrls ?? [h.clientUrl]).join(', ')}`
+
 function renderRehearsalSummary(r: DrillResult): string {
   const m = r.measures as RehearsalMeasures
   const h = r.rehearsal!
   return [
     `drill ${r.drill} on ${r.context}: ${r.verdict.toUpperCase()}   (run ${r.runId})`,
-    `snapshot ${h.snapshot} (${h.createdAt}) restored with ${h.tool} into ${h.members} throwaway member at ${h.clientUrl}${h.tornDown ? '; torn down' : '; NOT torn down'}`,
+    `snapshot ${h.snapshot} (${h.createdAt}) restored with ${h.tool} into ${throwaway(h)}${h.tornDown ? '; torn down' : '; NOT torn down'}`,
     `serving after ${fmt(m.timeToServingSeconds)}s (restored ${fmt(m.restoreSeconds)}s, started ${fmt(m.startSeconds)}s)  keys ${fmt(m.keyCount)}/${fmt(m.expectedKeyCount)}  HashKV ${fmt(m.hashKV)}/${fmt(m.expectedHashKV)}`,
     ...(h.error ? [`error: ${h.error}`] : []),
     ...sloLines(r),
@@ -75,7 +86,7 @@ function renderRehearsalMarkdown(r: DrillResult): string {
   return [
     `# Drill ${r.drill} on ${r.context}: ${r.verdict}`,
     '',
-    `Run \`${r.runId}\`. Snapshot **${h.snapshot}** (${h.createdAt}, ${h.target}) restored with ${h.tool} into ${h.members} throwaway member at ${h.clientUrl} (data dir ${h.dataDir}); ${h.tornDown ? 'torn down afterwards' : '**not torn down**'}.`,
+    `Run \`${r.runId}\`. Snapshot **${h.snapshot}** (${h.createdAt}, ${h.target}) restored with ${h.tool} into ${throwaway(h)} (data dir ${h.dataDir}); ${h.tornDown ? 'torn down afterwards' : '**not torn down**'}.`,
     ...(h.error ? ['', `Error: ${h.error}`] : []),
     '',
     ...timelineImage(r),

@@ -314,6 +314,27 @@ describe('drill', {concurrency: false}, () => {
     }
   })
 
+  it('restore rehearsal --members 3: each member restored from the snapshot, a serving 3-member cluster holding the same data; torn down', async () => {
+    const r = await drill(['run', 'restore-rehearsal', '--members', '3', '--json'])
+    assert.equal(r.exitCode, 0, why(r))
+    const d = r.json.data
+    assert.equal(d.verdict, 'pass')
+    assert.equal(d.rehearsal.members, 3)
+    const urls: string[] = d.rehearsal.clientUrls
+    assert.equal(new Set(urls).size, 3)
+    const ports = lab.nodes.map((n) => new URL(n.clientUrl).port)
+    for (const u of urls) assert.ok(!ports.includes(new URL(u).port), u)
+    const agree = d.rehearsal.checks.find((c: {check: string}) => c.check === 'members-agree')
+    assert.equal(agree?.ok, true, JSON.stringify(d.rehearsal.checks))
+    assert.equal(d.measures.keyCount, d.measures.expectedKeyCount)
+    assert.equal(d.rehearsal.tornDown, true)
+    assert.equal(existsSync(d.rehearsal.dataDir), false)
+    // --members belongs to the rehearsal alone: bad input elsewhere.
+    const wrong = await drill(['run', 'leader-kill', '--members', '3', '--json'])
+    assert.equal(wrong.exitCode, 2, why(wrong))
+    assert.match(wrong.json.error.message, /--members is for restore-rehearsal/)
+  })
+
   it('restore rehearsal fails (exit 3) when the restored data does not match what the manifest recorded', async () => {
     const snaps = join(lab.dir, 'snapshots')
     const manifests = (await readdir(snaps)).filter((f) => f.endsWith('.manifest.json')).sort()

@@ -64,8 +64,12 @@ export interface RehearsalDetails {
   target: string
   createdAt: string
   members: number
+  /** The first member's URLs (the only one's, by default). */
   clientUrl: string
   peerUrl: string
+  /** --members N: every member's client URL. */
+  clientUrls?: string[]
+  /** The member's data dir; with several members, the dir holding theirs. */
   dataDir: string
   /** etcdutl or etcdctl (etcd 3.4). */
   tool: string
