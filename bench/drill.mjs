@@ -14,7 +14,8 @@
 //  2. the linearizability checker on a history recorded by a drill's workload (OPS operations, 16
 //     clients, no pauses), checked in a fresh process: time and peak RSS. OPS=0 skips it.
 // Usage: node bench/drill.mjs [OPS=100000] [SECONDS=10] [ROUNDS=5]
-//   (DRILL_PARTS=workload or DRILL_PARTS=monitor: only that part beside the writer, to see where a cost is)
+//   (DRILL_PARTS=workload or DRILL_PARTS=monitor: only that part beside the writer, to see where a cost is;
+//   DRILL_POLL_MS=N: the monitor polls every N ms instead of a drill's 200)
 // (node bench/drill.mjs --writer SECONDS PREFIX: one writer process, started by the benchmark itself)
 import {execFileSync, spawn} from 'node:child_process'
 import {rmSync, writeFileSync} from 'node:fs'
@@ -32,6 +33,8 @@ import {median} from './lib.mjs'
 const WRITERS = 4
 /** DRILL_PARTS=workload or monitor runs only that part of the drill beside the writer (where the cost is). */
 const PARTS = process.env.DRILL_PARTS ?? 'both'
+/** DRILL_POLL_MS: the monitor's poll interval (a drill's is 200 ms), to see what the monitor's rate costs. */
+const POLL_MS = Number(process.env.DRILL_POLL_MS ?? 200)
 const {loaded, ctx} = await resolveContext({})
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
@@ -96,7 +99,7 @@ async function main() {
     const t0 = performance.now()
     const now = () => performance.now() - t0
     const checker = new HealthChecker({loaded, ctx, reporter: silent, timeoutMs: 1000, components: ['chainfire']})
-    const monitor = new ClusterMonitor(client, checker, now)
+    const monitor = new ClusterMonitor(client, checker, now, POLL_MS)
     const workload = new Workload({client, prefix: keyPrefix, clients, keys: 8, pauseMs, opTimeoutMs: 2000, now})
     return {checker, monitor, workload, t0}
   }
