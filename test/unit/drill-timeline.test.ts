@@ -35,6 +35,19 @@ const labels = (svg: string) =>
   ].map((m) => m[1])
 
 const slo = [{objective: 'x', limit: 'y', value: true, pass: true}]
+/** An iam-stop drill's result, without its probes and timeline. */
+const iamStop: DrillResult = {
+  runId: 'drill-1',
+  drill: 'iam-stop',
+  context: 'lab',
+  status: 'pass',
+  verdict: 'pass',
+  fault: {kind: 'stop', node: 'n1', wasLeader: false, deadManSeconds: 302},
+  recovery: {method: 'service iam start', status: 'ok', seconds: 0.7},
+  measures: {detectionSeconds: 0.3, recoverySeconds: 0.7, rtoSeconds: 2.3},
+  slo,
+  component: {name: 'iam', what: 'iam on n1'},
+}
 
 describe('probe timelines', () => {
   after(async () => {
@@ -48,16 +61,7 @@ describe('probe timelines', () => {
       status: i < 2 || i > 4 ? 'ok' : i === 4 ? 'warn' : 'crit',
     }))
     const dir = await reportDir({
-      runId: 'drill-1',
-      drill: 'iam-stop',
-      context: 'lab',
-      status: 'pass',
-      verdict: 'pass',
-      fault: {kind: 'stop', node: 'n1', wasLeader: false, deadManSeconds: 302},
-      recovery: {method: 'service iam start', status: 'ok', seconds: 0.7},
-      measures: {detectionSeconds: 0.3, recoverySeconds: 0.7, rtoSeconds: 2.3},
-      slo,
-      component: {name: 'iam', what: 'iam on n1'},
+      ...iamStop,
       timeline: {faultAt: 0.8, revertedAt: 2.2, recoveredAt: 3.1, end: 3.3},
       health,
     })
@@ -117,16 +121,8 @@ describe('probe timelines', () => {
 
   it('a result without probes (an older run) gets its report.md and no timeline', async () => {
     const dir = await reportDir({
+      ...iamStop,
       runId: 'drill-3',
-      drill: 'iam-stop',
-      context: 'lab',
-      status: 'pass',
-      verdict: 'pass',
-      fault: {kind: 'stop', node: 'n1', wasLeader: false, deadManSeconds: 302},
-      recovery: {method: 'service iam start', status: 'ok', seconds: 0.7},
-      measures: {detectionSeconds: 0.3, recoverySeconds: 0.7, rtoSeconds: 2.3},
-      slo,
-      component: {name: 'iam', what: 'iam on n1'},
     })
     const r = await renderDrillReport(dir)
     assert.deepEqual(r.files, ['report.md'])
