@@ -67,7 +67,8 @@ export async function renderDrillReport(dirArg: string): Promise<DrillReportFile
   const files = ['report.md']
   await writeFileAtomic(join(dir, 'report.md'), renderDrillMarkdown(result), 0o644)
   // A ChainFire drill draws its operation history; a component drill or the restore rehearsal its probes.
-  const spec = ops.length > 0 ? drillTimelineSpec(result, ops) : hasProbeTimeline(result) ? probeTimelineSpec(result) : null
+  const spec =
+    ops.length > 0 ? drillTimelineSpec(result, ops) : hasProbeTimeline(result) ? probeTimelineSpec(result) : null
   if (spec) {
     await writeFileAtomic(join(dir, 'timeline.svg'), await renderSvg(spec), 0o644)
     files.push('timeline.svg')

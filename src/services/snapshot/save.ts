@@ -144,11 +144,7 @@ export async function streamSnapshot(
  * (checked by the restore rehearsal even after the live cluster compacted past it). Undefined when
  * the member does not answer or has compacted past the revision: the manifest then goes without.
  */
-async function savedHashKV(
-  client: ChainfireClient,
-  m: MemberHealth,
-  revision: number,
-): Promise<Manifest['hashKV']> {
+async function savedHashKV(client: ChainfireClient, m: MemberHealth, revision: number): Promise<Manifest['hashKV']> {
   try {
     const r = await client.hashKV({name: m.name, url: m.endpoint!}, revision)
     return {hash: r.hash, compactRevision: r.compactRevision, revision}
