@@ -12,9 +12,10 @@
 //     The 1-minute load average is printed before every round (other work on the machine skews
 //     every number; the medians and the interleaving are what keep the comparison fair), and the
 //     CPU the drill's own process used (the workload, monitor and health checks: % of one core).
-//     On a shared 2-core machine at load 7–13 (2026-12-02), three runs of 5 × 10 s gave −18.6 %,
-//     −3.1 % and, with the monitor polling every 500 ms, −9.9 %: round-to-round swings (the writer
-//     alone from 49 to 212 puts/s) are larger than the effect; measure on a quiet machine.
+//     On a shared 2-core machine at load 6–13 (2026-12-02), runs of 5 × 10 s gave −18.6 %, −3.1 %
+//     and +11.3 % (with the monitor polling every 500 ms: −9.9 %; the workload alone −29.7 %, the
+//     monitor alone −23.3 %, in one session): round-to-round swings (the writer alone from 49 to
+//     212 puts/s) are larger than the effect; measure on a quiet machine.
 //  2. the linearizability checker on a history recorded by a drill's workload (OPS operations, 16
 //     clients, no pauses), checked in a fresh process: time and peak RSS. OPS=0 skips it.
 // Usage: node bench/drill.mjs [OPS=100000] [SECONDS=10] [ROUNDS=5]
