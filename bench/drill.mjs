@@ -154,6 +154,9 @@ async function main() {
   console.log(
     `write throughput (a writer process of ${WRITERS} put loops, ${seconds}s, median of ${rounds} interleaved rounds, load ${load()} now): alone ${a.toFixed(0)}/s; beside a drill's workload and monitor ${w.toFixed(0)}/s + the workload's own ${d.toFixed(0)}/s = ${total.toFixed(0)}/s (median of the sums): ${((total / a - 1) * 100).toFixed(1)} % vs alone (goal: no worse than -10 %)`,
   )
+  // Each round against the alone round before it: how far apart the rounds are says how far to trust the medians.
+  const perRound = beside.map((b, i) => (((b.writes + b.drillWrites) / alone[i] - 1) * 100).toFixed(0))
+  console.log(`round by round (beside vs the alone round before it): ${perRound.join(', ')} %`)
   if (targetOps > 0) await checkerBench(targetOps, {client, prefix, drillParts})
   await client.deletePrefix(prefix)
   client.close()
