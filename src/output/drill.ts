@@ -1,5 +1,11 @@
 import type {DrillSpec} from '../services/drill/catalog.js'
-import type {ComponentMeasures, DrillMeasures, DrillResult, RehearsalMeasures} from '../services/drill/types.js'
+import type {
+  ComponentMeasures,
+  DrillMeasures,
+  DrillResult,
+  RehearsalDetails,
+  RehearsalMeasures,
+} from '../services/drill/types.js'
 import type {DrillOp} from '../services/drill/workload.js'
 
 const fmt = (v: unknown) => (v === null || v === undefined ? '–' : typeof v === 'number' ? String(v) : String(v))
@@ -26,6 +32,10 @@ const sloAndMeasures = (r: DrillResult, measures: [string, unknown][]) => [
   ...measures.map(([k, v]) => `| ${k} | ${fmt(v)} |`),
 ]
 
+/** A drill without an operation history has a probe timeline when it recorded probes (older results did not). */
+export const hasProbeTimeline = (r: DrillResult) => Boolean(r.timeline && r.health?.length)
+const timelineImage = (r: DrillResult) => (hasProbeTimeline(r) ? ['![timeline](timeline.svg)', ''] : [])
+
 /** A component drill (QEMU, IAM, FlareDB, OVN): the terminal summary or report.md. */
 function renderComponentDrill(r: DrillResult, form: 'summary' | 'markdown'): string {
   const m = r.measures as ComponentMeasures
@@ -44,19 +54,25 @@ function renderComponentDrill(r: DrillResult, form: 'summary' | 'markdown'): str
     '',
     `Run \`${r.runId}\`. Fault: **${f.kind}** ${what}.`,
     '',
+    ...timelineImage(r),
     ...sloAndMeasures(r, Object.entries(m)),
     '',
-    'Files: `journal.jsonl`, `result.json` (with every health probe result).',
+    `Files: \`journal.jsonl\`, \`result.json\` (with every health probe result)${hasProbeTimeline(r) ? ', `timeline.svg`' : ''}.`,
     '',
   ].join('\n')
 }
+
+const throwaway = (h: RehearsalDetails) =>
+  h.members === 1
+    ? `1 throwaway member at ${h.clientUrl}`
+    : `${h.members} throwaway members at ${(h.clientUrls ?? [h.clientUrl]).join(', ')}`
 
 function renderRehearsalSummary(r: DrillResult): string {
   const m = r.measures as RehearsalMeasures
   const h = r.rehearsal!
   return [
     `drill ${r.drill} on ${r.context}: ${r.verdict.toUpperCase()}   (run ${r.runId})`,
-    `snapshot ${h.snapshot} (${h.createdAt}) restored with ${h.tool} into ${h.members} throwaway member at ${h.clientUrl}${h.tornDown ? '; torn down' : '; NOT torn down'}`,
+    `snapshot ${h.snapshot} (${h.createdAt}) restored with ${h.tool} into ${throwaway(h)}${h.tornDown ? '; torn down' : '; NOT torn down'}`,
     `serving after ${fmt(m.timeToServingSeconds)}s (restored ${fmt(m.restoreSeconds)}s, started ${fmt(m.startSeconds)}s)  keys ${fmt(m.keyCount)}/${fmt(m.expectedKeyCount)}  HashKV ${fmt(m.hashKV)}/${fmt(m.expectedHashKV)}`,
     ...(h.error ? [`error: ${h.error}`] : []),
     ...sloLines(r),
@@ -70,16 +86,17 @@ function renderRehearsalMarkdown(r: DrillResult): string {
   return [
     `# Drill ${r.drill} on ${r.context}: ${r.verdict}`,
     '',
-    `Run \`${r.runId}\`. Snapshot **${h.snapshot}** (${h.createdAt}, ${h.target}) restored with ${h.tool} into ${h.members} throwaway member at ${h.clientUrl} (data dir ${h.dataDir}); ${h.tornDown ? 'torn down afterwards' : '**not torn down**'}.`,
+    `Run \`${r.runId}\`. Snapshot **${h.snapshot}** (${h.createdAt}, ${h.target}) restored with ${h.tool} into ${throwaway(h)} (data dir ${h.dataDir}); ${h.tornDown ? 'torn down afterwards' : '**not torn down**'}.`,
     ...(h.error ? ['', `Error: ${h.error}`] : []),
     '',
+    ...timelineImage(r),
     ...sloAndMeasures(r, Object.entries(m)),
     '',
     '## Checks',
     '',
     ...h.checks.map((c) => `- ${c.check}: ${c.ok ? 'ok' : '**failed**'} — ${c.detail}`),
     '',
-    'Files: `journal.jsonl`, `result.json`.',
+    `Files: \`journal.jsonl\`, \`result.json\` (with every probe of the restored member)${hasProbeTimeline(r) ? ', `timeline.svg`' : ''}.`,
     '',
   ].join('\n')
 }
@@ -169,6 +186,38 @@ export function renderDrillMarkdown(r: DrillResult): string {
 /** Most points a timeline draws: every failed or indeterminate op, successful ones thinned evenly. */
 const MAX_POINTS = 4000
 
+const HEALTH_COLORS = {
+  field: 'status',
+  type: 'nominal',
+  scale: {
+    domain: ['ok', 'warn', 'crit', 'unknown', 'down'],
+    range: ['#2ca02c', '#ffbf00', '#d62728', '#7f7f7f', '#8c564b'],
+  },
+  legend: {title: 'probe status'},
+}
+
+/** The time axis of a timeline (seconds since the drill started). */
+const timeAxis = (end: number) => ({
+  field: 't',
+  type: 'quantitative',
+  title: 'seconds since start',
+  scale: {domain: [0, end]},
+})
+
+/** The fault window, shaded. */
+const faultShade = (from: number, to: number, end: number, label: string) => ({
+  data: {values: [{from, to, label}]},
+  mark: {type: 'rect', color: '#d62728', opacity: 0.12},
+  encoding: {x: {field: 'from', type: 'quantitative', scale: {domain: [0, end]}}, x2: {field: 'to'}},
+})
+
+/** One row of ticks: each probe result at the time it reported, coloured by its status. */
+const probeTicks = (probes: {t: number; status: string}[], row: string, end: number) => ({
+  data: {values: probes.map((h) => ({t: h.t, status: h.status, row}))},
+  mark: {type: 'tick', thickness: 3},
+  encoding: {x: timeAxis(end), y: {field: 'row', type: 'nominal', title: null}, color: HEALTH_COLORS},
+})
+
 /** The Vega-Lite spec of the timeline: op latency over time, fault window shaded, leader and health below. */
 export function drillTimelineSpec(r: DrillResult, ops: DrillOp[]): Record<string, unknown> {
   const bad = ops.filter((o) => o.outcome !== 'ok')
@@ -181,16 +230,11 @@ export function drillTimelineSpec(r: DrillResult, ops: DrillOp[]): Record<string
     kind: o.kind,
   }))
   const tl = r.timeline!
-  const window = [{from: tl.faultAt, to: tl.recoveredAt ?? tl.end, label: `${r.fault!.kind} ${r.fault!.node}`}]
   const changes: {t: number; leader: string}[] = []
   for (const s of r.samples ?? [])
     if (changes.at(-1)?.leader !== (s.leader ?? 'none')) changes.push({t: s.t, leader: s.leader ?? 'none'})
-  const x = {field: 't', type: 'quantitative', title: 'seconds since start', scale: {domain: [0, tl.end]}}
-  const shade = {
-    data: {values: window},
-    mark: {type: 'rect', color: '#d62728', opacity: 0.12},
-    encoding: {x: {field: 'from', type: 'quantitative', scale: {domain: [0, tl.end]}}, x2: {field: 'to'}},
-  }
+  const x = timeAxis(tl.end)
+  const shade = faultShade(tl.faultAt, tl.recoveredAt ?? tl.end, tl.end, `${r.fault!.kind} ${r.fault!.node}`)
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `drill ${r.drill}: ${r.verdict}`,
@@ -230,26 +274,68 @@ export function drillTimelineSpec(r: DrillResult, ops: DrillOp[]): Record<string
             mark: {type: 'text', align: 'left', dx: 3, fontSize: 10},
             encoding: {x: {field: 't', type: 'quantitative'}, y: {datum: 'leader'}, text: {field: 'leader'}},
           },
-          {
-            data: {values: (r.health ?? []).map((h) => ({t: h.t, status: h.status, row: 'health'}))},
-            mark: {type: 'tick', thickness: 3},
-            encoding: {
-              x,
-              y: {field: 'row', type: 'nominal', title: null},
-              color: {
-                field: 'status',
-                type: 'nominal',
-                scale: {domain: ['ok', 'warn', 'crit', 'unknown'], range: ['#2ca02c', '#ffbf00', '#d62728', '#7f7f7f']},
-                legend: {title: 'health'},
-              },
-            },
-          },
+          probeTicks(r.health ?? [], 'health', tl.end),
         ],
         resolve: {scale: {color: 'independent'}},
       },
     ],
     resolve: {scale: {color: 'independent'}},
   }
+}
+
+/**
+ * The timeline of a drill without an operation history (a component drill, the restore rehearsal):
+ * every probe result over time as a tick coloured by its status, the fault window shaded, and the
+ * moments that matter (detection, recovery; restored, started, serving) as labelled rules.
+ */
+export function probeTimelineSpec(r: DrillResult): Record<string, unknown> {
+  const tl = r.timeline!
+  const rehearsal = r.rehearsal !== undefined
+  const row = rehearsal ? 'restored member' : `${r.component?.name ?? 'health'} probe`
+  const label = rehearsal ? 'restore' : `${r.fault?.kind ?? 'fault'} ${r.component?.what ?? ''}`.trim()
+  const marks = rehearsal ? rehearsalMarks(r) : componentMarks(r)
+  const shade = faultShade(tl.faultAt, tl.recoveredAt ?? tl.end, tl.end, label)
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `drill ${r.drill}: ${r.verdict}`,
+    width: 720,
+    height: 90,
+    layer: [
+      shade,
+      probeTicks(r.health ?? [], row, tl.end),
+      {
+        data: {values: marks},
+        mark: {type: 'rule', color: '#1f77b4', strokeDash: [4, 3]},
+        encoding: {x: {field: 't', type: 'quantitative'}},
+      },
+      {
+        data: {values: marks},
+        mark: {type: 'text', align: 'left', baseline: 'top', dx: 3, dy: 2, fontSize: 10},
+        encoding: {x: {field: 't', type: 'quantitative'}, y: {value: 0}, text: {field: 'label'}},
+      },
+    ],
+  }
+}
+
+function componentMarks(r: DrillResult): {t: number; label: string}[] {
+  const tl = r.timeline!
+  const m = r.measures as ComponentMeasures
+  return [
+    ...(m.detectionSeconds === null ? [] : [{t: tl.faultAt + m.detectionSeconds, label: 'detected'}]),
+    {t: tl.revertedAt, label: 'recovery done'},
+    ...(tl.recoveredAt === null ? [] : [{t: tl.recoveredAt, label: 'healthy again'}]),
+  ]
+}
+
+function rehearsalMarks(r: DrillResult): {t: number; label: string}[] {
+  const m = r.measures as RehearsalMeasures
+  return (
+    [
+      [m.restoreSeconds, 'restored'],
+      [m.startSeconds, 'started'],
+      [m.timeToServingSeconds, 'serving'],
+    ] as const
+  ).flatMap(([t, label]) => (t === null ? [] : [{t, label}]))
 }
 
 /** Renders a Vega-Lite spec to SVG headless (vega and vega-lite are loaded only here, on demand). */

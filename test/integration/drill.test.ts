@@ -51,6 +51,23 @@ function assertMeasuresFilled(data: Record<string, any>): void {
   for (const s of data.slo) assert.deepEqual(Object.keys(s).sort(), ['limit', 'objective', 'pass', 'value'])
 }
 
+/** The restore rehearsal's timeline as Vega renders it: a tick per probe, the window, the labelled moments. */
+function assertRehearsalTimeline(svg: string, probes: {status: string}[]): void {
+  const ticks = [
+    ...svg.matchAll(
+      /aria-label="seconds since start: [^"]*; row: restored member; status: (\w+)" role="graphics-symbol" aria-roledescription="tick"/g,
+    ),
+  ].map((t) => t[1])
+  assert.ok(probes.length > 0)
+  assert.deepEqual(
+    ticks,
+    probes.map((p) => p.status),
+  )
+  assert.equal(ticks.at(-1), 'ok')
+  assert.match(svg, /aria-roledescription="rect mark"/)
+  for (const label of ['restored', 'started', 'serving']) assert.match(svg, new RegExp(`>${label}<`), label)
+}
+
 describe('drill', {concurrency: false}, () => {
   before(async () => {
     lab = await startLab({nodes: 3})
@@ -209,9 +226,14 @@ describe('drill', {concurrency: false}, () => {
     assert.equal(typeof d.measures.timeToServingSeconds, 'number')
     assert.equal(d.measures.revision >= d.measures.expectedRevision, true)
     assert.equal(d.measures.keyCount, d.measures.expectedKeyCount)
-    // HashKV compared with the live cluster's at the snapshot's revision (nothing compacted here).
-    assert.equal(typeof d.measures.expectedHashKV, 'number')
-    assert.equal(d.measures.hashKV, d.measures.expectedHashKV)
+    // The manifest records the source member's HashKV at the saved revision; the restored copy matches it.
+    const saved = snap.json.data.manifest.hashKV
+    assert.deepEqual(Object.keys(saved).sort(), ['compactRevision', 'hash', 'revision'])
+    assert.equal(saved.revision, snap.json.data.manifest.revision)
+    assert.equal(typeof saved.hash, 'number')
+    assert.equal(d.measures.expectedHashKVFrom, 'manifest')
+    assert.equal(d.measures.expectedHashKV, saved.hash)
+    assert.equal(d.measures.hashKV, saved.hash)
     // Never a live member: its own loopback ports, and gone afterwards.
     const ports = lab.nodes.map((n) => new URL(n.clientUrl).port)
     assert.ok(!ports.includes(new URL(d.rehearsal.clientUrl).port))
@@ -233,6 +255,14 @@ describe('drill', {concurrency: false}, () => {
       ],
     )
     assert.match(await readFile(join(d.reportDir, 'report.md'), 'utf8'), /# Drill restore-rehearsal on lab: pass/)
+    // Its timeline: every probe of the restored member as a tick (the last one serving), the restore
+    // window shaded, restored / started / serving marked; `drill report` draws it again.
+    const svgFile = join(d.reportDir, 'timeline.svg')
+    assertRehearsalTimeline(await readFile(svgFile, 'utf8'), d.health)
+    await rm(svgFile)
+    const again = await drill(['report', d.reportDir, '--json'])
+    assert.equal(again.exitCode, 0, why(again))
+    assertRehearsalTimeline(await readFile(svgFile, 'utf8'), d.health)
     // `runs show` links the report directory.
     const shown = await lab.cli(['runs', 'show', d.runId, '--json'], {env: {PLASMACTL_STATE_DIR: state}})
     assert.equal(shown.exitCode, 0, why(shown))
@@ -251,18 +281,74 @@ describe('drill', {concurrency: false}, () => {
     assert.equal(failed.json.data.rehearsal.tornDown, true)
   })
 
+  it('restore rehearsal checks the HashKV the manifest recorded after the live cluster compacted past the snapshot', async () => {
+    const snap = await lab.cli(['snapshot', 'save', '--json'], {env: {PLASMACTL_STATE_DIR: state}})
+    assert.equal(snap.exitCode, 0, why(snap))
+    const revision = snap.json.data.manifest.revision
+    await client.put('/rehearsal-compaction/a', '1')
+    const now = (await client.put('/rehearsal-compaction/b', '2')).header.revision
+    await client.compact(now)
+    await client.deletePrefix('/rehearsal-compaction/')
+    const r = await drill(['run', 'restore-rehearsal', '--json'])
+    assert.equal(r.exitCode, 0, why(r))
+    const d = r.json.data
+    assert.equal(d.rehearsal.snapshot, snap.json.data.name)
+    assert.equal(d.measures.expectedHashKVFrom, 'manifest')
+    assert.equal(d.measures.hashKV, snap.json.data.manifest.hashKV.hash)
+    const hash = d.rehearsal.checks.find((c: {check: string}) => c.check === 'hash-kv')
+    assert.deepEqual([hash.ok, /in the manifest/.test(hash.detail)], [true, true], hash.detail)
+    // A manifest without the hash (an older plasmactl's): the live cluster cannot answer for the
+    // compacted revision, so the hash goes uncompared, said so.
+    const file = join(lab.dir, 'snapshots', `${snap.json.data.name}.manifest.json`)
+    const text = await readFile(file, 'utf8')
+    const {hashKV: _dropped, ...older} = JSON.parse(text)
+    await writeFile(file, JSON.stringify(older, null, 2))
+    try {
+      const o = await drill(['run', 'restore-rehearsal', '--json'])
+      assert.equal(o.exitCode, 0, why(o))
+      const c = o.json.data.rehearsal.checks.find((x: {check: string}) => x.check === 'hash-kv')
+      assert.match(c.detail, new RegExp(`not compared: the live cluster compacted past revision ${revision}`))
+      assert.equal(o.json.data.measures.expectedHashKV, null)
+    } finally {
+      await writeFile(file, text)
+    }
+  })
+
+  it('restore rehearsal --members 3: each member restored from the snapshot, a serving 3-member cluster holding the same data; torn down', async () => {
+    const r = await drill(['run', 'restore-rehearsal', '--members', '3', '--json'])
+    assert.equal(r.exitCode, 0, why(r))
+    const d = r.json.data
+    assert.equal(d.verdict, 'pass')
+    assert.equal(d.rehearsal.members, 3)
+    const urls: string[] = d.rehearsal.clientUrls
+    assert.equal(new Set(urls).size, 3)
+    const ports = lab.nodes.map((n) => new URL(n.clientUrl).port)
+    for (const u of urls) assert.ok(!ports.includes(new URL(u).port), u)
+    const agree = d.rehearsal.checks.find((c: {check: string}) => c.check === 'members-agree')
+    assert.equal(agree?.ok, true, JSON.stringify(d.rehearsal.checks))
+    assert.equal(d.measures.keyCount, d.measures.expectedKeyCount)
+    assert.equal(d.rehearsal.tornDown, true)
+    assert.equal(existsSync(d.rehearsal.dataDir), false)
+    // --members belongs to the rehearsal alone: bad input elsewhere.
+    const wrong = await drill(['run', 'leader-kill', '--members', '3', '--json'])
+    assert.equal(wrong.exitCode, 2, why(wrong))
+    assert.match(wrong.json.error.message, /--members is for restore-rehearsal/)
+  })
+
   it('restore rehearsal fails (exit 3) when the restored data does not match what the manifest recorded', async () => {
     const snaps = join(lab.dir, 'snapshots')
     const manifests = (await readdir(snaps)).filter((f) => f.endsWith('.manifest.json')).sort()
     const newest = join(snaps, manifests.at(-1)!)
     const m = JSON.parse(await readFile(newest, 'utf8'))
     m.keyCount = (m.keyCount ?? 0) + 7
+    m.hashKV.hash = (m.hashKV.hash + 1) % 2 ** 32
     await writeFile(newest, JSON.stringify(m, null, 2))
     const r = await drill(['run', 'restore-rehearsal', '--json'])
     assert.equal(r.exitCode, 3, why(r))
     const d = r.json.data
     assert.equal(d.verdict, 'fail')
     assert.equal(d.rehearsal.checks.find((c: {check: string}) => c.check === 'key-count').ok, false)
+    assert.equal(d.rehearsal.checks.find((c: {check: string}) => c.check === 'hash-kv').ok, false)
     assert.equal(d.rehearsal.tornDown, true)
     assert.equal(existsSync(d.rehearsal.dataDir), false)
   })

@@ -20,9 +20,12 @@ const valid: Manifest = {
   createdAt: '2026-12-02T12:00:00.000Z',
   durationMs: 31,
   plasmactlVersion: '0.1.0',
+  hashKV: {hash: 3735928559, compactRevision: 0, revision: 42},
 }
 /** Values every field is tried with: each type JSON has, and the near misses. */
 const probes: unknown[] = [
+  {hash: 1, compactRevision: 0},
+  {hash: 1, compactRevision: 0, revision: '42'},
   undefined,
   null,
   '',
@@ -64,9 +67,12 @@ describe('snapshot manifest: the check without zod', () => {
   })
 
   it('parses a valid manifest without unknown keys, as zod does', async () => {
-    const parsed = await parseManifest(JSON.stringify({...valid, extra: 1}), 'm.json')
-    assert.deepEqual(parsed, manifestSchema.parse({...valid, extra: 1}))
+    const withExtra = {...valid, extra: 1, hashKV: {...valid.hashKV, extra: 2}}
+    const parsed = await parseManifest(JSON.stringify(withExtra), 'm.json')
+    assert.deepEqual(parsed, manifestSchema.parse(withExtra))
     assert.equal('extra' in parsed, false)
+    const {hashKV: _, ...without} = valid
+    assert.deepEqual(await parseManifest(JSON.stringify(without), 'm.json'), manifestSchema.parse(without))
   })
 
   it('says which field is wrong, and where', async () => {

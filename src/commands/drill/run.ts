@@ -20,6 +20,7 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
     '<%= config.bin %> <%= command.id %> quorum-loss --source latest --accept-data-loss',
     '<%= config.bin %> <%= command.id %> rolling-restart --json',
     '<%= config.bin %> <%= command.id %> restore-rehearsal',
+    '<%= config.bin %> <%= command.id %> restore-rehearsal --members 3',
     '<%= config.bin %> <%= command.id %> vm-qemu-kill --node h1',
   ]
 
@@ -51,6 +52,11 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
     'no-snapshot': Flags.boolean({
       description: 'quorum-loss and partition drills: run without a verified snapshot younger than an hour',
     }),
+    members: Flags.integer({
+      description: 'restore-rehearsal: members of the throwaway cluster, each restored from the snapshot (default 1)',
+      min: 1,
+      max: 7,
+    }),
     'report-dir': Flags.string({description: 'where the report goes (default $STATE/drills/RUN_ID)'}),
     'allow-production': Flags.boolean({
       description: 'allow a drill on a production context (the context name must also be typed at a prompt)',
@@ -81,6 +87,7 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
       source: f.source,
       acceptDataLoss: f['accept-data-loss'],
       noSnapshot: f['no-snapshot'],
+      members: f.members,
     })
     if (result.verdict === 'fail') setExitCode('OPERATION_FAILED')
     if (!this.jsonEnabled()) this.log(renderDrillSummary(result))

@@ -13,6 +13,7 @@ import {listSnapshots, locate, withLocalCopy, withTargets} from '../snapshot/cat
 import type {Manifest} from '../snapshot/manifest.js'
 import {secs} from './analyze.js'
 import {deadManCommand} from './faults.js'
+import type {HealthSample} from './monitor.js'
 import {writeDrillReport} from './report.js'
 import {endDrillRun, objectiveAtMost} from './slo.js'
 import type {DrillResult, RehearsalCheck, RehearsalMeasures, SloResult} from './types.js'
@@ -28,6 +29,37 @@ export interface RehearsalOptions {
   timeoutSeconds: number
   /** RTO objective of the context (drills.rto), in seconds. */
   rtoSeconds?: number
+  /** Members of the throwaway cluster, each restored from the snapshot as a real restore does (default 1). */
+  members?: number
+}
+
+/** One member of the throwaway cluster. */
+interface ThrowawayMember {
+  name: string
+  clientUrl: string
+  peerUrl: string
+  dataDir: string
+  pidFile: string
+  log: string
+}
+
+/** N members on 127.0.0.1 with distinct free ports, their files under DIR. */
+async function throwawayMembers(dir: string, n: number): Promise<ThrowawayMember[]> {
+  const host = '127.0.0.1'
+  const ports = new Set<number>()
+  while (ports.size < 2 * n) ports.add(await freePort(host))
+  const [...free] = ports
+  return Array.from({length: n}, (_, i) => {
+    const name = n === 1 ? NAME : `${NAME}-${i + 1}`
+    return {
+      name,
+      clientUrl: `http://${host}:${free[2 * i]}`,
+      peerUrl: `http://${host}:${free[2 * i + 1]}`,
+      dataDir: join(dir, n === 1 ? 'data' : `${name}.data`),
+      pidFile: join(dir, n === 1 ? 'etcd.pid' : `${name}.pid`),
+      log: join(dir, n === 1 ? 'etcd.log' : `${name}.log`),
+    }
+  })
 }
 
 const NAME = 'rehearsal'
@@ -83,10 +115,11 @@ async function liveHash(
 }
 
 /**
- * The restore rehearsal: restores the newest verified snapshot into a throwaway single-member
- * cluster on this machine (loopback, free ports, a temp dir; never a live member), times it to a
- * serving cluster, checks the key count and HashKV at the snapshot's revision, and tears it down,
- * also on failure, Ctrl-C, or (dead-man timer) when plasmactl dies.
+ * The restore rehearsal: restores the newest verified snapshot into a throwaway cluster on this
+ * machine (one member, or --members N each restored from the snapshot as a real restore does;
+ * loopback, free ports, a temp dir; never a live member), times it to a serving cluster, checks the
+ * key count and HashKV at the snapshot's revision (and that every member holds the same data), and
+ * tears it down, also on failure, Ctrl-C, or (dead-man timer) when plasmactl dies.
  */
 export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillResult> {
   const entry = await newestVerified(o)
@@ -106,15 +139,9 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
   })
   const dir = await mkdtemp(join(tmpdir(), `plasmactl-rehearsal-${runId}-`))
   const marker = `${dir}.torn-down`
-  const pidFile = join(dir, 'etcd.pid')
-  const log = join(dir, 'etcd.log')
-  const dataDir = join(dir, 'data')
-  const host = '127.0.0.1'
-  const clientPort = await freePort(host)
-  let peerPort = await freePort(host)
-  while (peerPort === clientPort) peerPort = await freePort(host)
-  const clientUrl = `http://${host}:${clientPort}`
-  const peerUrl = `http://${host}:${peerPort}`
+  const members = await throwawayMembers(dir, o.members ?? 1)
+  const initialCluster = members.map((x) => `${x.name}=${x.peerUrl}`).join(',')
+  const {clientUrl, peerUrl} = members[0]
   const checks: RehearsalCheck[] = []
   let tornDown = false
   let client: ChainfireClient | undefined
@@ -122,8 +149,12 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
     if (tornDown) return
     client?.close()
     await writeFile(marker, '').catch(() => undefined)
-    const pid = await readPidFile(pidFile)
-    if (pid && (await isRunning(pid, 'etcd'))) await terminate(pid, 5000)
+    await Promise.all(
+      members.map(async (x) => {
+        const pid = await readPidFile(x.pidFile)
+        if (pid && (await isRunning(pid, 'etcd'))) await terminate(pid, 5000)
+      }),
+    )
     await rm(dir, {recursive: true, force: true})
     tornDown = true
   }
@@ -152,6 +183,8 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
   }
   const t0 = performance.now()
   const since = () => secs(performance.now() - t0)!
+  /** Every probe of the restored member while it came up (seconds since the start): the timeline's ticks. */
+  const probes: HealthSample[] = []
   const m: RehearsalMeasures = {
     timeToServingSeconds: null,
     restoreSeconds: null,
@@ -162,86 +195,101 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
     expectedKeyCount: manifest.keyCount,
     hashKV: null,
     expectedHashKV: null,
+    expectedHashKVFrom: null,
   }
   let failure: string | undefined
   try {
-    // Dead-man timer: a detached sleep that kills the throwaway member and deletes its dir.
+    // Dead-man timer: a detached sleep that kills the throwaway members and deletes their dir.
     const deadManSeconds = o.timeoutSeconds + 300
-    const undo = `kill -9 $(cat ${shellQuote(pidFile)}) 2>/dev/null; rm -rf ${shellQuote(dir)}`
+    const undo = `kill -9 $(cat ${members.map((x) => shellQuote(x.pidFile)).join(' ')} 2>/dev/null) 2>/dev/null; rm -rf ${shellQuote(dir)}`
     await runChecked('/bin/sh', ['-c', deadManCommand(undo, deadManSeconds, marker)], {timeoutMs: 15_000})
     o.reporter.info(
-      `restore rehearsal (run ${runId}): snapshot ${entry.id} (revision ${manifest.revision}) into a throwaway member at ${clientUrl}, ${dir}`,
+      `restore rehearsal (run ${runId}): snapshot ${entry.id} (revision ${manifest.revision}) into ${members.length === 1 ? 'a throwaway member' : `${members.length} throwaway members`} at ${members.map((x) => x.clientUrl).join(', ')}, ${dir}`,
     )
     await step('restore', () =>
       withTargets({loaded: o.loaded, ctx: o.ctx}, async (targets) =>
-        withLocalCopy(await locate(targets, entry.id), (path) =>
-          runChecked(
-            tool.file,
-            [
-              'snapshot',
-              'restore',
-              path,
-              '--name',
-              NAME,
-              '--initial-cluster',
-              `${NAME}=${peerUrl}`,
-              '--initial-cluster-token',
-              `plasmactl-${runId}`,
-              '--initial-advertise-peer-urls',
-              peerUrl,
-              '--data-dir',
-              dataDir,
-            ],
-            {env: tool.env, timeoutMs: o.timeoutSeconds * 1000},
-          ),
-        ),
+        withLocalCopy(await locate(targets, entry.id), async (path) => {
+          // One restore per member from the same file, as a real restore of a cluster does.
+          for (const x of members)
+            await runChecked(
+              tool.file,
+              [
+                'snapshot',
+                'restore',
+                path,
+                '--name',
+                x.name,
+                '--initial-cluster',
+                initialCluster,
+                '--initial-cluster-token',
+                `plasmactl-${runId}`,
+                '--initial-advertise-peer-urls',
+                x.peerUrl,
+                '--data-dir',
+                x.dataDir,
+              ],
+              {env: tool.env, timeoutMs: o.timeoutSeconds * 1000},
+            )
+        }),
       ),
     )
     m.restoreSeconds = since()
     await step('start', async () => {
-      const args = [
-        etcd,
-        '--name',
-        NAME,
-        '--data-dir',
-        dataDir,
-        '--listen-client-urls',
-        clientUrl,
-        '--advertise-client-urls',
-        clientUrl,
-        '--listen-peer-urls',
-        peerUrl,
-        '--initial-advertise-peer-urls',
-        peerUrl,
-        '--initial-cluster',
-        `${NAME}=${peerUrl}`,
-      ]
-        .map(shellQuote)
-        .join(' ')
-      await runChecked(
-        '/bin/sh',
-        ['-c', `setsid nohup ${args} >${shellQuote(log)} 2>&1 </dev/null & echo $! >${shellQuote(pidFile)}`],
-        {timeoutMs: 15_000},
-      )
+      for (const x of members) {
+        const args = [
+          etcd,
+          '--name',
+          x.name,
+          '--data-dir',
+          x.dataDir,
+          '--listen-client-urls',
+          x.clientUrl,
+          '--advertise-client-urls',
+          x.clientUrl,
+          '--listen-peer-urls',
+          x.peerUrl,
+          '--initial-advertise-peer-urls',
+          x.peerUrl,
+          '--initial-cluster',
+          initialCluster,
+        ]
+          .map(shellQuote)
+          .join(' ')
+        await runChecked(
+          '/bin/sh',
+          ['-c', `setsid nohup ${args} >${shellQuote(x.log)} 2>&1 </dev/null & echo $! >${shellQuote(x.pidFile)}`],
+          {timeoutMs: 15_000},
+        )
+      }
     })
     m.startSeconds = since()
-    client = new ChainfireClient({endpoints: [{name: NAME, url: clientUrl}], commandTimeoutMs: 2000, retries: 0})
+    client = new ChainfireClient({
+      endpoints: members.map((x) => ({name: x.name, url: x.clientUrl})),
+      commandTimeoutMs: 2000,
+      retries: 0,
+    })
     const ep = client.endpoints[0]
     await step('wait-serving', async () => {
       const deadline = performance.now() + o.timeoutSeconds * 1000
       for (;;) {
+        const started = since()
         try {
-          await client!.linearizableRead(ep, 1000)
+          // Serving: every member answers a linearizable read (a restored cluster has elected a leader).
+          await Promise.all(client!.endpoints.map((e) => client!.linearizableRead(e, 1000)))
+          probes.push({started, t: since(), status: 'ok'})
           return
         } catch (error) {
-          const pid = await readPidFile(pidFile)
-          if (!pid || !(await isRunning(pid, 'etcd'))) {
-            const tail = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join('; ')
-            throw new OperationError(`the restored member exited: ${tail || 'no log'}`, {file: log})
+          probes.push({started, t: since(), status: 'down'})
+          for (const x of members) {
+            const pid = await readPidFile(x.pidFile)
+            if (!pid || !(await isRunning(pid, 'etcd'))) {
+              const tail = (await readFile(x.log, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join('; ')
+              throw new OperationError(`the restored member ${x.name} exited: ${tail || 'no log'}`, {file: x.log})
+            }
           }
           if (performance.now() > deadline)
             throw new OperationError(
-              `the restored member did not serve within ${o.timeoutSeconds}s: ${(error as Error).message}`,
+              `the restored cluster did not serve within ${o.timeoutSeconds}s: ${(error as Error).message}`,
             )
           await sleep(100)
         }
@@ -269,21 +317,38 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
       )
       const mine = await client!.hashKV(ep, manifest.revision)
       m.hashKV = mine.hash
-      const live = await liveHash(o, manifest.revision)
-      if ('why' in live) {
-        checks.push({check: 'hash-kv', ok: true, detail: `not compared: ${live.why}`})
-      } else if (live.compactRevision !== mine.compactRevision) {
+      // The hash recorded at save time when the manifest has one (it holds after the live cluster
+      // compacted past the snapshot), else the live cluster's at the snapshot's revision.
+      const saved = manifest.hashKV?.revision === manifest.revision ? manifest.hashKV : undefined
+      const expected = saved ?? (await liveHash(o, manifest.revision))
+      const from = saved ? 'the manifest' : 'the live cluster'
+      if ('why' in expected) {
+        checks.push({check: 'hash-kv', ok: true, detail: `not compared: ${expected.why}`})
+      } else if (expected.compactRevision !== mine.compactRevision) {
         checks.push({
           check: 'hash-kv',
           ok: true,
-          detail: `not compared: compacted at ${mine.compactRevision} in the snapshot, ${live.compactRevision} live`,
+          detail: `not compared: compacted at ${mine.compactRevision} in the snapshot, ${expected.compactRevision} in ${from}`,
         })
       } else {
-        m.expectedHashKV = live.hash
+        m.expectedHashKV = expected.hash
+        m.expectedHashKVFrom = saved ? 'manifest' : 'live'
         checks.push({
           check: 'hash-kv',
-          ok: mine.hash === live.hash,
-          detail: `HashKV at revision ${manifest.revision}: ${mine.hash} restored, ${live.hash} on the live cluster`,
+          ok: mine.hash === expected.hash,
+          detail: `HashKV at revision ${manifest.revision}: ${mine.hash} restored, ${expected.hash} in ${from}`,
+        })
+      }
+      if (members.length > 1) {
+        const others = await Promise.all(client!.endpoints.slice(1).map((e) => client!.hashKV(e, manifest.revision)))
+        const differ = others.flatMap((h, i) => (h.hash === mine.hash ? [] : [members[i + 1].name]))
+        checks.push({
+          check: 'members-agree',
+          ok: differ.length === 0,
+          detail:
+            differ.length === 0
+              ? `HashKV at revision ${manifest.revision} the same on all ${members.length} members`
+              : `HashKV at revision ${manifest.revision} differs on ${differ.join(', ')} from ${members[0].name}'s`,
         })
       }
     })
@@ -309,6 +374,7 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
   ]
   if (failure !== undefined) slo.push({objective: 'rehearsal completed', limit: 'no error', value: false, pass: false})
   const reportDir = o.reportDir ?? join(o.journalDir, runId)
+  const end = since()
   const result: DrillResult = {
     ...(await endDrillRun(journal, slo, {runId, drill: 'restore-rehearsal', context: o.ctx.name, reportDir})),
     measures: m,
@@ -317,15 +383,19 @@ export async function runRestoreRehearsal(o: RehearsalOptions): Promise<DrillRes
       snapshot: entry.id,
       target: entry.target,
       createdAt: entry.createdAt,
-      members: 1,
+      members: members.length,
       clientUrl,
       peerUrl,
-      dataDir,
+      ...(members.length > 1 ? {clientUrls: members.map((x) => x.clientUrl)} : {}),
+      dataDir: members.length === 1 ? members[0].dataDir : dir,
       tool: tool.tool,
       checks,
       tornDown,
       ...(failure === undefined ? {} : {error: failure}),
     },
+    // The rehearsal's "fault window": from the start to a serving member.
+    timeline: {faultAt: 0, revertedAt: m.startSeconds ?? end, recoveredAt: m.timeToServingSeconds, end},
+    health: probes,
     journal: journal.path,
     reportDir,
   }

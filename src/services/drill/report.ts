@@ -2,7 +2,13 @@ import {copyFile, mkdir, readFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import {writeFileAtomic} from '../../core/fs.js'
 import {UsageError} from '../../errors.js'
-import {drillTimelineSpec, renderDrillMarkdown, renderSvg} from '../../output/drill.js'
+import {
+  drillTimelineSpec,
+  hasProbeTimeline,
+  probeTimelineSpec,
+  renderDrillMarkdown,
+  renderSvg,
+} from '../../output/drill.js'
 import type {DrillResult} from './types.js'
 import type {DrillOp} from './workload.js'
 
@@ -25,7 +31,7 @@ export async function writeDrillReport(
   return renderDrillReport(dir)
 }
 
-/** (Re-)renders report.md and timeline.svg from result.json and history.jsonl in DIR. */
+/** (Re-)renders report.md and timeline.svg from result.json and history.jsonl in DIR (the probes in result.json without a history). */
 export async function renderDrillReport(dirArg: string): Promise<DrillReportFiles> {
   const dir = resolve(dirArg)
   const read = async (f: string) => {
@@ -60,8 +66,11 @@ export async function renderDrillReport(dirArg: string): Promise<DrillReportFile
   }
   const files = ['report.md']
   await writeFileAtomic(join(dir, 'report.md'), renderDrillMarkdown(result), 0o644)
-  if (ops.length > 0) {
-    await writeFileAtomic(join(dir, 'timeline.svg'), await renderSvg(drillTimelineSpec(result, ops)), 0o644)
+  // A ChainFire drill draws its operation history; a component drill or the restore rehearsal its probes.
+  const spec =
+    ops.length > 0 ? drillTimelineSpec(result, ops) : hasProbeTimeline(result) ? probeTimelineSpec(result) : null
+  if (spec) {
+    await writeFileAtomic(join(dir, 'timeline.svg'), await renderSvg(spec), 0o644)
     files.push('timeline.svg')
   }
   return {dir, files}

@@ -47,6 +47,8 @@ export interface DrillRunOptions {
   noSnapshot?: boolean
   /** Longest wait for the failure tolerance to come back. */
   rtoTimeoutSeconds?: number
+  /** restore-rehearsal: members of the throwaway cluster (default 1). */
+  members?: number
 }
 
 function drillsDir(): string {
@@ -143,6 +145,8 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       hint: 'pass --allow-production and type the context name when asked',
     })
   }
+  if (o.members !== undefined && spec.fault !== 'restore')
+    throw new UsageError(`--members is for restore-rehearsal, not drill ${spec.name}`)
   if (spec.fault === 'netem') return skipped(o, spec, 'netem not available')
   const objectives = drillObjectives(o.ctx)
   if (spec.component)
@@ -169,6 +173,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       reportDir: o.reportDir,
       timeoutSeconds: o.rtoTimeoutSeconds ?? 120,
       rtoSeconds: objectives.rto,
+      members: o.members,
     })
   const client = chainfireClientFor(o.loaded, o.ctx, {commandTimeoutMs: 3000})
   const t0 = performance.now()

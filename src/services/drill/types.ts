@@ -45,9 +45,11 @@ export interface RehearsalMeasures {
   /** Keys at the snapshot's revision (plasmactl's lock keys left out, as the manifest counts). */
   keyCount: number | null
   expectedKeyCount: number | null
-  /** HashKV at the snapshot's revision: the restored copy's, and the live cluster's (null: not comparable). */
+  /** HashKV at the snapshot's revision: the restored copy's, and the expected one (null: not comparable). */
   hashKV: number | null
   expectedHashKV: number | null
+  /** Where the expected HashKV came from: the manifest (recorded at save time) or the live cluster. */
+  expectedHashKVFrom: 'manifest' | 'live' | null
 }
 
 export interface RehearsalCheck {
@@ -62,8 +64,12 @@ export interface RehearsalDetails {
   target: string
   createdAt: string
   members: number
+  /** The first member's URLs (the only one's, by default). */
   clientUrl: string
   peerUrl: string
+  /** --members N: every member's client URL. */
+  clientUrls?: string[]
+  /** The member's data dir; with several members, the dir holding theirs. */
   dataDir: string
   /** etcdutl or etcdctl (etcd 3.4). */
   tool: string

@@ -20,4 +20,6 @@ export const manifestSchema = z.object({
   createdAt: z.string(),
   durationMs: z.number(),
   plasmactlVersion: z.string(),
+  /** HashKV of the source member at the saved revision (absent: the member did not answer, or had compacted past it). */
+  hashKV: z.object({hash: z.number(), compactRevision: z.number(), revision: z.number()}).optional(),
 })

@@ -31,6 +31,11 @@ export const MANIFEST_FIELDS: Record<keyof Manifest, (v: unknown) => boolean> = 
   createdAt: (v) => typeof v === 'string',
   durationMs: isNumber,
   plasmactlVersion: (v) => typeof v === 'string',
+  hashKV: (v) =>
+    v === undefined ||
+    (typeof v === 'object' &&
+      v !== null &&
+      ['hash', 'compactRevision', 'revision'].every((k) => isNumber((v as Record<string, unknown>)[k]))),
 }
 
 export const DB_SUFFIX = '.db'
@@ -79,8 +84,14 @@ export async function parseManifest(text: string, where: string): Promise<Manife
     const record = raw as Record<string, unknown>
     const fields = Object.entries(MANIFEST_FIELDS)
     // Like zod's object parse: the known keys only, unknown ones dropped.
-    if (fields.every(([key, ok]) => ok(record[key])))
-      return Object.fromEntries(fields.map(([key]) => [key, record[key]])) as Manifest
+    if (fields.every(([key, ok]) => ok(record[key]))) {
+      const m = Object.fromEntries(
+        fields.filter(([key]) => record[key] !== undefined).map(([key]) => [key, record[key]]),
+      ) as Manifest
+      if (m.hashKV)
+        m.hashKV = {hash: m.hashKV.hash, compactRevision: m.hashKV.compactRevision, revision: m.hashKV.revision}
+      return m
+    }
   }
   const {manifestSchema} = await import('./manifest-schema.js')
   const r = manifestSchema.safeParse(raw)

@@ -140,6 +140,20 @@ export async function streamSnapshot(
   }
 }
 
+/**
+ * HashKV of the source member at the saved revision: what a restore of this snapshot must reproduce
+ * (checked by the restore rehearsal even after the live cluster compacted past it). Undefined when
+ * the member does not answer or has compacted past the revision: the manifest then goes without.
+ */
+async function savedHashKV(client: ChainfireClient, m: MemberHealth, revision: number): Promise<Manifest['hashKV']> {
+  try {
+    const r = await client.hashKV({name: m.name, url: m.endpoint!}, revision)
+    return {hash: r.hash, compactRevision: r.compactRevision, revision}
+  } catch {
+    return undefined
+  }
+}
+
 export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
   const specs = selectTargets(opts.ctx, opts.targets)
   const client = chainfireClientFor(opts.loaded, opts.ctx)
@@ -219,6 +233,7 @@ export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
     const keyCount = result.keyCount
     if (result.revisionAfter !== result.revision)
       opts.reporter.debug(`writes raced the snapshot: revision between ${result.revision} and ${result.revisionAfter}`)
+    const hashKV = await savedHashKV(client, result.member, result.revision)
     const createdAt = new Date()
     const name = snapshotName(opts.ctx.name, createdAt, result.revision)
     const manifest: Manifest = {
@@ -238,6 +253,7 @@ export async function saveSnapshot(opts: SaveOptions): Promise<SaveResult> {
       createdAt: createdAt.toISOString(),
       durationMs: result.durationMs,
       plasmactlVersion: opts.version,
+      ...(hashKV ? {hashKV} : {}),
     }
     // The data object goes first and the manifest last: a snapshot is listed only once both exist.
     const ordered = [...targets].sort(
