@@ -1,11 +1,11 @@
 // Runbook engine vs ansible-playbook: the same 10 steps (a shell command on 3 lab nodes each), side by
 // side in ROUNDS interleaved rounds (default 5; each plasmactl, ansible-playbook with pipelining +
-// ControlPersist, ansible-playbook defaults, then again…, after one warm-up run of each): medians,
-// load average before and after. Needs a running lab (bench/run.sh runbook starts one) and
-// ansible-playbook (Debian package ansible: installed here if missing and running as root; without it
-// only plasmactl is measured). --bin PATH (repeatable) picks the plasmactl to measure (default
-// bin/run.js), e.g. --bin dist/plasmactl --bin bin/run.js. ANSIBLE_DEFAULTS=0 leaves out the slow
-// defaults variant (about 3/4 of the time at defaults: ~4 min for 5 rounds on an idle 2-core machine).
+// ControlPersist, then again…, after one warm-up run of each): medians, load average before and
+// after. Needs a running lab (bench/run.sh runbook starts one) and ansible-playbook (Debian package
+// ansible: installed here if missing and running as root; without it only plasmactl is measured).
+// --bin PATH (repeatable) picks the plasmactl to measure (default bin/run.js), e.g. --bin
+// dist/plasmactl --bin bin/run.js. ANSIBLE_DEFAULTS=1 adds ansible-playbook with its defaults to the
+// rounds: it takes most of the time (a 5-round run with it took ~12 min at load average 5–12).
 import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -70,7 +70,7 @@ const play = (cfg) => () =>
 const FAST = 'ansible-playbook pipelining + ControlPersist'
 const DEFAULTS = 'ansible-playbook defaults'
 if (ansible) tools[FAST] = play('fast.cfg')
-if (ansible && process.env.ANSIBLE_DEFAULTS !== '0') tools[DEFAULTS] = play('default.cfg')
+if (ansible && process.env.ANSIBLE_DEFAULTS === '1') tools[DEFAULTS] = play('default.cfg')
 
 const loadBefore = loadavg()
 const med = interleaved(ROUNDS, tools)
