@@ -7,7 +7,7 @@
 // dist/plasmactl --bin bin/run.js. ANSIBLE_DEFAULTS=1 adds ansible-playbook with its defaults to the
 // rounds: it takes most of the time (a 5-round run with it took ~12 min at load average 5–12).
 import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {loadavg} from 'node:os'
 import {binsFromArgv, fmt, interleaved, timeOnce} from './lib.mjs'
@@ -111,3 +111,4 @@ console.log(
   `per step after the first connection ≈ ${perStep.toFixed(1)} ms wall (${label(bins[0])}), of which plasmactl's own overhead ≈ ${overhead.toFixed(1)} ms (the rest is the slowest host's command)`,
 )
 console.log(JSON.stringify({rounds: ROUNDS, loadBefore, loadAfter, medians: med}))
+rmSync(dir, {recursive: true, force: true})
