@@ -60,6 +60,51 @@ export function interleaved(n, fns) {
   return Object.fromEntries(Object.entries(runs).map(([k, xs]) => [k, med(xs)]))
 }
 
+// Runs argv and samples /proc/PID/status every 5 ms while it runs: the peaks of RssAnon (heap,
+// buffers) and RssFile (mapped files: the executable, shared libraries), then wait4's exact figures.
+const SAMPLE_PY = `
+import os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+anon = file = 0
+while True:
+    done, status, ru = os.wait4(pid, os.WNOHANG)
+    if done:
+        break
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    anon = max(anon, int(line.split()[1]))
+                elif line.startswith("RssFile:"):
+                    file = max(file, int(line.split()[1]))
+    except OSError:
+        pass
+    time.sleep(0.005)
+wall = time.perf_counter() - t0
+sys.stderr.write("\\n@sample %f %f %d %d %d\\n" % (wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, anon, file))
+sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+`
+
+/**
+ * One run of argv with its wall time and CPU (s), peak RSS (KiB, wait4's ru_maxrss: what GNU time's %M
+ * reports) and the sampled peaks of its anonymous and file-backed parts (KiB; sampled every 5 ms, so
+ * they can miss a peak shorter than that): {wall, cpu, rssKiB, anonKiB, fileKiB}. The sampler is a
+ * python3 wrapper whose own start and polling are not counted in the child's CPU.
+ */
+export function sampleOnce(argv, {env = {}, allowFail = false} = {}) {
+  const r = spawnSync('python3', ['-c', SAMPLE_PY, ...argv], {
+    env: {...process.env, ...env},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  if (r.status !== 0 && !allowFail) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`)
+  const m = /@sample (\S+) (\S+) (\d+) (\d+) (\d+)\n$/.exec(String(r.stderr))
+  if (!m) throw new Error(`${argv.join(' ')}: no measurement: ${r.stderr}`)
+  return {wall: Number(m[1]), cpu: Number(m[2]), rssKiB: Number(m[3]), anonKiB: Number(m[4]), fileKiB: Number(m[5])}
+}
+
 /** Peak RSS (KiB) of a command via GNU time. */
 export function peakRssKiB(argv, env = {}) {
   const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks on a fresh 3-node lab in a temp directory, then removes it.
-# Usage: bash bench/run.sh [health|snapshot|runbook|linearizability|drill|all, or a comma-separated list]   (SIZE_MB=512 RUNS=5 for the snapshot benchmark)
+# Usage: bash bench/run.sh [health|snapshot|runbook|linearizability|drill|all, or a comma-separated list]   (SIZE_MB=512 ROUNDS=5 for the snapshot and runbook benchmarks)
 # The health, snapshot and runbook benchmarks measure the single executable (dist/plasmactl, built if
 # missing) and the npm path as a user installs it: the `npm pack` tarball, `npm install -g` into a temp prefix
 # (PLASMACTL_NPM_BIN=path skips that). For a fresh build: npm run build:exe first.

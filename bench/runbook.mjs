@@ -1,13 +1,18 @@
-// Runbook engine vs ansible-playbook: the same 10 steps (a shell command on 3 lab nodes each),
-// median of RUNS cold runs. Needs a running lab (bench/run.sh runbook starts one) and ansible-playbook
-// (Debian package ansible: installed here if missing and running as root). --bin PATH (repeatable)
-// picks the plasmactl to measure (default bin/run.js), e.g. --bin dist/plasmactl --bin bin/run.js.
+// Runbook engine vs ansible-playbook: the same 10 steps (a shell command on 3 lab nodes each), side by
+// side in ROUNDS interleaved rounds (default 5; each plasmactl, ansible-playbook with pipelining +
+// ControlPersist, then again…, after one warm-up run of each): medians, load average before and
+// after. Needs a running lab (bench/run.sh runbook starts one) and ansible-playbook (Debian package
+// ansible: installed here if missing and running as root; without it only plasmactl is measured).
+// --bin PATH (repeatable) picks the plasmactl to measure (default bin/run.js), e.g. --bin
+// dist/plasmactl --bin bin/run.js. ANSIBLE_DEFAULTS=1 adds ansible-playbook with its defaults to the
+// rounds: it takes most of the time (a 5-round run with it took ~12 min at load average 5–12).
 import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {binsFromArgv, fmt, median, timeOnce} from './lib.mjs'
+import {loadavg} from 'node:os'
+import {binsFromArgv, fmt, interleaved, timeOnce} from './lib.mjs'
 
-const RUNS = Number(process.env.RUNS ?? 5)
+const ROUNDS = Number(process.env.ROUNDS ?? process.env.RUNS ?? 5)
 const STEPS = 10
 const dir = mkdtempSync('/tmp/plasmactl-bench-rb-')
 const bins = binsFromArgv(['bin/run.js'])
@@ -42,19 +47,40 @@ writeFileSync(
   `[defaults]\ninventory = ${join(dir, 'inventory.ini')}\n[ssh_connection]\npipelining = True\nssh_args = ${sshArgs} -o ControlMaster=auto -o ControlPersist=60s\n`,
 )
 
-const state = join(dir, 'state')
-// Interleaved rounds when several binaries are measured; the journal analysis below is of the last run.
-const plasma = (bin) => () =>
-  timeOnce([...bin.argv, 'runbook', 'run', rb, '--yes'], {env: {PLASMACTL_STATE_DIR: state}})
-for (const bin of bins) plasma(bin)()
-const times = bins.map(() => [])
-for (let i = 0; i < RUNS; i++) bins.forEach((bin, b) => times[b].push(plasma(bin)()))
-const tBins = times.map((xs) => median(xs))
+// One state directory per binary: the journal analysis below is of the first binary's last run.
+const stateOf = (b) => join(dir, `state-${b}`)
+const plasma = (bin, b) => () =>
+  timeOnce([...bin.argv, 'runbook', 'run', rb, '--yes'], {env: {PLASMACTL_STATE_DIR: stateOf(b)}})
+const label = (bin) => bin.label.replace(process.cwd() + '/', '')
+const tools = Object.fromEntries(bins.map((bin, b) => [label(bin), plasma(bin, b)]))
+
+let ansible = spawnSync('ansible-playbook', ['--version']).status === 0
+if (!ansible && process.getuid?.() === 0) {
+  console.log('installing ansible (apt-get install -y ansible)…')
+  ansible =
+    spawnSync('bash', ['-c', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ansible >/dev/null'], {
+      stdio: 'inherit',
+    }).status === 0
+}
+if (!ansible) console.log('ansible-playbook not found: install it (apt-get install -y ansible) to compare')
+const play = (cfg) => () =>
+  timeOnce(['ansible-playbook', join(dir, 'play.yaml')], {
+    env: {ANSIBLE_CONFIG: join(dir, cfg), ANSIBLE_HOST_KEY_CHECKING: 'True'},
+  })
+const FAST = 'ansible-playbook pipelining + ControlPersist'
+const DEFAULTS = 'ansible-playbook defaults'
+if (ansible) tools[FAST] = play('fast.cfg')
+if (ansible && process.env.ANSIBLE_DEFAULTS === '1') tools[DEFAULTS] = play('default.cfg')
+
+const loadBefore = loadavg()
+const med = interleaved(ROUNDS, tools)
+const loadAfter = loadavg()
+const tBins = bins.map((bin) => med[label(bin)])
 
 // Per-step overhead after the first connection: from the newest journal, the time between the
 // first step's end and the last step's end, over the remaining steps.
-const journals = readdirSync(join(state, 'runbooks')).sort()
-const events = readFileSync(join(state, 'runbooks', journals.at(-1)), 'utf8')
+const journals = readdirSync(join(stateOf(0), 'runbooks')).sort()
+const events = readFileSync(join(stateOf(0), 'runbooks', journals.at(-1)), 'utf8')
   .trim()
   .split('\n')
   .map((l) => JSON.parse(l))
@@ -73,32 +99,16 @@ const steps = [...byStep.values()]
 const overheads = steps.slice(1).map((s, i) => s.end - steps[i].end - s.slowest)
 const overhead = overheads.reduce((a, b) => a + b, 0) / overheads.length
 
-for (const [b, bin] of bins.entries())
-  console.log(`${bin.label} runbook run (${STEPS} steps × 3 nodes): median ${fmt(tBins[b])} of ${RUNS}`)
+const la = (l) => l.map((x) => x.toFixed(1)).join(' ')
 console.log(
-  `per step after the first connection ≈ ${perStep.toFixed(1)} ms wall, of which plasmactl's own overhead ≈ ${overhead.toFixed(1)} ms (the rest is the slowest host's command)`,
+  `runbook run (${STEPS} steps × 3 nodes): medians of ${ROUNDS} interleaved rounds; load average ${la(loadBefore)} before, ${la(loadAfter)} after`,
 )
-
-let ansible = spawnSync('ansible-playbook', ['--version']).status === 0
-if (!ansible && process.getuid?.() === 0) {
-  console.log('installing ansible (apt-get install -y ansible)…')
-  ansible =
-    spawnSync('bash', ['-c', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ansible >/dev/null'], {
-      stdio: 'inherit',
-    }).status === 0
-}
-if (!ansible) {
-  console.log('ansible-playbook not found: install it (apt-get install -y ansible) to compare')
-} else {
-  const play = (cfg) => () =>
-    timeOnce(['ansible-playbook', join(dir, 'play.yaml')], {
-      env: {ANSIBLE_CONFIG: join(dir, cfg), ANSIBLE_HOST_KEY_CHECKING: 'True'},
-    })
-  play('default.cfg')()
-  const tDef = median(Array.from({length: RUNS}, play('default.cfg')))
-  play('fast.cfg')()
-  const tFast = median(Array.from({length: RUNS}, play('fast.cfg')))
-  const vs = (t) => bins.map((bin, b) => `${bin.label} ${(t / tBins[b]).toFixed(1)}× faster`).join(', ')
-  console.log(`ansible-playbook defaults:                   median ${fmt(tDef)}  (${vs(tDef)})`)
-  console.log(`ansible-playbook pipelining + ControlPersist: median ${fmt(tFast)}  (${vs(tFast)}; goal >= 10×)`)
-}
+for (const [b, bin] of bins.entries()) console.log(`  ${label(bin).padEnd(46)} ${fmt(tBins[b])}`)
+const vs = (t) => bins.map((bin, b) => `${label(bin)} ${(t / tBins[b]).toFixed(1)}× faster`).join(', ')
+if (med[FAST]) console.log(`  ${FAST.padEnd(46)} ${fmt(med[FAST])}  (${vs(med[FAST])}; goal >= 10×)`)
+if (med[DEFAULTS]) console.log(`  ${DEFAULTS.padEnd(46)} ${fmt(med[DEFAULTS])}  (${vs(med[DEFAULTS])})`)
+console.log(
+  `per step after the first connection ≈ ${perStep.toFixed(1)} ms wall (${label(bins[0])}), of which plasmactl's own overhead ≈ ${overhead.toFixed(1)} ms (the rest is the slowest host's command)`,
+)
+console.log(JSON.stringify({rounds: ROUNDS, loadBefore, loadAfter, medians: med}))
+rmSync(dir, {recursive: true, force: true})

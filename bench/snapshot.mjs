@@ -1,18 +1,23 @@
 #!/usr/bin/env node
-// Benchmark: `plasmactl snapshot save` vs `etcdctl snapshot save` on the same cluster, at SIZE_MB and
-// at twice that: median throughput of RUNS runs each, and peak RSS (GNU time).
+// Benchmark: `plasmactl snapshot save` vs `etcdctl snapshot save` from the same member of a cluster
+// filled to SIZE_MB (default 512) of values, side by side in ROUNDS interleaved rounds (default 5;
+// etcdctl, each --bin, etcdctl, each --bin, … after one warm-up run of each): medians of wall time,
+// throughput, CPU (user+sys) and peak RSS, with the peak split into anonymous memory and file-backed
+// pages (an executable's own mapped pages count in RSS as etcdctl's binary does). Load average
+// before and after.
 // Usage: node bench/snapshot.mjs [--bin PATH]... (needs a running lab: the current context of
-// PLASMACTL_CONFIG); each --bin (default bin/run.js) is measured against the same etcdctl runs.
+// PLASMACTL_CONFIG; `bash bench/run.sh snapshot` starts one and passes the executable and the npm
+// install); each --bin (default bin/run.js) is measured in the same rounds as etcdctl.
 import {mkdtempSync, readdirSync, rmSync, statSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {binsFromArgv, median, peakRssKiB, timeOnce} from './lib.mjs'
+import {binsFromArgv, interleaved, sampleOnce} from './lib.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 // Run as an operator runs the installed `plasmactl`: the executable itself (its first line picks Node flags).
 const bins = binsFromArgv([`${root}bin/run.js`])
-const RUNS = Number(process.env.RUNS ?? 5)
+const ROUNDS = Number(process.env.ROUNDS ?? process.env.RUNS ?? 5)
 const SIZE_MB = Number(process.env.SIZE_MB ?? 512)
 
 const {loadConfig, selectContext} = await import(`${root}dist/config/load.js`)
@@ -29,66 +34,68 @@ async function fillTo(mb) {
   for (let i = have; i < mb; i++) await client.put(`/bench/${String(i).padStart(6, '0')}`, value)
 }
 
-/** Runs the save RUNS times (after one warm-up), each into a fresh directory that is removed after. */
-function measure(label, argvFor) {
-  const secs = []
-  let size = 0
-  const once = (record) => {
-    const dir = mkdtempSync(join(tmpdir(), 'plasmactl-bench-'))
-    try {
-      const s = timeOnce(argvFor(join(dir, 'etcdctl.db'), dir), {env: {ETCDCTL_API: '3'}})
-      size = Math.max(
-        ...readdirSync(dir)
-          .filter((f) => f.endsWith('.db'))
-          .map((f) => statSync(join(dir, f)).size),
-      )
-      if (record) secs.push(s)
-    } finally {
-      rmSync(dir, {recursive: true, force: true})
-    }
-  }
-  once(false) // warms the member's page cache, for both tools alike
-  for (let i = 0; i < RUNS; i++) once(true)
+const MiB = 1024 * 1024
+/** One save into a fresh directory (removed after): wall, CPU, throughput and memory of that run. */
+const once = (argvFor) => () => {
   const dir = mkdtempSync(join(tmpdir(), 'plasmactl-bench-'))
-  let rss
   try {
-    rss = peakRssKiB(argvFor(join(dir, 'etcdctl.db'), dir), {ETCDCTL_API: '3'}) / 1024
+    const m = sampleOnce(argvFor(join(dir, 'etcdctl.db'), dir), {env: {ETCDCTL_API: '3'}})
+    const size = Math.max(
+      ...readdirSync(dir)
+        .filter((f) => f.endsWith('.db'))
+        .map((f) => statSync(join(dir, f)).size),
+    )
+    return {
+      wall: m.wall,
+      cpu: m.cpu,
+      mbps: size / 1e6 / m.wall,
+      rssMiB: m.rssKiB / 1024,
+      anonMiB: m.anonKiB / 1024,
+      fileMiB: m.fileKiB / 1024,
+      sizeBytes: size,
+    }
   } finally {
     rmSync(dir, {recursive: true, force: true})
   }
-  const t = median(secs)
-  return {label, seconds: t, mbps: size / 1e6 / t, sizeBytes: size, rss}
 }
 
-const source = endpoints[0].url
-const results = []
-for (const mb of [SIZE_MB, SIZE_MB * 2]) {
-  await fillTo(mb)
-  const etcdctl = measure(`etcdctl snapshot save (${mb} MiB)`, (out) => [
-    'etcdctl',
-    `--endpoints=${source}`,
-    'snapshot',
-    'save',
-    out,
-  ])
-  results.push(etcdctl)
-  for (const bin of bins) {
-    const ours = measure(`${bin.label} snapshot save (${mb} MiB)`, (_out, dir) => [
-      ...bin.argv,
-      'snapshot',
-      'save',
-      '--target',
-      `file://${dir}`,
-      '--log-format',
-      'json',
-      '--endpoint',
-      endpoints[0].name,
-    ])
-    results.push(ours)
-    console.log(
-      `${mb} MiB: etcdctl ${etcdctl.mbps.toFixed(0)} MB/s peak ${etcdctl.rss.toFixed(0)} MiB | ${bin.label.replace(root, '')} ${ours.mbps.toFixed(0)} MB/s peak ${ours.rss.toFixed(0)} MiB | throughput ratio ${(ours.mbps / etcdctl.mbps).toFixed(2)}x (goal >= 1.2x at peak < 100 MiB)`,
-    )
-  }
-}
+const source = endpoints[0]
+await fillTo(SIZE_MB)
 client.close()
-console.log(JSON.stringify(results))
+const short = (label) => label.replace(root, '')
+const tools = {
+  etcdctl: once((out) => ['etcdctl', `--endpoints=${source.url}`, 'snapshot', 'save', out]),
+  ...Object.fromEntries(
+    bins.map((bin) => [
+      short(bin.label),
+      once((_out, dir) => [
+        ...bin.argv,
+        'snapshot',
+        'save',
+        '--target',
+        `file://${dir}`,
+        '--log-format',
+        'json',
+        '--endpoint',
+        source.name,
+      ]),
+    ]),
+  ),
+}
+const loadBefore = loadavg()
+const med = interleaved(ROUNDS, tools)
+const loadAfter = loadavg()
+
+const la = (l) => l.map((x) => x.toFixed(1)).join(' ')
+const e = med.etcdctl
+console.log(
+  `snapshot save of ${(e.sizeBytes / MiB).toFixed(0)} MiB (${SIZE_MB} MiB of values) from ${source.name}: medians of ${ROUNDS} interleaved rounds; load average ${la(loadBefore)} before, ${la(loadAfter)} after`,
+)
+for (const [label, r] of Object.entries(med))
+  console.log(
+    `  ${label.padEnd(28)} ${r.wall.toFixed(2)} s  ${r.mbps.toFixed(0).padStart(4)} MB/s  CPU ${r.cpu.toFixed(2)} s  peak RSS ${r.rssMiB.toFixed(0)} MiB (anon ${r.anonMiB.toFixed(0)} + file ${r.fileMiB.toFixed(0)})` +
+      (label === 'etcdctl'
+        ? ''
+        : `  throughput ${(r.mbps / e.mbps).toFixed(2)}× etcdctl, CPU ${(r.cpu / e.cpu).toFixed(2)}× (goal >= 1.2× at peak < 100 MiB)`),
+  )
+console.log(JSON.stringify({sizeMb: SIZE_MB, rounds: ROUNDS, loadBefore, loadAfter, medians: med}))

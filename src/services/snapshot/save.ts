@@ -1,7 +1,5 @@
-import {createWriteStream} from 'node:fs'
-import {mkdir, open, rm} from 'node:fs/promises'
+import {type FileHandle, mkdir, open, rm} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
-import {pipeline} from 'node:stream/promises'
 import {chainfireClientFor, type ChainfireClient} from '../../adapters/chainfire/index.js'
 import type {LoadedConfig} from '../../config/load.js'
 import {stateDir} from '../../config/paths.js'
@@ -71,12 +69,63 @@ export function sourceOrder(members: MemberHealth[], wanted?: string): MemberHea
   return reachable.sort((a, b) => rank(a) - rank(b) || (a.lag ?? 0) - (b.lag ?? 0) || compareText(a.name, b.name))
 }
 
-async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r+')
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
+/** Bytes gathered before one write: a snapshot arrives in 32 KiB chunks, written 32 to a system call. */
+export const WRITE_BATCH_BYTES = 1 << 20
+
+/**
+ * Writes chunks to an open file in batches of WRITE_BATCH_BYTES (one writev each, no copy), one
+ * batch in flight while the next fills: `add` waits only when a full batch finds the previous one
+ * still being written, which bounds the memory held to two batches and is the stream's backpressure.
+ */
+export class BatchedWriter {
+  private batch: Buffer[] = []
+  private batched = 0
+  private inFlight: Promise<void> = Promise.resolve()
+
+  constructor(private readonly fh: FileHandle) {}
+
+  /** Undefined (no await, no microtask) until a batch is full. */
+  add(chunk: Buffer): Promise<void> | undefined {
+    this.batch.push(chunk)
+    this.batched += chunk.length
+    return this.batched >= WRITE_BATCH_BYTES ? this.flush() : undefined
+  }
+
+  /** Starts writing what is gathered once the previous write is done; rejects with a failed write. */
+  async flush(): Promise<void> {
+    await this.inFlight
+    const bufs = this.batch
+    this.batch = []
+    this.batched = 0
+    // Awaited by the next flush or by end(): a failure surfaces there, never unhandled.
+    this.inFlight = writeAll(this.fh, bufs)
+    this.inFlight.catch(() => undefined)
+  }
+
+  /** Writes the rest, then fsyncs the file. */
+  async end(): Promise<void> {
+    await this.flush()
+    await this.inFlight
+    await this.fh.sync()
+  }
+
+  /** Waits for a write still running (before the file is closed after a failure). */
+  async settle(): Promise<void> {
+    await this.inFlight.catch(() => undefined)
+  }
+}
+
+/** writev until every byte is written (a regular file may take fewer bytes than asked). */
+async function writeAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
+  let left = bufs
+  while (left.length > 0) {
+    const {bytesWritten} = await fh.writev(left)
+    let skip = bytesWritten
+    while (left.length > 0 && skip >= left[0].length) {
+      skip -= left[0].length
+      left = left.slice(1)
+    }
+    if (skip > 0) left = [left[0].subarray(skip), ...left.slice(1)]
   }
 }
 
@@ -104,33 +153,38 @@ export async function streamSnapshot(
   // etcd 3.4 leaves the snapshot stream's header empty: bracket the snapshot with local reads.
   const before = await client.keyCount(endpoint, LOCK_PREFIX)
   let after: Promise<{revision: number}> | undefined
+  const fh = await open(path, 'wx', 0o600)
   const call = client.snapshot(endpoint)
-  await pipeline(
-    call,
-    async function* (source: AsyncIterable<{revision: number; remaining: number; blob: Buffer}>) {
-      for await (const chunk of source) {
-        if (total === 0) {
-          total = chunk.remaining + chunk.blob.length
-          after = client.keyCount(endpoint, LOCK_PREFIX).catch(() => ({revision: -1}))
-        }
-        hasher.update(chunk.blob)
-        const now = performance.now()
-        if (onProgress && (now - lastReport > 200 || chunk.remaining === 0)) {
-          lastReport = now
-          const rate = hasher.bytes / Math.max(0.001, (now - started) / 1000)
-          onProgress({
-            bytes: hasher.bytes,
-            total,
-            rateBytesPerSec: rate,
-            etaMs: rate > 0 ? ((total - hasher.bytes) / rate) * 1000 : null,
-          })
-        }
-        yield chunk.blob
+  const out = new BatchedWriter(fh)
+  try {
+    for await (const chunk of call as AsyncIterable<{revision: number; remaining: number; blob: Buffer}>) {
+      if (total === 0) {
+        total = chunk.remaining + chunk.blob.length
+        after = client.keyCount(endpoint, LOCK_PREFIX).catch(() => ({revision: -1}))
       }
-    },
-    createWriteStream(path, {flags: 'wx', mode: 0o600, highWaterMark: 1 << 20}),
-  )
-  await fsyncFile(path)
+      hasher.update(chunk.blob)
+      const now = performance.now()
+      if (onProgress && (now - lastReport > 200 || chunk.remaining === 0)) {
+        lastReport = now
+        const rate = hasher.bytes / Math.max(0.001, (now - started) / 1000)
+        onProgress({
+          bytes: hasher.bytes,
+          total,
+          rateBytesPerSec: rate,
+          etaMs: rate > 0 ? ((total - hasher.bytes) / rate) * 1000 : null,
+        })
+      }
+      const full = out.add(chunk.blob)
+      if (full) await full
+    }
+    await out.end()
+  } catch (error) {
+    call.cancel()
+    throw error
+  } finally {
+    await out.settle()
+    await fh.close()
+  }
   const revisionAfter = (await after)?.revision ?? -1
   return {
     digest: hasher.digest(),
