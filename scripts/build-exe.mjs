@@ -5,10 +5,11 @@
 // blob injected by postject. The package root's files (templates, runbooks, schemas, manifest) go
 // in as one SEA asset; bin/exe/main.js writes them to a cache directory on the first run.
 // Usage: node scripts/build-exe.mjs (after scripts/build.sh), or npm run build:exe
-import {execFileSync, spawnSync} from 'node:child_process'
+import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {createRequire} from 'node:module'
 import {copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -25,6 +26,51 @@ const walk = (dir) =>
     e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
   )
 const rel = (p) => relative(root, p).split(sep).join('/')
+
+/** A free TCP port on 127.0.0.1. */
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const {port} = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
+
+/** A one-member etcd in DIR for the code-cache warm-up, if etcd is installed and serves within 15 s. */
+async function startWarmEtcd(dir) {
+  if (spawnSync('etcd', ['--version'], {stdio: 'ignore'}).status !== 0) return undefined
+  const [client, peer] = [await freePort(), await freePort()]
+  const url = `http://127.0.0.1:${client}`
+  const peerUrl = `http://127.0.0.1:${peer}`
+  const child = spawn(
+    'etcd',
+    [
+      `--name=warm`,
+      `--data-dir=${dir}`,
+      `--listen-client-urls=${url}`,
+      `--advertise-client-urls=${url}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=warm=${peerUrl}`,
+      '--log-level=error',
+    ],
+    {stdio: 'ignore'},
+  )
+  const stop = () => child.kill('SIGKILL')
+  for (const until = Date.now() + 15_000; Date.now() < until && child.exitCode === null;) {
+    const ok = await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false,
+    )
+    if (ok) return {url, stop}
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  stop()
+  console.error('build-exe: etcd did not start: the code cache is made against an endpoint that refuses')
+  return undefined
+}
 
 // 1. The package root's files, with a package.json whose oclif section suits the bundle: commands
 //    come from one (virtual) module, and no plugins are looked up in node_modules.
@@ -236,33 +282,45 @@ await esbuild.build({...common, entryPoints: [join(root, 'bin', 'exe', 'boot.cjs
 
 // 3. The help texts (plain, 80 columns: the environment oclif renders them in at run time for
 //    bin/fast-path.js), then the code cache: the bundle run (by the build's Node, as the executable
-//    will run it) for --version, --help and a health check of an endpoint that refuses, then the
-//    compiled code saved.
+//    will run it) for --version, --help and a health check, then the compiled code saved. The health
+//    check asks a throwaway one-member etcd when the build machine has etcd (with one snapshot saved
+//    first, so the backups probe finds it): the cache then holds the code of a healthy cluster's
+//    check, which is what a cold `health` runs (10–15 ms less than a cache made against an endpoint
+//    that refuses, which holds the retry and error paths instead). Without etcd, that endpoint.
 const warm = mkdtempSync(join(tmpdir(), 'plasmactl-exe-'))
+const etcd = await startWarmEtcd(join(warm, 'etcd'))
 try {
+  const clientUrl = etcd?.url ?? 'http://127.0.0.1:9'
   writeFileSync(
     join(warm, 'config.yaml'),
-    'apiVersion: plasmactl/v1\ncurrent-context: warm\ncontexts:\n  - name: warm\n    environment: lab\n    nodes:\n      - name: n1\n        address: 127.0.0.1\n        roles: [chainfire]\n        chainfire:\n          client-url: http://127.0.0.1:9\n',
+    `apiVersion: plasmactl/v1\ncurrent-context: warm\ncontexts:\n  - name: warm\n    environment: lab\n    nodes:\n      - name: n1\n        address: 127.0.0.1\n        roles: [chainfire]\n        chainfire:\n          client-url: ${clientUrl}\n    snapshots:\n      targets:\n        - file://${join(warm, 'snapshots')}\n`,
   )
-  // health exits non-zero (the endpoint refuses): only the cache file matters.
+  const env = {
+    ...process.env,
+    OCLIF_COLUMNS: '80',
+    NO_COLOR: '1',
+    XDG_CACHE_HOME: join(warm, 'cache'),
+    PLASMACTL_CONFIG: join(warm, 'config.yaml'),
+    PLASMACTL_STATE_DIR: join(warm, 'state'),
+    PLASMACTL_CONTEXT: '',
+    NODE_OPTIONS: '',
+  }
+  // The snapshot the backups probe lists (run without caches: its code is not what health runs).
+  if (etcd && spawnSync(process.execPath, [boot, work, 'run', 'snapshot', 'save'], {env, stdio: 'ignore'}).status !== 0)
+    console.error('build-exe: the warm-up snapshot failed: the code cache holds a check that finds no snapshot')
+  // Without etcd, health exits non-zero (the endpoint refuses): only the cache file matters.
   spawnSync(process.execPath, [boot, work, 'write-caches'], {
     env: {
-      ...process.env,
+      ...env,
       PLASMACTL_EXE_HELP_OUT: join(work, 'help.json'),
-      OCLIF_COLUMNS: '80',
-      NO_COLOR: '1',
       PLASMACTL_EXE_WARMUP: JSON.stringify([['--version'], ['--help'], ['health', '--json']]),
-      XDG_CACHE_HOME: join(warm, 'cache'),
-      PLASMACTL_CONFIG: join(warm, 'config.yaml'),
-      PLASMACTL_STATE_DIR: join(warm, 'state'),
-      PLASMACTL_CONTEXT: '',
-      NODE_OPTIONS: '',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
   statSync(join(work, 'plasmactl.cache'))
   statSync(join(work, 'help.json'))
 } finally {
+  etcd?.stop()
   rmSync(warm, {recursive: true, force: true})
 }
 
