@@ -15,12 +15,18 @@
 //     On a shared 2-core machine at load 6–13 (2026-12-02), runs of 5 × 10 s gave −18.6 %, −3.1 %
 //     and +11.3 % (with the monitor polling every 500 ms: −9.9 %; the workload alone −29.7 %, the
 //     monitor alone −23.3 %, in one session): round-to-round swings (the writer alone from 49 to
-//     212 puts/s) are larger than the effect; measure on a quiet machine.
+//     212 puts/s) are larger than the effect; measure on a quiet machine. Quiet machine (load 1.8 at
+//     the start, 2026-12-02, `bash bench/run.sh drill`, 5 rounds): alone 640/s, beside 306/s + the
+//     workload's 149/s = −28.5 % (rounds −21 to −38 %), the drill's process 27–43 % of a core. By
+//     part (3 rounds each): the monitor alone −2.2 %, the workload alone −32.9 %; the workload without
+//     its watch −29.7 %; with 50 ms pauses (half the workload's operations) −33.0 %. The cost is the
+//     workload's operations on a machine whose 2 cores run the three members, the writer and the drill.
 //  2. the linearizability checker on a history recorded by a drill's workload (OPS operations, 16
 //     clients, no pauses), checked in a fresh process: time and peak RSS. OPS=0 skips it.
 // Usage: node bench/drill.mjs [OPS=100000] [SECONDS=10] [ROUNDS=5]
 //   (DRILL_PARTS=workload or DRILL_PARTS=monitor: only that part beside the writer, to see where a cost is;
-//   DRILL_POLL_MS=N: the monitor polls every N ms instead of a drill's 200)
+//   DRILL_POLL_MS=N: the monitor polls every N ms instead of a drill's 200; DRILL_PAUSE_MS=N: the
+//   workload's clients pause N ms between operations instead of a drill's 10)
 // (node bench/drill.mjs --writer SECONDS PREFIX: one writer process, started by the benchmark itself)
 import {execFileSync, spawn} from 'node:child_process'
 import {rmSync, writeFileSync} from 'node:fs'
@@ -40,6 +46,8 @@ const WRITERS = 4
 const PARTS = process.env.DRILL_PARTS ?? 'both'
 /** DRILL_POLL_MS: the monitor's poll interval (a drill's is 200 ms), to see what the monitor's rate costs. */
 const POLL_MS = Number(process.env.DRILL_POLL_MS ?? 200)
+// The pause between a workload client's operations (a drill's own: 10 ms, src/services/drill/run.ts).
+const PAUSE_MS = Number(process.env.DRILL_PAUSE_MS ?? 10)
 const {loaded, ctx} = await resolveContext({})
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
@@ -111,7 +119,7 @@ async function main() {
 
   /** The writer process beside a drill's workload and monitor: its rate, and the workload's in the same window. */
   async function besideDrill() {
-    const {checker, monitor, workload, t0} = drillParts(4, 10)
+    const {checker, monitor, workload, t0} = drillParts(4, PAUSE_MS)
     const rev = (await client.get(prefix, {count_only: true})).header.revision + 1
     const cpu0 = process.cpuUsage()
     if (PARTS !== 'workload') monitor.start()
