@@ -5,13 +5,12 @@
  */
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {mkdtemp, readFile, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
-import {after, before, describe, it} from 'node:test'
-import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
+import {readFile} from 'node:fs/promises'
+import {before, describe, it} from 'node:test'
+import type {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {run} from '../../src/adapters/exec/index.js'
-import {type CliResult, cliCommand, eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
+import {drillLab} from '../helpers/drill-lab.js'
+import {type CliResult, cliCommand, eventually, type Lab, REPO_ROOT} from '../helpers/lab.js'
 
 let lab: Lab
 let state: string
@@ -28,18 +27,9 @@ async function labDrillRules(): Promise<string[]> {
 }
 
 describe('drill partitions', {concurrency: false}, () => {
-  before(async () => {
-    lab = await startLab({nodes: 3})
-    state = await mkdtemp(join(tmpdir(), 'plasmactl-drill-part-state-'))
-    client = new ChainfireClient({
-      endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl})),
-      commandTimeoutMs: 3000,
-    })
-  })
-  after(async () => {
-    client?.close()
-    await lab?.stop()
-    if (state) await rm(state, {recursive: true, force: true})
+  const d = drillLab('drill-part')
+  before(() => {
+    ;({lab, state, client} = d)
   })
 
   it("lab up runs each node's member in the node's own cgroup v2 group", async () => {

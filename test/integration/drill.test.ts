@@ -10,6 +10,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
+import {drillLab} from '../helpers/drill-lab.js'
 import {type CliResult, eventually, type Lab, startLab} from '../helpers/lab.js'
 
 let lab: Lab
@@ -69,18 +70,9 @@ function assertRehearsalTimeline(svg: string, probes: {status: string}[]): void 
 }
 
 describe('drill', {concurrency: false}, () => {
-  before(async () => {
-    lab = await startLab({nodes: 3})
-    state = await mkdtemp(join(tmpdir(), 'plasmactl-drill-state-'))
-    client = new ChainfireClient({
-      endpoints: lab.nodes.map((n) => ({name: n.name, url: n.clientUrl})),
-      commandTimeoutMs: 3000,
-    })
-  })
-  after(async () => {
-    client?.close()
-    await lab?.stop()
-    if (state) await rm(state, {recursive: true, force: true})
+  const d = drillLab('drill')
+  before(() => {
+    ;({lab, state, client} = d)
   })
 
   it('lists the drills', async () => {
