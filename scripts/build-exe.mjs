@@ -9,10 +9,9 @@ import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {createRequire} from 'node:module'
 import {copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {dirname, join, relative, sep} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 import * as esbuild from 'esbuild'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -27,20 +26,11 @@ const walk = (dir) =>
   )
 const rel = (p) => relative(root, p).split(sep).join('/')
 
-/** A free TCP port on 127.0.0.1. */
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const {port} = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
-
 /** A one-member etcd in DIR for the code-cache warm-up, if etcd is installed and serves within 15 s. */
 async function startWarmEtcd(dir) {
   if (spawnSync('etcd', ['--version'], {stdio: 'ignore'}).status !== 0) return undefined
+  // The CLI's own helper (dist/ is built before this script runs).
+  const {freePort} = await import(pathToFileURL(join(dist, 'adapters', 'exec', 'ports.js')).href)
   const [client, peer] = [await freePort(), await freePort()]
   const url = `http://127.0.0.1:${client}`
   const peerUrl = `http://127.0.0.1:${peer}`

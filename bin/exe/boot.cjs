@@ -70,12 +70,12 @@ function loadChunk(name) {
 
 /**
  * Built-ins that the bundle's dependencies require when they load but use on some paths only:
- * oclif (child_process for the shell's name, readline for flags read from stdin, perf_hooks for its
- * debug timings) and gRPC (tls for https endpoints, http and dns for proxies and host names, zlib
- * for compressed messages). Each is loaded on its first use, not at start: a health check of http
- * endpoints by address never loads them (Node compiles and links some 40 internal modules for them).
+ * readline (oclif: flags read from stdin) and zlib (gRPC: compressed messages). Each is loaded on its
+ * first use, so a cold `health` never compiles them. (Others that oclif and gRPC require, such as
+ * tls, http, dns and child_process, are loaded at start anyway, by http2 itself or by oclif's
+ * platform check: no gain in deferring them.)
  */
-const LAZY_BUILTINS = new Set(['child_process', 'readline', 'perf_hooks', 'tls', 'http', 'https', 'dns', 'zlib'])
+const LAZY_BUILTINS = new Set(['readline', 'zlib'])
 const lazyBuiltins = new Map()
 function lazyBuiltin(id) {
   let proxy = lazyBuiltins.get(id)

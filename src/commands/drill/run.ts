@@ -32,16 +32,9 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
     }),
     hold: Flags.integer({description: 'seconds the fault stays before recovery', default: 5, min: 1, max: 600}),
     baseline: Flags.integer({description: 'seconds of workload before the fault', default: 3, min: 1, max: 600}),
-    after: Flags.integer({
-      description: 'seconds of workload after the failure tolerance is back',
-      default: 3,
-      min: 0,
-      max: 600,
-    }),
+    after: Flags.integer({description: 'seconds of workload once tolerance is back', default: 3, min: 0, max: 600}),
     clients: Flags.integer({description: 'workload clients', default: 4, min: 1, max: 64}),
-    'no-recover': Flags.boolean({
-      description: 'do not run the recovery: the dead-man timer reverts the fault after --hold',
-    }),
+    'no-recover': Flags.boolean({description: 'no recovery: the dead-man timer reverts the fault after --hold'}),
     source: Flags.string({
       description: 'quorum-loss: where the recovery restores from: freshest (default), a node, a snapshot id, latest',
     }),
@@ -53,7 +46,7 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
       description: 'quorum-loss and partition drills: run without a verified snapshot younger than an hour',
     }),
     members: Flags.integer({
-      description: 'restore-rehearsal: members of the throwaway cluster, each restored from the snapshot (default 1)',
+      description: 'restore-rehearsal: size of the throwaway cluster (default 1)',
       min: 1,
       max: 7,
     }),
