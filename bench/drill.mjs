@@ -4,29 +4,29 @@
 //     throughput by more than 10 % beyond the workload itself". A plain writer (WRITERS concurrent
 //     put loops, SECONDS measured after a 1 s warm-up) runs in a process of its own, with its own
 //     gRPC client, as another application of the cluster would. Rounds alternate: the writer alone,
-//     then the writer beside a drill's workload (4 clients, 10 ms pauses, as `drill run` has them)
-//     and monitor (leader/tolerance poll every 200 ms, the health check every 500 ms), no fault;
+//     then the writer beside a drill's workload (DEFAULT_CLIENTS clients at DEFAULT_RATE ops/s, paced on
+//     shared ticks, as `drill run` has them) and monitor (at its pace on a healthy cluster: a look at
+//     the members a second, the health check every five; src/services/drill/monitor.ts), no fault;
 //     alone, beside, … ROUNDS times each, so a machine getting busier or quieter shifts both alike.
 //     Compared as the issue states it: (the writer's rate beside the drill + the workload's own
-//     acknowledged writes in the same window) against the writer's rate alone, medians of the rounds.
-//     The 1-minute load average is printed before every round (other work on the machine skews
-//     every number; the medians and the interleaving are what keep the comparison fair), and the
-//     CPU the drill's own process used (the workload, monitor and health checks: % of one core).
-//     On a shared 2-core machine at load 6–13 (2026-12-02), runs of 5 × 10 s gave −18.6 %, −3.1 %
-//     and +11.3 % (with the monitor polling every 500 ms: −9.9 %; the workload alone −29.7 %, the
-//     monitor alone −23.3 %, in one session): round-to-round swings (the writer alone from 49 to
-//     212 puts/s) are larger than the effect; measure on a quiet machine. Quiet machine (load 1.8 at
-//     the start, 2026-12-02, `bash bench/run.sh drill`, 5 rounds): alone 640/s, beside 306/s + the
-//     workload's 149/s = −28.5 % (rounds −21 to −38 %), the drill's process 27–43 % of a core. By
-//     part (3 rounds each): the monitor alone −2.2 %, the workload alone −32.9 %; the workload without
-//     its watch −29.7 %; with 50 ms pauses (half the workload's operations) −33.0 %. The cost is the
-//     workload's operations on a machine whose 2 cores run the three members, the writer and the drill.
+//     acknowledged writes in the same window) against the writer's rate alone, medians of the rounds;
+//     and with every operation of the workload counted as its own (its CAS and linearizable reads
+//     are the workload too). The 1-minute load average is printed before every round (other work on
+//     the machine skews every number; the medians and the interleaving are what keep the comparison
+//     fair), and the CPU the drill's own process used (the workload, monitor and health checks: % of
+//     one core). Quiet machine, 2 cores, the writer, the drill and the three members on it
+//     (2026-12-02, 5 rounds): paced at 50 ops/s, 8 clients: alone 784/s, beside 667/s + the
+//     workload's 33 writes/s = -10.7 % (every operation counted: -8.6 %); rounds -7 to -17 %. The
+//     first version (4 clients each pausing 10 ms, about 220 ops/s, the monitor at its fault pace
+//     throughout) measured -28.5 %. By part, paced: the workload at 100 ops/s -13 to -15 %, at 50
+//     ops/s with 4 clients -15 %, with 8 -11 %; the monitor at its healthy-cluster pace -3 to -8 %.
+//     Rounds swing by ±5 %: read the per-round figures beside the medians.
 //  2. the linearizability checker on a history recorded by a drill's workload (OPS operations, 16
 //     clients, no pauses), checked in a fresh process: time and peak RSS. OPS=0 skips it.
 // Usage: node bench/drill.mjs [OPS=100000] [SECONDS=10] [ROUNDS=5]
 //   (DRILL_PARTS=workload or DRILL_PARTS=monitor: only that part beside the writer, to see where a cost is;
-//   DRILL_POLL_MS=N: the monitor polls every N ms instead of a drill's 200; DRILL_PAUSE_MS=N: the
-//   workload's clients pause N ms between operations instead of a drill's 10)
+//   DRILL_RATE=N, DRILL_CLIENTS=N: the workload's --rate and --clients; DRILL_WRITERS=N: the writer's
+//   put loops, default 4; DRILL_CLOSE=1: the monitor at its fault pace, DRILL_POLL_MS=N its poll)
 // (node bench/drill.mjs --writer SECONDS PREFIX: one writer process, started by the benchmark itself)
 import {execFileSync, spawn} from 'node:child_process'
 import {rmSync, writeFileSync} from 'node:fs'
@@ -38,16 +38,19 @@ import {chainfireClientFor} from '../dist/adapters/chainfire/index.js'
 import {resolveContext} from '../dist/config/context.js'
 import {HealthChecker} from '../dist/services/health/index.js'
 import {ClusterMonitor} from '../dist/services/drill/monitor.js'
+import {DEFAULT_CLIENTS, DEFAULT_RATE, workloadInterval} from '../dist/services/drill/run.js'
 import {Workload} from '../dist/services/drill/workload.js'
 import {median} from './lib.mjs'
 
-const WRITERS = 4
+const WRITERS = Number(process.env.DRILL_WRITERS ?? 4)
 /** DRILL_PARTS=workload or monitor runs only that part of the drill beside the writer (where the cost is). */
 const PARTS = process.env.DRILL_PARTS ?? 'both'
-/** DRILL_POLL_MS: the monitor's poll interval (a drill's is 200 ms), to see what the monitor's rate costs. */
+/** DRILL_POLL_MS: the monitor's poll interval at its fault pace (a drill's is 200 ms; DRILL_CLOSE=1 uses it). */
 const POLL_MS = Number(process.env.DRILL_POLL_MS ?? 200)
-// The pause between a workload client's operations (a drill's own: 10 ms, src/services/drill/run.ts).
-const PAUSE_MS = Number(process.env.DRILL_PAUSE_MS ?? 10)
+// The workload's operations per second, all clients together (a drill's own: --rate, default DEFAULT_RATE).
+const RATE = Number(process.env.DRILL_RATE ?? DEFAULT_RATE)
+// The workload's clients (a drill's own: --clients, default DEFAULT_CLIENTS).
+const CLIENTS = Number(process.env.DRILL_CLIENTS ?? DEFAULT_CLIENTS)
 const {loaded, ctx} = await resolveContext({})
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
@@ -106,23 +109,24 @@ async function main() {
   }
 
   let runs = 0
-  function drillParts(clients, pauseMs) {
+  function drillParts(clients, intervalMs) {
     // Each drill's keys are fresh, as a real drill's (its run id): registers start out absent.
     const keyPrefix = `${prefix}d${++runs}/`
     const t0 = performance.now()
     const now = () => performance.now() - t0
     const checker = new HealthChecker({loaded, ctx, reporter: silent, timeoutMs: 1000, components: ['chainfire']})
     const monitor = new ClusterMonitor(client, checker, now, POLL_MS)
-    const workload = new Workload({client, prefix: keyPrefix, clients, keys: 8, pauseMs, opTimeoutMs: 2000, now})
+    const workload = new Workload({client, prefix: keyPrefix, clients, keys: 8, intervalMs, opTimeoutMs: 2000, now})
     return {checker, monitor, workload, t0}
   }
 
   /** The writer process beside a drill's workload and monitor: its rate, and the workload's in the same window. */
   async function besideDrill() {
-    const {checker, monitor, workload, t0} = drillParts(4, PAUSE_MS)
+    const {checker, monitor, workload, t0} = drillParts(CLIENTS, workloadInterval(CLIENTS, RATE))
     const rev = (await client.get(prefix, {count_only: true})).header.revision + 1
     const cpu0 = process.cpuUsage()
     if (PARTS !== 'workload') monitor.start()
+    if (process.env.DRILL_CLOSE === '1') monitor.closely()
     if (PARTS !== 'monitor') workload.start(rev)
     const w = await writerProcess()
     const cpu = process.cpuUsage(cpu0)
@@ -136,6 +140,8 @@ async function main() {
       writes: w.rate,
       drillWrites: perSecond(inWindow.filter((o) => o.kind !== 'read' && (o.kind !== 'cas' || o.applied)).length),
       drillReads: perSecond(inWindow.filter((o) => o.kind === 'read').length),
+      // Every operation of the workload the members served (reads and CAS that did not apply too).
+      drillOps: perSecond(inWindow.length),
       // CPU of this process (the workload, the monitor, the health checks) per second of the round.
       cpuPercent: ((cpu.user + cpu.system) / 1000 / (w.to - t0)) * 100,
     }
@@ -152,19 +158,31 @@ async function main() {
     beside.push(await besideDrill())
     const b = beside.at(-1)
     console.log(
-      `round ${i + 1}: alone ${alone.at(-1).toFixed(0)}/s (load ${la}); beside the drill ${b.writes.toFixed(0)}/s + the workload's ${b.drillWrites.toFixed(0)} writes/s (${b.drillReads.toFixed(0)} reads/s), the drill's process ${b.cpuPercent.toFixed(0)} % of a core (load ${lb})`,
+      `round ${i + 1}: alone ${alone.at(-1).toFixed(0)}/s (load ${la}); beside the drill ${b.writes.toFixed(0)}/s + the workload's ${b.drillWrites.toFixed(0)} writes/s (${b.drillOps.toFixed(0)} ops/s in all), the drill's process ${b.cpuPercent.toFixed(0)} % of a core (load ${lb})`,
     )
   }
   const a = median(alone)
   const w = median(beside.map((b) => b.writes))
   const d = median(beside.map((b) => b.drillWrites))
   const total = median(beside.map((b) => b.writes + b.drillWrites))
+  const served = median(beside.map((b) => b.writes + b.drillOps))
+  const o = median(beside.map((b) => b.drillOps))
+  const pct = (x) => `${((x / a - 1) * 100).toFixed(1)} %`
   console.log(
-    `write throughput (a writer process of ${WRITERS} put loops, ${seconds}s, median of ${rounds} interleaved rounds, load ${load()} now): alone ${a.toFixed(0)}/s; beside a drill's workload and monitor ${w.toFixed(0)}/s + the workload's own ${d.toFixed(0)}/s = ${total.toFixed(0)}/s (median of the sums): ${((total / a - 1) * 100).toFixed(1)} % vs alone (goal: no worse than -10 %)`,
+    `write throughput (a writer process of ${WRITERS} put loops, ${seconds}s, median of ${rounds} interleaved rounds, workload ${RATE} ops/s, load ${load()} now): alone ${a.toFixed(0)}/s; beside a drill's workload and monitor ${w.toFixed(0)}/s`,
+  )
+  console.log(
+    `  + the workload's own writes (${d.toFixed(0)}/s) = ${total.toFixed(0)}/s: ${pct(total)} vs alone (goal: no worse than -10 %)`,
+  )
+  console.log(
+    `  + every operation of the workload (${o.toFixed(0)}/s: writes, CAS, linearizable reads) = ${served.toFixed(0)}/s: ${pct(served)} vs alone`,
   )
   // Each round against the alone round before it: how far apart the rounds are says how far to trust the medians.
   const perRound = beside.map((b, i) => (((b.writes + b.drillWrites) / alone[i] - 1) * 100).toFixed(0))
-  console.log(`round by round (beside vs the alone round before it): ${perRound.join(', ')} %`)
+  const perRoundOps = beside.map((b, i) => (((b.writes + b.drillOps) / alone[i] - 1) * 100).toFixed(0))
+  console.log(
+    `round by round (beside vs the alone round before it): ${perRound.join(', ')} % (every operation counted: ${perRoundOps.join(', ')} %)`,
+  )
   if (targetOps > 0) await checkerBench(targetOps, {client, prefix, drillParts})
   await client.deletePrefix(prefix)
   client.close()

@@ -100,6 +100,9 @@ describe('drill', {concurrency: false}, () => {
     assert.ok(d.measures.electionSeconds < 10)
     assert.equal(d.recovery.method, 'runbook chainfire/restart-node')
     assert.ok(await lab.memberPid(d.fault.node), 'the killed member runs again')
+    // The workload is paced (default 8 clients, 50 ops/s), not a closed loop at whatever the cluster takes.
+    assert.deepEqual([d.workload.clients, d.workload.rate], [8, 50])
+    assert.ok(d.workload.operations <= 50 * d.timeline.end + 16, JSON.stringify(d.workload))
     assert.equal(d.checks.watch.ok, true)
     // The journal: a drill run, with fault and recovery steps.
     const events = (await readFile(d.journal, 'utf8'))
@@ -179,9 +182,23 @@ describe('drill', {concurrency: false}, () => {
 
   it('rolling restart under load: every member restarted by the runbook, none lost, linearizable, measured per member; pass', async () => {
     const before = await Promise.all(lab.nodes.map((n) => lab.memberPid(n.name)))
-    const r = await drill(['run', 'rolling-restart', '--baseline', '2', '--after', '1', '--clients', '3', '--json'])
+    const r = await drill([
+      'run',
+      'rolling-restart',
+      '--baseline',
+      '2',
+      '--after',
+      '1',
+      '--clients',
+      '3',
+      '--rate',
+      '30',
+      '--json',
+    ])
     assert.equal(r.exitCode, 0, why(r))
     const d = r.json.data
+    assert.deepEqual([d.workload.clients, d.workload.rate], [3, 30])
+    assert.ok(d.workload.operations <= 30 * d.timeline.end + 6, JSON.stringify(d.workload))
     assert.equal(d.verdict, 'pass')
     assert.equal(d.recovery.method, 'runbook chainfire/rolling-restart')
     assert.equal(d.recovery.status, 'ok')

@@ -4,7 +4,7 @@ import {resolveContext} from '../../config/context.js'
 import {RefusedError, setExitCode} from '../../errors.js'
 import {renderDrillSummary} from '../../output/drill.js'
 import {confirmProductionDrill} from '../../prompts/drill.js'
-import {runDrill} from '../../services/drill/run.js'
+import {DEFAULT_CLIENTS, DEFAULT_RATE, runDrill} from '../../services/drill/run.js'
 import type {DrillResult} from '../../services/drill/types.js'
 
 export default class DrillRun extends BaseCommand<typeof DrillRun> {
@@ -33,7 +33,8 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
     hold: Flags.integer({description: 'seconds the fault stays before recovery', default: 5, min: 1, max: 600}),
     baseline: Flags.integer({description: 'seconds of workload before the fault', default: 3, min: 1, max: 600}),
     after: Flags.integer({description: 'seconds of workload once tolerance is back', default: 3, min: 0, max: 600}),
-    clients: Flags.integer({description: 'workload clients', default: 4, min: 1, max: 64}),
+    clients: Flags.integer({description: 'workload clients', default: DEFAULT_CLIENTS, min: 1, max: 64}),
+    rate: Flags.integer({description: 'workload operations per second (all clients)', default: DEFAULT_RATE, min: 1}),
     'no-recover': Flags.boolean({description: 'no recovery: the dead-man timer reverts the fault after --hold'}),
     source: Flags.string({
       description: 'quorum-loss: where the recovery restores from: freshest (default), a node, a snapshot id, latest',
@@ -45,11 +46,7 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
     'no-snapshot': Flags.boolean({
       description: 'quorum-loss and partition drills: run without a verified snapshot younger than an hour',
     }),
-    members: Flags.integer({
-      description: 'restore-rehearsal: size of the throwaway cluster (default 1)',
-      min: 1,
-      max: 7,
-    }),
+    members: Flags.integer({description: 'restore-rehearsal: throwaway cluster size (default 1)', min: 1, max: 7}),
     'report-dir': Flags.string({description: 'where the report goes (default $STATE/drills/RUN_ID)'}),
     'allow-production': Flags.boolean({
       description: 'allow a drill on a production context (the context name must also be typed at a prompt)',
@@ -74,6 +71,7 @@ export default class DrillRun extends BaseCommand<typeof DrillRun> {
       holdSeconds: f.hold,
       afterSeconds: f.after,
       clients: f.clients,
+      rate: f.rate,
       recover: !f['no-recover'],
       productionConfirmed,
       reportDir: f['report-dir'],

@@ -21,16 +21,23 @@ export interface HealthSample {
 }
 
 /**
- * Polls the cluster while a drill runs: leader and failure tolerance every POLL ms (each member
- * asked directly), and the product's own health check every half second.
+ * Polls the cluster while a drill runs: leader and failure tolerance (each member asked directly:
+ * its status, and a linearizable read when its view changed or once a second), and the product's
+ * own health check. Every POLL ms and every half second while a fault is on (closely()), once a
+ * second and every five seconds on a healthy cluster.
  */
 export class ClusterMonitor {
   readonly samples: ClusterSample[] = []
   readonly health: HealthSample[] = []
   private stopped = false
+  /** Watching closely (a fault is on): the fast pace. */
+  private close = false
+  private readonly wakers = new Set<() => void>()
   private loops: Promise<void>[] = []
   /** Member id (hex) → member name, learned from the members' own status answers. */
   private readonly names = new Map<string, string>()
+  /** Member name → its last successful linearizable read: when, and the term and leader it saw then. */
+  private readonly proofs = new Map<string, {at: number; term: number; leader: string}>()
 
   constructor(
     private readonly client: ChainfireClient,
@@ -51,9 +58,24 @@ export class ClusterMonitor {
         try {
           const s = await this.client.status(ep, timeout)
           this.names.set(s.header.memberId, ep.name)
-          await this.client.linearizableRead(ep, timeout)
+          // A linearizable read proves that the member serves (it reaches a quorum and has applied
+          // what is committed). It costs the members a ReadIndex round each time, so it is asked
+          // when the member's view changed since its last proof (it answered after failing, or its
+          // term or leader moved: every election, partition or restart does that) and otherwise
+          // once a second while a fault is on, once every five seconds on a healthy cluster.
+          const proof = this.proofs.get(ep.name)
+          if (
+            !proof ||
+            proof.term !== s.raftTerm ||
+            proof.leader !== s.leader ||
+            t - proof.at >= (this.close ? CONFIRM_EVERY_MS : STEADY_CONFIRM_EVERY_MS)
+          ) {
+            await this.client.linearizableRead(ep, timeout)
+            this.proofs.set(ep.name, {at: t, term: s.raftTerm, leader: s.leader})
+          }
           return {leader: s.leader, healthy: true}
         } catch {
+          this.proofs.delete(ep.name)
           return undefined
         }
       }),
@@ -78,8 +100,7 @@ export class ClusterMonitor {
         while (!this.stopped) {
           const started = this.now()
           this.samples.push(await this.sample())
-          const left = this.pollMs - (this.now() - started)
-          if (left > 0) await sleep(left)
+          await this.pause((this.close ? this.pollMs : STEADY_POLL_MS) - (this.now() - started))
         }
       })(),
       (async () => {
@@ -88,11 +109,39 @@ export class ClusterMonitor {
           const r = await this.checker.check().catch(() => ({status: 'unknown'}))
           this.health.push({started, t: this.now(), status: r.status})
           // A full health check costs more than a status call: at most one every HEALTH_EVERY_MS.
-          const left = HEALTH_EVERY_MS - (this.now() - started)
-          if (left > 0) await sleep(left)
+          await this.pause((this.close ? HEALTH_EVERY_MS : STEADY_HEALTH_EVERY_MS) - (this.now() - started))
         }
       })(),
     )
+  }
+
+  /**
+   * From now until relax(): a sample every POLL ms and a health check every HEALTH_EVERY_MS, both
+   * starting at once. A drill watches this closely from its fault until the failure tolerance is
+   * back (what it measures); before and after, on a healthy cluster, it looks once a second and runs
+   * the health check every five, so that watching costs the cluster little.
+   */
+  closely(): void {
+    this.close = true
+    for (const wake of [...this.wakers]) wake()
+  }
+
+  relax(): void {
+    this.close = false
+  }
+
+  /** Sleeps MS, or less when closely() or stop() is called meanwhile. */
+  private pause(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer)
+        this.wakers.delete(wake)
+        resolve()
+      }
+      const timer = setTimeout(wake, ms)
+      this.wakers.add(wake)
+    })
   }
 
   /** Samples until every member is healthy and the cluster can lose one (up to WITHINMS); the last sample. */
@@ -107,6 +156,7 @@ export class ClusterMonitor {
 
   async stop(): Promise<void> {
     this.stopped = true
+    for (const wake of [...this.wakers]) wake()
     await Promise.all(this.loops)
   }
 
@@ -128,4 +178,10 @@ export class ClusterMonitor {
 }
 
 const HEALTH_EVERY_MS = 500
+/** The pace on a healthy cluster (before the fault, after the recovery): a sample a second, a health check every five. */
+const STEADY_POLL_MS = 1000
+const STEADY_HEALTH_EVERY_MS = 5000
+/** A member whose view did not change still proves it serves (a linearizable read) this often. */
+const CONFIRM_EVERY_MS = 1000
+const STEADY_CONFIRM_EVERY_MS = 5000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

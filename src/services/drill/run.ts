@@ -34,6 +34,13 @@ export interface DrillRunOptions {
   holdSeconds: number
   afterSeconds: number
   clients: number
+  /**
+   * Workload operations per second, all clients together (each iteration is two: a sequenced write
+   * and a register operation). A drill proves correctness under faults, not capacity: a paced
+   * workload, as etcd's robustness tests and Jepsen run theirs, leaves the cluster's capacity to
+   * its applications. Default DEFAULT_RATE.
+   */
+  rate?: number
   recover: boolean
   /** --allow-production and the context name typed: a production context may be drilled. */
   productionConfirmed: boolean
@@ -49,6 +56,16 @@ export interface DrillRunOptions {
   rtoTimeoutSeconds?: number
   /** restore-rehearsal: members of the throwaway cluster (default 1). */
   members?: number
+}
+
+/** Workload operations per second (all clients) unless --rate says otherwise. */
+export const DEFAULT_RATE = 50
+/** Workload clients unless --clients says otherwise. */
+export const DEFAULT_CLIENTS = 8
+
+/** The ms between a client's iterations (two operations each) so that CLIENTS together make RATE ops/s. */
+export function workloadInterval(clients: number, rate: number): number {
+  return (clients * 2 * 1000) / rate
 }
 
 function drillsDir(): string {
@@ -242,8 +259,10 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     )
 
     const startRevision = (await client.get(prefix, {count_only: true})).header.revision + 1
-    const workload = new Workload({client, prefix, clients: o.clients, keys: 8, pauseMs: 10, opTimeoutMs: 2000, now})
+    const intervalMs = workloadInterval(o.clients, o.rate ?? DEFAULT_RATE)
+    const workload = new Workload({client, prefix, clients: o.clients, keys: 8, intervalMs, opTimeoutMs: 2000, now})
     monitor.start()
+    const workloadStartedAt = now()
     workload.start(startRevision)
     // Idempotent: on the normal path they are stopped before the checks.
     cleanups.unshift(
@@ -251,7 +270,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       () => monitor.stop(),
     )
     o.reporter.info(
-      `drill ${spec.name} (run ${runId}): workload of ${o.clients} clients on ${prefix}; baseline ${o.baselineSeconds}s`,
+      `drill ${spec.name} (run ${runId}): workload of ${o.clients} clients, ${o.rate ?? DEFAULT_RATE} ops/s, on ${prefix}; baseline ${o.baselineSeconds}s`,
     )
     await sleep(o.baselineSeconds * 1000)
 
@@ -273,6 +292,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       target: victimNames,
       data: {kind: spec.fault, deadManSeconds: deadMan},
     })
+    monitor.closely()
     const faultAt = now()
     for (const v of victims)
       live.applied.push({
@@ -325,6 +345,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       error: recoveryStatus === 'ok' ? undefined : recoveryStatus,
     })
     const rtoAt = await monitor.waitTolerance(pre.failureTolerance, faultAt, (o.rtoTimeoutSeconds ?? 120) * 1000)
+    monitor.relax()
     o.reporter.info(
       rtoAt === null
         ? 'failure tolerance did not come back in time'
@@ -332,6 +353,7 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
     )
     const afterFrom = rtoAt ?? recoveredAt
     await sleep(o.afterSeconds * 1000)
+    const workloadStoppedAt = now()
     await workload.stop()
     await monitor.stop()
     const end = now()
@@ -460,6 +482,12 @@ export async function runDrill(o: DrillRunOptions): Promise<DrillResult> {
       measures,
       slo,
       checks: {...checks, ackedSequencedWrites: seqAcked.length},
+      workload: {
+        clients: o.clients,
+        rate: o.rate ?? DEFAULT_RATE,
+        operations: ops.length,
+        opsPerSecond: Math.round((ops.length / ((workloadStoppedAt - workloadStartedAt) / 1000)) * 10) / 10,
+      },
       timeline: {
         faultAt: secs(faultAt)!,
         revertedAt: secs(recoveredAt)!,

@@ -102,6 +102,8 @@ export interface DrillResult {
   rehearsal?: RehearsalDetails
   slo?: SloResult[]
   checks?: HistoryChecks & {ackedSequencedWrites: number}
+  /** The workload as asked (--clients, --rate) and as it ran: operations it recorded, per second of its run. */
+  workload?: {clients: number; rate: number; operations: number; opsPerSecond: number}
   /** Seconds since the drill started. */
   timeline?: {faultAt: number; revertedAt: number; recoveredAt: number | null; end: number}
   samples?: ClusterSample[]

@@ -42,8 +42,13 @@ export interface WorkloadOptions {
   clients: number
   /** Shared register keys. */
   keys: number
-  /** Pause between a client's operations. */
-  pauseMs: number
+  /**
+   * A client starts an iteration (a sequenced write, then one register operation) every INTERVALMS,
+   * on ticks all clients share, so their operations reach the members together and the members
+   * batch them as they batch any concurrent load (raft proposals, ReadIndex). A tick that passed
+   * while an operation was still running is skipped, not made up. 0: back to back.
+   */
+  intervalMs: number
   opTimeoutMs: number
   /** The drill's clock (ms since it started). */
   now: () => number
@@ -114,6 +119,16 @@ export class Workload {
     }
   }
 
+  /** Waits for the next shared tick after now (the clients' iterations start together). */
+  private async nextTick(): Promise<void> {
+    const every = this.o.intervalMs
+    if (every <= 0) return
+    const since = performance.now() - this.ticks0
+    await sleep(Math.ceil((since + 1) / every) * every - since)
+  }
+
+  private readonly ticks0 = performance.now()
+
   private async runClient(client: number): Promise<void> {
     const endpoints = this.o.client.endpoints
     let at = client % endpoints.length
@@ -121,7 +136,9 @@ export class Workload {
     for (let seq = 1; !this.stopped; seq++) {
       const ep = endpoints[at]
       const results = [await this.seqWrite(client, ep, seq)]
-      const key = `r${(client + seq) % this.o.keys}`
+      // Two clients share a register at each tick: concurrent operations on one key are what the
+      // linearizability check has something to decide about.
+      const key = `r${(seq + (client >> 1)) % this.o.keys}`
       const mine = `c${client}-${seq}`
       const seen = lastSeen.get(key)
       const pick = seq % 3
@@ -150,7 +167,8 @@ export class Workload {
       if (results.some((r) => r.outcome !== 'ok')) {
         at = (at + 1) % endpoints.length
         await sleep(50)
-      } else if (this.o.pauseMs > 0) await sleep(this.o.pauseMs)
+      }
+      await this.nextTick()
     }
   }
 
