@@ -14,13 +14,16 @@
 //     are the workload too). The 1-minute load average is printed before every round (other work on
 //     the machine skews every number; the medians and the interleaving are what keep the comparison
 //     fair), and the CPU the drill's own process used (the workload, monitor and health checks: % of
-//     one core). Quiet machine, 2 cores, the writer, the drill and the three members on it
-//     (2026-12-02, 5 rounds): paced at 50 ops/s, 8 clients: alone 784/s, beside 667/s + the
-//     workload's 33 writes/s = -10.7 % (every operation counted: -8.6 %); rounds -7 to -17 %. The
-//     first version (4 clients each pausing 10 ms, about 220 ops/s, the monitor at its fault pace
-//     throughout) measured -28.5 %. By part, paced: the workload at 100 ops/s -13 to -15 %, at 50
-//     ops/s with 4 clients -15 %, with 8 -11 %; the monitor at its healthy-cluster pace -3 to -8 %.
-//     Rounds swing by ±5 %: read the per-round figures beside the medians.
+//     one core). `bash bench/run.sh drill` on a fresh clone and a fresh lab, 2 cores running the
+//     writer, the drill and the three members (2026-12-02, 5 rounds each, two runs): paced at 50
+//     ops/s, 8 clients: alone 732/s, beside 674/s + the workload's 33 writes/s = -3.5 % (every
+//     operation counted: -1.2 %), rounds -0 to -10 %; second run -4.4 % (-1.9 %), rounds +3 to -17 %.
+//     On a lab aged by earlier runs (hundreds of thousands of revisions, no compaction): -10.7 %
+//     (-8.6 %). The first version (4 clients each pausing 10 ms, about 220 ops/s, the monitor at its
+//     fault pace throughout) measured -28.5 % on a fresh lab. By part, paced, on the aged lab: the
+//     workload -5.7 % (-2.7 %), the monitor at its healthy-cluster pace 0.4 % (rounds -13 to +2 %,
+//     2 % of a core); at 100 ops/s the workload cost -13 to -15 %. Rounds swing by ±7 %: read the
+//     per-round figures beside the medians.
 //  2. the linearizability checker on a history recorded by a drill's workload (OPS operations, 16
 //     clients, no pauses), checked in a fresh process: time and peak RSS. OPS=0 skips it.
 // Usage: node bench/drill.mjs [OPS=100000] [SECONDS=10] [ROUNDS=5]
