@@ -119,6 +119,24 @@ export default defineConfig([
   },
   ...LAYERS.map(layerRule),
   {
+    // The fast path exists to run without oclif: neither oclif nor anything that loads it.
+    files: ['src/fast/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{name: '@oclif/core', message: 'src/fast runs without oclif (ARCHITECTURE.md)'}],
+          patterns: [
+            {
+              regex: '^(\\.\\.?/)+(.*/)?(commands|prompts|hooks)/|base-command',
+              message: 'src/fast runs without oclif: no commands, prompts, hooks or BaseCommand (ARCHITECTURE.md)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/errors.ts'],
     rules: {'no-restricted-properties': 'off'},
   },

@@ -27,7 +27,12 @@ const fast = fastOutput(process.argv.slice(2), () =>
   JSON.parse(readFileSync(new URL('../dist/help.json', import.meta.url), 'utf8')),
 )
 if (fast === undefined) {
-  const {execute} = await import('@oclif/core')
-  await execute({dir: import.meta.url})
+  // A plain `health` without oclif (src/fast/health.ts); anything else, or any error, oclif runs.
+  const argv = process.argv.slice(2)
+  const done = argv[0] === 'health' && (await (await import('../dist/fast/health.js')).runFastHealth(argv))
+  if (!done) {
+    const {execute} = await import('@oclif/core')
+    await execute({dir: import.meta.url})
+  }
   exitWhenDone()
 } else process.stdout.write(fast)

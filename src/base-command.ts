@@ -2,7 +2,7 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 import {errorLocation, EXIT, type ExitName, exitNameOf, exitNameOfSignal, PlasmaError, setExitCode} from './errors.js'
 import {suggestCommands} from './hooks/command-not-found.js'
 import {errorEnvelope, successEnvelope} from './output/envelope.js'
-import {jsonLogLine} from './output/log.js'
+import {commandReporter} from './output/log.js'
 import {LISTED_REFUSAL_HINT, renderRefusal} from './output/refusal.js'
 import {Redactor} from './runbook/template.js'
 import type {Reporter} from './services/reporter.js'
@@ -146,22 +146,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * ({"ts","level","command","pid","msg"}), and warnings also fill the envelope's `warnings`.
    */
   protected reporter(): Reporter {
-    const debug = Boolean(this.flags?.debug)
-    const write = (level: 'info' | 'warn' | 'debug', msg: string) => {
-      if (this.jsonEnabled())
-        process.stderr.write(`${jsonLogLine(level, this.redact(msg), this.id?.replaceAll(':', ' ') ?? '')}\n`)
-      else this.logToStderr(level === 'info' ? msg : `${level === 'warn' ? 'warning' : 'debug'}: ${msg}`)
-    }
-    return this.collectWarnings({
-      info: (msg) => write('info', msg),
-      warn: (msg) => write('warn', msg),
-      debug: (msg) => {
-        if (debug) write('debug', msg)
-      },
+    return commandReporter({
+      json: this.jsonEnabled(),
+      command: this.id?.replaceAll(':', ' ') ?? '',
+      debug: Boolean(this.flags?.debug),
+      warnings: this.warnings,
+      text: (line) => this.logToStderr(line),
+      redact: (msg) => this.redact(msg),
     })
   }
 
-  /** A reporter built elsewhere (a log-file reporter) whose warnings also fill the envelope's `warnings`. */
   protected collectWarnings(reporter: Reporter): Reporter {
     return {
       ...reporter,
@@ -172,7 +166,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
   }
 
-  /** Wraps results in the stable envelope; the exit code was set by the command (partial failure). */
   protected override toSuccessJson(result: unknown): unknown {
     const exitCode = Number(process.exitCode ?? 0)
     const status = (result as {status?: unknown})?.status

@@ -6,7 +6,6 @@
 import {existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {homedir, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
-import {Config, execute} from '@oclif/core'
 import {modules} from 'plasmactl:modules'
 import {exitWhenDone} from '../exit-when-done.js'
 
@@ -75,6 +74,7 @@ async function main() {
   // each, output muted.
   const helpOut = process.env.PLASMACTL_EXE_HELP_OUT
   if (helpOut) {
+    const {Config} = await import('@oclif/core')
     const {renderHelpTexts} = await import('../../dist/output/help-texts.js')
     writeFileSync(helpOut, JSON.stringify(await renderHelpTexts(await Config.load({root}))))
   }
@@ -82,12 +82,19 @@ async function main() {
   if (warmup) {
     const write = process.stdout.write
     process.stdout.write = () => true
-    for (const args of JSON.parse(warmup)) await execute({args, loadOptions: {root}})
+    for (const args of JSON.parse(warmup)) await run(args, root)
     process.stdout.write = write
     return
   }
-  await execute({loadOptions: {root}})
+  await run(process.argv.slice(2), root)
   exitWhenDone()
+}
+
+/** A plain `health` without oclif (src/fast/health.ts, the code cache warmed on it); anything else, oclif. */
+async function run(args, root) {
+  if (args[0] === 'health' && (await (await import('../../dist/fast/health.js')).runFastHealth(args))) return
+  const {execute} = await import('@oclif/core')
+  await execute({args, loadOptions: {root}})
 }
 
 function start() {

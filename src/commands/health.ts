@@ -5,7 +5,7 @@ import {parseTimeout} from '../config/duration.js'
 import {exitNameForStatus, setExitCode} from '../errors.js'
 import {renderHealth, watchEvents} from '../output/health.js'
 import {renderHealthPrometheus} from '../output/prometheus.js'
-import {checkHealth, type HealthReport, type HealthWatchEnd, watchHealth} from '../services/health/index.js'
+import {type HealthReport, type HealthWatchEnd, healthOnce, watchHealth} from '../services/health/index.js'
 
 export default class Health extends BaseCommand<typeof Health> {
   static override summary = 'Check every component of the cluster and say plainly what is wrong'
@@ -39,6 +39,7 @@ export default class Health extends BaseCommand<typeof Health> {
   }
 
   public async run(): Promise<HealthReport | HealthWatchEnd> {
+    if (!this.flags.watch) return healthOnce(this.flags, this.reporter())
     const {loaded, ctx} = await resolveContext(this.flags)
     const opts = {
       loaded,
@@ -46,11 +47,6 @@ export default class Health extends BaseCommand<typeof Health> {
       reporter: this.reporter(),
       timeoutMs: parseTimeout(this.flags.timeout, '--timeout'),
       components: this.flags.component,
-    }
-    if (!this.flags.watch) {
-      const report = await checkHealth(opts)
-      setExitCode(exitNameForStatus(report.status))
-      return report
     }
     const interval = parseTimeout(this.flags.interval, '--interval')
     const stop = this.stopOnSignal()

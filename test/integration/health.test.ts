@@ -72,6 +72,33 @@ describe('health against a real 3-node lab', () => {
     assert.equal(d.members.filter((m: {leader: boolean}) => m.leader).length, 1)
   })
 
+  it('a plain health check (run without oclif, src/fast/health.ts) prints what oclif prints, errors included', async () => {
+    // Numbers (latencies, ages, raft indexes) move between two checks; everything else must match.
+    const mask = (text: string) =>
+      text
+        .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'T')
+        // The newest snapshot's age: its unit (923ms, 1.2s) changes where the table cuts the line.
+        .replace(/[\d.]+(ms|s|m|h|d) old[^\n"]*/g, 'AGE')
+        .replace(/"pid":\d+/g, '"pid":P')
+        .replace(/\d+(\.\d+)?/g, 'N')
+    for (const args of [
+      ['health', '--json'],
+      ['health'],
+      ['health', '-o', 'wide', '--timeout', '2s'],
+      ['health', '--json', '--context=lab'],
+      ['health', '--json', '--context', 'nope'],
+      ['health', '--timeout', '0s'],
+      ['health', '--json', '--config', join(lab.dir, 'missing.yaml')],
+    ]) {
+      const fast = await lab.cli(args)
+      const oclif = await lab.cli(args, {env: {PLASMACTL_NO_FAST_PATH: '1'}})
+      const what = `${args.join(' ')}:\n${fast.stdout}${fast.stderr}\n---\n${oclif.stdout}${oclif.stderr}`
+      assert.equal(fast.exitCode, oclif.exitCode, what)
+      assert.equal(mask(fast.stdout), mask(oclif.stdout), what)
+      assert.equal(mask(fast.stderr), mask(oclif.stderr), what)
+    }
+  })
+
   it('renders a table and Prometheus text', async () => {
     const table = await lab.cli(['health'])
     assert.equal(table.exitCode, 0)

@@ -1,5 +1,7 @@
+import {resolveContext} from '../../config/context.js'
+import {parseTimeout} from '../../config/duration.js'
 import type {LoadedConfig} from '../../config/load.js'
-import {UsageError} from '../../errors.js'
+import {exitNameForStatus, setExitCode, UsageError} from '../../errors.js'
 import {didYouMean} from '../../suggest.js'
 import type {Context} from '../../config/schema.js'
 import type {Reporter} from '../reporter.js'
@@ -124,6 +126,28 @@ export class HealthChecker {
     for (const v of this.cache.values()) (v as {close?: () => void}).close?.()
     this.cache.clear()
   }
+}
+
+/** The flags of a one-shot `plasmactl health` (the command and its fast path, src/fast/health.ts). */
+export interface HealthFlags {
+  config?: string
+  context?: string
+  timeout: string
+  component?: string[]
+}
+
+/** `plasmactl health` without --watch: resolve the context, check once, set the exit code of the verdict. */
+export async function healthOnce(flags: HealthFlags, reporter: Reporter): Promise<HealthReport> {
+  const {loaded, ctx} = await resolveContext(flags)
+  const report = await checkHealth({
+    loaded,
+    ctx,
+    reporter,
+    timeoutMs: parseTimeout(flags.timeout, '--timeout'),
+    components: flags.component,
+  })
+  setExitCode(exitNameForStatus(report.status))
+  return report
 }
 
 export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
