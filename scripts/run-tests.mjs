@@ -7,6 +7,11 @@
 //
 // The expected durations (seconds per file) are in test/durations.json. A file missing from it runs
 // first (it may be long). `--record` rewrites test/durations.json from this run's own timings.
+//
+// A file that runs longer than --file-timeout (seconds, default 900: four times the longest file)
+// is stopped and fails, naming the tests it was in, so that one hung test cannot hold the whole run;
+// every 5 minutes the files still running and their current tests are printed (stderr). A file
+// ends when its tests and hooks have ended (forceExit), whatever processes they left behind.
 import {readFileSync, writeFileSync} from 'node:fs'
 import {relative, resolve} from 'node:path'
 import {run} from 'node:test'
@@ -17,14 +22,16 @@ const DURATIONS = resolve(import.meta.dirname, '..', 'test', 'durations.json')
 const args = process.argv.slice(2)
 let concurrency = 2
 let record = false
+let fileTimeout = 900
 const files = []
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--concurrency') concurrency = Number(args[++i])
+  else if (args[i] === '--file-timeout') fileTimeout = Number(args[++i])
   else if (args[i] === '--record') record = true
   else files.push(relative(process.cwd(), resolve(args[i])))
 }
-if (!Number.isInteger(concurrency) || concurrency < 1 || files.length === 0) {
-  throw new Error('usage: run-tests.mjs [--concurrency N] [--record] FILE...')
+if (!Number.isInteger(concurrency) || concurrency < 1 || !(fileTimeout > 0) || files.length === 0) {
+  throw new Error('usage: run-tests.mjs [--concurrency N] [--file-timeout SECONDS] [--record] FILE...')
 }
 
 let expected = {}
@@ -37,11 +44,35 @@ const weight = (f) => expected[f] ?? Number.POSITIVE_INFINITY
 const ordered = [...files].sort((a, b) => weight(b) - weight(a))
 
 const measured = {}
-const stream = run({files: ordered, concurrency})
-stream.on('test:fail', () => {
-  process.exitCode = 1
+// The tests each file is in now (dequeued, not yet passed or failed), by file.
+const running = new Map()
+const key = (e) => (e.file ? relative(process.cwd(), e.file) : '?')
+const inFile = (e) => {
+  if (!running.has(key(e))) running.set(key(e), new Map())
+  return running.get(key(e))
+}
+const started = Date.now()
+// forceExit: a file ends once its tests and hooks have, even when a process one of them started
+// (a command a timed-out test left running) still holds its event loop.
+const stream = run({files: ordered, concurrency, timeout: fileTimeout * 1000, forceExit: true})
+stream.on('test:dequeue', (e) => {
+  if (e.nesting > 0 || e.name !== key(e)) inFile(e).set(`${e.nesting}:${e.name}`, e.name)
 })
+stream.on('test:fail', (e) => {
+  process.exitCode = 1
+  if (e.details?.error?.failureType === 'testTimeoutFailure' && e.nesting === 0) {
+    const tests = [...inFile(e).values()]
+    process.stderr.write(`run-tests: ${key(e)} stopped after ${fileTimeout} s, in: ${tests.join(' > ') || '?'}\n`)
+  }
+  if (e.nesting > 0 || e.name !== key(e)) inFile(e).delete(`${e.nesting}:${e.name}`)
+})
+const progress = setInterval(() => {
+  const minutes = Math.round((Date.now() - started) / 60_000)
+  for (const [file, tests] of running)
+    if (tests.size > 0) process.stderr.write(`run-tests: ${minutes} min: ${file}: ${[...tests.values()].join(' > ')}\n`)
+}, 5 * 60_000).unref()
 stream.on('test:pass', (e) => {
+  if (e.nesting > 0 || e.name !== key(e)) inFile(e).delete(`${e.nesting}:${e.name}`)
   // A file's own top-level entry (nesting 0) carries the file's run time.
   if (record && e.nesting === 0 && e.file) {
     const f = relative(process.cwd(), e.file)
@@ -49,6 +80,7 @@ stream.on('test:pass', (e) => {
   }
 })
 stream.on('end', () => {
+  clearInterval(progress)
   if (record)
     writeFileSync(
       DURATIONS,

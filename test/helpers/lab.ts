@@ -4,7 +4,7 @@
  * files never collide. Assumes `npm run build` ran (runs bin/run.js, i.e. dist/), or runs the
  * executable named by PLASMACTL_BIN (e.g. dist/plasmactl from `npm run build:exe`) instead.
  */
-import {spawn} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {chmod, mkdir, mkdtemp, open, rm} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -258,6 +258,30 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
     },
   }
   return lab
+}
+
+/**
+ * How CHILD ended (code and signal), once its output is read ('close'; or 5 s after its exit when a
+ * process it left behind holds its stdout). A child still running after timeoutMs is killed
+ * (SIGKILL), so a hung command fails its test instead of holding the whole run; one that never
+ * started ends as {code: null, signal: null}. No timing assertion: only a bound.
+ */
+export function exitOf(
+  child: ChildProcess,
+  timeoutMs = 180_000,
+): Promise<{code: number | null; signal: NodeJS.Signals | null}> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null)
+      return resolve({code: child.exitCode, signal: child.signalCode})
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    const done = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer)
+      resolve({code, signal})
+    }
+    child.once('error', () => done(null, null))
+    child.once('close', done)
+    child.once('exit', (code, signal) => setTimeout(() => done(code, signal), 5000).unref())
+  })
 }
 
 /** Polls FN until it returns a truthy value (or throws after timeoutMs). No timing assertions: only a bound. */

@@ -1,7 +1,7 @@
 import {execFileSync, spawn} from 'node:child_process'
 import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
-import {type Lab, REPO_ROOT} from './lab.js'
+import {exitOf, type Lab, REPO_ROOT} from './lab.js'
 
 /** A scratch directory next to the lab that the lab's SSH user can read and write (markers, runbooks, state). */
 export async function workDir(lab: Lab): Promise<string> {
@@ -15,7 +15,7 @@ export async function workDir(lab: Lab): Promise<string> {
  * Runs the CLI on a pseudo-terminal (util-linux `script`, whose exit status is the command's, 128+N
  * for a signal N), typing each answer's keys once the output matches its pattern.
  */
-export function onTerminal(
+export async function onTerminal(
   lab: Lab,
   args: string[],
   env: Record<string, string>,
@@ -43,11 +43,9 @@ export function onTerminal(
   const timer = setInterval(poll, 100)
   child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')))
   child.stderr!.on('data', (d: Buffer) => (out += d.toString('utf8')))
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearInterval(timer)
-      child.stdin!.end()
-      resolve({exitCode: code, out})
-    }),
-  )
+  // Bounded (exitOf): a prompt that never comes fails the test instead of holding the run.
+  const {code} = await exitOf(child)
+  clearInterval(timer)
+  child.stdin!.end()
+  return {exitCode: code, out}
 }

@@ -15,7 +15,7 @@ import {parseDocument} from 'yaml'
 import type {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {loadConfig, selectContext} from '../../src/config/load.js'
 import {lockKeys} from '../../src/services/lock.js'
-import {type CliResult, eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
+import {type CliResult, eventually, exitOf, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 import {clientOf, memberNames} from '../helpers/node.js'
 
 const CLUSTER_KEY = '/plasmactl/locks/cluster'
@@ -40,7 +40,8 @@ function spawnCli(lab: Lab, args: string[], env: Record<string, string>, viaTerm
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
-  return {child, exit: new Promise((r) => child.on('exit', (code, signal) => r({code, signal}))), out: () => out}
+  // Bounded: the longest holder (a runbook step of `sleep 300`) is ended by its test long before.
+  return {child, exit: exitOf(child, 400_000), out: () => out}
 }
 
 /** An S3 endpoint that accepts connections and never answers: a save uploading there holds its lock until killed. */

@@ -10,7 +10,7 @@ import {before, describe, it} from 'node:test'
 import type {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {run} from '../../src/adapters/exec/index.js'
 import {drillLab} from '../helpers/drill-lab.js'
-import {type CliResult, cliCommand, eventually, type Lab, REPO_ROOT} from '../helpers/lab.js'
+import {type CliResult, cliCommand, eventually, exitOf, type Lab, REPO_ROOT} from '../helpers/lab.js'
 
 let lab: Lab
 let state: string
@@ -114,7 +114,7 @@ describe('drill partitions', {concurrency: false}, () => {
         stdio: 'ignore',
       },
     )
-    const exited = new Promise((res) => child.on('close', res))
+    const exited = exitOf(child)
     try {
       const rules = await eventually(
         async () => {

@@ -7,7 +7,7 @@ import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {waitForExit} from '../../src/adapters/exec/processes.js'
 import {loadConfig, selectContext} from '../../src/config/load.js'
 import {flaredbRemovalCheck} from '../../src/services/flaredb/index.js'
-import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
+import {eventually, exitOf, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 
 interface StoreJson {
   id: string
@@ -165,7 +165,7 @@ describe('FlareDB: real store processes (gRPC health + heartbeats) and placement
     )
 
     extraStore.kill('SIGTERM')
-    await new Promise((r) => extraStore!.once('exit', r))
+    await exitOf(extraStore, 30_000)
     extraStore = undefined
     // Store 4 is down now: region 1 keeps 3 live replicas, region 2 has 2 (warn); removing n1 leaves region 1 with 2.
     const r = await status()

@@ -7,7 +7,7 @@ import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {run} from '../../src/adapters/exec/index.js'
 import {loadConfig, selectContext} from '../../src/config/load.js'
 import {partitionRules, partitionScripts} from '../../src/services/drill/partition.js'
-import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
+import {eventually, exitOf, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 
 describe('health against a real 3-node lab', () => {
   let lab: Lab
@@ -150,7 +150,7 @@ describe('health against a real 3-node lab', () => {
         if (line.trim()) reports.push((JSON.parse(line) as {data: {changes?: string[]}}).data)
       }
     })
-    const ended = new Promise((resolve) => child.on('exit', resolve))
+    const ended = exitOf(child)
     try {
       await eventually(async () => reports.some((r) => r.status === 'ok'), 60_000, 'a first healthy report')
       const from = await leaderName()
@@ -187,7 +187,7 @@ describe('health against a real 3-node lab', () => {
       [join(REPO_ROOT, 'bin', 'run.js'), 'health', '--watch', '--json', '--interval', '300ms'],
       {env: {...process.env, PLASMACTL_CONFIG: lab.configPath}},
     )
-    const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+    const exit = exitOf(child).then((e) => e.code)
     const changes: string[] = []
     const envelopes: {
       ok: boolean
@@ -258,7 +258,7 @@ describe('health against a real 3-node lab', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     )
-    const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+    const exit = exitOf(child).then((e) => e.code)
     const envelopes: {exitCode: number; status: string; data: {type: string; status: string; changes?: string[]}}[] = []
     createInterface({input: child.stdout}).on('line', (line) => line.trim() && envelopes.push(JSON.parse(line)))
     const changes = () => envelopes.flatMap((e) => e.data.changes ?? [])

@@ -4,7 +4,7 @@ import {access, readdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type {ChainfireClient} from '../../src/adapters/chainfire/index.js'
-import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
+import {eventually, exitOf, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 import {
   clientOf,
   contextNode,
@@ -71,7 +71,7 @@ describe('node remove / resume / add / replace against a real 5-node lab', () =>
       env: {...process.env, PLASMACTL_CONFIG: lab.configPath, ...env},
       stdio: 'ignore',
     })
-    const exited = new Promise((res) => child.on('exit', res))
+    const exited = exitOf(child)
     const runId = await eventually(
       async () => {
         const files = await readdir(join(stateDir, 'node-runs')).catch(() => [] as string[])

@@ -49,6 +49,11 @@ async function writeThenFail(
   }
   // An acknowledged write is on a majority, not necessarily on the member whose data survives: the
   // drill starts from members that have applied everything, so "lost" measures the recovery alone.
+  // The sentinel (not counted) is there because a member writes a commit index that arrives without
+  // new entries to its WAL without flushing it: a kill -9 then leaves the last entries on disk as
+  // uncommitted, and etcd --force-new-cluster (how a stopped member's data is read and restored)
+  // drops them. The sentinel's append flushes every earlier commit index (docs/runbooks.md).
+  await client.put(`${o.prefix}sentinel`, 'not counted')
   await eventually(
     async () => {
       const applied = await Promise.all(

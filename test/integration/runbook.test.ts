@@ -5,7 +5,7 @@ import {mkdir, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
-import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
+import {eventually, exitOf, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 import {onTerminal} from '../helpers/terminal.js'
 
 function spawnCli(
@@ -20,7 +20,7 @@ function spawnCli(
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
-  return {child, exit: new Promise((r) => child.on('exit', (code) => r(code))), out: () => out}
+  return {child, exit: exitOf(child, 400_000).then((e) => e.code), out: () => out}
 }
 
 const starts = async (lab: Lab, node: string) =>

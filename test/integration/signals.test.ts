@@ -5,7 +5,7 @@ import {createInterface} from 'node:readline'
 import {after, before, describe, it} from 'node:test'
 import {parseDocument} from 'yaml'
 import {spawn} from 'node:child_process'
-import {type CliResult, eventually, type Lab, REPO_ROOT, runCli, startLab} from '../helpers/lab.js'
+import {type CliResult, eventually, exitOf, type Lab, REPO_ROOT, runCli, startLab} from '../helpers/lab.js'
 
 /** Text of grpc-js and Node that must never reach an operator. */
 const RAW = /Resolution note|Last error|No connection established|UNAVAILABLE|ENOENT|DEADLINE_EXCEEDED/
@@ -172,7 +172,7 @@ describe('on-call signals against a real lab with VMs', () => {
       [join(REPO_ROOT, 'bin', 'run.js'), 'health', '--watch', '--json', '--interval', '100ms', '--timeout', '1s'],
       {env: {...process.env, PLASMACTL_CONFIG: lab.configPath}},
     )
-    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+    const exit = exitOf(child).then((e) => e.code)
     const changes: string[] = []
     let lines = 0
     let stderr = ''

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {parseDocument} from 'yaml'
 import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
-import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
+import {eventually, exitOf, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 
 /** Adds a snapshots section to the lab context (targets in the test's own directory). */
 async function configureSnapshots(lab: Lab, snapshots: Record<string, unknown>): Promise<void> {
@@ -27,7 +27,7 @@ function spawnCli(
     env: {...process.env, PLASMACTL_CONFIG: lab.configPath, ...env},
     stdio: 'ignore',
   })
-  return {child, exit: new Promise((r) => child.on('exit', (code) => r(code)))}
+  return {child, exit: exitOf(child, 400_000).then((e) => e.code)}
 }
 
 describe('snapshots against a real 3-node lab', () => {

@@ -8,7 +8,7 @@ import {after, before, describe, it} from 'node:test'
 import {parseDocument} from 'yaml'
 import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
 import {isRunning, waitForExit} from '../../src/adapters/exec/processes.js'
-import {cliCommand, eventually, type Lab, startLab} from '../helpers/lab.js'
+import {cliCommand, eventually, exitOf, type Lab, startLab} from '../helpers/lab.js'
 
 /** PlasmaVMC against real QEMU processes (`lab up --with vm`): crash, hang, orphan, bad records, restart. */
 describe('vm check / restart / reconcile-orphans against real QEMU', () => {
@@ -99,7 +99,7 @@ describe('vm check / restart / reconcile-orphans against real QEMU', () => {
     let out = ''
     holder.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
     holder.stderr.setEncoding('utf8').on('data', (d: string) => (out += d))
-    const ended = new Promise<number | null>((r) => holder.on('close', (code) => r(code)))
+    const ended = exitOf(holder).then((e) => e.code)
     try {
       const held = await eventually(
         async () => {

@@ -3,7 +3,7 @@ import {spawn} from 'node:child_process'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ChainfireClient} from '../../src/adapters/chainfire/index.js'
-import {eventually, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
+import {eventually, exitOf, type Lab, REPO_ROOT, startLab} from '../helpers/lab.js'
 
 interface WatchLine {
   type: string
@@ -47,7 +47,7 @@ function startWatch(lab: Lab, args: string[]) {
     }
   })
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  const closed = new Promise<number>((resolve) => child.on('close', (code, sig) => resolve(code ?? (sig ? 128 : 1))))
+  const closed = exitOf(child).then((e) => e.code ?? (e.signal ? 128 : 1))
   return {
     lines,
     envelopes,

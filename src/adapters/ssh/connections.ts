@@ -107,10 +107,12 @@ export class SshConnections {
  * a refused host key or a timeout fails at once: a dead or hung host costs its timeout once.
  */
 export function connectRetrying(opts: SshConnectOptions): Promise<SshClient> {
+  // Up to ~10 s of backoff in all (full jitter: ~5 s on average): a burst through one bastion on a
+  // loaded machine outlasts a shorter budget (seen with 8 connections to one host over MaxStartups 2).
   return withRetry(() => SshClient.connect(opts), {
-    retries: 4,
-    baseMs: 100,
-    maxMs: 1600,
+    retries: 6,
+    baseMs: 200,
+    maxMs: 3200,
     isTransient: isHandshakeDropped,
   })
 }
