@@ -47,6 +47,8 @@ const measured = {}
 // The tests each file is in now (dequeued, not yet passed or failed), by file.
 const running = new Map()
 const key = (e) => (e.file ? relative(process.cwd(), e.file) : '?')
+/** A test or suite inside a file (not the file's own entry). */
+const isTest = (e) => e.nesting > 0 || e.name !== key(e)
 const inFile = (e) => {
   if (!running.has(key(e))) running.set(key(e), new Map())
   return running.get(key(e))
@@ -56,7 +58,7 @@ const started = Date.now()
 // (a command a timed-out test left running) still holds its event loop.
 const stream = run({files: ordered, concurrency, timeout: fileTimeout * 1000, forceExit: true})
 stream.on('test:dequeue', (e) => {
-  if (e.nesting > 0 || e.name !== key(e)) inFile(e).set(`${e.nesting}:${e.name}`, e.name)
+  if (isTest(e)) inFile(e).set(`${e.nesting}:${e.name}`, e.name)
 })
 stream.on('test:fail', (e) => {
   process.exitCode = 1
@@ -64,7 +66,7 @@ stream.on('test:fail', (e) => {
     const tests = [...inFile(e).values()]
     process.stderr.write(`run-tests: ${key(e)} stopped after ${fileTimeout} s, in: ${tests.join(' > ') || '?'}\n`)
   }
-  if (e.nesting > 0 || e.name !== key(e)) inFile(e).delete(`${e.nesting}:${e.name}`)
+  if (isTest(e)) inFile(e).delete(`${e.nesting}:${e.name}`)
 })
 const progress = setInterval(() => {
   const minutes = Math.round((Date.now() - started) / 60_000)
@@ -72,7 +74,7 @@ const progress = setInterval(() => {
     if (tests.size > 0) process.stderr.write(`run-tests: ${minutes} min: ${file}: ${[...tests.values()].join(' > ')}\n`)
 }, 5 * 60_000).unref()
 stream.on('test:pass', (e) => {
-  if (e.nesting > 0 || e.name !== key(e)) inFile(e).delete(`${e.nesting}:${e.name}`)
+  if (isTest(e)) inFile(e).delete(`${e.nesting}:${e.name}`)
   // A file's own top-level entry (nesting 0) carries the file's run time.
   if (record && e.nesting === 0 && e.file) {
     const f = relative(process.cwd(), e.file)

@@ -45,7 +45,7 @@ export function cliCommand(): [string, string[]] {
 }
 
 /** Runs the real CLI (`node bin/run.js ARGS`, or PLASMACTL_BIN ARGS). Never throws for a non-zero exit. */
-export function runCli(
+export async function runCli(
   args: string[],
   env: Record<string, string | undefined> = {},
   opts: Omit<CliOptions, 'env'> = {},
@@ -55,36 +55,30 @@ export function runCli(
     if (v === undefined) delete fullEnv[k]
     else fullEnv[k] = v
   }
-  return new Promise((resolvePromise, reject) => {
-    const [cmd, pre] = cliCommand()
-    const child = spawn(cmd, [...pre, ...args], {
-      cwd: opts.cwd ?? REPO_ROOT,
-      env: fullEnv,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 180_000)
-    child.on('error', (err) => {
-      clearTimeout(timer)
-      reject(err)
-    })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      const result: CliResult = {stdout, stderr, exitCode: code ?? (signal ? 128 : 1)}
-      if (args.includes('--json')) {
-        try {
-          result.json = JSON.parse(stdout)
-        } catch {
-          // Left undefined: the test's assertion on json shows stdout/stderr.
-        }
-      }
-      resolvePromise(result)
-    })
-    child.stdin.end(opts.input ?? '')
+  const [cmd, pre] = cliCommand()
+  const child = spawn(cmd, [...pre, ...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: fullEnv,
+    stdio: ['pipe', 'pipe', 'pipe'],
   })
+  let stdout = ''
+  let stderr = ''
+  let spawnError: Error | undefined
+  child.once('error', (err) => (spawnError = err))
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  child.stdin.end(opts.input ?? '')
+  const {code, signal} = await exitOf(child, opts.timeoutMs ?? 180_000)
+  if (spawnError) throw spawnError
+  const result: CliResult = {stdout, stderr, exitCode: code ?? (signal ? 128 : 1)}
+  if (args.includes('--json')) {
+    try {
+      result.json = JSON.parse(stdout)
+    } catch {
+      // Left undefined: the test's assertion on json shows stdout/stderr.
+    }
+  }
+  return result
 }
 
 export interface LabNode {
