@@ -5,7 +5,7 @@ import {open} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
-import {BatchedWriter, WRITE_BATCH_BYTES} from '../../src/services/snapshot/save.js'
+import {BatchedWriter, SYNC_EVERY_BATCHES, WRITE_BATCH_BYTES} from '../../src/services/snapshot/save.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'plasmactl-batched-'))
 after(() => rmSync(dir, {recursive: true, force: true}))
@@ -34,6 +34,22 @@ describe('snapshot file writes in batches (one writev per MiB)', () => {
     assert.deepEqual(readFileSync(path), Buffer.concat(chunks))
   })
 
+  it('a chunk larger than a batch is split across batches, in order', async () => {
+    const chunks = [
+      randomBytes(300 * 1024),
+      randomBytes(2.5 * WRITE_BATCH_BYTES),
+      randomBytes(WRITE_BATCH_BYTES),
+      randomBytes(1),
+    ]
+    const path = join(dir, 'large-chunk.db')
+    const fh = await open(path, 'wx', 0o600)
+    const out = new BatchedWriter(fh)
+    for (const c of chunks) await out.add(c)
+    await out.end()
+    await fh.close()
+    assert.deepEqual(readFileSync(path), Buffer.concat(chunks))
+  })
+
   it('a failed write rejects the stream (add or end), never as an unhandled rejection', async () => {
     const path = join(dir, 'read-only.db')
     writeFileSync(path, '')
@@ -57,5 +73,38 @@ describe('snapshot file writes in batches (one writev per MiB)', () => {
       process.off('unhandledRejection', onUnhandled)
       await fh.close()
     }
+  })
+})
+
+describe('background fdatasync while a snapshot is written', () => {
+  it('syncs every SYNC_EVERY_BATCHES batches beside the stream, and fsyncs at the end', async () => {
+    const path = join(dir, 'synced.db')
+    const real = await open(path, 'wx', 0o600)
+    const calls: string[] = []
+    // The real file handle, with its writes and syncs recorded in order.
+    const fh = new Proxy(real, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown
+        if (typeof v !== 'function') return v
+        return (...args: unknown[]) => {
+          if (prop === 'writev' || prop === 'datasync' || prop === 'sync') calls.push(String(prop))
+          return (v as (...a: unknown[]) => unknown).apply(target, args)
+        }
+      },
+    })
+    const out = new BatchedWriter(fh)
+    const batches = 2 * SYNC_EVERY_BATCHES + 3
+    const chunk = Buffer.alloc(WRITE_BATCH_BYTES, 7)
+    for (let i = 0; i < batches; i++) {
+      const full = out.add(chunk)
+      if (full) await full
+    }
+    await out.end()
+    await real.close()
+    assert.equal(calls.filter((c) => c === 'datasync').length, 2, 'one background sync per SYNC_EVERY_BATCHES batches')
+    assert.equal(calls.at(-1), 'sync', 'the file is fsynced last')
+    // The first background sync started before the stream ended: writes follow it.
+    assert.ok(calls.indexOf('datasync') < calls.lastIndexOf('writev'), calls.join(','))
+    assert.equal(readFileSync(path).length, batches * WRITE_BATCH_BYTES)
   })
 })
