@@ -82,11 +82,12 @@ export interface ChainfireClientOptions {
 }
 
 /**
- * Per-stream HTTP/2 receive window: the most a stream can have in flight (memory bound). 2 MiB is 64
- * snapshot chunks: on loopback a save ran as fast as with 8 MiB and peaked ~4 MiB lower (bench/snapshot.mjs);
- * across a network it caps one stream at 2 MiB per round trip (100 MB/s at 20 ms).
+ * Per-stream HTTP/2 receive window: the most a stream can have in flight (memory bound). 1 MiB is 32
+ * snapshot chunks: on loopback a save ran as fast as with 2 or 8 MiB, and on a loaded machine (a CPU
+ * burner beside it) it peaked at 77–79 MiB against 102–103 with 2 MiB (bench/snapshot.mjs). Across
+ * a network it caps one stream at 1 MiB per round trip (2 GB/s at 0.5 ms, 50 MB/s at 20 ms).
  */
-export const FLOW_CONTROL_WINDOW = 2 * 1024 * 1024
+export const FLOW_CONTROL_WINDOW = 1024 * 1024
 
 const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED])
 
