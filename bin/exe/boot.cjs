@@ -125,9 +125,10 @@ const fast = writeCaches
   : fastOutput(process.argv.slice(2), () => JSON.parse(getAsset('help.json').toString('utf8')))
 if (fast === undefined) {
   compile('plasmactl')(requireModule, process.execPath, getAsset)
-  // Snapshot commands stream hundreds of MiB through short-lived buffers: a young generation that
-  // never grows keeps their peak RSS lower at no cost in throughput (bin/run.js starts Node with
-  // --max-semi-space-size=1, a flag the executable cannot take; this one V8 reads at each growth). Set
+  // Snapshot commands stream hundreds of MiB: a young generation that never grows keeps their peak
+  // RSS a little lower (bin/run.js starts Node with --max-semi-space-size=1, a flag the executable
+  // cannot take; this one V8 reads at each growth; what bounds the peak is the streams' own handling,
+  // docs/snapshot-performance.md). Set
   // after the bundle's compile: V8 rejects a code cache made under other flags (the chunks loaded
   // later by these commands compile without theirs).
   if (process.argv.includes('snapshot')) require('node:v8').setFlagsFromString('--semi-space-growth-factor=1')
