@@ -14,6 +14,25 @@ export async function fsyncPath(path: string): Promise<void> {
 }
 
 /**
+ * Reads PATH front to back, 1 MiB at a time into one buffer, handing each piece to ON_CHUNK (valid
+ * only during the call): constant memory and no garbage, where a read stream's new 1 MiB Buffer per
+ * read left a 630 MiB snapshot verify peaking at 100–110 MiB instead of 66–71.
+ */
+export async function readChunks(path: string, onChunk: (chunk: Buffer) => void): Promise<void> {
+  const fh = await open(path, 'r')
+  try {
+    const buf = Buffer.allocUnsafeSlow(1 << 20)
+    for (;;) {
+      const {bytesRead} = await fh.read(buf, 0, buf.length, null)
+      if (bytesRead === 0) return
+      onChunk(buf.subarray(0, bytesRead))
+    }
+  } finally {
+    await fh.close()
+  }
+}
+
+/**
  * The one atomic replace: FILL writes a temp name in PATH's directory, which is then fsynced,
  * renamed over PATH and the directory fsynced. On any failure the temp file is removed and PATH is
  * untouched: a reader sees the old file or the whole new one, never half of one.

@@ -1,9 +1,9 @@
-import {createReadStream} from 'node:fs'
 import {appendFile, mkdtemp, rm, stat, writeFile} from 'node:fs/promises'
 import {createHash} from 'node:crypto'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {ChainfireClient} from '../../adapters/chainfire/index.js'
+import {readChunks} from '../../core/fs.js'
 import {findNode, nodeClientUrl, nodesWithRole} from '../../config/context.js'
 import type {LoadedConfig} from '../../config/load.js'
 import type {Context} from '../../config/schema.js'
@@ -160,7 +160,7 @@ async function materialize(o: RecoverOptions, remote: Remote, d: RecoveryDecisio
 
 async function sha256Of(path: string): Promise<string> {
   const h = createHash('sha256')
-  for await (const chunk of createReadStream(path, {highWaterMark: 1 << 20})) h.update(chunk as Buffer)
+  await readChunks(path, (chunk) => h.update(chunk))
   return h.digest('hex')
 }
 
